@@ -1,0 +1,3 @@
+module github.com/distroless-dev/distroless
+
+go 1.26

@@ -1,0 +1,8 @@
+// Package packages is the format-neutral package model shared by every
+// archive format (packages/deb, later packages/rpm) and by the resolver.
+//
+// A format turns its repository metadata into Package values and answers
+// the one question the resolver asks of it: which packages satisfy this
+// requirement (Index.Satisfiers). Version ordering, architecture rules and
+// dependency syntax stay inside the format's own package.
+package packages

@@ -1,0 +1,132 @@
+package packages
+
+import (
+	"archive/tar"
+	"io"
+	"strings"
+)
+
+// Package is one binary package as a repository index describes it.
+type Package struct {
+	Name    string
+	Version string // the format's own version string (dpkg or EVR)
+	Arch    string // e.g. amd64, arm64, all, noarch, x86_64
+
+	// Depends are the run-time requirements the resolver follows, in index
+	// order (Debian: Pre-Depends then Depends; RPM: Requires minus
+	// scriptlet-only ones).
+	Depends []Dep
+	// Provides lists what the package provides, as the index wrote it.
+	Provides []string
+
+	Size          int64  // download size in bytes
+	InstalledSize int64  // unpacked size in bytes
+	SHA256        string // hex digest of the download
+	URL           string // absolute download URL
+	Location      string // download path relative to the repository base
+	Source        string // source package name, when known
+	Origin        string // the index (suite or repository) it was read from
+
+	// Record is the package's metadata record as the index has it (a
+	// Debian control stanza); scanners read it from the image.
+	Record []byte
+}
+
+// ID is the key under which a resolution holds at most one package.
+func (p *Package) ID() string { return p.Name + ":" + p.Arch }
+
+// DepKind says how a Dep combines its operands.
+type DepKind uint8
+
+const (
+	DepAtom    DepKind = iota // a single name with an optional version relation
+	DepOr                     // any of Args (Debian "a | b", RPM "(a or b)")
+	DepAnd                    // all of Args
+	DepIf                     // Args[0] if Args[1] holds, else Args[2] when present
+	DepUnless                 // Args[0] unless Args[1] holds, else Args[2] when present
+	DepWith                   // one package satisfying both Args[0] and Args[1]
+	DepWithout                // one package satisfying Args[0] but not Args[1]
+)
+
+// Dep is one requirement: an atom, or a boolean combination of them.
+type Dep struct {
+	Kind DepKind
+	Atom Atom
+	Args []Dep
+}
+
+// Atom names a package or capability, with an optional version relation.
+// Op is one of "", "<", "<=", "=", ">=", ">" (formats normalise their
+// spelling, e.g. Debian's "<<" becomes "<"). Arch is a format-specific
+// qualifier ("any", "native", or an architecture) or empty.
+type Atom struct {
+	Name    string
+	Op      string
+	Version string
+	Arch    string
+}
+
+func (a Atom) String() string {
+	s := a.Name
+	if a.Arch != "" {
+		s += ":" + a.Arch
+	}
+	if a.Op != "" {
+		s += " (" + a.Op + " " + a.Version + ")"
+	}
+	return s
+}
+
+func (d Dep) String() string {
+	join := func(sep string) string {
+		parts := make([]string, len(d.Args))
+		for i, a := range d.Args {
+			parts[i] = a.String()
+		}
+		return strings.Join(parts, sep)
+	}
+	switch d.Kind {
+	case DepAtom:
+		return d.Atom.String()
+	case DepOr:
+		return join(" | ")
+	case DepAnd:
+		return "(" + join(" and ") + ")"
+	case DepWith:
+		return "(" + join(" with ") + ")"
+	case DepWithout:
+		return "(" + join(" without ") + ")"
+	case DepIf, DepUnless:
+		word := " if "
+		if d.Kind == DepUnless {
+			word = " unless "
+		}
+		s := "(" + d.Args[0].String() + word + d.Args[1].String()
+		if len(d.Args) > 2 {
+			s += " else " + d.Args[2].String()
+		}
+		return s + ")"
+	}
+	return "?"
+}
+
+// Index is one distro's package universe for one target architecture, as
+// the resolver sees it. Implementations are read-only and safe for
+// concurrent use.
+type Index interface {
+	// Satisfiers returns the packages that satisfy a, by name or by
+	// Provides, honouring the version relation and architecture rules of
+	// the format. The preferred candidate comes first; the order is
+	// deterministic.
+	Satisfiers(a Atom) []*Package
+	// Names returns every real package name in the index, sorted.
+	Names() []string
+}
+
+// Payload reads the file tree a downloaded package file installs. Each
+// format converts its own archive entries to tar headers; names are
+// relative to the root ("./usr/bin/x" or "usr/bin/x"). The reader is valid
+// until the next call of fn.
+type Payload interface {
+	Walk(file string, fn func(h *tar.Header, r io.Reader) error) error
+}
