@@ -3,99 +3,19 @@ package resolver
 import (
 	"errors"
 	"reflect"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/distroless-dev/distroless/packages"
+	"github.com/distroless-dev/distroless/packages/packagestest"
 )
 
-// fakeIndex is a narrow packages.Index: versions are integers, Provides
-// entries are "name" or "name=version".
-type fakeIndex struct{ pkgs []*packages.Package }
+type fakeIndex = packagestest.Index
 
-func (f *fakeIndex) Names() []string {
-	var n []string
-	for _, p := range f.pkgs {
-		n = append(n, p.Name)
-	}
-	sort.Strings(n)
-	return n
-}
-
-func cmpOK(have, op, want string) bool {
-	h, _ := strconv.Atoi(have)
-	w, _ := strconv.Atoi(want)
-	switch op {
-	case "":
-		return true
-	case "<":
-		return h < w
-	case "<=":
-		return h <= w
-	case "=":
-		return h == w
-	case ">=":
-		return h >= w
-	case ">":
-		return h > w
-	}
-	return false
-}
-
-func (f *fakeIndex) Satisfiers(a packages.Atom) []*packages.Package {
-	var real, prov []*packages.Package
-	for _, p := range f.pkgs {
-		if p.Name == a.Name && cmpOK(p.Version, a.Op, a.Version) {
-			real = append(real, p)
-			continue
-		}
-		for _, pr := range p.Provides {
-			name, ver, versioned := strings.Cut(pr, "=")
-			if name != a.Name {
-				continue
-			}
-			if a.Op == "" || (versioned && cmpOK(ver, a.Op, a.Version)) {
-				prov = append(prov, p)
-			}
-		}
-	}
-	return append(real, prov...)
-}
-
-// parseDeps reads a tiny syntax: "a, b | c, d>=2".
-func parseDeps(s string) []packages.Dep {
-	var out []packages.Dep
-	if s == "" {
-		return nil
-	}
-	for _, group := range strings.Split(s, ",") {
-		var alts []packages.Dep
-		for _, alt := range strings.Split(group, "|") {
-			alts = append(alts, packages.Dep{Kind: packages.DepAtom, Atom: parseAtom(strings.TrimSpace(alt))})
-		}
-		if len(alts) == 1 {
-			out = append(out, alts[0])
-		} else {
-			out = append(out, packages.Dep{Kind: packages.DepOr, Args: alts})
-		}
-	}
-	return out
-}
-
-func parseAtom(s string) packages.Atom {
-	for _, op := range []string{">=", "<=", "=", "<", ">"} {
-		if i := strings.Index(s, op); i > 0 {
-			return packages.Atom{Name: s[:i], Op: op, Version: s[i+len(op):]}
-		}
-	}
-	return packages.Atom{Name: s}
-}
-
-func pkg(name, version, deps string, provides ...string) *packages.Package {
-	return &packages.Package{Name: name, Version: version, Arch: "amd64", Depends: parseDeps(deps), Provides: provides}
-}
+var (
+	pkg       = packagestest.Pkg
+	parseAtom = packagestest.Atom
+)
 
 func names(r *Result) []string {
 	var n []string
@@ -130,7 +50,7 @@ func resolve(t *testing.T, ix *fakeIndex, roots ...string) (*Result, error) {
 }
 
 func TestClosure(t *testing.T) {
-	ix := &fakeIndex{[]*packages.Package{
+	ix := &fakeIndex{Pkgs: []*packages.Package{
 		pkg("app", "1", "libc, libz>=2, tzdata"),
 		pkg("libc", "5", "libgcc"),
 		pkg("libgcc", "1", "libc"), // a cycle
@@ -212,7 +132,7 @@ func TestAlternatives(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := resolve(t, &fakeIndex{tc.pkgs}, tc.roots...)
+			r, err := resolve(t, &fakeIndex{Pkgs: tc.pkgs}, tc.roots...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -224,7 +144,7 @@ func TestAlternatives(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	ix := &fakeIndex{[]*packages.Package{
+	ix := &fakeIndex{Pkgs: []*packages.Package{
 		pkg("app", "1", "lib"),
 		pkg("lib", "1", "libz>=9"),
 		pkg("libz", "3", ""),
@@ -250,7 +170,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestNoDepsAndLevels(t *testing.T) {
-	ix := &fakeIndex{[]*packages.Package{
+	ix := &fakeIndex{Pkgs: []*packages.Package{
 		pkg("ca-certificates", "1", "openssl, debconf"),
 		pkg("openssl", "1", "libc"),
 		pkg("libc", "1", ""),
@@ -279,17 +199,19 @@ func TestNoDepsAndLevels(t *testing.T) {
 }
 
 func TestRichDependencies(t *testing.T) {
-	dep := func(kind packages.DepKind, args ...packages.Dep) packages.Dep { return packages.Dep{Kind: kind, Args: args} }
+	dep := func(kind packages.DepKind, args ...packages.Dep) packages.Dep {
+		return packages.Dep{Kind: kind, Args: args}
+	}
 	atom := func(s string) packages.Dep { return packages.Dep{Kind: packages.DepAtom, Atom: parseAtom(s)} }
 	app := pkg("app", "1", "")
 	app.Depends = []packages.Dep{
-		dep(packages.DepIf, atom("langpack"), atom("glibc")),         // glibc present → langpack
+		dep(packages.DepIf, atom("langpack"), atom("glibc")),          // glibc present → langpack
 		dep(packages.DepIf, atom("never"), atom("absent"), atom("z")), // else branch
 		dep(packages.DepWith, atom("libx>=2"), atom("libx<3")),        // one package in both
 		dep(packages.DepWithout, atom("tool"), atom("tool-big")),      // not the big one
 		dep(packages.DepAnd, atom("glibc"), atom("y")),
 	}
-	ix := &fakeIndex{[]*packages.Package{
+	ix := &fakeIndex{Pkgs: []*packages.Package{
 		app, pkg("glibc", "1", ""), pkg("langpack", "1", ""), pkg("z", "1", ""), pkg("y", "1", ""),
 		pkg("never", "1", ""),
 		pkg("libx", "3", ""), pkg("libx-compat", "1", "", "libx=2"),
@@ -307,7 +229,7 @@ func TestRichDependencies(t *testing.T) {
 
 func TestDeterministic(t *testing.T) {
 	mk := func() *fakeIndex {
-		return &fakeIndex{[]*packages.Package{
+		return &fakeIndex{Pkgs: []*packages.Package{
 			pkg("app", "1", "a | b, c, d"), pkg("a", "1", "c"), pkg("b", "1", ""),
 			pkg("c", "1", "d, e"), pkg("d", "1", "c"), pkg("e", "1", "dash"),
 		}}

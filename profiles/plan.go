@@ -1,0 +1,235 @@
+package profiles
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/distroless-dev/distroless/packages"
+	"github.com/distroless-dev/distroless/resolver"
+)
+
+// Plan is a profile made concrete for one distro: the levels to resolve
+// (bottom first) and the merged image configuration.
+type Plan struct {
+	Requested string     // the name asked for (python3)
+	Name      string     // the concrete profile (python3.13)
+	Note      string     // how Requested became Name, if it did
+	Chain     []*Profile // bottom first, placeholders filled in
+	Levels    []resolver.Level
+	Prune     []resolver.PruneRule
+	Config    Config
+}
+
+// Config is the image configuration a profile chain asks for.
+type Config struct {
+	Entrypoint []string
+	Cmd        []string
+	Env        map[string]string
+	User       string
+	Workdir    string
+	Labels     map[string]string
+}
+
+// NotPackagedError says a template profile's version is not in a distro.
+type NotPackagedError struct {
+	Profile string
+	Distro  string
+	Have    []string // profile names the distro does package
+}
+
+func (e *NotPackagedError) Error() string {
+	msg := fmt.Sprintf("%s is not packaged by %s", e.Profile, e.Distro)
+	if len(e.Have) > 0 {
+		msg += "; it packages " + strings.Join(e.Have, ", ")
+	} else {
+		msg += "; it packages no version of it"
+	}
+	return msg
+}
+
+// Expand resolves a built-in profile name against a distro's index.
+// format is the distro's package format (for its prune list), distro its
+// name (for messages and the profile's distros list).
+func Expand(name string, ix packages.Index, format, distro string) (*Plan, error) {
+	p, val, err := Find(name)
+	if err != nil {
+		return nil, err
+	}
+	return ExpandProfile(p, name, val, ix, format, distro)
+}
+
+// ExpandProfile is Expand for a profile already loaded (built-in or from
+// a file); val is the template value when p is a template.
+func ExpandProfile(p *Profile, name, val string, ix packages.Index, format, distro string) (*Plan, error) {
+	if p.Alias != "" {
+		vars, err := p.computeVars(ix, distro)
+		if err != nil {
+			return nil, err
+		}
+		target := p.instantiate(vars).Alias
+		plan, err := Expand(target, ix, format, distro)
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s on %s): %w", name, target, distro, err)
+		}
+		plan.Requested = name
+		plan.Note = fmt.Sprintf("%s is %s on %s", name, target, distro)
+		return plan, nil
+	}
+	if p.Template != nil {
+		have := p.Available(ix)
+		if !slices.Contains(have, val) {
+			e := &NotPackagedError{Profile: name, Distro: distro}
+			for _, v := range have {
+				e.Have = append(e.Have, p.instantiate(map[string]string{p.Template.Var: v}).Name)
+			}
+			return nil, e
+		}
+		p = p.instantiate(map[string]string{p.Template.Var: val})
+	}
+	chain, err := chainOf(p, ix, format, distro)
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{Requested: name, Name: p.Name, Chain: chain}
+	rules, err := PruneList(format)
+	if err != nil {
+		return nil, err
+	}
+	plan.Config = Config{Env: map[string]string{}, Labels: map[string]string{}}
+	for _, q := range chain {
+		rules = append(rules, q.Prune...)
+		lv := resolver.Level{Name: q.Name}
+		for _, r := range q.Packages {
+			root, err := pickRoot(r, ix)
+			if err != nil {
+				return nil, fmt.Errorf("profile %s on %s: %w", q.Name, distro, err)
+			}
+			lv.Roots = append(lv.Roots, root)
+		}
+		plan.Levels = append(plan.Levels, lv)
+		plan.Config.merge(q)
+	}
+	for _, r := range rules {
+		plan.Prune = append(plan.Prune, resolver.PruneRule{Name: r.Name, Reason: r.Reason})
+	}
+	return plan, nil
+}
+
+func (c *Config) merge(q *Profile) {
+	if q.Entrypoint != nil {
+		c.Entrypoint, c.Cmd = q.Entrypoint, nil
+	}
+	if q.Cmd != nil {
+		c.Cmd = q.Cmd
+	}
+	if q.User != "" {
+		c.User = q.User
+	}
+	if q.Workdir != "" {
+		c.Workdir = q.Workdir
+	}
+	for k, v := range q.Env {
+		c.Env[k] = v
+	}
+	for k, v := range q.Labels {
+		c.Labels[k] = v
+	}
+}
+
+// chainOf follows extends to the bottom profile; the result is bottom first.
+func chainOf(p *Profile, ix packages.Index, format, distro string) ([]*Profile, error) {
+	var chain []*Profile
+	seen := map[string]bool{}
+	for q := p; ; {
+		if seen[q.Name] {
+			return nil, fmt.Errorf("profile %s: extends forms a cycle", q.Name)
+		}
+		seen[q.Name] = true
+		if len(q.Distros) > 0 && !slices.Contains(q.Distros, distro) {
+			return nil, fmt.Errorf("profile %s is for %s, not %s", q.Name, strings.Join(q.Distros, ", "), distro)
+		}
+		chain = append([]*Profile{q}, chain...)
+		if q.Extends == "" {
+			return chain, nil
+		}
+		parent, val, err := Find(q.Extends)
+		if err != nil {
+			return nil, fmt.Errorf("profile %s extends: %w", q.Name, err)
+		}
+		if parent.Template != nil || parent.Alias != "" {
+			sub, err := ExpandProfile(parent, q.Extends, val, ix, format, distro)
+			if err != nil {
+				return nil, err
+			}
+			return append(sub.Chain, chain...), nil
+		}
+		q = parent
+	}
+}
+
+func pickRoot(r PackageRef, ix packages.Index) (resolver.Root, error) {
+	root := resolver.Root{Name: r.Name, NoDeps: r.Deps != nil && !*r.Deps}
+	if len(r.Any) == 0 {
+		return root, nil
+	}
+	for _, n := range r.Any {
+		for _, p := range ix.Satisfiers(packages.Atom{Name: n}) {
+			if p.Name == n {
+				root.Name = n
+				return root, nil
+			}
+		}
+	}
+	return root, fmt.Errorf("none of %s is in the index", strings.Join(r.Any, ", "))
+}
+
+// computeVars fills an alias's variables from the index.
+func (p *Profile) computeVars(ix packages.Index, distro string) (map[string]string, error) {
+	vars := map[string]string{}
+	keys := make([]string, 0, len(p.Vars))
+	for k := range p.Vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		def := p.Vars[k]
+		re, err := regexp.Compile(def.Match)
+		if err != nil {
+			return nil, fmt.Errorf("profile %s: vars.%s.match: %w", p.Name, k, err)
+		}
+		var from *packages.Package
+		for _, c := range ix.Satisfiers(packages.Atom{Name: def.DependsOf}) {
+			if c.Name == def.DependsOf {
+				from = c
+				break
+			}
+		}
+		if from == nil {
+			return nil, fmt.Errorf("profile %s: %s has no package %s to tell its %s", p.Name, distro, def.DependsOf, k)
+		}
+		for _, name := range depNames(from.Depends) {
+			if m := re.FindStringSubmatch(name); m != nil {
+				vars[k] = m[1]
+				break
+			}
+		}
+		if vars[k] == "" {
+			return nil, fmt.Errorf("profile %s: no requirement of %s %s matches %s", p.Name, from.Name, from.Version, def.Match)
+		}
+	}
+	return vars, nil
+}
+
+func depNames(deps []packages.Dep) []string {
+	var out []string
+	for _, d := range deps {
+		if d.Kind == packages.DepAtom {
+			out = append(out, d.Atom.Name)
+		}
+		out = append(out, depNames(d.Args)...)
+	}
+	return out
+}

@@ -1,0 +1,252 @@
+package profiles
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/distroless-dev/distroless/packages"
+)
+
+//go:embed builtin/*.yaml prune/*.yaml
+var embedded embed.FS
+
+// Profile is one profile file. String fields may hold {var} placeholders
+// that a template or alias fills in.
+type Profile struct {
+	Name        string            `yaml:"name"`
+	Description string            `yaml:"description"`
+	Extends     string            `yaml:"extends"`
+	Alias       string            `yaml:"alias"`
+	Template    *Template         `yaml:"template"`
+	Vars        map[string]VarDef `yaml:"vars"`
+	Distros     []string          `yaml:"distros"`
+	Packages    []PackageRef      `yaml:"packages"`
+	Prune       []PruneRule       `yaml:"prune"`
+	Entrypoint  []string          `yaml:"entrypoint"`
+	Cmd         []string          `yaml:"cmd"`
+	Env         map[string]string `yaml:"env"`
+	User        string            `yaml:"user"`
+	Workdir     string            `yaml:"workdir"`
+	Labels      map[string]string `yaml:"labels"`
+	Files       []File            `yaml:"files"`
+}
+
+// Template makes one profile file serve a family of names.
+type Template struct {
+	Var       string `yaml:"var"`
+	Pattern   string `yaml:"pattern"`   // profile names served; group 1 is the value
+	Available string `yaml:"available"` // index names; group 1 is a value the distro has
+}
+
+// VarDef computes a variable from the distro's index.
+type VarDef struct {
+	DependsOf string `yaml:"depends-of"` // look through this package's requirements
+	Match     string `yaml:"match"`      // for a name matching this; group 1 is the value
+}
+
+// PackageRef names a root package. Written as a plain string, or as a map
+// with name (or any: a list of names, the first the index has wins) and
+// deps: false to take the package's files without its requirements.
+type PackageRef struct {
+	Name string   `yaml:"name"`
+	Any  []string `yaml:"any"`
+	Deps *bool    `yaml:"deps"`
+}
+
+// UnmarshalYAML accepts a plain name as well as the map form.
+func (r *PackageRef) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		r.Name = n.Value
+		return nil
+	}
+	type plain PackageRef
+	return n.Decode((*plain)(r))
+}
+
+// PruneRule is one entry of a prune list.
+type PruneRule struct {
+	Name   string `yaml:"name"`
+	Reason string `yaml:"reason"`
+}
+
+// File is a file a profile adds to its layer.
+type File struct {
+	Path    string `yaml:"path"`
+	Link    string `yaml:"link"`    // a symlink to this target
+	Content string `yaml:"content"` // a regular file with this content
+	Mode    string `yaml:"mode"`    // octal, e.g. "0644"
+	UID     int    `yaml:"uid"`
+	GID     int    `yaml:"gid"`
+}
+
+// Decode reads one profile file strictly: unknown fields are errors that
+// name the field and line.
+func Decode(name string, data []byte) (*Profile, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var p Profile
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("profile %s: %w", name, err)
+	}
+	if p.Name == "" {
+		return nil, fmt.Errorf("profile %s: field name is missing", name)
+	}
+	for i, r := range p.Packages {
+		if (r.Name == "") == (len(r.Any) == 0) {
+			return nil, fmt.Errorf("profile %s: packages[%d]: give exactly one of name or any", name, i)
+		}
+	}
+	for i, f := range p.Files {
+		if !path.IsAbs(f.Path) {
+			return nil, fmt.Errorf("profile %s: files[%d]: path %q must be absolute", name, i, f.Path)
+		}
+		if f.Mode != "" {
+			if _, err := strconv.ParseUint(f.Mode, 8, 32); err != nil {
+				return nil, fmt.Errorf("profile %s: files[%d]: mode %q is not octal", name, i, f.Mode)
+			}
+		}
+	}
+	if t := p.Template; t != nil {
+		for _, re := range []string{t.Pattern, t.Available} {
+			if _, err := regexp.Compile(re); err != nil {
+				return nil, fmt.Errorf("profile %s: template: %w", name, err)
+			}
+		}
+	}
+	return &p, nil
+}
+
+var builtins = mustLoadBuiltins()
+
+func mustLoadBuiltins() []*Profile {
+	entries, err := fs.ReadDir(embedded, "builtin")
+	if err != nil {
+		panic(err) // embedded at build time; cannot fail at run time
+	}
+	var out []*Profile
+	for _, e := range entries {
+		data, err := embedded.ReadFile("builtin/" + e.Name())
+		if err != nil {
+			panic(err)
+		}
+		p, err := Decode(e.Name(), data)
+		if err != nil {
+			panic(err) // a broken built-in profile is a build defect, caught by the tests
+		}
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Builtins returns the built-in profiles, templates included, sorted.
+func Builtins() []*Profile { return builtins }
+
+// PruneList returns the prune list for a package format ("deb", "rpm").
+func PruneList(format string) ([]PruneRule, error) {
+	data, err := embedded.ReadFile("prune/" + format + ".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("no prune list for package format %q", format)
+	}
+	var doc struct {
+		Format string      `yaml:"format"`
+		Prune  []PruneRule `yaml:"prune"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("prune list %s: %w", format, err)
+	}
+	return doc.Prune, nil
+}
+
+// Find returns the built-in profile serving name, and the template value
+// when a template serves it.
+func Find(name string) (*Profile, string, error) {
+	for _, p := range builtins {
+		if p.Template == nil && p.Name == name {
+			return p, "", nil
+		}
+	}
+	for _, p := range builtins {
+		if p.Template == nil {
+			continue
+		}
+		if m := regexp.MustCompile(p.Template.Pattern).FindStringSubmatch(name); m != nil {
+			return p, m[1], nil
+		}
+	}
+	var known []string
+	for _, p := range builtins {
+		known = append(known, p.Name)
+	}
+	return nil, "", fmt.Errorf("unknown profile %q; built-in profiles: %s", name, strings.Join(known, ", "))
+}
+
+// Available lists the values a template has in an index (e.g. "11" for
+// python3.11), sorted numerically where they are numbers.
+func (p *Profile) Available(ix packages.Index) []string {
+	if p.Template == nil || p.Template.Available == "" {
+		return nil
+	}
+	re := regexp.MustCompile(p.Template.Available)
+	var vals []string
+	for _, n := range ix.Names() {
+		if m := re.FindStringSubmatch(n); m != nil {
+			vals = append(vals, m[1])
+		}
+	}
+	sort.Slice(vals, func(i, j int) bool {
+		a, errA := strconv.Atoi(vals[i])
+		b, errB := strconv.Atoi(vals[j])
+		if errA == nil && errB == nil {
+			return a < b
+		}
+		return vals[i] < vals[j]
+	})
+	return vals
+}
+
+func (p *Profile) instantiate(vars map[string]string) *Profile {
+	sub := func(s string) string {
+		for k, v := range vars {
+			s = strings.ReplaceAll(s, "{"+k+"}", v)
+		}
+		return s
+	}
+	subs := func(in []string) []string {
+		if in == nil {
+			return nil
+		}
+		out := make([]string, len(in))
+		for i, s := range in {
+			out[i] = sub(s)
+		}
+		return out
+	}
+	q := *p
+	q.Name, q.Extends, q.Alias, q.Description = sub(p.Name), sub(p.Extends), sub(p.Alias), sub(p.Description)
+	q.Template = nil
+	q.Entrypoint, q.Cmd = subs(p.Entrypoint), subs(p.Cmd)
+	q.Packages = make([]PackageRef, len(p.Packages))
+	for i, r := range p.Packages {
+		q.Packages[i] = PackageRef{Name: sub(r.Name), Any: subs(r.Any), Deps: r.Deps}
+	}
+	q.Files = make([]File, len(p.Files))
+	for i, f := range p.Files {
+		f.Path, f.Link, f.Content = sub(f.Path), sub(f.Link), sub(f.Content)
+		q.Files[i] = f
+	}
+	q.Env = map[string]string{}
+	for k, v := range p.Env {
+		q.Env[k] = sub(v)
+	}
+	return &q
+}

@@ -1,0 +1,131 @@
+package profiles
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/distroless-dev/distroless/packages"
+	"github.com/distroless-dev/distroless/packages/packagestest"
+)
+
+var pkg = packagestest.Pkg
+
+func bookwormLike() *packagestest.Index {
+	return &packagestest.Index{Pkgs: []*packages.Package{
+		pkg("tzdata", "1", ""), pkg("netbase", "1", ""), pkg("media-types", "1", ""), pkg("ca-certificates", "1", ""),
+		pkg("libc6", "1", ""), pkg("libssl3", "1", ""),
+		pkg("libstdc++6", "1", ""), pkg("libgcc-s1", "1", ""), pkg("libgomp1", "1", ""),
+		pkg("python3.11-minimal", "1", ""), pkg("libpython3.11-stdlib", "1", ""),
+		pkg("python3-minimal", "1", "python3.11-minimal>=1, dpkg"),
+	}}
+}
+
+func TestBuiltinsDecode(t *testing.T) {
+	var names []string
+	for _, p := range Builtins() {
+		names = append(names, p.Name)
+	}
+	want := []string{"base", "cc", "python3", "python3.{minor}", "static"}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("builtins = %v, want %v", names, want)
+	}
+	rules, err := PruneList("deb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := []string{"dpkg", "debconf", "debconf-2.0", "perl-base", "tar", "debianutils", "init-system-helpers",
+		"install-info", "sensible-utils", "bash", "dash", "busybox", "openssl"}
+	have := map[string]bool{}
+	for _, r := range rules {
+		if r.Reason == "" {
+			t.Errorf("prune rule %s has no reason", r.Name)
+		}
+		have[r.Name] = true
+	}
+	for _, m := range must {
+		if !have[m] {
+			t.Errorf("prune list lacks %s", m)
+		}
+	}
+	if _, err := PruneList("apk"); err == nil {
+		t.Fatal("PruneList(apk) should fail")
+	}
+}
+
+func TestExpandTemplate(t *testing.T) {
+	plan, err := Expand("python3.11", bookwormLike(), "deb", "debian:bookworm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var levels []string
+	for _, l := range plan.Levels {
+		levels = append(levels, l.Name)
+	}
+	if !reflect.DeepEqual(levels, []string{"static", "base", "cc", "python3.11"}) {
+		t.Fatalf("levels = %v", levels)
+	}
+	if got := plan.Levels[1].Roots[1].Name; got != "libssl3" {
+		t.Fatalf("any: picked %s, want libssl3", got)
+	}
+	if !plan.Levels[0].Roots[3].NoDeps || plan.Levels[0].Roots[0].NoDeps {
+		t.Fatalf("deps: false not honoured: %+v", plan.Levels[0].Roots)
+	}
+	if !reflect.DeepEqual(plan.Config.Entrypoint, []string{"/usr/bin/python3.11"}) {
+		t.Fatalf("entrypoint = %v", plan.Config.Entrypoint)
+	}
+	if plan.Config.Env["SSL_CERT_FILE"] == "" {
+		t.Fatal("env from static not merged")
+	}
+	last := plan.Chain[len(plan.Chain)-1]
+	if len(last.Files) != 2 || last.Files[0].Link != "python3.11" {
+		t.Fatalf("files = %+v", last.Files)
+	}
+}
+
+func TestExpandNotPackaged(t *testing.T) {
+	_, err := Expand("python3.12", bookwormLike(), "deb", "debian:bookworm")
+	var np *NotPackagedError
+	if !errors.As(err, &np) {
+		t.Fatalf("want NotPackagedError, got %v", err)
+	}
+	if !reflect.DeepEqual(np.Have, []string{"python3.11"}) || !strings.Contains(err.Error(), "python3.11") {
+		t.Fatalf("error = %v", err)
+	}
+	if _, err := Expand("ruby", bookwormLike(), "deb", "debian:bookworm"); err == nil || !strings.Contains(err.Error(), "static") {
+		t.Fatalf("unknown profile error = %v", err)
+	}
+}
+
+func TestExpandAlias(t *testing.T) {
+	plan, err := Expand("python3", bookwormLike(), "deb", "debian:bookworm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Name != "python3.11" || plan.Requested != "python3" || !strings.Contains(plan.Note, "python3.11") {
+		t.Fatalf("plan = %s / %s / %s", plan.Name, plan.Requested, plan.Note)
+	}
+	ix := bookwormLike()
+	ix.Pkgs = ix.Pkgs[:len(ix.Pkgs)-1] // no python3-minimal
+	if _, err := Expand("python3", ix, "deb", "debian:bookworm"); err == nil || !strings.Contains(err.Error(), "python3-minimal") {
+		t.Fatalf("missing default error = %v", err)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	cases := map[string]string{
+		"name: x\npackges: [a]\n":                      "line 2: field packges not found",
+		"packages: [a]\n":                              "field name is missing",
+		"name: x\npackages:\n  - deps: false\n":        "packages[0]: give exactly one of name or any",
+		"name: x\nfiles:\n  - path: rel/x\n":           `files[0]: path "rel/x" must be absolute`,
+		"name: x\nfiles:\n  - path: /x\n    mode: 9\n": `mode "9" is not octal`,
+		"name: x\npackages: {a: b}\n":                  "cannot unmarshal",
+	}
+	for in, want := range cases {
+		_, err := Decode("my.yaml", []byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "my.yaml") {
+			t.Errorf("Decode(%q) = %v, want error containing %q", in, err, want)
+		}
+	}
+}
