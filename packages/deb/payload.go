@@ -1,0 +1,376 @@
+package deb
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/bzip2"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/xi2/xz"
+	debar "pault.ag/go/debian/deb"
+)
+
+// DebPayload reads the file tree of a binary .deb: the data.tar member of
+// its ar archive, compressed with xz, zstd, gzip or bzip2, or not at all.
+// It implements packages.Payload. The zero value is ready to use; a
+// DebPayload is safe for concurrent use.
+//
+// Decompressing xz is by far the slowest step of building an image, so
+// with CacheDir set Walk keeps each package's data archive there,
+// recompressed with fast zstd, under the SHA-256 of the .deb
+// (<CacheDir>/<hex>.tar.zst), and later walks of the same .deb read that
+// instead. Entries are written to a temporary file and renamed into place
+// once complete, so several processes may share the directory; a damaged
+// entry is removed when a walk finds it unreadable. Nothing evicts
+// entries: they are as many as the distinct .deb files walked.
+type DebPayload struct {
+	CacheDir string
+}
+
+// payloadMaxMembers bounds the ar members a .deb may have; real ones have
+// three (debian-binary, control.tar.*, data.tar.*), a few tools add some.
+const payloadMaxMembers = 64
+
+// payloadMaxControl bounds a control-archive member read into memory.
+const payloadMaxControl = 64 << 20
+
+// Walk calls fn for every entry of the package's data archive, in archive
+// order. The names are as the package has them ("./usr/bin/x"); the
+// reader is valid until fn returns. An error from fn stops the walk and is
+// returned as is.
+func (p DebPayload) Walk(file string, fn func(h *tar.Header, r io.Reader) error) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var cached string
+	if p.CacheDir != "" {
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		cached = filepath.Join(p.CacheDir, hex.EncodeToString(h.Sum(nil))+".tar.zst")
+		if done, err := payloadWalkCached(cached, fn); done {
+			return err
+		}
+	}
+	m, err := payloadMember(f, "data.tar")
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	r, closer, err := payloadDecompress(m)
+	if err != nil {
+		return fmt.Errorf("%s: %s: %w", file, m.Name, err)
+	}
+	defer closer()
+	var save *payloadCacheWriter
+	if cached != "" {
+		// A cache that cannot be written only costs speed.
+		if save, err = payloadNewCacheWriter(cached); err == nil {
+			defer save.abort()
+			r = io.TeeReader(r, save)
+		}
+	}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", file, m.Name, err)
+		}
+		if err := fn(h, tr); err != nil {
+			return err
+		}
+	}
+	if save != nil {
+		// Keep the archive's trailing padding too, then publish.
+		if _, err := io.Copy(io.Discard, r); err == nil {
+			save.commit()
+		}
+	}
+	return nil
+}
+
+// payloadWalkCached walks a cached data archive. done is false when there
+// is no usable cache entry (and nothing was passed to fn), so the caller
+// reads the .deb itself.
+func payloadWalkCached(cached string, fn func(h *tar.Header, r io.Reader) error) (done bool, err error) {
+	cf, err := os.Open(cached)
+	if err != nil {
+		return false, nil
+	}
+	defer cf.Close()
+	zr, err := zstd.NewReader(bufio.NewReaderSize(cf, 256<<10), zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return false, nil
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			// Reach the end of the zstd frame so its checksum is verified.
+			if _, err := io.Copy(io.Discard, zr); err != nil {
+				os.Remove(cached)
+				return true, fmt.Errorf("unpack cache entry %s is damaged (removed; run again): %w", filepath.Base(cached), err)
+			}
+			return true, nil
+		}
+		if err != nil {
+			os.Remove(cached)
+			return true, fmt.Errorf("unpack cache entry %s is damaged (removed; run again): %w", filepath.Base(cached), err)
+		}
+		if err := fn(h, tr); err != nil {
+			return true, err
+		}
+	}
+}
+
+// payloadCacheWriter writes one cache entry to a temporary file that
+// commit renames into place and abort removes.
+type payloadCacheWriter struct {
+	f    *os.File
+	zw   *zstd.Encoder
+	dst  string
+	err  error
+	done bool
+}
+
+func payloadNewCacheWriter(dst string) (*payloadCacheWriter, error) {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*.tar.zst")
+	if err != nil {
+		return nil, err
+	}
+	zw, err := zstd.NewWriter(f, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return &payloadCacheWriter{f: f, zw: zw, dst: dst}, nil
+}
+
+// Write never fails, so a broken cache never fails the walk it tees off;
+// the error is kept and the entry is not committed.
+func (c *payloadCacheWriter) Write(b []byte) (int, error) {
+	if c.err == nil {
+		_, c.err = c.zw.Write(b)
+	}
+	return len(b), nil
+}
+
+func (c *payloadCacheWriter) commit() {
+	if c.err == nil {
+		c.err = c.zw.Close()
+	}
+	if c.err == nil {
+		c.err = c.f.Sync()
+	}
+	if err := c.f.Close(); c.err == nil {
+		c.err = err
+	}
+	if c.err == nil {
+		c.err = os.Rename(c.f.Name(), c.dst)
+	}
+	if c.err != nil {
+		os.Remove(c.f.Name())
+	}
+	c.done = true
+}
+
+func (c *payloadCacheWriter) abort() {
+	if c.done {
+		return
+	}
+	c.done = true
+	c.zw.Close()
+	c.f.Close()
+	os.Remove(c.f.Name())
+}
+
+// ControlFile returns one member of the package's control archive, e.g.
+// "control", "md5sums", "conffiles". A member the package does not have
+// gives an error wrapping fs.ErrNotExist.
+func (DebPayload) ControlFile(file, name string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m, err := payloadMember(f, "control.tar")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	r, closer, err := payloadDecompress(m)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", file, m.Name, err)
+	}
+	defer closer()
+	tr := tar.NewReader(r)
+	want := path.Clean(name)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil, fmt.Errorf("%s: control member %s: %w", file, name, fs.ErrNotExist)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", file, m.Name, err)
+		}
+		if path.Clean(strings.TrimPrefix(h.Name, "/")) != want || h.Typeflag != tar.TypeReg {
+			continue
+		}
+		if h.Size < 0 || h.Size > payloadMaxControl {
+			return nil, fmt.Errorf("%s: control member %s: size %d out of range", file, name, h.Size)
+		}
+		b := make([]byte, h.Size)
+		if _, err := io.ReadFull(tr, b); err != nil {
+			return nil, fmt.Errorf("%s: control member %s: %w", file, name, err)
+		}
+		return b, nil
+	}
+}
+
+// DebControlFields reads the package's control file and returns its
+// fields. Continuation lines are joined to their field with "\n", as they
+// stand (leading space kept); field names are as written.
+func DebControlFields(file string) (map[string]string, error) {
+	b, err := DebPayload{}.ControlFile(file, "control")
+	if err != nil {
+		return nil, err
+	}
+	return DebParseStanza(b)
+}
+
+// DebParseStanza parses one deb822 stanza (a control file or one paragraph
+// of a Packages index) into its fields. Blank lines end the stanza;
+// comment lines (starting with '#') are skipped.
+func DebParseStanza(b []byte) (map[string]string, error) {
+	fields := map[string]string{}
+	last := ""
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		switch {
+		case strings.TrimSpace(line) == "":
+			if len(fields) > 0 {
+				return fields, nil
+			}
+		case strings.HasPrefix(line, "#"):
+		case line[0] == ' ' || line[0] == '\t':
+			if last == "" {
+				return nil, fmt.Errorf("line %d: continuation line without a field", i+1)
+			}
+			fields[last] += "\n" + line
+		default:
+			k, v, ok := strings.Cut(line, ":")
+			if !ok || k == "" || strings.ContainsAny(k, " \t") {
+				return nil, fmt.Errorf("line %d: not a field: %q", i+1, line)
+			}
+			last = k
+			fields[k] = strings.TrimSpace(v)
+		}
+	}
+	if len(fields) == 0 {
+		return nil, errors.New("empty control stanza")
+	}
+	return fields, nil
+}
+
+// payloadMember finds the ar member whose name starts with prefix
+// ("data.tar", "control.tar") after checking the debian-binary member.
+func payloadMember(r io.ReaderAt, prefix string) (*debar.ArEntry, error) {
+	ar, err := debar.LoadAr(r)
+	if err != nil {
+		return nil, fmt.Errorf("not a .deb (ar) archive: %w", err)
+	}
+	sawVersion := false
+	for i := 0; ; i++ {
+		if i >= payloadMaxMembers {
+			return nil, errors.New("too many ar members")
+		}
+		e, err := ar.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading ar archive: %w", err)
+		}
+		if e.Size < 0 {
+			return nil, fmt.Errorf("ar member %q has a negative size", e.Name)
+		}
+		if i == 0 {
+			if e.Name != "debian-binary" {
+				return nil, fmt.Errorf("first ar member is %q, not debian-binary", e.Name)
+			}
+			v := make([]byte, min(e.Size, 16))
+			if _, err := io.ReadFull(e.Data, v); err != nil {
+				return nil, fmt.Errorf("reading debian-binary: %w", err)
+			}
+			if !bytes.HasPrefix(v, []byte("2.")) {
+				return nil, fmt.Errorf("unsupported .deb format version %q", strings.TrimSpace(string(v)))
+			}
+			sawVersion = true
+			continue
+		}
+		if e.Name == prefix || strings.HasPrefix(e.Name, prefix+".") {
+			return e, nil
+		}
+	}
+	if !sawVersion {
+		return nil, errors.New("no debian-binary member")
+	}
+	return nil, fmt.Errorf("no %s member", prefix)
+}
+
+// payloadDecompress opens an ar member, decompressing it by its name's
+// extension. closer releases the decompressor.
+func payloadDecompress(m *debar.ArEntry) (rd io.Reader, closer func(), err error) {
+	br := bufio.NewReaderSize(m.Data, 256<<10)
+	ext := path.Ext(m.Name)
+	var r io.Reader
+	closer = func() {}
+	switch ext {
+	case ".tar":
+		r = br
+	case ".xz":
+		xr, err := xz.NewReader(br, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		r = xr
+	case ".zst":
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<31))
+		if err != nil {
+			return nil, nil, err
+		}
+		r, closer = zr, zr.Close
+	case ".gz":
+		gr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, err
+		}
+		r, closer = gr, func() { gr.Close() }
+	case ".bz2":
+		r = bzip2.NewReader(br)
+	default:
+		return nil, nil, fmt.Errorf("unsupported compression %q", ext)
+	}
+	return r, closer, nil
+}
