@@ -121,8 +121,13 @@ func payloadWalkCached(cached string, fn func(h *tar.Header, r io.Reader) error)
 	}
 	defer zr.Close()
 	tr := tar.NewReader(zr)
-	for {
+	for called := false; ; called = true {
 		h, err := tr.Next()
+		if err != nil && err != io.EOF && !called {
+			// Damaged before anything was passed on: read the .deb.
+			os.Remove(cached)
+			return false, nil
+		}
 		if err == io.EOF {
 			// Reach the end of the zstd frame so its checksum is verified.
 			if _, err := io.Copy(io.Discard, zr); err != nil {
