@@ -419,6 +419,28 @@ func (c *Cache) Get(key string) ([]byte, error) {
 	return data, nil
 }
 
+// GetTime is Get, also returning when the entry was stored.
+func (c *Cache) GetTime(key string) ([]byte, time.Time, error) {
+	p := c.namedPath(key)
+	f, err := os.Open(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, time.Time{}, fmt.Errorf("%q is not in the cache %s: %w", key, c.Dir, fs.ErrNotExist)
+		}
+		return nil, time.Time{}, fmt.Errorf("cache: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("cache: %w", err)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("cache: %w", err)
+	}
+	return data, st.ModTime(), nil
+}
+
 // Put stores data under key (any string, e.g. a URL), replacing what was
 // there, atomically.
 func (c *Cache) Put(key string, data []byte) error {

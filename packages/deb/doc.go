@@ -1,0 +1,44 @@
+// Package deb reads Debian-format archives: it verifies a suite's
+// InRelease file, loads its Packages indexes through the download cache
+// (packages/fetch) and presents the merged suites as a packages.Index.
+//
+// # Trust
+//
+// Each suite's InRelease is a clearsigned file; it is accepted when one of
+// its signatures verifies with a key of Spec.Keyring and its Valid-Until
+// (if any) has not passed. Every Packages file is checked against the
+// SHA-256 and size the InRelease lists, both as downloaded (compressed)
+// and after decompression. A failure is an error naming the file, and
+// nothing from that suite is used.
+//
+// The Debian archive keys are embedded (DebianKeyring):
+// keys/debian-archive-keyring.pgp is /usr/share/keyrings/
+// debian-archive-keyring.pgp from debian-archive-keyring 2025.1 (the
+// newest in trixie and sid when it was taken; the .deb's SHA-256 is
+// 9ea7778e443144ca490668737a8ab22dd3e748bb99e805e22ec055abeb3c7fac). It
+// holds the archive, security archive and stable release keys for
+// bullseye (11), bookworm (12) and trixie (13). To update it, take the
+// same file from a newer debian-archive-keyring package.
+//
+// # Caching
+//
+// Online, Open reuses a cached InRelease that is less than
+// Spec.RefreshAfter old (one hour by default) and still valid, and
+// downloads it otherwise; offline it always uses the cached copy (which
+// must still be valid). Decompressed Packages files are cached
+// content-addressed by the digest the InRelease lists for them, with a
+// small sidecar index (stanza offsets, package names, architectures,
+// provided names). A warm Open therefore maps the file and reads the
+// sidecar; stanzas are parsed only when the resolver asks about a name.
+//
+// # Semantics
+//
+// Packages of the target architecture and "all" are loaded. When several
+// suites (or one suite) hold a name, the highest version (dpkg ordering)
+// wins, so bookworm-security overrides bookworm. Satisfiers follows dpkg:
+// versioned relations are met by the real package or by a versioned
+// Provides (an unversioned Provides never meets a versioned relation),
+// and architecture qualifiers follow dpkg's deparchsatisfied.
+//
+// HostMirrors reads the host's apt sources to find a Debian mirror.
+package deb

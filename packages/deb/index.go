@@ -1,0 +1,538 @@
+package deb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"pault.ag/go/debian/version"
+
+	"github.com/distroless-dev/distroless/packages"
+	"github.com/distroless-dev/distroless/packages/fetch"
+)
+
+// Suite is one suite of a Debian-format archive.
+type Suite struct {
+	// Mirror is the archive's base URL, the directory holding dists/ and
+	// pool/ (no trailing slash needed).
+	Mirror string
+	// Name is the suite's directory under dists/, e.g. bookworm,
+	// bookworm-updates, bookworm-security.
+	Name string
+	// Components to load; empty means main.
+	Components []string
+}
+
+// Spec describes a Debian-format distro to open.
+type Spec struct {
+	Name   string // for messages
+	Suites []Suite
+	// Keyring holds the keys the suites' InRelease files must be signed
+	// with.
+	Keyring openpgp.EntityList
+	// Arch is the target architecture (amd64, arm64, …); packages of that
+	// architecture and of "all" are loaded.
+	Arch string
+	// Now is the time Valid-Until and key expiry are checked against;
+	// zero means time.Now().
+	Now time.Time
+	// IgnoreValidUntil accepts InRelease files whose Valid-Until has
+	// passed (e.g. to rebuild from a snapshot).
+	IgnoreValidUntil bool
+	// RefreshAfter is how old a cached, still valid InRelease may be
+	// before an online Open downloads it again: zero means one hour,
+	// negative means always. Offline opens always use the cached copy.
+	RefreshAfter time.Duration
+}
+
+// IndexFile is one index file an Index was built from, for lockfiles.
+type IndexFile struct {
+	URL    string
+	SHA256 string
+}
+
+// Index is the merged package universe of a Spec's suites for one
+// architecture. It implements packages.Index and is safe for concurrent
+// use. The Packages it returns are shared: callers must not modify them.
+type Index struct {
+	name    string
+	arch    string
+	files   []*pkgFile
+	sources []IndexFile
+
+	mu       sync.Mutex
+	parsed   map[stanzaKey]*debPkg
+	failed   map[stanzaKey]bool
+	best     map[string]*debPkg
+	problems []error
+
+	namesOnce sync.Once
+	names     []string
+}
+
+type stanzaKey struct{ file, stanza int32 }
+
+// pkgFile is one loaded Packages file.
+type pkgFile struct {
+	origin string // suite name
+	mirror string
+	url    string // of the uncompressed Packages file, for messages
+	data   []byte
+	sc     *sidecar
+}
+
+var _ packages.Index = (*Index)(nil)
+
+const inReleaseKeyPrefix = "deb/InRelease/"
+const sidecarKeyPrefix = "deb/packages-index/v1/"
+
+// Open fetches (or, offline or while fresh, reads from the cache) each
+// suite's InRelease, verifies its signature against s.Keyring and its
+// Valid-Until, then loads the Packages file of every component for s.Arch,
+// verified against the InRelease checksums. Any verification failure is
+// an error naming the file.
+func Open(ctx context.Context, c *fetch.Cache, s Spec) (*Index, error) {
+	switch {
+	case c == nil:
+		return nil, errors.New("deb.Open: no cache")
+	case s.Arch == "":
+		return nil, fmt.Errorf("%s: no architecture", s.Name)
+	case len(s.Suites) == 0:
+		return nil, fmt.Errorf("%s: no suites", s.Name)
+	case len(s.Keyring) == 0:
+		return nil, fmt.Errorf("%s: empty keyring", s.Name)
+	}
+	now := s.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+
+	rels := make([]*release, len(s.Suites))
+	errs := make([]error, len(s.Suites))
+	var wg sync.WaitGroup
+	for i, su := range s.Suites {
+		if su.Mirror == "" || su.Name == "" || strings.Contains(su.Name, "..") {
+			return nil, fmt.Errorf("%s: suite %d: bad mirror %q or name %q", s.Name, i, su.Mirror, su.Name)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rels[i], errs[i] = loadRelease(ctx, c, s, su, now)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+
+	ix := &Index{
+		name:   s.Name,
+		arch:   s.Arch,
+		parsed: map[stanzaKey]*debPkg{},
+		failed: map[stanzaKey]bool{},
+		best:   map[string]*debPkg{},
+	}
+	var jobs []*fileJob
+	for i, su := range s.Suites {
+		rel := rels[i]
+		ix.sources = append(ix.sources, IndexFile{URL: rel.URL, SHA256: rel.SHA256})
+		comps := su.Components
+		if len(comps) == 0 {
+			comps = []string{"main"}
+		}
+		for _, comp := range comps {
+			j, err := planFile(su, rel, comp+"/binary-"+s.Arch+"/Packages")
+			if err != nil {
+				return nil, err
+			}
+			jobs = append(jobs, j)
+			all := comp + "/binary-all/Packages"
+			if _, listed := rel.Files[all]; listed && s.Arch != "all" &&
+				strings.TrimSpace(rel.Fields["No-Support-for-Architecture-all"]) != "Packages" {
+				j, err := planFile(su, rel, all)
+				if err != nil {
+					return nil, err
+				}
+				jobs = append(jobs, j)
+			}
+		}
+	}
+	for _, j := range jobs {
+		ix.sources = append(ix.sources, IndexFile{URL: j.fetchURL, SHA256: j.fetched.SHA256})
+	}
+
+	files := make([]*pkgFile, len(jobs))
+	unmaps := make([]func(), len(jobs))
+	errs = make([]error, len(jobs))
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			files[i], unmaps[i], errs[i] = loadPackagesFile(ctx, c, j)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for _, u := range unmaps {
+			if u != nil {
+				u()
+			}
+		}
+		return nil, err
+	}
+	ix.files = files
+	runtime.AddCleanup(ix, func(us []func()) {
+		for _, u := range us {
+			u()
+		}
+	}, unmaps)
+	return ix, nil
+}
+
+func loadRelease(ctx context.Context, c *fetch.Cache, s Spec, su Suite, now time.Time) (*release, error) {
+	url := strings.TrimRight(su.Mirror, "/") + "/dists/" + su.Name + "/InRelease"
+	key := inReleaseKeyPrefix + url
+	refresh := s.RefreshAfter
+	if refresh == 0 {
+		refresh = time.Hour
+	}
+	if c.Offline {
+		raw, err := c.Get(key)
+		if err != nil {
+			return nil, fmt.Errorf("offline: %s is not in the cache %s (open %s once online first)", url, c.Dir, s.Name)
+		}
+		return verifyInRelease(url, raw, s.Keyring, now, s.IgnoreValidUntil)
+	}
+	if refresh > 0 {
+		if raw, at, err := c.GetTime(key); err == nil && time.Since(at) < refresh && time.Since(at) >= 0 {
+			if rel, err := verifyInRelease(url, raw, s.Keyring, now, s.IgnoreValidUntil); err == nil {
+				return rel, nil
+			}
+		}
+	}
+	raw, err := c.Download(ctx, url, maxInRelease)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := verifyInRelease(url, raw, s.Keyring, now, s.IgnoreValidUntil)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Put(key, raw); err != nil {
+		return nil, err
+	}
+	return rel, nil
+}
+
+// fileJob is one Packages file to load.
+type fileJob struct {
+	suite    Suite
+	unpacked releaseEntry // the uncompressed Packages file
+	url      string       // of the uncompressed file
+	fetched  releaseEntry // the variant downloaded
+	kind     string       // its compression: gz, xz or ""
+	fetchURL string
+	byHash   string // acquire-by-hash URL, when the suite offers it
+}
+
+func planFile(su Suite, rel *release, p string) (*fileJob, error) {
+	base := strings.TrimRight(su.Mirror, "/") + "/dists/" + su.Name + "/"
+	unpacked, ok := rel.Files[p]
+	if !ok {
+		return nil, fmt.Errorf("%s lists no %s (no such component or architecture in %s?)", rel.URL, p, su.Name)
+	}
+	j := &fileJob{suite: su, unpacked: unpacked, url: base + p}
+	for _, kind := range []string{"gz", "xz", ""} {
+		name := p
+		if kind != "" {
+			name += "." + kind
+		}
+		if e, ok := rel.Files[name]; ok {
+			j.fetched, j.kind, j.fetchURL = e, kind, base+name
+			if rel.AcquireByHash {
+				j.byHash = base + path.Dir(p) + "/by-hash/SHA256/" + e.SHA256
+			}
+			break
+		}
+	}
+	return j, nil
+}
+
+func loadPackagesFile(ctx context.Context, c *fetch.Cache, j *fileJob) (*pkgFile, func(), error) {
+	pf := &pkgFile{origin: j.suite.Name, mirror: strings.TrimRight(j.suite.Mirror, "/"), url: j.url}
+	sideKey := sidecarKeyPrefix + j.unpacked.SHA256
+
+	if p, ok := c.Blob(j.unpacked.SHA256); ok {
+		data, unmap, err := mapFile(p)
+		if err == nil && int64(len(data)) == j.unpacked.Size {
+			if side, err := c.Get(sideKey); err == nil {
+				if sc, err := parseSidecar(side, j.unpacked.SHA256, j.unpacked.Size); err == nil {
+					pf.data, pf.sc = data, sc
+					return pf, unmap, nil
+				}
+			}
+			side, err := buildSidecar(data, j.unpacked.SHA256)
+			if err == nil {
+				var sc *sidecar
+				if sc, err = parseSidecar(side, j.unpacked.SHA256, j.unpacked.Size); err == nil {
+					_ = c.Put(sideKey, side) // a cache that cannot be written still works
+					pf.data, pf.sc = data, sc
+					return pf, unmap, nil
+				}
+			}
+		}
+		if err == nil {
+			unmap()
+			// A damaged blob: fetch it again when we can.
+			if !c.Offline {
+				os.Remove(p)
+			}
+		}
+	}
+
+	var compressed string
+	var err error
+	if j.byHash != "" {
+		compressed, err = c.Fetch(ctx, j.byHash, j.fetched.Size, j.fetched.SHA256)
+	}
+	if j.byHash == "" || (err != nil && !c.Offline) {
+		compressed, err = c.Fetch(ctx, j.fetchURL, j.fetched.Size, j.fetched.SHA256)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var blob string
+	var side []byte
+	if j.kind == "" {
+		// Fetched uncompressed: the blob is the file itself.
+		data, rerr := os.ReadFile(compressed)
+		if rerr != nil {
+			return nil, nil, rerr
+		}
+		blob = compressed
+		if side, err = buildSidecar(data, j.unpacked.SHA256); err != nil {
+			return nil, nil, fmt.Errorf("%s: %v", j.url, err)
+		}
+	} else {
+		blob, side, err = indexPackages(c, compressed, j.kind, j.unpacked, j.fetchURL)
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	sc, err := parseSidecar(side, j.unpacked.SHA256, j.unpacked.Size)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %v", j.url, err)
+	}
+	_ = c.Put(sideKey, side)
+	data, unmap, err := mapFile(blob)
+	if err != nil {
+		return nil, nil, err
+	}
+	if int64(len(data)) != j.unpacked.Size {
+		unmap()
+		return nil, nil, fmt.Errorf("%s: cached copy changed size", j.url)
+	}
+	pf.data, pf.sc = data, sc
+	return pf, unmap, nil
+}
+
+// Arch is the index's target architecture.
+func (ix *Index) Arch() string { return ix.arch }
+
+// Sources lists the files the index was built from: each suite's InRelease
+// and the Packages files (as downloaded), with their SHA-256 digests.
+func (ix *Index) Sources() []IndexFile { return slices.Clone(ix.sources) }
+
+// Problems returns the errors met so far while parsing stanzas: a stanza
+// that does not parse is left out of the index and reported here.
+func (ix *Index) Problems() []error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return slices.Clone(ix.problems)
+}
+
+func (ix *Index) archOK(a []byte) bool {
+	return string(a) == ix.arch || string(a) == "all"
+}
+
+// get parses stanza st of file fi, caching the result. ix.mu is held.
+func (ix *Index) get(fi, st int) *debPkg {
+	k := stanzaKey{int32(fi), int32(st)}
+	if d, ok := ix.parsed[k]; ok {
+		return d
+	}
+	if ix.failed[k] {
+		return nil
+	}
+	f := ix.files[fi]
+	off, length, _, _ := f.sc.stanza(st)
+	d, err := parseStanza(f.data[off:off+length], f.mirror, f.origin, ix.arch)
+	if err != nil {
+		ix.failed[k] = true
+		ix.problems = append(ix.problems, fmt.Errorf("%s: %w", f.url, err))
+		return nil
+	}
+	ix.parsed[k] = d
+	return d
+}
+
+// winner returns the highest version of name among the target
+// architecture and "all" across all suites, or nil. ix.mu is held.
+func (ix *Index) winner(name string) *debPkg {
+	if d, ok := ix.best[name]; ok {
+		return d
+	}
+	var best *debPkg
+	for fi, f := range ix.files {
+		for _, st := range f.sc.byName(name) {
+			if !ix.archOK(f.sc.archOf(st)) {
+				continue
+			}
+			d := ix.get(fi, st)
+			if d == nil {
+				continue
+			}
+			if best == nil || version.Compare(d.ver, best.ver) > 0 {
+				best = d
+			}
+		}
+	}
+	ix.best[name] = best
+	return best
+}
+
+// Lookup returns the package called name that the index would install
+// (the highest version across the suites), or nil.
+func (ix *Index) Lookup(name string) *packages.Package {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if d := ix.winner(name); d != nil {
+		return d.pkg
+	}
+	return nil
+}
+
+// Satisfiers returns the packages that satisfy a: the package called
+// a.Name when its version and architecture fit, then the packages that
+// provide a.Name, sorted by name. A versioned relation is satisfied by a
+// provider only through a versioned "Provides: name (= version)".
+// Architecture qualifiers follow dpkg: an unqualified or :native relation
+// is met by packages of the target architecture or "all" (the only ones
+// loaded), :any only by Multi-Arch: allowed packages, :<arch> only when
+// <arch> is the target.
+func (ix *Index) Satisfiers(a packages.Atom) []*packages.Package {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	var want *version.Version
+	if a.Op != "" {
+		v, err := version.Parse(a.Version)
+		if err != nil {
+			return nil
+		}
+		want = &v
+	}
+	var out []*packages.Package
+	real := ix.winner(a.Name)
+	if real != nil && ix.qualifierOK(real, a) && (want == nil || relationHolds(real.ver, a.Op, *want)) {
+		out = append(out, real.pkg)
+	}
+	seen := map[string]bool{a.Name: true}
+	var provs []*debPkg
+	for _, f := range ix.files {
+		for _, st := range f.sc.byProvides(a.Name) {
+			name := string(f.sc.nameOf(st))
+			if seen[name] || !ix.archOK(f.sc.archOf(st)) {
+				continue
+			}
+			seen[name] = true
+			w := ix.winner(name)
+			if w == nil || !ix.qualifierOK(w, a) {
+				continue
+			}
+			for _, pr := range w.provides {
+				if pr.name != a.Name {
+					continue
+				}
+				if want == nil || (pr.op == "=" && relationHolds(pr.parsedVer, a.Op, *want)) {
+					provs = append(provs, w)
+					break
+				}
+			}
+		}
+	}
+	sort.Slice(provs, func(i, j int) bool {
+		if provs[i].pkg.Name != provs[j].pkg.Name {
+			return provs[i].pkg.Name < provs[j].pkg.Name
+		}
+		return provs[i].pkg.Arch < provs[j].pkg.Arch
+	})
+	for _, p := range provs {
+		out = append(out, p.pkg)
+	}
+	return out
+}
+
+// qualifierOK applies dpkg's architecture rules (deparchsatisfied) for a
+// dependency from a package of the target architecture.
+func (ix *Index) qualifierOK(d *debPkg, a packages.Atom) bool {
+	switch a.Arch {
+	case "", "native", "all":
+		// Unqualified: same architecture (all counts as native), or any
+		// when Multi-Arch: foreign; only native and all are loaded.
+		return true
+	case "any":
+		return d.multiArch == "allowed"
+	default:
+		return a.Arch == ix.arch
+	}
+}
+
+// relationHolds reports whether have op want holds, op in the model's
+// spelling (Debian's << and >> are accepted too).
+func relationHolds(have version.Version, op string, want version.Version) bool {
+	c := version.Compare(have, want)
+	switch op {
+	case "<", "<<":
+		return c < 0
+	case "<=":
+		return c <= 0
+	case "=":
+		return c == 0
+	case ">=":
+		return c >= 0
+	case ">", ">>":
+		return c > 0
+	}
+	return false
+}
+
+// Names returns every real package name of the target architecture or
+// "all", sorted.
+func (ix *Index) Names() []string {
+	ix.namesOnce.Do(func() {
+		var names []string
+		for _, f := range ix.files {
+			for i := 0; i < f.sc.n; i++ {
+				st := f.sc.sortedName(i)
+				if ix.archOK(f.sc.archOf(st)) {
+					n := f.sc.nameOf(st)
+					if len(names) == 0 || names[len(names)-1] != string(n) {
+						names = append(names, string(n))
+					}
+				}
+			}
+		}
+		slices.Sort(names)
+		ix.names = slices.Compact(names)
+	})
+	return slices.Clone(ix.names)
+}
