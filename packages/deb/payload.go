@@ -15,6 +15,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -58,11 +59,11 @@ func (p DebPayload) Walk(file string, fn func(h *tar.Header, r io.Reader) error)
 	defer f.Close()
 	var cached string
 	if p.CacheDir != "" {
-		h := sha256.New()
-		if _, err := io.Copy(h, f); err != nil {
+		key, err := payloadKey(f)
+		if err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
-		cached = filepath.Join(p.CacheDir, hex.EncodeToString(h.Sum(nil))+".tar.zst")
+		cached = filepath.Join(p.CacheDir, key+".tar.zst")
 		if done, err := payloadWalkCached(cached, fn); done {
 			return err
 		}
@@ -106,6 +107,56 @@ func (p DebPayload) Walk(file string, fn func(h *tar.Header, r io.Reader) error)
 	return nil
 }
 
+// payloadKeys memoises .deb digests by file identity, so a process that
+// walks a package and then reads its control files hashes it once.
+var payloadKeys sync.Map // payloadFileID -> string
+
+type payloadFileID struct {
+	path  string
+	size  int64
+	mtime int64
+}
+
+// payloadKey returns the hex SHA-256 of an open .deb.
+func payloadKey(f *os.File) (string, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	id := payloadFileID{path: f.Name(), size: st.Size(), mtime: st.ModTime().UnixNano()}
+	if k, ok := payloadKeys.Load(id); ok {
+		return k.(string), nil
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, st.Size())); err != nil {
+		return "", err
+	}
+	k := hex.EncodeToString(h.Sum(nil))
+	payloadKeys.Store(id, k)
+	return k, nil
+}
+
+// payloadDecoders pools zstd decoders: each holds a large history buffer.
+var payloadDecoders sync.Pool
+
+func payloadGetDecoder(r io.Reader) (*zstd.Decoder, error) {
+	if d, ok := payloadDecoders.Get().(*zstd.Decoder); ok {
+		if err := d.Reset(r); err == nil {
+			return d, nil
+		}
+		d.Close()
+	}
+	return zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<31))
+}
+
+func payloadPutDecoder(d *zstd.Decoder) {
+	if d.Reset(nil) == nil {
+		payloadDecoders.Put(d)
+	} else {
+		d.Close()
+	}
+}
+
 // payloadWalkCached walks a cached data archive. done is false when there
 // is no usable cache entry (and nothing was passed to fn), so the caller
 // reads the .deb itself.
@@ -115,11 +166,11 @@ func payloadWalkCached(cached string, fn func(h *tar.Header, r io.Reader) error)
 		return false, nil
 	}
 	defer cf.Close()
-	zr, err := zstd.NewReader(bufio.NewReaderSize(cf, 256<<10), zstd.WithDecoderConcurrency(1))
+	zr, err := payloadGetDecoder(bufio.NewReaderSize(cf, 256<<10))
 	if err != nil {
 		return false, nil
 	}
-	defer zr.Close()
+	defer payloadPutDecoder(zr)
 	tr := tar.NewReader(zr)
 	for called := false; ; called = true {
 		h, err := tr.Next()
@@ -164,7 +215,7 @@ func payloadNewCacheWriter(dst string) (*payloadCacheWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	zw, err := zstd.NewWriter(f, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	zw, err := zstd.NewWriter(f, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
@@ -213,43 +264,103 @@ func (c *payloadCacheWriter) abort() {
 
 // ControlFile returns one member of the package's control archive, e.g.
 // "control", "md5sums", "conffiles". A member the package does not have
-// gives an error wrapping fs.ErrNotExist.
-func (DebPayload) ControlFile(file, name string) ([]byte, error) {
+// gives an error wrapping fs.ErrNotExist. With CacheDir set the control
+// archive is kept there uncompressed (<CacheDir>/<hex>.control.tar).
+func (p DebPayload) ControlFile(file, name string) ([]byte, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	m, err := payloadMember(f, "control.tar")
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+	var ctl []byte
+	var cached string
+	if p.CacheDir != "" {
+		key, err := payloadKey(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		cached = filepath.Join(p.CacheDir, key+".control.tar")
+		ctl, _ = os.ReadFile(cached)
 	}
-	r, closer, err := payloadDecompress(m)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %w", file, m.Name, err)
+	fromCache := ctl != nil
+	if !fromCache {
+		m, err := payloadMember(f, "control.tar")
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		r, closer, err := payloadDecompress(m)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", file, m.Name, err)
+		}
+		ctl, err = io.ReadAll(io.LimitReader(r, payloadMaxControl+1))
+		closer()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", file, m.Name, err)
+		}
+		if len(ctl) > payloadMaxControl {
+			return nil, fmt.Errorf("%s: %s: larger than %d bytes", file, m.Name, payloadMaxControl)
+		}
 	}
-	defer closer()
-	tr := tar.NewReader(r)
+	b, err := payloadControlMember(ctl, name)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if fromCache {
+			os.Remove(cached)
+		}
+		return nil, fmt.Errorf("%s: control archive: %w", file, err)
+	}
+	if cached != "" && !fromCache && (err == nil || errors.Is(err, fs.ErrNotExist)) {
+		payloadWriteFile(cached, ctl)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: control member %s: %w", file, name, err)
+	}
+	return b, nil
+}
+
+// payloadControlMember finds a regular file in an uncompressed tar.
+func payloadControlMember(ctl []byte, name string) ([]byte, error) {
+	tr := tar.NewReader(bytes.NewReader(ctl))
 	want := path.Clean(name)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return nil, fmt.Errorf("%s: control member %s: %w", file, name, fs.ErrNotExist)
+			return nil, fs.ErrNotExist
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", file, m.Name, err)
+			return nil, err
 		}
 		if path.Clean(strings.TrimPrefix(h.Name, "/")) != want || h.Typeflag != tar.TypeReg {
 			continue
 		}
 		if h.Size < 0 || h.Size > payloadMaxControl {
-			return nil, fmt.Errorf("%s: control member %s: size %d out of range", file, name, h.Size)
+			return nil, fmt.Errorf("member %s: size %d out of range", name, h.Size)
 		}
-		b := make([]byte, h.Size)
-		if _, err := io.ReadFull(tr, b); err != nil {
-			return nil, fmt.Errorf("%s: control member %s: %w", file, name, err)
-		}
-		return b, nil
+		return io.ReadAll(tr)
+	}
+}
+
+// payloadWriteFile writes a cache file through a temporary file; failures
+// only cost speed later and are ignored.
+func payloadWriteFile(dst string, b []byte) {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
+	if err != nil {
+		return
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(f.Name())
 	}
 }
 

@@ -186,6 +186,18 @@ func TestDebPayloadWalk(t *testing.T) {
 					t.Errorf("cache holds %v, want one .tar.zst", ents)
 				}
 			}
+			for i := range 2 {
+				c, err := p.ControlFile(file, "md5sums")
+				if err != nil || string(c) != "0123  usr/bin/hello\n" {
+					t.Errorf("cached md5sums %d = %q, %v", i, c, err)
+				}
+				if _, err := p.ControlFile(file, "conffiles"); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("cached missing member %d: err = %v, want ErrNotExist", i, err)
+				}
+			}
+			if ents, _ := os.ReadDir(cache); len(ents) != 2 || !strings.HasSuffix(ents[0].Name(), ".control.tar") {
+				t.Errorf("cache holds %v, want a .control.tar and a .tar.zst", ents)
+			}
 		})
 	}
 }
