@@ -156,7 +156,11 @@ func Open(ctx context.Context, c *fetch.Cache, s Spec) (*Index, error) {
 			}
 			jobs = append(jobs, j)
 			all := comp + "/binary-all/Packages"
+			// As apt: binary-all is a separate index only when the suite
+			// lists "all" among its Architectures and does not say its
+			// binary-<arch> indexes already hold the "all" packages.
 			if _, listed := rel.Files[all]; listed && s.Arch != "all" &&
+				slices.Contains(strings.Fields(rel.Fields["Architectures"]), "all") &&
 				strings.TrimSpace(rel.Fields["No-Support-for-Architecture-all"]) != "Packages" {
 				j, err := planFile(su, rel, all)
 				if err != nil {
@@ -205,16 +209,28 @@ func loadRelease(ctx context.Context, c *fetch.Cache, s Spec, su Suite, now time
 	if refresh == 0 {
 		refresh = time.Hour
 	}
+	verify := func(raw []byte) (*release, error) {
+		rel, err := verifyInRelease(url, raw, s.Keyring, now, s.IgnoreValidUntil)
+		if err != nil {
+			return nil, err
+		}
+		// Refuse a validly signed InRelease of another suite (a replay).
+		suite, code := strings.TrimSpace(rel.Fields["Suite"]), strings.TrimSpace(rel.Fields["Codename"])
+		if (suite != "" || code != "") && su.Name != suite && su.Name != code {
+			return nil, fmt.Errorf("%s: is for suite %q (codename %q), not %q", url, suite, code, su.Name)
+		}
+		return rel, nil
+	}
 	if c.Offline {
 		raw, err := c.Get(key)
 		if err != nil {
 			return nil, fmt.Errorf("offline: %s is not in the cache %s (open %s once online first)", url, c.Dir, s.Name)
 		}
-		return verifyInRelease(url, raw, s.Keyring, now, s.IgnoreValidUntil)
+		return verify(raw)
 	}
 	if refresh > 0 {
 		if raw, at, err := c.GetTime(key); err == nil && time.Since(at) < refresh && time.Since(at) >= 0 {
-			if rel, err := verifyInRelease(url, raw, s.Keyring, now, s.IgnoreValidUntil); err == nil {
+			if rel, err := verify(raw); err == nil {
 				return rel, nil
 			}
 		}
@@ -223,7 +239,7 @@ func loadRelease(ctx context.Context, c *fetch.Cache, s Spec, su Suite, now time
 	if err != nil {
 		return nil, err
 	}
-	rel, err := verifyInRelease(url, raw, s.Keyring, now, s.IgnoreValidUntil)
+	rel, err := verify(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -274,11 +290,12 @@ func loadPackagesFile(ctx context.Context, c *fetch.Cache, j *fileJob) (*pkgFile
 	if p, ok := c.Blob(j.unpacked.SHA256); ok {
 		data, unmap, err := mapFile(p)
 		if err == nil && int64(len(data)) == j.unpacked.Size {
-			if side, err := c.Get(sideKey); err == nil {
+			if side, unmapSide, err := mapFile(c.NamedPath(sideKey)); err == nil {
 				if sc, err := parseSidecar(side, j.unpacked.SHA256, j.unpacked.Size); err == nil {
 					pf.data, pf.sc = data, sc
-					return pf, unmap, nil
+					return pf, func() { unmap(); unmapSide() }, nil
 				}
+				unmapSide()
 			}
 			side, err := buildSidecar(data, j.unpacked.SHA256)
 			if err == nil {

@@ -50,7 +50,11 @@ func verifyInRelease(url string, raw []byte, keyring openpgp.EntityList, now tim
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", url, err)
 	}
-	r, err := control.NewParagraphReader(bytes.NewReader(block.Plaintext), nil)
+	// The checksum lists are thousands of lines long; the paragraph
+	// parser joins continuation lines by repeated concatenation, so they
+	// are taken out here and only the scalar fields go through it.
+	header, sums := splitChecksumFields(block.Plaintext)
+	r, err := control.NewParagraphReader(bytes.NewReader(header), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", url, err)
 	}
@@ -68,7 +72,7 @@ func verifyInRelease(url string, raw []byte, keyring openpgp.EntityList, now tim
 		Signer: signer,
 	}
 	rel.AcquireByHash = strings.EqualFold(strings.TrimSpace(para.Values["Acquire-By-Hash"]), "yes")
-	for _, line := range strings.Split(para.Values["SHA256"], "\n") {
+	for _, line := range sums {
 		f := strings.Fields(line)
 		if len(f) == 0 {
 			continue
@@ -98,6 +102,44 @@ func verifyInRelease(url string, raw []byte, keyring openpgp.EntityList, now tim
 		}
 	}
 	return rel, nil
+}
+
+// splitChecksumFields returns the Release paragraph without its
+// multi-line checksum fields, and the lines of its SHA256 field.
+func splitChecksumFields(text []byte) (header []byte, sha256Lines []string) {
+	header = make([]byte, 0, 4096)
+	skipping, inSHA256 := false, false
+	for len(text) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i+1], text[i+1:]
+		} else {
+			line, text = text, nil
+		}
+		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+			if inSHA256 {
+				sha256Lines = append(sha256Lines, string(bytes.TrimSpace(line)))
+			}
+			if skipping {
+				continue
+			}
+		} else {
+			key, _, _ := bytes.Cut(line, []byte(":"))
+			switch string(bytes.TrimSpace(key)) {
+			case "MD5Sum", "SHA1", "SHA256", "SHA512":
+				skipping = true
+				inSHA256 = string(bytes.TrimSpace(key)) == "SHA256"
+				if inSHA256 {
+					header = append(header, "SHA256: present\n"...)
+				}
+				continue
+			default:
+				skipping, inSHA256 = false, false
+			}
+		}
+		header = append(header, line...)
+	}
+	return header, sha256Lines
 }
 
 // parseReleaseDate reads the RFC 2822 dates of Release files.

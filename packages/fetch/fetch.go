@@ -401,6 +401,10 @@ func WriteFileAtomic(path string, data []byte) error {
 	})
 }
 
+// NamedPath is the file that holds the entry stored under key, for
+// callers that map it rather than read it. It may not exist.
+func (c *Cache) NamedPath(key string) string { return c.namedPath(key) }
+
 func (c *Cache) namedPath(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return filepath.Join(c.Dir, namedDir, hex.EncodeToString(sum[:]))
