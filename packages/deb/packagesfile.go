@@ -383,8 +383,13 @@ func (b *sidecarBuilder) finish(dataSHA string, dataLen int64) ([]byte, error) {
 		out = binary.LittleEndian.AppendUint32(out, p.stanza)
 	}
 	out = append(out, b.strtab...)
-	binary.LittleEndian.PutUint32(out[56:], crc32.Checksum(out[sidecarHeader:], castagnoli))
+	putCRC(out)
 	return out, nil
+}
+
+// putCRC sets the checksum of a sidecar's body.
+func putCRC(side []byte) {
+	binary.LittleEndian.PutUint32(side[56:], crc32.Checksum(side[sidecarHeader:], castagnoli))
 }
 
 // buildSidecar indexes a complete Packages file.
