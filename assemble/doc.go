@@ -1,0 +1,73 @@
+// Package assemble turns resolved packages into an OCI image: it unpacks
+// each package's payload into an in-memory root filesystem, does in Go
+// what maintainer scripts would have done, checks that every ELF file's
+// libraries are present, writes one deterministic layer per profile level
+// and writes the image to an OCI layout, a docker-archive tarball or a
+// registry.
+//
+// # Root filesystem
+//
+// Packages are unpacked in parallel; entries are then placed layer by
+// layer (bottom first) and, within a layer, package by package in name
+// order, so the result does not depend on the order packages are given
+// in. Placement follows dpkg's rules where they matter:
+//
+//   - The tree is merged-/usr: /bin, /sbin and /lib (and /lib64 on
+//     architectures whose loader lives there) are symlinks into /usr,
+//     created in the bottom layer; /lib32, /libx32 and the like are
+//     created in the first layer that needs them. A package path under one
+//     of them is placed under /usr.
+//   - A parent directory that is a symlink in the image is followed, as
+//     dpkg does; a directory entry over a symlink to a directory keeps the
+//     symlink.
+//   - Directories merge (the first package, in layer then name order,
+//     gives the metadata). Two packages shipping the same path as
+//     different regular files, symlinks with different targets, or
+//     different kinds of entry, are an error naming both packages;
+//     identical content is fine.
+//   - Unsafe entries are never written as they are: names are cleaned
+//     ("./x", "/x" and "a/../x" become relative paths) and one that
+//     escapes the root is an error; a symlink whose relative target
+//     climbs above the root is rewritten to the target it has inside the
+//     image (absolute targets are interpreted in the image root and kept);
+//     a hard link must name an earlier entry of the same package; device
+//     nodes, FIFOs and other special entries are dropped; setuid and
+//     setgid bits are cleared everywhere, the sticky bit on everything but
+//     directories. Owners are kept numerically as the package has them.
+//   - Files matching Spec.PruneFiles (DefaultPruneFiles: documentation,
+//     manual pages, locales, shell completions…, keeping each
+//     /usr/share/doc/<pkg>/copyright) are left out, and so are symlinks
+//     left dangling by that.
+//
+// Generated files: /etc/passwd, /etc/group (root 0, nobody 65534, nonroot
+// 65532), /etc/nsswitch.conf, /root, /home/nonroot and /tmp go into the
+// bottom layer; /etc/ssl/certs/ca-certificates.crt, built from the
+// certificates package ca-certificates ships as update-ca-certificates
+// would, goes into that package's layer; every package gets
+// /var/lib/dpkg/status.d/<name> (its control record with a Status field)
+// and, when the payload reader can give it, <name>.md5sums, in its own
+// layer, so that image scanners find it. /etc/os-release and
+// /usr/lib/os-release go into a small top layer of their own.
+//
+// # Determinism
+//
+// A layer is a tar stream in which entries are sorted by path, parents
+// before children, with every mtime set to Spec.Created, numeric owners
+// only and a fixed header format, compressed with a fixed gzip level and a
+// fixed gzip header. Its bytes depend only on what is placed in it (and
+// on the metadata of the lower layers' directories it has files in), so
+// images of profiles that extend one another share their lower layers
+// byte for byte, and the same inputs always give the same image digest.
+// Compression is done in 1 MiB blocks in parallel, each primed with the
+// 32 KiB before it, and joined into one gzip member.
+//
+// # Library check
+//
+// Before an image is returned every ELF executable and shared object of
+// the image's architecture is checked: its program interpreter must
+// exist, and each DT_NEEDED library must be found the way the dynamic
+// loader would (DT_RPATH, LD_LIBRARY_PATH from the image's environment,
+// DT_RUNPATH, /etc/ld.so.conf{,.d}, the multiarch and default
+// directories), following symlinks inside the image. A missing library
+// fails the build unless Spec.AllowMissingLibs turns it into a warning.
+package assemble

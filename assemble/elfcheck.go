@@ -1,0 +1,283 @@
+package assemble
+
+import (
+	"archive/tar"
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"path"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// elfProblem is one thing the library check found.
+type elfProblem struct {
+	path string
+	msg  string
+	warn bool // not a missing library: never fails the build
+}
+
+// elfHeader reads the class and machine of an ELF file without parsing it.
+func elfHeader(b []byte) (class64 bool, machine uint16, etype uint16, ok bool) {
+	if len(b) < 20 || !bytes.HasPrefix(b, []byte(elf.ELFMAG)) {
+		return false, 0, 0, false
+	}
+	var bo binary.ByteOrder
+	switch elf.Data(b[elf.EI_DATA]) {
+	case elf.ELFDATA2LSB:
+		bo = binary.LittleEndian
+	case elf.ELFDATA2MSB:
+		bo = binary.BigEndian
+	default:
+		return false, 0, 0, false
+	}
+	switch elf.Class(b[elf.EI_CLASS]) {
+	case elf.ELFCLASS64:
+		class64 = true
+	case elf.ELFCLASS32:
+	default:
+		return false, 0, 0, false
+	}
+	return class64, bo.Uint16(b[18:20]), bo.Uint16(b[16:18]), true
+}
+
+// libChecker resolves libraries the way the dynamic loader would.
+type libChecker struct {
+	t        *tree
+	arch     archInfo
+	confDirs []string // from /etc/ld.so.conf{,.d}
+	envDirs  []string // LD_LIBRARY_PATH of the image's environment
+	defDirs  []string
+}
+
+func newLibChecker(t *tree, arch archInfo, env []string) *libChecker {
+	c := &libChecker{t: t, arch: arch}
+	c.defDirs = []string{"lib/" + arch.triplet, "usr/lib/" + arch.triplet, "lib", "usr/lib"}
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "LD_LIBRARY_PATH="); ok {
+			c.envDirs = splitDirs(v)
+		}
+	}
+	c.confDirs = c.readLdSoConf("etc/ld.so.conf", 0)
+	if len(c.confDirs) == 0 {
+		// No ld.so.conf: the Debian one includes /etc/ld.so.conf.d/*.conf.
+		c.confDirs = c.readLdSoConfGlob("etc/ld.so.conf.d/*.conf", 0)
+	}
+	return c
+}
+
+func splitDirs(s string) []string {
+	var out []string
+	for _, d := range strings.FieldsFunc(s, func(r rune) bool { return r == ':' || r == ';' }) {
+		if d = strings.TrimSpace(d); d != "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// readFile returns a regular file's content through symlinks.
+func (c *libChecker) readFile(p string) ([]byte, bool) {
+	rp, err := c.t.realpath(p, true)
+	if err != nil {
+		return nil, false
+	}
+	n := c.t.view[rp]
+	if n == nil || n.typ != tar.TypeReg {
+		return nil, false
+	}
+	return n.data, true
+}
+
+func (c *libChecker) readLdSoConf(p string, depth int) []string {
+	b, ok := c.readFile(p)
+	if !ok || depth > 8 {
+		return nil
+	}
+	var dirs []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "include"); ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "\t")) {
+			pat := strings.TrimSpace(rest)
+			if !strings.HasPrefix(pat, "/") {
+				pat = path.Join(path.Dir("/"+p), pat)
+			}
+			dirs = append(dirs, c.readLdSoConfGlob(strings.TrimPrefix(pat, "/"), depth+1)...)
+			continue
+		}
+		dirs = append(dirs, strings.Fields(line)...)
+	}
+	return dirs
+}
+
+func (c *libChecker) readLdSoConfGlob(pat string, depth int) []string {
+	dir, base := path.Split(pat)
+	rd, err := c.t.realpath(strings.TrimSuffix(dir, "/"), true)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for p := range c.t.view {
+		if path.Dir(p) != rd && !(rd == "" && !strings.Contains(p, "/")) {
+			continue
+		}
+		if ok, _ := path.Match(base, path.Base(p)); ok {
+			names = append(names, p)
+		}
+	}
+	sort.Strings(names)
+	var dirs []string
+	for _, n := range names {
+		dirs = append(dirs, c.readLdSoConf(n, depth)...)
+	}
+	return dirs
+}
+
+// findLib looks for a library in dirs; it must be an ELF file of the
+// image's class and machine (the loader skips others).
+func (c *libChecker) findLib(name string, dirs []string) bool {
+	for _, d := range dirs {
+		b, ok := c.readFile(path.Join(strings.TrimPrefix(d, "/"), name))
+		if !ok {
+			continue
+		}
+		if c64, m, _, ok := elfHeader(b); ok && c64 == c.arch.class64 && m == c.arch.machine {
+			return true
+		}
+	}
+	return false
+}
+
+// expand substitutes $ORIGIN, $LIB and $PLATFORM in an rpath entry.
+func (c *libChecker) expand(d, origin string) string {
+	lib := "lib"
+	if c.arch.lib64 {
+		lib = "lib64"
+	}
+	platform := strings.SplitN(c.arch.triplet, "-", 2)[0]
+	r := strings.NewReplacer("${ORIGIN}", "/"+origin, "$ORIGIN", "/"+origin,
+		"${LIB}", lib, "$LIB", lib, "${PLATFORM}", platform, "$PLATFORM", platform)
+	return r.Replace(d)
+}
+
+// check checks one file; it returns nothing for files that are not ELF
+// executables or shared objects of the image's architecture.
+func (c *libChecker) check(p string, data []byte) (problems []elfProblem, checked bool) {
+	c64, machine, etype, ok := elfHeader(data)
+	if !ok || c64 != c.arch.class64 || machine != c.arch.machine {
+		return nil, false
+	}
+	if et := elf.Type(etype); et != elf.ET_EXEC && et != elf.ET_DYN {
+		return nil, false
+	}
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return []elfProblem{{p, fmt.Sprintf("unreadable ELF file (%v); not checked", err), true}}, false
+	}
+	defer f.Close()
+	for _, prog := range f.Progs {
+		if prog.Type != elf.PT_INTERP {
+			continue
+		}
+		if prog.Off > uint64(len(data)) || prog.Filesz > uint64(len(data))-prog.Off {
+			return []elfProblem{{p, "PT_INTERP out of bounds; not checked", true}}, false
+		}
+		interp := strings.TrimRight(string(data[prog.Off:prog.Off+prog.Filesz]), "\x00")
+		if b, ok := c.readFile(strings.TrimPrefix(interp, "/")); !ok || !bytes.HasPrefix(b, []byte(elf.ELFMAG)) {
+			problems = append(problems, elfProblem{path: p, msg: fmt.Sprintf("program interpreter %s not found", interp)})
+		}
+	}
+	if f.Section(".dynamic") == nil {
+		return problems, true
+	}
+	needed, err := f.DynString(elf.DT_NEEDED)
+	if err != nil {
+		return append(problems, elfProblem{p, fmt.Sprintf("unreadable dynamic section (%v); not checked", err), true}), true
+	}
+	if len(needed) == 0 {
+		return problems, true
+	}
+	runpath, _ := f.DynString(elf.DT_RUNPATH)
+	var dirs []string
+	origin := path.Dir(p)
+	if len(runpath) == 0 {
+		rpath, _ := f.DynString(elf.DT_RPATH)
+		for _, r := range rpath {
+			for _, d := range splitDirs(r) {
+				dirs = append(dirs, c.expand(d, origin))
+			}
+		}
+	}
+	dirs = append(dirs, c.envDirs...)
+	for _, r := range runpath {
+		for _, d := range splitDirs(r) {
+			dirs = append(dirs, c.expand(d, origin))
+		}
+	}
+	dirs = append(dirs, c.confDirs...)
+	dirs = append(dirs, c.defDirs...)
+	for _, lib := range needed {
+		if strings.Contains(lib, "/") {
+			if !c.findLib(path.Base(lib), []string{path.Dir(lib)}) {
+				problems = append(problems, elfProblem{path: p, msg: fmt.Sprintf("needs %s, which is not in the image", lib)})
+			}
+			continue
+		}
+		if !c.findLib(lib, dirs) {
+			problems = append(problems, elfProblem{path: p, msg: fmt.Sprintf("needs %s, which is not in the image", lib)})
+		}
+	}
+	return problems, true
+}
+
+// checkELF checks every ELF file of the final tree, in parallel.
+func checkELF(t *tree, arch archInfo, env []string) (problems []elfProblem, checked int) {
+	c := newLibChecker(t, arch, env)
+	var paths []string
+	for p, n := range t.view {
+		if n.typ == tar.TypeReg && len(n.data) >= 64 && bytes.HasPrefix(n.data, []byte(elf.ELFMAG)) {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	var (
+		mu   sync.Mutex
+		next int
+		wg   sync.WaitGroup
+	)
+	results := make([][]elfProblem, len(paths))
+	ok := make([]bool, len(paths))
+	for range min(runtime.GOMAXPROCS(0), len(paths)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= len(paths) {
+					return
+				}
+				results[i], ok[i] = c.check(paths[i], t.view[paths[i]].data)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range paths {
+		problems = append(problems, results[i]...)
+		if ok[i] {
+			checked++
+		}
+	}
+	return problems, checked
+}

@@ -1,0 +1,322 @@
+package assemble
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
+)
+
+// Compression parameters. They are part of every layer digest: changing
+// them changes every image.
+const (
+	gzipLevel = 3       // klauspost/compress flate level
+	chunkSize = 1 << 20 // uncompressed bytes per independently compressed block
+	dictSize  = 32 << 10
+)
+
+// gzipHeader is the fixed gzip member header: deflate, no flags, no mtime,
+// no extra flags, OS unknown.
+var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
+
+// stream is a tar stream held as a list of byte slices: headers and
+// padding copied into arenas, file content referenced where it already is
+// in memory, so a layer is never copied into one big buffer.
+type stream struct {
+	segs   []segment
+	size   int64
+	arena  []byte
+	expect []byte // the next Write of exactly this slice is referenced
+}
+
+type segment struct {
+	b   []byte
+	off int64 // offset in the stream
+}
+
+const arenaSize = 256 << 10
+
+func (s *stream) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if len(s.expect) > 0 && len(p) == len(s.expect) && &p[0] == &s.expect[0] {
+		s.expect = nil
+		s.segs = append(s.segs, segment{p, s.size})
+		s.size += int64(len(p))
+		return len(p), nil
+	}
+	for rest := p; len(rest) > 0; {
+		if len(s.arena) == cap(s.arena) {
+			s.arena = make([]byte, 0, max(arenaSize, min(len(rest), 16<<20)))
+		}
+		n := min(len(rest), cap(s.arena)-len(s.arena))
+		start := len(s.arena)
+		s.arena = append(s.arena, rest[:n]...)
+		chunk := s.arena[start : start+n : start+n]
+		// Extend the last segment when it ends right where this begins.
+		if k := len(s.segs) - 1; k >= 0 && len(s.segs[k].b) > 0 {
+			last := s.segs[k].b
+			if cap(last) == len(last) && start > 0 && &s.arena[start-1] == &last[len(last)-1] {
+				s.segs[k].b = s.arena[start-len(last) : start+n : start+n]
+				s.size += int64(n)
+				rest = rest[n:]
+				continue
+			}
+		}
+		s.segs = append(s.segs, segment{chunk, s.size})
+		s.size += int64(n)
+		rest = rest[n:]
+	}
+	return len(p), nil
+}
+
+// readAt copies the stream's bytes at [off, off+len(dst)) into dst.
+func (s *stream) readAt(dst []byte, off int64) {
+	i := sort.Search(len(s.segs), func(i int) bool { return s.segs[i].off+int64(len(s.segs[i].b)) > off })
+	for n := 0; n < len(dst) && i < len(s.segs); i++ {
+		sg := s.segs[i]
+		n += copy(dst[n:], sg.b[off+int64(n)-sg.off:])
+	}
+}
+
+// each calls fn with the stream's bytes in [from, to), in order.
+func (s *stream) each(from, to int64, fn func([]byte) error) error {
+	i := sort.Search(len(s.segs), func(i int) bool { return s.segs[i].off+int64(len(s.segs[i].b)) > from })
+	for ; i < len(s.segs) && s.segs[i].off < to; i++ {
+		sg := s.segs[i]
+		lo := max(from-sg.off, 0)
+		hi := min(to-sg.off, int64(len(sg.b)))
+		if err := fn(sg.b[lo:hi]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeTar renders a layer's entries as a tar stream.
+func writeTar(entries []tarEntry, created time.Time) (*stream, int64, error) {
+	st := &stream{}
+	tw := tar.NewWriter(st)
+	var content int64
+	for _, e := range entries {
+		h := &tar.Header{
+			Name:     e.path,
+			Mode:     e.n.mode,
+			Uid:      e.n.uid,
+			Gid:      e.n.gid,
+			ModTime:  created,
+			Typeflag: e.n.typ,
+			Format:   tar.FormatPAX,
+		}
+		switch {
+		case e.n.typ == tar.TypeDir:
+			h.Name += "/"
+		case e.n.typ == tar.TypeSymlink:
+			h.Linkname = e.n.link
+		case e.linkTo != "":
+			h.Typeflag, h.Linkname = tar.TypeLink, e.linkTo
+		default:
+			h.Size = int64(len(e.n.data))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, 0, fmt.Errorf("/%s: %w", e.path, err)
+		}
+		if h.Size > 0 {
+			st.expect = e.n.data
+			if _, err := tw.Write(e.n.data); err != nil {
+				return nil, 0, err
+			}
+			st.expect = nil
+			content += h.Size
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, 0, err
+	}
+	return st, content, nil
+}
+
+// deflateChunk readies *zw to compress a chunk into out primed with dict,
+// reusing the writer's tables (a reset writer encodes exactly as a new one
+// does; TestDeflateReuse holds the library to that).
+func deflateChunk(zw **flate.Writer, out io.Writer, dict []byte) error {
+	if *zw == nil {
+		w, err := flate.NewWriterDict(out, gzipLevel, dict)
+		*zw = w
+		return err
+	}
+	(*zw).ResetDict(out, dict)
+	return nil
+}
+
+// memLayer is a layer held in memory, its digests computed once. Its
+// gzip stream is kept as the parts it was compressed in.
+type memLayer struct {
+	parts          [][]byte
+	size           int64
+	digest, diffID v1.Hash
+	tarSize        int64
+}
+
+var _ v1.Layer = (*memLayer)(nil)
+
+func (l *memLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *memLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l *memLayer) Size() (int64, error)                { return l.size, nil }
+func (l *memLayer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
+
+func (l *memLayer) Compressed() (io.ReadCloser, error) {
+	rs := make([]io.Reader, len(l.parts))
+	for i, p := range l.parts {
+		rs[i] = bytes.NewReader(p)
+	}
+	return io.NopCloser(io.MultiReader(rs...)), nil
+}
+
+func (l *memLayer) Uncompressed() (io.ReadCloser, error) {
+	rc, _ := l.Compressed()
+	return gzip.NewReader(rc)
+}
+
+func hashOf(h hash.Hash) v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
+}
+
+// compressLayers gzips several tar streams at once: every stream is cut
+// into chunkSize blocks that are deflated in parallel, each primed with
+// the dictSize bytes before it and ended with a sync flush (the last with
+// the final block), then joined into one gzip member. The output depends
+// only on the input, never on scheduling.
+func compressLayers(ctx context.Context, tars []*stream) ([]*memLayer, error) {
+	type job struct {
+		layer, chunk int // chunk -1: hash the uncompressed stream
+	}
+	var jobs []job
+	chunks := make([][][]byte, len(tars))
+	for i, t := range tars {
+		n := max(1, int((t.size+chunkSize-1)/chunkSize))
+		chunks[i] = make([][]byte, n)
+		jobs = append(jobs, job{i, -1})
+		for c := range n {
+			jobs = append(jobs, job{i, c})
+		}
+	}
+	diffIDs := make([]v1.Hash, len(tars))
+	crcs := make([]uint32, len(tars))
+	var (
+		mu       sync.Mutex
+		next     int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	work := func() {
+		defer wg.Done()
+		var out bytes.Buffer
+		var zw *flate.Writer
+		dict := make([]byte, dictSize)
+		for {
+			mu.Lock()
+			if next >= len(jobs) || firstErr != nil {
+				mu.Unlock()
+				return
+			}
+			j := jobs[next]
+			next++
+			mu.Unlock()
+			if err := ctx.Err(); err != nil {
+				mu.Lock()
+				firstErr = err
+				mu.Unlock()
+				return
+			}
+			t := tars[j.layer]
+			if j.chunk < 0 {
+				h := sha256.New()
+				var crc uint32
+				t.each(0, t.size, func(b []byte) error {
+					h.Write(b)
+					crc = crc32.Update(crc, crc32.IEEETable, b)
+					return nil
+				})
+				diffIDs[j.layer], crcs[j.layer] = hashOf(h), crc
+				continue
+			}
+			start := int64(j.chunk) * chunkSize
+			end := min(start+chunkSize, t.size)
+			d := dict[:min(start, dictSize)]
+			t.readAt(d, start-int64(len(d)))
+			out.Reset()
+			err := deflateChunk(&zw, &out, d)
+			if err == nil {
+				err = t.each(start, end, func(b []byte) error {
+					_, err := zw.Write(b)
+					return err
+				})
+			}
+			if err == nil {
+				if end == t.size {
+					err = zw.Close()
+				} else {
+					err = zw.Flush()
+				}
+			}
+			if err != nil {
+				mu.Lock()
+				firstErr = err
+				mu.Unlock()
+				return
+			}
+			chunks[j.layer][j.chunk] = bytes.Clone(out.Bytes())
+		}
+	}
+	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+		wg.Add(1)
+		go work()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	layers := make([]*memLayer, len(tars))
+	for i, t := range tars {
+		trailer := binary.LittleEndian.AppendUint32(nil, crcs[i])
+		trailer = binary.LittleEndian.AppendUint32(trailer, uint32(t.size))
+		parts := append(append([][]byte{gzipHeader}, chunks[i]...), trailer)
+		l := &memLayer{parts: parts, diffID: diffIDs[i], tarSize: t.size}
+		for _, p := range parts {
+			l.size += int64(len(p))
+		}
+		layers[i] = l
+	}
+	// The compressed digests, one layer per goroutine.
+	var hw sync.WaitGroup
+	for _, l := range layers {
+		hw.Add(1)
+		go func() {
+			defer hw.Done()
+			h := sha256.New()
+			for _, p := range l.parts {
+				h.Write(p)
+			}
+			l.digest = hashOf(h)
+		}()
+	}
+	hw.Wait()
+	return layers, nil
+}

@@ -1,0 +1,78 @@
+package assemble
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// pruner decides which paths PruneFiles leaves out.
+type pruner struct {
+	rules []pruneRule
+}
+
+type pruneRule struct {
+	keep  bool
+	comps []string
+}
+
+func newPruner(patterns []string) (*pruner, error) {
+	p := &pruner{}
+	for _, pat := range patterns {
+		r := pruneRule{}
+		s := strings.TrimSpace(pat)
+		if strings.HasPrefix(s, "!") {
+			r.keep, s = true, s[1:]
+		}
+		s = strings.Trim(s, "/")
+		if s == "" {
+			return nil, fmt.Errorf("prune pattern %q names the root", pat)
+		}
+		for _, c := range strings.Split(s, "/") {
+			if c == "" || c == "." || c == ".." {
+				return nil, fmt.Errorf("prune pattern %q: bad component %q", pat, c)
+			}
+			if _, err := path.Match(c, ""); err != nil {
+				return nil, fmt.Errorf("prune pattern %q: %w", pat, err)
+			}
+			r.comps = append(r.comps, c)
+		}
+		p.rules = append(p.rules, r)
+	}
+	return p, nil
+}
+
+// match reports whether p (a clean path relative to the root) is pruned.
+func (p *pruner) match(rel string) bool {
+	if p == nil || len(p.rules) == 0 || rel == "" {
+		return false
+	}
+	comps := strings.Split(rel, "/")
+	for i := len(p.rules) - 1; i >= 0; i-- {
+		if prefixMatch(p.rules[i].comps, comps) {
+			return !p.rules[i].keep
+		}
+	}
+	return false
+}
+
+// prefixMatch reports whether pattern pat matches s or one of its
+// ancestors.
+func prefixMatch(pat, s []string) bool {
+	if len(pat) == 0 {
+		return true
+	}
+	if pat[0] == "**" {
+		if prefixMatch(pat[1:], s) {
+			return true
+		}
+		return len(s) > 0 && prefixMatch(pat, s[1:])
+	}
+	if len(s) == 0 {
+		return false
+	}
+	if ok, _ := path.Match(pat[0], s[0]); !ok {
+		return false
+	}
+	return prefixMatch(pat[1:], s[1:])
+}

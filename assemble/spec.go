@@ -1,0 +1,165 @@
+package assemble
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/distroless-dev/distroless/packages"
+)
+
+// File is a file the build generates rather than unpacks.
+type File struct {
+	Path string // absolute path in the image, e.g. /etc/passwd
+	// Mode holds the permission bits and the type: 0 for a regular file,
+	// fs.ModeDir or fs.ModeSymlink. fs.ModeSticky is kept on directories
+	// only; setuid and setgid are cleared.
+	Mode     fs.FileMode
+	UID, GID int
+	Data     []byte // a regular file's content
+	Link     string // a symlink's target
+}
+
+// Unpack is one package to unpack: its index entry and the local file
+// holding its download.
+type Unpack struct {
+	Pkg  *packages.Package
+	File string
+}
+
+// Layer is one image layer: the packages of one profile level and the
+// files generated for it. Generated files are placed after the packages
+// and take precedence over them.
+type Layer struct {
+	Name     string
+	Packages []Unpack
+	Files    []File
+}
+
+// Spec says what image Build makes.
+type Spec struct {
+	Layers  []Layer           // bottom first, one per profile level
+	Payload packages.Payload  // reads package files (deb.DebPayload{})
+	Arch    string            // OCI architecture: amd64, arm64, …
+	Created time.Time         // every mtime and config.created; zero means DefaultCreated
+	Env     []string          // KEY=VALUE, added to (or replacing) DefaultEnv
+	User    string            // config.User
+	WorkDir string            // config.WorkingDir
+	Labels  map[string]string // config labels
+	// Annotations go on the image manifest.
+	Annotations     map[string]string
+	Entrypoint, Cmd []string
+	// OSRelease is written as /etc/os-release and /usr/lib/os-release in a
+	// top layer of its own (ID, VERSION_ID, VERSION_CODENAME, PRETTY_NAME,
+	// …); empty writes none.
+	OSRelease map[string]string
+	// PruneFiles are path patterns left out of the packages' files; see
+	// DefaultPruneFiles for the syntax. Nil prunes nothing.
+	PruneFiles []string
+	// AllowMissingLibs turns missing ELF libraries into report warnings.
+	AllowMissingLibs bool
+	// Progress, when set, is told what the build is doing.
+	Progress func(string)
+}
+
+// ControlReader is implemented by payload readers that can also give a
+// package's metadata files ("control", "md5sums"); Build uses it for the
+// control record of packages whose index record is empty, and for
+// /var/lib/dpkg/status.d/<name>.md5sums. An absent member is an error
+// wrapping fs.ErrNotExist.
+type ControlReader interface {
+	ControlFile(file, name string) ([]byte, error)
+}
+
+// Report tells what Build made.
+type Report struct {
+	Layers   []LayerReport
+	Files    int   // entries in the image's root filesystem
+	Size     int64 // bytes of regular file content in it (uncompressed)
+	ELFFiles int   // ELF files whose libraries were checked
+	Warnings []string
+}
+
+// LayerReport describes one layer.
+type LayerReport struct {
+	Name           string
+	Packages       int   // packages unpacked into it
+	Files          int   // tar entries, parents included
+	Size           int64 // bytes of regular file content
+	TarSize        int64 // the uncompressed tar stream
+	CompressedSize int64
+	Digest, DiffID string
+}
+
+// DefaultCreated is the creation time used when Spec.Created is zero.
+var DefaultCreated = time.Unix(0, 0).UTC()
+
+// DefaultEnv is the environment every image starts with.
+var DefaultEnv = []string{
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+	"LANG=C.UTF-8",
+}
+
+// DefaultPruneFiles lists the files left out of images by default.
+//
+// A pattern is an absolute path whose components may use path.Match
+// wildcards, and "**" for any number of components. It matches the path
+// it names and everything below it. A pattern starting with "!" keeps
+// what it matches; the last pattern that matches a path decides.
+// Directories left empty by pruning go too; a directory that keeps
+// anything stays.
+var DefaultPruneFiles = []string{
+	"/usr/share/doc/**",
+	"!/usr/share/doc/*/copyright",
+	"/usr/share/man",
+	"/usr/share/info",
+	"/usr/share/lintian",
+	"/usr/share/linda",
+	"/usr/share/locale",
+	"/usr/share/bash-completion",
+	"/usr/share/zsh",
+	"/usr/share/fish",
+	"/usr/share/bug",
+	"/usr/share/menu",
+	"/usr/share/gdb",
+	"/usr/share/doc-base",
+	"/usr/share/gtk-doc",
+	"/usr/share/help",
+}
+
+// CreatedFromEnv returns the time SOURCE_DATE_EPOCH names (seconds since
+// the Unix epoch), or DefaultCreated when it is unset or empty.
+func CreatedFromEnv() (time.Time, error) {
+	v := strings.TrimSpace(os.Getenv("SOURCE_DATE_EPOCH"))
+	if v == "" {
+		return DefaultCreated, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > 253402300799 {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want seconds since 1970 (0 to 253402300799)", v)
+	}
+	return time.Unix(n, 0).UTC(), nil
+}
+
+// archInfo is what the library check and the config need per architecture.
+type archInfo struct {
+	triplet string // Debian multiarch triplet
+	variant string // OCI platform variant
+	machine uint16 // elf.Machine
+	class64 bool
+	lib64   bool // the loader lives in /lib64
+}
+
+var arches = map[string]archInfo{
+	"amd64":   {"x86_64-linux-gnu", "", 62, true, true},
+	"arm64":   {"aarch64-linux-gnu", "v8", 183, true, false},
+	"386":     {"i386-linux-gnu", "", 3, false, false},
+	"arm":     {"arm-linux-gnueabihf", "v7", 40, false, false},
+	"ppc64le": {"powerpc64le-linux-gnu", "", 21, true, true},
+	"s390x":   {"s390x-linux-gnu", "", 22, true, false},
+	"riscv64": {"riscv64-linux-gnu", "", 243, true, false},
+}

@@ -1,0 +1,306 @@
+package assemble
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// maxEntrySize bounds one file read into memory.
+const maxEntrySize = 4 << 30
+
+// entry is one payload entry, cleaned and mapped to merged-/usr.
+type entry struct {
+	path     string // relative to the root, clean, no leading slash
+	typ      byte   // tar.TypeReg, TypeDir, TypeSymlink, TypeLink
+	mode     int64  // permission bits (and sticky for directories)
+	uid, gid int
+	data     []byte
+	link     string // symlink target; hard link: the target entry's path
+	hl       int    // TypeLink: index of the target entry
+}
+
+// unpacked is one package read into memory.
+type unpacked struct {
+	u        Unpack
+	label    string // "name version" for messages
+	entries  []entry
+	usrDirs  []string // merged-/usr directories its paths went through
+	record   []byte   // status.d record
+	md5sums  []byte
+	warnings []string
+}
+
+// mergedDirs are the top-level directories that are symlinks into /usr.
+var mergedDirs = map[string]bool{
+	"bin": true, "sbin": true, "lib": true, "lib32": true, "lib64": true,
+	"libx32": true, "libo32": true,
+}
+
+// cleanName turns a payload entry name into a clean path relative to the
+// root; ok is false when it escapes the root. The root itself is "".
+func cleanName(name string) (string, bool) {
+	name = strings.TrimLeft(name, "/")
+	if name == "" {
+		return "", true
+	}
+	c := path.Clean(name)
+	if c == "." {
+		return "", true
+	}
+	if c == ".." || strings.HasPrefix(c, "../") {
+		return "", false
+	}
+	return c, true
+}
+
+// mergeUsr maps a clean path under /bin, /lib… to /usr. top is the
+// merged directory the path went through ("" if none); whole is true when
+// the path is that directory itself.
+func mergeUsr(p string) (mapped, top string, whole bool) {
+	first, _, _ := strings.Cut(p, "/")
+	if !mergedDirs[first] {
+		return p, "", false
+	}
+	return "usr/" + p, first, p == first
+}
+
+// cleanLink makes a symlink target safe: a relative target that climbs
+// above the root (seen from the link's directory) is rewritten to the
+// target it has inside the image. It returns the new target and whether
+// it was changed.
+func cleanLink(linkPath, target string) (string, bool) {
+	if strings.HasPrefix(target, "/") {
+		c := path.Clean(target)
+		return c, c != target && strings.Contains(target, "..")
+	}
+	depth := strings.Count(path.Dir("/"+linkPath), "/")
+	if path.Dir("/"+linkPath) == "/" {
+		depth = 0
+	}
+	d := depth
+	for _, c := range strings.Split(target, "/") {
+		switch c {
+		case "..":
+			d--
+			if d < 0 {
+				abs := path.Join("/"+path.Dir(linkPath), target)
+				rel := relPath(path.Dir(linkPath), strings.TrimPrefix(abs, "/"))
+				return rel, true
+			}
+		case "", ".":
+		default:
+			d++
+		}
+	}
+	return target, false
+}
+
+// relPath returns the relative path from directory from to to, both
+// clean and relative to the root ("." for the root).
+func relPath(from, to string) string {
+	split := func(s string) []string {
+		if s == "" || s == "." {
+			return nil
+		}
+		return strings.Split(s, "/")
+	}
+	f, t := split(from), split(to)
+	i := 0
+	for i < len(f) && i < len(t) && f[i] == t[i] {
+		i++
+	}
+	var parts []string
+	for range f[i:] {
+		parts = append(parts, "..")
+	}
+	parts = append(parts, t[i:]...)
+	if len(parts) == 0 {
+		return "."
+	}
+	return strings.Join(parts, "/")
+}
+
+// readPackage reads one package's payload.
+func readPackage(spec *Spec, pr *pruner, u Unpack) (*unpacked, error) {
+	pk := &unpacked{u: u, label: u.Pkg.Name + " " + u.Pkg.Version}
+	byPath := map[string]int{} // cleaned, mapped path -> entry index (for hard links)
+	usr := map[string]bool{}
+	err := spec.Payload.Walk(u.File, func(h *tar.Header, r io.Reader) error {
+		name, ok := cleanName(h.Name)
+		if !ok {
+			return fmt.Errorf("entry %q escapes the root", h.Name)
+		}
+		if name == "" {
+			return nil
+		}
+		p, top, whole := mergeUsr(name)
+		if top != "" {
+			usr[top] = true
+		}
+		if whole {
+			// /bin, /lib… themselves are the image's symlinks into /usr.
+			return nil
+		}
+		mode := h.Mode & 0o7777 &^ (0o4000 | 0o2000)
+		e := entry{path: p, mode: mode, uid: max(h.Uid, 0), gid: max(h.Gid, 0), hl: -1}
+		switch h.Typeflag {
+		case tar.TypeReg, tar.TypeRegA:
+			e.typ = tar.TypeReg
+			e.mode &^= 0o1000
+		case tar.TypeDir:
+			e.typ = tar.TypeDir
+		case tar.TypeSymlink:
+			e.typ = tar.TypeSymlink
+			e.mode = 0o777
+			if h.Linkname == "" {
+				pk.warnings = append(pk.warnings, fmt.Sprintf("%s: /%s: symlink with an empty target dropped", pk.label, p))
+				return nil
+			}
+			t, changed := cleanLink(p, h.Linkname)
+			if changed {
+				pk.warnings = append(pk.warnings, fmt.Sprintf("%s: /%s: symlink target %q leaves the root; rewritten as %q", pk.label, p, h.Linkname, t))
+			}
+			e.link = t
+		case tar.TypeLink:
+			e.typ = tar.TypeLink
+			t, ok := cleanName(h.Linkname)
+			if !ok || t == "" {
+				return fmt.Errorf("hard link %q -> %q escapes the root", h.Name, h.Linkname)
+			}
+			t, _, _ = mergeUsr(t)
+			i, ok := byPath[t]
+			if !ok || pk.entries[i].typ != tar.TypeReg {
+				return fmt.Errorf("hard link %q -> %q: no earlier regular file of that name", h.Name, h.Linkname)
+			}
+			e.hl, e.link = i, t
+			e.mode = pk.entries[i].mode
+			e.uid, e.gid = pk.entries[i].uid, pk.entries[i].gid
+		default:
+			pk.warnings = append(pk.warnings, fmt.Sprintf("%s: /%s: %s dropped", pk.label, p, typeName(h.Typeflag)))
+			return nil
+		}
+		if e.typ == tar.TypeReg {
+			if h.Size < 0 || h.Size > maxEntrySize {
+				return fmt.Errorf("entry %q: size %d out of range", h.Name, h.Size)
+			}
+			// Pruned files are read all the same: a kept hard link may
+			// name one. Placement leaves them out.
+			if h.Size > 0 {
+				e.data = make([]byte, h.Size)
+				if _, err := io.ReadFull(r, e.data); err != nil {
+					return fmt.Errorf("entry %q: %w", h.Name, err)
+				}
+			}
+		} else if e.typ != tar.TypeLink && pr.match(p) {
+			return nil
+		}
+		byPath[p] = len(pk.entries)
+		pk.entries = append(pk.entries, e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unpacking %s (%s): %w", pk.label, u.File, err)
+	}
+	for d := range usr {
+		pk.usrDirs = append(pk.usrDirs, d)
+	}
+	sort.Strings(pk.usrDirs)
+
+	pk.record = u.Pkg.Record
+	cr, _ := spec.Payload.(ControlReader)
+	if len(strings.TrimSpace(string(pk.record))) == 0 && cr != nil {
+		if pk.record, err = cr.ControlFile(u.File, "control"); err != nil {
+			return nil, fmt.Errorf("reading the control file of %s: %w", pk.label, err)
+		}
+	}
+	if cr != nil {
+		b, err := cr.ControlFile(u.File, "md5sums")
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("reading the md5sums of %s: %w", pk.label, err)
+		}
+		pk.md5sums = b
+	}
+	return pk, nil
+}
+
+func typeName(t byte) string {
+	switch t {
+	case tar.TypeChar:
+		return "character device"
+	case tar.TypeBlock:
+		return "block device"
+	case tar.TypeFifo:
+		return "FIFO"
+	}
+	return fmt.Sprintf("entry of tar type %q", t)
+}
+
+// readAll reads every package of every layer, in parallel, largest file
+// first. The result is indexed like the layers and their packages.
+func readAll(ctx context.Context, spec *Spec, pr *pruner) ([][]*unpacked, error) {
+	type job struct {
+		li, pi int
+		size   int64
+	}
+	out := make([][]*unpacked, len(spec.Layers))
+	var jobs []job
+	for li, l := range spec.Layers {
+		out[li] = make([]*unpacked, len(l.Packages))
+		for pi, u := range l.Packages {
+			var size int64
+			if st, err := os.Stat(u.File); err == nil {
+				size = st.Size()
+			}
+			jobs = append(jobs, job{li, pi, size})
+		}
+	}
+	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].size > jobs[j].size })
+	var (
+		mu   sync.Mutex
+		errs []error
+		next int
+		wg   sync.WaitGroup
+	)
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if next >= len(jobs) || len(errs) > 0 || ctx.Err() != nil {
+					mu.Unlock()
+					return
+				}
+				j := jobs[next]
+				next++
+				mu.Unlock()
+				pk, err := readPackage(spec, pr, spec.Layers[j.li].Packages[j.pi])
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				}
+				out[j.li][j.pi] = pk
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return out, nil
+}
