@@ -33,9 +33,20 @@
 //
 // # Semantics
 //
-// Packages of the target architecture and "all" are loaded. When several
-// suites (or one suite) hold a name, the highest version (dpkg ordering)
-// wins, so bookworm-security overrides bookworm. Satisfiers follows dpkg:
+// Packages of the target architecture and "all" are loaded (binary-all
+// indexes too, for suites that list "all" without
+// "No-Support-for-Architecture-all: Packages"). When several suites (or one
+// suite) hold a name, the highest version (dpkg ordering) wins, so
+// bookworm-security overrides bookworm; as in dpkg, "all" counts as the
+// native architecture, so a name has one candidate. A suite's InRelease
+// must name that suite (Suite or Codename), so a signed InRelease of
+// another suite cannot be replayed in its place.
+//
+// Stanzas are converted by ParseStanza: Depends are Pre-Depends then
+// Depends; alternatives restricted to other architectures or to build
+// profiles are dropped; Installed-Size becomes bytes. A stanza that does
+// not convert is left out and reported by Index.Problems. MultiArch and
+// Field read further fields from a Package's Record. Satisfiers follows dpkg:
 // versioned relations are met by the real package or by a versioned
 // Provides (an unversioned Provides never meets a versioned relation),
 // and architecture qualifiers follow dpkg's deparchsatisfied.

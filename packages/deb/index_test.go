@@ -148,6 +148,28 @@ func TestPlainPackages(t *testing.T) {
 	}
 }
 
+func TestSeparateArchAll(t *testing.T) {
+	a := debtest.New(t, debtest.Config{Suites: []debtest.Suite{basic}, SeparateAll: true})
+	ix, _ := open(t, a, "bookworm")
+	if p := ix.Lookup("tzdata"); p == nil || p.Arch != "all" {
+		t.Fatalf("tzdata from binary-all: %+v", p)
+	}
+	if ix.Lookup("libc6") == nil {
+		t.Fatal("libc6 missing")
+	}
+	if n := len(ix.Sources()); n != 3 {
+		t.Errorf("Sources = %+v", ix.Sources())
+	}
+	// With the header (the default) binary-all is not fetched.
+	b := debtest.NewArchive(t, basic)
+	open(t, b, "bookworm")
+	for _, r := range b.Requests() {
+		if strings.Contains(r, "binary-all") {
+			t.Errorf("fetched %s", r)
+		}
+	}
+}
+
 func TestByHash(t *testing.T) {
 	a := debtest.New(t, debtest.Config{Suites: []debtest.Suite{basic}, ByHash: true})
 	ix, _ := open(t, a, "bookworm")

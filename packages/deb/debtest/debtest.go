@@ -87,6 +87,11 @@ type Config struct {
 	Signers []*openpgp.Entity
 	// ByHash adds Acquire-By-Hash: yes and serves the by-hash paths.
 	ByHash bool
+	// SeparateAll lists Architecture: all packages in binary-all/Packages
+	// only, as suites without "No-Support-for-Architecture-all: Packages"
+	// may; by default they are in binary-<arch>/Packages and the header
+	// says so, as in Debian.
+	SeparateAll bool
 }
 
 // Archive is a served test archive.
@@ -100,8 +105,9 @@ type Archive struct {
 	Arch    string
 	Server  *httptest.Server
 
-	t      testing.TB
-	byHash bool
+	t           testing.TB
+	byHash      bool
+	separateAll bool
 	mu     sync.Mutex
 	files  map[string][]byte
 	log    []string
@@ -148,7 +154,7 @@ func NewArchive(t testing.TB, suites ...Suite) *Archive {
 // ends.
 func New(t testing.TB, cfg Config) *Archive {
 	t.Helper()
-	a := &Archive{t: t, Arch: cfg.Arch, Signers: cfg.Signers, byHash: cfg.ByHash, files: map[string][]byte{}}
+	a := &Archive{t: t, Arch: cfg.Arch, Signers: cfg.Signers, byHash: cfg.ByHash, separateAll: cfg.SeparateAll, files: map[string][]byte{}}
 	if a.Arch == "" {
 		a.Arch = "amd64"
 	}
@@ -312,15 +318,26 @@ func (a *Archive) SetSuite(s Suite) {
 	}
 	var listed []entry
 	for _, c := range names {
-		var stanzas []string
+		var stanzas, allStanzas []string
 		for _, p := range comps[c] {
-			stanzas = append(stanzas, a.Stanza(c, p))
+			st := a.Stanza(c, p)
+			if a.separateAll && p.Architecture == "all" {
+				allStanzas = append(allStanzas, st)
+			} else {
+				stanzas = append(stanzas, st)
+			}
 		}
-		packages := []byte(strings.Join(stanzas, "\n"))
-		dir := c + "/binary-" + a.Arch + "/"
-		listed = append(listed, entry{dir + "Packages", packages})
-		if !s.PlainOnly {
-			listed = append(listed, entry{dir + "Packages.gz", Gzip(packages)})
+		add := func(arch string, stanzas []string) {
+			packages := []byte(strings.Join(stanzas, "\n"))
+			dir := c + "/binary-" + arch + "/"
+			listed = append(listed, entry{dir + "Packages", packages})
+			if !s.PlainOnly {
+				listed = append(listed, entry{dir + "Packages.gz", Gzip(packages)})
+			}
+		}
+		add(a.Arch, stanzas)
+		if a.separateAll {
+			add("all", allStanzas)
 		}
 	}
 
@@ -341,7 +358,10 @@ func (a *Archive) SetSuite(s Suite) {
 	if a.byHash {
 		rel.WriteString("Acquire-By-Hash: yes\n")
 	}
-	fmt.Fprintf(&rel, "Architectures: %s\nComponents: %s\nDescription: debtest archive\nSHA256:\n", a.Arch, strings.Join(names, " "))
+	if !a.separateAll {
+		rel.WriteString("No-Support-for-Architecture-all: Packages\n")
+	}
+	fmt.Fprintf(&rel, "Architectures: all %s\nComponents: %s\nDescription: debtest archive\nSHA256:\n", a.Arch, strings.Join(names, " "))
 	base := "dists/" + s.Name + "/"
 	for _, e := range listed {
 		fmt.Fprintf(&rel, " %s %8d %s\n", Digest(e.data), len(e.data), e.path)
