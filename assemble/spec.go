@@ -129,6 +129,9 @@ var DefaultPruneFiles = []string{
 	"/usr/share/doc-base",
 	"/usr/share/gtk-doc",
 	"/usr/share/help",
+	// Leap-second ("right/") time zones: unused by default TZ handling;
+	// Debian itself moved them to tzdata-legacy in trixie.
+	"/usr/share/zoneinfo/right",
 }
 
 // CreatedFromEnv returns the time SOURCE_DATE_EPOCH names (seconds since

@@ -20,7 +20,10 @@ type Plan struct {
 	Chain     []*Profile // bottom first, placeholders filled in
 	Levels    []resolver.Level
 	Prune     []resolver.PruneRule
-	Config    Config
+	// PruneFiles are file patterns the profile chain leaves out of the
+	// image, on top of the default documentation pruning.
+	PruneFiles []string
+	Config     Config
 }
 
 // Config is the image configuration a profile chain asks for.
@@ -101,6 +104,7 @@ func ExpandProfile(p *Profile, name, val string, ix packages.Index, format, dist
 	plan.Config = Config{Env: map[string]string{}, Labels: map[string]string{}}
 	for _, q := range chain {
 		rules = append(rules, q.Prune...)
+		plan.PruneFiles = append(plan.PruneFiles, q.PruneFiles...)
 		lv := resolver.Level{Name: q.Name}
 		for _, r := range q.Packages {
 			root, err := pickRoot(r, ix)

@@ -31,6 +31,7 @@ type Profile struct {
 	Distros     []string          `yaml:"distros"`
 	Packages    []PackageRef      `yaml:"packages"`
 	Prune       []PruneRule       `yaml:"prune"`
+	PruneFiles  []string          `yaml:"prune-files"`
 	Entrypoint  []string          `yaml:"entrypoint"`
 	Cmd         []string          `yaml:"cmd"`
 	Env         map[string]string `yaml:"env"`

@@ -1,0 +1,167 @@
+// Command distroless generates distroless container images from real
+// Debian package indexes. It maps flags onto the distroless library.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/distroless-dev/distroless"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newRoot().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "distroless:", err)
+		var ue *usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ error }
+
+func newRoot() *cobra.Command {
+	opts := &distroless.Options{Log: os.Stderr}
+	root := &cobra.Command{
+		Use:           "distroless",
+		Short:         "Generate minimal, shell-less, reproducible container images from Debian packages",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&opts.Distro, "distro", "", "distro to build from (debian:bookworm, debian:trixie, debian:sid); default: the first that packages the profile, preferring Debian stable")
+	pf.StringVar(&opts.Arch, "arch", "amd64", "target architecture: amd64 or arm64")
+	pf.StringVar(&opts.CacheDir, "cache-dir", os.Getenv("DISTROLESS_CACHE_DIR"), "download cache (default: $DISTROLESS_CACHE_DIR, else the XDG cache dir)")
+	pf.BoolVar(&opts.Offline, "offline", false, "use only the cache; fail if something is missing")
+	pf.StringVar(&opts.Mirrors.Archive, "mirror", "", "Debian archive mirror URL (default: $DISTROLESS_DEBIAN_MIRROR, else the host's apt sources)")
+	pf.StringVar(&opts.Mirrors.Security, "security-mirror", "", "Debian security archive URL (default: $DISTROLESS_DEBIAN_SECURITY_MIRROR, else the host's apt sources)")
+	root.AddCommand(newProfiles(opts), newResolve(opts), newGen(opts))
+	return root
+}
+
+func newProfiles(opts *distroless.Options) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "profiles",
+		Short: "List the built-in profiles and which distro packages each",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			infos, err := distroless.ListProfiles(cmd.Context(), *opts)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return distroless.WriteJSON(cmd.OutOrStdout(), infos)
+			}
+			return distroless.WriteProfiles(cmd.OutOrStdout(), infos)
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func newResolve(opts *distroless.Options) *cobra.Command {
+	var asJSON, explain bool
+	var lock string
+	c := &cobra.Command{
+		Use:   "resolve PROFILE",
+		Short: "Print the minimal run-time closure of a profile",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := distroless.Resolve(cmd.Context(), args[0], *opts)
+			if err != nil {
+				return err
+			}
+			if lock != "" {
+				if err := distroless.WriteLock(lock, r.Lock()); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				return distroless.WriteJSON(cmd.OutOrStdout(), r.JSON())
+			}
+			return r.WriteTable(cmd.OutOrStdout(), explain)
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&explain, "explain-pruned", false, "list pruned packages with the reason and who asked for them")
+	c.Flags().StringVar(&lock, "lock", "", "write a lockfile pinning every package and index digest")
+	return c
+}
+
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return &usageError{fmt.Errorf("%s takes %d argument(s), got %d; usage: %s", cmd.Name(), n, len(args), cmd.UseLine())}
+		}
+		return nil
+	}
+}
+
+func newGen(opts *distroless.Options) *cobra.Command {
+	g := &distroless.GenOptions{}
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "gen PROFILE",
+		Short: "Build a distroless image of a profile and print its digest",
+		Long: `Build a shell-less OCI image of PROFILE's closure on an empty base and print
+its digest (sha256:...) as the last line of stdout.
+
+Outputs (-o):
+  oci:DIR[:TAG]                an OCI image layout (default oci:./PROFILE, tag latest)
+  docker-archive:FILE[:REF]    a tarball for docker load / podman load
+  REGISTRY/REPO:TAG            a push, with credentials from the docker config`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			g.Options = *opts
+			g.Progress = progressPrinter(os.Stderr)
+			res, err := distroless.Gen(cmd.Context(), args[0], *g)
+			if err != nil {
+				return err
+			}
+			for _, w := range res.Warnings {
+				fmt.Fprintln(os.Stderr, "warning:", w)
+			}
+			if asJSON {
+				return distroless.WriteJSON(cmd.OutOrStdout(), res)
+			}
+			fmt.Fprintf(os.Stderr, "%s on %s (%s): %d packages, %s rootfs, %s compressed, written to %s\n",
+				res.Profile, res.Distro, res.Arch, len(res.Packages), distroless.Size(res.Size), distroless.Size(res.ImageSize), res.Output)
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), res.Digest)
+			return err
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&g.Output, "output", "o", "", "where to write the image: oci:DIR[:TAG], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG (default oci:./PROFILE)")
+	f.StringVar(&g.Lock, "lock", "", "rebuild exactly the packages this lockfile pins (written by this run when it does not exist)")
+	f.StringVar(&g.User, "user", "", "image user: nonroot (65532, the default), root, or a numeric UID")
+	f.BoolVar(&g.KeepDocs, "keep-docs", false, "keep documentation, man pages and locales")
+	f.BoolVar(&g.AllowMissingLibs, "allow-missing-libs", false, "warn instead of failing when an ELF file needs a library the image lacks")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object (digest, output, packages, sizes)")
+	return c
+}
+
+// progressPrinter shows progress on one rewritten line on a terminal and as
+// plain lines otherwise.
+func progressPrinter(w *os.File) func(string) {
+	if !distroless.IsTerminal(w) {
+		return func(s string) { fmt.Fprintln(w, s) }
+	}
+	return func(s string) {
+		if len(s) > 100 {
+			s = s[:100]
+		}
+		fmt.Fprintf(w, "\r\033[K%s", s)
+	}
+}

@@ -1,0 +1,99 @@
+package distroless
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/distroless-dev/distroless/distro"
+	"github.com/distroless-dev/distroless/packages/deb"
+	"github.com/distroless-dev/distroless/profiles"
+)
+
+// ProfileInfo describes a built-in profile for `distroless profiles`.
+type ProfileInfo struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Extends     string   `json:"extends,omitempty"`
+	Distro      string   `json:"distro"`          // what gen picks without --distro
+	Variants    []string `json:"variants"`        // for templates: "python3.11 (debian:bookworm)"
+	Notes       []string `json:"notes,omitempty"` // distros whose index could not be read
+}
+
+// ListProfiles describes the built-in profiles. For templates and aliases
+// it reads each built-in distro's index to say which distro gen picks.
+func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
+	type opened struct {
+		d   *distro.Distro
+		ix  *deb.Index
+		err error
+	}
+	var ds []opened
+	for _, d := range distro.Builtins() {
+		ix, _, err := o.OpenIndex(ctx, d)
+		ds = append(ds, opened{d: d, ix: ix, err: err})
+	}
+	var out []ProfileInfo
+	for _, p := range profiles.Builtins() {
+		info := ProfileInfo{Name: p.Name, Description: p.Description, Extends: p.Extends, Variants: []string{}}
+		for _, od := range ds {
+			if od.err != nil {
+				info.Notes = append(info.Notes, fmt.Sprintf("%s not read: %v", od.d.Name, od.err))
+			}
+		}
+		switch {
+		case p.Template != nil:
+			seen := map[string]bool{}
+			for _, od := range ds {
+				if od.err != nil {
+					continue
+				}
+				for _, v := range p.Available(od.ix) {
+					name := strings.ReplaceAll(p.Name, "{"+p.Template.Var+"}", v)
+					if !seen[name] {
+						seen[name] = true
+						info.Variants = append(info.Variants, fmt.Sprintf("%s (%s)", name, od.d.Name))
+					}
+				}
+			}
+			info.Distro = "the first built-in distro that packages the version"
+		default:
+			info.Distro = distro.Default().Name
+			if p.Alias != "" {
+				for _, od := range ds {
+					if od.err != nil {
+						continue
+					}
+					if plan, err := profiles.Expand(p.Name, od.ix, od.d.Format, od.d.Name); err == nil {
+						info.Variants = append(info.Variants, fmt.Sprintf("%s (%s)", plan.Name, od.d.Name))
+					}
+				}
+			}
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// WriteProfiles prints the profile list as a table.
+func WriteProfiles(w io.Writer, infos []ProfileInfo) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROFILE\tEXTENDS\tDEFAULT DISTRO\tDESCRIPTION")
+	var notes []string
+	for _, in := range infos {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", in.Name, in.Extends, in.Distro, in.Description)
+		if len(in.Variants) > 0 {
+			fmt.Fprintf(tw, "\t\t\t  %s\n", strings.Join(in.Variants, ", "))
+		}
+		notes = in.Notes
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(w, "# %s\n", n)
+	}
+	return nil
+}

@@ -1,0 +1,36 @@
+package distroless
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Shared by the integration tests of this package: one download cache per
+// test run (cold at the start, so a run measures a fresh machine) and the
+// distroless binary built from this tree.
+var (
+	testCache string
+	testBin   string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "distroless-test-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	testCache = filepath.Join(dir, "cache")
+	testBin = filepath.Join(dir, "distroless")
+	build := exec.Command("go", "build", "-o", testBin, "./cmd/distroless")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		panic("building the distroless binary: " + err.Error())
+	}
+	return m.Run()
+}

@@ -1,0 +1,143 @@
+package distroless
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/distroless-dev/distroless/distro"
+	"github.com/distroless-dev/distroless/packages/deb"
+	"github.com/distroless-dev/distroless/packages/fetch"
+	"github.com/distroless-dev/distroless/profiles"
+	"github.com/distroless-dev/distroless/resolver"
+)
+
+// Options are the settings shared by resolve and gen.
+type Options struct {
+	Distro   string // "" picks a built-in distro that packages the profile
+	Arch     string // amd64 (default) or arm64
+	CacheDir string // "" = the XDG cache dir
+	Offline  bool
+	Mirrors  distro.Mirrors
+	HostRoot string    // where to read apt sources; "" = "/"
+	Log      io.Writer // notes and progress; nil = discard
+}
+
+// Resolution is a profile's closure on one distro.
+type Resolution struct {
+	Distro *distro.Distro
+	Arch   string
+	Index  *deb.Index
+	Plan   *profiles.Plan
+	Result *resolver.Result
+	Cache  *fetch.Cache
+}
+
+func (o *Options) log(format string, args ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, format+"\n", args...)
+	}
+}
+
+func (o *Options) cache() (*fetch.Cache, error) {
+	dir := o.CacheDir
+	if dir == "" {
+		var err error
+		if dir, err = fetch.DefaultDir(); err != nil {
+			return nil, err
+		}
+	}
+	return &fetch.Cache{Dir: dir, Offline: o.Offline}, nil
+}
+
+func (o *Options) arch() string {
+	if o.Arch == "" {
+		return "amd64"
+	}
+	return o.Arch
+}
+
+// OpenIndex opens a distro's index with these options.
+func (o *Options) OpenIndex(ctx context.Context, d *distro.Distro) (*deb.Index, *fetch.Cache, error) {
+	c, err := o.cache()
+	if err != nil {
+		return nil, nil, err
+	}
+	root := o.HostRoot
+	if root == "" {
+		root = "/"
+	}
+	m, mirrErr := distro.ResolveMirrors(o.Mirrors, root)
+	ix, err := d.Open(ctx, c, o.arch(), m)
+	if err != nil {
+		if mirrErr != nil && (m.Archive == "" || m.Security == "") {
+			err = fmt.Errorf("%w (host apt sources: %v)", err, mirrErr)
+		}
+		return nil, nil, err
+	}
+	return ix, c, nil
+}
+
+// Resolve computes the closure of a built-in profile.
+func Resolve(ctx context.Context, profile string, o Options) (*Resolution, error) {
+	if _, _, err := profiles.Find(profile); err != nil {
+		return nil, err
+	}
+	if o.Distro != "" {
+		d, err := distro.Get(o.Distro)
+		if err != nil {
+			return nil, err
+		}
+		return resolveOn(ctx, profile, d, o)
+	}
+	// No distro named: the most preferred built-in distro that packages it.
+	var why []string
+	for _, d := range distro.Builtins() {
+		r, err := resolveOn(ctx, profile, d, o)
+		var np *profiles.NotPackagedError
+		switch {
+		case err == nil:
+			if d != distro.Default() {
+				o.log("%s: using %s, the first built-in distro that packages it (%s)", profile, d.Name, strings.Join(why, "; "))
+			}
+			return r, nil
+		case errors.As(err, &np):
+			why = append(why, err.Error())
+		default:
+			var oe *openError
+			if !errors.As(err, &oe) {
+				return nil, err
+			}
+			why = append(why, err.Error())
+		}
+	}
+	return nil, fmt.Errorf("%s is packaged by no built-in distro: %s", profile, strings.Join(why, "; "))
+}
+
+// openError marks a distro whose index could not be opened, so that the
+// search over built-in distros can go on to the next.
+type openError struct{ err error }
+
+func (e *openError) Error() string { return e.err.Error() }
+func (e *openError) Unwrap() error { return e.err }
+
+func resolveOn(ctx context.Context, profile string, d *distro.Distro, o Options) (*Resolution, error) {
+	ix, c, err := o.OpenIndex(ctx, d)
+	if err != nil {
+		return nil, &openError{err}
+	}
+	plan, err := profiles.Expand(profile, ix, d.Format, d.Name)
+	if err != nil {
+		return nil, err
+	}
+	if plan.Note != "" {
+		o.log("%s", plan.Note)
+	}
+	res, err := resolver.Resolve(ix, plan.Levels, resolver.Options{Prune: plan.Prune})
+	if err != nil {
+		return nil, fmt.Errorf("%s on %s: %w", plan.Name, d.Name, err)
+	}
+	return &Resolution{Distro: d, Arch: o.arch(), Index: ix, Plan: plan, Result: res, Cache: c}, nil
+}

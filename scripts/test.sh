@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test of distroless, installing what the tests need first.
+# For a fresh Debian/Ubuntu machine with Go; needs root or sudo for apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Real tools the integration tests drive: podman (with runc) runs the
+# generated images, skopeo and umoci inspect them.
+need=(podman runc skopeo umoci)
+missing=()
+for pkg in "${need[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+go vet ./...
+go test -count=1 -timeout 20m "$@" ./...
