@@ -545,9 +545,9 @@ func TestGeneratedFiles(t *testing.T) {
 
 func TestStatusRecord(t *testing.T) {
 	for in, want := range map[string]string{
-		"Package: a\nVersion: 1\n":                      "Package: a\nStatus: install ok installed\nVersion: 1\n",
-		"Package: a\nStatus: deinstall ok config-files\n": "Package: a\nStatus: deinstall ok config-files\n",
-		"\nPackage: a\r\nVersion: 1\r\n\n\n":             "Package: a\nStatus: install ok installed\nVersion: 1\n",
+		"Package: a\nVersion: 1\n":                          "Package: a\nStatus: install ok installed\nVersion: 1\n",
+		"Package: a\nStatus: deinstall ok config-files\n":   "Package: a\nStatus: deinstall ok config-files\n",
+		"\nPackage: a\r\nVersion: 1\r\n\n\n":                "Package: a\nStatus: install ok installed\nVersion: 1\n",
 		"Package: a\nDescription: x\n more\n\nPackage: b\n": "Package: a\nStatus: install ok installed\nDescription: x\n more\n",
 		"Version: 1\n": "Status: install ok installed\nVersion: 1\n",
 	} {
