@@ -45,6 +45,8 @@ func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
 		}
 		switch {
 		case p.Template != nil:
+			info.Name = strings.ReplaceAll(p.Name, "{"+p.Template.Var+"}", "X")
+			info.Description = strings.ReplaceAll(p.Description, "{"+p.Template.Var+"}", "X")
 			seen := map[string]bool{}
 			for _, od := range ds {
 				if od.err != nil {

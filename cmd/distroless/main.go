@@ -41,7 +41,7 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&opts.Distro, "distro", "", "distro to build from (debian:bookworm, debian:trixie, debian:sid); default: the first that packages the profile, preferring Debian stable")
-	pf.StringVar(&opts.Arch, "arch", "amd64", "target architecture: amd64 or arm64")
+	pf.StringVar(&opts.Arch, "arch", "", "target architecture: amd64 (default) or arm64")
 	pf.StringVar(&opts.CacheDir, "cache-dir", os.Getenv("DISTROLESS_CACHE_DIR"), "download cache (default: $DISTROLESS_CACHE_DIR, else the XDG cache dir)")
 	pf.BoolVar(&opts.Offline, "offline", false, "use only the cache; fail if something is missing")
 	pf.StringVar(&opts.Mirrors.Archive, "mirror", "", "Debian archive mirror URL (default: $DISTROLESS_DEBIAN_MIRROR, else the host's apt sources)")
