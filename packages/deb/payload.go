@@ -136,6 +136,20 @@ func payloadKey(f *os.File) (string, error) {
 	return k, nil
 }
 
+// payloadXZ pools xz readers: each holds a dictionary of up to 64 MiB
+// (8 MiB for dpkg-deb's default), reused by Reset.
+var payloadXZ sync.Pool
+
+func payloadGetXZ(r io.Reader) (*xz.Reader, error) {
+	if x, ok := payloadXZ.Get().(*xz.Reader); ok {
+		if err := x.Reset(r); err != nil {
+			return nil, err
+		}
+		return x, nil
+	}
+	return xz.NewReader(r, 0)
+}
+
 // payloadDecoders pools zstd decoders: each holds a large history buffer.
 var payloadDecoders sync.Pool
 
@@ -466,17 +480,17 @@ func payloadDecompress(m *debar.ArEntry) (rd io.Reader, closer func(), err error
 	case ".tar":
 		r = br
 	case ".xz":
-		xr, err := xz.NewReader(br, 0)
+		xr, err := payloadGetXZ(br)
 		if err != nil {
 			return nil, nil, err
 		}
-		r = xr
+		r, closer = xr, func() { payloadXZ.Put(xr) }
 	case ".zst":
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<31))
+		zr, err := payloadGetDecoder(br)
 		if err != nil {
 			return nil, nil, err
 		}
-		r, closer = zr, zr.Close
+		r, closer = zr, func() { payloadPutDecoder(zr) }
 	case ".gz":
 		gr, err := gzip.NewReader(br)
 		if err != nil {
