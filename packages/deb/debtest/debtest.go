@@ -108,9 +108,9 @@ type Archive struct {
 	t           testing.TB
 	byHash      bool
 	separateAll bool
-	mu     sync.Mutex
-	files  map[string][]byte
-	log    []string
+	mu          sync.Mutex
+	files       map[string][]byte
+	log         []string
 }
 
 // NewKey makes a throwaway Ed25519 OpenPGP key that can sign.
