@@ -317,3 +317,28 @@ func TestSplitOCI(t *testing.T) {
 		}
 	}
 }
+
+func TestSwapByRename(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "new"), filepath.Join(dir, "out")
+	os.MkdirAll(a, 0o755)
+	os.MkdirAll(b, 0o755)
+	os.WriteFile(filepath.Join(a, "f"), []byte("new"), 0o644)
+	os.WriteFile(filepath.Join(b, "f"), []byte("old"), 0o644)
+	if err := swapByRename(a, b); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(b, "f")); string(got) != "new" {
+		t.Errorf("out holds %q", got)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("left: %v", ents)
+	}
+	// A failing second rename puts the old directory back.
+	if err := swapByRename(filepath.Join(dir, "missing"), b); err == nil {
+		t.Error("no error")
+	}
+	if got, _ := os.ReadFile(filepath.Join(b, "f")); string(got) != "new" {
+		t.Errorf("after a failed swap out holds %q", got)
+	}
+}
