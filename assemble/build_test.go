@@ -208,6 +208,7 @@ func TestUnsafeEntries(t *testing.T) {
 		{name: "hard link", entries: []fakeEntry{reg("./usr/bin/t", 0o755, "t"), hard("./usr/bin/h", "./usr/bin/t")},
 			// The first path in tar order holds the content.
 			want: map[string]string{"usr/bin/h": "755 0", "usr/bin/t": "755 1 usr/bin/t"}},
+		{name: "path named twice", entries: []fakeEntry{reg("./etc/twice", 0o644, "one"), reg("./etc/twice", 0o600, "two")}, want: map[string]string{"etc/twice": "600 0"}},
 		{name: "device and fifo", entries: []fakeEntry{
 			{h: tar.Header{Name: "./dev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3}},
 			{h: tar.Header{Name: "./dev/sda", Typeflag: tar.TypeBlock, Mode: 0o660}},

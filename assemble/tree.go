@@ -247,6 +247,12 @@ func (t *tree) placeEntry(pk *unpacked, e *entry, g *hlGroup) {
 		t.add(fp, n)
 		return
 	}
+	if ex.owner == n.owner && ex.layer == t.cur && ex.typ != tar.TypeDir && n.typ != tar.TypeDir {
+		// A package naming a path twice: the later entry wins, as when
+		// its archive is extracted.
+		t.add(fp, n)
+		return
+	}
 	if ex.owner == generatedOwner && !ex.implicit && ex.typ != tar.TypeDir {
 		t.warnings = append(t.warnings, fmt.Sprintf("%s: /%s: the generated file is kept", pk.label, fp))
 		return
