@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"sort"
@@ -247,7 +248,7 @@ func (in *genInput) spec(o GenOptions, files []string) (assemble.Spec, error) {
 		workdir = cfg.Workdir
 	}
 	spec := assemble.Spec{
-		Payload:          deb.DebPayload{},
+		Payload:          deb.DebPayload{CacheDir: filepath.Join(in.cache.Dir, "unpacked")},
 		Arch:             in.arch,
 		Created:          created,
 		User:             user,

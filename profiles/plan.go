@@ -82,15 +82,20 @@ func ExpandProfile(p *Profile, name, val string, ix packages.Index, format, dist
 		return plan, nil
 	}
 	if p.Template != nil {
-		have := p.Available(ix)
-		if !slices.Contains(have, val) {
+		t := p
+		p = p.instantiate(map[string]string{t.Template.Var: val})
+		// Packaged means the template's own roots are in the index; only
+		// when they are not is the whole index searched for what is.
+		for _, r := range p.Packages {
+			if rootInIndex(r, ix) {
+				continue
+			}
 			e := &NotPackagedError{Profile: name, Distro: distro}
-			for _, v := range have {
-				e.Have = append(e.Have, p.instantiate(map[string]string{p.Template.Var: v}).Name)
+			for _, v := range t.Available(ix) {
+				e.Have = append(e.Have, t.instantiate(map[string]string{t.Template.Var: v}).Name)
 			}
 			return nil, e
 		}
-		p = p.instantiate(map[string]string{p.Template.Var: val})
 	}
 	chain, err := chainOf(p, ix, format, distro)
 	if err != nil {
@@ -180,14 +185,32 @@ func pickRoot(r PackageRef, ix packages.Index) (resolver.Root, error) {
 		return root, nil
 	}
 	for _, n := range r.Any {
-		for _, p := range ix.Satisfiers(packages.Atom{Name: n}) {
-			if p.Name == n {
-				root.Name = n
-				return root, nil
-			}
+		if hasName(ix, n) {
+			root.Name = n
+			return root, nil
 		}
 	}
 	return root, fmt.Errorf("none of %s is in the index", strings.Join(r.Any, ", "))
+}
+
+// rootInIndex reports whether the index has the package r names (for
+// any: one of them).
+func rootInIndex(r PackageRef, ix packages.Index) bool {
+	if len(r.Any) > 0 {
+		_, err := pickRoot(r, ix)
+		return err == nil
+	}
+	return hasName(ix, r.Name)
+}
+
+// hasName reports whether the index has a real package of that name.
+func hasName(ix packages.Index, name string) bool {
+	for _, p := range ix.Satisfiers(packages.Atom{Name: name}) {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // computeVars fills an alias's variables from the index.
