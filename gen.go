@@ -8,11 +8,13 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/distroless-dev/distroless/assemble"
@@ -94,13 +96,29 @@ func Gen(ctx context.Context, profile string, o GenOptions) (*GenResult, error) 
 			all = append(all, p)
 		}
 	}
+	// Largest first: their decoding, the slowest step, starts earliest.
+	sort.SliceStable(reqs, func(i, j int) bool { return reqs[i].Size > reqs[j].Size })
 	par := o.Parallel
 	if par <= 0 {
 		par = 8
 	}
-	files, err := in.cache.FetchAll(ctx, reqs, par, func(done, total int, r fetch.Request) {
+	// Each package is decoded into the unpack cache as soon as it is
+	// downloaded, while the others still download. Errors are left to
+	// Build, which walks every package again and reports them.
+	payload := deb.DebPayload{CacheDir: filepath.Join(in.cache.Dir, "unpacked")}
+	var prepared sync.WaitGroup
+	cpus := make(chan struct{}, runtime.NumCPU())
+	_, err = in.cache.FetchAll(ctx, reqs, par, func(done, total int, r fetch.Request) {
 		progress(fmt.Sprintf("fetched %d/%d %s", done, total, r.URL[strings.LastIndex(r.URL, "/")+1:]))
+		prepared.Add(1)
+		go func() {
+			defer prepared.Done()
+			cpus <- struct{}{}
+			defer func() { <-cpus }()
+			_ = payload.Prepare(in.cache.BlobPath(r.SHA256))
+		}()
 	})
+	prepared.Wait()
 	if err != nil {
 		if o.Lock != "" {
 			return nil, fmt.Errorf("a package pinned by %s can no longer be fetched with its sha256: %w", o.Lock, err)
@@ -108,7 +126,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (*GenResult, error) 
 		return nil, err
 	}
 
-	spec, err := in.spec(o, files)
+	spec, err := in.spec(o, payload)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +249,7 @@ func (ix *lockIndex) Names() []string {
 }
 
 // spec turns the plan into what the assembler builds.
-func (in *genInput) spec(o GenOptions, files []string) (assemble.Spec, error) {
+func (in *genInput) spec(o GenOptions, payload packages.Payload) (assemble.Spec, error) {
 	created, err := assemble.CreatedFromEnv()
 	if err != nil {
 		return assemble.Spec{}, err
@@ -248,7 +266,7 @@ func (in *genInput) spec(o GenOptions, files []string) (assemble.Spec, error) {
 		workdir = cfg.Workdir
 	}
 	spec := assemble.Spec{
-		Payload:          deb.DebPayload{CacheDir: filepath.Join(in.cache.Dir, "unpacked")},
+		Payload:          payload,
 		Arch:             in.arch,
 		Created:          created,
 		User:             user,
@@ -278,12 +296,10 @@ func (in *genInput) spec(o GenOptions, files []string) (assemble.Spec, error) {
 	maps.Copy(spec.Labels, cfg.Labels)
 	spec.Annotations = maps.Clone(spec.Labels)
 
-	i := 0
 	for li, lv := range in.plan.Levels {
 		layer := assemble.Layer{Name: lv.Name}
 		for _, p := range in.levels[li] {
-			layer.Packages = append(layer.Packages, assemble.Unpack{Pkg: p, File: files[i]})
-			i++
+			layer.Packages = append(layer.Packages, assemble.Unpack{Pkg: p, File: in.cache.BlobPath(p.SHA256)})
 		}
 		for _, f := range in.plan.Chain[li].Files {
 			af, err := fileOf(f)

@@ -107,6 +107,29 @@ func (p DebPayload) Walk(file string, fn func(h *tar.Header, r io.Reader) error)
 	return nil
 }
 
+// Prepare decodes the package's data archive into CacheDir unless it is
+// there already, so that a later Walk reads the fast copy. gen calls it
+// for each .deb as its download completes, overlapping the slow xz
+// decoding with the other downloads. Without CacheDir it does nothing.
+func (p DebPayload) Prepare(file string) error {
+	if p.CacheDir == "" {
+		return nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	key, err := payloadKey(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if _, err := os.Stat(filepath.Join(p.CacheDir, key+".tar.zst")); err == nil {
+		return nil
+	}
+	return p.Walk(file, func(*tar.Header, io.Reader) error { return nil })
+}
+
 // payloadKeys memoises .deb digests by file identity, so a process that
 // walks a package and then reads its control files hashes it once.
 var payloadKeys sync.Map // payloadFileID -> string
