@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -125,8 +126,10 @@ Outputs (-o):
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.Options = *opts
-			g.Progress = progressPrinter(os.Stderr)
+			var endProgress func()
+			g.Progress, endProgress = progressPrinter(os.Stderr)
 			res, err := distroless.Gen(cmd.Context(), args[0], *g)
+			endProgress()
 			if err != nil {
 				return err
 			}
@@ -153,15 +156,19 @@ Outputs (-o):
 }
 
 // progressPrinter shows progress on one rewritten line on a terminal and as
-// plain lines otherwise.
-func progressPrinter(w *os.File) func(string) {
+// plain lines otherwise; the second function clears the terminal line.
+func progressPrinter(w *os.File) (func(string), func()) {
 	if !distroless.IsTerminal(w) {
-		return func(s string) { fmt.Fprintln(w, s) }
+		return func(s string) { fmt.Fprintln(w, s) }, func() {}
 	}
-	return func(s string) {
+	var mu sync.Mutex
+	show := func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
 		if len(s) > 100 {
 			s = s[:100]
 		}
 		fmt.Fprintf(w, "\r\033[K%s", s)
 	}
+	return show, func() { show("") }
 }
