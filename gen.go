@@ -297,7 +297,7 @@ func (in *genInput) spec(o GenOptions, payload packages.Payload) (assemble.Spec,
 	spec.Annotations = maps.Clone(spec.Labels)
 
 	for li, lv := range in.plan.Levels {
-		layer := assemble.Layer{Name: lv.Name}
+		layer := assemble.Layer{Name: lv.Name, Generate: in.plan.Chain[li].Generate}
 		for _, p := range in.levels[li] {
 			layer.Packages = append(layer.Packages, assemble.Unpack{Pkg: p, File: in.cache.BlobPath(p.SHA256)})
 		}

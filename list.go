@@ -44,6 +44,9 @@ func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
 			}
 		}
 		switch {
+		case p.Variant != "":
+			info.Name = "PROFILE" + p.Variant
+			info.Distro = "that of PROFILE"
 		case p.Template != nil:
 			info.Name = strings.ReplaceAll(p.Name, "{"+p.Template.Var+"}", "X")
 			info.Description = strings.ReplaceAll(p.Description, "{"+p.Template.Var+"}", "X")

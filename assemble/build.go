@@ -133,6 +133,19 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 		for _, f := range l.Files {
 			t.placeFile(f)
 		}
+		for _, name := range l.Generate {
+			g, err := lookupGenerator(name)
+			if err != nil {
+				return nil, nil, fmt.Errorf("layer %s: %w", l.Name, err)
+			}
+			files, err := g(treeFS{t})
+			if err != nil {
+				return nil, nil, fmt.Errorf("layer %s: generator %s: %w", l.Name, name, err)
+			}
+			for _, f := range files {
+				t.placeFile(f)
+			}
+		}
 		t.dropPrunedLinks()
 		snaps = append(snaps, t.snapshot())
 		names = append(names, l.Name)

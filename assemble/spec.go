@@ -37,6 +37,10 @@ type Layer struct {
 	Name     string
 	Packages []Unpack
 	Files    []File
+	// Generate names registered generators (RegisterGenerator) run after
+	// the layer's packages and files are placed; their files go into this
+	// layer.
+	Generate []string
 }
 
 // Spec says what image Build makes.

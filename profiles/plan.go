@@ -67,6 +67,14 @@ func Expand(name string, ix packages.Index, format, distro string) (*Plan, error
 // ExpandProfile is Expand for a profile already loaded (built-in or from
 // a file); val is the template value when p is a template.
 func ExpandProfile(p *Profile, name, val string, ix packages.Index, format, distro string) (*Plan, error) {
+	if p.Variant != "" {
+		// val is the base profile: expand it, then add the variant on top.
+		plan, err := Expand(val, ix, format, distro)
+		if err != nil {
+			return nil, err
+		}
+		return plan.withVariant(p, name, ix, distro)
+	}
 	if p.Alias != "" {
 		vars, err := p.computeVars(ix, distro)
 		if err != nil {
@@ -124,6 +132,30 @@ func ExpandProfile(p *Profile, name, val string, ix packages.Index, format, dist
 	for _, r := range rules {
 		plan.Prune = append(plan.Prune, resolver.PruneRule{Name: r.Name, Reason: r.Reason})
 	}
+	return plan, nil
+}
+
+// withVariant adds a variant profile as one more level.
+func (plan *Plan) withVariant(v *Profile, name string, ix packages.Index, distro string) (*Plan, error) {
+	q := *v
+	q.Name = plan.Name + v.Variant
+	lv := resolver.Level{Name: q.Name}
+	for _, r := range q.Packages {
+		root, err := pickRoot(r, ix)
+		if err != nil {
+			return nil, fmt.Errorf("profile %s on %s: %w", q.Name, distro, err)
+		}
+		lv.Roots = append(lv.Roots, root)
+	}
+	plan.Chain = append(plan.Chain, &q)
+	plan.Levels = append(plan.Levels, lv)
+	plan.PruneFiles = append(plan.PruneFiles, q.PruneFiles...)
+	for _, r := range q.Prune {
+		plan.Prune = append(plan.Prune, resolver.PruneRule{Name: r.Name, Reason: r.Reason})
+	}
+	plan.Config.merge(&q)
+	plan.Requested = name
+	plan.Name = q.Name
 	return plan, nil
 }
 

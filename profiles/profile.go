@@ -22,23 +22,29 @@ var embedded embed.FS
 // Profile is one profile file. String fields may hold {var} placeholders
 // that a template or alias fills in.
 type Profile struct {
-	Name        string            `yaml:"name"`
-	Description string            `yaml:"description"`
-	Extends     string            `yaml:"extends"`
-	Alias       string            `yaml:"alias"`
-	Template    *Template         `yaml:"template"`
-	Vars        map[string]VarDef `yaml:"vars"`
-	Distros     []string          `yaml:"distros"`
-	Packages    []PackageRef      `yaml:"packages"`
-	Prune       []PruneRule       `yaml:"prune"`
-	PruneFiles  []string          `yaml:"prune-files"`
-	Entrypoint  []string          `yaml:"entrypoint"`
-	Cmd         []string          `yaml:"cmd"`
-	Env         map[string]string `yaml:"env"`
-	User        string            `yaml:"user"`
-	Workdir     string            `yaml:"workdir"`
-	Labels      map[string]string `yaml:"labels"`
-	Files       []File            `yaml:"files"`
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Extends     string `yaml:"extends"`
+	Alias       string `yaml:"alias"`
+	// Variant makes this profile a variant: NAME+Variant (python3-debug)
+	// is NAME with this profile as one more level on top.
+	Variant    string            `yaml:"variant"`
+	Template   *Template         `yaml:"template"`
+	Vars       map[string]VarDef `yaml:"vars"`
+	Distros    []string          `yaml:"distros"`
+	Packages   []PackageRef      `yaml:"packages"`
+	Prune      []PruneRule       `yaml:"prune"`
+	PruneFiles []string          `yaml:"prune-files"`
+	Entrypoint []string          `yaml:"entrypoint"`
+	Cmd        []string          `yaml:"cmd"`
+	Env        map[string]string `yaml:"env"`
+	User       string            `yaml:"user"`
+	Workdir    string            `yaml:"workdir"`
+	Labels     map[string]string `yaml:"labels"`
+	Files      []File            `yaml:"files"`
+	// Generate names files the build makes in Go for this profile's layer
+	// (what maintainer scripts would have done), e.g. ld.so.cache.
+	Generate []string `yaml:"generate"`
 }
 
 // Template makes one profile file serve a family of names.
@@ -176,6 +182,12 @@ func Find(name string) (*Profile, string, error) {
 			return p, "", nil
 		}
 	}
+	if v, base := variantOf(name); v != nil {
+		if _, _, err := Find(base); err != nil {
+			return nil, "", err
+		}
+		return v, base, nil
+	}
 	for _, p := range builtins {
 		if p.Template == nil {
 			continue
@@ -189,6 +201,17 @@ func Find(name string) (*Profile, string, error) {
 		known = append(known, p.Name)
 	}
 	return nil, "", fmt.Errorf("unknown profile %q; built-in profiles: %s", name, strings.Join(known, ", "))
+}
+
+// variantOf returns the variant profile whose suffix name carries, and the
+// base profile name.
+func variantOf(name string) (*Profile, string) {
+	for _, p := range builtins {
+		if p.Variant != "" && strings.HasSuffix(name, p.Variant) && len(name) > len(p.Variant) {
+			return p, strings.TrimSuffix(name, p.Variant)
+		}
+	}
+	return nil, ""
 }
 
 // Available lists the values a template has in an index (e.g. "11" for

@@ -3,6 +3,7 @@ package profiles
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,9 +28,10 @@ func TestBuiltinsDecode(t *testing.T) {
 	for _, p := range Builtins() {
 		names = append(names, p.Name)
 	}
-	want := []string{"base", "cc", "python3", "python3.{minor}", "static"}
-	if !reflect.DeepEqual(names, want) {
-		t.Fatalf("builtins = %v, want %v", names, want)
+	for _, want := range []string{"base", "cc", "debug", "python3", "python3.{minor}", "static"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("builtins %v lack %s", names, want)
+		}
 	}
 	rules, err := PruneList("deb")
 	if err != nil {
@@ -127,5 +129,38 @@ func TestDecodeErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "my.yaml") {
 			t.Errorf("Decode(%q) = %v, want error containing %q", in, err, want)
 		}
+	}
+}
+
+func TestExpandVariant(t *testing.T) {
+	ix := bookwormLike()
+	ix.Pkgs = append(ix.Pkgs, pkg("busybox-static", "1", ""))
+	plan, err := Expand("python3.11-debug", ix, "deb", "debian:bookworm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var levels []string
+	for _, l := range plan.Levels {
+		levels = append(levels, l.Name)
+	}
+	if !reflect.DeepEqual(levels, []string{"static", "base", "cc", "python3.11", "python3.11-debug"}) {
+		t.Fatalf("levels = %v", levels)
+	}
+	if plan.Name != "python3.11-debug" || plan.Config.Entrypoint[0] != "/usr/bin/python3.11" {
+		t.Fatalf("plan %s, entrypoint %v", plan.Name, plan.Config.Entrypoint)
+	}
+	if !strings.HasSuffix(plan.Config.Env["PATH"], ":/busybox") {
+		t.Fatalf("PATH = %q", plan.Config.Env["PATH"])
+	}
+	last := plan.Chain[len(plan.Chain)-1]
+	if !reflect.DeepEqual(last.Generate, []string{"busybox-links"}) || !plan.Levels[4].Roots[0].NoDeps {
+		t.Fatalf("debug level: %+v", last)
+	}
+	// The alias and an unknown base.
+	if plan, err := Expand("python3-debug", ix, "deb", "debian:bookworm"); err != nil || plan.Name != "python3.11-debug" {
+		t.Fatalf("python3-debug: %v %v", plan, err)
+	}
+	if _, err := Expand("ruby-debug", ix, "deb", "debian:bookworm"); err == nil || !strings.Contains(err.Error(), `unknown profile "ruby"`) {
+		t.Fatalf("ruby-debug: %v", err)
 	}
 }

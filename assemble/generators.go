@@ -1,0 +1,113 @@
+package assemble
+
+import (
+	"archive/tar"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// FS is a read-only view of the image's root filesystem as it stands
+// while a layer is built: everything the layers so far placed. Paths are
+// absolute ("/usr/lib").
+type FS interface {
+	// ReadFile returns a regular file's content, following symlinks
+	// inside the image.
+	ReadFile(path string) ([]byte, error)
+	// Realpath resolves symlinks inside the image.
+	Realpath(path string) (string, error)
+	// Walk calls fn for every path, sorted, with its type and (for a
+	// symlink) its target.
+	Walk(fn func(path string, mode fs.FileMode, link string) error) error
+}
+
+// Generator makes files from the image as it stands after its layer's
+// packages and files were placed: work a maintainer script would have
+// done, done in Go. The files go into that layer.
+type Generator func(FS) ([]File, error)
+
+var (
+	generatorsMu sync.RWMutex
+	generators   = map[string]Generator{}
+)
+
+// RegisterGenerator makes a generator available to Layer.Generate under a
+// name; profiles name it in their generate: list.
+func RegisterGenerator(name string, g Generator) {
+	generatorsMu.Lock()
+	defer generatorsMu.Unlock()
+	generators[name] = g
+}
+
+// GeneratorNames lists the registered generators, sorted.
+func GeneratorNames() []string {
+	generatorsMu.RLock()
+	defer generatorsMu.RUnlock()
+	var out []string
+	for n := range generators {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func lookupGenerator(name string) (Generator, error) {
+	generatorsMu.RLock()
+	defer generatorsMu.RUnlock()
+	if g, ok := generators[name]; ok {
+		return g, nil
+	}
+	var known []string
+	for n := range generators {
+		known = append(known, n)
+	}
+	sort.Strings(known)
+	return nil, fmt.Errorf("unknown generator %q (known: %s)", name, strings.Join(known, ", "))
+}
+
+// treeFS is the FS of a tree.
+type treeFS struct{ t *tree }
+
+func (f treeFS) Realpath(p string) (string, error) {
+	rp, err := f.t.realpath(strings.TrimPrefix(p, "/"), true)
+	return "/" + rp, err
+}
+
+func (f treeFS) ReadFile(p string) ([]byte, error) {
+	rp, err := f.t.realpath(strings.TrimPrefix(p, "/"), true)
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: p, Err: err}
+	}
+	n := f.t.view[rp]
+	if n == nil {
+		return nil, &fs.PathError{Op: "read", Path: p, Err: fs.ErrNotExist}
+	}
+	if n.typ != tar.TypeReg {
+		return nil, &fs.PathError{Op: "read", Path: p, Err: fmt.Errorf("not a regular file")}
+	}
+	return n.data, nil
+}
+
+func (f treeFS) Walk(fn func(path string, mode fs.FileMode, link string) error) error {
+	paths := make([]string, 0, len(f.t.view))
+	for p := range f.t.view {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		n := f.t.view[p]
+		mode := fs.FileMode(n.mode) & fs.ModePerm
+		switch n.typ {
+		case tar.TypeDir:
+			mode |= fs.ModeDir
+		case tar.TypeSymlink:
+			mode |= fs.ModeSymlink
+		}
+		if err := fn("/"+p, mode, n.link); err != nil {
+			return err
+		}
+	}
+	return nil
+}
