@@ -77,6 +77,21 @@ type genInput struct {
 
 // Gen builds the image of a profile and writes it to the output.
 func Gen(ctx context.Context, profile string, o GenOptions) (*GenResult, error) {
+	if o.Profile != nil {
+		profile = o.Profile.Name
+	}
+	// Settings that cannot work fail before anything is fetched.
+	output := o.Output
+	if output == "" {
+		output = "oci:./" + profile
+	}
+	writeOpts := assemble.WriteOptions{DefaultRef: "distroless/" + profile + ":latest"}
+	if err := assemble.CheckOutput(output, writeOpts); err != nil {
+		return nil, err
+	}
+	if _, _, err := userOf(o.User); err != nil {
+		return nil, err
+	}
 	in, err := genPlan(ctx, profile, o)
 	if err != nil {
 		return nil, err
@@ -135,12 +150,9 @@ func Gen(ctx context.Context, profile string, o GenOptions) (*GenResult, error) 
 	if err != nil {
 		return nil, err
 	}
-	output := o.Output
-	if output == "" {
-		output = "oci:./" + profile
-	}
 	progress("writing " + output)
-	digest, err := assemble.Write(ctx, img, output, assemble.WriteOptions{DefaultRef: "distroless/" + in.plan.Name + ":latest"})
+	writeOpts.DefaultRef = "distroless/" + in.plan.Name + ":latest"
+	digest, err := assemble.Write(ctx, img, output, writeOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +201,9 @@ func genPlan(ctx context.Context, profile string, o GenOptions) (*genInput, erro
 // lockPlan rebuilds a plan from a lockfile alone: no index is read, and
 // every package comes from the pinned URL with the pinned sha256.
 func lockPlan(profile string, l *Lock, o GenOptions) (*genInput, error) {
+	if o.Profile != nil {
+		profile = o.Profile.Name
+	}
 	if profile != l.Profile && profile != l.Requested {
 		return nil, fmt.Errorf("lockfile %s pins profile %s, not %s", o.Lock, l.Profile, profile)
 	}
@@ -207,7 +222,10 @@ func lockPlan(profile string, l *Lock, o GenOptions) (*genInput, error) {
 		ix.pkgs = append(ix.pkgs, &packages.Package{Name: p.Name, Version: p.Version, Arch: p.Arch, SHA256: p.SHA256,
 			Size: p.Size, URL: p.URL, Location: p.Path})
 	}
-	plan, err := profiles.Expand(l.Profile, ix, d.Format, d.Name)
+	if len(o.Add) > 0 || len(o.Exclude) > 0 {
+		return nil, fmt.Errorf("--add and --exclude change the closure, which lockfile %s pins; remove the lockfile to resolve again", o.Lock)
+	}
+	plan, err := o.expand(l.Profile, ix, d)
 	if err != nil {
 		return nil, fmt.Errorf("lockfile %s: %w", o.Lock, err)
 	}
@@ -299,7 +317,12 @@ func (in *genInput) spec(o GenOptions, payload packages.Payload) (assemble.Spec,
 	for li, lv := range in.plan.Levels {
 		layer := assemble.Layer{Name: lv.Name, Generate: in.plan.Chain[li].Generate}
 		for _, p := range in.levels[li] {
-			layer.Packages = append(layer.Packages, assemble.Unpack{Pkg: p, File: in.cache.BlobPath(p.SHA256)})
+			// The scanner record (status.d) comes from the .deb's own
+			// control file, not the index stanza, so that a build from a
+			// lockfile, which has no index, writes the same bytes.
+			q := *p
+			q.Record = nil
+			layer.Packages = append(layer.Packages, assemble.Unpack{Pkg: &q, File: in.cache.BlobPath(p.SHA256)})
 		}
 		for _, f := range in.plan.Chain[li].Files {
 			af, err := fileOf(f)

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/distroless-dev/distroless/distro"
+	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/packages/deb"
 	"github.com/distroless-dev/distroless/packages/fetch"
 	"github.com/distroless-dev/distroless/profiles"
@@ -23,6 +26,55 @@ type Options struct {
 	Mirrors  distro.Mirrors
 	HostRoot string    // where to read apt sources; "" = "/"
 	Log      io.Writer // notes and progress; nil = discard
+
+	// Profile, when set, is a profile read from a file (LoadProfileFile);
+	// the profile name argument is then its name.
+	Profile *profiles.Profile
+	// Add names packages added to the profile's top level; Exclude names
+	// packages pruned from the closure (the ELF check of gen still applies).
+	Add, Exclude []string
+}
+
+// LoadProfileFile reads a profile file in the built-in profiles' schema.
+func LoadProfileFile(path string) (*profiles.Profile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	p, err := profiles.Decode(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if p.Template != nil || p.Variant != "" {
+		return nil, fmt.Errorf("profile %s: template and variant are for built-in profiles only", path)
+	}
+	return p, nil
+}
+
+// expand makes the profile concrete on one distro's index, with --add and
+// --exclude applied.
+func (o *Options) expand(profile string, ix packages.Index, d *distro.Distro) (*profiles.Plan, error) {
+	var plan *profiles.Plan
+	var err error
+	if o.Profile != nil {
+		plan, err = profiles.ExpandProfile(o.Profile, o.Profile.Name, "", ix, d.Format, d.Name)
+	} else {
+		plan, err = profiles.Expand(profile, ix, d.Format, d.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	top := &plan.Levels[len(plan.Levels)-1]
+	for _, name := range o.Add {
+		top.Roots = append(top.Roots, resolver.Root{Name: name})
+	}
+	for _, name := range o.Exclude {
+		plan.Prune = append([]resolver.PruneRule{{Name: name, Reason: "excluded with --exclude"}}, plan.Prune...)
+		for i := range plan.Levels {
+			plan.Levels[i].Roots = slices.DeleteFunc(plan.Levels[i].Roots, func(r resolver.Root) bool { return r.Name == name })
+		}
+	}
+	return plan, nil
 }
 
 // Resolution is a profile's closure on one distro.
@@ -82,7 +134,9 @@ func (o *Options) OpenIndex(ctx context.Context, d *distro.Distro) (*deb.Index, 
 
 // Resolve computes the closure of a built-in profile.
 func Resolve(ctx context.Context, profile string, o Options) (*Resolution, error) {
-	if _, _, err := profiles.Find(profile); err != nil {
+	if o.Profile != nil {
+		profile = o.Profile.Name
+	} else if _, _, err := profiles.Find(profile); err != nil {
 		return nil, err
 	}
 	if o.Distro != "" {
@@ -128,7 +182,7 @@ func resolveOn(ctx context.Context, profile string, d *distro.Distro, o Options)
 	if err != nil {
 		return nil, &openError{err}
 	}
-	plan, err := profiles.Expand(profile, ix, d.Format, d.Name)
+	plan, err := o.expand(profile, ix, d)
 	if err != nil {
 		return nil, err
 	}

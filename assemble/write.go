@@ -54,51 +54,83 @@ var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
 // Files are written next to their target and renamed into place, so an
 // interrupted or failed write leaves an earlier output as it was.
 func Write(ctx context.Context, img v1.Image, output string, opts WriteOptions) (string, error) {
+	t, err := parseOutput(output, opts)
+	if err != nil {
+		return "", err
+	}
 	d, err := img.Digest()
 	if err != nil {
 		return "", err
 	}
 	switch {
-	case strings.HasPrefix(output, "oci:"):
-		dir, tag := splitOCI(strings.TrimPrefix(output, "oci:"))
-		if dir == "" {
-			return "", fmt.Errorf("output %q: no directory", output)
-		}
-		if err := writeOCI(ctx, img, dir, tag); err != nil {
+	case t.dir != "":
+		if err := writeOCI(ctx, img, t.dir, t.tag); err != nil {
 			return "", fmt.Errorf("writing %s: %w", output, err)
+		}
+	case t.file != "":
+		if err := writeArchive(ctx, img, t.file, t.archiveTag); err != nil {
+			return "", fmt.Errorf("writing %s: %w", output, err)
+		}
+	default:
+		kc := opts.Keychain
+		if kc == nil {
+			kc = authn.DefaultKeychain
+		}
+		if err := remote.Write(t.ref, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)); err != nil {
+			return "", fmt.Errorf("pushing %s: %w", t.ref, err)
+		}
+	}
+	return d.String(), nil
+}
+
+// CheckOutput reports whether Write would accept output, without writing
+// anything, so that a mistyped output fails before a build.
+func CheckOutput(output string, opts WriteOptions) error {
+	_, err := parseOutput(output, opts)
+	return err
+}
+
+// target is a parsed output: an OCI layout (dir, tag), a docker archive
+// (file, archiveTag) or a registry reference (ref).
+type target struct {
+	dir, tag   string
+	file       string
+	archiveTag name.Tag
+	ref        name.Reference
+}
+
+func parseOutput(output string, opts WriteOptions) (target, error) {
+	var t target
+	switch {
+	case strings.HasPrefix(output, "oci:"):
+		t.dir, t.tag = splitOCI(strings.TrimPrefix(output, "oci:"))
+		if t.dir == "" {
+			return t, fmt.Errorf("output %q: no directory", output)
 		}
 	case strings.HasPrefix(output, "docker-archive:"):
 		file, ref, _ := strings.Cut(strings.TrimPrefix(output, "docker-archive:"), ":")
 		if file == "" {
-			return "", fmt.Errorf("output %q: no file", output)
+			return t, fmt.Errorf("output %q: no file", output)
 		}
 		if ref == "" {
 			ref = opts.DefaultRef
 		}
 		if ref == "" {
-			return "", fmt.Errorf("output %q: no image name (docker-archive:FILE:NAME:TAG)", output)
+			return t, fmt.Errorf("output %q: no image name (docker-archive:FILE:NAME:TAG)", output)
 		}
 		tag, err := name.NewTag(ref)
 		if err != nil {
-			return "", fmt.Errorf("output %q: %w", output, err)
+			return t, fmt.Errorf("output %q: %w", output, err)
 		}
-		if err := writeArchive(ctx, img, file, tag); err != nil {
-			return "", fmt.Errorf("writing %s: %w", output, err)
-		}
+		t.file, t.archiveTag = file, tag
 	default:
 		ref, err := parseRegistryRef(output)
 		if err != nil {
-			return "", err
+			return t, err
 		}
-		kc := opts.Keychain
-		if kc == nil {
-			kc = authn.DefaultKeychain
-		}
-		if err := remote.Write(ref, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)); err != nil {
-			return "", fmt.Errorf("pushing %s: %w", ref, err)
-		}
+		t.ref = ref
 	}
-	return d.String(), nil
+	return t, nil
 }
 
 // splitOCI splits "DIR[:TAG]"; a suffix after the last colon is a tag

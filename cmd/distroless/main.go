@@ -47,7 +47,7 @@ func newRoot() *cobra.Command {
 	pf.BoolVar(&opts.Offline, "offline", false, "use only the cache; fail if something is missing")
 	pf.StringVar(&opts.Mirrors.Archive, "mirror", "", "Debian archive mirror URL (default: $DISTROLESS_DEBIAN_MIRROR, else the host's apt sources)")
 	pf.StringVar(&opts.Mirrors.Security, "security-mirror", "", "Debian security archive URL (default: $DISTROLESS_DEBIAN_SECURITY_MIRROR, else the host's apt sources)")
-	root.AddCommand(newProfiles(opts), newResolve(opts), newGen(opts))
+	root.AddCommand(newProfiles(opts), newResolve(opts), newGen(opts), newWhy(opts))
 	return root
 }
 
@@ -75,12 +75,17 @@ func newProfiles(opts *distroless.Options) *cobra.Command {
 func newResolve(opts *distroless.Options) *cobra.Command {
 	var asJSON, explain bool
 	var lock string
+	var pf profileFlags
 	c := &cobra.Command{
-		Use:   "resolve PROFILE",
+		Use:   "resolve PROFILE | -f FILE",
 		Short: "Print the minimal run-time closure of a profile",
-		Args:  exactArgs(1),
+		Args:  pf.args(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := distroless.Resolve(cmd.Context(), args[0], *opts)
+			o, name, err := pf.apply(*opts, args)
+			if err != nil {
+				return err
+			}
+			r, err := distroless.Resolve(cmd.Context(), name, o)
 			if err != nil {
 				return err
 			}
@@ -98,6 +103,7 @@ func newResolve(opts *distroless.Options) *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().BoolVar(&explain, "explain-pruned", false, "list pruned packages with the reason and who asked for them")
 	c.Flags().StringVar(&lock, "lock", "", "write a lockfile pinning every package and index digest")
+	pf.register(c)
 	return c
 }
 
@@ -113,8 +119,9 @@ func exactArgs(n int) cobra.PositionalArgs {
 func newGen(opts *distroless.Options) *cobra.Command {
 	g := &distroless.GenOptions{}
 	var asJSON bool
+	var pf profileFlags
 	c := &cobra.Command{
-		Use:   "gen PROFILE",
+		Use:   "gen PROFILE | -f FILE",
 		Short: "Build a distroless image of a profile and print its digest",
 		Long: `Build a shell-less OCI image of PROFILE's closure on an empty base and print
 its digest (sha256:...) as the last line of stdout.
@@ -123,12 +130,16 @@ Outputs (-o):
   oci:DIR[:TAG]                an OCI image layout (default oci:./PROFILE, tag latest)
   docker-archive:FILE[:REF]    a tarball for docker load / podman load
   REGISTRY/REPO:TAG            a push, with credentials from the docker config`,
-		Args: exactArgs(1),
+		Args: pf.args(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g.Options = *opts
+			o, name, err := pf.apply(*opts, args)
+			if err != nil {
+				return err
+			}
+			g.Options = o
 			var endProgress func()
 			g.Progress, endProgress = progressPrinter(os.Stderr)
-			res, err := distroless.Gen(cmd.Context(), args[0], *g)
+			res, err := distroless.Gen(cmd.Context(), name, *g)
 			endProgress()
 			if err != nil {
 				return err
@@ -152,6 +163,7 @@ Outputs (-o):
 	f.BoolVar(&g.KeepDocs, "keep-docs", false, "keep documentation, man pages and locales")
 	f.BoolVar(&g.AllowMissingLibs, "allow-missing-libs", false, "warn instead of failing when an ELF file needs a library the image lacks")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object (digest, output, packages, sizes)")
+	pf.register(c)
 	return c
 }
 
@@ -171,4 +183,80 @@ func progressPrinter(w *os.File) (func(string), func()) {
 		fmt.Fprintf(w, "\r\033[K%s", s)
 	}
 	return show, func() { show("") }
+}
+
+func newWhy(opts *distroless.Options) *cobra.Command {
+	var asJSON bool
+	var pf profileFlags
+	c := &cobra.Command{
+		Use:   "why PROFILE PACKAGE | why -f FILE PACKAGE",
+		Short: "Print the dependency chains that pull a package into a profile, or why it was pruned",
+		Args:  pf.args(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, name, err := pf.apply(*opts, args[:len(args)-1])
+			if err != nil {
+				return err
+			}
+			res, err := distroless.Why(cmd.Context(), name, args[len(args)-1], o)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return distroless.WriteJSON(cmd.OutOrStdout(), res)
+			}
+			return distroless.WriteWhy(cmd.OutOrStdout(), res)
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	pf.register(c)
+	return c
+}
+
+// profileFlags are the flags that choose and adjust the profile.
+type profileFlags struct {
+	file         string
+	debug        bool
+	add, exclude []string
+}
+
+func (pf *profileFlags) register(c *cobra.Command) {
+	f := c.Flags()
+	f.StringVarP(&pf.file, "file", "f", "", "a profile file (same schema as the built-in profiles) instead of a PROFILE name")
+	f.BoolVar(&pf.debug, "debug", false, "the PROFILE-debug variant: busybox under /busybox, entrypoint unchanged")
+	f.StringArrayVar(&pf.add, "add", nil, "add a package to the profile (repeatable)")
+	f.StringArrayVar(&pf.exclude, "exclude", nil, "prune a package from the closure (repeatable; the ELF check still applies)")
+}
+
+// args accepts a PROFILE name, or none with -f, followed by extra arguments.
+func (pf *profileFlags) args(extra int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		want := extra + 1
+		if pf.file != "" {
+			want = extra
+		}
+		if len(args) != want {
+			return &usageError{fmt.Errorf("%s takes %d argument(s) here, got %d; usage: %s", cmd.Name(), want, len(args), cmd.UseLine())}
+		}
+		return nil
+	}
+}
+
+// apply returns the options and profile name the flags and args say.
+func (pf *profileFlags) apply(o distroless.Options, args []string) (distroless.Options, string, error) {
+	o.Add, o.Exclude = pf.add, pf.exclude
+	if pf.file == "" {
+		if pf.debug {
+			return o, args[0] + "-debug", nil
+		}
+		return o, args[0], nil
+	}
+	if pf.debug {
+		return o, "", &usageError{fmt.Errorf("--debug takes a built-in PROFILE; for a profile file, add busybox-static and generate: [busybox-links] to it")}
+	}
+	p, err := distroless.LoadProfileFile(pf.file)
+	if err != nil {
+		return o, "", err
+	}
+	o.Profile = p
+	return o, p.Name, nil
 }

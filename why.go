@@ -1,0 +1,95 @@
+package distroless
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/distroless-dev/distroless/packages"
+	"github.com/distroless-dev/distroless/resolver"
+)
+
+// WhyResult says why a package is, or is not, in a profile's closure.
+type WhyResult struct {
+	Profile string `json:"profile"`
+	Distro  string `json:"distro"`
+	Package string `json:"package"`
+	Layer   string `json:"layer,omitempty"`
+	// Chains lead from a root to the package: the one the resolver took
+	// first, then one through each other package in the closure that
+	// requires it.
+	Chains [][]string `json:"chains,omitempty"`
+	// Pruned is set when the package was left out on purpose.
+	Pruned *resolver.Pruned `json:"pruned,omitempty"`
+}
+
+// Why explains why pkg is in (or pruned from) the closure of a profile.
+func Why(ctx context.Context, profile, pkg string, o Options) (*WhyResult, error) {
+	r, err := Resolve(ctx, profile, o)
+	if err != nil {
+		return nil, err
+	}
+	w := &WhyResult{Profile: r.Plan.Name, Distro: r.Distro.Name, Package: pkg}
+	for _, p := range r.Result.Pruned {
+		if p.Name == pkg {
+			w.Pruned = p
+			return w, nil
+		}
+	}
+	i := slices.IndexFunc(r.Result.Packages, func(s *resolver.Selected) bool { return s.Pkg.Name == pkg })
+	if i < 0 {
+		if hasPackage(r.Index, pkg) {
+			return nil, fmt.Errorf("%s is in %s but nothing in %s needs it", pkg, r.Distro.Name, r.Plan.Name)
+		}
+		return nil, &resolver.MissingRootError{Name: pkg, Nearest: resolver.Nearest(r.Index.Names(), pkg, 5)}
+	}
+	target := r.Result.Packages[i]
+	w.Layer = r.Result.Levels[target.Level].Name
+	w.Chains = [][]string{target.Chain}
+	parent := "" // the requirer on the first chain, already shown
+	if n := len(target.Chain); n > 1 {
+		parent = target.Chain[n-2]
+	}
+	for _, s := range r.Result.Packages {
+		if s == target || s.NoDeps || s.Pkg.Name == parent {
+			continue
+		}
+		if requires(r.Index, s.Pkg.Depends, target.Pkg) {
+			w.Chains = append(w.Chains, append(slices.Clone(s.Chain), pkg))
+		}
+	}
+	return w, nil
+}
+
+func hasPackage(ix packages.Index, name string) bool {
+	return slices.ContainsFunc(ix.Satisfiers(packages.Atom{Name: name}), func(p *packages.Package) bool { return p.Name == name })
+}
+
+// requires reports whether any atom of deps is satisfied by p.
+func requires(ix packages.Index, deps []packages.Dep, p *packages.Package) bool {
+	for _, d := range deps {
+		if d.Kind == packages.DepAtom && slices.Contains(ix.Satisfiers(d.Atom), p) {
+			return true
+		}
+		if requires(ix, d.Args, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteWhy prints a WhyResult for people.
+func WriteWhy(w io.Writer, res *WhyResult) error {
+	if p := res.Pruned; p != nil {
+		_, err := fmt.Fprintf(w, "%s is pruned from %s on %s: %s\nrequired by: %s\n", res.Package, res.Profile, res.Distro,
+			p.Reason, strings.Join(p.NeededBy, ", "))
+		return err
+	}
+	fmt.Fprintf(w, "%s is in %s on %s (layer %s):\n", res.Package, res.Profile, res.Distro, res.Layer)
+	for _, c := range res.Chains {
+		fmt.Fprintf(w, "  %s\n", strings.Join(c, " → "))
+	}
+	return nil
+}
