@@ -69,11 +69,22 @@ type PackageRef struct {
 	Deps *bool    `yaml:"deps"`
 }
 
-// UnmarshalYAML accepts a plain name as well as the map form.
+// UnmarshalYAML accepts a plain name as well as the map form, strictly:
+// node.Decode does not inherit the decoder's KnownFields, so unknown keys
+// are checked here.
 func (r *PackageRef) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
 		r.Name = n.Value
 		return nil
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			switch k := n.Content[i]; k.Value {
+			case "name", "any", "deps":
+			default:
+				return fmt.Errorf("line %d: field %s not found in a packages entry (name, any, deps)", k.Line, k.Value)
+			}
+		}
 	}
 	type plain PackageRef
 	return n.Decode((*plain)(r))
