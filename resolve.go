@@ -33,6 +33,10 @@ type Options struct {
 	// Add names packages added to the profile's top level; Exclude names
 	// packages pruned from the closure (the ELF check of gen still applies).
 	Add, Exclude []string
+	// NoPrune resolves Debian's full Depends closure: no prune list and
+	// no files-only roots (for comparison; such a closure is not what gen
+	// builds).
+	NoPrune bool
 }
 
 // LoadProfileFile reads a profile file in the built-in profiles' schema.
@@ -63,6 +67,14 @@ func (o *Options) expand(profile string, ix packages.Index, d *distro.Distro) (*
 	}
 	if err != nil {
 		return nil, err
+	}
+	if o.NoPrune {
+		plan.Prune = nil
+		for i := range plan.Levels {
+			for j := range plan.Levels[i].Roots {
+				plan.Levels[i].Roots[j].NoDeps = false
+			}
+		}
 	}
 	top := &plan.Levels[len(plan.Levels)-1]
 	for _, name := range o.Add {

@@ -102,6 +102,7 @@ func newResolve(opts *distroless.Options) *cobra.Command {
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().BoolVar(&explain, "explain-pruned", false, "list pruned packages with the reason and who asked for them")
+	c.Flags().BoolVar(&opts.NoPrune, "no-prune", false, "resolve Debian's full Depends closure (no pruning), for comparison")
 	c.Flags().StringVar(&lock, "lock", "", "write a lockfile pinning every package and index digest")
 	pf.register(c)
 	return c
