@@ -20,7 +20,6 @@ import (
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/packages"
-	"github.com/distroless-dev/distroless/packages/deb"
 	"github.com/distroless-dev/distroless/packages/fetch"
 	"github.com/distroless-dev/distroless/profiles"
 	"github.com/distroless-dev/distroless/resolver"
@@ -120,7 +119,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (*GenResult, error) 
 	// Each package is decoded into the unpack cache as soon as it is
 	// downloaded, while the others still download. Errors are left to
 	// Build, which walks every package again and reports them.
-	payload := deb.DebPayload{CacheDir: filepath.Join(in.cache.Dir, "unpacked")}
+	payload := in.distro.Payload(filepath.Join(in.cache.Dir, "unpacked"))
 	var prepared sync.WaitGroup
 	cpus := make(chan struct{}, runtime.NumCPU())
 	_, err = in.cache.FetchAll(ctx, reqs, par, func(done, total int, r fetch.Request) {
@@ -130,7 +129,9 @@ func Gen(ctx context.Context, profile string, o GenOptions) (*GenResult, error) 
 			defer prepared.Done()
 			cpus <- struct{}{}
 			defer func() { <-cpus }()
-			_ = payload.Prepare(in.cache.BlobPath(r.SHA256))
+			if p, ok := payload.(packages.Preparer); ok {
+				_ = p.Prepare(in.cache.BlobPath(r.SHA256))
+			}
 		}()
 	})
 	prepared.Wait()

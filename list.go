@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/distroless-dev/distroless/distro"
-	"github.com/distroless-dev/distroless/packages/deb"
 	"github.com/distroless-dev/distroless/profiles"
 )
 
@@ -27,7 +26,7 @@ type ProfileInfo struct {
 func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
 	type opened struct {
 		d   *distro.Distro
-		ix  *deb.Index
+		ix  distro.Index
 		err error
 	}
 	var ds []opened

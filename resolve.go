@@ -11,7 +11,6 @@ import (
 
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/packages"
-	"github.com/distroless-dev/distroless/packages/deb"
 	"github.com/distroless-dev/distroless/packages/fetch"
 	"github.com/distroless-dev/distroless/profiles"
 	"github.com/distroless-dev/distroless/resolver"
@@ -93,7 +92,7 @@ func (o *Options) expand(profile string, ix packages.Index, d *distro.Distro) (*
 type Resolution struct {
 	Distro *distro.Distro
 	Arch   string
-	Index  *deb.Index
+	Index  distro.Index
 	Plan   *profiles.Plan
 	Result *resolver.Result
 	Cache  *fetch.Cache
@@ -124,7 +123,7 @@ func (o *Options) arch() string {
 }
 
 // OpenIndex opens a distro's index with these options.
-func (o *Options) OpenIndex(ctx context.Context, d *distro.Distro) (*deb.Index, *fetch.Cache, error) {
+func (o *Options) OpenIndex(ctx context.Context, d *distro.Distro) (distro.Index, *fetch.Cache, error) {
 	c, err := o.cache()
 	if err != nil {
 		return nil, nil, err

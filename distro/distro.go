@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/packages/deb"
 	"github.com/distroless-dev/distroless/packages/fetch"
 )
@@ -140,9 +141,22 @@ func ResolveMirrors(m Mirrors, root string) (Mirrors, error) {
 	return m, err
 }
 
+// Index is an opened package index of a distro.
+type Index interface {
+	packages.Index
+	// Sources lists the index files it was built from, for lockfiles.
+	Sources() []packages.IndexFile
+}
+
+// Payload returns the reader of the distro's package files; cacheDir, when
+// set, keeps decoded payloads for later builds.
+func (d *Distro) Payload(cacheDir string) packages.Payload {
+	return deb.DebPayload{CacheDir: cacheDir}
+}
+
 // Open opens the distro's index for arch. Only the mirror settings its
 // suites use must be set.
-func (d *Distro) Open(ctx context.Context, c *fetch.Cache, arch string, m Mirrors) (*deb.Index, error) {
+func (d *Distro) Open(ctx context.Context, c *fetch.Cache, arch string, m Mirrors) (Index, error) {
 	if !slices.Contains(d.Architectures, arch) {
 		return nil, fmt.Errorf("%s has no architecture %q (it has %s)", d.Name, arch, strings.Join(d.Architectures, ", "))
 	}
@@ -161,5 +175,9 @@ func (d *Distro) Open(ctx context.Context, c *fetch.Cache, arch string, m Mirror
 		}
 		spec.Suites = append(spec.Suites, deb.Suite{Mirror: strings.TrimRight(base, "/"), Name: s.Name, Components: d.Components})
 	}
-	return deb.Open(ctx, c, spec)
+	ix, err := deb.Open(ctx, c, spec)
+	if err != nil {
+		return nil, err
+	}
+	return ix, nil
 }

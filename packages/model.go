@@ -123,10 +123,23 @@ type Index interface {
 	Names() []string
 }
 
+// IndexFile is one file an index was built from (a signed release file,
+// a package list), by URL and digest, for lockfiles.
+type IndexFile struct {
+	URL    string
+	SHA256 string
+}
+
 // Payload reads the file tree a downloaded package file installs. Each
 // format converts its own archive entries to tar headers; names are
 // relative to the root ("./usr/bin/x" or "usr/bin/x"). The reader is valid
 // until the next call of fn.
 type Payload interface {
 	Walk(file string, fn func(h *tar.Header, r io.Reader) error) error
+}
+
+// Preparer is a Payload that can decode a package file ahead of its Walk
+// (into a cache), so that decoding overlaps with other downloads.
+type Preparer interface {
+	Prepare(file string) error
 }

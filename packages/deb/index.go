@@ -55,10 +55,7 @@ type Spec struct {
 }
 
 // IndexFile is one index file an Index was built from, for lockfiles.
-type IndexFile struct {
-	URL    string
-	SHA256 string
-}
+type IndexFile = packages.IndexFile
 
 // Index is the merged package universe of a Spec's suites for one
 // architecture. It implements packages.Index and is safe for concurrent
