@@ -109,51 +109,49 @@ func ExpandProfile(p *Profile, name, val string, ix packages.Index, format, dist
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{Requested: name, Name: p.Name, Chain: chain}
+	plan := &Plan{Requested: name, Name: p.Name, Config: Config{Env: map[string]string{}, Labels: map[string]string{}}}
 	rules, err := PruneList(format)
 	if err != nil {
 		return nil, err
 	}
-	plan.Config = Config{Env: map[string]string{}, Labels: map[string]string{}}
-	for _, q := range chain {
-		rules = append(rules, q.Prune...)
-		plan.PruneFiles = append(plan.PruneFiles, q.PruneFiles...)
-		lv := resolver.Level{Name: q.Name}
-		for _, r := range q.Packages {
-			root, err := pickRoot(r, ix)
-			if err != nil {
-				return nil, fmt.Errorf("profile %s on %s: %w", q.Name, distro, err)
-			}
-			lv.Roots = append(lv.Roots, root)
-		}
-		plan.Levels = append(plan.Levels, lv)
-		plan.Config.merge(q)
-	}
 	for _, r := range rules {
 		plan.Prune = append(plan.Prune, resolver.PruneRule{Name: r.Name, Reason: r.Reason})
 	}
+	for _, q := range chain {
+		if err := plan.add(q, ix, distro); err != nil {
+			return nil, err
+		}
+	}
 	return plan, nil
+}
+
+// add puts profile q on top of the plan as its next level.
+func (plan *Plan) add(q *Profile, ix packages.Index, distro string) error {
+	lv := resolver.Level{Name: q.Name}
+	for _, r := range q.Packages {
+		root, err := pickRoot(r, ix)
+		if err != nil {
+			return fmt.Errorf("profile %s on %s: %w", q.Name, distro, err)
+		}
+		lv.Roots = append(lv.Roots, root)
+	}
+	plan.Chain = append(plan.Chain, q)
+	plan.Levels = append(plan.Levels, lv)
+	plan.PruneFiles = append(plan.PruneFiles, q.PruneFiles...)
+	for _, r := range q.Prune {
+		plan.Prune = append(plan.Prune, resolver.PruneRule{Name: r.Name, Reason: r.Reason})
+	}
+	plan.Config.merge(q)
+	return nil
 }
 
 // withVariant adds a variant profile as one more level.
 func (plan *Plan) withVariant(v *Profile, name string, ix packages.Index, distro string) (*Plan, error) {
 	q := *v
 	q.Name = plan.Name + v.Variant
-	lv := resolver.Level{Name: q.Name}
-	for _, r := range q.Packages {
-		root, err := pickRoot(r, ix)
-		if err != nil {
-			return nil, fmt.Errorf("profile %s on %s: %w", q.Name, distro, err)
-		}
-		lv.Roots = append(lv.Roots, root)
+	if err := plan.add(&q, ix, distro); err != nil {
+		return nil, err
 	}
-	plan.Chain = append(plan.Chain, &q)
-	plan.Levels = append(plan.Levels, lv)
-	plan.PruneFiles = append(plan.PruneFiles, q.PruneFiles...)
-	for _, r := range q.Prune {
-		plan.Prune = append(plan.Prune, resolver.PruneRule{Name: r.Name, Reason: r.Reason})
-	}
-	plan.Config.merge(&q)
 	plan.Requested = name
 	plan.Name = q.Name
 	return plan, nil

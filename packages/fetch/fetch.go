@@ -214,7 +214,7 @@ func (c *Cache) get(ctx context.Context, url string) (*http.Response, error) {
 	return resp, nil
 }
 
-func (c *Cache) downloadOnce(ctx context.Context, url string, size int64, h, dst string) (err error) {
+func (c *Cache) downloadOnce(ctx context.Context, url string, size int64, h, dst string) error {
 	resp, err := c.get(ctx, url)
 	if err != nil {
 		return err
@@ -223,45 +223,30 @@ func (c *Cache) downloadOnce(ctx context.Context, url string, size int64, h, dst
 	if size >= 0 && resp.ContentLength >= 0 && resp.ContentLength != size {
 		return &permanentError{fmt.Errorf("%s: size mismatch: expected %d bytes, server announces %d", url, size, resp.ContentLength)}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".partial-*")
-	if err != nil {
-		return fmt.Errorf("cache: %w", err)
-	}
-	defer func() {
+	// The body is verified inside the write: a mismatch removes the
+	// temporary file, and nothing unverified is ever renamed into place.
+	return writeAtomic(dst, func(w io.Writer) error {
+		hasher := sha256.New()
+		var body io.Reader = resp.Body
+		if size >= 0 {
+			body = io.LimitReader(body, size+1) // one more byte reveals a too-long body
+		}
+		n, err := io.Copy(io.MultiWriter(w, hasher), body)
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			return fmt.Errorf("GET %s: %w", url, err)
 		}
-	}()
-	hasher := sha256.New()
-	var body io.Reader = resp.Body
-	if size >= 0 {
-		body = io.LimitReader(body, size+1) // one more byte reveals a too-long body
-	}
-	n, err := io.Copy(io.MultiWriter(tmp, hasher), body)
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", url, err)
-	}
-	if size >= 0 && n != size {
-		got := fmt.Sprint(n)
-		if n > size {
-			got = "more"
+		if size >= 0 && n != size {
+			got := fmt.Sprint(n)
+			if n > size {
+				got = "more"
+			}
+			return &permanentError{fmt.Errorf("%s: size mismatch: expected %d bytes, got %s", url, size, got)}
 		}
-		return &permanentError{fmt.Errorf("%s: size mismatch: expected %d bytes, got %s", url, size, got)}
-	}
-	if got := hex.EncodeToString(hasher.Sum(nil)); got != h {
-		return &permanentError{fmt.Errorf("%s: sha256 mismatch: expected %s, got %s", url, h, got)}
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("cache: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cache: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return fmt.Errorf("cache: %w", err)
-	}
-	return nil
+		if got := hex.EncodeToString(hasher.Sum(nil)); got != h {
+			return &permanentError{fmt.Errorf("%s: sha256 mismatch: expected %s, got %s", url, h, got)}
+		}
+		return nil
+	})
 }
 
 // FetchAll fetches every request with up to parallel downloads at once
