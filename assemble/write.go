@@ -62,6 +62,14 @@ func Write(ctx context.Context, img v1.Image, output string, opts WriteOptions) 
 	if err != nil {
 		return "", err
 	}
+	// Create the output's parent directory, as users expect of -o.
+	for _, p := range []string{t.dir, t.file} {
+		if p != "" {
+			if err := os.MkdirAll(filepath.Dir(filepath.Clean(p)), 0o755); err != nil {
+				return "", fmt.Errorf("output %q: %w", output, err)
+			}
+		}
+	}
 	switch {
 	case t.dir != "":
 		if err := writeOCI(ctx, img, t.dir, t.tag); err != nil {

@@ -342,3 +342,26 @@ func TestSwapByRename(t *testing.T) {
 		t.Errorf("after a failed swap out holds %q", got)
 	}
 }
+
+func TestWriteCreatesParents(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	img := testImage(t, "nested")
+	for _, out := range []string{
+		"oci:" + filepath.Join(root, "a", "b", "layout") + ":v1",
+		"docker-archive:" + filepath.Join(root, "c", "d", "image.tar") + ":example/x:1",
+	} {
+		if _, err := Write(ctx, img, out, WriteOptions{}); err != nil {
+			t.Fatalf("%s: %v", out, err)
+		}
+	}
+	if tags, _ := layoutTags(t, filepath.Join(root, "a", "b", "layout")); !slices.Equal(tags, []string{"v1"}) {
+		t.Fatalf("tags %v", tags)
+	}
+	if _, err := os.Stat(filepath.Join(root, "c", "d", "image.tar")); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckOutput("docker-archive:", WriteOptions{}); err == nil {
+		t.Fatal("CheckOutput accepted an archive without a file")
+	}
+}
