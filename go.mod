@@ -24,4 +24,5 @@ require (
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 	pault.ag/go/debian v0.21.0 // indirect
 	pault.ag/go/topsort v0.1.1 // indirect
+	software.sslmate.com/src/go-pkcs12 v0.7.4 // indirect
 )

@@ -1,0 +1,254 @@
+package assemble
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"software.sslmate.com/src/go-pkcs12"
+)
+
+// testCA makes a self-signed CA certificate with the given subject.
+func testCA(t *testing.T, subject pkix.Name, serial int64) *x509.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(serial),
+		Subject:               subject,
+		NotBefore:             time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotAfter:              time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func pemOf(certs ...*x509.Certificate) []byte {
+	var b bytes.Buffer
+	for _, c := range certs {
+		_ = pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	}
+	return b.Bytes()
+}
+
+// bmp is s as the big-endian UTF-16 a PKCS#12 friendly name holds.
+func bmp(s string) []byte {
+	var b []byte
+	for _, r := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(r>>8), byte(r))
+	}
+	return b
+}
+
+func TestEncodeJavaTrustStore(t *testing.T) {
+	var certs []*x509.Certificate
+	for i := range 5 {
+		certs = append(certs, testCA(t, pkix.Name{CommonName: fmt.Sprintf("Test Root CA %d", i), Organization: []string{"Test"}}, int64(i+1)))
+	}
+	// No common name: the organizational unit names it.
+	certs = append(certs, testCA(t, pkix.Name{OrganizationalUnit: []string{"Unit Root"}}, 10))
+	// The same common name as certs[0]: a second alias is made unique.
+	twin := testCA(t, pkix.Name{CommonName: "Test Root CA 0", Organization: []string{"Other"}}, 11)
+	certs = append(certs, twin)
+
+	// The bundle repeats certs[1] (kept once) and holds a block that is
+	// no certificate (skipped), and text between blocks.
+	bundle := pemOf(certs...)
+	bundle = append(bundle, pemOf(certs[1])...)
+	bundle = append(bundle, "# a comment\n-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"...)
+
+	data, n, err := EncodeJavaTrustStore(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(certs) {
+		t.Errorf("%d entries, want %d", n, len(certs))
+	}
+	again, _, err := EncodeJavaTrustStore(bytes.Clone(bundle))
+	if err != nil || !bytes.Equal(data, again) {
+		t.Fatalf("the same bundle gave different bytes (%v)", err)
+	}
+
+	// Read back with the same library: no password, every certificate a
+	// trusted entry, in bundle order.
+	got, err := pkcs12.DecodeTrustStore(data, "")
+	if err != nil {
+		t.Fatalf("DecodeTrustStore: %v", err)
+	}
+	if len(got) != len(certs) {
+		t.Fatalf("decoded %d certificates, want %d", len(got), len(certs))
+	}
+	for i := range certs {
+		if !got[i].Equal(certs[i]) {
+			t.Errorf("certificate %d: got %s, want %s", i, got[i].Subject, certs[i].Subject)
+		}
+	}
+
+	// Aliases: lower case, unique.
+	for _, alias := range []string{"test root ca 0", "test root ca 4", "unit root", "test root ca 0 ["} {
+		if !bytes.Contains(data, bmp(alias)) {
+			t.Errorf("no alias %q in the store", alias)
+		}
+	}
+	if bytes.Contains(data, bmp("Test Root CA")) {
+		t.Error("an alias is not lower case")
+	}
+
+	// A different bundle, different bytes; an empty one, no entries.
+	other, _, _ := EncodeJavaTrustStore(pemOf(certs[:3]...))
+	if bytes.Equal(other, data) {
+		t.Error("a smaller bundle gave the same store")
+	}
+	if _, n, err := EncodeJavaTrustStore(nil); err != nil || n != 0 {
+		t.Errorf("empty bundle: %d entries, %v", n, err)
+	}
+	bad := []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+	if _, _, err := EncodeJavaTrustStore(bad); err == nil || !strings.Contains(err.Error(), "certificate 1") {
+		t.Errorf("unparsable certificate: %v", err)
+	}
+}
+
+func TestJavaCACertsGenerator(t *testing.T) {
+	a := testCA(t, pkix.Name{CommonName: "A Root"}, 1)
+	b := testCA(t, pkix.Name{CommonName: "B Root"}, 2)
+	fx := newFixture()
+	ca := fx.pkg("ca-certificates",
+		regBytes("./usr/share/ca-certificates/mozilla/A_Root.crt", 0o644, pemOf(a)),
+		regBytes("./usr/share/ca-certificates/mozilla/B_Root.crt", 0o644, pemOf(b)))
+	static := layer("static", ca)
+	java := layer("java", fx.pkg("jre", reg("./usr/lib/jvm/j/release", 0o644, "x")))
+	java.Generate = []string{"java-cacerts"}
+	img, _ := mustBuild(t, fx.spec(static, java))
+	fsys := rootfs(t, img)
+	f, ok := fsys["etc/ssl/certs/java/cacerts"]
+	if !ok {
+		t.Fatalf("no etc/ssl/certs/java/cacerts in %v", names(fsys))
+	}
+	if f.h.Mode&0o777 != 0o644 || f.h.Uid != 0 {
+		t.Errorf("cacerts mode %o uid %d", f.h.Mode, f.h.Uid)
+	}
+	got, err := pkcs12.DecodeTrustStore(f.data, "")
+	if err != nil || len(got) != 2 || !got[0].Equal(a) || !got[1].Equal(b) {
+		t.Fatalf("cacerts holds %d certificates (%v), want A Root, B Root", len(got), err)
+	}
+	// The store is in the java layer, not the static one.
+	ls, _ := img.Layers()
+	for _, e := range layerFiles(t, ls[0]) {
+		if strings.Contains(e.h.Name, "java") {
+			t.Errorf("static layer has %s", e.h.Name)
+		}
+	}
+	// Same inputs, same layer.
+	img2, _ := mustBuild(t, fx.spec(static, java))
+	if d1, d2 := layerDigests(t, img), layerDigests(t, img2); strings.Join(d1, ",") != strings.Join(d2, ",") {
+		t.Errorf("two builds: layers %v and %v", d1, d2)
+	}
+
+	// Without the CA bundle the generator fails, saying so.
+	fx2 := newFixture()
+	lone := layer("java", fx2.pkg("jre", reg("./usr/lib/jvm/j/release", 0o644, "x")))
+	lone.Generate = []string{"java-cacerts"}
+	if _, _, err := Build(context.Background(), fx2.spec(lone)); err == nil || !strings.Contains(err.Error(), "no CA bundle") {
+		t.Errorf("no bundle: %v", err)
+	}
+}
+
+func TestJavaAlternativesGenerator(t *testing.T) {
+	jre := func(fx *fixture, name, home, alias string, prio int) Unpack {
+		h := "./usr/lib/jvm/" + home
+		return fx.pkg(name,
+			reg(h+"/bin/java", 0o755, "java"),
+			reg(h+"/bin/keytool", 0o755, "keytool"),
+			reg(h+"/bin/README", 0o644, "not a command"),
+			reg(h+"/lib/server/libjvm.so", 0o644, "jvm"),
+			reg(h+"/lib/libjava.so", 0o644, "java lib"),
+			sym("./usr/lib/jvm/"+alias, home),
+			reg("./usr/lib/jvm/."+alias+".jinfo", 0o644, fmt.Sprintf("name=%s\nalias=%s\npriority=%d\nsection=main\n\nhl java /usr/lib/jvm/%s/bin/java\n", home, alias, prio, home)))
+	}
+	t.Run("one", func(t *testing.T) {
+		fx := newFixture()
+		// Any architecture's name: the generator does not build it.
+		l := layer("java17", jre(fx, "openjdk-17-jre-headless", "java-17-openjdk-arm64", "java-1.17.0-openjdk-arm64", 1711))
+		l.Generate = []string{"java-alternatives"}
+		fsys := buildFS(t, fx.spec(l))
+		for p, want := range map[string]string{
+			"usr/bin/java":             "/etc/alternatives/java",
+			"etc/alternatives/java":    "/usr/lib/jvm/java-17-openjdk-arm64/bin/java",
+			"usr/bin/keytool":          "/etc/alternatives/keytool",
+			"etc/alternatives/keytool": "/usr/lib/jvm/java-17-openjdk-arm64/bin/keytool",
+			"usr/lib/jvm/java-17-openjdk-arm64/lib/libjvm.so": "server/libjvm.so",
+		} {
+			e, ok := fsys[p]
+			if !ok || e.h.Linkname != want {
+				t.Errorf("%s: link %q (present %v), want %q", p, e.h.Linkname, ok, want)
+			}
+		}
+		for _, p := range []string{"usr/bin/README", "etc/alternatives/README"} {
+			if _, ok := fsys[p]; ok {
+				t.Errorf("%s: not an executable, not linked", p)
+			}
+		}
+		for _, p := range []string{"etc/.java/.systemPrefs/.system.lock", "etc/.java/.systemPrefs/.systemRootModFile"} {
+			if e, ok := fsys[p]; !ok || e.h.Mode&0o777 != 0o644 || len(e.data) != 0 {
+				t.Errorf("%s: present %v", p, ok)
+			}
+		}
+	})
+	t.Run("highest priority wins", func(t *testing.T) {
+		fx := newFixture()
+		// Another package already has /usr/bin/keytool: it stays.
+		other := fx.pkg("other", reg("./usr/bin/keytool", 0o755, "mine"))
+		l := layer("java", jre(fx, "a", "java-21-openjdk-amd64", "java-1.21.0-openjdk-amd64", 2111),
+			jre(fx, "b", "java-17-openjdk-amd64", "java-1.17.0-openjdk-amd64", 1711), other)
+		l.Generate = []string{"java-alternatives"}
+		fsys := buildFS(t, fx.spec(l))
+		if got := fsys["etc/alternatives/java"].h.Linkname; got != "/usr/lib/jvm/java-21-openjdk-amd64/bin/java" {
+			t.Errorf("java → %s, want the priority 2111 JVM", got)
+		}
+		if e := fsys["usr/bin/keytool"]; string(e.data) != "mine" {
+			t.Errorf("/usr/bin/keytool replaced: %+v", e.h)
+		}
+		for _, h := range []string{"java-21-openjdk-amd64", "java-17-openjdk-amd64"} {
+			if fsys["usr/lib/jvm/"+h+"/lib/libjvm.so"].h == nil {
+				t.Errorf("%s: no lib/libjvm.so link", h)
+			}
+		}
+	})
+	t.Run("no JVM", func(t *testing.T) {
+		fx := newFixture()
+		l := layer("java", fx.pkg("x", reg("./usr/lib/jvm/x/bin/keytool", 0o755, "k")))
+		l.Generate = []string{"java-alternatives"}
+		if _, _, err := Build(context.Background(), fx.spec(l)); err == nil || !strings.Contains(err.Error(), "no JVM") {
+			t.Errorf("no JVM: %v", err)
+		}
+	})
+}
+
+func buildFS(t *testing.T, s Spec) map[string]tarFile {
+	t.Helper()
+	img, _ := mustBuild(t, s)
+	return rootfs(t, img)
+}
