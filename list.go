@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -65,6 +66,15 @@ func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
 			info.Distro = "the first built-in distro that packages the version"
 		default:
 			info.Distro = distro.Default().Name
+			// A profile for some distros only: the first built-in one of them.
+			if len(p.Distros) > 0 && !slices.Contains(p.Distros, info.Distro) {
+				for _, d := range distro.Builtins() {
+					if slices.Contains(p.Distros, d.Name) {
+						info.Distro = d.Name
+						break
+					}
+				}
+			}
 			if p.Alias != "" {
 				for _, od := range ds {
 					if od.err != nil {

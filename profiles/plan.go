@@ -41,9 +41,14 @@ type NotPackagedError struct {
 	Profile string
 	Distro  string
 	Have    []string // profile names the distro does package
+	// For, when set, is the profile's distros list, which lacks Distro.
+	For []string
 }
 
 func (e *NotPackagedError) Error() string {
+	if len(e.For) > 0 {
+		return fmt.Sprintf("profile %s is for %s, not %s", e.Profile, strings.Join(e.For, ", "), e.Distro)
+	}
 	msg := fmt.Sprintf("%s is not packaged by %s", e.Profile, e.Distro)
 	if len(e.Have) > 0 {
 		msg += "; it packages " + strings.Join(e.Have, ", ")
@@ -188,7 +193,7 @@ func chainOf(p *Profile, ix packages.Index, format, distro string) ([]*Profile, 
 		}
 		seen[q.Name] = true
 		if len(q.Distros) > 0 && !slices.Contains(q.Distros, distro) {
-			return nil, fmt.Errorf("profile %s is for %s, not %s", q.Name, strings.Join(q.Distros, ", "), distro)
+			return nil, &NotPackagedError{Profile: q.Name, Distro: distro, For: q.Distros}
 		}
 		chain = append([]*Profile{q}, chain...)
 		if q.Extends == "" {

@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Real tools the integration tests drive: podman (with runc) runs the
-# generated images, skopeo and umoci inspect them.
-need=(podman runc skopeo umoci)
+# generated images, skopeo and umoci inspect them; the JDK's javac and jar
+# build the jar the java images run.
+need=(podman runc skopeo umoci default-jdk-headless)
 missing=()
 for pkg in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
