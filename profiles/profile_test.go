@@ -18,7 +18,7 @@ func bookwormLike() *packagestest.Index {
 		pkg("tzdata", "1", ""), pkg("netbase", "1", ""), pkg("media-types", "1", ""), pkg("ca-certificates", "1", ""),
 		pkg("libc6", "1", ""), pkg("libssl3", "1", ""),
 		pkg("libstdc++6", "1", ""), pkg("libgcc-s1", "1", ""), pkg("libgomp1", "1", ""),
-		pkg("python3.11-minimal", "1", ""), pkg("libpython3.11-stdlib", "1", ""),
+		pkg("python3.11-minimal", "1", ""), pkg("libpython3.11-stdlib", "1", ""), pkg("libc-bin", "1", ""),
 		pkg("python3-minimal", "1", "python3.11-minimal>=1, dpkg"),
 	}}
 }

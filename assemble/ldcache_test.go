@@ -1,0 +1,424 @@
+package assemble
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// fakeELF makes a small 64-bit little-endian ELF file of the given
+// machine and type, with a dynamic segment (and .dynamic/.dynstr
+// sections) naming soname (none when "") and needed.
+func fakeELF(machine elf.Machine, typ elf.Type, soname string, needed ...string) []byte {
+	le := binary.LittleEndian
+	const ehdr, phdr, shdr = 64, 56, 64
+	var dynstr bytes.Buffer
+	dynstr.WriteByte(0)
+	strOff := func(s string) uint64 {
+		o := uint64(dynstr.Len())
+		dynstr.WriteString(s)
+		dynstr.WriteByte(0)
+		return o
+	}
+	type dyn struct{ tag, val uint64 }
+	var dyns []dyn
+	for _, n := range needed {
+		dyns = append(dyns, dyn{uint64(elf.DT_NEEDED), strOff(n)})
+	}
+	if soname != "" {
+		dyns = append(dyns, dyn{uint64(elf.DT_SONAME), strOff(soname)})
+	}
+	strtabOff := uint64(ehdr + 2*phdr)
+	dynOff := (strtabOff + uint64(dynstr.Len()) + 7) &^ 7
+	dyns = append(dyns, dyn{uint64(elf.DT_STRTAB), strtabOff}, dyn{uint64(elf.DT_STRSZ), uint64(dynstr.Len())}, dyn{uint64(elf.DT_NULL), 0})
+	dynSize := uint64(16 * len(dyns))
+	shstr := []byte("\x00.dynstr\x00.dynamic\x00.shstrtab\x00")
+	shstrOff := dynOff + dynSize
+	shOff := (shstrOff + uint64(len(shstr)) + 7) &^ 7
+	total := shOff + 4*shdr
+
+	b := make([]byte, total)
+	copy(b, elf.ELFMAG)
+	b[elf.EI_CLASS], b[elf.EI_DATA], b[elf.EI_VERSION] = byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), 1
+	le.PutUint16(b[16:], uint16(typ))
+	le.PutUint16(b[18:], uint16(machine))
+	le.PutUint32(b[20:], 1)
+	le.PutUint64(b[32:], ehdr)  // e_phoff
+	le.PutUint64(b[40:], shOff) // e_shoff
+	le.PutUint16(b[52:], ehdr)
+	le.PutUint16(b[54:], phdr)
+	le.PutUint16(b[56:], 2)
+	le.PutUint16(b[58:], shdr)
+	le.PutUint16(b[60:], 4)
+	le.PutUint16(b[62:], 3) // e_shstrndx
+	ph := func(i int, typ elf.ProgType, flags elf.ProgFlag, off, size, align uint64) {
+		p := b[ehdr+phdr*i:]
+		le.PutUint32(p[0:], uint32(typ))
+		le.PutUint32(p[4:], uint32(flags))
+		le.PutUint64(p[8:], off)
+		le.PutUint64(p[16:], off) // vaddr: loaded at 0
+		le.PutUint64(p[24:], off)
+		le.PutUint64(p[32:], size)
+		le.PutUint64(p[40:], size)
+		le.PutUint64(p[48:], align)
+	}
+	ph(0, elf.PT_LOAD, elf.PF_R, 0, total, 0x1000)
+	ph(1, elf.PT_DYNAMIC, elf.PF_R|elf.PF_W, dynOff, dynSize, 8)
+	copy(b[strtabOff:], dynstr.Bytes())
+	for i, d := range dyns {
+		le.PutUint64(b[dynOff+uint64(16*i):], d.tag)
+		le.PutUint64(b[dynOff+uint64(16*i)+8:], d.val)
+	}
+	copy(b[shstrOff:], shstr)
+	sh := func(i int, name uint32, typ elf.SectionType, off, size uint64, link uint32, entsize uint64) {
+		s := b[shOff+uint64(shdr*i):]
+		le.PutUint32(s[0:], name)
+		le.PutUint32(s[4:], uint32(typ))
+		le.PutUint64(s[16:], off) // addr
+		le.PutUint64(s[24:], off)
+		le.PutUint64(s[32:], size)
+		le.PutUint32(s[40:], link)
+		le.PutUint64(s[48:], 1)
+		le.PutUint64(s[56:], entsize)
+	}
+	sh(1, 1, elf.SHT_STRTAB, strtabOff, uint64(dynstr.Len()), 0, 0)
+	sh(2, 9, elf.SHT_DYNAMIC, dynOff, dynSize, 1, 16)
+	sh(3, 18, elf.SHT_STRTAB, shstrOff, uint64(len(shstr)), 0, 0)
+	return b
+}
+
+func x86lib(soname string, needed ...string) string {
+	return string(fakeELF(elf.EM_X86_64, elf.ET_DYN, soname, needed...))
+}
+
+func TestFakeELF(t *testing.T) {
+	f, err := elf.NewFile(bytes.NewReader([]byte(x86lib("libx.so.1", "libc.so.6"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := f.DynString(elf.DT_SONAME); err != nil || !slices.Equal(s, []string{"libx.so.1"}) {
+		t.Fatalf("soname %v %v", s, err)
+	}
+	if s, err := f.DynString(elf.DT_NEEDED); err != nil || !slices.Equal(s, []string{"libc.so.6"}) {
+		t.Fatalf("needed %v %v", s, err)
+	}
+}
+
+func TestLdCacheLibcmp(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		sign int
+	}{
+		{"libc.so.6", "libc.so.6", 0},
+		{"libc.so.6", "libc.so.10", -1}, // numerically
+		{"libz.so.1", "libzstd.so.1", -1},
+		{"libfoo.so", "libfoo.so.1", -1},
+		{"lib2.so", "liba.so", 1}, // a digit sorts after anything else
+		{"liba.so", "lib2.so", -1},
+		{"libA.so", "liba.so", -1},
+		{"libssl.so.3", "libsqlite3.so.0", 1},
+	} {
+		got := ldCacheLibcmp(tc.a, tc.b, true)
+		if (got > 0) != (tc.sign > 0) || (got < 0) != (tc.sign < 0) {
+			t.Errorf("libcmp(%q, %q) = %d, want sign %d", tc.a, tc.b, got, tc.sign)
+		}
+	}
+	// Bytes above 0x7f: a C char is signed on x86-64, unsigned on aarch64.
+	if ldCacheLibcmp("lib\xe9", "liba", true) >= 0 || ldCacheLibcmp("lib\xe9", "liba", false) <= 0 {
+		t.Error("libcmp ignores char signedness")
+	}
+}
+
+func TestFinalizeStrings(t *testing.T) {
+	strs := []string{"/lib/x86_64-linux-gnu/libc.so.6", "libc.so.6", "/lib/libm.so.6", "libm.so.6", "libc.so.6", "bc.so.6", "zzz"}
+	table, off := finalizeStrings(strs)
+	if len(off) != 6 {
+		t.Fatalf("%d distinct strings, want 6: %v", len(off), off)
+	}
+	for s, o := range off {
+		if got := string(table[o : int(o)+len(s)]); got != s || table[int(o)+len(s)] != 0 {
+			t.Errorf("%q at %d reads %q", s, o, got)
+		}
+	}
+	// Suffixes share the bytes of the longer string.
+	if off["libc.so.6"] != off["/lib/x86_64-linux-gnu/libc.so.6"]+uint32(len("/lib/x86_64-linux-gnu/")) || off["bc.so.6"] != off["libc.so.6"]+2 {
+		t.Errorf("no tail merging: %v", off)
+	}
+	// Three strings of their own: the table holds them and nothing else.
+	want := len("zzz") + len("/lib/x86_64-linux-gnu/libc.so.6") + len("/lib/libm.so.6") + 3
+	if len(table) != want {
+		t.Errorf("table of %d bytes, want %d: %q", len(table), want, table)
+	}
+	// Sorted by reversed bytes, descending: "zzz" first.
+	if off["zzz"] != 0 {
+		t.Errorf("zzz at %d", off["zzz"])
+	}
+	if table2, _ := finalizeStrings(nil); len(table2) != 0 {
+		t.Errorf("empty table %q", table2)
+	}
+}
+
+// ldFixture is a tree of libraries covering what ldconfig looks at.
+func ldFixture(fx *fixture) (lower, upper Layer) {
+	lower = layer("base", fx.pkg("libc6",
+		regBytes("./usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", 0o755, []byte(x86lib("ld-linux-x86-64.so.2"))),
+		sym("./usr/lib64/ld-linux-x86-64.so.2", "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"),
+		regBytes("./usr/lib/x86_64-linux-gnu/libc.so.6", 0o755, []byte(x86lib("libc.so.6"))),
+		reg("./etc/ld.so.conf.d/x86_64-linux-gnu.conf", 0o644, "# Multiarch support\n/usr/local/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu\n"),
+	))
+	upper = layer("libs", fx.pkg("libs",
+		// A versioned file, its soname link and its development link.
+		regBytes("./usr/lib/x86_64-linux-gnu/libfoo.so.1.2.3", 0o644, []byte(x86lib("libfoo.so.1", "libc.so.6"))),
+		sym("./usr/lib/x86_64-linux-gnu/libfoo.so.1", "libfoo.so.1.2.3"),
+		sym("./usr/lib/x86_64-linux-gnu/libfoo.so", "libfoo.so.1"),
+		// No soname link: ldconfig makes it.
+		regBytes("./usr/lib/x86_64-linux-gnu/libbar.so.2.0", 0o644, []byte(x86lib("libbar.so.2"))),
+		// Two files of one soname: the later name wins.
+		regBytes("./usr/lib/x86_64-linux-gnu/libdup.so.1.9", 0o644, []byte(x86lib("libdup.so.1"))),
+		regBytes("./usr/lib/x86_64-linux-gnu/libdup.so.1.10", 0o644, []byte(x86lib("libdup.so.1"))),
+		// No DT_SONAME: the file name is the soname.
+		regBytes("./usr/lib/x86_64-linux-gnu/libnosoname.so.4", 0o644, []byte(x86lib(""))),
+		// Skipped: a linker script, an executable, another machine, a
+		// dangling link, a name that is no library's, a directory.
+		reg("./usr/lib/x86_64-linux-gnu/libc.so", 0o644, "/* GNU ld script */\nGROUP ( libc.so.6 )\n"),
+		regBytes("./usr/lib/x86_64-linux-gnu/libexec.so.1", 0o755, fakeELF(elf.EM_X86_64, elf.ET_EXEC, "libexec.so.1")),
+		regBytes("./usr/lib/x86_64-linux-gnu/libarm.so.1", 0o644, fakeELF(elf.EM_AARCH64, elf.ET_DYN, "libarm.so.1")),
+		sym("./usr/lib/x86_64-linux-gnu/libgone.so.1", "libgone.so.1.0"),
+		regBytes("./usr/lib/x86_64-linux-gnu/python.so", 0o644, []byte(x86lib("python.so"))),
+		dir("./usr/lib/x86_64-linux-gnu/libdir.so.1/", 0o755),
+		// A symlink of another name is a library of its own.
+		sym("./usr/lib/x86_64-linux-gnu/libalias.so.7", "libfoo.so.1.2.3"),
+		// /usr/lib is scanned, /opt/lib is not.
+		regBytes("./usr/lib/libplain.so.1", 0o644, []byte(x86lib("libplain.so.1"))),
+		regBytes("./opt/lib/libopt.so.1", 0o644, []byte(x86lib("libopt.so.1"))),
+		// ld.so.conf, its include, and a directory only it names.
+		reg("./etc/ld.so.conf", 0o644, "include /etc/ld.so.conf.d/*.conf\n"),
+		reg("./etc/ld.so.conf.d/libc.conf", 0o644, "# libc default configuration\n/usr/local/lib\n"),
+		reg("./etc/ld.so.conf.d/.hidden.conf", 0o644, "/opt/lib\n"),
+		reg("./etc/ld.so.conf.d/zz.conf", 0o644, "hwcap 0 nosegneg\n/usr/local/lib/extra/ \t\n/no/such/dir\n/usr/local/lib\n"),
+		regBytes("./usr/local/lib/libloc.so.1", 0o644, []byte(x86lib("libloc.so.1"))),
+		regBytes("./usr/local/lib/extra/libplain.so.1", 0o644, []byte(x86lib("libplain.so.1"))),
+		// A program needing libraries from the default and the conf
+		// directories: the ELF check finds them, the cache lists them.
+		regBytes("./usr/bin/prog", 0o755, fakeELF(elf.EM_X86_64, elf.ET_DYN, "", "libfoo.so.1", "libloc.so.1", "libbar.so.2", "libplain.so.1", "libc.so.6")),
+	))
+	upper.Generate = []string{"ld.so.cache"}
+	return lower, upper
+}
+
+func TestLdSoCacheGenerator(t *testing.T) {
+	fx := newFixture()
+	lower, upper := ldFixture(fx)
+	img, _ := mustBuild(t, fx.spec(lower, upper))
+	root := rootfs(t, img)
+	f, ok := root["etc/ld.so.cache"]
+	if !ok {
+		t.Fatalf("no /etc/ld.so.cache: %v", names(root))
+	}
+	if f.h.Mode != 0o644 || f.h.Typeflag != tar.TypeReg {
+		t.Errorf("ld.so.cache: mode %o type %c", f.h.Mode, f.h.Typeflag)
+	}
+	c, err := ParseLdCache(f.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const x = LdFlagELFLibc6 | LdFlagX8664Lib64
+	const tl, ul = "/lib/x86_64-linux-gnu/", "/usr/local/lib"
+	want := []LdCacheEntry{
+		{x, "libplain.so.1", "/usr/local/lib/extra/libplain.so.1", 0, 0}, // the conf directory comes first
+		{x, "libplain.so.1", "/lib/libplain.so.1", 0, 0},
+		{x, "libnosoname.so.4", tl + "libnosoname.so.4", 0, 0},
+		{x, "libloc.so.1", ul + "/libloc.so.1", 0, 0},
+		{x, "libfoo.so.1", tl + "libfoo.so.1", 0, 0},
+		{x, "libfoo.so", tl + "libfoo.so", 0, 0},
+		{x, "libdup.so.1", tl + "libdup.so.1", 0, 0},
+		{x, "libc.so.6", tl + "libc.so.6", 0, 0},
+		{x, "libbar.so.2", tl + "libbar.so.2", 0, 0},
+		{x, "libalias.so.7", tl + "libalias.so.7", 0, 0},
+		{x, "ld-linux-x86-64.so.2", tl + "ld-linux-x86-64.so.2", 0, 0},
+	}
+	// libalias.so.7 (a symlink of another name) is a library of soname
+	// libfoo.so.1, which libfoo.so.1.2.3 (a file) beats in its directory.
+	want = slices.DeleteFunc(want, func(e LdCacheEntry) bool { return e.Key == "libalias.so.7" })
+	if !reflect.DeepEqual(c.Entries, want) {
+		t.Errorf("entries:\n%s\nwant:\n%s", fmtEntries(c.Entries), fmtEntries(want))
+	}
+	if c.Generator != LdSoCacheGenerator || c.Flags != 2 {
+		t.Errorf("generator %q, flags %d", c.Generator, c.Flags)
+	}
+	// The soname links ldconfig would have made.
+	for p, target := range map[string]string{
+		"usr/lib/x86_64-linux-gnu/libbar.so.2": "libbar.so.2.0",
+		"usr/lib/x86_64-linux-gnu/libdup.so.1": "libdup.so.1.10",
+	} {
+		if e, ok := root[p]; !ok || e.h.Typeflag != tar.TypeSymlink || e.h.Linkname != target {
+			t.Errorf("%s: %+v, want a symlink to %s", p, e.h, target)
+		}
+	}
+	checkCacheAgrees(t, root, c, arches["amd64"])
+
+	// Same input, same bytes; the layout is what EncodeLdCache makes of
+	// the entries.
+	img2, _ := mustBuild(t, fx.spec(ldFixture(newFixture())))
+	if a, b := f.data, rootfs(t, img2)["etc/ld.so.cache"].data; !bytes.Equal(a, b) {
+		t.Error("two builds, two caches")
+	}
+	if !bytes.Equal(EncodeLdCache(want, LdSoCacheGenerator), f.data) {
+		t.Error("the cache is not EncodeLdCache of its entries")
+	}
+}
+
+func fmtEntries(es []LdCacheEntry) string {
+	var b strings.Builder
+	for _, e := range es {
+		fmt.Fprintf(&b, "  %s (%#x) => %s\n", e.Key, e.Flags, e.Value)
+	}
+	return b.String()
+}
+
+// checkCacheAgrees checks that the cache and the ELF check agree: every
+// library an ELF file of the image needs, and which the ELF check finds
+// through /etc/ld.so.conf's directories, the cache lists, and every path
+// the cache gives is a library of that soname for the image's machine.
+func checkCacheAgrees(t *testing.T, root map[string]tarFile, c *LdCache, arch archInfo) {
+	t.Helper()
+	tr := newTree(nil)
+	tr.startLayer()
+	for p, f := range root {
+		n := &node{typ: f.h.Typeflag, data: f.data, link: f.h.Linkname}
+		if n.typ == tar.TypeLink {
+			n.typ, n.data = tar.TypeReg, root[f.h.Linkname].data
+		}
+		tr.add(p, n)
+	}
+	lc := newLibChecker(tr, arch, nil)
+	keys := map[string]bool{}
+	for _, e := range c.Entries {
+		keys[e.Key] = true
+		b, ok := lc.readFile(strings.TrimPrefix(e.Value, "/"))
+		if !ok {
+			t.Errorf("cache entry %s => %s: no such file", e.Key, e.Value)
+			continue
+		}
+		soname, ok := dsoInfo(b, ldArch{machine: elf.Machine(arch.machine), class: elf.ELFCLASS64})
+		if !ok || (soname != e.Key && soname != "" && !strings.HasPrefix(soname, e.Key)) {
+			t.Errorf("cache entry %s => %s: soname %q (library %v)", e.Key, e.Value, soname, ok)
+		}
+	}
+	checked := 0
+	for p, f := range tr.view {
+		if f.typ != tar.TypeReg || !bytes.HasPrefix(f.data, []byte(elf.ELFMAG)) {
+			continue
+		}
+		ef, err := elf.NewFile(bytes.NewReader(f.data))
+		if err != nil {
+			continue
+		}
+		needed, _ := ef.DynString(elf.DT_NEEDED)
+		for _, lib := range needed {
+			inConf := lc.findLib(lib, lc.confDirs)
+			inDefault := lc.findLib(lib, lc.defDirs)
+			switch {
+			case inConf && !keys[lib]:
+				t.Errorf("/%s needs %s: the ELF check finds it in an ld.so.conf directory, the cache does not list it", p, lib)
+			case !inConf && !inDefault:
+				t.Errorf("/%s needs %s: not found", p, lib)
+			case keys[lib] && !inConf && !inDefault:
+				t.Errorf("/%s needs %s: the cache lists it, the ELF check does not find it", p, lib)
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Error("no DT_NEEDED checked")
+	}
+}
+
+func TestLdSoCacheArm64AndErrors(t *testing.T) {
+	fx := newFixture()
+	arm := func(soname string) []byte { return fakeELF(elf.EM_AARCH64, elf.ET_DYN, soname) }
+	l := layer("base", fx.pkg("libc6",
+		regBytes("./usr/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1", 0o755, arm("ld-linux-aarch64.so.1")),
+		sym("./usr/lib/ld-linux-aarch64.so.1", "aarch64-linux-gnu/ld-linux-aarch64.so.1"),
+		regBytes("./usr/lib/aarch64-linux-gnu/libc.so.6", 0o755, arm("libc.so.6")),
+		regBytes("./usr/lib/aarch64-linux-gnu/libx86.so.1", 0o755, []byte(x86lib("libx86.so.1"))),
+	))
+	l.Generate = []string{"ld.so.cache"}
+	spec := fx.spec(l)
+	spec.Arch = "arm64"
+	img, _ := mustBuild(t, spec)
+	c, err := ParseLdCache(rootfs(t, img)["etc/ld.so.cache"].data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const a = LdFlagELFLibc6 | LdFlagAArch64Lib64
+	want := []LdCacheEntry{
+		{Flags: a, Key: "libc.so.6", Value: "/lib/aarch64-linux-gnu/libc.so.6"},
+		{Flags: a, Key: "ld-linux-aarch64.so.1", Value: "/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1"},
+		// The loader's link in /lib is a soname link of its own there.
+		{Flags: a, Key: "ld-linux-aarch64.so.1", Value: "/lib/ld-linux-aarch64.so.1"},
+	}
+	if !reflect.DeepEqual(c.Entries, want) {
+		t.Errorf("arm64 entries:\n%swant:\n%s", fmtEntries(c.Entries), fmtEntries(want))
+	}
+
+	// No loader: an error naming what was looked for.
+	fx = newFixture()
+	l = layer("base", fx.pkg("static", reg("./usr/bin/x", 0o755, "x")))
+	l.Generate = []string{"ld.so.cache"}
+	_, _, err = Build(context.Background(), fx.spec(l))
+	if err == nil || !strings.Contains(err.Error(), "generator ld.so.cache: no glibc dynamic loader") || !strings.Contains(err.Error(), "/lib64/ld-linux-x86-64.so.2") {
+		t.Fatalf("no loader: %v", err)
+	}
+}
+
+func TestParseLdCache(t *testing.T) {
+	entries := []LdCacheEntry{{Flags: 0x303, Key: "libz.so.1", Value: "/lib/x86_64-linux-gnu/libz.so.1"}}
+	b := EncodeLdCache(entries, "gen")
+	c, err := ParseLdCache(b)
+	if err != nil || !reflect.DeepEqual(c.Entries, entries) || c.Generator != "gen" {
+		t.Fatalf("round trip: %+v %v", c, err)
+	}
+	// The layout, field by field (dl-cache.h).
+	le := binary.LittleEndian
+	if string(b[:20]) != "glibc-ld.so.cache1.1" || le.Uint32(b[20:]) != 1 || b[28] != 2 {
+		t.Errorf("header % x", b[:48])
+	}
+	strOff := uint32(48 + 24)
+	lenStrings := le.Uint32(b[24:])
+	ext := le.Uint32(b[32:])
+	if ext != (strOff+lenStrings+3)&^3 || le.Uint32(b[ext:]) != 0xeaa42174 || le.Uint32(b[ext+4:]) != 1 {
+		t.Errorf("extension at %d: % x", ext, b[ext:])
+	}
+	if le.Uint32(b[48+4:]) != strOff+uint32(len("/lib/x86_64-linux-gnu/")) || le.Uint32(b[48+8:]) != strOff {
+		t.Errorf("key/value offsets % x", b[48:72])
+	}
+	if len(b) != int(ext)+24+3 || le.Uint32(b[ext+16:]) != ext+24 || string(b[ext+24:]) != "gen" {
+		t.Errorf("generator section % x", b[ext:])
+	}
+	// Old-format compat prefix (ldconfig -c compat): the new cache after
+	// it, 8-aligned, string offsets from the new header.
+	old := make([]byte, 16+12*2)
+	copy(old, "ld.so-1.7.0")
+	le.PutUint32(old[12:], 2)
+	withoutExt := slices.Clone(b)
+	le.PutUint32(withoutExt[32:], 0)
+	if c2, err := ParseLdCache(append(old, withoutExt...)); err != nil || !reflect.DeepEqual(c2.Entries, entries) {
+		t.Errorf("compat cache: %+v %v", c2, err)
+	}
+	for _, bad := range [][]byte{nil, []byte("glibc-ld.so.cache1.0"), b[:40], b[:60]} {
+		if _, err := ParseLdCache(bad); err == nil {
+			t.Errorf("ParseLdCache(% x) succeeded", bad)
+		}
+	}
+	if e := EncodeLdCache(nil, LdSoCacheGenerator); len(e) != 48+24+len(LdSoCacheGenerator) {
+		t.Errorf("empty cache: %d bytes", len(e))
+	}
+}
