@@ -14,13 +14,13 @@ package assemble
 // elf/stringtable.c (tail merging), elf/ldconfig.c (what is scanned and
 // which file wins) and elf/readelflib.c (what counts as a library).
 //
-// What ldconfig does that this does not: glibc-hwcaps subdirectories and
-// the legacy hwcap subdirectories (tls, x86_64, haswell, …) are not
-// scanned (the Debian packages the profiles use ship none; their
-// libraries are still found by the loader's own search), foreign-ELF
-// libraries (another class or machine than the image's loader) are left
-// out, and the generator string names distroless rather than a glibc
-// release.
+// glibc-hwcaps subdirectories (glibc-hwcaps/x86-64-v3, …) are scanned
+// as ldconfig scans them. What ldconfig does that this does not: the
+// legacy hwcap subdirectories (tls, x86_64, haswell, …), which glibc 2.37
+// dropped, are not scanned (the loader still searches them on its own);
+// foreign-ELF libraries (another class or machine than the image's
+// loader's) are left out; and the generator string names distroless
+// rather than a glibc release.
 
 import (
 	"bytes"
@@ -58,6 +58,9 @@ const (
 	ldCacheEndianLittle = 2
 	ldCacheExtGenerator = 0 // cache_extension_tag_generator
 	ldCacheExtHwcaps    = 1 // cache_extension_tag_glibc_hwcaps
+	// DL_CACHE_HWCAP_EXTENSION: the entry's hwcap holds an index into the
+	// glibc-hwcaps section (low 32 bits) and an ISA level (bits 32-41).
+	LdCacheHWCapExtension = uint64(1) << 62
 	// sizeof struct cache_extension with every known section
 	// (cache_extension_count == 2): where the generator string would go
 	// if every section were present; ldconfig computes from it.
@@ -98,6 +101,11 @@ type LdCacheEntry struct {
 	Value     string // the path the loader opens
 	OSVersion uint32
 	HWCap     uint64
+	// HWCaps is the glibc-hwcaps subdirectory of a library in one
+	// (x86-64-v3); HWCap then is LdCacheHWCapExtension, the ISA level
+	// << 32, and the subdirectory's index in the cache's glibc-hwcaps
+	// section (EncodeLdCache sets the index).
+	HWCaps string
 }
 
 // LdCache is a parsed ld.so.cache.
@@ -199,15 +207,19 @@ func detectLdArch(ix *fsIndex) (ldArch, error) {
 }
 
 // ldDir is one directory ldconfig scans: the path as written (what cache
-// values start with) and where it really is.
-type ldDir struct{ path, real string }
+// values start with), where it really is, and for a glibc-hwcaps
+// subdirectory, its name.
+type ldDir struct{ path, real, hwcaps string }
 
 // ldconfigDirs lists the directories ldconfig scans, in its order: those
-// of /etc/ld.so.conf (following include lines), then the built-in ones.
-// A directory reached twice (the same real path) is scanned once, under
-// its first name.
-func ldconfigDirs(ix *fsIndex, a ldArch) []ldDir {
+// of /etc/ld.so.conf (following include lines), then the built-in ones,
+// each followed by its glibc-hwcaps subdirectories. A directory reached
+// twice (the same real path) is scanned once, under its first name. It
+// also returns the names of every glibc-hwcaps subdirectory seen, which
+// ldconfig puts in the string table (used or not).
+func ldconfigDirs(ix *fsIndex, a ldArch) ([]ldDir, []string) {
 	var dirs []ldDir
+	var hwcapNames []string
 	seen := map[string]bool{}
 	add := func(line string) {
 		// add_dir_1: a "=TYPE" suffix names a library type; whitespace
@@ -225,7 +237,27 @@ func ldconfigDirs(ix *fsIndex, a ldArch) []ldDir {
 			return
 		}
 		seen[rp] = true
-		dirs = append(dirs, ldDir{line, rp})
+		dirs = append(dirs, ldDir{path: line, real: rp})
+		// add_glibc_hwcaps_subdirectories: the directories under
+		// glibc-hwcaps (not hidden, no ':' in the name).
+		hw, ok := ix.isDir(rp + "/glibc-hwcaps")
+		if !ok {
+			return
+		}
+		for _, name := range ix.children[hw] {
+			if strings.HasPrefix(name, ".") || strings.Contains(name, ":") || ix.nodes[hw+"/"+name].mode.IsRegular() {
+				continue
+			}
+			sp, ok := ix.isDir(hw + "/" + name)
+			if !ok {
+				continue
+			}
+			hwcapNames = append(hwcapNames, name)
+			if !seen[sp] {
+				seen[sp] = true
+				dirs = append(dirs, ldDir{path: line + "/glibc-hwcaps/" + name, real: sp, hwcaps: name})
+			}
+		}
 	}
 	parseLdSoConf(ix, "/etc/ld.so.conf", add, 0)
 	// The built-in directories of Debian's ldconfig (ldconfig -v shows
@@ -233,7 +265,7 @@ func ldconfigDirs(ix *fsIndex, a ldArch) []ldDir {
 	for _, d := range []string{"/lib/" + a.triplet, "/usr/lib/" + a.triplet, "/lib", "/usr/lib"} {
 		add(d)
 	}
-	return dirs
+	return dirs, hwcapNames
 }
 
 // parseLdSoConf reads an ld.so.conf as ldconfig's parse_conf does: '#'
@@ -318,19 +350,22 @@ func isDSOName(name string) bool {
 		strings.HasPrefix(name, "ld.so.") || strings.HasPrefix(name, "ld64.so.")
 }
 
-// dsoInfo reads what ldconfig reads of a shared library: ok is false for
-// files ldconfig skips (not ELF, another class or machine, not ET_DYN, no
-// dynamic segment or string table).
-func dsoInfo(data []byte, a ldArch) (soname string, ok bool) {
+// dsoInfo reads what ldconfig reads of a shared library: its soname and
+// x86 ISA level; ok is false for files ldconfig skips (not ELF, another
+// class or machine, not ET_DYN, no dynamic segment or string table).
+func dsoInfo(data []byte, a ldArch) (soname string, isaLevel uint32, ok bool) {
 	c64, m, _, ok := elfHeader(data)
 	if !ok || c64 != (a.class == elf.ELFCLASS64) || elf.Machine(m) != a.machine {
-		return "", false
+		return "", 0, false
 	}
 	f, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil || f.Type != elf.ET_DYN {
-		return "", false
+		return "", 0, false
 	}
 	defer f.Close()
+	if a.machine == elf.EM_X86_64 {
+		isaLevel = x86ISALevel(f, data)
+	}
 	var dyn *elf.Prog
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_DYNAMIC {
@@ -338,7 +373,7 @@ func dsoInfo(data []byte, a ldArch) (soname string, ok bool) {
 		}
 	}
 	if dyn == nil || dyn.Filesz == 0 || dyn.Off >= uint64(len(data)) {
-		return "", false
+		return "", 0, false
 	}
 	seg := data[dyn.Off:min(uint64(len(data)), dyn.Off+dyn.Filesz)]
 	esz := 16
@@ -371,7 +406,7 @@ func dsoInfo(data []byte, a ldArch) (soname string, ok bool) {
 		}
 	}
 	if !haveStrtab {
-		return "", false
+		return "", 0, false
 	}
 	// The file offset of the string table: through the PT_LOAD segment
 	// holding its address, as readelflib.c does.
@@ -383,23 +418,86 @@ func dsoInfo(data []byte, a ldArch) (soname string, ok bool) {
 		}
 	}
 	if !haveSoname {
-		return "", true
+		return "", isaLevel, true
 	}
 	at := strtab - loadoff + sonameOff
 	if at >= uint64(len(data)) {
-		return "", false
+		return "", 0, false
 	}
 	s := data[at:]
 	if i := bytes.IndexByte(s, 0); i >= 0 {
 		s = s[:i]
 	}
-	return string(s), true
+	return string(s), isaLevel, true
+}
+
+// x86ISALevel is the x86-64 ISA level a library needs, as ldconfig reads
+// it (readelflib.c, sysdeps/x86/elf-read-prop.h): the highest bit set in
+// the GNU_PROPERTY_X86_ISA_1_NEEDED property of the NT_GNU_PROPERTY_TYPE_0
+// note of the PT_GNU_PROPERTY segment (0 baseline, 1 v2, 2 v3, 3 v4).
+func x86ISALevel(f *elf.File, data []byte) uint32 {
+	const (
+		ntGNUPropertyType0  = 5
+		propX86ISA1Needed   = 0xc0008002
+		ptGNUProperty       = elf.PT_GNU_PROPERTY
+		nhdr                = 12
+		addrSize            = 8
+		dlCacheISALevelBits = 10
+	)
+	bo := f.ByteOrder
+	for _, p := range f.Progs {
+		if p.Type != ptGNUProperty || p.Align != addrSize || p.Off >= uint64(len(data)) {
+			continue
+		}
+		seg := data[p.Off:min(uint64(len(data)), p.Off+p.Filesz)]
+		for len(seg) > nhdr {
+			namesz, descsz, typ := uint64(bo.Uint32(seg)), uint64(bo.Uint32(seg[4:])), bo.Uint32(seg[8:])
+			if namesz == 4 && typ == ntGNUPropertyType0 && len(seg) >= nhdr+4 && string(seg[nhdr:nhdr+4]) == "GNU\x00" {
+				if descsz < 8 || descsz%addrSize != 0 || uint64(len(seg)) < nhdr+4+descsz {
+					return 0
+				}
+				props := seg[nhdr+4 : nhdr+4+descsz]
+				last := uint32(0)
+				for len(props) >= 8 {
+					ptype, datasz := bo.Uint32(props), uint64(bo.Uint32(props[4:]))
+					if ptype < last || uint64(len(props)-8) < datasz {
+						return 0
+					}
+					last = ptype
+					if ptype > propX86ISA1Needed {
+						return 0
+					}
+					if ptype == propX86ISA1Needed {
+						if datasz != 4 {
+							return 0
+						}
+						v := bo.Uint32(props[8:])
+						level := uint32(0)
+						for b := v; b > 1; b >>= 1 {
+							level++
+						}
+						return level
+					}
+					props = props[min(uint64(len(props)), 8+(datasz+addrSize-1)&^(addrSize-1)):]
+				}
+				return 0
+			}
+			// ELF_NOTE_NEXT_OFFSET with the segment's alignment.
+			next := (nhdr+namesz+addrSize-1)&^(addrSize-1) + (descsz+addrSize-1)&^(addrSize-1)
+			if next >= uint64(len(seg)) {
+				break
+			}
+			seg = seg[next:]
+		}
+	}
+	return 0
 }
 
 // dlib is one library of a directory (ldconfig's struct dlib_entry).
 type dlib struct {
 	name, soname string
 	isLink       bool
+	isaLevel     uint32
 }
 
 // scanDir lists a directory's libraries as ldconfig's search_dir does:
@@ -408,12 +506,14 @@ type dlib struct {
 func scanDir(ix *fsIndex, d ldDir, a ldArch) []dlib {
 	var libs []dlib
 	for _, name := range ix.children[d.real] {
-		if !isDSOName(name) || strings.HasSuffix(name, ".#prelink#") || strings.Contains(name, ".#prelink#.") {
-			continue
-		}
 		p := path.Join(d.real, name)
 		n := ix.nodes[p]
 		isLink := n.mode&fs.ModeSymlink != 0
+		// In a glibc-hwcaps subdirectory, a symlink of any name is
+		// looked at too.
+		if !isDSOName(name) && !(d.hwcaps != "" && isLink) || strings.HasSuffix(name, ".#prelink#") || strings.Contains(name, ".#prelink#.") {
+			continue
+		}
 		if isLink {
 			if _, tn, ok := ix.stat(p); !ok || !tn.mode.IsRegular() {
 				continue // dangling, or a directory (mmap fails on it)
@@ -425,7 +525,7 @@ func scanDir(ix *fsIndex, d ldDir, a ldArch) []dlib {
 		if err != nil {
 			continue
 		}
-		soname, ok := dsoInfo(data, a)
+		soname, isa, ok := dsoInfo(data, a)
 		if !ok {
 			continue
 		}
@@ -448,13 +548,13 @@ func scanDir(ix *fsIndex, d ldDir, a ldArch) []dlib {
 				continue
 			}
 			if (!isLink && ex.isLink) || (isLink == ex.isLink && ldCacheLibcmp(ex.name, name, a.signedChar) < 0) {
-				ex.name, ex.isLink = name, isLink
+				ex.name, ex.isLink, ex.isaLevel = name, isLink, isa
 			}
 			found = true
 			break
 		}
 		if !found {
-			libs = append(libs, dlib{name: name, soname: soname, isLink: isLink})
+			libs = append(libs, dlib{name: name, soname: soname, isLink: isLink, isaLevel: isa})
 		}
 	}
 	return libs
@@ -517,16 +617,29 @@ func ldCacheCompare(e1, e2 *LdCacheEntry, signedChar bool) int {
 		return 1
 	case e1.Flags > e2.Flags:
 		return -1
+	// glibc-hwcaps entries first (the loader stops at the first other
+	// one), by subdirectory name.
+	case e1.HWCaps != "" && e2.HWCaps == "":
+		return -1
+	case e1.HWCaps == "" && e2.HWCaps != "":
+		return 1
+	case e1.HWCaps != "" && e1.HWCaps != e2.HWCaps:
+		return strings.Compare(e1.HWCaps, e2.HWCaps)
 	}
-	b1, b2 := popcount(e1.HWCap), popcount(e2.HWCap)
+	// A glibc-hwcaps entry's hwcap is zero until the cache is written.
+	h1, h2 := e1.HWCap, e2.HWCap
+	if e1.HWCaps != "" {
+		h1, h2 = 0, 0
+	}
+	b1, b2 := popcount(h1), popcount(h2)
 	switch {
 	case b2 > b1:
 		return 1
 	case b2 < b1:
 		return -1
-	case e2.HWCap > e1.HWCap:
+	case h2 > h1:
 		return 1
-	case e2.HWCap < e1.HWCap:
+	case h2 < h1:
 		return -1
 	case e2.OSVersion > e1.OSVersion:
 		return 1
@@ -604,17 +717,36 @@ func finalizeStrings(strs []string) ([]byte, map[string]uint32) {
 }
 
 // EncodeLdCache writes entries, in the order given, as an ld.so.cache in
-// glibc's new format (little-endian), with a generator extension.
+// glibc's new format (little-endian), with a generator extension and, if
+// an entry has HWCaps, a glibc-hwcaps extension (whose indices it sets in
+// the entries' HWCap).
 func EncodeLdCache(entries []LdCacheEntry, generator string) []byte {
+	return encodeLdCache(entries, nil, generator)
+}
+
+// encodeLdCache is EncodeLdCache with more strings for the string table
+// (ldconfig's table holds every glibc-hwcaps name it saw).
+func encodeLdCache(entries []LdCacheEntry, extra []string, generator string) []byte {
 	var strs []string
+	used := map[string]bool{}
 	for _, e := range entries {
 		strs = append(strs, e.Value, e.Key)
+		if e.HWCaps != "" {
+			used[e.HWCaps] = true
+		}
 	}
+	strs = append(strs, extra...)
+	var hwcaps []string
+	for n := range used {
+		strs = append(strs, n)
+		hwcaps = append(hwcaps, n)
+	}
+	sort.Strings(hwcaps)
 	table, off := finalizeStrings(strs)
 	le := binary.LittleEndian
 	strOffset := uint32(ldCacheHeaderLen + ldCacheEntryLen*len(entries))
 	extOffset := (strOffset + uint32(len(table)) + 3) &^ 3
-	buf := make([]byte, extOffset, int(extOffset)+24+len(generator))
+	buf := make([]byte, extOffset, int(extOffset)+ldCacheExtFullLen+4*len(hwcaps)+len(generator))
 	copy(buf, ldCacheMagicNew+ldCacheVersion)
 	le.PutUint32(buf[20:], uint32(len(entries)))
 	le.PutUint32(buf[24:], uint32(len(table)))
@@ -626,18 +758,39 @@ func EncodeLdCache(entries []LdCacheEntry, generator string) []byte {
 		le.PutUint32(b[4:], strOffset+off[e.Key])
 		le.PutUint32(b[8:], strOffset+off[e.Value])
 		le.PutUint32(b[12:], e.OSVersion)
-		le.PutUint64(b[16:], e.HWCap)
+		hw := e.HWCap
+		if e.HWCaps != "" {
+			hw = hw&^0xffffffff | LdCacheHWCapExtension | uint64(sort.SearchStrings(hwcaps, e.HWCaps))
+		}
+		le.PutUint64(b[16:], hw)
 	}
 	copy(buf[strOffset:], table)
-	// The extension directory: one section, the generator string, which
-	// follows the directory.
+	// The extension directory (write_extensions): the generator section,
+	// then the glibc-hwcaps one if any entry is in a glibc-hwcaps
+	// subdirectory; then that section's string offsets, then the
+	// generator string.
+	hwOffset := extOffset + ldCacheExtFullLen
+	genOffset := hwOffset + uint32(4*len(hwcaps))
+	count := uint32(2)
+	if len(hwcaps) == 0 {
+		genOffset -= 16
+		count = 1
+	}
 	buf = le.AppendUint32(buf, ldCacheExtMagic)
-	buf = le.AppendUint32(buf, 1)
-	genOffset := extOffset + ldCacheExtFullLen - 16
+	buf = le.AppendUint32(buf, count)
 	buf = le.AppendUint32(buf, ldCacheExtGenerator)
 	buf = le.AppendUint32(buf, 0)
 	buf = le.AppendUint32(buf, genOffset)
 	buf = le.AppendUint32(buf, uint32(len(generator)))
+	if len(hwcaps) > 0 {
+		buf = le.AppendUint32(buf, ldCacheExtHwcaps)
+		buf = le.AppendUint32(buf, 0)
+		buf = le.AppendUint32(buf, hwOffset)
+		buf = le.AppendUint32(buf, uint32(4*len(hwcaps)))
+		for _, n := range hwcaps {
+			buf = le.AppendUint32(buf, strOffset+off[n])
+		}
+	}
 	return append(buf, generator...)
 }
 
@@ -710,14 +863,39 @@ func ParseLdCache(b []byte) (*LdCache, error) {
 		if count < 0 || count > (len(b)-eo-8)/16 {
 			return nil, errors.New("ld.so.cache: extension count out of range")
 		}
+		var hwcaps []string
 		for i := range count {
 			s := b[eo+8+16*i:]
 			tag, so, sz := le.Uint32(s), uint64(le.Uint32(s[8:])), uint64(le.Uint32(s[12:]))
 			if so+sz > uint64(len(b)) {
 				return nil, errors.New("ld.so.cache: extension section past the end of the file")
 			}
-			if tag == ldCacheExtGenerator {
+			switch tag {
+			case ldCacheExtGenerator:
 				c.Generator = string(b[so : so+sz])
+			case ldCacheExtHwcaps:
+				if so%4 != 0 || sz%4 != 0 {
+					return nil, errors.New("ld.so.cache: misaligned glibc-hwcaps section")
+				}
+				for o := so; o < so+sz; o += 4 {
+					n, err := str(le.Uint32(b[o:]) - uint32(base))
+					if err != nil {
+						return nil, err
+					}
+					hwcaps = append(hwcaps, n)
+				}
+			}
+		}
+		// dl_cache_hwcap_extension: only the extension bit set above the
+		// ISA level bits.
+		for i := range c.Entries {
+			e := &c.Entries[i]
+			if (e.HWCap>>32)&^0x3ff == LdCacheHWCapExtension>>32 {
+				if j := int(uint32(e.HWCap)); j < len(hwcaps) {
+					e.HWCaps = hwcaps[j]
+				} else {
+					return nil, fmt.Errorf("ld.so.cache: %s: glibc-hwcaps index %d out of range", e.Value, j)
+				}
 			}
 		}
 	}
@@ -727,27 +905,40 @@ func ParseLdCache(b []byte) (*LdCache, error) {
 // LdCacheEntries computes the entries ldconfig would write for the image
 // (sorted as it sorts them) and the soname symlinks it would create.
 func LdCacheEntries(f FS) ([]LdCacheEntry, []File, error) {
+	entries, links, _, err := ldCacheEntries(f)
+	return entries, links, err
+}
+
+func ldCacheEntries(f FS) (entries []LdCacheEntry, links []File, hwcapNames []string, err error) {
 	ix, err := indexFS(f)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	a, err := detectLdArch(ix)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	var entries []LdCacheEntry
-	var links []File
-	for _, d := range ldconfigDirs(ix, a) {
+	dirs, hwcapNames := ldconfigDirs(ix, a)
+	for _, d := range dirs {
 		for _, l := range scanDir(ix, d, a) {
-			if !l.isLink && l.name != l.soname {
-				if f, ok := sonameLink(ix, d, l); ok {
-					links = append(links, f)
+			e := LdCacheEntry{Flags: a.flags, Key: l.soname}
+			if d.hwcaps != "" {
+				// The file itself, not its soname; no links.
+				e.Value = d.path + "/" + l.name
+				e.HWCaps = d.hwcaps
+				e.HWCap = LdCacheHWCapExtension | uint64(l.isaLevel)<<32
+			} else {
+				if !l.isLink && l.name != l.soname {
+					if f, ok := sonameLink(ix, d, l); ok {
+						links = append(links, f)
+					}
 				}
+				e.Value = d.path + "/" + l.soname
 			}
-			entries = append(entries, LdCacheEntry{Flags: a.flags, Key: l.soname, Value: strings.TrimSuffix(d.path, "/") + "/" + l.soname})
+			entries = append(entries, e)
 		}
 	}
-	return sortLdCacheEntries(entries, a.signedChar), links, nil
+	return sortLdCacheEntries(entries, a.signedChar), links, hwcapNames, nil
 }
 
 // sonameLink is ldconfig's create_links: the soname symlink to the
@@ -767,9 +958,9 @@ func sonameLink(ix *fsIndex, d ldDir, l dlib) (File, bool) {
 }
 
 func generateLdSoCache(f FS) ([]File, error) {
-	entries, links, err := LdCacheEntries(f)
+	entries, links, hwcapNames, err := ldCacheEntries(f)
 	if err != nil {
 		return nil, err
 	}
-	return append(links, File{Path: LdSoCachePath, Mode: 0o644, Data: EncodeLdCache(entries, LdSoCacheGenerator)}), nil
+	return append(links, File{Path: LdSoCachePath, Mode: 0o644, Data: encodeLdCache(entries, hwcapNames, LdSoCacheGenerator)}), nil
 }

@@ -6,7 +6,10 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/binary"
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -17,8 +20,18 @@ import (
 // machine and type, with a dynamic segment (and .dynamic/.dynstr
 // sections) naming soname (none when "") and needed.
 func fakeELF(machine elf.Machine, typ elf.Type, soname string, needed ...string) []byte {
+	return fakeELFISA(machine, typ, 0, soname, needed...)
+}
+
+// fakeELFISA is fakeELF with, when isa is not 0, a PT_GNU_PROPERTY
+// segment whose GNU_PROPERTY_X86_ISA_1_NEEDED is isa.
+func fakeELFISA(machine elf.Machine, typ elf.Type, isa uint32, soname string, needed ...string) []byte {
 	le := binary.LittleEndian
 	const ehdr, phdr, shdr = 64, 56, 64
+	nph := 2
+	if isa != 0 {
+		nph = 3
+	}
 	var dynstr bytes.Buffer
 	dynstr.WriteByte(0)
 	strOff := func(s string) uint64 {
@@ -35,7 +48,20 @@ func fakeELF(machine elf.Machine, typ elf.Type, soname string, needed ...string)
 	if soname != "" {
 		dyns = append(dyns, dyn{uint64(elf.DT_SONAME), strOff(soname)})
 	}
-	strtabOff := uint64(ehdr + 2*phdr)
+	// The property note: Nhdr, "GNU\0", one 4-byte property padded to 8.
+	noteOff := uint64(ehdr + nph*phdr)
+	var note []byte
+	if isa != 0 {
+		note = le.AppendUint32(note, 4)
+		note = le.AppendUint32(note, 16)
+		note = le.AppendUint32(note, 5) // NT_GNU_PROPERTY_TYPE_0
+		note = append(note, "GNU\x00"...)
+		note = le.AppendUint32(note, 0xc0008002) // GNU_PROPERTY_X86_ISA_1_NEEDED
+		note = le.AppendUint32(note, 4)
+		note = le.AppendUint32(note, isa)
+		note = le.AppendUint32(note, 0)
+	}
+	strtabOff := noteOff + uint64(len(note))
 	dynOff := (strtabOff + uint64(dynstr.Len()) + 7) &^ 7
 	dyns = append(dyns, dyn{uint64(elf.DT_STRTAB), strtabOff}, dyn{uint64(elf.DT_STRSZ), uint64(dynstr.Len())}, dyn{uint64(elf.DT_NULL), 0})
 	dynSize := uint64(16 * len(dyns))
@@ -54,7 +80,7 @@ func fakeELF(machine elf.Machine, typ elf.Type, soname string, needed ...string)
 	le.PutUint64(b[40:], shOff) // e_shoff
 	le.PutUint16(b[52:], ehdr)
 	le.PutUint16(b[54:], phdr)
-	le.PutUint16(b[56:], 2)
+	le.PutUint16(b[56:], uint16(nph))
 	le.PutUint16(b[58:], shdr)
 	le.PutUint16(b[60:], 4)
 	le.PutUint16(b[62:], 3) // e_shstrndx
@@ -71,6 +97,10 @@ func fakeELF(machine elf.Machine, typ elf.Type, soname string, needed ...string)
 	}
 	ph(0, elf.PT_LOAD, elf.PF_R, 0, total, 0x1000)
 	ph(1, elf.PT_DYNAMIC, elf.PF_R|elf.PF_W, dynOff, dynSize, 8)
+	if isa != 0 {
+		ph(2, elf.PT_GNU_PROPERTY, elf.PF_R, noteOff, uint64(len(note)), 8)
+		copy(b[noteOff:], note)
+	}
 	copy(b[strtabOff:], dynstr.Bytes())
 	for i, d := range dyns {
 		le.PutUint64(b[dynOff+uint64(16*i):], d.tag)
@@ -205,6 +235,24 @@ func ldFixture(fx *fixture) (lower, upper Layer) {
 		reg("./etc/ld.so.conf.d/zz.conf", 0o644, "hwcap 0 nosegneg\n/usr/local/lib/extra/ \t\n/no/such/dir\n/usr/local/lib\n"),
 		regBytes("./usr/local/lib/libloc.so.1", 0o644, []byte(x86lib("libloc.so.1"))),
 		regBytes("./usr/local/lib/extra/libplain.so.1", 0o644, []byte(x86lib("libplain.so.1"))),
+		// After the glibc-hwcaps libloc.so.1: sorts after it all the same.
+		regBytes("./usr/local/lib/extra/libloc.so.1", 0o644, []byte(x86lib("libloc.so.1"))),
+		// glibc-hwcaps subdirectories: libraries by file name (no links
+		// made), with the ISA level of their GNU property note; an empty
+		// one (its name still goes in the string table), and names
+		// ldconfig skips (hidden, with a ':', a file).
+		regBytes("./usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libfoo.so.1.2.3", 0o644, fakeELFISA(elf.EM_X86_64, elf.ET_DYN, 7, "libfoo.so.1", "libc.so.6")),
+		sym("./usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libfoo.so.1", "libfoo.so.1.2.3"),
+		regBytes("./usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v2/libbar.so.2.0", 0o644, fakeELFISA(elf.EM_X86_64, elf.ET_DYN, 3, "libbar.so.2")),
+		// A symlink of a name no library has is looked at in a
+		// glibc-hwcaps subdirectory, and wins over libbar.so.2.0 (a
+		// later name).
+		sym("./usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v2/weird", "libbar.so.2.0"),
+		dir("./usr/lib/x86_64-linux-gnu/glibc-hwcaps/empty-v9/", 0o755),
+		regBytes("./usr/lib/x86_64-linux-gnu/glibc-hwcaps/.hidden/libfoo.so.1", 0o644, []byte(x86lib("libfoo.so.1"))),
+		regBytes("./usr/lib/x86_64-linux-gnu/glibc-hwcaps/a:b/libfoo.so.1", 0o644, []byte(x86lib("libfoo.so.1"))),
+		reg("./usr/lib/x86_64-linux-gnu/glibc-hwcaps/notadir", 0o644, "x"),
+		regBytes("./usr/local/lib/glibc-hwcaps/x86-64-v3/libloc.so.1", 0o644, fakeELFISA(elf.EM_X86_64, elf.ET_DYN, 4, "libloc.so.1")),
 		// A program needing libraries from the default and the conf
 		// directories: the ELF check finds them, the cache lists them.
 		regBytes("./usr/bin/prog", 0o755, fakeELF(elf.EM_X86_64, elf.ET_DYN, "", "libfoo.so.1", "libloc.so.1", "libbar.so.2", "libplain.so.1", "libc.so.6")),
@@ -232,17 +280,21 @@ func TestLdSoCacheGenerator(t *testing.T) {
 	const x = LdFlagELFLibc6 | LdFlagX8664Lib64
 	const tl, ul = "/lib/x86_64-linux-gnu/", "/usr/local/lib"
 	want := []LdCacheEntry{
-		{x, "libplain.so.1", "/usr/local/lib/extra/libplain.so.1", 0, 0}, // the conf directory comes first
-		{x, "libplain.so.1", "/lib/libplain.so.1", 0, 0},
-		{x, "libnosoname.so.4", tl + "libnosoname.so.4", 0, 0},
-		{x, "libloc.so.1", ul + "/libloc.so.1", 0, 0},
-		{x, "libfoo.so.1", tl + "libfoo.so.1", 0, 0},
-		{x, "libfoo.so", tl + "libfoo.so", 0, 0},
-		{x, "libdup.so.1", tl + "libdup.so.1", 0, 0},
-		{x, "libc.so.6", tl + "libc.so.6", 0, 0},
-		{x, "libbar.so.2", tl + "libbar.so.2", 0, 0},
-		{x, "libalias.so.7", tl + "libalias.so.7", 0, 0},
-		{x, "ld-linux-x86-64.so.2", tl + "ld-linux-x86-64.so.2", 0, 0},
+		{x, "libplain.so.1", "/usr/local/lib/extra/libplain.so.1", 0, 0, ""}, // the conf directory comes first
+		{x, "libplain.so.1", "/lib/libplain.so.1", 0, 0, ""},
+		{x, "libnosoname.so.4", tl + "libnosoname.so.4", 0, 0, ""},
+		{x, "libloc.so.1", ul + "/glibc-hwcaps/x86-64-v3/libloc.so.1", 0, LdCacheHWCapExtension | 2<<32 | 1, "x86-64-v3"},
+		{x, "libloc.so.1", ul + "/libloc.so.1", 0, 0, ""},
+		{x, "libloc.so.1", ul + "/extra/libloc.so.1", 0, 0, ""},
+		{x, "libfoo.so.1", tl + "glibc-hwcaps/x86-64-v3/libfoo.so.1.2.3", 0, LdCacheHWCapExtension | 2<<32 | 1, "x86-64-v3"},
+		{x, "libfoo.so.1", tl + "libfoo.so.1", 0, 0, ""},
+		{x, "libfoo.so", tl + "libfoo.so", 0, 0, ""},
+		{x, "libdup.so.1", tl + "libdup.so.1", 0, 0, ""},
+		{x, "libc.so.6", tl + "libc.so.6", 0, 0, ""},
+		{x, "libbar.so.2", tl + "glibc-hwcaps/x86-64-v2/weird", 0, LdCacheHWCapExtension | 1<<32 | 0, "x86-64-v2"},
+		{x, "libbar.so.2", tl + "libbar.so.2", 0, 0, ""},
+		{x, "libalias.so.7", tl + "libalias.so.7", 0, 0, ""},
+		{x, "ld-linux-x86-64.so.2", tl + "ld-linux-x86-64.so.2", 0, 0, ""},
 	}
 	// libalias.so.7 (a symlink of another name) is a library of soname
 	// libfoo.so.1, which libfoo.so.1.2.3 (a file) beats in its directory.
@@ -270,7 +322,7 @@ func TestLdSoCacheGenerator(t *testing.T) {
 	if a, b := f.data, rootfs(t, img2)["etc/ld.so.cache"].data; !bytes.Equal(a, b) {
 		t.Error("two builds, two caches")
 	}
-	if !bytes.Equal(EncodeLdCache(want, LdSoCacheGenerator), f.data) {
+	if !bytes.Equal(encodeLdCache(want, []string{"empty-v9"}, LdSoCacheGenerator), f.data) {
 		t.Error("the cache is not EncodeLdCache of its entries")
 	}
 }
@@ -307,7 +359,7 @@ func checkCacheAgrees(t *testing.T, root map[string]tarFile, c *LdCache, arch ar
 			t.Errorf("cache entry %s => %s: no such file", e.Key, e.Value)
 			continue
 		}
-		soname, ok := dsoInfo(b, ldArch{machine: elf.Machine(arch.machine), class: elf.ELFCLASS64})
+		soname, _, ok := dsoInfo(b, ldArch{machine: elf.Machine(arch.machine), class: elf.ELFCLASS64})
 		if !ok || (soname != e.Key && soname != "" && !strings.HasPrefix(soname, e.Key)) {
 			t.Errorf("cache entry %s => %s: soname %q (library %v)", e.Key, e.Value, soname, ok)
 		}
@@ -420,5 +472,80 @@ func TestParseLdCache(t *testing.T) {
 	}
 	if e := EncodeLdCache(nil, LdSoCacheGenerator); len(e) != 48+24+len(LdSoCacheGenerator) {
 		t.Errorf("empty cache: %d bytes", len(e))
+	}
+}
+
+var ldFixtureOut = flag.String("ld-fixture-out", "", "write the tree of TestLdSoCacheGolden to this directory (see testdata/debug/README.md)")
+
+// TestLdSoCacheGolden compares the cache of ldFixture's tree with the
+// caches glibc's own ldconfig wrote for that tree (2.36 of bookworm, 2.41
+// of trixie; testdata/debug/README.md says how): the same bytes up to
+// the generator string, which names the generator.
+func TestLdSoCacheGolden(t *testing.T) {
+	fx := newFixture()
+	img, _ := mustBuild(t, fx.spec(ldFixture(fx)))
+	root := rootfs(t, img)
+	ours := root["etc/ld.so.cache"].data
+	oc, err := ParseLdCache(ours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *ldFixtureOut != "" {
+		writeTree(t, *ldFixtureOut, root)
+	}
+	for _, v := range []string{"2.36", "2.41"} {
+		golden, err := os.ReadFile(filepath.Join("..", "testdata", "debug", "ld.so.cache.glibc-"+v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gc, err := ParseLdCache(golden)
+		if err != nil {
+			t.Fatalf("glibc %s cache: %v", v, err)
+		}
+		if !reflect.DeepEqual(gc.Entries, oc.Entries) {
+			t.Errorf("glibc %s ldconfig's entries:\n%sours:\n%s", v, fmtEntries(gc.Entries), fmtEntries(oc.Entries))
+		}
+		if !strings.HasPrefix(gc.Generator, "ldconfig (Debian GLIBC "+v+"-") {
+			t.Errorf("glibc %s cache generated by %q", v, gc.Generator)
+		}
+		if a, b := withoutGenerator(ours, LdSoCacheGenerator), withoutGenerator(golden, gc.Generator); !bytes.Equal(a, b) {
+			i := 0
+			for i < min(len(a), len(b)) && a[i] == b[i] {
+				i++
+			}
+			t.Errorf("glibc %s: the caches differ beyond the generator string, from byte %d", v, i)
+		}
+	}
+}
+
+// withoutGenerator is a cache without its generator string (the last
+// bytes of the file), the string's size (in the extension directory's
+// first section) zeroed.
+func withoutGenerator(b []byte, gen string) []byte {
+	b = bytes.Clone(b[:len(b)-len(gen)])
+	binary.LittleEndian.PutUint32(b[binary.LittleEndian.Uint32(b[32:])+20:], 0)
+	return b
+}
+
+// writeTree writes a flattened image tree into dir.
+func writeTree(t *testing.T, dir string, root map[string]tarFile) {
+	t.Helper()
+	for _, p := range names(root) {
+		f, dst := root[p], filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		switch f.h.Typeflag {
+		case tar.TypeDir:
+			err = os.MkdirAll(dst, 0o755)
+		case tar.TypeSymlink:
+			err = os.Symlink(f.h.Linkname, dst)
+		case tar.TypeReg:
+			err = os.WriteFile(dst, f.data, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
