@@ -14,13 +14,16 @@ package assemble
 // elf/stringtable.c (tail merging), elf/ldconfig.c (what is scanned and
 // which file wins) and elf/readelflib.c (what counts as a library).
 //
-// glibc-hwcaps subdirectories (glibc-hwcaps/x86-64-v3, …) are scanned
-// as ldconfig scans them. What ldconfig does that this does not: the
-// legacy hwcap subdirectories (tls, x86_64, haswell, …), which glibc 2.37
-// dropped, are not scanned (the loader still searches them on its own);
-// foreign-ELF libraries (another class or machine than the image's
-// loader's) are left out; and the generator string names distroless
-// rather than a glibc release.
+// Like ldconfig, the generator also makes a library's missing soname
+// symlink, and scans glibc-hwcaps subdirectories (glibc-hwcaps/x86-64-v3,
+// …). The OS version field stays 0, as ldconfig has written it since
+// glibc 2.36. What ldconfig does that this does not: the legacy hwcap
+// subdirectories (tls, x86_64, haswell, …; glibc 2.36 only, 2.37 dropped
+// them) are not scanned, libraries of another ELF class or machine than
+// the image's loader are left out, and the generator string names
+// distroless rather than a glibc release. The tests hold the result to
+// what glibc 2.36's and 2.41's ldconfig write, byte for byte but that
+// string.
 
 import (
 	"bytes"
@@ -389,10 +392,8 @@ func dsoInfo(data []byte, a ldArch) (soname string, isaLevel uint32, ok bool) {
 	var strtab, sonameOff uint64
 	haveStrtab, haveSoname := false, false
 	for i := 0; i+esz <= len(seg); i += esz {
-		tag, val := elf.DynTag(int64(word(seg[i:]))), word(seg[i+esz/2:])
-		if esz == 8 {
-			tag = elf.DynTag(int32(word(seg[i:])))
-		}
+		// The tags read are small and positive in either class.
+		tag, val := elf.DynTag(word(seg[i:])), word(seg[i+esz/2:])
 		if tag == elf.DT_NULL {
 			break
 		}
