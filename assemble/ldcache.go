@@ -16,8 +16,8 @@ package assemble
 //
 // Like ldconfig, the generator also makes a library's missing soname
 // symlink, and scans glibc-hwcaps subdirectories (glibc-hwcaps/x86-64-v3,
-// …). The OS version field stays 0, as ldconfig has written it since
-// glibc 2.36. What ldconfig does that this does not: the legacy hwcap
+// …). The OS version field stays 0, as glibc 2.36's and 2.41's
+// ldconfig leave it. What ldconfig does that this does not: the legacy hwcap
 // subdirectories (tls, x86_64, haswell, …; glibc 2.36 only, 2.37 dropped
 // them) are not scanned, libraries of another ELF class or machine than
 // the image's loader are left out, and the generator string names
