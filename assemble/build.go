@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/distroless-dev/distroless/packages"
 )
 
 // maxListed bounds the problems one error lists.
@@ -67,6 +69,10 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 	rep := &Report{}
 	seen := map[string]bool{} // package IDs placed so far
 	statusNames := map[string]bool{}
+	// A format with a package database of its own (packages.PackageDB)
+	// gets that instead of dpkg's status records.
+	pkgDB, _ := spec.Payload.(packages.PackageDB)
+	var installed []packages.Installed
 	var snaps [][]tarEntry
 	names := []string{}
 	for li, l := range spec.Layers {
@@ -107,6 +113,11 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 		t.placePackages(here)
 		hasCA := false
 		for _, pk := range here {
+			hasCA = hasCA || pk.u.Pkg.Name == "ca-certificates"
+			installed = append(installed, packages.Installed{Pkg: pk.u.Pkg, File: pk.u.File})
+			if pkgDB != nil {
+				continue
+			}
 			name := pk.u.Pkg.Name
 			if statusNames[name] {
 				name += "_" + pk.u.Pkg.Arch
@@ -116,9 +127,19 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 			if len(pk.md5sums) > 0 {
 				t.placeFile(File{Path: "/var/lib/dpkg/status.d/" + name + ".md5sums", Mode: 0o644, Data: pk.md5sums})
 			}
-			hasCA = hasCA || pk.u.Pkg.Name == "ca-certificates"
 		}
-		if hasCA {
+		if pkgDB != nil && len(here) > 0 {
+			// The format's own database (rpmdb): one file for every
+			// package so far, so each layer that adds packages has it whole.
+			files, err := pkgDB.PackageDB(installed, created)
+			if err != nil {
+				return nil, nil, fmt.Errorf("layer %s: %w", l.Name, err)
+			}
+			for _, f := range files {
+				t.placeFile(File{Path: f.Path, Mode: 0o644, Data: f.Data})
+			}
+		}
+		if hasCA && pkgDB == nil {
 			if f, ok := t.caBundle(); ok {
 				t.placeFile(f)
 			} else {

@@ -15,7 +15,7 @@ func TestBuiltins(t *testing.T) {
 	for _, d := range Builtins() {
 		names = append(names, d.Name)
 	}
-	if got := strings.Join(names, " "); got != "debian:trixie debian:bookworm debian:sid" {
+	if got := strings.Join(names, " "); got != "debian:trixie debian:bookworm debian:sid rocky:9 almalinux:9 ubi:9 fedora:44" {
 		t.Fatalf("builtins by preference = %s", got)
 	}
 	if Default().Name != "debian:trixie" {
@@ -47,8 +47,9 @@ func TestDecodeErrors(t *testing.T) {
 	}
 	cases := map[string]string{
 		ok + "mirrors: x\n": "line 6: field mirrors not found",
-		strings.Replace(ok, "format: deb", "format: apk", 1):           `format "apk" is not supported`,
-		strings.Replace(ok, "mirror: archive", "mirror: elsewhere", 1): "suites[0].mirror must be archive or security",
+		strings.Replace(ok, "format: deb", "format: apk", 1):                 `format "apk" is not supported`,
+		strings.Replace(ok, "format: deb", "format: rpm\nkeyring: k.asc", 1): "suites and components are for deb distros",
+		strings.Replace(ok, "mirror: archive", "mirror: elsewhere", 1):       "suites[0].mirror must be archive or security",
 		"format: deb\n": "field name is missing",
 		"name: x\nformat: deb\narchitectures: [amd64]\n": "no suites",
 	}

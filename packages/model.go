@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"io"
 	"strings"
+	"time"
 )
 
 // Package is one binary package as a repository index describes it.
@@ -142,4 +143,27 @@ type Payload interface {
 // (into a cache), so that decoding overlaps with other downloads.
 type Preparer interface {
 	Prepare(file string) error
+}
+
+// PackageDB is implemented by a Payload whose format keeps a database of
+// the installed packages in the image (RPM's rpmdb). The assembler calls
+// it once for each layer that adds packages, with every package placed
+// so far (lower layers first, by name within a layer), and puts the
+// files it returns into that layer instead of dpkg's status records.
+// created is the image's creation time (the install time to record).
+type PackageDB interface {
+	PackageDB(installed []Installed, created time.Time) ([]DBFile, error)
+}
+
+// Installed is a package placed in an image and the local file holding
+// its download.
+type Installed struct {
+	Pkg  *Package
+	File string
+}
+
+// DBFile is a file of a package database, by absolute path.
+type DBFile struct {
+	Path string
+	Data []byte
 }

@@ -1,0 +1,390 @@
+package rpm
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/bzip2"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/cavaliergopher/cpio"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/xi2/xz"
+
+	"github.com/distroless-dev/distroless/packages"
+)
+
+// Payload reads the file tree of a binary .rpm: its cpio (newc) payload,
+// compressed with zstd, xz, lzma, gzip or bzip2, with each entry's mode
+// and owner taken from the package header (the cpio copies are not what
+// rpm installs). It implements packages.Payload and packages.Preparer;
+// the zero value is ready to use and a Payload is safe for concurrent
+// use.
+//
+// Entries are yielded as tar headers named "./usr/bin/x". Owners are
+// numeric in an image: "root" is 0, and a user or group the image does
+// not define is also 0 (rpm does the same when the name is unknown).
+// %ghost files are not in the payload and are not yielded. Hard links
+// come as rpm writes them (the content with the last name of a set);
+// Walk yields the content first and the other names as tar hard links to
+// it. Device nodes and FIFOs are yielded as they are (the assembler drops
+// them).
+//
+// With CacheDir set, Walk keeps each package's converted entries there as
+// a fast zstd tar (<CacheDir>/<sha256 of the .rpm>.rpm.tar.zst), written
+// through a temporary file and a rename, as packages/deb does.
+type Payload struct {
+	CacheDir string
+	// Keyring, when set, must hold a key that made a valid signature of
+	// each package's header (RSA or DSA header signature); the header's
+	// payload digest then binds the payload to it. Set it when the
+	// repository metadata is not signed.
+	Keyring openpgp.EntityList
+	// DBPath is where PackageDB writes the rpm database
+	// ("/usr/lib/sysimage/rpm" when empty).
+	DBPath string
+	// Created is the install time written into the rpm database.
+	Created time.Time
+}
+
+var _ packages.Payload = Payload{}
+var _ packages.Preparer = Payload{}
+
+// maxEntrySize bounds one payload file (the newc format's own limit).
+const maxEntrySize = 1<<32 - 1
+
+// Walk calls fn for every entry of the package's payload, in archive
+// order (hard links reordered as described). The reader is valid until
+// fn returns; an error from fn stops the walk and is returned as is.
+func (p Payload) Walk(file string, fn func(h *tar.Header, r io.Reader) error) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var cached string
+	if p.CacheDir != "" && p.Keyring == nil {
+		key, err := fileKey(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		cached = filepath.Join(p.CacheDir, key+".rpm.tar.zst")
+		if done, err := walkCached(cached, fn); done {
+			return err
+		}
+	}
+	hd, err := readHeaders(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	var digest *payloadDigest
+	if p.Keyring != nil {
+		if digest, err = verifyHeader(hd, p.Keyring); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+	}
+	var save *cacheWriter
+	if cached != "" {
+		// A cache that cannot be written only costs speed.
+		if save, err = newCacheWriter(cached); err == nil {
+			defer save.abort()
+		}
+	}
+	emit := fn
+	if save != nil {
+		emit = func(h *tar.Header, r io.Reader) error {
+			if h.Typeflag == tar.TypeReg && h.Size > 0 {
+				data, err := io.ReadAll(io.LimitReader(r, h.Size))
+				if err != nil {
+					return err
+				}
+				save.add(h, data)
+				return fn(h, bytes.NewReader(data))
+			}
+			save.add(h, nil)
+			return fn(h, r)
+		}
+	}
+	if err := walkPayload(f, hd, digest, emit); err != nil {
+		var fe *fnError
+		if errors.As(err, &fe) {
+			return fe.err
+		}
+		return fmt.Errorf("%s (%s): %w", file, hd.nevra(), err)
+	}
+	if save != nil {
+		save.commit()
+	}
+	return nil
+}
+
+// Prepare converts the package into CacheDir unless it is there already,
+// so that a later Walk reads the fast copy. Without CacheDir (or with a
+// Keyring, when every Walk verifies the package) it does nothing.
+func (p Payload) Prepare(file string) error {
+	if p.CacheDir == "" || p.Keyring != nil {
+		return nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	key, err := fileKey(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if _, err := os.Stat(filepath.Join(p.CacheDir, key+".rpm.tar.zst")); err == nil {
+		return nil
+	}
+	return p.Walk(file, func(*tar.Header, io.Reader) error { return nil })
+}
+
+// fnError marks an error returned by the caller's function, passed on as
+// it is.
+type fnError struct{ err error }
+
+func (e *fnError) Error() string { return e.err.Error() }
+
+// pendingLink is a hard link name seen before the entry with the content.
+type pendingLink struct {
+	name string
+	hdr  *tar.Header
+}
+
+// walkPayload decompresses and reads the cpio payload at hd.payload.
+func walkPayload(f *os.File, hd *rpmHeaders, digest *payloadDigest, fn func(h *tar.Header, r io.Reader) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed payload (%v)", p)
+		}
+	}()
+	h := &hd.pkg.Header
+	if pf := h.GetTag(tagPayloadFormat).String(); pf != "" && pf != "cpio" {
+		return fmt.Errorf("unsupported payload format %q", pf)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	var raw io.Reader = io.NewSectionReader(f, hd.payload, st.Size()-hd.payload)
+	if digest != nil {
+		raw = io.TeeReader(raw, digest.h)
+	}
+	comp := h.GetTag(tagPayloadCompressor).String()
+	dr, closer, err := decompress(bufio.NewReaderSize(raw, 256<<10), comp)
+	if err != nil {
+		return fmt.Errorf("payload (%s): %w", comp, err)
+	}
+	defer closer()
+
+	files := hd.files()
+	cr := cpio.NewReader(dr)
+	type linkSet struct {
+		seen    int
+		pending []pendingLink
+	}
+	sets := map[int64]*linkSet{}
+	for {
+		ch, err := cr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if errors.Is(err, cpio.ErrHeader) {
+				return fmt.Errorf("payload: bad cpio header (only the newc format is supported)")
+			}
+			return fmt.Errorf("payload: %w", eofIsUnexpected(err))
+		}
+		if ch.Size < 0 || ch.Size > maxEntrySize || ch.Links < 0 {
+			return fmt.Errorf("payload: entry %q: bad size or link count", ch.Name)
+		}
+		name := "/" + strings.TrimPrefix(strings.TrimPrefix(ch.Name, "."), "/")
+		hf := files[path.Clean(name)]
+		if hf == nil {
+			return fmt.Errorf("payload: entry %q is not in the package header", ch.Name)
+		}
+		if hf.flags&fileGhost != 0 {
+			return fmt.Errorf("payload: entry %q is a %%ghost file", ch.Name)
+		}
+		th := &tar.Header{
+			Name:    "." + path.Clean(name),
+			Mode:    hf.mode & 0o7777,
+			Uid:     ownerID(hf.user),
+			Gid:     ownerID(hf.group),
+			Uname:   hf.user,
+			Gname:   hf.group,
+			ModTime: time.Unix(0, 0),
+			Format:  tar.FormatPAX,
+		}
+		switch hf.mode & cpio.ModeType {
+		case cpio.TypeReg:
+			th.Typeflag = tar.TypeReg
+			th.Size = ch.Size
+		case cpio.TypeDir:
+			th.Typeflag = tar.TypeDir
+		case cpio.TypeSymlink:
+			th.Typeflag = tar.TypeSymlink
+			th.Linkname = hf.link
+			if th.Linkname == "" {
+				th.Linkname = ch.Linkname
+			}
+		case cpio.TypeChar:
+			th.Typeflag = tar.TypeChar
+		case cpio.TypeBlock:
+			th.Typeflag = tar.TypeBlock
+		case cpio.TypeFifo:
+			th.Typeflag = tar.TypeFifo
+		default:
+			return fmt.Errorf("payload: entry %q: unsupported file type %#o", ch.Name, hf.mode&cpio.ModeType)
+		}
+		if uint32(ch.Mode)&cpio.ModeType != uint32(hf.mode)&cpio.ModeType {
+			return fmt.Errorf("payload: entry %q: its type in the payload (%#o) is not the header's (%#o)", ch.Name, ch.Mode&cpio.ModeType, hf.mode&cpio.ModeType)
+		}
+		if th.Typeflag != tar.TypeReg || ch.Links <= 1 {
+			if err := fn(th, cr); err != nil {
+				return &fnError{err}
+			}
+			continue
+		}
+		// A hard link set: rpm writes the content with its last member.
+		set := sets[ch.Inode]
+		if set == nil {
+			set = &linkSet{}
+			sets[ch.Inode] = set
+		}
+		set.seen++
+		if ch.Size == 0 && set.seen < ch.Links {
+			set.pending = append(set.pending, pendingLink{th.Name, th})
+			continue
+		}
+		if err := fn(th, cr); err != nil {
+			return &fnError{err}
+		}
+		for _, pl := range set.pending {
+			lh := *pl.hdr
+			lh.Typeflag, lh.Size, lh.Linkname = tar.TypeLink, 0, th.Name
+			if err := fn(&lh, strings.NewReader("")); err != nil {
+				return &fnError{err}
+			}
+		}
+		set.pending = nil
+		set.seen = 0
+	}
+	// Sets whose content member never came (a partial hard link set):
+	// the first name is an empty file, the others link to it.
+	for _, set := range sets {
+		if len(set.pending) == 0 {
+			continue
+		}
+		first := *set.pending[0].hdr
+		if err := fn(&first, strings.NewReader("")); err != nil {
+			return &fnError{err}
+		}
+		for _, pl := range set.pending[1:] {
+			lh := *pl.hdr
+			lh.Typeflag, lh.Linkname = tar.TypeLink, first.Name
+			if err := fn(&lh, strings.NewReader("")); err != nil {
+				return &fnError{err}
+			}
+		}
+	}
+	if digest != nil {
+		// Read the compressed stream to its end, then compare.
+		if _, err := io.Copy(io.Discard, dr); err != nil {
+			return fmt.Errorf("payload: %w", err)
+		}
+		if _, err := io.Copy(io.Discard, raw); err != nil {
+			return fmt.Errorf("payload: %w", err)
+		}
+		if got := hex.EncodeToString(digest.h.Sum(nil)); got != digest.want {
+			return fmt.Errorf("payload digest mismatch: the signed header says sha256 %s, the payload is %s", digest.want, got)
+		}
+	}
+	return nil
+}
+
+// ownerID maps a user or group name of a package header to the numeric
+// ID an image uses.
+func ownerID(name string) int {
+	switch name {
+	case "nobody":
+		return 65534
+	}
+	return 0
+}
+
+// decompress opens a payload by its compressor tag.
+func decompress(r io.Reader, comp string) (io.Reader, func(), error) {
+	switch comp {
+	case "", "gzip":
+		gr, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		return gr, func() { gr.Close() }, nil
+	case "xz", "lzma":
+		xr, err := xz.NewReader(r, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		return xr, func() {}, nil
+	case "zstd":
+		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<31))
+		if err != nil {
+			return nil, nil, err
+		}
+		return zr, zr.Close, nil
+	case "bzip2":
+		return bzip2.NewReader(r), func() {}, nil
+	}
+	return nil, nil, fmt.Errorf("unsupported payload compressor %q", comp)
+}
+
+// payloadDigest is the digest a signed header gives for the compressed
+// payload, and the hash that computes it.
+type payloadDigest struct {
+	want string
+	h    hash.Hash
+}
+
+// fileKeys memoises package digests by file identity.
+var fileKeys sync.Map // fileID -> string
+
+type fileID struct {
+	path  string
+	size  int64
+	mtime int64
+}
+
+// fileKey returns the hex SHA-256 of an open package file.
+func fileKey(f *os.File) (string, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	id := fileID{path: f.Name(), size: st.Size(), mtime: st.ModTime().UnixNano()}
+	if k, ok := fileKeys.Load(id); ok {
+		return k.(string), nil
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, st.Size())); err != nil {
+		return "", err
+	}
+	k := hex.EncodeToString(h.Sum(nil))
+	fileKeys.Store(id, k)
+	return k, nil
+}
