@@ -208,12 +208,23 @@ func lockPlan(profile string, l *Lock, o GenOptions) (*genInput, error) {
 	if profile != l.Profile && profile != l.Requested {
 		return nil, fmt.Errorf("lockfile %s pins profile %s, not %s", o.Lock, l.Profile, profile)
 	}
-	d, err := distro.Get(l.Distro)
-	if err != nil {
-		return nil, fmt.Errorf("lockfile %s: %w", o.Lock, err)
-	}
-	if o.Distro != "" && o.Distro != l.Distro {
-		return nil, fmt.Errorf("lockfile %s pins distro %s, not %s", o.Lock, l.Distro, o.Distro)
+	var d *distro.Distro
+	var err error
+	if o.Distro != "" && distro.IsFile(o.Distro) {
+		// A distro file's distro: the file must define the pinned one.
+		if d, err = o.distro(o.Distro); err != nil {
+			return nil, err
+		}
+		if d.Name != l.Distro {
+			return nil, fmt.Errorf("lockfile %s pins distro %s, not %s (from %s)", o.Lock, l.Distro, d.Name, o.Distro)
+		}
+	} else {
+		if d, err = distro.Get(l.Distro); err != nil {
+			return nil, fmt.Errorf("lockfile %s: %w (for a distro file's distro, give the file with --distro)", o.Lock, err)
+		}
+		if o.Distro != "" && o.Distro != l.Distro {
+			return nil, fmt.Errorf("lockfile %s pins distro %s, not %s", o.Lock, l.Distro, o.Distro)
+		}
 	}
 	if o.Arch != "" && o.Arch != l.Arch {
 		return nil, fmt.Errorf("lockfile %s pins architecture %s, not %s", o.Lock, l.Arch, o.Arch)
@@ -294,6 +305,7 @@ func (in *genInput) spec(o GenOptions, payload packages.Payload) (assemble.Spec,
 		Cmd:              cfg.Cmd,
 		OSRelease:        in.distro.OSRelease,
 		AllowMissingLibs: o.AllowMissingLibs,
+		LibraryPath:      in.distro.LibraryDirs(),
 		Labels:           map[string]string{},
 	}
 	if !o.KeepDocs {

@@ -23,6 +23,9 @@ type Options struct {
 	CacheDir string // "" = the XDG cache dir
 	Offline  bool
 	Mirrors  distro.Mirrors
+	// Keyring is a file of signing keys that replaces the distro's
+	// (--keyring); the fingerprints a built-in distro pins still apply.
+	Keyring  string
 	HostRoot string    // where to read apt sources; "" = "/"
 	Log      io.Writer // notes and progress; nil = discard
 
@@ -151,20 +154,36 @@ func Resolve(ctx context.Context, profile string, o Options) (*Resolution, error
 		return nil, err
 	}
 	if o.Distro != "" {
-		d, err := distro.Get(o.Distro)
+		d, err := o.distro(o.Distro)
 		if err != nil {
 			return nil, err
 		}
-		return resolveOn(ctx, profile, d, o)
+		r, err := resolveOn(ctx, profile, d, o)
+		var np *profiles.NotPackagedError
+		if errors.As(err, &np) && !distro.IsFile(o.Distro) {
+			var others []string
+			for _, b := range distro.Builtins() {
+				if b != d {
+					others = append(others, b.Name)
+				}
+			}
+			err = fmt.Errorf("%w (without --distro, gen tries the built-in distros in turn: %s)", err, strings.Join(others, ", "))
+		}
+		return r, err
 	}
 	// No distro named: the most preferred built-in distro that packages it.
 	var why []string
-	for _, d := range distro.Builtins() {
+	unread := 0
+	for _, b := range distro.Builtins() {
+		d := b
+		if o.Keyring != "" {
+			d = b.WithKeyring(o.Keyring)
+		}
 		r, err := resolveOn(ctx, profile, d, o)
 		var np *profiles.NotPackagedError
 		switch {
 		case err == nil:
-			if d != distro.Default() {
+			if b != distro.Default() {
 				o.log("%s: using %s, the first built-in distro that packages it (%s)", profile, d.Name, strings.Join(why, "; "))
 			}
 			return r, nil
@@ -175,10 +194,28 @@ func Resolve(ctx context.Context, profile string, o Options) (*Resolution, error
 			if !errors.As(err, &oe) {
 				return nil, err
 			}
-			why = append(why, err.Error())
+			unread++
+			why = append(why, fmt.Sprintf("%s could not be read (%v)", d.Name, err))
 		}
 	}
-	return nil, fmt.Errorf("%s is packaged by no built-in distro: %s", profile, strings.Join(why, "; "))
+	msg := fmt.Sprintf("%s is packaged by no built-in distro", profile)
+	if unread > 0 {
+		msg += fmt.Sprintf(" that could be read (%d could not: check network access to their repositories, or name a mirror with --distro FILE.yaml)", unread)
+	}
+	return nil, fmt.Errorf("%s:\n  %s", msg, strings.Join(why, "\n  "))
+}
+
+// distro returns the distro --distro names (a built-in one or a distro
+// file), with --keyring applied.
+func (o *Options) distro(name string) (*distro.Distro, error) {
+	d, err := distro.Find(name)
+	if err != nil {
+		return nil, err
+	}
+	if o.Keyring != "" {
+		d = d.WithKeyring(o.Keyring)
+	}
+	return d, nil
 }
 
 // openError marks a distro whose index could not be opened, so that the
@@ -202,6 +239,13 @@ func resolveOn(ctx context.Context, profile string, d *distro.Distro, o Options)
 	}
 	res, err := resolver.Resolve(ix, plan.Levels, resolver.Options{Prune: plan.Prune})
 	if err != nil {
+		// What the index could not read (a file list it could not fetch,
+		// a package whose metadata does not convert) may be why.
+		if pi, ok := ix.(interface{ Problems() []error }); ok {
+			if probs := pi.Problems(); len(probs) > 0 {
+				err = fmt.Errorf("%w (the index had problems: %v)", err, errors.Join(probs...))
+			}
+		}
 		return nil, fmt.Errorf("%s on %s: %w", plan.Name, d.Name, err)
 	}
 	return &Resolution{Distro: d, Arch: o.arch(), Index: ix, Plan: plan, Result: res, Cache: c}, nil

@@ -201,7 +201,7 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		problems, rep.ELFFiles = checkELF(t, arch, env)
+		problems, rep.ELFFiles = checkELF(t, arch, env, spec.LibraryPath)
 	}()
 	tars := make([]*stream, len(snaps))
 	var tarErr error

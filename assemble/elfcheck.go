@@ -240,8 +240,16 @@ func (c *libChecker) check(p string, data []byte) (problems []elfProblem, checke
 }
 
 // checkELF checks every ELF file of the final tree, in parallel.
-func checkELF(t *tree, arch archInfo, env []string) (problems []elfProblem, checked int) {
+func checkELF(t *tree, arch archInfo, env []string, libDirs []string) (problems []elfProblem, checked int) {
 	c := newLibChecker(t, arch, env)
+	if len(libDirs) > 0 {
+		// The distro's loader has other built-in directories (the RPM
+		// family's /lib64 and /usr/lib64).
+		c.defDirs = nil
+		for _, d := range libDirs {
+			c.defDirs = append(c.defDirs, strings.Trim(d, "/"))
+		}
+	}
 	var paths []string
 	for p, n := range t.view {
 		if n.typ == tar.TypeReg && len(n.data) >= 64 && bytes.HasPrefix(n.data, []byte(elf.ELFMAG)) {

@@ -65,6 +65,10 @@ type Spec struct {
 	PruneFiles []string
 	// AllowMissingLibs turns missing ELF libraries into report warnings.
 	AllowMissingLibs bool
+	// LibraryPath is the dynamic loader's built-in search path (absolute
+	// directories) for the library check; nil means Debian's: the
+	// multiarch directories, /lib and /usr/lib.
+	LibraryPath []string
 	// Progress, when set, is told what the build is doing.
 	Progress func(string)
 }

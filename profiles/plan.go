@@ -62,7 +62,7 @@ func (e *NotPackagedError) Error() string {
 // format is the distro's package format (for its prune list), distro its
 // name (for messages and the profile's distros list).
 func Expand(name string, ix packages.Index, format, distro string) (*Plan, error) {
-	p, val, err := Find(name)
+	p, val, err := FindFor(name, format)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +192,9 @@ func chainOf(p *Profile, ix packages.Index, format, distro string) ([]*Profile, 
 			return nil, fmt.Errorf("profile %s: extends forms a cycle", q.Name)
 		}
 		seen[q.Name] = true
+		if q.Format != "" && q.Format != format {
+			return nil, &NotPackagedError{Profile: q.Name, Distro: distro, For: []string{q.Format + " distros"}}
+		}
 		if len(q.Distros) > 0 && !slices.Contains(q.Distros, distro) {
 			return nil, &NotPackagedError{Profile: q.Name, Distro: distro, For: q.Distros}
 		}
@@ -199,7 +202,7 @@ func chainOf(p *Profile, ix packages.Index, format, distro string) ([]*Profile, 
 		if q.Extends == "" {
 			return chain, nil
 		}
-		parent, val, err := Find(q.Extends)
+		parent, val, err := FindFor(q.Extends, format)
 		if err != nil {
 			return nil, fmt.Errorf("profile %s extends: %w", q.Name, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,7 +26,11 @@ type Profile struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
 	Extends     string `yaml:"extends"`
-	Alias       string `yaml:"alias"`
+	// Format, when set, makes this profile the one for distros of that
+	// package format (deb, rpm): a name may have a profile per format,
+	// and one without a format serves the formats that have none.
+	Format string `yaml:"format"`
+	Alias  string `yaml:"alias"`
 	// Variant makes this profile a variant: NAME+Variant (python3-debug)
 	// is NAME with this profile as one more level on top.
 	Variant    string            `yaml:"variant"`
@@ -118,6 +123,9 @@ func Decode(name string, data []byte) (*Profile, error) {
 	if p.Name == "" {
 		return nil, fmt.Errorf("profile %s: field name is missing", name)
 	}
+	if p.Format != "" && p.Format != "deb" && p.Format != "rpm" {
+		return nil, fmt.Errorf("profile %s: format %q is not a package format (deb, rpm)", name, p.Format)
+	}
 	for i, r := range p.Packages {
 		if (r.Name == "") == (len(r.Any) == 0) {
 			return nil, fmt.Errorf("profile %s: packages[%d]: give exactly one of name or any", name, i)
@@ -186,20 +194,26 @@ func PruneList(format string) ([]PruneRule, error) {
 }
 
 // Find returns the built-in profile serving name, and the template value
-// when a template serves it.
-func Find(name string) (*Profile, string, error) {
-	for _, p := range builtins {
-		if p.Template == nil && p.Name == name {
+// when a template serves it, whatever its package format (one without a
+// format first).
+func Find(name string) (*Profile, string, error) { return FindFor(name, "") }
+
+// FindFor is Find for distros of a package format: a profile written for
+// that format wins over one written for none. format "" prefers
+// profiles without a format, then takes any.
+func FindFor(name, format string) (*Profile, string, error) {
+	for _, p := range byFormat(format) {
+		if p.Template == nil && p.Variant == "" && p.Name == name {
 			return p, "", nil
 		}
 	}
-	if v, base := variantOf(name); v != nil {
-		if _, _, err := Find(base); err != nil {
+	if v, base := variantOf(name, format); v != nil {
+		if _, _, err := FindFor(base, format); err != nil {
 			return nil, "", err
 		}
 		return v, base, nil
 	}
-	for _, p := range builtins {
+	for _, p := range byFormat(format) {
 		if p.Template == nil {
 			continue
 		}
@@ -209,15 +223,38 @@ func Find(name string) (*Profile, string, error) {
 	}
 	var known []string
 	for _, p := range builtins {
-		known = append(known, p.Name)
+		if !slices.Contains(known, p.Name) {
+			known = append(known, p.Name)
+		}
 	}
 	return nil, "", fmt.Errorf("unknown profile %q; built-in profiles: %s", name, strings.Join(known, ", "))
 }
 
+// byFormat lists the built-in profiles in the order a format looks them
+// up: those written for it, then those written for no format (for
+// format "": those for no format, then the others).
+func byFormat(format string) []*Profile {
+	var own, generic, other []*Profile
+	for _, p := range builtins {
+		switch {
+		case p.Format == "":
+			generic = append(generic, p)
+		case p.Format == format:
+			own = append(own, p)
+		default:
+			other = append(other, p)
+		}
+	}
+	if format == "" {
+		return append(generic, other...)
+	}
+	return append(own, generic...)
+}
+
 // variantOf returns the variant profile whose suffix name carries, and the
 // base profile name.
-func variantOf(name string) (*Profile, string) {
-	for _, p := range builtins {
+func variantOf(name, format string) (*Profile, string) {
+	for _, p := range byFormat(format) {
 		if p.Variant != "" && strings.HasSuffix(name, p.Variant) && len(name) > len(p.Variant) {
 			return p, strings.TrimSuffix(name, p.Variant)
 		}

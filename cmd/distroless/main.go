@@ -35,13 +35,14 @@ func newRoot() *cobra.Command {
 	opts := &distroless.Options{Log: os.Stderr}
 	root := &cobra.Command{
 		Use:           "distroless",
-		Short:         "Generate minimal, shell-less, reproducible container images from Debian packages",
+		Short:         "Generate minimal, shell-less, reproducible container images from Debian or RPM packages",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	pf := root.PersistentFlags()
-	pf.StringVar(&opts.Distro, "distro", "", "distro to build from (debian:bookworm, debian:trixie, debian:sid); default: the first that packages the profile, preferring Debian stable")
+	pf.StringVar(&opts.Distro, "distro", "", "distro to build from: a built-in one (debian:trixie, debian:bookworm, debian:sid, rocky:9, almalinux:9, ubi:9, fedora:44) or a distro file (FILE.yaml); default: the first built-in one that packages the profile, preferring Debian stable")
+	pf.StringVar(&opts.Keyring, "keyring", "", "file of the distro's signing keys (OpenPGP, armored or binary), instead of the built-in or downloaded ones; a built-in distro's pinned fingerprints still apply")
 	pf.StringVar(&opts.Arch, "arch", "", "target architecture: amd64 (default) or arm64")
 	pf.StringVar(&opts.CacheDir, "cache-dir", os.Getenv("DISTROLESS_CACHE_DIR"), "download cache (default: $DISTROLESS_CACHE_DIR, else the XDG cache dir)")
 	pf.BoolVar(&opts.Offline, "offline", false, "use only the cache; fail if something is missing")

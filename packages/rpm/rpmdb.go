@@ -58,7 +58,7 @@ const (
 // install-only requirements out of the Requirename index.
 const (
 	installOnlyMask = 1<<5 | 1<<7 | 1<<9 | 1<<10 | 1<<24 | 1<<26 // posttrans, pretrans, pre, post, rpmlib, keyring
-	eraseOnlyMask   = 1<<11 | 1<<12                             // preun, postun
+	eraseOnlyMask   = 1<<11 | 1<<12                              // preun, postun
 )
 
 // rpmdbSchema is the schema rpm's sqlite backend creates (rpm 4.16 and
