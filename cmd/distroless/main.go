@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -248,6 +249,9 @@ func (pf *profileFlags) apply(o distroless.Options, args []string) (distroless.O
 	o.Add, o.Exclude = pf.add, pf.exclude
 	if pf.file == "" {
 		if pf.debug {
+			if strings.HasSuffix(args[0], "-debug") {
+				return o, "", &usageError{fmt.Errorf("%s is a debug variant already; drop --debug", args[0])}
+			}
 			return o, args[0] + "-debug", nil
 		}
 		return o, args[0], nil
