@@ -65,10 +65,6 @@ NOT_HERE = {
     "test.libregrtest.win_utils", "_pyrepl.windows_console",
     # macOS, iOS and Android only.
     "_scproxy", "_apple_support", "_ios_support", "_android_support",
-    # The REPL's fallback for when _curses is missing (it is not): it finds
-    # libncursesw with ctypes.util.find_library, which on Linux runs
-    # /sbin/ldconfig, gcc or ld, none of which a distroless image has.
-    "_pyrepl._minimal_curses",
 }
 
 
