@@ -57,6 +57,9 @@ func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
 				}
 				for _, v := range p.Available(od.ix) {
 					name := strings.ReplaceAll(p.Name, "{"+p.Template.Var+"}", v)
+					if pf, _, err := profiles.FindFor(name, od.d.Format); err != nil || pf != p {
+						continue // another format's template serves this distro
+					}
 					if !seen[name] {
 						seen[name] = true
 						info.Variants = append(info.Variants, fmt.Sprintf("%s (%s)", name, od.d.Name))
@@ -66,6 +69,15 @@ func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
 			info.Distro = "the first built-in distro that packages the version"
 		default:
 			info.Distro = distro.Default().Name
+			// A profile for one package format: the first built-in distro of it.
+			if p.Format != "" && p.Format != distro.Default().Format {
+				for _, d := range distro.Builtins() {
+					if d.Format == p.Format {
+						info.Distro = d.Name
+						break
+					}
+				}
+			}
 			// A profile for some distros only: the first built-in one of them.
 			if len(p.Distros) > 0 && !slices.Contains(p.Distros, info.Distro) {
 				for _, d := range distro.Builtins() {
@@ -85,6 +97,9 @@ func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
 					}
 				}
 			}
+		}
+		if p.Format != "" {
+			info.Name += " (" + p.Format + ")"
 		}
 		out = append(out, info)
 	}

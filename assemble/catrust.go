@@ -51,13 +51,19 @@ func CATrust(f FS) ([]File, error) {
 		}
 		out = append(out, File{Path: CATrustBundle, Mode: 0o644, Data: bundle})
 	}
-	for p, target := range map[string]string{
+	links := map[string]string{
 		"/etc/pki/tls/certs/ca-bundle.crt": "../../ca-trust/extracted/pem/tls-ca-bundle.pem",
 		"/etc/pki/tls/cert.pem":            "../ca-trust/extracted/pem/tls-ca-bundle.pem",
-	} {
-		if _, err := f.Realpath(p); err != nil {
-			out = append(out, File{Path: p, Mode: fs.ModeSymlink | 0o777, Link: target})
-		}
+	}
+	err := f.Walk(func(p string, _ fs.FileMode, _ string) error {
+		delete(links, p) // the image has it: keep the package's
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for p, target := range links {
+		out = append(out, File{Path: p, Mode: fs.ModeSymlink | 0o777, Link: target})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil

@@ -170,7 +170,12 @@ func mustLoadBuiltins() []*Profile {
 		}
 		out = append(out, p)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].Format < out[j].Format
+	})
 	return out
 }
 

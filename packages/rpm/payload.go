@@ -38,9 +38,9 @@ import (
 // numeric in an image: "root" is 0, and a user or group the image does
 // not define is also 0 (rpm does the same when the name is unknown).
 // %ghost files are not in the payload and are not yielded. Hard links
-// come as rpm writes them (the content with the last name of a set);
-// Walk yields the content first and the other names as tar hard links to
-// it. Device nodes and FIFOs are yielded as they are (the assembler drops
+// come as rpm writes them (one name of a set has the content, the others
+// are empty); Walk yields the content first and the other names as tar
+// hard links to it. Device nodes and FIFOs are yielded as they are (the assembler drops
 // them).
 //
 // With CacheDir set, Walk keeps each package's converted entries there as
@@ -195,6 +195,7 @@ func walkPayload(f *os.File, hd *rpmHeaders, digest *payloadDigest, fn func(h *t
 	cr := cpio.NewReader(dr)
 	type linkSet struct {
 		seen    int
+		content string // the member that had the content
 		pending []pendingLink
 	}
 	sets := map[int64]*linkSet{}
@@ -260,29 +261,39 @@ func walkPayload(f *os.File, hd *rpmHeaders, digest *payloadDigest, fn func(h *t
 			}
 			continue
 		}
-		// A hard link set: rpm writes the content with its last member.
+		// A hard link set: one member has the content (which one depends
+		// on the rpm that wrote it), the others are empty. The content is
+		// yielded first, the other names as links to it.
 		set := sets[ch.Inode]
 		if set == nil {
 			set = &linkSet{}
 			sets[ch.Inode] = set
 		}
 		set.seen++
-		if ch.Size == 0 && set.seen < ch.Links {
-			set.pending = append(set.pending, pendingLink{th.Name, th})
-			continue
-		}
-		if err := fn(th, cr); err != nil {
-			return &fnError{err}
-		}
-		for _, pl := range set.pending {
-			lh := *pl.hdr
-			lh.Typeflag, lh.Size, lh.Linkname = tar.TypeLink, 0, th.Name
+		switch {
+		case set.content != "":
+			lh := *th
+			lh.Typeflag, lh.Size, lh.Linkname = tar.TypeLink, 0, set.content
 			if err := fn(&lh, strings.NewReader("")); err != nil {
 				return &fnError{err}
 			}
+		case ch.Size == 0 && set.seen < ch.Links:
+			set.pending = append(set.pending, pendingLink{th.Name, th})
+		default:
+			// The content (or the last member of an all-empty set).
+			if err := fn(th, cr); err != nil {
+				return &fnError{err}
+			}
+			set.content = th.Name
+			for _, pl := range set.pending {
+				lh := *pl.hdr
+				lh.Typeflag, lh.Size, lh.Linkname = tar.TypeLink, 0, th.Name
+				if err := fn(&lh, strings.NewReader("")); err != nil {
+					return &fnError{err}
+				}
+			}
+			set.pending = nil
 		}
-		set.pending = nil
-		set.seen = 0
 	}
 	// Sets whose content member never came (a partial hard link set):
 	// the first name is an empty file, the others link to it.

@@ -1,0 +1,50 @@
+package rpm
+
+import (
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/distroless-dev/distroless/packages/rpm/rpmtest"
+)
+
+// The test repositories, built once per test run (rpmbuild, createrepo_c
+// and gpg take a few seconds) and removed at the end.
+var (
+	fixtureOnce sync.Once
+	fixture     *rpmtest.Fixture
+	fixtureErr  error
+	fixtureDir  string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fixtureDir != "" {
+		os.RemoveAll(fixtureDir)
+	}
+	os.Exit(code)
+}
+
+// needFixture returns the built repositories. The tools they need are
+// installed by scripts/test.sh: a missing one fails the test.
+func needFixture(t testing.TB) *rpmtest.Fixture {
+	t.Helper()
+	fixtureOnce.Do(func() {
+		if why := rpmtest.Supported(); why != "" {
+			fixtureErr = errorString(why)
+			return
+		}
+		fixtureDir, fixtureErr = os.MkdirTemp("", "distroless-rpmtest-")
+		if fixtureErr == nil {
+			fixture, fixtureErr = rpmtest.Build(fixtureDir)
+		}
+	})
+	if fixtureErr != nil {
+		t.Fatalf("building the test repositories: %v", fixtureErr)
+	}
+	return fixture
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
