@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 
 # Real tools the integration tests drive: podman (with runc) runs the
 # generated images, skopeo and umoci inspect them; the JDK's javac and jar
-# build the jar the java images run.
-need=(podman runc skopeo umoci default-jdk-headless)
+# build the jar the java images run; rpm (rpmbuild, rpmsign), createrepo-c,
+# gnupg and gcc build the signed RPM repositories the RPM tests serve (from
+# the host's glibc, OpenSSL, C++ runtime and CA certificates).
+need=(podman runc skopeo umoci default-jdk-headless rpm createrepo-c gnupg gcc ca-certificates)
 missing=()
 for pkg in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

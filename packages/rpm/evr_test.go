@@ -130,9 +130,9 @@ func TestCompareEVR(t *testing.T) {
 		a, b string
 		want int
 	}{
-		{"1:1.0-1", "2.0-1", 1},    // epoch first
-		{"0:2.0-1", "2.0-1", 0},    // no epoch is 0
-		{"1.0-2", "1.0-10", -1},    // releases numerically
+		{"1:1.0-1", "2.0-1", 1}, // epoch first
+		{"0:2.0-1", "2.0-1", 0}, // no epoch is 0
+		{"1.0-2", "1.0-10", -1}, // releases numerically
 		{"1.0-1.el9", "1.0-1.el9_2", -1},
 		{"1.0~rc1-1", "1.0-0.1", -1},
 		{"1.0^git1-1", "1.0-9", 1},

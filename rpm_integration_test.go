@@ -1,0 +1,371 @@
+package distroless
+
+// Integration tests of the RPM format: real RPM repositories built here
+// (packages/rpm/rpmtest: rpmbuild, rpmsign, createrepo_c, gpg; installed
+// by scripts/test.sh), served on 127.0.0.1, reached through a distro file
+// exactly as the built-in RPM distros are (same code paths: keyring file,
+// repomd.xml.asc, primary, filelists, modules, payloads, rpmdb), and the
+// images run in podman and read by rpm.
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/distroless-dev/distroless/packages/rpm/rpmtest"
+)
+
+var (
+	rpmOnce    sync.Once
+	rpmFix     *rpmtest.Fixture
+	rpmFixErr  error
+	rpmRepoURL string
+)
+
+// rpmFixture builds the test repositories once per test run, next to the
+// package's download cache (TestMain removes it), and serves them.
+func rpmFixture(t *testing.T) *rpmtest.Fixture {
+	t.Helper()
+	rpmOnce.Do(func() {
+		if why := rpmtest.Supported(); why != "" {
+			rpmFixErr = errors.New(why)
+			return
+		}
+		start := time.Now()
+		rpmFix, rpmFixErr = rpmtest.Build(filepath.Join(filepath.Dir(testCache), "rpm-fixture"))
+		if rpmFixErr == nil {
+			s := httptest.NewServer(http.FileServer(http.Dir(filepath.Dir(rpmFix.Repos["releases"]))))
+			rpmRepoURL = s.URL // lives as long as the test process
+			t.Logf("test RPM repositories built in %v", time.Since(start).Round(time.Millisecond))
+		}
+	})
+	if rpmFixErr != nil {
+		t.Fatalf("building the test RPM repositories: %v", rpmFixErr)
+	}
+	return rpmFix
+}
+
+// rpmDistroFile writes a distro file for repositories at base, with its
+// keyring next to it, and returns its path.
+func rpmDistroFile(t *testing.T, base, keyFile string) string {
+	t.Helper()
+	dir := t.TempDir()
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "test-key.asc"), key, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The test glibc is the host's (Debian's), whose loader searches the
+	// multiarch directories; libdemo is in /usr/lib64.
+	def := fmt.Sprintf(`name: test:el
+format: rpm
+architectures: [amd64]
+keyring: test-key.asc
+repos:
+  - {name: releases, url: "%s/releases"}
+  - {name: updates, url: "%s/updates"}
+library-path: [/usr/lib64, /lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu]
+rpmdb: /usr/lib/sysimage/rpm
+os-release:
+  ID: testel
+  NAME: Test EL
+  VERSION_ID: "1"
+  PRETTY_NAME: Distroless (Test EL 1)
+`, base, base)
+	p := filepath.Join(dir, "test-el.yaml")
+	if err := os.WriteFile(p, []byte(def), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// flatten unpacks an OCI image's layers, bottom first, into a directory.
+func flatten(t *testing.T, layout, tag string) string {
+	t.Helper()
+	root := t.TempDir()
+	img := readLayout(t, layout, tag)
+	for _, l := range img.Manifest.Layers {
+		zr, err := gzip.NewReader(bytes.NewReader(readBlob(t, layout, l)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := tar.NewReader(zr)
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(h.Name, "./")))
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			switch h.Typeflag {
+			case tar.TypeDir:
+				os.MkdirAll(p, 0o755)
+			case tar.TypeSymlink:
+				os.Remove(p)
+				os.Symlink(h.Linkname, p)
+			case tar.TypeLink:
+				os.Remove(p)
+				os.Link(filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(h.Linkname, "./"))), p)
+			case tar.TypeReg:
+				b, _ := io.ReadAll(tr)
+				os.Remove(p)
+				os.WriteFile(p, b, 0o644)
+			}
+		}
+	}
+	return root
+}
+
+// TestRPMGen resolves and builds an image from the test repositories
+// through a distro file and a profile file, runs it, and reads its rpm
+// database with rpm.
+func TestRPMGen(t *testing.T) {
+	fx := rpmFixture(t)
+	distroFile := rpmDistroFile(t, rpmRepoURL, fx.KeyFile)
+	cache := filepath.Join(t.TempDir(), "cache")
+
+	// resolve: the closure, and what is left out.
+	stdout, stderr, code := cli(t, "resolve", "-f", "testdata/rpm/demo.yaml", "--distro", distroFile, "--cache-dir", cache, "--json")
+	if code != 0 {
+		t.Fatalf("resolve: exit %d\n%s", code, stderr)
+	}
+	got := closureOf(t, stdout)
+	want := []string{"ca-certificates", "demo", "demo-data", "demo-extras", "glibc", "glibc-minimal-langpack", "libdemo",
+		"libgcc", "libgomp", "libstdc++", "mailcap", "openssl-libs", "setup", "tzdata"}
+	if !slices.Equal(got, want) {
+		t.Errorf("closure = %v\nwant      %v", got, want)
+	}
+	for _, bad := range []string{"bash", "basesystem", "glibc-all-langpacks", "coreutils"} {
+		if slices.Contains(got, bad) {
+			t.Errorf("closure has %s", bad)
+		}
+	}
+	if !strings.Contains(stdout, `"1.1~rc1-1"`) || strings.Contains(stdout, "9.0-1.module_demo") {
+		t.Errorf("demo-data is not the newest non-modular version:\n%s", stdout)
+	}
+	stdout, stderr, code = cli(t, "why", "-f", "testdata/rpm/demo.yaml", "basesystem", "--distro", distroFile, "--cache-dir", cache)
+	if code != 0 || !strings.Contains(stdout, "basesystem is pruned") || !strings.Contains(stdout, "glibc") {
+		t.Errorf("why basesystem: exit %d\n%s%s", code, stdout, stderr)
+	}
+
+	// gen, twice from two caches: the same digest.
+	dir, err := os.MkdirTemp("", "rpm-gen-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	layout := filepath.Join(dir, "demo")
+	digest := genDigest(t, "-f", "testdata/rpm/demo.yaml", "--distro", distroFile, "--cache-dir", cache, "-o", "oci:"+layout+":v1")
+	again := genDigest(t, "-f", "testdata/rpm/demo.yaml", "--distro", distroFile, "--cache-dir", filepath.Join(t.TempDir(), "cold"), "-o", "oci:"+filepath.Join(dir, "again")+":v1")
+	if again != digest {
+		t.Errorf("two builds from two caches: %s and %s", digest, again)
+	}
+
+	// The image runs, as nonroot, with no network.
+	p := newPodman(t)
+	out, errOut, code := p.run(t, 3*time.Minute, "run", "--rm", "--network=none", "oci:"+layout+":v1")
+	if code != 0 || !strings.Contains(out, "demo: hello from libdemo") || !strings.Contains(out, "data: candidate 1.1~rc1-1") {
+		t.Fatalf("podman run: exit %d\nstdout: %s\nstderr: %s", code, out, tail(errOut, 20))
+	}
+
+	// Its root filesystem: the rpm database lists every package, the
+	// trust bundle holds the one trusted certificate, no shell, no dpkg.
+	root := flatten(t, layout, "v1")
+	rpmBin := needTool(t, "rpm")
+	q, err := exec.Command(rpmBin, "--dbpath", filepath.Join(root, "usr/lib/sysimage/rpm"), "-qa", "--qf", "%{NAME}\\n").CombinedOutput()
+	if err != nil {
+		t.Fatalf("rpm -qa: %v\n%s", err, q)
+	}
+	names := strings.Fields(string(q))
+	sort.Strings(names)
+	if !slices.Equal(names, want) {
+		t.Errorf("rpm -qa in the image = %v\nwant %v", names, want)
+	}
+	bundle, err := os.ReadFile(filepath.Join(root, "etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"))
+	if err != nil || !bytes.Contains(bundle, bytes.TrimSpace(fx.TrustedCA)) || bytes.Count(bundle, []byte("BEGIN CERTIFICATE")) != 1 {
+		t.Errorf("trust bundle (%v): %d certificates, want the trusted one only", err, bytes.Count(bundle, []byte("BEGIN CERTIFICATE")))
+	}
+	for _, absent := range []string{"var/lib/dpkg", "usr/bin/bash", "bin/sh", "etc/bashrc", "var/log/demo.log"} {
+		if _, err := os.Lstat(filepath.Join(root, absent)); err == nil {
+			t.Errorf("the image has /%s", absent)
+		}
+	}
+	if osr, _ := os.ReadFile(filepath.Join(root, "etc/os-release")); !bytes.Contains(osr, []byte(`ID="testel"`)) {
+		t.Errorf("os-release:\n%s", osr)
+	}
+
+	// The RPM family's cc profile alone: its layers are the demo image's.
+	cc := genDigest(t, "cc", "--distro", distroFile, "--cache-dir", cache, "-o", "oci:"+filepath.Join(dir, "cc")+":v1")
+	if cc == digest {
+		t.Fatal("cc equals demo")
+	}
+	ccLayers := readLayout(t, filepath.Join(dir, "cc"), "v1").layerDigests()
+	demoLayers := readLayout(t, layout, "v1").layerDigests()
+	for i := 0; i < len(ccLayers)-1; i++ {
+		if ccLayers[i] != demoLayers[i] {
+			t.Errorf("layer %d differs between cc and demo", i)
+		}
+	}
+
+	// A lockfile pins the build: a rebuild from it alone (no index) gives
+	// the same image.
+	lock := filepath.Join(dir, "demo.lock")
+	locked := genDigest(t, "-f", "testdata/rpm/demo.yaml", "--distro", distroFile, "--cache-dir", cache, "--lock", lock, "-o", "oci:"+filepath.Join(dir, "locked")+":v1")
+	rebuilt := genDigest(t, "-f", "testdata/rpm/demo.yaml", "--distro", distroFile, "--cache-dir", filepath.Join(t.TempDir(), "cold2"), "--lock", lock, "-o", "oci:"+filepath.Join(dir, "rebuilt")+":v1")
+	if locked != digest || rebuilt != digest {
+		t.Errorf("lockfile builds %s and %s, want %s", locked, rebuilt, digest)
+	}
+}
+
+// closureOf reads the package names of resolve --json.
+func closureOf(t *testing.T, out string) []string {
+	var j struct {
+		Packages []struct {
+			Name string `json:"name"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal([]byte(out), &j); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var names []string
+	for _, p := range j.Packages {
+		names = append(names, p.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// TestRPMRefused serves damaged copies of the repositories: each damage
+// is refused with an error that names it, and no image is written.
+func TestRPMRefused(t *testing.T) {
+	fx := rpmFixture(t)
+	glob1 := func(pattern string) string {
+		m, _ := filepath.Glob(pattern)
+		if len(m) != 1 {
+			t.Fatalf("%s: %v", pattern, m)
+		}
+		return m[0]
+	}
+	flip := func(p string, at func(n int) int) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[at(len(b))] ^= 0x5a
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		damage  func(root string)
+		keyFile string
+		want    []string
+	}{
+		{"tampered repomd.xml", func(root string) {
+			p := filepath.Join(root, "releases/repodata/repomd.xml")
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, bytes.Replace(b, []byte("<revision>"), []byte("<revision>9"), 1), 0o644)
+		}, "", []string{"releases/repodata/repomd.xml", "bad signature"}},
+		{"signed by another key", func(root string) {
+			if err := fx.SignRepomd(fx.OtherGPGHome, filepath.Join(root, "updates")); err != nil {
+				t.Fatal(err)
+			}
+		}, "", []string{"updates/repodata/repomd.xml", "not in the keyring"}},
+		{"checked against another key", func(string) {}, fx.OtherKeyFile, []string{"repodata/repomd.xml", "not in the keyring"}},
+		{"primary checksum mismatch", func(root string) {
+			flip(glob1(filepath.Join(root, "updates/repodata/*-primary.xml.zst")), func(n int) int { return n / 2 })
+		}, "", []string{"primary.xml.zst", "sha256 mismatch"}},
+		{"corrupted package", func(root string) {
+			flip(filepath.Join(root, "releases/libdemo-1.0-1.x86_64.rpm"), func(n int) int { return n - 100 })
+		}, "", []string{"libdemo-1.0-1.x86_64.rpm", "sha256 mismatch"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			if out, err := exec.Command("cp", "-a", filepath.Dir(fx.Repos["releases"])+"/.", root).CombinedOutput(); err != nil {
+				t.Fatalf("cp: %v\n%s", err, out)
+			}
+			c.damage(root)
+			s := httptest.NewServer(http.FileServer(http.Dir(root)))
+			defer s.Close()
+			key := fx.KeyFile
+			if c.keyFile != "" {
+				key = c.keyFile
+			}
+			distroFile := rpmDistroFile(t, s.URL, key)
+			out := filepath.Join(t.TempDir(), "img")
+			_, stderr, code := cli(t, "gen", "-f", "testdata/rpm/demo.yaml", "--distro", distroFile, "--cache-dir", filepath.Join(t.TempDir(), "cache"), "-o", "oci:"+out+":v1")
+			if code != 1 {
+				t.Fatalf("exit %d, want 1\n%s", code, stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("an image was written to %s", out)
+			}
+		})
+	}
+
+	// --keyring replaces the distro file's keyring: the right key
+	// rescues a distro file naming the wrong one.
+	distroFile := rpmDistroFile(t, rpmRepoURL, fx.OtherKeyFile)
+	if _, stderr, code := cli(t, "resolve", "-f", "testdata/rpm/demo.yaml", "--distro", distroFile, "--keyring", fx.KeyFile, "--cache-dir", filepath.Join(t.TempDir(), "cache")); code != 0 {
+		t.Errorf("--keyring with the right key: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestRPMDistroChoice: python3.12 is an RPM-family profile; Debian
+// releases do not package it.
+func TestRPMDistroChoice(t *testing.T) {
+	_, stderr, code := cli(t, "resolve", "python3.12", "--distro", "debian:bookworm", "--cache-dir", testCache)
+	if code != 1 || !strings.Contains(stderr, "python3.12 is not packaged by debian:bookworm; it packages python3.11") || !strings.Contains(stderr, "rocky:9") {
+		t.Fatalf("python3.12 on bookworm: exit %d\n%s", code, stderr)
+	}
+	// Without --distro: the first built-in distro that packages it, or,
+	// where the RPM distros' repositories cannot be reached (as on the
+	// test machines), an error that says so for each.
+	_, stderr, code = cli(t, "resolve", "python3.12", "--cache-dir", testCache)
+	switch {
+	case code == 0:
+		if !strings.Contains(stderr, "python3.12: using ") {
+			t.Errorf("no note of the distro picked:\n%s", stderr)
+		}
+	case code == 1:
+		for _, want := range []string{"packaged by no built-in distro that could be read", "debian:trixie; it packages python3.13", "rocky:9 could not be read", "fedora:44 could not be read"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, stderr)
+			}
+		}
+	default:
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	// A distro file that is not one.
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("name: x\nformat: rpm\narchitectures: [amd64]\nkeyring: k.asc\nsuites: [{name: s, mirror: archive}]\n"), 0o644)
+	if _, stderr, code := cli(t, "resolve", "base", "--distro", bad, "--cache-dir", testCache); code != 1 || !strings.Contains(stderr, "suites and components are for deb distros") {
+		t.Errorf("bad distro file: exit %d\n%s", code, stderr)
+	}
+}
