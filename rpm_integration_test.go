@@ -362,6 +362,25 @@ func TestRPMDistroChoice(t *testing.T) {
 	default:
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
+	// The RPM python3.X profile on RPM repositories (the test
+	// repositories' python3.12 stands in for AppStream's).
+	fx := rpmFixture(t)
+	distroFile := rpmDistroFile(t, rpmRepoURL, fx.KeyFile)
+	out, stderr, code := cli(t, "resolve", "python3.12", "--distro", distroFile, "--cache-dir", filepath.Join(t.TempDir(), "cache"), "--json")
+	if code != 0 {
+		t.Fatalf("python3.12 on the test repositories: exit %d\n%s", code, stderr)
+	}
+	got := closureOf(t, out)
+	for _, want := range []string{"python3.12", "python3.12-libs", "libdemo", "glibc", "libstdc++", "tzdata"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("python3.12 closure lacks %s: %v", want, got)
+		}
+	}
+	_, stderr, code = cli(t, "resolve", "python3.11", "--distro", distroFile, "--cache-dir", filepath.Join(t.TempDir(), "cache"))
+	if code != 1 || !strings.Contains(stderr, "python3.11 is not packaged by test:el; it packages python3.12") {
+		t.Errorf("python3.11 on the test repositories: exit %d\n%s", code, stderr)
+	}
+
 	// A distro file that is not one.
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("name: x\nformat: rpm\narchitectures: [amd64]\nkeyring: k.asc\nsuites: [{name: s, mirror: archive}]\n"), 0o644)

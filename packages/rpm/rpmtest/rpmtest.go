@@ -309,6 +309,27 @@ cp -p %{_sourcedir}/libgomp.so.1 %{buildroot}/usr/lib/x86_64-linux-gnu/
 %files
 /usr/lib/x86_64-linux-gnu/libgomp.so.1
 `, ""},
+		{"updates", head("python3.12", "3.12.1", "1.el9") + `
+Requires: python3.12-libs(x86-64) = %{version}-%{release}
+Requires: tzdata
+%description
+Stands in for RHEL 9 AppStream's python3.12 (the profile's roots).
+%install
+mkdir -p %{buildroot}/usr/bin
+cp -p %{_sourcedir}/demo %{buildroot}/usr/bin/python3.12
+%files
+/usr/bin/python3.12
+`, ""},
+		{"updates", head("python3.12-libs", "3.12.1", "1.el9") + `
+Requires: libdemo.so.1()(64bit)
+%description
+Stands in for python3.12-libs.
+%install
+mkdir -p %{buildroot}/usr/lib64/python3.12
+echo 'print("hi")' > %{buildroot}/usr/lib64/python3.12/os.py
+%files
+/usr/lib64/python3.12
+`, ""},
 		{"updates", head("demo-data", "1.0^git1", "1") + `
 BuildArch: noarch
 %description
