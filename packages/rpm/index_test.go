@@ -371,8 +371,20 @@ func TestUnsignedMetadata(t *testing.T) {
 	b, _ := os.ReadFile(damaged)
 	b[len(b)-40] ^= 0x55
 	os.WriteFile(damaged, b, 0o644)
-	if err := walk(Payload{Keyring: spec.Keyring}, damaged); err == nil {
-		t.Fatal("damaged payload accepted")
+	if err := walk(Payload{Keyring: spec.Keyring}, damaged); err == nil || !strings.Contains(err.Error(), "payload digest mismatch") {
+		t.Fatalf("damaged payload: %v", err)
+	}
+	// With the unpack cache: a cached conversion is used only after the
+	// package's signature is checked again.
+	cacheDir := t.TempDir()
+	if err := walk(Payload{CacheDir: cacheDir}, file); err != nil {
+		t.Fatal(err)
+	}
+	if err := walk(Payload{CacheDir: cacheDir, Keyring: readKey(t, fx.OtherKeyFile)}, file); err == nil || !strings.Contains(err.Error(), "bad package signature") {
+		t.Fatalf("cached package checked against another key: %v", err)
+	}
+	if err := walk(Payload{CacheDir: cacheDir, Keyring: spec.Keyring}, file); err != nil {
+		t.Fatal(err)
 	}
 }
 

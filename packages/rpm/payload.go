@@ -49,9 +49,10 @@ import (
 type Payload struct {
 	CacheDir string
 	// Keyring, when set, must hold a key that made a valid signature of
-	// each package's header (RSA or DSA header signature); the header's
-	// payload digest then binds the payload to it. Set it when the
-	// repository metadata is not signed.
+	// each package's header (RSA or DSA header signature), and the
+	// payload must have the digest the signed header gives; both are
+	// checked on every Walk, before the unpack cache is used. Set it
+	// when the repository metadata is not signed.
 	Keyring openpgp.EntityList
 	// DBPath is where PackageDB writes the rpm database
 	// ("/usr/lib/sysimage/rpm" when empty).
@@ -75,8 +76,19 @@ func (p Payload) Walk(file string, fn func(h *tar.Header, r io.Reader) error) er
 		return err
 	}
 	defer f.Close()
+	var hd *rpmHeaders
+	if p.Keyring != nil {
+		// Signature and payload digest first: a cache entry is the same
+		// bytes' conversion, but the bytes must be accepted by this keyring.
+		if hd, err = readHeaders(f); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		if err := verifyPackage(f, hd, p.Keyring); err != nil {
+			return fmt.Errorf("%s (%s): %w", file, hd.nevra(), err)
+		}
+	}
 	var cached string
-	if p.CacheDir != "" && p.Keyring == nil {
+	if p.CacheDir != "" {
 		key, err := fileKey(f)
 		if err != nil {
 			return fmt.Errorf("%s: %w", file, err)
@@ -86,13 +98,8 @@ func (p Payload) Walk(file string, fn func(h *tar.Header, r io.Reader) error) er
 			return err
 		}
 	}
-	hd, err := readHeaders(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
-	}
-	var digest *payloadDigest
-	if p.Keyring != nil {
-		if digest, err = verifyHeader(hd, p.Keyring); err != nil {
+	if hd == nil {
+		if hd, err = readHeaders(f); err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
 	}
@@ -118,7 +125,7 @@ func (p Payload) Walk(file string, fn func(h *tar.Header, r io.Reader) error) er
 			return fn(h, r)
 		}
 	}
-	if err := walkPayload(f, hd, digest, emit); err != nil {
+	if err := walkPayload(f, hd, emit); err != nil {
 		var fe *fnError
 		if errors.As(err, &fe) {
 			return fe.err
@@ -131,11 +138,32 @@ func (p Payload) Walk(file string, fn func(h *tar.Header, r io.Reader) error) er
 	return nil
 }
 
+// verifyPackage checks the header signature against keyring and the
+// compressed payload against the digest the signed header gives.
+func verifyPackage(f *os.File, hd *rpmHeaders, keyring openpgp.EntityList) error {
+	digest, err := verifyHeader(hd, keyring)
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(digest.h, io.NewSectionReader(f, hd.payload, st.Size()-hd.payload)); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(digest.h.Sum(nil)); got != digest.want {
+		return fmt.Errorf("payload digest mismatch: the signed header says %s, the payload is %s", digest.want, got)
+	}
+	return nil
+}
+
 // Prepare converts the package into CacheDir unless it is there already,
-// so that a later Walk reads the fast copy. Without CacheDir (or with a
-// Keyring, when every Walk verifies the package) it does nothing.
+// so that a later Walk reads the fast copy (which still checks the
+// package's signature when Keyring is set). Without CacheDir it does
+// nothing.
 func (p Payload) Prepare(file string) error {
-	if p.CacheDir == "" || p.Keyring != nil {
+	if p.CacheDir == "" {
 		return nil
 	}
 	f, err := os.Open(file)
@@ -166,7 +194,7 @@ type pendingLink struct {
 }
 
 // walkPayload decompresses and reads the cpio payload at hd.payload.
-func walkPayload(f *os.File, hd *rpmHeaders, digest *payloadDigest, fn func(h *tar.Header, r io.Reader) error) (err error) {
+func walkPayload(f *os.File, hd *rpmHeaders, fn func(h *tar.Header, r io.Reader) error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("malformed payload (%v)", p)
@@ -180,10 +208,7 @@ func walkPayload(f *os.File, hd *rpmHeaders, digest *payloadDigest, fn func(h *t
 	if err != nil {
 		return err
 	}
-	var raw io.Reader = io.NewSectionReader(f, hd.payload, st.Size()-hd.payload)
-	if digest != nil {
-		raw = io.TeeReader(raw, digest.h)
-	}
+	raw := io.NewSectionReader(f, hd.payload, st.Size()-hd.payload)
 	comp := h.GetTag(tagPayloadCompressor).String()
 	dr, closer, err := decompress(bufio.NewReaderSize(raw, 256<<10), comp)
 	if err != nil {
@@ -311,18 +336,6 @@ func walkPayload(f *os.File, hd *rpmHeaders, digest *payloadDigest, fn func(h *t
 			if err := fn(&lh, strings.NewReader("")); err != nil {
 				return &fnError{err}
 			}
-		}
-	}
-	if digest != nil {
-		// Read the compressed stream to its end, then compare.
-		if _, err := io.Copy(io.Discard, dr); err != nil {
-			return fmt.Errorf("payload: %w", err)
-		}
-		if _, err := io.Copy(io.Discard, raw); err != nil {
-			return fmt.Errorf("payload: %w", err)
-		}
-		if got := hex.EncodeToString(digest.h.Sum(nil)); got != digest.want {
-			return fmt.Errorf("payload digest mismatch: the signed header says sha256 %s, the payload is %s", digest.want, got)
 		}
 	}
 	return nil
