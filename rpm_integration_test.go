@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -387,4 +388,75 @@ func TestRPMDistroChoice(t *testing.T) {
 	if _, stderr, code := cli(t, "resolve", "base", "--distro", bad, "--cache-dir", testCache); code != 1 || !strings.Contains(stderr, "suites and components are for deb distros") {
 		t.Errorf("bad distro file: exit %d\n%s", code, stderr)
 	}
+}
+
+// TestRPMUnsignedMetadata takes the path of the built-in RPM distros:
+// repositories without repomd.xml.asc, served over https, the key
+// downloaded from a URL and accepted only with its pinned fingerprint,
+// and every package's own signature checked.
+func TestRPMUnsignedMetadata(t *testing.T) {
+	fx := rpmFixture(t)
+	root := t.TempDir()
+	if out, err := exec.Command("cp", "-a", filepath.Dir(fx.Repos["releases"])+"/.", root).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	for _, r := range []string{"releases", "updates"} {
+		os.Remove(filepath.Join(root, r, "repodata", "repomd.xml.asc"))
+	}
+	key, _ := os.ReadFile(fx.KeyFile)
+	os.WriteFile(filepath.Join(root, "RPM-GPG-KEY-test"), key, 0o644)
+	s := httptest.NewTLSServer(http.FileServer(http.Dir(root)))
+	defer s.Close()
+	certFile := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(certFile, pemCert(s.Certificate().Raw), 0o644)
+	t.Setenv("SSL_CERT_FILE", certFile) // the distroless binary trusts the test server
+
+	distroFile := func(fpr string) string {
+		p := filepath.Join(t.TempDir(), "https-el.yaml")
+		def := fmt.Sprintf(`name: test:https
+format: rpm
+architectures: [amd64]
+keyring-urls: ["%s/RPM-GPG-KEY-test"]
+fingerprints: [%s]
+signed-metadata: false
+repos:
+  - {name: releases, url: "%s/releases"}
+  - {name: updates, url: "%s/updates"}
+library-path: [/usr/lib64, /lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu]
+`, s.URL, fpr, s.URL, s.URL)
+		os.WriteFile(p, []byte(def), 0o644)
+		return p
+	}
+	good := distroFile(fx.Fingerprint)
+	cache := filepath.Join(t.TempDir(), "cache")
+	out := filepath.Join(t.TempDir(), "img")
+	genDigest(t, "-f", "testdata/rpm/demo.yaml", "--distro", good, "--cache-dir", cache, "-o", "oci:"+out+":v1")
+
+	// A key whose fingerprint is not the pinned one is refused.
+	_, stderr, code := cli(t, "resolve", "-f", "testdata/rpm/demo.yaml", "--distro", distroFile(strings.Repeat("AB", 20)), "--cache-dir", filepath.Join(t.TempDir(), "c"))
+	if code != 1 || !strings.Contains(stderr, "no key with a pinned fingerprint") {
+		t.Errorf("wrong fingerprint: exit %d\n%s", code, stderr)
+	}
+
+	// A package signed by another key (the repository indexed again, so
+	// that only its signature is wrong) is refused by gen, naming it.
+	pkg := filepath.Join(root, "releases", "libdemo-1.0-1.x86_64.rpm")
+	if err := fx.Sign(fx.OtherGPGHome, pkg); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command("createrepo_c", "--quiet", "--no-database", "--update", filepath.Join(root, "releases")).CombinedOutput(); err != nil {
+		t.Fatalf("createrepo_c: %v\n%s", err, b)
+	}
+	out2 := filepath.Join(t.TempDir(), "img")
+	_, stderr, code = cli(t, "gen", "-f", "testdata/rpm/demo.yaml", "--distro", good, "--cache-dir", filepath.Join(t.TempDir(), "c2"), "-o", "oci:"+out2+":v1")
+	if code != 1 || !strings.Contains(stderr, "libdemo-1.0-1.x86_64") || !strings.Contains(stderr, "bad package signature") {
+		t.Errorf("package signed by another key: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(out2); err == nil {
+		t.Error("an image was written")
+	}
+}
+
+func pemCert(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
