@@ -1,11 +1,22 @@
 package distro
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/distroless-dev/distroless/packages/fetch"
 )
@@ -97,5 +108,131 @@ func TestResolveMirrors(t *testing.T) {
 	}
 	if _, err := d.Open(context.Background(), &fetch.Cache{Dir: t.TempDir()}, "riscv64", m); err == nil || !strings.Contains(err.Error(), "amd64, arm64") {
 		t.Fatalf("bad arch: %v", err)
+	}
+}
+
+func TestDecodeRPM(t *testing.T) {
+	ok := "name: x:el\nformat: rpm\narchitectures: [amd64]\nkeyring: k.asc\nrepos:\n  - {name: base, url: \"http://r.example/{arch}/os\"}\n"
+	d, err := Decode("ok.yaml", []byte(ok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Payload("").(interface {
+		Walk(string, func(*tar.Header, io.Reader) error) error
+	}) == nil || !slices.Equal(d.LibraryDirs(), []string{"/lib64", "/usr/lib64"}) {
+		t.Errorf("rpm defaults: %v", d.LibraryDirs())
+	}
+	cases := map[string]string{
+		ok + "suites: [{name: s, mirror: archive}]\n":                                                 "suites and components are for deb distros",
+		strings.Replace(ok, "keyring: k.asc\n", "", 1):                                                "no keyring",
+		strings.Replace(ok, "keyring: k.asc", "keyring: debian", 1):                                   "an rpm distro needs its own",
+		strings.Replace(ok, "keyring: k.asc", "keyring-urls: [https://k]", 1):                         "need fingerprints",
+		ok + "keyring-urls: [http://k]\nfingerprints: [" + strings.Repeat("A", 40) + "]\n":            "is not https",
+		ok + "fingerprints: [ABC]\n":                                                                  "not a key fingerprint",
+		ok + "signed-metadata: false\n":                                                               "is not https, and signed-metadata is false",
+		ok + "rpmdb: var/lib/rpm\n":                                                                   "must be an absolute path",
+		strings.Replace(ok, "repos:\n  - {name: base, url: \"http://r.example/{arch}/os\"}\n", "", 1): "no repos",
+		ok + "  - {name: base, url: \"http://r.example/2\"}\n":                                        "repeated name",
+		strings.Replace(ok, "amd64", "x86_64", 1):                                                     "want an OCI architecture name",
+	}
+	for in, want := range cases {
+		if _, err := Decode("bad.yaml", []byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Decode(%q) = %v, want %q", in, err, want)
+		}
+	}
+	// Every built-in RPM distro pins its keys and fetches them over https.
+	for _, b := range Builtins() {
+		if b.Format != "rpm" {
+			continue
+		}
+		if len(b.Fingerprints) == 0 || len(b.KeyringURLs) == 0 || b.signedMetadata() || b.RPMDB == "" || b.OSRelease["PRETTY_NAME"] == "" {
+			t.Errorf("%s: %+v", b.Name, b)
+		}
+		for _, r := range b.Repos {
+			if !strings.HasPrefix(r.URL, "https://") || !strings.Contains(r.URL, "{arch}") {
+				t.Errorf("%s: repo %s", b.Name, r.URL)
+			}
+		}
+	}
+}
+
+func TestDistroFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "mine.yaml")
+	os.WriteFile(p, []byte("name: mine\nformat: deb\narchitectures: [amd64]\nkeyring: keys/archive.asc\nsuites:\n  - {name: stable, url: \"http://apt.example/debian\"}\n"), 0o644)
+	if !IsFile(p) || IsFile("debian:bookworm") || !IsFile("mine.yaml") {
+		t.Fatal("IsFile")
+	}
+	d, err := Find(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.NeedsMirrors() {
+		t.Error("a suite with a URL needs no mirror")
+	}
+	// The keyring path is relative to the file.
+	_, err = d.Open(context.Background(), &fetch.Cache{Dir: t.TempDir()}, "amd64", Mirrors{})
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "keys/archive.asc")) {
+		t.Fatalf("missing keyring: %v", err)
+	}
+	if _, err := Find(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Fatalf("missing file: %v", err)
+	}
+	if _, err := Find("nosuch:1"); err == nil || !strings.Contains(err.Error(), "rocky:9") || !strings.Contains(err.Error(), "FILE.yaml") {
+		t.Fatalf("unknown distro: %v", err)
+	}
+}
+
+func TestKeyrings(t *testing.T) {
+	var keys [][]byte
+	var fprs []string
+	for i := range 2 {
+		e, err := openpgp.NewEntity(fmt.Sprintf("key %d", i), "", "k@example.invalid", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		w, _ := armor.Encode(&b, openpgp.PublicKeyType, nil)
+		e.Serialize(w)
+		w.Close()
+		keys = append(keys, b.Bytes())
+		fprs = append(fprs, Fingerprint(e))
+	}
+	// Two armored blocks in one file, as RPM-GPG-KEY files have.
+	both := append(append([]byte("comment\n"), keys[0]...), keys[1]...)
+	el, err := ReadKeyring(both)
+	if err != nil || len(el) != 2 {
+		t.Fatalf("two blocks: %d keys, %v", len(el), err)
+	}
+	pinned, err := pinKeys("f", el, []string{strings.ToLower(fprs[1][:4]) + " " + fprs[1][4:]})
+	if err != nil || len(pinned) != 1 || Fingerprint(pinned[0]) != fprs[1] {
+		t.Fatalf("pin: %v %v", pinned, err)
+	}
+	if _, err := pinKeys("f", el, []string{strings.Repeat("0", 40)}); err == nil || !strings.Contains(err.Error(), fprs[0]) {
+		t.Fatalf("no pinned key: %v", err)
+	}
+
+	// Downloaded keys: https only, pinned, cached.
+	hits := 0
+	s := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits++
+		w.Write(keys[0])
+	}))
+	defer s.Close()
+	c := &fetch.Cache{Dir: t.TempDir(), Client: s.Client()}
+	if _, err := fetchKeyring(context.Background(), c, []string{s.URL + "/k"}, []string{fprs[1]}); err == nil || !strings.Contains(err.Error(), "pinned") {
+		t.Fatalf("unpinned download: %v", err)
+	}
+	for range 2 {
+		el, err := fetchKeyring(context.Background(), c, []string{s.URL + "/k"}, []string{fprs[0]})
+		if err != nil || len(el) != 1 {
+			t.Fatalf("download: %v", err)
+		}
+	}
+	if hits != 2 { // the refused one, then one download cached
+		t.Errorf("%d downloads", hits)
+	}
+	if _, err := fetchKeyring(context.Background(), c, []string{"http://k.example/k"}, []string{fprs[0]}); err == nil || !strings.Contains(err.Error(), "not https") {
+		t.Fatalf("http key URL: %v", err)
 	}
 }
