@@ -195,7 +195,7 @@ func Resolve(ctx context.Context, profile string, o Options) (*Resolution, error
 				return nil, err
 			}
 			unread++
-			why = append(why, fmt.Sprintf("%s could not be read (%v)", d.Name, err))
+			why = append(why, fmt.Sprintf("%s could not be read (%s)", d.Name, strings.TrimPrefix(err.Error(), d.Name+": ")))
 		}
 	}
 	msg := fmt.Sprintf("%s is packaged by no built-in distro", profile)

@@ -46,7 +46,10 @@
 // would, goes into that package's layer; every package gets
 // /var/lib/dpkg/status.d/<name> (its control record with a Status field)
 // and, when the payload reader can give it, <name>.md5sums, in its own
-// layer, so that image scanners find it. /etc/os-release and
+// layer, so that image scanners find it. A payload reader whose format
+// keeps a package database of its own (packages.PackageDB: RPM's rpmdb)
+// gets that instead: each layer that adds packages gets the database of
+// every package so far. /etc/os-release and
 // /usr/lib/os-release go into a small top layer of their own.
 //
 // # Determinism

@@ -1,5 +1,6 @@
 // Command distroless generates distroless container images from real
-// Debian package indexes. It maps flags onto the distroless library.
+// Debian package indexes and RPM repositories. It maps flags onto the
+// distroless library.
 package main
 
 import (
