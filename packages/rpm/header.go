@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	crpm "github.com/cavaliergopher/rpm"
 )
@@ -132,7 +133,11 @@ func rawHeader(r io.ReaderAt, off int64) ([]byte, error) {
 	if il == 0 || il > maxHeaderIndex || dl > maxHeaderData {
 		return nil, fmt.Errorf("implausible header size (%d entries, %d bytes)", il, dl)
 	}
-	b := make([]byte, 16+int(il)*16+int(dl))
+	n := 16 + int64(il)*16 + int64(dl)
+	if size, ok := sizeOf(r); ok && off+n > size {
+		return nil, io.ErrUnexpectedEOF // do not allocate what the file cannot hold
+	}
+	b := make([]byte, n)
 	if _, err := r.ReadAt(b, off); err != nil {
 		return nil, eofIsUnexpected(err)
 	}
@@ -172,6 +177,7 @@ func checkHeader(h *crpm.Header) error {
 
 // headerFile is one file of a package as its header describes it.
 type headerFile struct {
+	size   int64 // -1 when the header gives none
 	mode   int64 // st_mode: type and permission bits
 	user   string
 	group  string
@@ -191,9 +197,16 @@ func (h *rpmHeaders) files() map[string]*headerFile {
 	users := hd.GetTag(tagFileUserName).StringSlice()
 	groups := hd.GetTag(tagFileGroupName).StringSlice()
 	links := hd.GetTag(tagFileLinkTos).StringSlice()
+	sizes := hd.GetTag(tagLongFileSizes).Int64Slice()
+	if len(sizes) != len(names) {
+		sizes = hd.GetTag(tagFileSizes).Int64Slice()
+	}
 	out := make(map[string]*headerFile, len(names))
 	for i, base := range names {
-		f := &headerFile{mode: modes[i], flags: flags[i], user: "root", group: "root"}
+		f := &headerFile{mode: modes[i], flags: flags[i], user: "root", group: "root", size: -1}
+		if len(sizes) == len(names) {
+			f.size = sizes[i]
+		}
 		if i < len(users) {
 			f.user, f.group, f.link = users[i], groups[i], links[i]
 		}
@@ -210,4 +223,17 @@ func (h *rpmHeaders) nevra() string {
 		evr.Epoch = fmt.Sprint(e[0])
 	}
 	return hd.GetTag(tagName).String() + "-" + evr.String() + "." + hd.GetTag(tagArch).String()
+}
+
+// sizeOf returns the size of a file or in-memory reader.
+func sizeOf(r io.ReaderAt) (int64, bool) {
+	switch v := r.(type) {
+	case interface{ Size() int64 }:
+		return v.Size(), true
+	case interface{ Stat() (os.FileInfo, error) }:
+		if st, err := v.Stat(); err == nil {
+			return st.Size(), true
+		}
+	}
+	return 0, false
 }

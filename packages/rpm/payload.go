@@ -260,6 +260,10 @@ func walkPayload(f *os.File, hd *rpmHeaders, fn func(h *tar.Header, r io.Reader)
 		case cpio.TypeReg:
 			th.Typeflag = tar.TypeReg
 			th.Size = ch.Size
+			// Members of a hard link set but one are empty in the payload.
+			if hf.size >= 0 && ch.Size != hf.size && !(ch.Links > 1 && ch.Size == 0) {
+				return fmt.Errorf("payload: entry %q has %d bytes, the header says %d", ch.Name, ch.Size, hf.size)
+			}
 		case cpio.TypeDir:
 			th.Typeflag = tar.TypeDir
 		case cpio.TypeSymlink:
