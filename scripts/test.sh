@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 # generated images, skopeo and umoci inspect them; the JDK's javac and jar
 # build the jar the java images run; rpm (rpmbuild, rpmsign), createrepo-c,
 # gnupg and gcc build the signed RPM repositories the RPM tests serve (from
-# the host's glibc, OpenSSL, C++ runtime and CA certificates).
-need=(podman runc skopeo umoci default-jdk-headless rpm createrepo-c gnupg gcc ca-certificates)
+# the host's glibc, OpenSSL, C++ runtime, CA certificates, time zones,
+# /etc/services and /etc/mime.types).
+need=(podman runc skopeo umoci default-jdk-headless
+  rpm createrepo-c gnupg gcc libc6-dev ca-certificates tzdata netbase media-types)
 missing=()
 for pkg in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
