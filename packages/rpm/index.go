@@ -235,8 +235,8 @@ func loadRepo(ctx context.Context, c *fetch.Cache, s Spec, r Repo, now time.Time
 	}
 	rf.data, rf.sc = data, sc
 	var hidden []string
-	if m, ok := md.Data["modules"]; ok {
-		if hidden, err = modularNEVRAs(ctx, c, r, md, m); err != nil {
+	if _, ok := md.Data["modules"]; ok {
+		if hidden, err = modularNEVRAs(ctx, c, r, md); err != nil {
 			unmap()
 			return nil, nil, nil, err
 		}

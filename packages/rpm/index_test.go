@@ -241,11 +241,18 @@ func TestOpenCached(t *testing.T) {
 	if p := ix.Lookup("demo"); p == nil {
 		t.Fatal("no demo offline")
 	}
-	// Within RefreshAfter, an online open reads no repomd.xml either.
-	base2 := serve(t, t.TempDir())
-	_ = base2
-	if _, err := Open(context.Background(), &fetch.Cache{Dir: c.Dir}, spec); err != nil {
-		t.Fatal(err)
+	// Within RefreshAfter, an online open downloads nothing: the server
+	// may be gone.
+	gone := httptest.NewServer(http.NotFoundHandler())
+	spec = fixtureSpec(t, gone.URL)
+	gone.Close()
+	if _, err := Open(context.Background(), &fetch.Cache{Dir: c.Dir}, spec); err == nil {
+		t.Fatal("a repository never opened was opened")
+	}
+	spec = fixtureSpec(t, base)
+	spec.RefreshAfter = time.Hour
+	if _, err := Open(context.Background(), &fetch.Cache{Dir: c.Dir, Client: &http.Client{Transport: failingTransport{}}}, spec); err != nil {
+		t.Fatalf("warm open within RefreshAfter: %v", err)
 	}
 }
 
@@ -629,4 +636,11 @@ func TestV3Signature(t *testing.T) {
 	if err := checkSignature(openpgp.EntityList{other}, data, sig, &packet.Config{}); err == nil {
 		t.Fatal("v3 signature checked against another key")
 	}
+}
+
+// failingTransport fails every request.
+type failingTransport struct{}
+
+func (failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errorString("no network in this test")
 }

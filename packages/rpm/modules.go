@@ -23,7 +23,7 @@ const maxModuleDocs = 1 << 20
 // rebuilds have no default streams, so dnf would not install these
 // packages: the index leaves them out. The list is cached by the digest
 // of the modules file.
-func modularNEVRAs(ctx context.Context, c *fetch.Cache, r Repo, md *repomd, _ *repoData) ([]string, error) {
+func modularNEVRAs(ctx context.Context, c *fetch.Cache, r Repo, md *repomd) ([]string, error) {
 	e, err := md.need("modules")
 	if err != nil {
 		return nil, err
