@@ -285,9 +285,9 @@ func loadPackagesFile(ctx context.Context, c *fetch.Cache, j *fileJob) (*pkgFile
 	sideKey := sidecarKeyPrefix + j.unpacked.SHA256
 
 	if p, ok := c.Blob(j.unpacked.SHA256); ok {
-		data, unmap, err := mapFile(p)
+		data, unmap, err := fetch.MapFile(p)
 		if err == nil && int64(len(data)) == j.unpacked.Size {
-			if side, unmapSide, err := mapFile(c.NamedPath(sideKey)); err == nil {
+			if side, unmapSide, err := fetch.MapFile(c.NamedPath(sideKey)); err == nil {
 				if sc, err := parseSidecar(side, j.unpacked.SHA256, j.unpacked.Size); err == nil {
 					pf.data, pf.sc = data, sc
 					return pf, func() { unmap(); unmapSide() }, nil
@@ -347,7 +347,7 @@ func loadPackagesFile(ctx context.Context, c *fetch.Cache, j *fileJob) (*pkgFile
 		return nil, nil, fmt.Errorf("%s: %v", j.url, err)
 	}
 	_ = c.Put(sideKey, side)
-	data, unmap, err := mapFile(blob)
+	data, unmap, err := fetch.MapFile(blob)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,8 +5,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/bzip2"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -18,9 +16,10 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 	"github.com/xi2/xz"
 	debar "pault.ag/go/debian/deb"
+
+	"github.com/distroless-dev/distroless/packages/unpackcache"
 )
 
 // DebPayload reads the file tree of a binary .deb: the data.tar member of
@@ -35,7 +34,8 @@ import (
 // instead. Entries are written to a temporary file and renamed into place
 // once complete, so several processes may share the directory; a damaged
 // entry is removed when a walk finds it unreadable. Nothing evicts
-// entries: they are as many as the distinct .deb files walked.
+// entries: they are as many as the distinct .deb files walked. The cache
+// itself is packages/unpackcache, shared with packages/rpm.
 type DebPayload struct {
 	CacheDir string
 }
@@ -59,12 +59,12 @@ func (p DebPayload) Walk(file string, fn func(h *tar.Header, r io.Reader) error)
 	defer f.Close()
 	var cached string
 	if p.CacheDir != "" {
-		key, err := payloadKey(f)
+		key, err := unpackcache.Key(f)
 		if err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
 		cached = filepath.Join(p.CacheDir, key+".tar.zst")
-		if done, err := payloadWalkCached(cached, fn); done {
+		if done, err := unpackcache.Walk(cached, fn); done {
 			return err
 		}
 	}
@@ -77,11 +77,11 @@ func (p DebPayload) Walk(file string, fn func(h *tar.Header, r io.Reader) error)
 		return fmt.Errorf("%s: %s: %w", file, m.Name, err)
 	}
 	defer closer()
-	var save *payloadCacheWriter
+	var save *unpackcache.Writer
 	if cached != "" {
 		// A cache that cannot be written only costs speed.
-		if save, err = payloadNewCacheWriter(cached); err == nil {
-			defer save.abort()
+		if save, err = unpackcache.Create(cached); err == nil {
+			defer save.Abort()
 			r = io.TeeReader(r, save)
 		}
 	}
@@ -101,7 +101,7 @@ func (p DebPayload) Walk(file string, fn func(h *tar.Header, r io.Reader) error)
 	if save != nil {
 		// Keep the archive's trailing padding too, then publish.
 		if _, err := io.Copy(io.Discard, r); err == nil {
-			save.commit()
+			save.Commit()
 		}
 	}
 	return nil
@@ -115,48 +115,10 @@ func (p DebPayload) Prepare(file string) error {
 	if p.CacheDir == "" {
 		return nil
 	}
-	f, err := os.Open(file)
-	if err != nil {
+	if ok, err := unpackcache.Has(file, p.CacheDir, ".tar.zst"); ok || err != nil {
 		return err
 	}
-	key, err := payloadKey(f)
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
-	}
-	if _, err := os.Stat(filepath.Join(p.CacheDir, key+".tar.zst")); err == nil {
-		return nil
-	}
 	return p.Walk(file, func(*tar.Header, io.Reader) error { return nil })
-}
-
-// payloadKeys memoises .deb digests by file identity, so a process that
-// walks a package and then reads its control files hashes it once.
-var payloadKeys sync.Map // payloadFileID -> string
-
-type payloadFileID struct {
-	path  string
-	size  int64
-	mtime int64
-}
-
-// payloadKey returns the hex SHA-256 of an open .deb.
-func payloadKey(f *os.File) (string, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	id := payloadFileID{path: f.Name(), size: st.Size(), mtime: st.ModTime().UnixNano()}
-	if k, ok := payloadKeys.Load(id); ok {
-		return k.(string), nil
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, st.Size())); err != nil {
-		return "", err
-	}
-	k := hex.EncodeToString(h.Sum(nil))
-	payloadKeys.Store(id, k)
-	return k, nil
 }
 
 // payloadXZ pools xz readers: each holds a dictionary of up to 64 MiB
@@ -173,132 +135,6 @@ func payloadGetXZ(r io.Reader) (*xz.Reader, error) {
 	return xz.NewReader(r, 0)
 }
 
-// payloadDecoders pools zstd decoders: each holds a large history buffer.
-var payloadDecoders sync.Pool
-
-func payloadGetDecoder(r io.Reader) (*zstd.Decoder, error) {
-	if d, ok := payloadDecoders.Get().(*zstd.Decoder); ok {
-		if err := d.Reset(r); err == nil {
-			return d, nil
-		}
-		d.Close()
-	}
-	return zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<31))
-}
-
-func payloadPutDecoder(d *zstd.Decoder) {
-	if d.Reset(nil) == nil {
-		payloadDecoders.Put(d)
-	} else {
-		d.Close()
-	}
-}
-
-// payloadWalkCached walks a cached data archive. done is false when there
-// is no usable cache entry (and nothing was passed to fn), so the caller
-// reads the .deb itself.
-func payloadWalkCached(cached string, fn func(h *tar.Header, r io.Reader) error) (done bool, err error) {
-	cf, err := os.Open(cached)
-	if err != nil {
-		return false, nil
-	}
-	defer cf.Close()
-	zr, err := payloadGetDecoder(bufio.NewReaderSize(cf, 256<<10))
-	if err != nil {
-		return false, nil
-	}
-	defer payloadPutDecoder(zr)
-	tr := tar.NewReader(zr)
-	for called := false; ; called = true {
-		h, err := tr.Next()
-		if err != nil && err != io.EOF && !called {
-			// Damaged before anything was passed on: read the .deb.
-			os.Remove(cached)
-			return false, nil
-		}
-		if err == io.EOF {
-			// Reach the end of the zstd frame so its checksum is verified.
-			if _, err := io.Copy(io.Discard, zr); err != nil {
-				os.Remove(cached)
-				return true, fmt.Errorf("unpack cache entry %s is damaged (removed; run again): %w", filepath.Base(cached), err)
-			}
-			return true, nil
-		}
-		if err != nil {
-			os.Remove(cached)
-			return true, fmt.Errorf("unpack cache entry %s is damaged (removed; run again): %w", filepath.Base(cached), err)
-		}
-		if err := fn(h, tr); err != nil {
-			return true, err
-		}
-	}
-}
-
-// payloadCacheWriter writes one cache entry to a temporary file that
-// commit renames into place and abort removes.
-type payloadCacheWriter struct {
-	f    *os.File
-	zw   *zstd.Encoder
-	dst  string
-	err  error
-	done bool
-}
-
-func payloadNewCacheWriter(dst string) (*payloadCacheWriter, error) {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*.tar.zst")
-	if err != nil {
-		return nil, err
-	}
-	zw, err := zstd.NewWriter(f, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
-	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, err
-	}
-	return &payloadCacheWriter{f: f, zw: zw, dst: dst}, nil
-}
-
-// Write never fails, so a broken cache never fails the walk it tees off;
-// the error is kept and the entry is not committed.
-func (c *payloadCacheWriter) Write(b []byte) (int, error) {
-	if c.err == nil {
-		_, c.err = c.zw.Write(b)
-	}
-	return len(b), nil
-}
-
-func (c *payloadCacheWriter) commit() {
-	if c.err == nil {
-		c.err = c.zw.Close()
-	}
-	if c.err == nil {
-		c.err = c.f.Sync()
-	}
-	if err := c.f.Close(); c.err == nil {
-		c.err = err
-	}
-	if c.err == nil {
-		c.err = os.Rename(c.f.Name(), c.dst)
-	}
-	if c.err != nil {
-		os.Remove(c.f.Name())
-	}
-	c.done = true
-}
-
-func (c *payloadCacheWriter) abort() {
-	if c.done {
-		return
-	}
-	c.done = true
-	c.zw.Close()
-	c.f.Close()
-	os.Remove(c.f.Name())
-}
-
 // ControlFile returns one member of the package's control archive, e.g.
 // "control", "md5sums", "conffiles". A member the package does not have
 // gives an error wrapping fs.ErrNotExist. With CacheDir set the control
@@ -312,7 +148,7 @@ func (p DebPayload) ControlFile(file, name string) ([]byte, error) {
 	var ctl []byte
 	var cached string
 	if p.CacheDir != "" {
-		key, err := payloadKey(f)
+		key, err := unpackcache.Key(f)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
@@ -509,11 +345,11 @@ func payloadDecompress(m *debar.ArEntry) (rd io.Reader, closer func(), err error
 		}
 		r, closer = xr, func() { payloadXZ.Put(xr) }
 	case ".zst":
-		zr, err := payloadGetDecoder(br)
+		zr, err := unpackcache.GetDecoder(br)
 		if err != nil {
 			return nil, nil, err
 		}
-		r, closer = zr, func() { payloadPutDecoder(zr) }
+		r, closer = zr, func() { unpackcache.PutDecoder(zr) }
 	case ".gz":
 		gr, err := gzip.NewReader(br)
 		if err != nil {

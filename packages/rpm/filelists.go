@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strings"
+
+	"github.com/distroless-dev/distroless/packages/fetch"
 )
 
 // filelistOwners returns the packages of repository ri whose file list
@@ -22,7 +24,7 @@ func (ix *Index) filelistOwners(ri int, path string) []*rpmPkg {
 			rf.flErr = err
 			return
 		}
-		data, _, err := mapFile(blob) // kept for the index's lifetime
+		data, _, err := fetch.MapFile(blob) // kept for the index's lifetime
 		if err != nil {
 			rf.flErr = err
 			return

@@ -208,7 +208,7 @@ func loadRepo(ctx context.Context, c *fetch.Cache, s Spec, r Repo, now time.Time
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	data, unmap, err := mapFile(blob)
+	data, unmap, err := fetch.MapFile(blob)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/bzip2"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -25,6 +23,7 @@ import (
 	"github.com/xi2/xz"
 
 	"github.com/distroless-dev/distroless/packages"
+	"github.com/distroless-dev/distroless/packages/unpackcache"
 )
 
 // Payload reads the file tree of a binary .rpm: its cpio (newc) payload,
@@ -45,7 +44,8 @@ import (
 //
 // With CacheDir set, Walk keeps each package's converted entries there as
 // a fast zstd tar (<CacheDir>/<sha256 of the .rpm>.rpm.tar.zst), written
-// through a temporary file and a rename, as packages/deb does.
+// through a temporary file and a rename (packages/unpackcache, which
+// packages/deb uses too).
 type Payload struct {
 	CacheDir string
 	// Keyring, when set, must hold a key that made a valid signature of
@@ -89,12 +89,12 @@ func (p Payload) Walk(file string, fn func(h *tar.Header, r io.Reader) error) er
 	}
 	var cached string
 	if p.CacheDir != "" {
-		key, err := fileKey(f)
+		key, err := unpackcache.Key(f)
 		if err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
 		cached = filepath.Join(p.CacheDir, key+".rpm.tar.zst")
-		if done, err := walkCached(cached, fn); done {
+		if done, err := unpackcache.Walk(cached, fn); done {
 			return err
 		}
 	}
@@ -166,17 +166,8 @@ func (p Payload) Prepare(file string) error {
 	if p.CacheDir == "" {
 		return nil
 	}
-	f, err := os.Open(file)
-	if err != nil {
+	if ok, err := unpackcache.Has(file, p.CacheDir, ".rpm.tar.zst"); ok || err != nil {
 		return err
-	}
-	key, err := fileKey(f)
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
-	}
-	if _, err := os.Stat(filepath.Join(p.CacheDir, key+".rpm.tar.zst")); err == nil {
-		return nil
 	}
 	return p.Walk(file, func(*tar.Header, io.Reader) error { return nil })
 }
@@ -387,32 +378,4 @@ func decompress(r io.Reader, comp string) (io.Reader, func(), error) {
 type payloadDigest struct {
 	want string
 	h    hash.Hash
-}
-
-// fileKeys memoises package digests by file identity.
-var fileKeys sync.Map // fileID -> string
-
-type fileID struct {
-	path  string
-	size  int64
-	mtime int64
-}
-
-// fileKey returns the hex SHA-256 of an open package file.
-func fileKey(f *os.File) (string, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	id := fileID{path: f.Name(), size: st.Size(), mtime: st.ModTime().UnixNano()}
-	if k, ok := fileKeys.Load(id); ok {
-		return k.(string), nil
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, st.Size())); err != nil {
-		return "", err
-	}
-	k := hex.EncodeToString(h.Sum(nil))
-	fileKeys.Store(id, k)
-	return k, nil
 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package rpm
+package fetch
 
 import (
 	"fmt"
@@ -8,9 +8,11 @@ import (
 	"syscall"
 )
 
-// mapFile maps a cache file read-only. The cache replaces files only by
+// MapFile maps a cache file read-only; unmap releases it (data must not
+// be used after). Where mapping fails, or off unix, the file is read into
+// memory instead and unmap does nothing. The cache replaces files only by
 // rename, never in place, so the mapping stays valid.
-func mapFile(path string) (data []byte, unmap func(), err error) {
+func MapFile(path string) (data []byte, unmap func(), err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
