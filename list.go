@@ -35,14 +35,15 @@ func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
 		ix, _, err := o.OpenIndex(ctx, d)
 		ds = append(ds, opened{d: d, ix: ix, err: err})
 	}
+	var notes []string
+	for _, od := range ds {
+		if od.err != nil {
+			notes = append(notes, fmt.Sprintf("%s not read: %v", od.d.Name, od.err))
+		}
+	}
 	var out []ProfileInfo
 	for _, p := range profiles.Builtins() {
-		info := ProfileInfo{Name: p.Name, Description: p.Description, Extends: p.Extends, Variants: []string{}}
-		for _, od := range ds {
-			if od.err != nil {
-				info.Notes = append(info.Notes, fmt.Sprintf("%s not read: %v", od.d.Name, od.err))
-			}
-		}
+		info := ProfileInfo{Name: p.Name, Description: p.Description, Extends: p.Extends, Variants: []string{}, Notes: notes}
 		switch {
 		case p.Variant != "":
 			info.Name = "PROFILE" + p.Variant

@@ -175,10 +175,7 @@ func Resolve(ctx context.Context, profile string, o Options) (*Resolution, error
 	var why []string
 	unread := 0
 	for _, b := range distro.Builtins() {
-		d := b
-		if o.Keyring != "" {
-			d = b.WithKeyring(o.Keyring)
-		}
+		d := o.keyed(b)
 		r, err := resolveOn(ctx, profile, d, o)
 		var np *profiles.NotPackagedError
 		switch {
@@ -212,10 +209,15 @@ func (o *Options) distro(name string) (*distro.Distro, error) {
 	if err != nil {
 		return nil, err
 	}
+	return o.keyed(d), nil
+}
+
+// keyed applies --keyring to a distro.
+func (o *Options) keyed(d *distro.Distro) *distro.Distro {
 	if o.Keyring != "" {
-		d = d.WithKeyring(o.Keyring)
+		return d.WithKeyring(o.Keyring)
 	}
-	return d, nil
+	return d
 }
 
 // openError marks a distro whose index could not be opened, so that the
