@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/distro"
@@ -85,10 +88,16 @@ func Gen(ctx context.Context, profile string, o GenOptions) (*GenResult, error) 
 		output = "oci:./" + profile
 	}
 	writeOpts := assemble.WriteOptions{DefaultRef: "distroless/" + profile + ":latest"}
+	if err := checkOutput(output); err != nil {
+		return nil, &UsageError{err}
+	}
 	if err := assemble.CheckOutput(output, writeOpts); err != nil {
-		return nil, err
+		return nil, &UsageError{err}
 	}
 	if _, _, err := userOf(o.User); err != nil {
+		return nil, &UsageError{err}
+	}
+	if err := checkArch(o.Arch); err != nil {
 		return nil, err
 	}
 	in, err := genPlan(ctx, profile, o)
@@ -169,6 +178,73 @@ func Gen(ctx context.Context, profile string, o GenOptions) (*GenResult, error) 
 		res.ImageSize += l.CompressedSize
 	}
 	return res, nil
+}
+
+// outputForms lists the outputs gen accepts, for error messages.
+const outputForms = "oci:DIR[:TAG] (an OCI layout), docker-archive:FILE[:REF] (a tarball) or REGISTRY/REPO:TAG (a push)"
+
+// checkOutput refuses an output without a transport that is not a
+// registry reference: a path such as ./out, /tmp/out, ../out, out/ or
+// ~/out must not be taken for a registry host.
+func checkOutput(output string) error {
+	if strings.HasPrefix(output, "oci:") || strings.HasPrefix(output, "docker-archive:") {
+		return nil
+	}
+	host, rest, hasSlash := strings.Cut(output, "/")
+	switch {
+	case output == "":
+		return fmt.Errorf("output is empty; want %s", outputForms)
+	case host == "" || host == "." || host == ".." || host == "~" || strings.HasPrefix(host, "~") ||
+		strings.ContainsRune(output, '\\') || (hasSlash && (rest == "" || strings.HasSuffix(rest, "/"))):
+		return fmt.Errorf("output %q is a path, not a registry reference: for an OCI layout say oci:%s, for a tarball docker-archive:%s; outputs are %s",
+			output, strings.TrimSuffix(output, "/"), strings.TrimSuffix(output, "/"), outputForms)
+	case !hasSlash:
+		return fmt.Errorf("output %q has no transport and is not a registry reference: want %s (a registry is named by its host, e.g. docker.io/…)", output, outputForms)
+	}
+	if !registryHost(host) {
+		return fmt.Errorf("output %q: %q is not a registry host (a domain with a dot, localhost, or an address, each with an optional :PORT); want %s", output, host, outputForms)
+	}
+	if _, err := name.ParseReference(output, name.StrictValidation); err != nil {
+		if _, lax := name.ParseReference(output); lax == nil {
+			// Only the strict form's explicit parts are missing.
+			return fmt.Errorf("output %q: name the repository in full and its tag, REGISTRY/REPO:TAG (%v)", output, err)
+		}
+		return fmt.Errorf("output %q is not a registry reference (%v); want %s", output, err, outputForms)
+	}
+	return nil
+}
+
+// registryHost reports whether host (with an optional :PORT) names a
+// registry: localhost, an IP address, or a DNS name with a dot.
+func registryHost(host string) bool {
+	h, port := host, ""
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		h, port = host[:i], host[i+1:]
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+			return false
+		}
+	}
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		return net.ParseIP(h[1:len(h)-1]) != nil
+	}
+	if h == "localhost" || net.ParseIP(h) != nil {
+		return true
+	}
+	labels := strings.Split(h, ".")
+	if len(labels) < 2 && port == "" {
+		return false // a bare word is a registry only with a port (registry:5000)
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, c := range l {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // genPlan resolves the profile, or takes the packages a lockfile pins.

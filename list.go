@@ -19,7 +19,7 @@ type ProfileInfo struct {
 	Extends     string   `json:"extends,omitempty"`
 	Distro      string   `json:"distro"`          // what gen picks without --distro
 	Variants    []string `json:"variants"`        // for templates: "python3.11 (debian:bookworm)"
-	Notes       []string `json:"notes,omitempty"` // distros whose index could not be read
+	Notes       []string `json:"notes,omitempty"` // distros whose index could not be read, and what that means for gen
 }
 
 // ListProfiles describes the built-in profiles. For templates and aliases
@@ -30,16 +30,34 @@ func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
 		ix  distro.Index
 		err error
 	}
+	if err := checkArch(o.Arch); err != nil {
+		return nil, err
+	}
 	var ds []opened
 	for _, d := range distro.Builtins() {
 		ix, _, err := o.OpenIndex(ctx, d)
 		ds = append(ds, opened{d: d, ix: ix, err: err})
 	}
 	var notes []string
-	for _, od := range ds {
+	firstUnread := -1
+	for i, od := range ds {
 		if od.err != nil {
 			notes = append(notes, fmt.Sprintf("%s not read: %v", od.d.Name, od.err))
+			if firstUnread < 0 {
+				firstUnread = i
+			}
 		}
+	}
+	// gen, choosing a distro, stops at the first one it cannot read: what
+	// only later distros package needs --distro until then.
+	where := func(i int) string {
+		if firstUnread >= 0 && i > firstUnread {
+			return fmt.Sprintf("%s, only with --distro while %s is not read", ds[i].d.Name, ds[firstUnread].d.Name)
+		}
+		return ds[i].d.Name
+	}
+	if firstUnread >= 0 {
+		notes = append(notes, fmt.Sprintf("without --distro, gen stops with an error at %s rather than skip a distro it cannot read", ds[firstUnread].d.Name))
 	}
 	var out []ProfileInfo
 	for _, p := range profiles.Builtins() {
@@ -52,7 +70,7 @@ func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
 			info.Name = strings.ReplaceAll(p.Name, "{"+p.Template.Var+"}", "X")
 			info.Description = strings.ReplaceAll(p.Description, "{"+p.Template.Var+"}", "X")
 			seen := map[string]bool{}
-			for _, od := range ds {
+			for i, od := range ds {
 				if od.err != nil {
 					continue
 				}
@@ -63,7 +81,7 @@ func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
 					}
 					if !seen[name] {
 						seen[name] = true
-						info.Variants = append(info.Variants, fmt.Sprintf("%s (%s)", name, od.d.Name))
+						info.Variants = append(info.Variants, fmt.Sprintf("%s (%s)", name, where(i)))
 					}
 				}
 			}
@@ -89,12 +107,12 @@ func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
 				}
 			}
 			if p.Alias != "" {
-				for _, od := range ds {
+				for i, od := range ds {
 					if od.err != nil {
 						continue
 					}
 					if plan, err := profiles.Expand(p.Name, od.ix, od.d.Format, od.d.Name); err == nil {
-						info.Variants = append(info.Variants, fmt.Sprintf("%s (%s)", plan.Name, od.d.Name))
+						info.Variants = append(info.Variants, fmt.Sprintf("%s (%s)", plan.Name, where(i)))
 					}
 				}
 			}

@@ -147,11 +147,22 @@ func (o *Options) OpenIndex(ctx context.Context, d *distro.Distro) (distro.Index
 }
 
 // Resolve computes the closure of a built-in profile.
+//
+// Without a distro named, it walks the built-in distros in order of
+// preference and takes the first that packages the profile. A distro
+// that was read and verified but lacks the profile is passed over; one
+// whose index could not be read or verified stops the walk with an
+// error, since it might have packaged the profile: whoever can block or
+// corrupt one index must not be able to choose the distro an image is
+// built from.
 func Resolve(ctx context.Context, profile string, o Options) (*Resolution, error) {
+	if err := checkArch(o.Arch); err != nil {
+		return nil, err
+	}
 	if o.Profile != nil {
 		profile = o.Profile.Name
 	} else if _, _, err := profiles.Find(profile); err != nil {
-		return nil, err
+		return nil, &UsageError{err}
 	}
 	if o.Distro != "" {
 		d, err := o.distro(o.Distro)
@@ -173,11 +184,16 @@ func Resolve(ctx context.Context, profile string, o Options) (*Resolution, error
 	}
 	// No distro named: the most preferred built-in distro that packages it.
 	var why []string
-	unread := 0
 	for _, b := range distro.Builtins() {
 		d := o.keyed(b)
+		if err := o.declaredNotFor(profile, d); err != nil {
+			// The profile says it is not for this distro: nothing to read.
+			why = append(why, err.Error())
+			continue
+		}
 		r, err := resolveOn(ctx, profile, d, o)
 		var np *profiles.NotPackagedError
+		var oe *openError
 		switch {
 		case err == nil:
 			if b != distro.Default() {
@@ -186,20 +202,88 @@ func Resolve(ctx context.Context, profile string, o Options) (*Resolution, error
 			return r, nil
 		case errors.As(err, &np):
 			why = append(why, err.Error())
+		case errors.As(err, &oe):
+			return nil, &UnreadDistroError{Distro: d.Name, Profile: profile, Passed: why, Err: oe.err}
 		default:
-			var oe *openError
-			if !errors.As(err, &oe) {
-				return nil, err
-			}
-			unread++
-			why = append(why, fmt.Sprintf("%s could not be read (%s)", d.Name, strings.TrimPrefix(err.Error(), d.Name+": ")))
+			return nil, err
 		}
 	}
-	msg := fmt.Sprintf("%s is packaged by no built-in distro", profile)
-	if unread > 0 {
-		msg += fmt.Sprintf(" that could be read (%d could not: check network access to their repositories, or name a mirror with --distro FILE.yaml)", unread)
+	return nil, fmt.Errorf("%s is packaged by no built-in distro:\n  %s", profile, strings.Join(why, "\n  "))
+}
+
+// UnreadDistroError is the error of a distro choice (no --distro) that
+// met a built-in distro whose index could not be read or verified
+// before one that packages the profile.
+type UnreadDistroError struct {
+	Distro  string   // the distro that could not be read
+	Profile string   // the profile asked for
+	Passed  []string // why each distro before it was passed over
+	Err     error    // why it could not be read
+}
+
+func (e *UnreadDistroError) Error() string {
+	msg := fmt.Sprintf("%v\n  %s could not be read, so whether it packages %s is unknown: without --distro, gen takes the first built-in distro that packages the profile and never skips one it cannot read; restore access to %s, or choose a distro with --distro",
+		e.Err, e.Distro, e.Profile, e.Distro)
+	for _, w := range e.Passed {
+		msg += "\n  " + w
 	}
-	return nil, fmt.Errorf("%s:\n  %s", msg, strings.Join(why, "\n  "))
+	return msg
+}
+
+func (e *UnreadDistroError) Unwrap() error { return e.Err }
+
+// declaredNotFor reports, without reading any index, that the profile
+// (or a profile it extends, up to the first template) says it is not for
+// distro d: another package format, or a distros list without d.
+func (o *Options) declaredNotFor(profile string, d *distro.Distro) error {
+	q := o.Profile
+	if q == nil {
+		p, base, err := profiles.FindFor(profile, d.Format)
+		if err != nil {
+			return nil // the expansion says what is wrong
+		}
+		if p.Variant != "" {
+			if p, _, err = profiles.FindFor(base, d.Format); err != nil {
+				return nil
+			}
+		}
+		q = p
+	}
+	for seen := 0; q != nil && q.Template == nil && q.Alias == "" && seen < 64; seen++ {
+		if q.Format != "" && q.Format != d.Format {
+			return &profiles.NotPackagedError{Profile: q.Name, Distro: d.Name, For: []string{q.Format + " distros"}}
+		}
+		if len(q.Distros) > 0 && !slices.Contains(q.Distros, d.Name) {
+			return &profiles.NotPackagedError{Profile: q.Name, Distro: d.Name, For: q.Distros}
+		}
+		if q.Extends == "" {
+			break
+		}
+		p, _, err := profiles.FindFor(q.Extends, d.Format)
+		if err != nil {
+			break
+		}
+		q = p
+	}
+	return nil
+}
+
+// UsageError is an error in how the command was called (an unknown
+// profile, distro or architecture, a malformed output or user), found
+// before anything is downloaded.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// Architectures are the values --arch takes.
+var Architectures = []string{"amd64", "arm64"}
+
+func checkArch(arch string) error {
+	if arch != "" && !slices.Contains(Architectures, arch) {
+		return &UsageError{fmt.Errorf("--arch %q: want %s", arch, strings.Join(Architectures, " or "))}
+	}
+	return nil
 }
 
 // distro returns the distro --distro names (a built-in one or a distro
@@ -207,6 +291,9 @@ func Resolve(ctx context.Context, profile string, o Options) (*Resolution, error
 func (o *Options) distro(name string) (*distro.Distro, error) {
 	d, err := distro.Find(name)
 	if err != nil {
+		if !distro.IsFile(name) {
+			err = &UsageError{err} // an unknown built-in name
+		}
 		return nil, err
 	}
 	return o.keyed(d), nil
@@ -220,8 +307,8 @@ func (o *Options) keyed(d *distro.Distro) *distro.Distro {
 	return d
 }
 
-// openError marks a distro whose index could not be opened, so that the
-// search over built-in distros can go on to the next.
+// openError marks a distro whose index could not be opened, which stops
+// the search over built-in distros.
 type openError struct{ err error }
 
 func (e *openError) Error() string { return e.err.Error() }

@@ -24,7 +24,8 @@ func main() {
 	if err := newRoot().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "distroless:", err)
 		var ue *usageError
-		if errors.As(err, &ue) {
+		var lue *distroless.UsageError
+		if errors.As(err, &ue) || errors.As(err, &lue) {
 			os.Exit(2)
 		}
 		os.Exit(1)
