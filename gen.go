@@ -78,7 +78,8 @@ type genInput struct {
 }
 
 // Gen builds the image of a profile and writes it to the output.
-func Gen(ctx context.Context, profile string, o GenOptions) (*GenResult, error) {
+func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err error) {
+	defer func() { err = diskFirst(err) }()
 	if o.Profile != nil {
 		profile = o.Profile.Name
 	}

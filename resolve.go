@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/packages"
@@ -155,7 +157,8 @@ func (o *Options) OpenIndex(ctx context.Context, d *distro.Distro) (distro.Index
 // error, since it might have packaged the profile: whoever can block or
 // corrupt one index must not be able to choose the distro an image is
 // built from.
-func Resolve(ctx context.Context, profile string, o Options) (*Resolution, error) {
+func Resolve(ctx context.Context, profile string, o Options) (_ *Resolution, err error) {
+	defer func() { err = diskFirst(err) }()
 	if err := checkArch(o.Arch); err != nil {
 		return nil, err
 	}
@@ -203,6 +206,10 @@ func Resolve(ctx context.Context, profile string, o Options) (*Resolution, error
 		case errors.As(err, &np):
 			why = append(why, err.Error())
 		case errors.As(err, &oe):
+			var de *DiskError
+			if errors.As(diskFirst(oe.err), &de) {
+				return nil, de // a local failure, not the distro's
+			}
 			return nil, &UnreadDistroError{Distro: d.Name, Profile: profile, Passed: why, Err: oe.err}
 		default:
 			return nil, err
@@ -275,6 +282,33 @@ type UsageError struct{ Err error }
 
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
+
+// DiskError is an error of a write that found the disk full (or over a
+// quota or size limit): its message leads with the cause and the path.
+type DiskError struct {
+	Path *fs.PathError // the write that failed
+	Err  error         // the whole error, for context
+}
+
+func (e *DiskError) Error() string {
+	ctx := strings.Replace(e.Err.Error(), e.Path.Error(), "…", 1)
+	return fmt.Sprintf("%v: %s %s (%s)", e.Path.Err, e.Path.Op, e.Path.Path, ctx)
+}
+
+func (e *DiskError) Unwrap() error { return e.Err }
+
+// diskFirst makes an error whose cause is a full disk lead with it.
+func diskFirst(err error) error {
+	var de *DiskError
+	var pe *fs.PathError
+	if err == nil || errors.As(err, &de) || !errors.As(err, &pe) {
+		return err
+	}
+	if errors.Is(pe.Err, syscall.ENOSPC) || errors.Is(pe.Err, syscall.EDQUOT) || errors.Is(pe.Err, syscall.EFBIG) {
+		return &DiskError{Path: pe, Err: err}
+	}
+	return err
+}
 
 // Architectures are the values --arch takes.
 var Architectures = []string{"amd64", "arm64"}
