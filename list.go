@@ -57,7 +57,7 @@ func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
 		return ds[i].d.Name
 	}
 	if firstUnread >= 0 {
-		notes = append(notes, fmt.Sprintf("without --distro, gen stops with an error at %s rather than skip a distro it cannot read", ds[firstUnread].d.Name))
+		notes = append(notes, fmt.Sprintf("without --distro, a profile that no distro before %s packages fails there: gen never skips a distro it cannot read", ds[firstUnread].d.Name))
 	}
 	var out []ProfileInfo
 	for _, p := range profiles.Builtins() {

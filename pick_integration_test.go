@@ -317,6 +317,20 @@ func TestNoSilentDowngrade(t *testing.T) {
 					t.Errorf("%s: exit %d\n%s", strings.Join(args, " "), code, stderr)
 				}
 			}
+			if c.name == "HTML" {
+				// The listing chooses nothing: it notes the unread distro,
+				// and what only later distros package needs --distro.
+				stdout, stderr, code := runIn(t, work, nil, "profiles", "--mirror", p.URL, "--cache-dir", testCache)
+				for _, want := range []string{
+					"python3.11 (debian:bookworm, only with --distro while debian:trixie is not read)",
+					"# debian:trixie not read: " + p.URL + "/dists/trixie/InRelease: not a clearsigned file",
+					"a profile that no distro before debian:trixie packages fails there",
+				} {
+					if code != 0 || !strings.Contains(stdout, want) {
+						t.Errorf("profiles: exit %d, output lacks %q:\n%s\n%s", code, want, stdout, stderr)
+					}
+				}
+			}
 			for _, f := range []string{lock, filepath.Join(work, "other")} {
 				if _, err := os.Stat(f); err == nil {
 					t.Errorf("%s was written", f)
