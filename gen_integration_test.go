@@ -771,8 +771,9 @@ func dirList(t *testing.T, dir string) []string {
 	return names
 }
 
-// TestGenBadInput: outputs and users gen does not understand fail with a
-// message saying what is wrong, and nothing is written.
+// TestGenBadInput: outputs and users gen does not understand are usage
+// errors (exit 2) with a message saying what is wrong, and nothing is
+// written.
 func TestGenBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -780,7 +781,7 @@ func TestGenBadInput(t *testing.T) {
 		want []string
 	}{
 		{"no transport", []string{"-o", "nonsense:thing"}, []string{`output "nonsense:thing"`, "oci:DIR", "docker-archive:FILE"}},
-		{"bare name", []string{"-o", "justafile"}, []string{`output "justafile"`, "REGISTRY/REPOSITORY:TAG"}},
+		{"bare name", []string{"-o", "justafile"}, []string{`output "justafile"`, "REGISTRY/REPO:TAG"}},
 		{"oci without dir", []string{"-o", "oci:"}, []string{`output "oci:"`, "no directory"}},
 		{"archive without file", []string{"-o", "docker-archive:"}, []string{`output "docker-archive:"`, "no file"}},
 		{"archive bad name", []string{"-o", "docker-archive:out.tar:Not A Name"}, []string{`output "docker-archive:out.tar:Not A Name"`}},
@@ -796,8 +797,8 @@ func TestGenBadInput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if code == 0 {
-				t.Fatalf("exit 0, stdout %q", stdout)
+			if code != 2 { // a usage error
+				t.Fatalf("exit %d, want 2; stdout %q", code, stdout)
 			}
 			last := tail(stderr, 1)
 			for _, w := range tc.want {

@@ -318,6 +318,12 @@ func TestNoSilentDowngrade(t *testing.T) {
 				}
 			}
 			if c.name == "HTML" {
+				// java17 says it is for bookworm only: trixie, which it is
+				// not for, need not be read to choose bookworm.
+				if _, stderr, code := runIn(t, work, nil, "resolve", "java17", "--mirror", p.URL, "--cache-dir", testCache); code != 0 ||
+					!strings.Contains(stderr, "java17: using debian:bookworm") {
+					t.Errorf("resolve java17: exit %d\n%s", code, stderr)
+				}
 				// The listing chooses nothing: it notes the unread distro,
 				// and what only later distros package needs --distro.
 				stdout, stderr, code := runIn(t, work, nil, "profiles", "--mirror", p.URL, "--cache-dir", testCache)
