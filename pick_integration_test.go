@@ -468,6 +468,44 @@ func TestErrorsLeadWithCause(t *testing.T) {
 	}
 }
 
+// TestFileSizeLimit: a write refused for the file size limit (EFBIG, as a
+// quota would) leads the error with the cause and the full path, for the
+// cache and for the output; a previous output is untouched.
+func TestFileSizeLimit(t *testing.T) {
+	prlimit, err := exec.LookPath("prlimit") // util-linux
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	cache := filepath.Join(work, "cache")
+	run := func(limit string, args ...string) (string, int) {
+		cmd := exec.Command(prlimit, append([]string{"--fsize=" + limit, "--", testBin}, args...)...)
+		cmd.Dir = work
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		return errb.String(), cmd.ProcessState.ExitCode()
+	}
+	stderr, code := run("100000", "resolve", "static", "--cache-dir", cache)
+	if first := errLine(stderr); code != 1 || !strings.HasPrefix(first, "distroless: file too large: write "+cache+"/") {
+		t.Errorf("cache: exit %d\n%s", code, stderr)
+	}
+	// The previous output is the same image: its build also fills the
+	// cache, so that the limited run writes only the output.
+	prev := filepath.Join(work, "prev")
+	genDigest(t, "python3", "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:"+prev)
+	before := treeDigest(t, prev)
+	stderr, code = run("1000000", "gen", "python3", "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:"+prev)
+	if first := errLine(stderr); code != 1 || !strings.HasPrefix(first, "distroless: file too large: write "+work+"/.prev") {
+		t.Errorf("output: exit %d\n%s", code, stderr)
+	}
+	sameTree(t, "previous output", before, treeDigest(t, prev))
+}
+
 // TestDiskFull: a cache or an output on a full file system fails with an
 // error that leads with "no space left on device" and the full path, and
 // a previous output is untouched.
