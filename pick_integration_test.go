@@ -391,6 +391,9 @@ func TestUnreadRPMDistroStops(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	if len(hosts) == 0 {
+		t.Error("rocky:9's key host was never asked for (through HTTPS_PROXY)")
+	}
 	for _, h := range hosts {
 		if !strings.Contains(h, "rockylinux.org") {
 			t.Errorf("went on to %s", h)
