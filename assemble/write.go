@@ -349,6 +349,11 @@ func writeOCI(ctx context.Context, img v1.Image, dir, tag string) (err error) {
 // writer holds it, and creates dir (reporting so) if it does not exist. A
 // lock taken on a file that is no longer dir's lock file (the directory
 // was removed or replaced meanwhile) is let go and taken again.
+//
+// Where the file system cannot exchange two directories atomically (see
+// swapDirs), dir is briefly missing during a swap; a writer arriving just
+// then can make a new dir, and the swap then fails with an error, leaving
+// the earlier layout beside dir (.DIR.old-*).
 func lockLayout(ctx context.Context, dir string) (release func(), created bool, err error) {
 	path := filepath.Join(dir, LayoutLockName)
 	for range 1000 {
