@@ -585,8 +585,9 @@ func TestWriteWaitsForLock(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
+	two := testImage(t, "two")
 	go func() {
-		_, err := Write(ctx, testImage(t, "two"), "oci:"+out+":v2", WriteOptions{})
+		_, err := Write(ctx, two, "oci:"+out+":v2", WriteOptions{})
 		done <- err
 	}()
 	// The writer cannot finish while the lock is held; cancelling it ends
@@ -643,8 +644,9 @@ func TestWriteLockReplaced(t *testing.T) {
 		t.Fatalf("tryLock: %v %v", busy, err)
 	}
 	done := make(chan error)
+	one := testImage(t, "one")
 	go func() {
-		_, err := Write(context.Background(), testImage(t, "one"), "oci:"+out, WriteOptions{})
+		_, err := Write(context.Background(), one, "oci:"+out, WriteOptions{})
 		done <- err
 	}()
 	// Replace the lock file, then let the old one go.
