@@ -228,17 +228,18 @@ func writeOCI(ctx context.Context, img v1.Image, dir, tag string) (err error) {
 	if err != nil {
 		return err
 	}
+	var old *v1.IndexManifest
 	defer func() {
-		// A directory this writer made for nothing is removed, under the
-		// lock (a writer waiting for it then finds it gone and starts over).
-		if err != nil && created {
+		// A directory this writer made for nothing (and that no other
+		// writer has put a layout in since) is removed, under the lock: a
+		// writer waiting for it then finds it gone and starts over.
+		if err != nil && created && old == nil {
 			os.Remove(filepath.Join(dir, LayoutLockName))
 			os.Remove(dir)
 		}
 		release()
 	}()
 
-	var old *v1.IndexManifest
 	if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err == nil {
 		b, err := os.ReadFile(filepath.Join(dir, "index.json"))
 		if err != nil {
