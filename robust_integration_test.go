@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -187,8 +188,9 @@ type killedGen struct {
 }
 
 // genKilled starts gen and sends it SIGKILL delay after it starts, or,
-// when afterWriting, delay after it reports writing its output.
-func genKilled(t *testing.T, delay time.Duration, afterWriting bool, args ...string) killedGen {
+// when afterWriting, delay after it reports writing its output, or, when
+// swapped is set, as soon as the file swapped names is replaced.
+func genKilled(t *testing.T, delay time.Duration, afterWriting bool, swapped string, args ...string) killedGen {
 	t.Helper()
 	cmd := exec.Command(testBin, append([]string{"gen"}, args...)...)
 	pipe, err := cmd.StderrPipe()
@@ -225,6 +227,24 @@ func genKilled(t *testing.T, delay time.Duration, afterWriting bool, args ...str
 		case <-writing:
 		case <-exited:
 		case <-time.After(2 * time.Minute):
+		}
+	}
+	if swapped != "" {
+		old, err := os.Stat(swapped)
+		if err != nil {
+			t.Fatal(err)
+		}
+	poll:
+		for {
+			select {
+			case <-exited:
+				break poll
+			default:
+			}
+			if st, err := os.Stat(swapped); err == nil && !os.SameFile(old, st) {
+				break
+			}
+			time.Sleep(100 * time.Microsecond)
 		}
 	}
 	var r killedGen
@@ -268,28 +288,36 @@ func TestGenKilled(t *testing.T) {
 	type point struct {
 		delay        time.Duration
 		afterWriting bool
+		afterSwap    bool
 	}
 	// Blind delays from the start on the cold cache (the downloads), kills
 	// from when it starts writing the layout until it has finished, and
 	// blind delays again on the filled cache (resolving, unpacking,
 	// layers).
 	var points []point
-	for _, ms := range []int{10, 50, 150, 400, 1000, 2000} {
-		points = append(points, point{time.Duration(ms) * time.Millisecond, false})
+	for _, ms := range []int{10, 100, 400, 1500} {
+		points = append(points, point{time.Duration(ms) * time.Millisecond, false, false})
 	}
-	for _, us := range []int{0, 1000, 5000, 20000, 50000, 100000, 200000, 500000, 60000000} {
-		points = append(points, point{time.Duration(us) * time.Microsecond, true})
+	for _, us := range []int{0, 2000, 10000, 40000, 100000, 300000, 60000000} {
+		points = append(points, point{time.Duration(us) * time.Microsecond, true, false})
 	}
-	for _, ms := range []int{10, 50, 150, 300, 600, 1000} {
-		points = append(points, point{time.Duration(ms) * time.Millisecond, false})
+	for _, ms := range []int{20, 100, 300, 600} {
+		points = append(points, point{time.Duration(ms) * time.Millisecond, false, false})
 	}
-	untouched, swapped, finished := 0, 0, 0
+	// Right after the new layout is swapped in, before gen exits.
+	points = append(points, point{0, false, true}, point{0, false, true})
+	untouched, afterSwap, finished := 0, 0, 0
 	for i, pt := range points {
 		before := treeState(t, out)
 		tagsBefore := layoutTagDigests(t, out)
 		tag := fmt.Sprintf("new%d", i%3) // new tags, then replaced ones
 		start := time.Now()
-		r := genKilled(t, pt.delay, pt.afterWriting, "static-debug", "--cache-dir", cache, "-o", "oci:"+out+":"+tag)
+		swapped := ""
+		if pt.afterSwap {
+			swapped = filepath.Join(out, "index.json")
+			tag = fmt.Sprintf("swap%d", i) // a tag the layout does not hold
+		}
+		r := genKilled(t, pt.delay, pt.afterWriting, swapped, "static-debug", "--cache-dir", cache, "-o", "oci:"+out+":"+tag)
 		t.Logf("point %d %+v: finished %v after %v", i, pt, r.finished, time.Since(start).Round(time.Millisecond))
 		after := treeState(t, out)
 		tagsAfter := layoutTagDigests(t, out)
@@ -304,7 +332,7 @@ func TestGenKilled(t *testing.T) {
 			untouched++
 		case tagsAfter[tag] == want:
 			if !r.finished {
-				swapped++
+				afterSwap++
 			}
 			// written whole: the other tags kept as they were
 			if got := checkLayoutImage(t, out, tag); got != want {
@@ -323,10 +351,41 @@ func TestGenKilled(t *testing.T) {
 		}
 		checkModes(t, out)
 	}
-	t.Logf("%d runs killed with the layout untouched, %d killed after the new layout was in place, %d finished", untouched, swapped, finished)
+	t.Logf("%d runs killed with the layout untouched, %d killed after the new layout was in place, %d finished", untouched, afterSwap, finished)
 	if untouched < len(points)/2 || finished == 0 {
 		t.Errorf("the points do not cover gen: %d of %d runs killed early, %d finished", untouched, len(points), finished)
 	}
+	// Killed while making a new layout: the directory is not there, holds
+	// only the lock file, or is the layout whole; a gen into it then
+	// succeeds.
+	for i, us := range []int{0, 5000, 20000} {
+		fresh := filepath.Join(root, fmt.Sprintf("fresh%d", i))
+		r := genKilled(t, time.Duration(us)*time.Microsecond, true, "", "static", "--cache-dir", cache, "-o", "oci:"+fresh+":x")
+		if r.finished && r.code != 0 {
+			t.Fatalf("gen into %s: exit %d\n%s", fresh, r.code, tail(r.stderr, 10))
+		}
+		ents, err := os.ReadDir(fresh)
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		switch {
+		case errors.Is(err, fs.ErrNotExist), len(names) == 0, slices.Equal(names, []string{assemble.LayoutLockName}):
+		case err == nil:
+			if got := checkLayoutImage(t, fresh, "x"); got != base {
+				t.Fatalf("%s: %s, want %s", fresh, got, base)
+			}
+		default:
+			t.Fatal(err)
+		}
+		t.Logf("killed while making a layout after %v: finished %v, left %v", time.Duration(us)*time.Microsecond, r.finished, names)
+		if d := genDigest(t, "static", "--cache-dir", cache, "-o", "oci:"+fresh+":y"); d != base {
+			t.Errorf("static into %s: %s, want %s", fresh, d, base)
+		}
+		checkLayoutImage(t, fresh, "y")
+		checkModes(t, fresh)
+	}
+
 	// The cache the kills left gives the same images.
 	if d := genDigest(t, "static-debug", "--cache-dir", cache, "-o", "oci:"+out+":final"); d != want {
 		t.Errorf("static-debug from the killed runs' cache: %s, want %s", d, want)
