@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -52,7 +53,12 @@ var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
 //     Hub; write docker.io/… for that.
 //
 // Files are written next to their target and renamed into place, so an
-// interrupted or failed write leaves an earlier output as it was.
+// interrupted or failed write leaves an earlier output as it was. Writers
+// of one layout take turns through the layout's lock file
+// (LayoutLockName), so that concurrent writes of different tags all
+// land; two writers of one docker-archive each replace it whole, the last
+// one winning. Layout files and archives get mode 0644 and layout
+// directories 0755 whatever the umask.
 func Write(ctx context.Context, img v1.Image, output string, opts WriteOptions) (string, error) {
 	t, err := parseOutput(output, opts)
 	if err != nil {
@@ -202,31 +208,57 @@ func (c *ctxWriter) Write(b []byte) (int, error) {
 	return c.w.Write(b)
 }
 
+// LayoutLockName is the lock file in an OCI layout that serialises the
+// writers of the layout: each holds an exclusive flock(2) on it from
+// reading the layout's index.json to swapping the new layout into place.
+const LayoutLockName = "index.json.lock"
+
 // writeOCI writes a new layout in a temporary directory next to dir,
 // bringing over the images of an existing layout whose tag differs, and
-// swaps it into place.
+// swaps it into place, holding the layout's lock throughout so that
+// concurrent writers of one layout each see the others' tags.
 func writeOCI(ctx context.Context, img v1.Image, dir, tag string) (err error) {
 	dir = filepath.Clean(dir)
-	var old *v1.IndexManifest
-	st, statErr := os.Stat(dir)
-	switch {
-	case statErr == nil && !st.IsDir():
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		return fmt.Errorf("%s exists and is not a directory", dir)
-	case statErr == nil:
-		if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err == nil {
-			b, err := os.ReadFile(filepath.Join(dir, "index.json"))
-			if err != nil {
-				return fmt.Errorf("reading the existing layout: %w", err)
-			}
-			old = &v1.IndexManifest{}
-			if err := json.Unmarshal(b, old); err != nil {
-				return fmt.Errorf("reading the existing layout's index.json: %w", err)
-			}
-		} else if ents, err := os.ReadDir(dir); err != nil || len(ents) > 0 {
-			return fmt.Errorf("%s exists and is neither empty nor an OCI image layout; not replacing it", dir)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	release, created, err := lockLayout(ctx, dir)
+	if err != nil {
+		return err
+	}
+	var old *v1.IndexManifest
+	defer func() {
+		// A directory this writer made for nothing (and that no other
+		// writer has put a layout in since) is removed, under the lock: a
+		// writer waiting for it then finds it gone and starts over.
+		if err != nil && created && old == nil {
+			os.Remove(filepath.Join(dir, LayoutLockName))
+			os.Remove(dir)
 		}
-	case !errors.Is(statErr, fs.ErrNotExist):
-		return statErr
+		release()
+	}()
+
+	if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err == nil {
+		b, err := os.ReadFile(filepath.Join(dir, "index.json"))
+		if err != nil {
+			return fmt.Errorf("reading the existing layout: %w", err)
+		}
+		old = &v1.IndexManifest{}
+		if err := json.Unmarshal(b, old); err != nil {
+			return fmt.Errorf("reading the existing layout's index.json: %w", err)
+		}
+	} else {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if e.Name() != LayoutLockName {
+				return fmt.Errorf("%s exists and is neither empty nor an OCI image layout; not replacing it", dir)
+			}
+		}
 	}
 
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-*")
@@ -238,9 +270,6 @@ func writeOCI(ctx context.Context, img v1.Image, dir, tag string) (err error) {
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
 	lp, err := layout.Write(tmp, empty.Index)
 	if err != nil {
 		return err
@@ -296,21 +325,106 @@ func writeOCI(ctx context.Context, img v1.Image, dir, tag string) (err error) {
 	if err := os.WriteFile(filepath.Join(tmp, "index.json"), b, 0o644); err != nil {
 		return err
 	}
-	if err := syncTree(tmp); err != nil {
+	// The new layout shares the lock file's inode, so that a writer
+	// waiting for the lock gets the one at dir's lock path after the swap.
+	if err := os.Link(filepath.Join(dir, LayoutLockName), filepath.Join(tmp, LayoutLockName)); err != nil {
+		if err := os.WriteFile(filepath.Join(tmp, LayoutLockName), nil, 0o644); err != nil {
+			return err
+		}
+	}
+	if err := finishTree(tmp); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if old == nil && statErr != nil {
-		if err := os.Rename(tmp, dir); err != nil {
+	// Swap the new layout in; tmp then holds the old one, removed on return.
+	if err := swapDirs(tmp, dir); err != nil {
+		return err
+	}
+	syncDir(filepath.Dir(dir))
+	return nil
+}
+
+// lockLayout takes the lock of the layout at dir, waiting while another
+// writer holds it, and creates dir (reporting so) if it does not exist. A
+// lock taken on a file that is no longer dir's lock file (the directory
+// was removed or replaced meanwhile) is let go and taken again.
+//
+// Where the file system cannot exchange two directories atomically (see
+// swapDirs), dir is briefly missing during a swap; a writer arriving just
+// then can make a new dir, and the swap then fails with an error, leaving
+// the earlier layout beside dir (.DIR.old-*).
+func lockLayout(ctx context.Context, dir string) (release func(), created bool, err error) {
+	path := filepath.Join(dir, LayoutLockName)
+	for range 1000 {
+		created = false
+		if err := os.Mkdir(dir, 0o755); err == nil {
+			created = true
+			if err := os.Chmod(dir, 0o755); err != nil {
+				return nil, false, err
+			}
+		} else if !errors.Is(err, fs.ErrExist) {
+			return nil, false, err
+		}
+		f, err := openLockFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // dir was removed after the Mkdir
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("the layout's lock file: %w", err)
+		}
+		if err := waitLock(ctx, f); err != nil {
+			f.Close()
+			return nil, false, fmt.Errorf("locking %s: %w", path, err)
+		}
+		held, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, false, err
+		}
+		if now, err := os.Stat(path); err == nil && os.SameFile(held, now) {
+			return func() { f.Close() }, created, nil
+		}
+		f.Close()
+	}
+	return nil, false, fmt.Errorf("locking %s: it keeps being replaced", path)
+}
+
+// openLockFile opens the lock file, creating it (mode 0644) if need be.
+// An existing one is opened for reading, which is all flock needs, so
+// that one made by another user can be locked too.
+func openLockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err == nil {
+		if err := f.Chmod(0o644); err != nil {
+			f.Close()
+			return nil, err
+		}
+		return f, nil
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return nil, err
+	}
+	return os.Open(path)
+}
+
+// waitLock takes the exclusive lock of f, polling while another process
+// holds it, until ctx ends.
+func waitLock(ctx context.Context, f *os.File) error {
+	wait := 5 * time.Millisecond
+	for {
+		busy, err := tryLock(f)
+		if err != nil || !busy {
 			return err
 		}
-		tmp = ""
-		return nil
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 100*time.Millisecond)
 	}
-	// Swap the new layout in; tmp then holds the old one, removed on return.
-	return swapDirs(tmp, dir)
 }
 
 // copyBlobs brings a descriptor's blob, and those it refers to, from the
@@ -338,7 +452,8 @@ func copyBlobs(from, to string, d v1.Descriptor, depth int) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	if err := os.Link(src, dst); err != nil {
+	// A link shares the file's mode: only a blob already 0644 is linked.
+	if st, err := os.Stat(src); err != nil || st.Mode().Perm() != 0o644 || os.Link(src, dst) != nil {
 		if err := copyFile(src, dst); err != nil {
 			return err
 		}
@@ -392,18 +507,40 @@ func copyFile(src, dst string) (err error) {
 	if err != nil {
 		return err
 	}
-	if _, err = io.Copy(out, in); err != nil {
+	if _, err = io.Copy(out, in); err == nil {
+		err = out.Chmod(0o644)
+	}
+	if err != nil {
 		out.Close()
 		return err
 	}
 	return out.Close()
 }
 
-// syncTree flushes every file of a freshly written directory tree to disk.
-func syncTree(root string) error {
+// finishTree gives the files of a freshly written layout mode 0644 and
+// its directories 0755, whatever the umask, so that other users can read
+// the layout, as skopeo writes them; then it flushes every file to disk.
+// The lock file, which may belong to another user, is left as it is.
+func finishTree(root string) error {
 	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if d.Name() == LayoutLockName && filepath.Dir(p) == root {
+			return nil
+		}
+		mode := fs.FileMode(0o644)
+		if d.IsDir() {
+			mode = 0o755
+		} else if !d.Type().IsRegular() {
+			return fmt.Errorf("%s: not a regular file", p)
+		}
+		if info, err := d.Info(); err != nil {
+			return err
+		} else if info.Mode().Perm() != mode {
+			if err := os.Chmod(p, mode); err != nil {
+				return err
+			}
 		}
 		f, err := os.Open(p)
 		if err != nil {
@@ -412,4 +549,13 @@ func syncTree(root string) error {
 		defer f.Close()
 		return f.Sync()
 	})
+}
+
+// syncDir flushes a directory's entries (a rename in it) to disk; where
+// that cannot be done it does nothing.
+func syncDir(dir string) {
+	if f, err := os.Open(dir); err == nil {
+		f.Sync()
+		f.Close()
+	}
 }

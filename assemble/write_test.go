@@ -3,13 +3,18 @@ package assemble
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -363,5 +368,303 @@ func TestWriteCreatesParents(t *testing.T) {
 	}
 	if err := CheckOutput("docker-archive:", WriteOptions{}); err == nil {
 		t.Fatal("CheckOutput accepted an archive without a file")
+	}
+}
+
+// checkModes asserts every file of a layout is mode 0644 and every
+// directory 0755.
+func checkModes(t *testing.T, dir string) {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		st, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		want := fs.FileMode(0o644)
+		if st.IsDir() {
+			want = fs.ModeDir | 0o755
+		}
+		if st.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", p, st.Mode(), want)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 8 { // dir, blobs, blobs/sha256, oci-layout, index.json, lock, blobs
+		t.Fatalf("%s: only %d entries", dir, n)
+	}
+}
+
+// TestWriteModes: whatever the umask, layout files and archives are 0644
+// and layout directories 0755, so that other users can read them.
+func TestWriteModes(t *testing.T) {
+	ctx := context.Background()
+	for _, mask := range []int{0o077, 0o022, 0o002, 0o777} {
+		t.Run(fmt.Sprintf("umask%03o", mask), func(t *testing.T) {
+			root := t.TempDir()
+			img1, img2 := testImage(t, "one"), testImage(t, "two")
+			old := syscall.Umask(mask)
+			defer syscall.Umask(old)
+			out := filepath.Join(root, "layout")
+			archive := filepath.Join(root, "image.tar")
+			// A fresh layout, then another tag in it (old blobs brought
+			// over), then a replaced tag.
+			for _, w := range []struct {
+				img v1.Image
+				out string
+			}{{img1, "oci:" + out}, {img2, "oci:" + out + ":v2"}, {img2, "oci:" + out}, {img1, "docker-archive:" + archive + ":x/y:z"}} {
+				if _, err := Write(ctx, w.img, w.out, WriteOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			syscall.Umask(old)
+			checkModes(t, out)
+			if st, err := os.Stat(archive); err != nil || st.Mode() != 0o644 {
+				t.Errorf("archive: %v, %v", st.Mode(), err)
+			}
+		})
+	}
+	// Blobs an existing layout holds with other modes are copied, not
+	// linked, so that fixing the new layout's modes leaves the old files
+	// alone.
+	root := t.TempDir()
+	out := filepath.Join(root, "layout")
+	if _, err := Write(ctx, testImage(t, "one"), "oci:"+out, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// As an older version wrote them.
+	blobs := filepath.Join(out, "blobs", "sha256")
+	ents, _ := os.ReadDir(blobs)
+	keep := filepath.Join(root, "keep")
+	os.Mkdir(keep, 0o755)
+	for _, e := range ents {
+		p := filepath.Join(blobs, e.Name())
+		if err := errors.Join(os.Chmod(p, 0o600), os.Link(p, filepath.Join(keep, e.Name()))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Chmod(filepath.Join(out, "index.json"), 0o755)
+	if _, err := Write(ctx, testImage(t, "two"), "oci:"+out+":v2", WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	checkModes(t, out)
+	kept, _ := os.ReadDir(keep)
+	for _, e := range kept {
+		if st, _ := os.Stat(filepath.Join(keep, e.Name())); st.Mode().Perm() != 0o600 {
+			t.Errorf("an old blob's mode was changed: %v", st.Mode())
+		}
+	}
+	if len(kept) == 0 {
+		t.Fatal("no blobs kept")
+	}
+}
+
+// TestWriteConcurrent: writers of different tags into one existing layout
+// and into one directory that does not exist yet all succeed, and every
+// tag is there afterwards, each image whole.
+func TestWriteConcurrent(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	existing, fresh := filepath.Join(root, "existing"), filepath.Join(root, "sub", "fresh")
+	base := testImage(t, "base")
+	if _, err := Write(ctx, base, "oci:"+existing+":base", WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	imgs := make([]v1.Image, n)
+	for i := range imgs {
+		imgs[i] = testImage(t, fmt.Sprint("image ", i%3)) // some share every blob
+	}
+	for round := range 3 {
+		var wg sync.WaitGroup
+		errs := make([]error, 2*n)
+		for i := range n {
+			for j, dir := range []string{existing, fresh} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[2*i+j] = Write(ctx, imgs[i], fmt.Sprintf("oci:%s:r%d-t%d", dir, round, i), WriteOptions{})
+				}()
+			}
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Errorf("round %d: %v", round, err)
+			}
+		}
+		for _, dir := range []string{existing, fresh} {
+			tags, got := layoutTags(t, dir)
+			for i := range n {
+				tag := fmt.Sprintf("r%d-t%d", round, i)
+				img, ok := got[tag]
+				if !ok {
+					t.Fatalf("round %d: %s lost tag %s: has %v", round, dir, tag, tags)
+				}
+				if digestOf(t, img) != digestOf(t, imgs[i]) {
+					t.Errorf("%s:%s holds the wrong image", dir, tag)
+				}
+				if err := validate.Image(img); err != nil {
+					t.Errorf("%s:%s: %v", dir, tag, err)
+				}
+			}
+			if want := n * (round + 1); dir == fresh && len(tags) != want || dir == existing && len(tags) != want+1 {
+				t.Errorf("%s: %d tags: %v", dir, len(tags), tags)
+			}
+		}
+	}
+	checkModes(t, existing)
+	// Nothing is left beside the layouts.
+	for _, d := range []string{root, filepath.Dir(fresh)} {
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ".") {
+				t.Errorf("left in %s: %s", d, e.Name())
+			}
+		}
+	}
+
+	// Two writers of one docker-archive: both succeed, the file is one of
+	// the two archives, whole.
+	archive := filepath.Join(root, "image.tar")
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = Write(ctx, imgs[i], "docker-archive:"+archive+":x/y:z", WriteOptions{})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag("x/y:z")
+	back, err := tarball.ImageFromPath(archive, &tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(back); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	got, _ := back.ConfigName()
+	for _, img := range imgs {
+		want, _ := img.ConfigName()
+		found = found || got == want
+	}
+	if !found {
+		t.Error("the archive holds none of the images written")
+	}
+}
+
+// TestWriteWaitsForLock: a writer waits while another holds the layout's
+// lock, and gives up, leaving the layout as it was, when its context ends.
+func TestWriteWaitsForLock(t *testing.T) {
+	root := t.TempDir()
+	out := filepath.Join(root, "layout")
+	if _, err := Write(context.Background(), testImage(t, "one"), "oci:"+out, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotDir(t, out)
+	f, err := os.Open(filepath.Join(out, LayoutLockName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if busy, err := tryLock(f); busy || err != nil {
+		t.Fatalf("tryLock: %v %v", busy, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	two := testImage(t, "two")
+	go func() {
+		_, err := Write(ctx, two, "oci:"+out+":v2", WriteOptions{})
+		done <- err
+	}()
+	// The writer cannot finish while the lock is held; cancelling it ends
+	// its wait.
+	cancel()
+	if err := <-done; err == nil || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "locking") {
+		t.Fatalf("err = %v", err)
+	}
+	if after := snapshotDir(t, out); !maps.Equal(before, after) {
+		t.Error("layout changed")
+	}
+	// A locked fresh directory: the writer that made it and gave up
+	// removes it again.
+	fresh := filepath.Join(root, "fresh")
+	ctx, cancel = context.WithCancel(context.Background())
+	cancel()
+	if _, err := Write(ctx, testImage(t, "two"), "oci:"+fresh, WriteOptions{}); err == nil {
+		t.Fatal("no error with a cancelled context")
+	}
+	if _, err := os.Stat(fresh); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a failed write left %s: %v", fresh, err)
+	}
+
+	// Released, the next writer proceeds.
+	f.Close()
+	if _, err := Write(context.Background(), testImage(t, "two"), "oci:"+out+":v2", WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if tags, _ := layoutTags(t, out); !slices.Equal(tags, []string{"latest", "v2"}) {
+		t.Errorf("tags %v", tags)
+	}
+}
+
+// TestWriteLockReplaced: a writer that got the lock of a file that is no
+// longer the layout's lock file (the layout was removed and made again
+// meanwhile) takes the new one instead, and a directory holding nothing
+// but a lock file (left by a killed writer) is written into.
+func TestWriteLockReplaced(t *testing.T) {
+	root := t.TempDir()
+	out := filepath.Join(root, "layout")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(out, LayoutLockName)
+	if err := os.WriteFile(lock, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if busy, err := tryLock(f); busy || err != nil {
+		t.Fatalf("tryLock: %v %v", busy, err)
+	}
+	done := make(chan error)
+	one := testImage(t, "one")
+	go func() {
+		_, err := Write(context.Background(), one, "oci:"+out, WriteOptions{})
+		done <- err
+	}()
+	// Replace the lock file, then let the old one go.
+	if err := os.WriteFile(lock+".new", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(lock+".new", lock); err != nil {
+		t.Fatal(err)
+	}
+	held, _ := f.Stat()
+	f.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if now, err := os.Stat(lock); err != nil || os.SameFile(held, now) {
+		t.Errorf("lock file: %v", err)
+	}
+	if tags, _ := layoutTags(t, out); !slices.Equal(tags, []string{"latest"}) {
+		t.Errorf("tags %v", tags)
 	}
 }
