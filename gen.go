@@ -205,11 +205,8 @@ func checkOutput(output string) error {
 	if !registryHost(host) {
 		return fmt.Errorf("output %q: %q is not a registry host (a domain with a dot, localhost, or an address, each with an optional :PORT); want %s", output, host, outputForms)
 	}
-	if _, err := name.ParseReference(output, name.StrictValidation); err != nil {
-		if _, lax := name.ParseReference(output); lax == nil {
-			// Only the strict form's explicit parts are missing.
-			return fmt.Errorf("output %q: name the repository in full and its tag, REGISTRY/REPO:TAG (%v)", output, err)
-		}
+	// The tag defaults to latest, as for podman and crane.
+	if _, err := name.ParseReference(output); err != nil {
 		return fmt.Errorf("output %q is not a registry reference (%v); want %s", output, err, outputForms)
 	}
 	return nil

@@ -438,7 +438,7 @@ func TestErrorsLeadWithCause(t *testing.T) {
 		{"output /abs", []string{"gen", "static", "-o", "/tmp/x/out"}, 2, `output "/tmp/x/out" is a path`, "docker-archive:FILE"},
 		{"output dir/", []string{"gen", "static", "-o", "out/"}, 2, `output "out/" is a path`, "oci:DIR"},
 		{"output bare", []string{"gen", "static", "-o", "out"}, 2, `output "out" has no transport`, "oci:DIR"},
-		{"output no tag", []string{"gen", "static", "-o", "registry.example/app"}, 2, `output "registry.example/app"`, "REGISTRY/REPO:TAG"},
+		{"output bad reference", []string{"gen", "static", "-o", "registry.example/Bad Repo:t"}, 2, `output "registry.example/Bad Repo:t" is not a registry reference`, "REGISTRY/REPO:TAG"},
 		{"output bad transport", []string{"gen", "static", "-o", "nonsense:thing"}, 2, `output "nonsense:thing"`, "oci:DIR"},
 		{"output oci empty", []string{"gen", "static", "-o", "oci:"}, 2, `output "oci:"`, "no directory"},
 		{"user", []string{"gen", "static", "--user", "bogus"}, 2, `--user "bogus"`, ""},
