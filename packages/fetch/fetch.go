@@ -358,4 +358,3 @@ func WriteFileAtomic(path string, data []byte) error {
 		return err
 	})
 }
-
