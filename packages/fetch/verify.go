@@ -120,10 +120,11 @@ func touch(p string, st os.FileInfo) {
 	}
 }
 
-// evict removes a damaged entry and says so on Log.
-func (c *Cache) evict(p, why string) {
+// evict removes a damaged entry and says so on Log, with what happens
+// next.
+func (c *Cache) evict(p, why, next string) {
 	os.RemoveAll(p)
-	c.logf("warning: cache entry %s was damaged (%s): removed", p, why)
+	c.logf("warning: cache entry %s was damaged (%s): removed, %s", p, why, next)
 }
 
 // Warn writes a warning to Log (for the users of the cache that find
@@ -190,7 +191,7 @@ func (c *Cache) unseal(key, p string, raw []byte) ([]byte, error) {
 	}
 	data := raw[namedHeader:]
 	if sum := sha256.Sum256(data); !bytes.Equal(sum[:], raw[len(namedMagic):namedHeader]) {
-		c.evict(p, key+": its content does not match its digest")
+		c.evict(p, key+": its content does not match its digest", "making it again")
 		return nil, c.missing(key)
 	}
 	return data, nil
