@@ -47,7 +47,9 @@ func TestGenDamagedCache(t *testing.T) {
 	}
 	debs := list("blobs/sha256", func(_ string, h []byte) bool { return bytes.HasPrefix(h, []byte("!<arch>\ndebian-binary")) })
 	entries := list("unpacked", func(p string, _ []byte) bool { return strings.HasSuffix(p, ".tar.zst") })
-	named := list("named", func(_ string, h []byte) bool { return bytes.HasPrefix(h, []byte("DLNAMED1")) && bytes.Contains(h, []byte("DLDEBIX1")) })
+	named := list("named", func(_ string, h []byte) bool {
+		return bytes.HasPrefix(h, []byte("DLNAMED1")) && bytes.Contains(h, []byte("DLDEBIX1"))
+	})
 	if len(debs) < 2 || len(entries) < 2 || len(named) < 1 {
 		t.Fatalf("cache holds %d .debs, %d unpack entries, %d sidecars", len(debs), len(entries), len(named))
 	}

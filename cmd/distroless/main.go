@@ -69,7 +69,9 @@ func newRoot() *cobra.Command {
 
 func newCache(opts *distroless.Options) *cobra.Command {
 	c := &cobra.Command{Use: "cache", Short: "Show or prune the download cache", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return &usageError{fmt.Errorf("cache takes a subcommand: dir, prune")} }}
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return &usageError{fmt.Errorf("cache takes a subcommand: dir, prune")}
+		}}
 	c.AddCommand(&cobra.Command{Use: "dir", Short: "Print the cache directory", Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir, err := distroless.CacheDir(*opts)

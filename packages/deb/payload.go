@@ -221,7 +221,6 @@ func payloadControlMember(ctl []byte, name string) ([]byte, error) {
 	}
 }
 
-
 // DebControlFields reads the package's control file and returns its
 // fields. Continuation lines are joined to their field with "\n", as they
 // stand (leading space kept); field names are as written.
