@@ -33,10 +33,11 @@ import (
 // recompressed with fast zstd, under the SHA-256 of the .deb
 // (<CacheDir>/<hex>.tar.zst), and later walks of the same .deb read that
 // instead. Entries are written to a temporary file and renamed into place
-// once complete, so several processes may share the directory; a damaged
-// entry is removed when a walk finds it unreadable. Nothing evicts
-// entries: they are as many as the distinct .deb files walked. The cache
-// itself is packages/unpackcache, shared with packages/rpm.
+// once complete, so several processes may share the directory; each
+// entry is sealed with the .deb's digest and its own, checked before use,
+// and an entry that fails is removed (reported to Warn) and rebuilt.
+// fetch.Prune evicts entries. The cache itself is packages/unpackcache,
+// shared with packages/rpm.
 type DebPayload struct {
 	CacheDir string
 	// Warn, when set, is told of a cache entry found damaged (and
