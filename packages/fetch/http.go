@@ -81,10 +81,11 @@ func (c *Cache) get(ctx context.Context, url string) (resp *http.Response, done 
 	rctx, cancel := context.WithCancelCause(ctx)
 	var mu sync.Mutex
 	var headers *time.Timer
+	answered := false
 	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) {
 		mu.Lock()
 		defer mu.Unlock()
-		if headers == nil {
+		if headers == nil && !answered {
 			headers = time.AfterFunc(t, func() {
 				cancel(&TimeoutError{url, "no response headers within " + t.String()})
 			})
@@ -103,7 +104,7 @@ func (c *Cache) get(ctx context.Context, url string) (resp *http.Response, done 
 	if headers != nil {
 		headers.Stop()
 	}
-	headers = &time.Timer{} // a late WroteRequest starts nothing
+	answered = true // a late WroteRequest starts nothing
 	mu.Unlock()
 	if err != nil {
 		err = c.netError(ctx, rctx, url, err)

@@ -36,14 +36,15 @@ func IsTemp(name string) bool {
 // fileID identifies one version of a file: a file replaced by rename
 // or rewritten has another.
 type fileID struct {
-	path  string
-	size  int64
-	mtime int64
-	ino   uint64
+	path         string
+	size         int64
+	mtime, ctime int64
+	ino          uint64
 }
 
 func idOf(path string, st os.FileInfo) fileID {
-	return fileID{path: path, size: st.Size(), mtime: st.ModTime().UnixNano(), ino: inode(st)}
+	ino, ctime := inode(st)
+	return fileID{path: path, size: st.Size(), mtime: st.ModTime().UnixNano(), ctime: ctime, ino: ino}
 }
 
 // digests memoises file digests by fileID, so that a process hashes each
@@ -92,6 +93,9 @@ func (c *Cache) checkBlob(p, h string, size int64) (ok bool, bad string) {
 	}
 	defer f.Close()
 	st, err := f.Stat()
+	if err == nil && touch(p, st) {
+		st, err = f.Stat() // the status change time moved
+	}
 	switch {
 	case err != nil:
 		return false, err.Error()
@@ -107,17 +111,18 @@ func (c *Cache) checkBlob(p, h string, size int64) (ok bool, bad string) {
 	if got != h {
 		return false, "its content has sha256 " + got
 	}
-	touch(p, st)
 	return true, ""
 }
 
 // touch sets a file's access time to now, keeping its modification time
-// (Prune reads the later of the two as the last use). A read-only cache
-// is fine.
-func touch(p string, st os.FileInfo) {
+// (Prune reads the later of the two as the last use), unless it was set
+// in the last minute; it reports whether it did. A read-only cache is
+// fine.
+func touch(p string, st os.FileInfo) bool {
 	if now := time.Now(); now.Sub(atime(st)) > time.Minute {
-		_ = os.Chtimes(p, now, st.ModTime())
+		return os.Chtimes(p, now, st.ModTime()) == nil
 	}
+	return false
 }
 
 // evict removes a damaged entry and says so on Log, with what happens
