@@ -15,13 +15,13 @@ import (
 )
 
 // Cache is a content-addressed download cache rooted at Dir. The zero
-// value of every field but Dir is usable: a nil Client means
-// http.DefaultClient. A Cache must not be copied after first use; it is
+// value of every field but Dir is usable. A Cache must not be copied after first use; it is
 // safe for concurrent use, and several processes may share one Dir.
 type Cache struct {
 	// Dir is the cache's root directory; it is created on demand.
 	Dir string
-	// Client does the downloads; nil means http.DefaultClient.
+	// Client does the downloads; nil means a client whose transport
+	// bounds connecting and the TLS handshake by Timeout.
 	Client *http.Client
 	// Offline forbids every network access: only what is already in the
 	// cache can be had.
@@ -33,7 +33,8 @@ type Cache struct {
 	// each pause while a body streams. Zero means DefaultTimeout.
 	Timeout time.Duration
 	// RetryFor bounds the time over which a failed request is retried
-	// (see Fetch); zero means DefaultRetryFor, negative means no retry.
+	// (see Cache.retry); zero means DefaultRetryFor, negative means no
+	// retry.
 	RetryFor time.Duration
 	// Log receives warnings: a damaged cache entry that was removed and
 	// fetched or rebuilt again, a request being retried. Nil discards them.
@@ -107,13 +108,19 @@ func (c *Cache) Blob(sha256hex string) (string, bool) {
 	if bad != "" {
 		c.evict(p, bad, "fetching it again")
 	}
-	return p, ok
+	if !ok {
+		return "", false
+	}
+	return p, true
 }
 
 // Fetch returns the path of the blob with digest sha256hex, downloading it
 // from url first when it is not in the cache. size is the expected length
-// in bytes (negative when unknown). The download is verified while it
-// streams and enters the cache only when both size and digest match.
+// in bytes (negative when unknown). A cached blob is verified first (and
+// removed, with a warning, and downloaded again if it does not match). The
+// download is verified while it streams and enters the cache only when
+// both size and digest match; it is bounded by Timeout and retried as
+// Cache.retry says.
 func (c *Cache) Fetch(ctx context.Context, url string, size int64, sha256hex string) (string, error) {
 	h, err := normHex(sha256hex)
 	if err != nil {
