@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,5 +122,45 @@ func TestDownloadFaults(t *testing.T) {
 	defer cancel()
 	if _, err := c.Download(cctx, srv.At("/InRelease"), 1<<20); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A server that accepts the connection and then says nothing: over https
+// the TLS handshake times out, over http the response headers.
+func TestSilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	c, _ := faultCache(t)
+	c.RetryFor = -1
+	for scheme, want := range map[string]string{"https": "TLS handshake not done within 300ms", "http": "no response headers within 300ms"} {
+		url := scheme + "://" + ln.Addr().String() + "/InRelease"
+		_, err := c.Download(context.Background(), url, 100)
+		var te *TimeoutError
+		if !errors.As(err, &te) || err.Error() != "GET "+url+": "+want {
+			t.Errorf("%s: err = %v, want %q", scheme, err, want)
+		}
 	}
 }
