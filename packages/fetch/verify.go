@@ -136,10 +136,17 @@ func (c *Cache) evict(p, why, next string) {
 // damage in their own entries).
 func (c *Cache) Warn(msg string) { c.logf("warning: %s", msg) }
 
-// sweep removes, once per Cache, the temporary files killed processes
-// left in the cache.
+// swept holds the cache directories this process has swept.
+var swept sync.Map
+
+// sweep removes, once per process and directory, the temporary files
+// killed processes left in the cache.
 func (c *Cache) sweep() {
-	c.sweepOnce.Do(func() { SweepTemp(c.Dir, StaleTemp) })
+	c.sweepOnce.Do(func() {
+		if _, done := swept.LoadOrStore(c.Dir, true); !done {
+			SweepTemp(c.Dir, StaleTemp)
+		}
+	})
 }
 
 // SweepTemp removes the temporary files under dir older than age and
