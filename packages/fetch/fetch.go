@@ -106,7 +106,7 @@ func (c *Cache) Blob(sha256hex string) (string, bool) {
 	p := c.BlobPath(h)
 	ok, bad := c.checkBlob(p, h, -1)
 	if bad != "" {
-		c.evict(p, bad, "fetching it again")
+		c.evictBlob(p, h, bad, "fetching it again")
 	}
 	if !ok {
 		return "", false
@@ -140,7 +140,7 @@ func (c *Cache) Fetch(ctx context.Context, url string, size int64, sha256hex str
 			os.Remove(p)
 			return "", fmt.Errorf("offline: cached %s (for %s) was damaged (%s) and is removed; fetch it again online", p, url, bad)
 		}
-		c.evict(p, bad, "downloading "+url+" again")
+		c.evictBlob(p, h, bad, "downloading "+url+" again")
 	}
 	if c.Offline {
 		return "", fmt.Errorf("offline: %s (sha256 %s) is not in the cache %s", url, h, c.Dir)
@@ -306,7 +306,7 @@ func (c *Cache) WriteBlob(sha256hex string, write func(w io.Writer) error) (stri
 		return dst, nil
 	}
 	if bad != "" {
-		c.evict(dst, bad, "making it again")
+		c.evictBlob(dst, h, bad, "making it again")
 	}
 	hasher := sha256.New()
 	err = writeAtomic(dst, func(w io.Writer) error {

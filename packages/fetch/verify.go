@@ -132,6 +132,15 @@ func (c *Cache) evict(p, why, next string) {
 	c.logf("warning: cache entry %s was damaged (%s): removed, %s", p, why, next)
 }
 
+// evictBlob removes a damaged blob, unless another goroutine or process
+// has put a good one in its place since it was checked.
+func (c *Cache) evictBlob(p, h, why, next string) {
+	if ok, _ := c.checkBlob(p, h, -1); ok {
+		return
+	}
+	c.evict(p, why, next)
+}
+
 // Warn writes a warning to Log (for the users of the cache that find
 // damage in their own entries).
 func (c *Cache) Warn(msg string) { c.logf("warning: %s", msg) }
