@@ -89,6 +89,9 @@ func newCache(opts *distroless.Options) *cobra.Command {
 				return err
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed %d files (%s), kept %d (%s)\n", res.Removed, distroless.Size(res.RemovedBytes), res.Kept, distroless.Size(res.KeptBytes))
+			if res.InUse > 0 {
+				fmt.Fprintf(os.Stderr, "%d files used in the last 10 minutes were kept over --max-size\n", res.InUse)
+			}
 			return err
 		}}
 	prune.Flags().StringVar(&olderThan, "older-than", "", "remove entries unused for longer than this (e.g. 30d, 12h)")

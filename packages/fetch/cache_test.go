@@ -203,8 +203,12 @@ func TestPrune(t *testing.T) {
 	} else {
 		t.Error("by size: the recent, not in use, entry kept over the limit")
 	}
-	if res.KeptBytes != 1000 {
+	if res.KeptBytes != 1000 || res.InUse != 0 {
 		t.Errorf("by size: %+v", res)
+	}
+	// Below what is in use: kept, and said.
+	if res, _ = Prune(dir, PruneOptions{MaxSize: 10}); res.Kept != 1 || res.InUse != 1 || gone(inUse) {
+		t.Errorf("in use: %+v", res)
 	}
 	if _, err := Prune(filepath.Join(dir, "missing"), PruneOptions{}); err == nil {
 		t.Error("missing directory accepted")

@@ -31,6 +31,9 @@ type PruneResult struct {
 	RemovedBytes int64 `json:"removed_bytes"`
 	Kept         int   `json:"kept"`
 	KeptBytes    int64 `json:"kept_bytes"`
+	// InUse counts the entries kept over MaxSize because they were used
+	// in the last InUse.
+	InUse int `json:"in_use"`
 }
 
 type entry struct {
@@ -112,6 +115,9 @@ func Prune(dir string, o PruneOptions) (PruneResult, error) {
 		n := 0
 		for _, e := range keep {
 			if total <= o.MaxSize || now.Sub(e.used) < inUse {
+				if total > o.MaxSize {
+					res.InUse++
+				}
 				keep[n] = e
 				n++
 				continue
