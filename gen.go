@@ -130,6 +130,11 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	// downloaded, while the others still download. Errors are left to
 	// Build, which walks every package again and reports them.
 	payload := in.distro.Payload(filepath.Join(in.cache.Dir, "unpacked"))
+	if w, ok := payload.(interface {
+		WithWarn(func(string)) packages.Payload
+	}); ok {
+		payload = w.WithWarn(in.cache.Warn) // damaged cache entries are rebuilt, and said
+	}
 	var prepared sync.WaitGroup
 	cpus := make(chan struct{}, runtime.NumCPU())
 	_, err = in.cache.FetchAll(ctx, reqs, par, func(done, total int, r fetch.Request) {
@@ -163,6 +168,9 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	}
 	progress("writing " + output)
 	writeOpts.DefaultRef = "distroless/" + in.plan.Name + ":latest"
+	for _, p := range assemble.CleanStale(output, writeOpts) {
+		o.log("removed %s, left by an interrupted gen", p)
+	}
 	digest, err := assemble.Write(ctx, img, output, writeOpts)
 	if err != nil {
 		return nil, err

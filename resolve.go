@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/packages"
@@ -30,6 +31,9 @@ type Options struct {
 	Keyring  string
 	HostRoot string    // where to read apt sources; "" = "/"
 	Log      io.Writer // notes and progress; nil = discard
+	// Timeout bounds each network wait (connect, TLS handshake, response
+	// headers, a pause in a body); 0 = fetch.DefaultTimeout.
+	Timeout time.Duration
 
 	// Profile, when set, is a profile read from a file (LoadProfileFile);
 	// the profile name argument is then its name.
@@ -117,7 +121,7 @@ func (o *Options) cache() (*fetch.Cache, error) {
 			return nil, err
 		}
 	}
-	return &fetch.Cache{Dir: dir, Offline: o.Offline}, nil
+	return &fetch.Cache{Dir: dir, Offline: o.Offline, Log: o.Log, Timeout: o.Timeout}, nil
 }
 
 func (o *Options) arch() string {

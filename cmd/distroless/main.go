@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -51,8 +52,53 @@ func newRoot() *cobra.Command {
 	pf.BoolVar(&opts.Offline, "offline", false, "use only the cache; fail if something is missing")
 	pf.StringVar(&opts.Mirrors.Archive, "mirror", "", "Debian archive mirror URL (default: $DISTROLESS_DEBIAN_MIRROR, else the host's apt sources)")
 	pf.StringVar(&opts.Mirrors.Security, "security-mirror", "", "Debian security archive URL (default: $DISTROLESS_DEBIAN_SECURITY_MIRROR, else the host's apt sources)")
-	root.AddCommand(newProfiles(opts), newResolve(opts), newGen(opts), newWhy(opts))
+	timeout := pf.String("timeout", os.Getenv("DISTROLESS_TIMEOUT"), "longest wait on the network: connect, TLS handshake, response headers, a pause in a download (default: $DISTROLESS_TIMEOUT, else 30s)")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if *timeout == "" {
+			return nil
+		}
+		d, err := time.ParseDuration(*timeout)
+		if err != nil || d <= 0 {
+			return &usageError{fmt.Errorf("--timeout %q: want a duration such as 30s or 2m", *timeout)}
+		}
+		opts.Timeout = d
+		return nil
+	}
+	root.AddCommand(newProfiles(opts), newResolve(opts), newGen(opts), newWhy(opts), newCache(opts))
 	return root
+}
+
+func newCache(opts *distroless.Options) *cobra.Command {
+	c := &cobra.Command{Use: "cache", Short: "Show or prune the download cache", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return &usageError{fmt.Errorf("cache takes a subcommand: dir, prune")}
+		}}
+	c.AddCommand(&cobra.Command{Use: "dir", Short: "Print the cache directory", Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := distroless.CacheDir(*opts)
+			if err == nil {
+				_, err = fmt.Fprintln(cmd.OutOrStdout(), dir)
+			}
+			return err
+		}})
+	var olderThan, maxSize string
+	prune := &cobra.Command{Use: "prune [--older-than AGE] [--max-size SIZE]", Args: exactArgs(0),
+		Short: "Remove cache entries unused for AGE (default 30d), then the least recently used above SIZE; safe while gens run",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			res, err := distroless.PruneCache(*opts, olderThan, maxSize)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed %d files (%s), kept %d (%s)\n", res.Removed, distroless.Size(res.RemovedBytes), res.Kept, distroless.Size(res.KeptBytes))
+			if res.InUse > 0 {
+				fmt.Fprintf(os.Stderr, "%d files used in the last 10 minutes were kept over --max-size\n", res.InUse)
+			}
+			return err
+		}}
+	prune.Flags().StringVar(&olderThan, "older-than", "", "remove entries unused for longer than this (e.g. 30d, 12h)")
+	prune.Flags().StringVar(&maxSize, "max-size", "", "then remove the least recently used entries until the cache holds at most this (e.g. 5GB, 500MiB)")
+	c.AddCommand(prune)
+	return c
 }
 
 func newProfiles(opts *distroless.Options) *cobra.Command {

@@ -287,7 +287,7 @@ func loadPackagesFile(ctx context.Context, c *fetch.Cache, j *fileJob) (*pkgFile
 	if p, ok := c.Blob(j.unpacked.SHA256); ok {
 		data, unmap, err := fetch.MapFile(p)
 		if err == nil && int64(len(data)) == j.unpacked.Size {
-			if side, unmapSide, err := fetch.MapFile(c.NamedPath(sideKey)); err == nil {
+			if side, unmapSide, err := c.MapNamed(sideKey); err == nil {
 				if sc, err := parseSidecar(side, j.unpacked.SHA256, j.unpacked.Size); err == nil {
 					pf.data, pf.sc = data, sc
 					return pf, func() { unmap(); unmapSide() }, nil

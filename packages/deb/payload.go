@@ -19,6 +19,7 @@ import (
 	"github.com/xi2/xz"
 	debar "pault.ag/go/debian/deb"
 
+	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/packages/unpackcache"
 )
 
@@ -32,12 +33,22 @@ import (
 // recompressed with fast zstd, under the SHA-256 of the .deb
 // (<CacheDir>/<hex>.tar.zst), and later walks of the same .deb read that
 // instead. Entries are written to a temporary file and renamed into place
-// once complete, so several processes may share the directory; a damaged
-// entry is removed when a walk finds it unreadable. Nothing evicts
-// entries: they are as many as the distinct .deb files walked. The cache
-// itself is packages/unpackcache, shared with packages/rpm.
+// once complete, so several processes may share the directory; each
+// entry is sealed with the .deb's digest and its own, checked before use,
+// and an entry that fails is removed (reported to Warn) and rebuilt.
+// fetch.Prune evicts entries. The cache itself is packages/unpackcache,
+// shared with packages/rpm.
 type DebPayload struct {
 	CacheDir string
+	// Warn, when set, is told of a cache entry found damaged (and
+	// rebuilt).
+	Warn func(string)
+}
+
+// WithWarn returns the payload reader with Warn set.
+func (p DebPayload) WithWarn(warn func(string)) packages.Payload {
+	p.Warn = warn
+	return p
 }
 
 // payloadMaxMembers bounds the ar members a .deb may have; real ones have
@@ -64,7 +75,7 @@ func (p DebPayload) Walk(file string, fn func(h *tar.Header, r io.Reader) error)
 			return fmt.Errorf("%s: %w", file, err)
 		}
 		cached = filepath.Join(p.CacheDir, key+".tar.zst")
-		if done, err := unpackcache.Walk(cached, fn); done {
+		if done, err := unpackcache.Walk(cached, key, p.Warn, fn); done {
 			return err
 		}
 	}
@@ -80,7 +91,7 @@ func (p DebPayload) Walk(file string, fn func(h *tar.Header, r io.Reader) error)
 	var save *unpackcache.Writer
 	if cached != "" {
 		// A cache that cannot be written only costs speed.
-		if save, err = unpackcache.Create(cached); err == nil {
+		if save, err = unpackcache.Create(cached, filepath.Base(cached)[:64]); err == nil {
 			defer save.Abort()
 			r = io.TeeReader(r, save)
 		}
@@ -146,14 +157,13 @@ func (p DebPayload) ControlFile(file, name string) ([]byte, error) {
 	}
 	defer f.Close()
 	var ctl []byte
-	var cached string
+	var cached, key string
 	if p.CacheDir != "" {
-		key, err := unpackcache.Key(f)
-		if err != nil {
+		if key, err = unpackcache.Key(f); err != nil {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
 		cached = filepath.Join(p.CacheDir, key+".control.tar")
-		ctl, _ = os.ReadFile(cached)
+		ctl = unpackcache.ReadFile(cached, key, p.Warn)
 	}
 	fromCache := ctl != nil
 	if !fromCache {
@@ -182,7 +192,7 @@ func (p DebPayload) ControlFile(file, name string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: control archive: %w", file, err)
 	}
 	if cached != "" && !fromCache && (err == nil || errors.Is(err, fs.ErrNotExist)) {
-		payloadWriteFile(cached, ctl)
+		_ = unpackcache.WriteFile(cached, key, ctl) // a cache that cannot be written only costs speed
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: control member %s: %w", file, name, err)
@@ -209,31 +219,6 @@ func payloadControlMember(ctl []byte, name string) ([]byte, error) {
 			return nil, fmt.Errorf("member %s: size %d out of range", name, h.Size)
 		}
 		return io.ReadAll(tr)
-	}
-}
-
-// payloadWriteFile writes a cache file through a temporary file; failures
-// only cost speed later and are ignored.
-func payloadWriteFile(dst string, b []byte) {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return
-	}
-	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
-	if err != nil {
-		return
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(f.Name())
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/distroless-dev/distroless/packages/unpackcache"
 )
 
 type payloadTestEntry struct {
@@ -291,5 +293,59 @@ func TestDebParseStanza(t *testing.T) {
 		if err != nil || fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("%q = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
+	}
+}
+
+// An entry replaced by another package's (sealed, with other files) is
+// never used: the walk reads the .deb, says so through Warn, and rewrites
+// the entry. The same for the cached control archive.
+func TestDebPayloadCacheReplaced(t *testing.T) {
+	dir := t.TempDir()
+	file := payloadTestDeb(t, dir, ".gz", ".gz")
+	cache := filepath.Join(dir, "cache")
+	var warnings []string
+	p := DebPayload{CacheDir: cache, Warn: func(s string) { warnings = append(warnings, s) }}
+	want := payloadTestWalk(t, p, file)
+	if _, err := p.ControlFile(file, "control"); err != nil {
+		t.Fatal(err)
+	}
+	key := strings.Repeat("e", 64)
+	donor := filepath.Join(dir, key+".tar.zst")
+	w, err := unpackcache.Create(donor, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	tw.WriteHeader(&tar.Header{Name: "./evil", Typeflag: tar.TypeReg, Mode: 0o755, Size: 4})
+	tw.Write([]byte("evil"))
+	tw.Close()
+	w.Write(b.Bytes())
+	w.Commit()
+	evil, _ := os.ReadFile(donor)
+	ents, _ := os.ReadDir(cache)
+	for _, e := range ents {
+		path := filepath.Join(cache, e.Name())
+		if strings.HasSuffix(e.Name(), ".tar.zst") {
+			os.WriteFile(path, evil, 0o644)
+		} else {
+			unpackcache.WriteFile(path, key, []byte("Package: evil\n"))
+		}
+	}
+	if got := payloadTestWalk(t, p, file); got != want {
+		t.Errorf("walk of a replaced entry:\n%s\nwant:\n%s", got, want)
+	}
+	if c, err := p.ControlFile(file, "control"); err != nil || string(c) != payloadTestControl {
+		t.Errorf("control of a replaced entry = %q, %v", c, err)
+	}
+	if len(warnings) != 2 || !strings.Contains(warnings[0], "was made from package "+key) || !strings.Contains(warnings[1], "was made from package "+key) {
+		t.Errorf("warnings %q", warnings)
+	}
+	// Both rewritten: a third read is quiet.
+	warnings = nil
+	payloadTestWalk(t, p, file)
+	p.ControlFile(file, "control")
+	if len(warnings) != 0 {
+		t.Errorf("warnings after the rebuild: %q", warnings)
 	}
 }

@@ -10,9 +10,26 @@
 // rename, and two processes fetching the same blob both end up with the
 // same file.
 //
+// A cached blob is verified again each time it is used (Fetch, Blob,
+// WriteBlob): its SHA-256 is computed (once per process for each version
+// of the file, see FileSHA256) and compared with its name; one that does
+// not match is removed with a warning to Log and fetched or made again.
+//
 // Small mutable entries (for example the last verified InRelease of a
-// suite) are kept by name with Get and Put; the name is hashed into the
-// file name, and writes are atomic too.
+// suite, or an index's lookup table) are kept by name with Get, MapNamed
+// and Put; the name is hashed into the file name, writes are atomic too,
+// and each entry carries the SHA-256 of its data, checked on every read (a
+// damaged entry is removed, with a warning, and reported missing).
+//
+// Network waits are bounded by Timeout (connect, TLS handshake, response
+// headers, a pause mid-body; errors are TimeoutError, naming the URL and
+// the wait), and failures that may be passing are retried with
+// exponential backoff within RetryFor (see Cache.retry for which).
+//
+// Killed processes leave temporary files; the first use of a Cache removes
+// those older than StaleTemp, and Prune evicts entries by age and size,
+// safely while other processes use the cache. Package faulttest serves
+// files with injected network faults for tests.
 //
 // With Offline set the cache never touches the network: a blob that is not
 // present is an error that names the URL, the digest and the directory.

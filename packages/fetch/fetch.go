@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,22 +15,37 @@ import (
 )
 
 // Cache is a content-addressed download cache rooted at Dir. The zero
-// value of every field but Dir is usable: a nil Client means
-// http.DefaultClient. A Cache must not be copied after first use; it is
+// value of every field but Dir is usable. A Cache must not be copied after first use; it is
 // safe for concurrent use, and several processes may share one Dir.
 type Cache struct {
 	// Dir is the cache's root directory; it is created on demand.
 	Dir string
-	// Client does the downloads; nil means http.DefaultClient.
+	// Client does the downloads; nil means a client whose transport
+	// bounds connecting and the TLS handshake by Timeout.
 	Client *http.Client
 	// Offline forbids every network access: only what is already in the
 	// cache can be had.
 	Offline bool
 	// UserAgent, when set, is sent with every request.
 	UserAgent string
+	// Timeout bounds each wait on the network: connecting, the TLS
+	// handshake, the response headers after the request is sent, and
+	// each pause while a body streams. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// RetryFor bounds the time over which a failed request is retried
+	// (see Cache.retry); zero means DefaultRetryFor, negative means no
+	// retry.
+	RetryFor time.Duration
+	// Log receives warnings: a damaged cache entry that was removed and
+	// fetched or rebuilt again, a request being retried. Nil discards them.
+	Log io.Writer
 
-	mu       sync.Mutex
-	inflight map[string]*flight
+	mu         sync.Mutex
+	inflight   map[string]*flight
+	clientOnce sync.Once
+	client     *http.Client
+	sweepOnce  sync.Once
+	retryBase  time.Duration // first backoff delay; tests shorten it
 }
 
 type flight struct {
@@ -61,7 +74,6 @@ func DefaultDir() (string, error) {
 const (
 	blobDir  = "blobs/sha256"
 	namedDir = "named"
-	attempts = 3
 )
 
 // normHex checks that s is a hex SHA-256 digest and returns it lower-cased.
@@ -82,15 +94,21 @@ func (c *Cache) BlobPath(sha256hex string) string {
 }
 
 // Blob returns the path of the cached blob with the given digest and
-// whether it is present.
+// whether it is present. A present blob is verified first (its SHA-256
+// is computed once per process and file): one that does not match is
+// removed, with a warning to Log, and reported absent.
 func (c *Cache) Blob(sha256hex string) (string, bool) {
 	h, err := normHex(sha256hex)
 	if err != nil {
 		return "", false
 	}
+	c.sweep()
 	p := c.BlobPath(h)
-	st, err := os.Stat(p)
-	if err != nil || !st.Mode().IsRegular() {
+	ok, bad := c.checkBlob(p, h, -1)
+	if bad != "" {
+		c.evictBlob(p, h, bad, "fetching it again")
+	}
+	if !ok {
 		return "", false
 	}
 	return p, true
@@ -98,25 +116,31 @@ func (c *Cache) Blob(sha256hex string) (string, bool) {
 
 // Fetch returns the path of the blob with digest sha256hex, downloading it
 // from url first when it is not in the cache. size is the expected length
-// in bytes (negative when unknown). The download is verified while it
-// streams and enters the cache only when both size and digest match.
+// in bytes (negative when unknown). A cached blob is verified first (and
+// removed, with a warning, and downloaded again if it does not match). The
+// download is verified while it streams and enters the cache only when
+// both size and digest match; it is bounded by Timeout and retried as
+// Cache.retry says.
 func (c *Cache) Fetch(ctx context.Context, url string, size int64, sha256hex string) (string, error) {
 	h, err := normHex(sha256hex)
 	if err != nil {
 		return "", fmt.Errorf("fetch %s: %w", url, err)
 	}
+	c.sweep()
 	p := c.BlobPath(h)
-	if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-		if size < 0 || st.Size() == size {
-			return p, nil
-		}
-		// A blob of the wrong size cannot have been written by this
-		// package (it is renamed into place only once verified): treat it
-		// as damage and fetch it again.
+	// A cached blob is verified before each use: one that does not match
+	// its digest (damaged, or replaced behind our back) is removed and
+	// fetched again.
+	ok, bad := c.checkBlob(p, h, size)
+	if ok {
+		return p, nil
+	}
+	if bad != "" {
 		if c.Offline {
-			return "", fmt.Errorf("cached blob %s has size %d, want %d (remove it, then fetch online)", p, st.Size(), size)
+			os.Remove(p)
+			return "", fmt.Errorf("offline: cached %s (for %s) was damaged (%s) and is removed; fetch it again online", p, url, bad)
 		}
-		os.Remove(p)
+		c.evictBlob(p, h, bad, "downloading "+url+" again")
 	}
 	if c.Offline {
 		return "", fmt.Errorf("offline: %s (sha256 %s) is not in the cache %s", url, h, c.Dir)
@@ -151,75 +175,25 @@ func (c *Cache) Fetch(ctx context.Context, url string, size int64, sha256hex str
 	return f.path, f.err
 }
 
-// permanentError marks a failure that retrying will not cure.
-type permanentError struct{ err error }
-
-func (e *permanentError) Error() string { return e.err.Error() }
-func (e *permanentError) Unwrap() error { return e.err }
-
 func (c *Cache) download(ctx context.Context, url string, size int64, h, dst string) (string, error) {
 	dir := filepath.Dir(dst)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("cache: %w", err)
 	}
-	var err error
-	for i := 0; i < attempts; i++ {
-		if i > 0 {
-			select {
-			case <-ctx.Done():
-				return "", ctx.Err()
-			case <-time.After(time.Duration(i) * 500 * time.Millisecond):
-			}
-		}
-		err = c.downloadOnce(ctx, url, size, h, dst)
-		if err == nil {
-			return dst, nil
-		}
-		var perm *permanentError
-		if errors.As(err, &perm) || ctx.Err() != nil {
-			break
-		}
-	}
-	var perm *permanentError
-	if errors.As(err, &perm) {
-		return "", perm.err
-	}
-	return "", err
-}
-
-func (c *Cache) get(ctx context.Context, url string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	err := c.retry(ctx, url, func() error { return c.downloadOnce(ctx, url, size, h, dst) })
 	if err != nil {
-		return nil, &permanentError{fmt.Errorf("GET %s: %w", url, err)}
+		return "", err
 	}
-	if c.UserAgent != "" {
-		req.Header.Set("User-Agent", c.UserAgent)
-	}
-	client := c.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		err := fmt.Errorf("GET %s: %s", url, resp.Status)
-		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
-			return nil, err
-		}
-		return nil, &permanentError{err}
-	}
-	return resp, nil
+	c.remember(dst, h)
+	return dst, nil
 }
 
 func (c *Cache) downloadOnce(ctx context.Context, url string, size int64, h, dst string) error {
-	resp, err := c.get(ctx, url)
+	resp, done, err := c.get(ctx, url)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer done()
 	if size >= 0 && resp.ContentLength >= 0 && resp.ContentLength != size {
 		return &permanentError{fmt.Errorf("%s: size mismatch: expected %d bytes, server announces %d", url, size, resp.ContentLength)}
 	}
@@ -235,15 +209,15 @@ func (c *Cache) downloadOnce(ctx context.Context, url string, size int64, h, dst
 		if err != nil {
 			return fmt.Errorf("GET %s: %w", url, err)
 		}
-		if size >= 0 && n != size {
-			got := fmt.Sprint(n)
-			if n > size {
-				got = "more"
-			}
-			return &permanentError{fmt.Errorf("%s: size mismatch: expected %d bytes, got %s", url, size, got)}
+		if size >= 0 && n < size {
+			// Cut short (the connection closed early): worth a retry.
+			return fmt.Errorf("%s: truncated: expected %d bytes, got %d", url, size, n)
+		}
+		if size >= 0 && n > size {
+			return &permanentError{fmt.Errorf("%s: size mismatch: expected %d bytes, got more", url, size)}
 		}
 		if got := hex.EncodeToString(hasher.Sum(nil)); got != h {
-			return &permanentError{fmt.Errorf("%s: sha256 mismatch: expected %s, got %s", url, h, got)}
+			return &mismatchError{fmt.Errorf("%s: sha256 mismatch: expected %s, got %s", url, h, got)}
 		}
 		return nil
 	})
@@ -325,9 +299,14 @@ func (c *Cache) WriteBlob(sha256hex string, write func(w io.Writer) error) (stri
 	if err != nil {
 		return "", err
 	}
+	c.sweep()
 	dst := c.BlobPath(h)
-	if st, err := os.Stat(dst); err == nil && st.Mode().IsRegular() {
+	ok, bad := c.checkBlob(dst, h, -1)
+	if ok {
 		return dst, nil
+	}
+	if bad != "" {
+		c.evictBlob(dst, h, bad, "making it again")
 	}
 	hasher := sha256.New()
 	err = writeAtomic(dst, func(w io.Writer) error {
@@ -342,6 +321,7 @@ func (c *Cache) WriteBlob(sha256hex string, write func(w io.Writer) error) (stri
 	if err != nil {
 		return "", err
 	}
+	c.remember(dst, h)
 	return dst, nil
 }
 
@@ -352,7 +332,7 @@ func writeAtomic(dst string, write func(w io.Writer) error) (err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".partial-*")
+	tmp, err := os.CreateTemp(dir, tempPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
@@ -384,102 +364,4 @@ func WriteFileAtomic(path string, data []byte) error {
 		_, err := w.Write(data)
 		return err
 	})
-}
-
-// NamedPath is the file that holds the entry stored under key, for
-// callers that map it rather than read it. It may not exist.
-func (c *Cache) NamedPath(key string) string { return c.namedPath(key) }
-
-func (c *Cache) namedPath(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return filepath.Join(c.Dir, namedDir, hex.EncodeToString(sum[:]))
-}
-
-// Get returns the entry stored under key by Put. A missing entry is an
-// error that wraps fs.ErrNotExist.
-func (c *Cache) Get(key string) ([]byte, error) {
-	data, err := os.ReadFile(c.namedPath(key))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%q is not in the cache %s: %w", key, c.Dir, fs.ErrNotExist)
-		}
-		return nil, fmt.Errorf("cache: %w", err)
-	}
-	return data, nil
-}
-
-// GetTime is Get, also returning when the entry was stored.
-func (c *Cache) GetTime(key string) ([]byte, time.Time, error) {
-	p := c.namedPath(key)
-	f, err := os.Open(p)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, time.Time{}, fmt.Errorf("%q is not in the cache %s: %w", key, c.Dir, fs.ErrNotExist)
-		}
-		return nil, time.Time{}, fmt.Errorf("cache: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("cache: %w", err)
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("cache: %w", err)
-	}
-	return data, st.ModTime(), nil
-}
-
-// Put stores data under key (any string, e.g. a URL), replacing what was
-// there, atomically.
-func (c *Cache) Put(key string, data []byte) error {
-	return WriteFileAtomic(c.namedPath(key), data)
-}
-
-// Download reads a small resource whose digest is not known in advance
-// (e.g. an InRelease file) into memory, refusing more than max bytes. It
-// does not cache; with Offline set it fails.
-func (c *Cache) Download(ctx context.Context, url string, max int64) ([]byte, error) {
-	if c.Offline {
-		return nil, fmt.Errorf("offline: cannot download %s", url)
-	}
-	var lastErr error
-	for i := 0; i < attempts; i++ {
-		if i > 0 {
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(time.Duration(i) * 500 * time.Millisecond):
-			}
-		}
-		data, err := c.downloadSmall(ctx, url, max)
-		if err == nil {
-			return data, nil
-		}
-		lastErr = err
-		var perm *permanentError
-		if errors.As(err, &perm) {
-			return nil, perm.err
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, lastErr
-}
-
-func (c *Cache) downloadSmall(ctx context.Context, url string, max int64) ([]byte, error) {
-	resp, err := c.get(ctx, url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", url, err)
-	}
-	if int64(len(data)) > max {
-		return nil, &permanentError{fmt.Errorf("%s: larger than %d bytes", url, max)}
-	}
-	return data, nil
 }

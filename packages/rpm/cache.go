@@ -17,8 +17,8 @@ type cacheWriter struct {
 	err error
 }
 
-func newCacheWriter(dst string) (*cacheWriter, error) {
-	w, err := unpackcache.Create(dst)
+func newCacheWriter(dst, key string) (*cacheWriter, error) {
+	w, err := unpackcache.Create(dst, key)
 	if err != nil {
 		return nil, err
 	}

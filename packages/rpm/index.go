@@ -218,7 +218,7 @@ func loadRepo(ctx context.Context, c *fetch.Cache, s Spec, r Repo, now time.Time
 	}
 	sideKey := sidecarKeyPrefix + e.OpenSHA256
 	var sc *sidecar
-	if side, err := os.ReadFile(c.NamedPath(sideKey)); err == nil {
+	if side, err := c.Get(sideKey); err == nil {
 		sc, _ = parseSidecar(side, e.OpenSHA256, int64(len(data)))
 	}
 	if sc == nil {

@@ -59,6 +59,15 @@ type Payload struct {
 	DBPath string
 	// Created is the install time written into the rpm database.
 	Created time.Time
+	// Warn, when set, is told of a cache entry found damaged (and
+	// rebuilt).
+	Warn func(string)
+}
+
+// WithWarn returns the payload reader with Warn set.
+func (p Payload) WithWarn(warn func(string)) packages.Payload {
+	p.Warn = warn
+	return p
 }
 
 var _ packages.Payload = Payload{}
@@ -94,7 +103,7 @@ func (p Payload) Walk(file string, fn func(h *tar.Header, r io.Reader) error) er
 			return fmt.Errorf("%s: %w", file, err)
 		}
 		cached = filepath.Join(p.CacheDir, key+".rpm.tar.zst")
-		if done, err := unpackcache.Walk(cached, fn); done {
+		if done, err := unpackcache.Walk(cached, key, p.Warn, fn); done {
 			return err
 		}
 	}
@@ -106,7 +115,7 @@ func (p Payload) Walk(file string, fn func(h *tar.Header, r io.Reader) error) er
 	var save *cacheWriter
 	if cached != "" {
 		// A cache that cannot be written only costs speed.
-		if save, err = newCacheWriter(cached); err == nil {
+		if save, err = newCacheWriter(cached, filepath.Base(cached)[:64]); err == nil {
 			defer save.abort()
 		}
 	}

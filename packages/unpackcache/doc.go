@@ -6,6 +6,13 @@
 // An entry is written to a temporary file in the same directory and
 // renamed into place only once complete (Create, Write, Commit), so
 // several processes may share the directory and an entry that exists is
-// whole. A damaged entry is removed when Walk finds it unreadable. Nothing
-// evicts entries. The callers choose the entry names.
+// whole. Every entry is sealed with the key of the package it was made
+// from and the SHA-256 of its bytes, and the seal is checked before
+// anything of the entry is used: a damaged, cut or replaced entry is
+// removed, reported to the caller's warn function, and the package is
+// decoded again. (A seal detects damage and misplaced entries; like any
+// unkeyed digest it does not stop someone who can write the cache and
+// computes a new one, so the cache directory must be writable only by
+// those trusted to build the images.) fetch.Prune evicts entries. The
+// callers choose the entry names.
 package unpackcache

@@ -2,10 +2,12 @@ package unpackcache
 
 import (
 	"archive/tar"
-	"bufio"
+	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,35 +15,66 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/distroless-dev/distroless/packages/fetch"
 )
 
-// keys memoises package digests by file identity, so a process that walks
-// a package and then reads more of it hashes it once.
-var keys sync.Map // fileID -> string
+// Key returns the hex SHA-256 of an open package file (computed once per
+// process for each version of the file; the download cache verifying the
+// file computes the same).
+func Key(f *os.File) (string, error) { return fetch.FileSHA256(f) }
 
-type fileID struct {
-	path  string
-	size  int64
-	mtime int64
+// Every entry ends with a seal: a zstd skippable frame (which zstd
+// readers pass over) of sealMagic, the key of the package the entry was
+// made from, and the SHA-256 of the entry's bytes before the seal. A read
+// checks the seal before it uses anything, so an entry that was damaged,
+// cut, or replaced (by another package's entry too) is never used: it is
+// removed, with a warning, and the package is decoded again.
+const (
+	sealMagic = "DLUNPK01"
+	sealData  = len(sealMagic) + 2*sha256.Size
+	sealLen   = 8 + sealData
+	skippable = 0x184D2A5D // a zstd skippable frame's magic
+)
+
+func seal(key string, sum []byte) ([]byte, error) {
+	k, err := hex.DecodeString(key)
+	if err != nil || len(k) != sha256.Size {
+		return nil, fmt.Errorf("bad key %q", key)
+	}
+	b := binary.LittleEndian.AppendUint32(nil, skippable)
+	b = binary.LittleEndian.AppendUint32(b, uint32(sealData))
+	b = append(b, sealMagic...)
+	b = append(b, k...)
+	return append(b, sum...), nil
 }
 
-// Key returns the hex SHA-256 of an open package file.
-func Key(f *os.File) (string, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return "", err
+// unseal checks an entry's seal against key and returns its bytes before
+// the seal, or why it cannot be used ("" with nil data: an entry written
+// before entries were sealed, rebuilt without a warning).
+func unseal(data []byte, key string) ([]byte, string) {
+	if len(data) < sealLen || binary.LittleEndian.Uint32(data[len(data)-sealLen:]) != skippable ||
+		!bytes.Equal(data[len(data)-sealData:len(data)-sealData+len(sealMagic)], []byte(sealMagic)) {
+		if bytes.HasPrefix(data, []byte{0x28, 0xb5, 0x2f, 0xfd}) || bytes.HasSuffix(data, make([]byte, 1024)) {
+			return nil, "" // an unsealed entry of an older version
+		}
+		return nil, "no seal"
 	}
-	id := fileID{path: f.Name(), size: st.Size(), mtime: st.ModTime().UnixNano()}
-	if k, ok := keys.Load(id); ok {
-		return k.(string), nil
+	body, s := data[:len(data)-sealLen], data[len(data)-sealData+len(sealMagic):]
+	if got := hex.EncodeToString(s[:sha256.Size]); got != key {
+		return nil, "it was made from package " + got + ", not " + key
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, st.Size())); err != nil {
-		return "", err
+	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], s[sha256.Size:]) {
+		return nil, "its content does not match its digest"
 	}
-	k := hex.EncodeToString(h.Sum(nil))
-	keys.Store(id, k)
-	return k, nil
+	return body, ""
+}
+
+func reject(path, why string, warn func(string)) {
+	os.Remove(path)
+	if why != "" && warn != nil {
+		warn(fmt.Sprintf("unpack cache entry %s was damaged (%s): removed, decoding the package again", path, why))
+	}
 }
 
 // decoders pools zstd decoders: each holds a large history buffer.
@@ -68,19 +101,26 @@ func PutDecoder(d *zstd.Decoder) {
 	}
 }
 
-// Walk calls fn for every entry of the cache entry at path, in order; the
-// reader is valid until fn returns. done is false when there is no usable
-// entry (and nothing was passed to fn), so the caller reads the package
-// itself; an entry found damaged then is removed. An entry found damaged
-// after fn was called is removed and reported as an error. An error from
-// fn stops the walk and is returned as is.
-func Walk(path string, fn func(h *tar.Header, r io.Reader) error) (done bool, err error) {
-	cf, err := os.Open(path)
+// Walk calls fn for every entry of the cache entry at path, made from the
+// package whose Key is key, in order; the reader is valid until fn
+// returns. done is false when there is no usable entry (and nothing was
+// passed to fn), so the caller reads the package itself; an entry whose
+// seal does not hold is removed then, and reported to warn (which may be
+// nil). An entry found damaged after fn was called (which a good seal
+// rules out but for a bug) is removed and reported as an error. An error
+// from fn stops the walk and is returned as is.
+func Walk(path, key string, warn func(string), fn func(h *tar.Header, r io.Reader) error) (done bool, err error) {
+	data, unmap, err := fetch.MapFile(path)
 	if err != nil {
 		return false, nil
 	}
-	defer cf.Close()
-	zr, err := GetDecoder(bufio.NewReaderSize(cf, 256<<10))
+	defer unmap()
+	body, why := unseal(data, key)
+	if body == nil {
+		reject(path, why, warn)
+		return false, nil
+	}
+	zr, err := GetDecoder(bytes.NewReader(body))
 	if err != nil {
 		return false, nil
 	}
@@ -90,7 +130,7 @@ func Walk(path string, fn func(h *tar.Header, r io.Reader) error) (done bool, er
 		h, err := tr.Next()
 		if err != nil && err != io.EOF && !called {
 			// Damaged before anything was passed on: read the package.
-			os.Remove(path)
+			reject(path, err.Error(), warn)
 			return false, nil
 		}
 		if err == io.EOF {
@@ -111,6 +151,56 @@ func Walk(path string, fn func(h *tar.Header, r io.Reader) error) (done bool, er
 	}
 }
 
+// ReadFile returns the bytes of a small entry written by WriteFile for the
+// package whose Key is key, or nil when there is none usable (one whose
+// seal does not hold is removed and reported to warn).
+func ReadFile(path, key string, warn func(string)) []byte {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	body, why := unseal(data, key)
+	if body == nil {
+		reject(path, why, warn)
+	}
+	return body
+}
+
+// WriteFile writes a small entry, sealed, through a temporary file and a
+// rename. Failures only cost speed later and are returned for what they
+// are worth.
+func WriteFile(dst, key string, b []byte) error {
+	sum := sha256.Sum256(b)
+	s, err := seal(key, sum[:])
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(b[:len(b):len(b)], s...))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
 func damaged(path string, err error) error {
 	return fmt.Errorf("unpack cache entry %s is damaged (removed; run again): %w", filepath.Base(path), err)
 }
@@ -122,15 +212,20 @@ func damaged(path string, err error) error {
 type Writer struct {
 	f    *os.File
 	zw   *zstd.Encoder
+	sum  hash.Hash
 	dst  string
+	key  string
 	err  error
 	done bool
 }
 
-// Create starts the entry dst, creating its directory if need be. The
-// temporary file is ".tmp-*" plus dst's extensions (".tar.zst" for
-// "<hex>.tar.zst"), next to dst.
-func Create(dst string) (*Writer, error) {
+// Create starts the entry dst for the package whose Key is key, creating
+// its directory if need be. The temporary file is ".tmp-*" plus dst's
+// extensions (".tar.zst" for "<hex>.tar.zst"), next to dst.
+func Create(dst, key string) (*Writer, error) {
+	if _, err := seal(key, nil); err != nil {
+		return nil, err
+	}
 	dir := filepath.Dir(dst)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -143,13 +238,14 @@ func Create(dst string) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	zw, err := zstd.NewWriter(f, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+	sum := sha256.New()
+	zw, err := zstd.NewWriter(io.MultiWriter(f, sum), zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return nil, err
 	}
-	return &Writer{f: f, zw: zw, dst: dst}, nil
+	return &Writer{f: f, zw: zw, sum: sum, dst: dst, key: key}, nil
 }
 
 // Write compresses b into the entry. It never fails; an error is kept and
@@ -171,6 +267,15 @@ func (w *Writer) Commit() error {
 	w.done = true
 	if w.err == nil {
 		w.err = w.zw.Close()
+	}
+	if w.err == nil {
+		var s []byte
+		if s, w.err = seal(w.key, w.sum.Sum(nil)); w.err == nil {
+			_, w.err = w.f.Write(s)
+		}
+	}
+	if w.err == nil {
+		w.err = w.f.Chmod(0o644)
 	}
 	if w.err == nil {
 		w.err = w.f.Sync()

@@ -23,10 +23,15 @@ func tarOf(t *testing.T, names ...string) []byte {
 	return b.Bytes()
 }
 
+var (
+	keyA = strings.Repeat("a", 64)
+	keyB = strings.Repeat("b", 64)
+)
+
 func TestWriterWalk(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sub")
 	dst := filepath.Join(dir, "abc.rpm.tar.zst")
-	w, err := Create(dst)
+	w, err := Create(dst, keyA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +44,7 @@ func TestWriterWalk(t *testing.T) {
 	}
 	w.Abort() // does nothing after Commit
 	var got []string
-	done, err := Walk(dst, func(h *tar.Header, r io.Reader) error {
+	done, err := Walk(dst, keyA, nil, func(h *tar.Header, r io.Reader) error {
 		b, _ := io.ReadAll(r)
 		got = append(got, h.Name+"="+string(b))
 		return nil
@@ -51,13 +56,13 @@ func TestWriterWalk(t *testing.T) {
 		t.Errorf("dir holds %v", ents)
 	}
 
-	w2, _ := Create(filepath.Join(dir, "def.tar.zst"))
+	w2, _ := Create(filepath.Join(dir, "def.tar.zst"), keyA)
 	w2.Write(tarOf(t, "./c"))
 	w2.Abort()
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Errorf("after Abort, dir holds %v", ents)
 	}
-	if done, err := Walk(filepath.Join(dir, "def.tar.zst"), nil); done || err != nil {
+	if done, err := Walk(filepath.Join(dir, "def.tar.zst"), keyA, nil, nil); done || err != nil {
 		t.Errorf("missing entry: %v %v", done, err)
 	}
 }
@@ -65,25 +70,109 @@ func TestWriterWalk(t *testing.T) {
 func TestWalkDamaged(t *testing.T) {
 	dir := t.TempDir()
 	dst := filepath.Join(dir, "abc.tar.zst")
+	var warnings []string
+	warn := func(s string) { warnings = append(warnings, s) }
+	noFn := func(*tar.Header, io.Reader) error { t.Error("fn called"); return nil }
 	// Garbage: not used, removed, nothing passed on.
 	os.WriteFile(dst, []byte("not zstd at all"), 0o644)
-	if done, err := Walk(dst, func(*tar.Header, io.Reader) error { t.Error("fn called"); return nil }); done || err != nil {
+	if done, err := Walk(dst, keyA, warn, noFn); done || err != nil {
 		t.Errorf("garbage entry: %v %v", done, err)
 	}
 	if _, err := os.Stat(dst); err == nil {
 		t.Error("garbage entry not removed")
 	}
-	// Cut short after the first member: an error, and removed.
-	w, _ := Create(dst)
+	// Cut short after the first member, sealed: its tar is bad. Removed,
+	// nothing passed on (the seal is checked first, but it holds here, so
+	// the tar error shows while walking).
+	w, _ := Create(dst, keyA)
 	w.Write(tarOf(t, "./a", "./b")[:1024+100])
 	w.Commit()
-	done, err := Walk(dst, func(*tar.Header, io.Reader) error { return nil })
+	done, err := Walk(dst, keyA, warn, func(*tar.Header, io.Reader) error { return nil })
 	if !done || err == nil || !strings.Contains(err.Error(), "unpack cache entry abc.tar.zst is damaged (removed; run again)") {
 		t.Errorf("truncated entry: %v %v", done, err)
 	}
 	if _, err := os.Stat(dst); err == nil {
 		t.Error("truncated entry not removed")
 	}
+}
+
+func TestWalkSeal(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, keyA+".tar.zst"), filepath.Join(dir, keyB+".tar.zst")
+	for _, e := range []struct{ path, key, name string }{{a, keyA, "./a"}, {b, keyB, "./b"}} {
+		w, _ := Create(e.path, e.key)
+		w.Write(tarOf(t, e.name))
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	good, _ := os.ReadFile(a)
+	var warnings []string
+	warn := func(s string) { warnings = append(warnings, s) }
+	noFn := func(*tar.Header, io.Reader) error { t.Error("a bad entry was used"); return nil }
+	cases := []struct {
+		name string
+		data []byte
+		why  string // in the warning; "" = no warning
+	}{
+		{"another package's entry", mustRead(t, b), "it was made from package " + keyB + ", not " + keyA},
+		{"a byte changed", flip(good, 20), "its content does not match its digest"},
+		{"seal cut off", good[:len(good)-sealLen], ""},
+		{"cut in the seal", good[:len(good)-10], ""}, // looks like an unsealed entry of an older version
+		{"empty", nil, "no seal"},
+	}
+	for _, tc := range cases {
+		warnings = nil
+		os.WriteFile(a, tc.data, 0o644)
+		if done, err := Walk(a, keyA, warn, noFn); done || err != nil {
+			t.Errorf("%s: %v %v", tc.name, done, err)
+		}
+		if _, err := os.Stat(a); err == nil {
+			t.Errorf("%s: not removed", tc.name)
+		}
+		switch {
+		case tc.why == "" && len(warnings) != 0:
+			t.Errorf("%s: warned %q", tc.name, warnings)
+		case tc.why != "" && (len(warnings) != 1 || !strings.Contains(warnings[0], "unpack cache entry "+a+" was damaged ("+tc.why+"): removed, decoding the package again")):
+			t.Errorf("%s: warnings %q", tc.name, warnings)
+		}
+	}
+	// The good one still walks.
+	os.WriteFile(a, good, 0o644)
+	n := 0
+	if done, err := Walk(a, keyA, warn, func(*tar.Header, io.Reader) error { n++; return nil }); !done || err != nil || n != 1 {
+		t.Errorf("good entry: %v %v %d", done, err, n)
+	}
+
+	// Small entries, the same way.
+	c := filepath.Join(dir, keyA+".control.tar")
+	if err := WriteFile(c, keyA, []byte("control")); err != nil {
+		t.Fatal(err)
+	}
+	if got := ReadFile(c, keyA, warn); string(got) != "control" {
+		t.Fatalf("ReadFile = %q", got)
+	}
+	warnings = nil
+	if got := ReadFile(c, keyB, warn); got != nil || len(warnings) != 1 {
+		t.Errorf("ReadFile with another key = %q, warnings %q", got, warnings)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Errorf("dir holds %v", ents)
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func flip(b []byte, i int) []byte {
+	c := append([]byte(nil), b...)
+	c[i] ^= 1
+	return c
 }
 
 func TestKeyHas(t *testing.T) {

@@ -1,0 +1,144 @@
+package distroless
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/distroless-dev/distroless/packages/fetch/faulttest"
+)
+
+// A cache altered between two gens (a .deb blob changed in place, same
+// size; an unpack cache entry replaced by another package's; an index
+// sidecar damaged): the second gen notices each, says so on stderr,
+// rebuilds or fetches again, and makes the same image.
+func TestGenDamagedCache(t *testing.T) {
+	cache := filepath.Join(t.TempDir(), "cache")
+	out := filepath.Join(t.TempDir(), "out")
+	args := []string{"static", "--distro", "debian:trixie", "--cache-dir", cache, "-o", "oci:" + out + ":x"}
+	first := genDigest(t, args...)
+
+	type file struct {
+		path string
+		size int64
+	}
+	list := func(sub string, keep func(p string, head []byte) bool) []file {
+		var fs []file
+		ents, _ := os.ReadDir(filepath.Join(cache, sub))
+		for _, e := range ents {
+			p := filepath.Join(cache, sub, e.Name())
+			f, err := os.Open(p)
+			if err != nil {
+				continue
+			}
+			head := make([]byte, 64)
+			n, _ := f.Read(head)
+			st, _ := f.Stat()
+			f.Close()
+			if keep(p, head[:n]) {
+				fs = append(fs, file{p, st.Size()})
+			}
+		}
+		sort.Slice(fs, func(i, j int) bool { return fs[i].size > fs[j].size })
+		return fs
+	}
+	debs := list("blobs/sha256", func(_ string, h []byte) bool { return bytes.HasPrefix(h, []byte("!<arch>\ndebian-binary")) })
+	entries := list("unpacked", func(p string, _ []byte) bool { return strings.HasSuffix(p, ".tar.zst") })
+	named := list("named", func(_ string, h []byte) bool {
+		return bytes.HasPrefix(h, []byte("DLNAMED1")) && bytes.Contains(h, []byte("DLDEBIX1"))
+	})
+	if len(debs) < 2 || len(entries) < 2 || len(named) < 1 {
+		t.Fatalf("cache holds %d .debs, %d unpack entries, %d sidecars", len(debs), len(entries), len(named))
+	}
+	// The largest .deb, one byte changed in place.
+	deb := debs[0].path
+	f, err := os.OpenFile(deb, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1)
+	f.ReadAt(b, debs[0].size/2)
+	f.WriteAt([]byte{b[0] ^ 0x55}, debs[0].size/2)
+	f.Close()
+	// The unpack entry of another package replaced by a third one's.
+	var victim, donor string
+	for _, e := range entries {
+		if strings.HasPrefix(filepath.Base(e.path), filepath.Base(deb)) {
+			continue
+		}
+		if victim == "" {
+			victim = e.path
+		} else if donor == "" {
+			donor = e.path
+		}
+	}
+	data, _ := os.ReadFile(donor)
+	if err := os.WriteFile(victim, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The largest sidecar, one byte changed.
+	side, _ := os.ReadFile(named[0].path)
+	side[len(side)/2] ^= 1
+	os.WriteFile(named[0].path, side, 0o644)
+
+	stdout, stderr, code := cli(t, append([]string{"gen"}, args...)...)
+	if code != 0 {
+		t.Fatalf("second gen: exit %d\n%s", code, tail(stderr, 30))
+	}
+	if second := strings.TrimSpace(stdout[strings.LastIndex(strings.TrimSpace(stdout), "\n")+1:]); second != first {
+		t.Errorf("second gen made %s, the first %s", second, first)
+	}
+	for _, want := range []string{
+		"warning: cache entry " + deb + " was damaged (its content has sha256 ",
+		"warning: unpack cache entry " + victim + " was damaged (it was made from package " + strings.TrimSuffix(filepath.Base(donor), ".tar.zst"),
+		"warning: cache entry " + named[0].path + " was damaged",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, tail(stderr, 30))
+		}
+	}
+	t.Logf("second gen:\n%s", tail(stderr, 12))
+	// A third gen finds nothing wrong.
+	_, stderr, code = cli(t, append([]string{"gen"}, args...)...)
+	if code != 0 || strings.Contains(stderr, "warning") {
+		t.Errorf("third gen: exit %d\n%s", code, tail(stderr, 30))
+	}
+
+	// cache prune through the command: to zero bytes, nothing in use is
+	// protected for long, so the cache ends up empty but for what the
+	// last minutes used; then an offline gen names what is missing, and
+	// an online one rebuilds the same image.
+	pout, perr, code := cli(t, "cache", "prune", "--cache-dir", cache, "--older-than", "0s", "--max-size", "0")
+	if code != 0 || !strings.HasPrefix(pout, "removed ") {
+		t.Fatalf("cache prune: exit %d %q %q", code, pout, perr)
+	}
+	if got := genDigest(t, args...); got != first {
+		t.Errorf("after prune: %s, want %s", got, first)
+	}
+}
+
+// A mirror that stalls: gen fails within the timeouts, naming the URL and
+// what it waited for.
+func TestGenStalledMirror(t *testing.T) {
+	srv := faulttest.New(t, map[string][]byte{
+		"/dists/trixie/InRelease":          []byte("x"),
+		"/dists/trixie-updates/InRelease":  []byte("x"),
+		"/dists/trixie-security/InRelease": []byte("x"),
+	})
+	for _, p := range []string{"/dists/trixie/InRelease", "/dists/trixie-updates/InRelease", "/dists/trixie-security/InRelease"} {
+		srv.Always(p, faulttest.StallHeaders)
+	}
+	cache := t.TempDir()
+	_, stderr, code := cli(t, "resolve", "static", "--distro", "debian:trixie", "--cache-dir", cache,
+		"--mirror", srv.URL, "--security-mirror", srv.URL, "--timeout", "300ms")
+	if code != 1 || !strings.Contains(stderr, srv.URL+"/dists/trixie") || !strings.Contains(stderr, "no response headers within 300ms") {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	_, stderr, code = cli(t, "resolve", "static", "--timeout", "soon")
+	if code != 2 || !strings.Contains(stderr, `--timeout "soon"`) {
+		t.Fatalf("bad --timeout: exit %d\n%s", code, stderr)
+	}
+}
