@@ -1,6 +1,8 @@
 package distroless
 
 import (
+	"fmt"
+
 	"github.com/distroless-dev/distroless/packages/fetch"
 )
 
@@ -26,12 +28,12 @@ func PruneCache(o Options, olderThan, maxSize string) (fetch.PruneResult, error)
 	var err error
 	if olderThan != "" {
 		if po.OlderThan, err = fetch.ParseAge(olderThan); err != nil {
-			return fetch.PruneResult{}, err
+			return fetch.PruneResult{}, &UsageError{fmt.Errorf("--older-than: %w", err)}
 		}
 	}
 	if maxSize != "" {
 		if po.MaxSize, err = fetch.ParseSize(maxSize); err != nil {
-			return fetch.PruneResult{}, err
+			return fetch.PruneResult{}, &UsageError{fmt.Errorf("--max-size: %w", err)}
 		}
 	}
 	dir, err := CacheDir(o)

@@ -442,6 +442,8 @@ func TestErrorsLeadWithCause(t *testing.T) {
 		{"output bad transport", []string{"gen", "static", "-o", "nonsense:thing"}, 2, `output "nonsense:thing"`, "oci:DIR"},
 		{"output oci empty", []string{"gen", "static", "-o", "oci:"}, 2, `output "oci:"`, "no directory"},
 		{"user", []string{"gen", "static", "--user", "bogus"}, 2, `--user "bogus"`, ""},
+		{"cache prune size", []string{"cache", "prune", "--max-size", "5XB"}, 2, `--max-size: size "5XB"`, "MiB"},
+		{"cache prune age", []string{"cache", "prune", "--older-than", "yesterday"}, 2, `--older-than: age "yesterday"`, "30d"},
 		{"offline cold", []string{"resolve", "python3", "--offline"}, 1, "offline: " + srv.URL + "/dists/trixie/InRelease is not in the cache", "debian:trixie"},
 		{"offline cold distro", []string{"gen", "python3.11", "--distro", "debian:bookworm", "--offline"}, 1, "offline: " + srv.URL + "/dists/bookworm/InRelease is not in the cache", ""},
 	} {
