@@ -78,6 +78,9 @@ func (o *Options) expand(profile string, ix packages.Index, d *distro.Distro) (*
 			}
 		}
 	}
+	if err := o.checkAddExclude(d.Format); err != nil {
+		return nil, err
+	}
 	top := &plan.Levels[len(plan.Levels)-1]
 	for _, name := range o.Add {
 		top.Roots = append(top.Roots, resolver.Root{Name: name})
@@ -89,6 +92,22 @@ func (o *Options) expand(profile string, ix packages.Index, d *distro.Distro) (*
 		}
 	}
 	return plan, nil
+}
+
+// checkAddExclude checks the names of --add and the patterns of
+// --exclude against format's grammar ("" for either format's).
+func (o *Options) checkAddExclude(format string) error {
+	for _, name := range o.Add {
+		if err := packages.CheckName(format, name); err != nil {
+			return fmt.Errorf("--add: %w", err)
+		}
+	}
+	for _, name := range o.Exclude {
+		if err := packages.CheckPattern(format, name); err != nil {
+			return fmt.Errorf("--exclude: %w", err)
+		}
+	}
+	return nil
 }
 
 // Resolution is a profile's closure on one distro.
@@ -148,6 +167,9 @@ func (o *Options) OpenIndex(ctx context.Context, d *distro.Distro) (distro.Index
 
 // Resolve computes the closure of a built-in profile.
 func Resolve(ctx context.Context, profile string, o Options) (*Resolution, error) {
+	if err := o.checkAddExclude(""); err != nil {
+		return nil, err
+	}
 	if o.Profile != nil {
 		profile = o.Profile.Name
 	} else if _, _, err := profiles.Find(profile); err != nil {

@@ -122,6 +122,11 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 			if statusNames[name] {
 				name += "_" + pk.u.Pkg.Arch
 			}
+			if !packages.SafeFileName(name) || !packages.SafeFileName(name+".md5sums") {
+				// Names are checked where they enter; this is the last
+				// guard before one becomes a path.
+				return nil, nil, fmt.Errorf("package %q: its name cannot be a file name in /var/lib/dpkg/status.d", pk.u.Pkg.Name)
+			}
 			statusNames[name] = true
 			t.placeFile(File{Path: "/var/lib/dpkg/status.d/" + name, Mode: 0o644, Data: statusRecord(pk.record)})
 			if len(pk.md5sums) > 0 {
