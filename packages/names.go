@@ -61,8 +61,8 @@ func CheckDebName(s string) error {
 
 // CheckDebVersion checks a Debian version (policy 5.6.12):
 // [epoch:]upstream_version[-debian_revision]. The epoch is an unsigned
-// number; the upstream version starts with a letter or digit (policy
-// asks for a digit, dpkg only warns) and has letters, digits and ". + ~",
+// number; the upstream version starts with a digit (as the version
+// parser requires) and has letters, digits and ". + ~",
 // and '-' only when there is a revision; the revision has letters,
 // digits and "+ . ~".
 func CheckDebVersion(s string) error {
@@ -92,8 +92,8 @@ func CheckDebVersion(s string) error {
 	if upstream == "" {
 		return bad("empty upstream version")
 	}
-	if !isAlnum(upstream[0]) {
-		return bad("the upstream version does not start with a letter or digit")
+	if upstream[0] < '0' || upstream[0] > '9' {
+		return bad("the upstream version does not start with a digit")
 	}
 	if !onlyOf(upstream, false, ".+~-") {
 		return bad("the upstream version has characters other than letters, digits and . + ~ -")
@@ -146,8 +146,9 @@ const rpmVerRelChars = "._+%{}~^"
 // CheckRPMEVR checks an RPM [epoch:]version-release as the model writes
 // it (the release is what follows the last '-'; a version without a
 // release is accepted, as in a relation). The epoch is a 32-bit unsigned
-// number; version and release are non-empty and have letters, digits and
-// "._+%{}~^" only (no '-', ':', '/' or whitespace).
+// number; version and release are non-empty, start with a letter or
+// digit and have letters, digits and "._+%{}~^" only (no '-', ':', '/' or
+// whitespace).
 func CheckRPMEVR(s string) error {
 	if s == "" {
 		return fmt.Errorf("empty version")
@@ -189,6 +190,9 @@ func CheckRPMVersionParts(epoch, version, release string) error {
 	}
 	if version == "" {
 		return fmt.Errorf("empty version")
+	}
+	if !isAlnum(version[0]) || release != "" && !isAlnum(release[0]) {
+		return fmt.Errorf("version %q or release %q does not start with a letter or digit", version, release)
 	}
 	if !onlyOf(version, false, rpmVerRelChars) {
 		return fmt.Errorf("version part %q has characters other than letters, digits and %s", version, rpmVerRelChars)
@@ -291,6 +295,9 @@ func CheckPattern(format, s string) error {
 	}
 	if len(s) > MaxNameLen {
 		return fmt.Errorf("package name pattern %.40q…: longer than %d bytes", s, MaxNameLen)
+	}
+	if s[0] == '.' || s[0] == '-' || s[0] == '+' {
+		return fmt.Errorf("package name pattern %q: starts with %q", s, s[0])
 	}
 	if _, err := path.Match(s, ""); err != nil {
 		return fmt.Errorf("package name pattern %q: %v", s, err)
