@@ -3,7 +3,10 @@ package distroless
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
+	"github.com/distroless-dev/distroless/packages/rpm/rpmtest"
 )
 
 // debDistroFile writes a distro file for a debtest archive (one suite,
@@ -200,4 +204,66 @@ func TestHostileLockfileAndProfile(t *testing.T) {
 	if ents, _ := os.ReadDir(cache); len(ents) > 0 {
 		t.Errorf("a refused profile or flag downloaded something: %v", ents)
 	}
+}
+
+// TestHostileRPMNames serves a copy of the test RPM repositories whose
+// primary.xml (signed again) names a package "../../usr/share/x" and
+// gives another package a release its header does not have: the first is
+// refused and named, the second fails gen naming both releases.
+func TestHostileRPMNames(t *testing.T) {
+	fx := rpmFixture(t)
+	root := t.TempDir()
+	if out, err := exec.Command("cp", "-a", filepath.Dir(fx.Repos["releases"])+"/.", root).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	rel := filepath.Join(root, "releases")
+	err := rpmtest.RewritePrimary(rel, func(b []byte) []byte {
+		s := string(b)
+		if !strings.Contains(s, "<name>libgomp</name>") {
+			t.Fatal("no libgomp in primary.xml")
+		}
+		s = strings.Replace(s, "<name>libgomp</name>", "<name>../../usr/share/x</name>", 1)
+		i := strings.Index(s, "<name>setup</name>")
+		j := i + strings.Index(s[i:], `rel="1"`)
+		if i < 0 || j < i {
+			t.Fatal("no setup version in primary.xml")
+		}
+		return []byte(s[:j] + `rel="2"` + s[j+len(`rel="1"`):])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fx.SignRepomd(fx.GPGHome, rel); err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewServer(http.FileServer(http.Dir(root)))
+	defer s.Close()
+	distroFile := rpmDistroFile(t, s.URL, fx.KeyFile)
+
+	prof := writeProfile(t, "name: app\nformat: rpm\npackages: [libgomp]\n")
+	_, stderr, code := cli(t, "resolve", "-f", prof, "--distro", distroFile, "--cache-dir", filepath.Join(t.TempDir(), "cache"))
+	t.Logf("%s", stderr)
+	if code != 1 || !strings.Contains(stderr, "../../usr/share/x") || !strings.Contains(stderr, "refused") || !strings.Contains(stderr, "not an RPM package name") {
+		t.Errorf("resolve of a package only a refused entry provides: exit %d\n%s", code, stderr)
+	}
+
+	prof = writeProfile(t, "name: app\nformat: rpm\npackages: [setup]\n")
+	cache := filepath.Join(t.TempDir(), "cache")
+	out := filepath.Join(t.TempDir(), "img")
+	_, stderr, code = cli(t, "gen", "-f", prof, "--distro", distroFile, "--cache-dir", cache, "-o", "oci:"+out+":v1")
+	t.Logf("%s", stderr)
+	if code != 1 || !strings.Contains(stderr, "package setup 2.13-2") || !strings.Contains(stderr, `own version is "2.13-1"`) {
+		t.Errorf("gen of a package whose header has another release: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("an image was written to %s", out)
+	}
+	ents, _ := os.ReadDir(filepath.Join(cache, "unpacked"))
+	for _, e := range ents {
+		t.Errorf("unpack cache holds %s", e.Name())
+	}
+
+	// The same repositories, unedited, build setup.
+	good := rpmDistroFile(t, rpmRepoURL, fx.KeyFile)
+	genDigest(t, "-f", prof, "--distro", good, "--cache-dir", cache, "-o", "oci:"+filepath.Join(t.TempDir(), "ok")+":v1")
 }
