@@ -114,10 +114,12 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	// lockfile's pins) before use.
 	var reqs []fetch.Request
 	var all []*packages.Package
+	bySHA := map[string]*packages.Package{}
 	for _, lv := range in.levels {
 		for _, p := range lv {
 			reqs = append(reqs, fetch.Request{URL: p.URL, Size: p.Size, SHA256: p.SHA256})
 			all = append(all, p)
+			bySHA[p.SHA256] = p
 		}
 	}
 	// Largest first: their decoding, the slowest step, starts earliest.
@@ -144,9 +146,20 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 			defer prepared.Done()
 			cpus <- struct{}{}
 			defer func() { <-cpus }()
-			if p, ok := payload.(packages.Preparer); ok {
-				_ = p.Prepare(in.cache.BlobPath(r.SHA256))
+			p, ok := payload.(packages.Preparer)
+			if !ok {
+				return
 			}
+			file := in.cache.BlobPath(r.SHA256)
+			if idf, ok := payload.(packages.Identifier); ok {
+				// Nothing of a package that is not the one named is
+				// cached; Build reports the mismatch.
+				want := bySHA[r.SHA256]
+				if id, err := idf.Identity(file); err != nil || want == nil || id.Matches(want) != nil {
+					return
+				}
+			}
+			_ = p.Prepare(file)
 		}()
 	})
 	prepared.Wait()
@@ -310,6 +323,9 @@ func lockPlan(profile string, l *Lock, o GenOptions) (*genInput, error) {
 	}
 	if o.Arch != "" && o.Arch != l.Arch {
 		return nil, fmt.Errorf("lockfile %s pins architecture %s, not %s", o.Lock, l.Arch, o.Arch)
+	}
+	if err := l.checkPackages(o.Lock, d.Format); err != nil {
+		return nil, err
 	}
 	ix := &lockIndex{}
 	for _, p := range l.Packages {

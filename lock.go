@@ -1,10 +1,13 @@
 package distroless
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 
+	"github.com/distroless-dev/distroless/distro"
+	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/packages/fetch"
 )
 
@@ -82,10 +85,38 @@ func ReadLock(path string) (*Lock, error) {
 	if l.Profile == "" || l.Distro == "" || len(l.Packages) == 0 {
 		return nil, fmt.Errorf("lockfile %s: profile, distro and packages are required", path)
 	}
+	if err := packages.CheckArch("", l.Arch); err != nil {
+		return nil, fmt.Errorf("lockfile %s: arch: %w", path, err)
+	}
 	for i, p := range l.Packages {
 		if p.Name == "" || p.URL == "" || len(p.SHA256) != 64 || p.Size <= 0 {
 			return nil, fmt.Errorf("lockfile %s: packages[%d] (%q) needs name, url, a sha256 and a size", path, i, p.Name)
 		}
+		if _, err := hex.DecodeString(p.SHA256); err != nil {
+			return nil, fmt.Errorf("lockfile %s: packages[%d] (%q): sha256 %q is not hexadecimal", path, i, p.Name, p.SHA256)
+		}
+	}
+	// Names, versions and architectures are checked against the format
+	// of the pinned distro when it is known (a distro file's distro is
+	// checked by lockPlan once the file is read), else against both.
+	format := ""
+	if d, err := distro.Get(l.Distro); err == nil {
+		format = d.Format
+	}
+	if err := l.checkPackages(path, format); err != nil {
+		return nil, err
 	}
 	return &l, nil
+}
+
+// checkPackages checks each pinned package's name, version and
+// architecture against the grammar of format ("deb", "rpm"; "" for
+// either).
+func (l *Lock) checkPackages(path, format string) error {
+	for i, p := range l.Packages {
+		if err := packages.CheckIdentity(format, p.Name, p.Version, p.Arch); err != nil {
+			return fmt.Errorf("lockfile %s: packages[%d] (%q): %w", path, i, p.Name, err)
+		}
+	}
+	return nil
 }

@@ -84,6 +84,9 @@ func (o *Options) expand(profile string, ix packages.Index, d *distro.Distro) (*
 			}
 		}
 	}
+	if err := o.checkAddExclude(d.Format); err != nil {
+		return nil, err
+	}
 	top := &plan.Levels[len(plan.Levels)-1]
 	for _, name := range o.Add {
 		top.Roots = append(top.Roots, resolver.Root{Name: name})
@@ -95,6 +98,22 @@ func (o *Options) expand(profile string, ix packages.Index, d *distro.Distro) (*
 		}
 	}
 	return plan, nil
+}
+
+// checkAddExclude checks the names of --add and the patterns of
+// --exclude against format's grammar ("" for either format's).
+func (o *Options) checkAddExclude(format string) error {
+	for _, name := range o.Add {
+		if err := packages.CheckName(format, name); err != nil {
+			return fmt.Errorf("--add: %w", err)
+		}
+	}
+	for _, name := range o.Exclude {
+		if err := packages.CheckPattern(format, name); err != nil {
+			return fmt.Errorf("--exclude: %w", err)
+		}
+	}
+	return nil
 }
 
 // Resolution is a profile's closure on one distro.
@@ -165,6 +184,9 @@ func Resolve(ctx context.Context, profile string, o Options) (_ *Resolution, err
 	defer func() { err = diskFirst(err) }()
 	if err := checkArch(o.Arch); err != nil {
 		return nil, err
+	}
+	if err := o.checkAddExclude(""); err != nil {
+		return nil, &UsageError{err}
 	}
 	if o.Profile != nil {
 		profile = o.Profile.Name

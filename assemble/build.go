@@ -69,6 +69,7 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 	rep := &Report{}
 	seen := map[string]bool{} // package IDs placed so far
 	statusNames := map[string]bool{}
+	statusFiles := map[string]string{} // status.d paths placed so far, by package
 	// A format with a package database of its own (packages.PackageDB)
 	// gets that instead of dpkg's status records.
 	pkgDB, _ := spec.Payload.(packages.PackageDB)
@@ -122,10 +123,24 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 			if statusNames[name] {
 				name += "_" + pk.u.Pkg.Arch
 			}
+			if !packages.SafeFileName(name) || !packages.SafeFileName(name+".md5sums") {
+				// Names are checked where they enter; this is the last
+				// guard before one becomes a path.
+				return nil, nil, fmt.Errorf("package %q: its name cannot be a file name in /var/lib/dpkg/status.d", pk.u.Pkg.Name)
+			}
 			statusNames[name] = true
-			t.placeFile(File{Path: "/var/lib/dpkg/status.d/" + name, Mode: 0o644, Data: statusRecord(pk.record)})
+			files := []File{{Path: "/var/lib/dpkg/status.d/" + name, Mode: 0o644, Data: statusRecord(pk.record)}}
 			if len(pk.md5sums) > 0 {
-				t.placeFile(File{Path: "/var/lib/dpkg/status.d/" + name + ".md5sums", Mode: 0o644, Data: pk.md5sums})
+				files = append(files, File{Path: "/var/lib/dpkg/status.d/" + name + ".md5sums", Mode: 0o644, Data: pk.md5sums})
+			}
+			for _, f := range files {
+				// A package named like another's md5sums file
+				// ("libc6.md5sums") must not replace it.
+				if other, ok := statusFiles[f.Path]; ok {
+					return nil, nil, fmt.Errorf("packages %s and %s would both write %s", other, pk.label, f.Path)
+				}
+				statusFiles[f.Path] = pk.label
+				t.placeFile(f)
 			}
 		}
 		if pkgDB != nil && len(here) > 0 {

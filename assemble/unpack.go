@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/distroless-dev/distroless/packages"
 )
 
 // maxEntrySize bounds one file read into memory.
@@ -133,6 +135,17 @@ func relPath(from, to string) string {
 // readPackage reads one package's payload.
 func readPackage(spec *Spec, pr *pruner, u Unpack) (*unpacked, error) {
 	pk := &unpacked{u: u, label: u.Pkg.Name + " " + u.Pkg.Version}
+	if id, ok := spec.Payload.(packages.Identifier); ok {
+		// The package file must be the package the index or lockfile
+		// named: checked before anything of it is read or cached.
+		got, err := id.Identity(u.File)
+		if err != nil {
+			return nil, fmt.Errorf("package %s (%s): %w", pk.label, u.File, err)
+		}
+		if err := got.Matches(u.Pkg); err != nil {
+			return nil, fmt.Errorf("%w (%s)", err, u.File)
+		}
+	}
 	byPath := map[string]int{} // cleaned, mapped path -> entry index (for hard links)
 	usr := map[string]bool{}
 	err := spec.Payload.Walk(u.File, func(h *tar.Header, r io.Reader) error {

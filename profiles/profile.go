@@ -72,12 +72,15 @@ type PackageRef struct {
 	Name string   `yaml:"name"`
 	Any  []string `yaml:"any"`
 	Deps *bool    `yaml:"deps"`
+
+	line int // where the entry is in its file, for errors
 }
 
 // UnmarshalYAML accepts a plain name as well as the map form, strictly:
 // node.Decode does not inherit the decoder's KnownFields, so unknown keys
 // are checked here.
 func (r *PackageRef) UnmarshalYAML(n *yaml.Node) error {
+	r.line = n.Line
 	if n.Kind == yaml.ScalarNode {
 		r.Name = n.Value
 		return nil
@@ -99,6 +102,65 @@ func (r *PackageRef) UnmarshalYAML(n *yaml.Node) error {
 type PruneRule struct {
 	Name   string `yaml:"name"`
 	Reason string `yaml:"reason"`
+
+	line int // where the entry is in its file, for errors
+}
+
+// UnmarshalYAML records the entry's line and checks its keys strictly
+// (as PackageRef's does).
+func (r *PruneRule) UnmarshalYAML(n *yaml.Node) error {
+	r.line = n.Line
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			switch k := n.Content[i]; k.Value {
+			case "name", "reason":
+			default:
+				return fmt.Errorf("line %d: field %s not found in a prune entry (name, reason)", k.Line, k.Value)
+			}
+		}
+	}
+	type plain PruneRule
+	return n.Decode((*plain)(r))
+}
+
+// placeholder is a {var} a template or alias fills in.
+var placeholder = regexp.MustCompile(`\{[A-Za-z0-9_-]+\}`)
+
+// checkNames checks the package names a profile gives (packages, any,
+// prune) against its format's grammar (either format's for a profile
+// without one); a placeholder counts as a digit.
+func (p *Profile) checkNames(file string) error {
+	check := func(where string, line int, s string, pattern bool) error {
+		s = placeholder.ReplaceAllString(s, "0")
+		var err error
+		if pattern {
+			err = packages.CheckPattern(p.Format, s)
+		} else {
+			err = packages.CheckName(p.Format, s)
+		}
+		if err != nil {
+			return fmt.Errorf("profile %s: line %d: %s: %w", file, line, where, err)
+		}
+		return nil
+	}
+	for i, r := range p.Packages {
+		if r.Name != "" {
+			if err := check(fmt.Sprintf("packages[%d]", i), r.line, r.Name, false); err != nil {
+				return err
+			}
+		}
+		for j, n := range r.Any {
+			if err := check(fmt.Sprintf("packages[%d].any[%d]", i, j), r.line, n, false); err != nil {
+				return err
+			}
+		}
+	}
+	for i, r := range p.Prune {
+		if err := check(fmt.Sprintf("prune[%d]", i), r.line, r.Name, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // File is a file a profile adds to its layer.
@@ -130,6 +192,9 @@ func Decode(name string, data []byte) (*Profile, error) {
 		if (r.Name == "") == (len(r.Any) == 0) {
 			return nil, fmt.Errorf("profile %s: packages[%d]: give exactly one of name or any", name, i)
 		}
+	}
+	if err := p.checkNames(name); err != nil {
+		return nil, err
 	}
 	for i, f := range p.Files {
 		if !path.IsAbs(f.Path) {

@@ -189,3 +189,33 @@ func naiveClosure(ix *Index, root string) int {
 	}
 	return len(seen)
 }
+
+// BenchmarkIdentity reads the identity (control file) of every .deb in
+// the cache's blobs, the check each package gets before it is unpacked;
+// ns/op is per package.
+func BenchmarkIdentity(b *testing.B) {
+	c := benchCache(b)
+	blobs, _ := filepath.Glob(filepath.Join(c.Dir, "blobs", "sha256", "*"))
+	var debs []string
+	for _, p := range blobs {
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		head := make([]byte, 8)
+		n, _ := f.Read(head)
+		f.Close()
+		if n == 8 && string(head) == "!<arch>\n" {
+			debs = append(debs, p)
+		}
+	}
+	if len(debs) == 0 {
+		b.Fatalf("no .deb in %s: run a gen with that cache first", c.Dir)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := (DebPayload{}).Identity(debs[i%len(debs)]); err != nil {
+			b.Fatalf("%s: %v", debs[i%len(debs)], err)
+		}
+	}
+}

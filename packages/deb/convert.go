@@ -59,7 +59,13 @@ func parseStanza(stanza []byte, mirror, origin, arch string) (*debPkg, error) {
 	fail := func(format string, args ...any) (*debPkg, error) {
 		return nil, fmt.Errorf("package %s: %s", name, fmt.Sprintf(format, args...))
 	}
+	if err := packages.CheckDebName(name); err != nil {
+		return fail("refused: %v", err)
+	}
 	verStr := strings.TrimSpace(v["Version"])
+	if err := packages.CheckDebVersion(verStr); err != nil {
+		return fail("refused: %v", err)
+	}
 	ver, err := version.Parse(verStr)
 	if err != nil {
 		return fail("version %q: %v", verStr, err)
@@ -75,6 +81,9 @@ func parseStanza(stanza []byte, mirror, origin, arch string) (*debPkg, error) {
 	}
 	if p.Arch == "" {
 		return fail("no Architecture")
+	}
+	if err := packages.CheckDebArch(p.Arch); err != nil {
+		return fail("refused: %v", err)
 	}
 	if p.Location == "" {
 		return fail("no Filename")

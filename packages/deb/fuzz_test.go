@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+
+	"github.com/distroless-dev/distroless/packages"
 )
 
 // Bad input must produce errors, never panics.
@@ -15,8 +17,20 @@ func FuzzParseStanza(f *testing.F) {
 	f.Add([]byte("Package: a\nDepends: b (>= \n"))
 	f.Add([]byte("Package: a\nProvides: x (= !!), ${foo\n"))
 	f.Add([]byte("garbage"))
+	f.Add([]byte("Package: ../../usr/share/x\nVersion: 1\nArchitecture: amd64\nFilename: pool/a.deb\nSize: 1\nSHA256: 00\n"))
 	f.Fuzz(func(t *testing.T, stanza []byte) {
-		parseStanza(stanza, "http://m", "s", "amd64")
+		// What the index accepts, and what a control file may say of
+		// itself, has a valid identity.
+		if d, err := parseStanza(stanza, "http://m", "s", "amd64"); err == nil {
+			if err := packages.CheckIdentity("deb", d.pkg.Name, d.pkg.Version, d.pkg.Arch); err != nil {
+				t.Fatalf("accepted %q %q %q: %v", d.pkg.Name, d.pkg.Version, d.pkg.Arch, err)
+			}
+		}
+		if id, err := controlIdentity(stanza); err == nil {
+			if err := packages.CheckIdentity("deb", id.Name, id.Version, id.Arch); err != nil {
+				t.Fatalf("control identity %+v accepted: %v", id, err)
+			}
+		}
 	})
 }
 

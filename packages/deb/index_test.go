@@ -580,15 +580,15 @@ func TestDebianKeyring(t *testing.T) {
 }
 
 func TestDebtestDeb(t *testing.T) {
-	d := debtest.Deb("Package: x\nVersion: 1\nArchitecture: amd64\n", nil, []debtest.DebFile{
+	d := debtest.Deb("Package: xx\nVersion: 1\nArchitecture: amd64\n", nil, []debtest.DebFile{
 		{Name: "./usr/", Type: '5'},
 		{Name: "./usr/bin/x", Body: []byte("#!/bin/sh\n"), Mode: 0o755},
 	})
 	if !bytes.HasPrefix(d, []byte("!<arch>\ndebian-binary   ")) {
 		t.Fatalf("not an ar archive: %q", d[:32])
 	}
-	ix, _ := open(t, debtest.NewArchive(t, debtest.Suite{Name: "s", Packages: []debtest.Package{{Name: "x", Version: "1", Deb: d}}}), "s")
-	if p := ix.Lookup("x"); p == nil || p.Size != int64(len(d)) || p.SHA256 != debtest.Digest(d) {
+	ix, _ := open(t, debtest.NewArchive(t, debtest.Suite{Name: "s", Packages: []debtest.Package{{Name: "xx", Version: "1", Deb: d}}}), "s")
+	if p := ix.Lookup("xx"); p == nil || p.Size != int64(len(d)) || p.SHA256 != debtest.Digest(d) {
 		t.Errorf("x = %+v", p)
 	}
 }

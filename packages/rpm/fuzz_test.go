@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/distroless-dev/distroless/packages"
 )
 
 // The parsers take input from the network and from package files: none
@@ -88,6 +90,7 @@ const seedPrimary = `<?xml version="1.0" encoding="UTF-8"?>
 func FuzzPrimary(f *testing.F) {
 	f.Add([]byte(seedPrimary))
 	f.Add([]byte("<metadata><package><name>x</name></package></metadata>"))
+	f.Add([]byte(strings.Replace(seedPrimary, "<name>", "<name>../../", 1)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var pkgs []sidecarPkg
 		err := scanPrimary(data, func(off, end int64, x *xmlPackage) error {
@@ -96,6 +99,10 @@ func FuzzPrimary(f *testing.F) {
 			}
 			if p, err := parsePackage(data[off:end], "http://example.invalid/repo", "r"); err == nil {
 				_ = p.pkg.Depends
+				// What the index accepts has a valid identity.
+				if err := packages.CheckIdentity("rpm", p.pkg.Name, p.pkg.Version, p.pkg.Arch); err != nil {
+					t.Fatalf("accepted %q %q %q: %v", p.pkg.Name, p.pkg.Version, p.pkg.Arch, err)
+				}
 			}
 			pkgs = append(pkgs, sidecarPkg{off: off, end: end, name: x.Name, arch: x.Arch})
 			return nil
@@ -188,6 +195,11 @@ func FuzzPackage(f *testing.F) {
 		if hd, err := readHeaders(bytes.NewReader(b)); err == nil {
 			hd.files()
 			hd.nevra()
+			if id, err := hd.identity(); err == nil {
+				if err := packages.CheckIdentity("rpm", id.Name, id.Version, id.Arch); err != nil {
+					t.Fatalf("identity %+v accepted: %v", id, err)
+				}
+			}
 			installedBlob(hd, 1)
 			for _, ix := range rpmdbIndexes {
 				indexKeys(hd, ix.tag, ix.uniqueOnly, 1, binary.LittleEndian)

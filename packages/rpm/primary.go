@@ -111,9 +111,15 @@ func convertPackage(x *xmlPackage, base, origin string) (*rpmPkg, error) {
 	if x.Type != "" && x.Type != "rpm" {
 		return fail("type %q is not rpm", x.Type)
 	}
+	if err := packages.CheckRPMName(name); err != nil {
+		return fail("refused: %v", err)
+	}
 	evr := EVR{Epoch: strings.TrimSpace(x.Version.Epoch), Version: strings.TrimSpace(x.Version.Ver), Release: strings.TrimSpace(x.Version.Rel)}
 	if evr.Version == "" || evr.Release == "" {
 		return fail("no version or release")
+	}
+	if err := packages.CheckRPMVersionParts(evr.Epoch, evr.Version, evr.Release); err != nil {
+		return fail("refused: %v", err)
 	}
 	if _, err := ParseEVR(evr.String()); err != nil {
 		return fail("%v", err)
@@ -129,6 +135,9 @@ func convertPackage(x *xmlPackage, base, origin string) (*rpmPkg, error) {
 	}
 	if p.Arch == "" {
 		return fail("no arch")
+	}
+	if err := packages.CheckRPMArch(p.Arch); err != nil {
+		return fail("refused: %v", err)
 	}
 	if t := strings.TrimSpace(x.Checksum.Type); t != "sha256" {
 		return fail("checksum type %q (only sha256 is accepted)", t)
