@@ -2,7 +2,6 @@ package unpackcache
 
 import (
 	"archive/tar"
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/distroless-dev/distroless/packages/decompress"
 )
 
 // keys memoises package digests by file identity, so a process that walks
@@ -44,30 +45,6 @@ func Key(f *os.File) (string, error) {
 	return k, nil
 }
 
-// decoders pools zstd decoders: each holds a large history buffer.
-var decoders sync.Pool
-
-// GetDecoder returns a zstd decoder reading r, from the pool when it can;
-// PutDecoder gives it back.
-func GetDecoder(r io.Reader) (*zstd.Decoder, error) {
-	if d, ok := decoders.Get().(*zstd.Decoder); ok {
-		if err := d.Reset(r); err == nil {
-			return d, nil
-		}
-		d.Close()
-	}
-	return zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<31))
-}
-
-// PutDecoder returns a decoder from GetDecoder to the pool.
-func PutDecoder(d *zstd.Decoder) {
-	if d.Reset(nil) == nil {
-		decoders.Put(d)
-	} else {
-		d.Close()
-	}
-}
-
 // Walk calls fn for every entry of the cache entry at path, in order; the
 // reader is valid until fn returns. done is false when there is no usable
 // entry (and nothing was passed to fn), so the caller reads the package
@@ -80,11 +57,12 @@ func Walk(path string, fn func(h *tar.Header, r io.Reader) error) (done bool, er
 		return false, nil
 	}
 	defer cf.Close()
-	zr, err := GetDecoder(bufio.NewReaderSize(cf, 256<<10))
+	zr, err := decompress.Open(cf, decompress.Zstd)
 	if err != nil {
+		os.Remove(path)
 		return false, nil
 	}
-	defer PutDecoder(zr)
+	defer zr.Close()
 	tr := tar.NewReader(zr)
 	for called := false; ; called = true {
 		h, err := tr.Next()
@@ -94,8 +72,9 @@ func Walk(path string, fn func(h *tar.Header, r io.Reader) error) (done bool, er
 			return false, nil
 		}
 		if err == io.EOF {
-			// Reach the end of the zstd frame so its checksum is verified.
-			if _, err := io.Copy(io.Discard, zr); err != nil {
+			// Read to the end of the file so the zstd frame's checksum
+			// is verified and nothing follows it.
+			if err := zr.Finish(); err != nil {
 				os.Remove(path)
 				return true, damaged(path, err)
 			}
