@@ -139,8 +139,8 @@ func Open(r io.Reader, f Format) (*Reader, error) {
 			gr, err = gzip.NewReader(z.br)
 		}
 		if gr != nil {
-			gr.Multistream(true)
-			z.dec, z.put = gr, func() { gr.Close(); gzipPool.Put(gr) }
+			gr.Multistream(false)
+			z.dec, z.put = &gzipMembers{gr, z.br}, func() { gr.Close(); gzipPool.Put(gr) }
 		}
 	case XZ:
 		var xr *xz.Reader
@@ -249,6 +249,40 @@ func (z *Reader) Close() {
 	}
 	z.dec, z.br = nil, nil
 	z.err = errClosed
+}
+
+// gzipMembers reads concatenated gzip members, as gzip(1) does, telling
+// bytes after the last member that do not start one from a member cut
+// short.
+type gzipMembers struct {
+	zr *gzip.Reader
+	br *bufio.Reader
+}
+
+func (g *gzipMembers) Read(p []byte) (int, error) {
+	for {
+		n, err := g.zr.Read(p)
+		if err != io.EOF {
+			return n, err
+		}
+		// A member ended, its CRC-32 and size checked.
+		if _, err := g.br.Peek(1); err != nil {
+			return n, err // io.EOF: the end
+		}
+		if b, _ := g.br.Peek(2); len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			return n, errTrailing
+		}
+		if err := g.zr.Reset(g.br); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return n, err
+		}
+		g.zr.Multistream(false)
+		if n > 0 {
+			return n, nil
+		}
+	}
 }
 
 var (

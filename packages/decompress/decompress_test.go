@@ -174,6 +174,9 @@ func TestCorrupt(t *testing.T) {
 			if !errors.As(err, &e) || e.Format != s.format || !strings.Contains(err.Error(), s.format.String()) {
 				t.Errorf("%s, %s: error %v (%T), want an *Error naming %s", s.name, name, err, err, s.format)
 			}
+			if s.format == Gzip && strings.HasPrefix(name, "trailing") && !strings.Contains(err.Error(), "data follows the end of the stream") {
+				t.Errorf("%s, %s: error %v, want one saying data follows the stream", s.name, name, err)
+			}
 		}
 	}
 	for _, f := range []Format{Gzip, XZ, Zstd, Bzip2} {
