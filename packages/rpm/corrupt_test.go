@@ -2,14 +2,23 @@ package rpm
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/distroless-dev/distroless/packages/decompress"
+	"github.com/distroless-dev/distroless/packages/fetch"
 )
 
 // TestPayloadCorruptStream: a package whose compressed payload is damaged
@@ -121,5 +130,76 @@ func TestMetadataFormats(t *testing.T) {
 	}
 	if _, err := payloadFormat("lzma"); err == nil || !strings.Contains(err.Error(), `"lzma"`) {
 		t.Errorf("lzma: %v", err)
+	}
+}
+
+// compressAs compresses b as kind (gz, xz, zst, bz2), with the reference
+// tools where Go has no encoder (scripts/test.sh installs them).
+func compressAs(t *testing.T, kind string, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	switch kind {
+	case "gz":
+		zw := gzip.NewWriter(&buf)
+		zw.Write(b)
+		zw.Close()
+	case "zst":
+		zw, _ := zstd.NewWriter(&buf)
+		zw.Write(b)
+		zw.Close()
+	case "xz", "bz2":
+		cmd := exec.Command(map[string]string{"xz": "xz", "bz2": "bzip2"}[kind], "-c")
+		cmd.Stdin, cmd.Stdout = bytes.NewReader(b), &buf
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+	}
+	return buf.Bytes()
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// TestMetadataCorruptStream: a metadata file whose compressed stream is
+// damaged is refused while it is decompressed, even when repomd.xml's
+// checksum of the download is the damaged file's and (trailing garbage)
+// the decompressed bytes are right; nothing is cached for it.
+func TestMetadataCorruptStream(t *testing.T) {
+	plain := []byte(strings.Repeat("<package type=\"rpm\"><name>demo</name></package>\n", 500))
+	for _, kind := range []string{"gz", "xz", "zst", "bz2"} {
+		comp := compressAs(t, kind, plain)
+		n := len(comp)
+		for cname, bad := range map[string][]byte{
+			"intact":                       comp,
+			"flipped byte in the middle":   flipByte(comp, n/2),
+			"flipped last byte":            flipByte(comp, n-1),
+			"flipped byte 6 from the end":  flipByte(comp, n-6),
+			"flipped byte 12 from the end": flipByte(comp, n-12),
+			"truncated by 1 byte":          comp[:n-1],
+			"trailing garbage":             append(bytes.Clone(comp), "garbage!"...),
+		} {
+			c := &fetch.Cache{Dir: t.TempDir()}
+			// The download is in the cache, as if fetched and verified.
+			if _, err := c.WriteBlob(sha256Hex(bad), func(w io.Writer) error { _, err := w.Write(bad); return err }); err != nil {
+				t.Fatal(err)
+			}
+			e := &repoData{Type: "primary", Href: "repodata/primary.xml." + kind, SHA256: sha256Hex(bad), Size: int64(len(bad)),
+				OpenSHA256: sha256Hex(plain), OpenSize: int64(len(plain)), Compression: kind}
+			p, err := metadataBlob(context.Background(), c, Repo{Name: "test", URL: "http://127.0.0.1:9/repo"}, e)
+			if cname == "intact" {
+				if got, _ := os.ReadFile(p); err != nil || !bytes.Equal(got, plain) {
+					t.Errorf("%s, intact: %v", kind, err)
+				}
+				continue
+			}
+			if err == nil || !strings.Contains(err.Error(), "primary.xml."+kind) {
+				t.Errorf("%s, %s: err = %v, want an error naming the file", kind, cname, err)
+			}
+			if _, ok := c.Blob(sha256Hex(plain)); ok {
+				t.Errorf("%s, %s: the decompressed file was cached", kind, cname)
+			}
+		}
 	}
 }
