@@ -23,6 +23,12 @@ import (
 // It implements packages.Payload. The zero value is ready to use; a
 // DebPayload is safe for concurrent use.
 //
+// Members are read through packages/decompress, to the end: past the
+// tar's end-of-archive marker to the compressor's trailer, whose checks
+// must pass, with nothing after the stream in the member. A damaged
+// member is an error naming the file and the member, and nothing of it
+// is cached.
+//
 // Decompressing xz is by far the slowest step of building an image, so
 // with CacheDir set Walk keeps each package's data archive there,
 // recompressed with fast zstd, under the SHA-256 of the .deb
