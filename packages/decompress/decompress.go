@@ -291,6 +291,9 @@ var (
 	zstdPool sync.Pool // *zstd.Decoder: a large history buffer each
 )
 
+// maxZstdWindow bounds the window a zstd frame may need.
+const maxZstdWindow = 1 << 27
+
 func getZstd(r io.Reader) (*zstd.Decoder, error) {
 	if d, ok := zstdPool.Get().(*zstd.Decoder); ok {
 		if err := d.Reset(r); err == nil {
@@ -299,7 +302,12 @@ func getZstd(r io.Reader) (*zstd.Decoder, error) {
 		d.Close()
 	}
 	// Checksums are verified by default (zstd.IgnoreChecksum not set).
-	return zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<31))
+	// The decoder allocates the window a frame asks for before reading
+	// any data, so the window is bounded as zstd(1) and libzstd bound it
+	// by default (ZSTD_WINDOWLOG_LIMIT_DEFAULT, 27: 128 MiB, which covers
+	// rpm's long-distance payloads); a 12-byte stream must not cost
+	// gigabytes.
+	return zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow))
 }
 
 func putZstd(d *zstd.Decoder) {

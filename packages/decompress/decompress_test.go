@@ -286,3 +286,31 @@ func TestFromExt(t *testing.T) {
 		}
 	}
 }
+
+// TestZstdWindow: the decoder allocates the window a frame declares
+// before it reads any data, so a frame may declare at most 128 MiB (what
+// zstd(1) accepts by default); a few bytes asking for 1 GiB are refused.
+func TestZstdWindow(t *testing.T) {
+	for _, tc := range []struct {
+		wd byte // Window_Descriptor: exponent<<3 | mantissa; log = 10 + exponent
+		ok bool
+	}{
+		{0x50, true},  // 2^20
+		{0x88, true},  // 2^27, the limit
+		{0x89, false}, // 2^27 + 2^24
+		{0xa0, false}, // 2^30
+		{0xf8, false}, // 2^41
+	} {
+		// Magic, frame header descriptor 0 (window descriptor present,
+		// no checksum), the window descriptor, then a last raw block of
+		// "abc".
+		d := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, tc.wd, 0x19, 0x00, 0x00, 'a', 'b', 'c'}
+		got, err := decode(d, Zstd)
+		if tc.ok && (err != nil || string(got) != "abc") {
+			t.Errorf("window %#x: %q, %v", tc.wd, got, err)
+		}
+		if !tc.ok && err == nil {
+			t.Errorf("window %#x: accepted", tc.wd)
+		}
+	}
+}

@@ -21,8 +21,11 @@
 //     end-of-archive marker, before the compressor's trailer: they call
 //     Finish, which reads and checks the rest.
 //
-// Decoders are pooled (an xz or zstd decoder holds a dictionary of many
-// megabytes), so Close must be called when a Reader is done with.
+// Memory is bounded by what a stream may declare, since decoders allocate
+// their window or dictionary from the header before reading any data: an
+// xz dictionary may have 64 MiB (xz -9), a zstd window 128 MiB (libzstd's
+// default limit). Decoders are pooled (each holds such a buffer), so
+// Close must be called when a Reader is done with.
 // Errors from the decoders are reported as *Error, naming the format;
 // an error reading the underlying input is returned as it is.
 package decompress
