@@ -282,6 +282,7 @@ func TestGenPathLimits(t *testing.T) {
 				t.Errorf("%s: stderr lacks %q:\n%s", tc.pkg, w, stderr)
 			}
 		}
+		t.Logf("%s: %s", tc.pkg, strings.TrimSpace(stderr[strings.LastIndex(stderr, "distroless:"):]))
 		if len(stderr) > 2000 {
 			t.Errorf("%s: %d bytes of stderr: the path is not shortened", tc.pkg, len(stderr))
 		}
