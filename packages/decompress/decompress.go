@@ -115,6 +115,11 @@ func (s *source) Read(p []byte) (int, error) {
 // Open starts decompressing r as format f. The stream header is read
 // here, so a stream that is empty or not of format f fails now.
 func Open(r io.Reader, f Format) (*Reader, error) {
+	switch f {
+	case None, Gzip, XZ, Zstd, Bzip2:
+	default:
+		return nil, fmt.Errorf("unsupported compression %q", string(f))
+	}
 	z := &Reader{format: f, src: &source{r: r}, put: func() {}}
 	z.br = bufio.NewReaderSize(z.src, bufSize)
 	if f == None {
@@ -161,8 +166,6 @@ func Open(r io.Reader, f Format) (*Reader, error) {
 		}
 	case Bzip2:
 		z.dec = bzip2.NewReader(z.br)
-	default:
-		return nil, fmt.Errorf("unsupported compression %q", string(f))
 	}
 	if err != nil {
 		if err == io.EOF {
