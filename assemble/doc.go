@@ -34,6 +34,10 @@
 //     nodes, FIFOs and other special entries are dropped; setuid and
 //     setgid bits are cleared everywhere, the sticky bit on everything but
 //     directories. Owners are kept numerically as the package has them.
+//   - Every tool must be able to unpack the image: a path where an entry
+//     lands (generated files too) may have at most 3839 bytes, a name
+//     255 and a symlink target 4095 (see pathlimit.go); a longer one is
+//     an error naming the package and the path.
 //   - Files matching Spec.PruneFiles (DefaultPruneFiles: documentation,
 //     manual pages, locales, shell completions…, keeping each
 //     /usr/share/doc/<pkg>/copyright) are left out, and so are symlinks

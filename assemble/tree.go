@@ -231,6 +231,16 @@ func (t *tree) placeEntry(pk *unpacked, e *entry, g *hlGroup) {
 	if fp == "" || t.pr.match(fp) {
 		return
 	}
+	if err := checkPath(fp); err != nil {
+		t.fail("%s: %v", pk.label, err)
+		return
+	}
+	if e.typ == tar.TypeSymlink {
+		if err := checkLink(fp, e.link); err != nil {
+			t.fail("%s: %v", pk.label, err)
+			return
+		}
+	}
 	n := &node{typ: e.typ, mode: e.mode, uid: e.uid, gid: e.gid, data: e.data, link: e.link, owner: pk.label}
 	if e.typ == tar.TypeLink {
 		n.typ, n.link, n.hl = tar.TypeReg, "", g
@@ -314,6 +324,10 @@ func (t *tree) placeFile(f File) {
 		t.fail("generated file %q: %v", f.Path, err)
 		return
 	}
+	if err := checkPath(fp); err != nil {
+		t.fail("generated file %q: %v", shortPath(f.Path), err)
+		return
+	}
 	n := &node{uid: max(f.UID, 0), gid: max(f.GID, 0), owner: generatedOwner, mode: int64(f.Mode.Perm())}
 	switch {
 	case f.Mode.IsDir():
@@ -328,6 +342,10 @@ func (t *tree) placeFile(f File) {
 		}
 		n.typ, n.mode = tar.TypeSymlink, 0o777
 		n.link, _ = cleanLink(fp, f.Link)
+		if err := checkLink(fp, n.link); err != nil {
+			t.fail("generated file %q: %v", shortPath(f.Path), err)
+			return
+		}
 	case f.Mode.IsRegular():
 		n.typ, n.data = tar.TypeReg, f.Data
 	default:

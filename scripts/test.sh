@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 # /etc/services and /etc/mime.types).
 need=(podman runc skopeo umoci default-jdk-headless
   rpm createrepo-c gnupg gcc libc6-dev ca-certificates tzdata netbase media-types)
+# xz and bzip2 compress the hostile packages the payload tests build.
+need+=(xz-utils bzip2)
 missing=()
 for pkg in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,7 +1,9 @@
 package deb
 
 import (
+	"archive/tar"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -217,5 +219,60 @@ func BenchmarkIdentity(b *testing.B) {
 		if _, err := (DebPayload{}).Identity(debs[i%len(debs)]); err != nil {
 			b.Fatalf("%s: %v", debs[i%len(debs)], err)
 		}
+	}
+}
+
+// benchDeb returns a bookworm package's .deb, fetched into the cache.
+func benchDeb(b *testing.B, c *fetch.Cache, name string) string {
+	s := benchSpec(b)
+	ix, err := Open(context.Background(), c, s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := ix.Lookup(name)
+	if p == nil {
+		b.Fatalf("no %s in bookworm", name)
+	}
+	path, err := c.Fetch(context.Background(), p.URL, p.Size, p.SHA256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+func benchWalk(b *testing.B, p DebPayload, file string) {
+	var n int64
+	err := p.Walk(file, func(h *tar.Header, r io.Reader) error {
+		m, err := io.Copy(io.Discard, r)
+		n += m
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(n)
+}
+
+// BenchmarkPayloadWalkXZ walks the data.tar.xz of libpython3.11-stdlib
+// (bookworm amd64), decoding it each time.
+func BenchmarkPayloadWalkXZ(b *testing.B) {
+	file := benchDeb(b, benchCache(b), "libpython3.11-stdlib")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		benchWalk(b, DebPayload{}, file)
+	}
+}
+
+// BenchmarkPayloadWalkCached walks the same package from a warm unpack
+// cache (zstd).
+func BenchmarkPayloadWalkCached(b *testing.B) {
+	file := benchDeb(b, benchCache(b), "libpython3.11-stdlib")
+	p := DebPayload{CacheDir: b.TempDir()}
+	if err := p.Prepare(file); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		benchWalk(b, p, file)
 	}
 }

@@ -9,7 +9,9 @@
 // (if any) has not passed. Every Packages file is checked against the
 // SHA-256 and size the InRelease lists, both as downloaded (compressed)
 // and after decompression. A failure is an error naming the file, and
-// nothing from that suite is used.
+// nothing from that suite is used. Decompression (packages/decompress)
+// checks the stream's own integrity data and that it ends where the file
+// does; package members are read the same way (see DebPayload).
 //
 // The Debian archive keys are embedded (DebianKeyring):
 // keys/debian-archive-keyring.pgp is /usr/share/keyrings/

@@ -12,9 +12,7 @@ import (
 	"os"
 	"slices"
 
-	kgzip "github.com/klauspost/compress/gzip"
-	"github.com/xi2/xz"
-
+	"github.com/distroless-dev/distroless/packages/decompress"
 	"github.com/distroless-dev/distroless/packages/fetch"
 )
 
@@ -399,19 +397,6 @@ func buildSidecar(data []byte, dataSHA string) ([]byte, error) {
 	return b.finish(dataSHA, int64(len(data)))
 }
 
-// decompressor opens the decompressing reader for a Packages file variant.
-func decompressor(kind string, r io.Reader) (io.Reader, error) {
-	switch kind {
-	case "gz":
-		return kgzip.NewReader(r)
-	case "xz":
-		return xz.NewReader(r, 0)
-	case "":
-		return r, nil
-	}
-	return nil, fmt.Errorf("unsupported compression %q", kind)
-}
-
 // indexPackages decompresses the Packages file at compressed (compression
 // kind "gz", "xz" or "" for none) into the cache as the blob unpacked.SHA256,
 // verifying size and digest against the Release entry, and builds its
@@ -426,10 +411,11 @@ func indexPackages(c *fetch.Cache, compressed, kind string, unpacked releaseEntr
 		return "", nil, err
 	}
 	defer f.Close()
-	zr, err := decompressor(kind, f)
+	zr, err := decompress.Open(f, decompress.Format(kind))
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %v", name, err)
 	}
+	defer zr.Close()
 	return indexStream(c, zr, unpacked, name)
 }
 
@@ -461,7 +447,8 @@ func indexStream(c *fetch.Cache, zr io.Reader, unpacked releaseEntry, name strin
 			idxCh <- off
 		}
 		// The stream must end here; reading on also makes the
-		// decompressor check its trailer (gzip CRC, xz check).
+		// decompressor check its trailer (gzip CRC, xz check) and that
+		// nothing follows it.
 		var extra [1]byte
 		n, err := io.ReadFull(zr, extra[:])
 		if n > 0 {

@@ -2,9 +2,7 @@ package deb
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
-	"compress/bzip2"
 	"errors"
 	"fmt"
 	"io"
@@ -13,13 +11,11 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"sync"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/xi2/xz"
 	debar "pault.ag/go/debian/deb"
 
 	"github.com/distroless-dev/distroless/packages"
+	"github.com/distroless-dev/distroless/packages/decompress"
 	"github.com/distroless-dev/distroless/packages/unpackcache"
 )
 
@@ -27,6 +23,12 @@ import (
 // its ar archive, compressed with xz, zstd, gzip or bzip2, or not at all.
 // It implements packages.Payload. The zero value is ready to use; a
 // DebPayload is safe for concurrent use.
+//
+// Members are read through packages/decompress, to the end: past the
+// tar's end-of-archive marker to the compressor's trailer, whose checks
+// must pass, with nothing after the stream in the member. A damaged
+// member is an error naming the file and the member, and nothing of it
+// is cached.
 //
 // Decompressing xz is by far the slowest step of building an image, so
 // with CacheDir set Walk keeps each package's data archive there,
@@ -83,11 +85,12 @@ func (p DebPayload) Walk(file string, fn func(h *tar.Header, r io.Reader) error)
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	r, closer, err := payloadDecompress(m)
+	zr, err := payloadDecompress(m)
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", file, m.Name, err)
 	}
-	defer closer()
+	defer zr.Close()
+	var r io.Reader = zr
 	var save *unpackcache.Writer
 	if cached != "" {
 		// A cache that cannot be written only costs speed.
@@ -106,14 +109,21 @@ func (p DebPayload) Walk(file string, fn func(h *tar.Header, r io.Reader) error)
 			return fmt.Errorf("%s: %s: %w", file, m.Name, err)
 		}
 		if err := fn(h, tr); err != nil {
+			if zerr := zr.Err(); zerr != nil && errors.Is(err, zerr) {
+				// fn read the damaged stream: say whose it is.
+				return fmt.Errorf("%s: %s: %w", file, m.Name, err)
+			}
 			return err
 		}
 	}
+	// The tar reader stops at the end-of-archive marker: read on to the
+	// end of the member, which checks the compressor's trailer, and keep
+	// the archive's trailing padding in the cache entry too.
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return fmt.Errorf("%s: %s: %w", file, m.Name, err)
+	}
 	if save != nil {
-		// Keep the archive's trailing padding too, then publish.
-		if _, err := io.Copy(io.Discard, r); err == nil {
-			save.Commit()
-		}
+		save.Commit()
 	}
 	return nil
 }
@@ -130,20 +140,6 @@ func (p DebPayload) Prepare(file string) error {
 		return err
 	}
 	return p.Walk(file, func(*tar.Header, io.Reader) error { return nil })
-}
-
-// payloadXZ pools xz readers: each holds a dictionary of up to 64 MiB
-// (8 MiB for dpkg-deb's default), reused by Reset.
-var payloadXZ sync.Pool
-
-func payloadGetXZ(r io.Reader) (*xz.Reader, error) {
-	if x, ok := payloadXZ.Get().(*xz.Reader); ok {
-		if err := x.Reset(r); err != nil {
-			return nil, err
-		}
-		return x, nil
-	}
-	return xz.NewReader(r, 0)
 }
 
 // ControlFile returns one member of the package's control archive, e.g.
@@ -171,12 +167,14 @@ func (p DebPayload) ControlFile(file, name string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
-		r, closer, err := payloadDecompress(m)
+		zr, err := payloadDecompress(m)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", file, m.Name, err)
 		}
-		ctl, err = io.ReadAll(io.LimitReader(r, payloadMaxControl+1))
-		closer()
+		// Read to the end (not only to the tar's end marker), so that
+		// the compressor's trailer is checked.
+		ctl, err = io.ReadAll(io.LimitReader(zr, payloadMaxControl+1))
+		zr.Close()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", file, m.Name, err)
 		}
@@ -314,37 +312,13 @@ func payloadMember(r io.ReaderAt, prefix string) (*debar.ArEntry, error) {
 }
 
 // payloadDecompress opens an ar member, decompressing it by its name's
-// extension. closer releases the decompressor.
-func payloadDecompress(m *debar.ArEntry) (rd io.Reader, closer func(), err error) {
-	br := bufio.NewReaderSize(m.Data, 256<<10)
+// extension (none for ".tar"). The reader checks the stream's integrity
+// and that it fills the member; Close releases it.
+func payloadDecompress(m *debar.ArEntry) (*decompress.Reader, error) {
 	ext := path.Ext(m.Name)
-	var r io.Reader
-	closer = func() {}
-	switch ext {
-	case ".tar":
-		r = br
-	case ".xz":
-		xr, err := payloadGetXZ(br)
-		if err != nil {
-			return nil, nil, err
-		}
-		r, closer = xr, func() { payloadXZ.Put(xr) }
-	case ".zst":
-		zr, err := unpackcache.GetDecoder(br)
-		if err != nil {
-			return nil, nil, err
-		}
-		r, closer = zr, func() { unpackcache.PutDecoder(zr) }
-	case ".gz":
-		gr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, nil, err
-		}
-		r, closer = gr, func() { gr.Close() }
-	case ".bz2":
-		r = bzip2.NewReader(br)
-	default:
-		return nil, nil, fmt.Errorf("unsupported compression %q", ext)
+	f, ok := decompress.FromExt(ext)
+	if !ok && ext != ".tar" {
+		return nil, fmt.Errorf("unsupported compression %q", ext)
 	}
-	return r, closer, nil
+	return decompress.Open(m.Data, f)
 }

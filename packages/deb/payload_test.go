@@ -68,7 +68,7 @@ func payloadTestCompress(t *testing.T, ext string, b []byte) []byte {
 	case ".xz", ".bz2":
 		tool := map[string]string{".xz": "xz", ".bz2": "bzip2"}[ext]
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
+			t.Fatalf("%s not installed (scripts/test.sh installs it)", tool)
 		}
 		cmd := exec.Command(tool, "-c")
 		cmd.Stdin = bytes.NewReader(b)

@@ -60,8 +60,12 @@
 // # Payload and database
 //
 // Payload converts the cpio (newc) payload, compressed with zstd, xz,
-// lzma, gzip or bzip2, into tar headers for the assembler, with modes
-// and owners from the header; %ghost files are not in a payload. Payload
+// gzip or bzip2, into tar headers for the assembler, with modes and
+// owners from the header; %ghost files are not in a payload. The payload
+// and the metadata files are read through packages/decompress, which
+// checks each format's integrity data and that the stream runs to the end
+// of the file (a legacy lzma payload is refused: that format has no
+// integrity check, and no supported distro uses it). Payload
 // implements packages.PackageDB: it writes rpmdb.sqlite (rpm's sqlite
 // backend, as RHEL 9 and Fedora use, at Payload.DBPath) with each
 // package's signed header plus the tags installation adds, and rpm's

@@ -16,6 +16,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"github.com/distroless-dev/distroless/packages"
+	"github.com/distroless-dev/distroless/packages/decompress"
 	"github.com/distroless-dev/distroless/packages/fetch"
 )
 
@@ -333,11 +334,15 @@ func metadataBlob(ctx context.Context, c *fetch.Cache, r Repo, e *repoData) (str
 	}
 	defer f.Close()
 	p, err := c.WriteBlob(e.OpenSHA256, func(w io.Writer) error {
-		rd, closer, err := openCompressed(f, e.Compression)
+		format, err := metadataFormat(e.Compression)
 		if err != nil {
 			return err
 		}
-		defer closer()
+		rd, err := decompress.Open(f, format)
+		if err != nil {
+			return err
+		}
+		defer rd.Close()
 		_, err = io.Copy(w, rd)
 		return err
 	})

@@ -2,9 +2,7 @@ package rpm
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
-	"compress/bzip2"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,16 +16,14 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/cavaliergopher/cpio"
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-	"github.com/xi2/xz"
 
 	"github.com/distroless-dev/distroless/packages"
+	"github.com/distroless-dev/distroless/packages/decompress"
 	"github.com/distroless-dev/distroless/packages/unpackcache"
 )
 
 // Payload reads the file tree of a binary .rpm: its cpio (newc) payload,
-// compressed with zstd, xz, lzma, gzip or bzip2, with each entry's mode
+// compressed with zstd, xz, gzip or bzip2, with each entry's mode
 // and owner taken from the package header (the cpio copies are not what
 // rpm installs). It implements packages.Payload and packages.Preparer;
 // the zero value is ready to use and a Payload is safe for concurrent
@@ -134,7 +130,15 @@ func (p Payload) Walk(file string, fn func(h *tar.Header, r io.Reader) error) er
 			return fn(h, r)
 		}
 	}
-	if err := walkPayload(f, hd, emit); err != nil {
+	// Without a keyring the payload digest was not checked above; it is
+	// checked while the payload is decoded, as rpm -K would.
+	var digest *payloadDigest
+	if p.Keyring == nil {
+		if digest, err = headerPayloadDigest(hd); err != nil {
+			return fmt.Errorf("%s (%s): %w", file, hd.nevra(), err)
+		}
+	}
+	if err := walkPayload(f, hd, digest, emit); err != nil {
 		var fe *fnError
 		if errors.As(err, &fe) {
 			return fe.err
@@ -193,8 +197,9 @@ type pendingLink struct {
 	hdr  *tar.Header
 }
 
-// walkPayload decompresses and reads the cpio payload at hd.payload.
-func walkPayload(f *os.File, hd *rpmHeaders, fn func(h *tar.Header, r io.Reader) error) (err error) {
+// walkPayload decompresses and reads the cpio payload at hd.payload,
+// checking it against digest too when that is not nil.
+func walkPayload(f *os.File, hd *rpmHeaders, digest *payloadDigest, fn func(h *tar.Header, r io.Reader) error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("malformed payload (%v)", p)
@@ -208,13 +213,28 @@ func walkPayload(f *os.File, hd *rpmHeaders, fn func(h *tar.Header, r io.Reader)
 	if err != nil {
 		return err
 	}
-	raw := io.NewSectionReader(f, hd.payload, st.Size()-hd.payload)
-	comp := h.GetTag(tagPayloadCompressor).String()
-	dr, closer, err := decompress(bufio.NewReaderSize(raw, 256<<10), comp)
-	if err != nil {
-		return fmt.Errorf("payload (%s): %w", comp, err)
+	var raw io.Reader = io.NewSectionReader(f, hd.payload, st.Size()-hd.payload)
+	if digest != nil {
+		raw = io.TeeReader(raw, digest.h)
 	}
-	defer closer()
+	comp := h.GetTag(tagPayloadCompressor).String()
+	format, err := payloadFormat(comp)
+	if err != nil {
+		return err
+	}
+	dr, err := decompress.Open(raw, format)
+	if err != nil {
+		return fmt.Errorf("payload: %w", err)
+	}
+	defer dr.Close()
+	// An error of fn that is the stream's (fn read the damaged payload)
+	// is the package's, not fn's.
+	fnErr := func(err error) error {
+		if derr := dr.Err(); derr != nil && errors.Is(err, derr) {
+			return fmt.Errorf("payload: %w", err)
+		}
+		return &fnError{err}
+	}
 
 	files := hd.files()
 	cr := cpio.NewReader(dr)
@@ -286,7 +306,7 @@ func walkPayload(f *os.File, hd *rpmHeaders, fn func(h *tar.Header, r io.Reader)
 		}
 		if th.Typeflag != tar.TypeReg || ch.Links <= 1 {
 			if err := fn(th, cr); err != nil {
-				return &fnError{err}
+				return fnErr(err)
 			}
 			continue
 		}
@@ -304,24 +324,35 @@ func walkPayload(f *os.File, hd *rpmHeaders, fn func(h *tar.Header, r io.Reader)
 			lh := *th
 			lh.Typeflag, lh.Size, lh.Linkname = tar.TypeLink, 0, set.content
 			if err := fn(&lh, strings.NewReader("")); err != nil {
-				return &fnError{err}
+				return fnErr(err)
 			}
 		case ch.Size == 0 && set.seen < ch.Links:
 			set.pending = append(set.pending, pendingLink{th.Name, th})
 		default:
 			// The content (or the last member of an all-empty set).
 			if err := fn(th, cr); err != nil {
-				return &fnError{err}
+				return fnErr(err)
 			}
 			set.content = th.Name
 			for _, pl := range set.pending {
 				lh := *pl.hdr
 				lh.Typeflag, lh.Size, lh.Linkname = tar.TypeLink, 0, th.Name
 				if err := fn(&lh, strings.NewReader("")); err != nil {
-					return &fnError{err}
+					return fnErr(err)
 				}
 			}
 			set.pending = nil
+		}
+	}
+	// The cpio reader stops at its trailer entry: read on to the end of
+	// the file, which checks the compressor's trailer and that nothing
+	// follows it.
+	if err := dr.Finish(); err != nil {
+		return fmt.Errorf("payload: %w", err)
+	}
+	if digest != nil {
+		if got := hex.EncodeToString(digest.h.Sum(nil)); got != digest.want {
+			return fmt.Errorf("payload digest mismatch: the header says %s, the payload is %s", digest.want, got)
 		}
 	}
 	// Sets whose content member never came (a partial hard link set):
@@ -332,13 +363,13 @@ func walkPayload(f *os.File, hd *rpmHeaders, fn func(h *tar.Header, r io.Reader)
 		}
 		first := *set.pending[0].hdr
 		if err := fn(&first, strings.NewReader("")); err != nil {
-			return &fnError{err}
+			return fnErr(err)
 		}
 		for _, pl := range set.pending[1:] {
 			lh := *pl.hdr
 			lh.Typeflag, lh.Linkname = tar.TypeLink, first.Name
 			if err := fn(&lh, strings.NewReader("")); err != nil {
-				return &fnError{err}
+				return fnErr(err)
 			}
 		}
 	}
@@ -353,33 +384,6 @@ func ownerID(name string) int {
 		return 65534
 	}
 	return 0
-}
-
-// decompress opens a payload by its compressor tag.
-func decompress(r io.Reader, comp string) (io.Reader, func(), error) {
-	switch comp {
-	case "", "gzip":
-		gr, err := gzip.NewReader(r)
-		if err != nil {
-			return nil, nil, err
-		}
-		return gr, func() { gr.Close() }, nil
-	case "xz", "lzma":
-		xr, err := xz.NewReader(r, 0)
-		if err != nil {
-			return nil, nil, err
-		}
-		return xr, func() {}, nil
-	case "zstd":
-		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<31))
-		if err != nil {
-			return nil, nil, err
-		}
-		return zr, zr.Close, nil
-	case "bzip2":
-		return bzip2.NewReader(r), func() {}, nil
-	}
-	return nil, nil, fmt.Errorf("unsupported payload compressor %q", comp)
 }
 
 // payloadDigest is the digest a signed header gives for the compressed

@@ -12,10 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/distroless-dev/distroless/packages/decompress"
 	"github.com/distroless-dev/distroless/packages/fetch"
 )
 
@@ -77,30 +77,6 @@ func reject(path, why string, warn func(string)) {
 	}
 }
 
-// decoders pools zstd decoders: each holds a large history buffer.
-var decoders sync.Pool
-
-// GetDecoder returns a zstd decoder reading r, from the pool when it can;
-// PutDecoder gives it back.
-func GetDecoder(r io.Reader) (*zstd.Decoder, error) {
-	if d, ok := decoders.Get().(*zstd.Decoder); ok {
-		if err := d.Reset(r); err == nil {
-			return d, nil
-		}
-		d.Close()
-	}
-	return zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<31))
-}
-
-// PutDecoder returns a decoder from GetDecoder to the pool.
-func PutDecoder(d *zstd.Decoder) {
-	if d.Reset(nil) == nil {
-		decoders.Put(d)
-	} else {
-		d.Close()
-	}
-}
-
 // Walk calls fn for every entry of the cache entry at path, made from the
 // package whose Key is key, in order; the reader is valid until fn
 // returns. done is false when there is no usable entry (and nothing was
@@ -120,11 +96,12 @@ func Walk(path, key string, warn func(string), fn func(h *tar.Header, r io.Reade
 		reject(path, why, warn)
 		return false, nil
 	}
-	zr, err := GetDecoder(bytes.NewReader(body))
+	zr, err := decompress.Open(bytes.NewReader(body), decompress.Zstd)
 	if err != nil {
+		reject(path, err.Error(), warn)
 		return false, nil
 	}
-	defer PutDecoder(zr)
+	defer zr.Close()
 	tr := tar.NewReader(zr)
 	for called := false; ; called = true {
 		h, err := tr.Next()
@@ -134,8 +111,9 @@ func Walk(path, key string, warn func(string), fn func(h *tar.Header, r io.Reade
 			return false, nil
 		}
 		if err == io.EOF {
-			// Reach the end of the zstd frame so its checksum is verified.
-			if _, err := io.Copy(io.Discard, zr); err != nil {
+			// Read to the end of the file so the zstd frame's checksum
+			// is verified and nothing follows it.
+			if err := zr.Finish(); err != nil {
 				os.Remove(path)
 				return true, damaged(path, err)
 			}
