@@ -142,6 +142,11 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 		if hasCA && pkgDB == nil {
 			if f, ok := t.caBundle(); ok {
 				t.placeFile(f)
+				links, warnings := t.sslCertLinks(t.caCertPaths())
+				for _, l := range links {
+					t.placeFile(l)
+				}
+				rep.Warnings = append(rep.Warnings, warnings...)
 			} else {
 				rep.Warnings = append(rep.Warnings, "ca-certificates ships no certificates: no "+caBundlePath)
 			}
