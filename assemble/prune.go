@@ -1,6 +1,7 @@
 package assemble
 
 import (
+	"archive/tar"
 	"fmt"
 	"path"
 	"strings"
@@ -54,6 +55,12 @@ func (p *pruner) match(rel string) bool {
 		}
 	}
 	return false
+}
+
+// prunes reports whether a package's entry of tar type typ at rel is
+// left out: match, except for the documentation links docLink keeps.
+func (p *pruner) prunes(rel string, typ byte) bool {
+	return p.match(rel) && !(typ == tar.TypeSymlink && p.docLink(rel))
 }
 
 // docLink reports whether rel is a package's documentation directory,
