@@ -82,7 +82,7 @@ func fidelityPrograms(t *testing.T) string {
 
 // Encodings the default iconv set leaves out: iconv_open must fail with
 // EINVAL, not crash or half-work.
-var droppedEncodings = []string{"IBM1390", "ARMSCII-8", "EBCDIC-FR", "GEORGIAN-PS", "ISO-2022-JP-3"}
+var droppedEncodings = []string{"IBM1390", "ARMSCII-8", "EBCDIC-FR", "GEORGIAN-PS", "ISO-2022-JP-3", "EUC-TW", "ISO-2022-CN"}
 
 // TestFidelityC runs the C program (locale, mbstowcs, iconv round trips of
 // every default encoding and clean failures of dropped ones, OpenSSL's
@@ -393,4 +393,15 @@ func setDiff(want, got []string) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, "\n")
+}
+
+// TestFidelityGconvAll: the documented override (a profile file with
+// prune-files: ["!/usr/lib/*/gconv"]) gives every iconv module: the ones
+// the default set drops open, and the default ones still round-trip.
+func TestFidelityGconvAll(t *testing.T) {
+	p := newPodman(t)
+	bins := fidelityPrograms(t)
+	dir := t.TempDir()
+	genDigest(t, "-f", filepath.Join(fidelityDir, "gconv-all.yaml"), "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:"+dir+":all")
+	p.runChecked(t, "oci:"+dir+":all", []string{"-v", bins + ":/m:ro", "--entrypoint", "/m/check"}, append([]string{"--present"}, droppedEncodings...)...)
 }
