@@ -401,7 +401,11 @@ func setDiff(want, got []string) string {
 func TestFidelityGconvAll(t *testing.T) {
 	p := newPodman(t)
 	bins := fidelityPrograms(t)
-	dir := t.TempDir()
+	root, err := sharedDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "gconv-all") // podman wants a lower-case path
 	genDigest(t, "-f", filepath.Join(fidelityDir, "gconv-all.yaml"), "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:"+dir+":all")
 	p.runChecked(t, "oci:"+dir+":all", []string{"-v", bins + ":/m:ro", "--entrypoint", "/m/check"}, append([]string{"--present"}, droppedEncodings...)...)
 }
