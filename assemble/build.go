@@ -157,6 +157,11 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 		if hasCA && pkgDB == nil {
 			if f, ok := t.caBundle(); ok {
 				t.placeFile(f)
+				links, warnings := t.sslCertLinks(t.caCertPaths())
+				for _, l := range links {
+					t.placeFile(l)
+				}
+				rep.Warnings = append(rep.Warnings, warnings...)
 			} else {
 				rep.Warnings = append(rep.Warnings, "ca-certificates ships no certificates: no "+caBundlePath)
 			}
@@ -187,11 +192,16 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 		names = append(names, l.Name)
 		rep.Layers = append(rep.Layers, LayerReport{Name: l.Name, Packages: len(here)})
 	}
-	if len(spec.OSRelease) > 0 {
+	if len(spec.OSRelease) > 0 || len(spec.ReleaseFiles) > 0 {
 		t.startLayer()
-		data := osRelease(spec.OSRelease)
-		t.placeFile(File{Path: "/usr/lib/os-release", Mode: 0o644, Data: data})
-		t.placeFile(File{Path: "/etc/os-release", Mode: 0o644, Data: data})
+		if len(spec.OSRelease) > 0 {
+			data := osRelease(spec.OSRelease)
+			t.placeFile(File{Path: "/usr/lib/os-release", Mode: 0o644, Data: data})
+			t.placeFile(File{Path: "/etc/os-release", Mode: 0o644, Data: data})
+		}
+		for p, content := range spec.ReleaseFiles {
+			t.placeFile(File{Path: p, Mode: 0o644, Data: []byte(content)})
+		}
 		snaps = append(snaps, t.snapshot())
 		names = append(names, "os-release")
 		rep.Layers = append(rep.Layers, LayerReport{Name: "os-release"})

@@ -41,20 +41,29 @@
 //   - Files matching Spec.PruneFiles (DefaultPruneFiles: documentation,
 //     manual pages, locales, shell completions…, keeping each
 //     /usr/share/doc/<pkg>/copyright) are left out, and so are symlinks
-//     left dangling by that.
+//     left dangling by that. A /usr/share/doc/<pkg> that is a symlink (to
+//     the doc directory of the package it shares a source with) is kept
+//     when the copyright below it would be, so that every package's
+//     copyright stays reachable.
 //
 // Generated files: /etc/passwd, /etc/group (root 0, nobody 65534, nonroot
 // 65532), /etc/nsswitch.conf, /root, /home/nonroot and /tmp go into the
 // bottom layer; /etc/ssl/certs/ca-certificates.crt, built from the
 // certificates package ca-certificates ships as update-ca-certificates
-// would, goes into that package's layer; every package gets
+// would, goes into that package's layer with the links of OpenSSL's
+// default trust paths (/usr/lib/ssl/cert.pem and /usr/lib/ssl/certs, the
+// NAME.pem and subject-hash links in /etc/ssl/certs: see sslcerts.go);
+// every package gets
 // /var/lib/dpkg/status.d/<name> (its control record with a Status field)
 // and, when the payload reader can give it, <name>.md5sums, in its own
 // layer, so that image scanners find it. A payload reader whose format
 // keeps a package database of its own (packages.PackageDB: RPM's rpmdb)
 // gets that instead: each layer that adds packages gets the database of
 // every package so far. /etc/os-release and
-// /usr/lib/os-release go into a small top layer of their own.
+// /usr/lib/os-release (and Spec.ReleaseFiles) go into a small top layer
+// of their own. Generators a profile names run per layer (gconv-modules:
+// glibc's iconv configuration for the modules kept; ca-trust,
+// java-cacerts, ld.so.cache, …).
 //
 // # Determinism
 //

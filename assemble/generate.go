@@ -60,26 +60,7 @@ const caBundlePath = "/etc/ssl/certs/ca-certificates.crt"
 // in a newline, as update-ca-certificates does with every certificate
 // enabled. ok is false when there are none.
 func (t *tree) caBundle() (File, bool) {
-	var certs []string
-	for p, n := range t.view {
-		if !strings.HasSuffix(p, ".crt") {
-			continue
-		}
-		if !strings.HasPrefix(p, "usr/share/ca-certificates/") && !strings.HasPrefix(p, "usr/local/share/ca-certificates/") {
-			continue
-		}
-		if n.typ == tar.TypeReg || n.typ == tar.TypeSymlink {
-			certs = append(certs, p)
-		}
-	}
-	sort.Slice(certs, func(i, j int) bool {
-		li := strings.HasPrefix(certs[i], "usr/local/")
-		lj := strings.HasPrefix(certs[j], "usr/local/")
-		if li != lj {
-			return lj
-		}
-		return certs[i] < certs[j]
-	})
+	certs := t.caCertPaths()
 	var buf bytes.Buffer
 	for _, p := range certs {
 		n := t.view[p]

@@ -1,6 +1,7 @@
 package assemble
 
 import (
+	"archive/tar"
 	"fmt"
 	"path"
 	"strings"
@@ -54,6 +55,23 @@ func (p *pruner) match(rel string) bool {
 		}
 	}
 	return false
+}
+
+// prunes reports whether a package's entry of tar type typ at rel is
+// left out: match, except for the documentation links docLink keeps.
+func (p *pruner) prunes(rel string, typ byte) bool {
+	return p.match(rel) && !(typ == tar.TypeSymlink && p.docLink(rel))
+}
+
+// docLink reports whether rel is a package's documentation directory,
+// usr/share/doc/NAME, whose copyright file pruning keeps. Such a path is
+// kept when it is a symlink: Debian links a library's documentation
+// directory to that of the package built from the same source (libgcc-s1
+// → gcc-14-base), and the link keeps the package's copyright reachable at
+// /usr/share/doc/NAME/copyright, where scanners read licenses.
+func (p *pruner) docLink(rel string) bool {
+	dir, name := path.Split(rel)
+	return dir == "usr/share/doc/" && name != "" && !p.match(rel+"/copyright")
 }
 
 // prefixMatch reports whether pattern pat matches s or one of its

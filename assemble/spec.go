@@ -60,6 +60,9 @@ type Spec struct {
 	// top layer of its own (ID, VERSION_ID, VERSION_CODENAME, PRETTY_NAME,
 	// …); empty writes none.
 	OSRelease map[string]string
+	// ReleaseFiles are written in that layer too: absolute path →
+	// content (/etc/redhat-release, …).
+	ReleaseFiles map[string]string
 	// PruneFiles are path patterns left out of the packages' files; see
 	// DefaultPruneFiles for the syntax. Nil prunes nothing.
 	PruneFiles []string

@@ -228,7 +228,7 @@ func (t *tree) placeEntry(pk *unpacked, e *entry, g *hlGroup) {
 		t.fail("%s: /%s: %v", pk.label, e.path, err)
 		return
 	}
-	if fp == "" || t.pr.match(fp) {
+	if fp == "" || t.pr.prunes(fp, e.typ) {
 		return
 	}
 	if err := checkPath(fp); err != nil {

@@ -214,7 +214,7 @@ func readPackage(spec *Spec, pr *pruner, u Unpack) (*unpacked, error) {
 					return fmt.Errorf("entry %q: %w", h.Name, err)
 				}
 			}
-		} else if e.typ != tar.TypeLink && pr.match(p) {
+		} else if e.typ != tar.TypeLink && pr.prunes(p, e.typ) {
 			return nil
 		}
 		byPath[p] = len(pk.entries)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -66,6 +67,10 @@ type Distro struct {
 	// /lib64 and /usr/lib64 for rpm.
 	LibraryPath []string          `yaml:"library-path"`
 	OSRelease   map[string]string `yaml:"os-release"`
+	// ReleaseFiles are more files that tell the OS, written next to
+	// os-release: absolute path → content (the RPM family's
+	// /etc/redhat-release and the like, which image scanners read).
+	ReleaseFiles map[string]string `yaml:"release-files"`
 
 	// dir is the directory of the distro file, for relative paths.
 	dir string
@@ -172,6 +177,11 @@ func Decode(name string, data []byte) (*Distro, error) {
 	for i, fp := range d.Fingerprints {
 		if n := normFingerprint(fp); len(n) != 40 && len(n) != 64 || strings.Trim(n, "0123456789ABCDEF") != "" {
 			return fail("fingerprints[%d] %q is not a key fingerprint (40 or 64 hex digits)", i, fp)
+		}
+	}
+	for p := range d.ReleaseFiles {
+		if !strings.HasPrefix(p, "/etc/") || path.Clean(p) != p {
+			return fail("release-files: %q is not a clean path under /etc", p)
 		}
 	}
 	if d.Format == "deb" {

@@ -134,6 +134,8 @@ func TestDecodeRPM(t *testing.T) {
 		strings.Replace(ok, "repos:\n  - {name: base, url: \"http://r.example/{arch}/os\"}\n", "", 1): "no repos",
 		ok + "  - {name: base, url: \"http://r.example/2\"}\n":                                        "repeated name",
 		strings.Replace(ok, "amd64", "x86_64", 1):                                                     "want an OCI architecture name",
+		ok + "release-files: {/etc/../x: a}\n":                                                        "not a clean path under /etc",
+		ok + "release-files: {/usr/lib/x: a}\n":                                                       "not a clean path under /etc",
 	}
 	for in, want := range cases {
 		if _, err := Decode("bad.yaml", []byte(in)); err == nil || !strings.Contains(err.Error(), want) {
@@ -147,6 +149,12 @@ func TestDecodeRPM(t *testing.T) {
 		}
 		if len(b.Fingerprints) == 0 || len(b.KeyringURLs) == 0 || b.signedMetadata() || b.RPMDB == "" || b.OSRelease["PRETTY_NAME"] == "" {
 			t.Errorf("%s: %+v", b.Name, b)
+		}
+		// The release files scanners read: "NAME release VERSION_ID".
+		for _, f := range []string{"/etc/redhat-release", "/etc/system-release"} {
+			if v := b.ReleaseFiles[f]; !strings.HasSuffix(v, " release "+b.OSRelease["VERSION_ID"]+"\n") {
+				t.Errorf("%s: %s = %q", b.Name, f, v)
+			}
 		}
 		for _, r := range b.Repos {
 			if !strings.HasPrefix(r.URL, "https://") || !strings.Contains(r.URL, "{arch}") {

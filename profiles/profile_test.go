@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/packages/packagestest"
+	"github.com/distroless-dev/distroless/resolver"
 )
 
 var pkg = packagestest.Pkg
@@ -19,6 +21,7 @@ func bookwormLike() *packagestest.Index {
 		pkg("libc6", "1", ""), pkg("libssl3", "1", ""),
 		pkg("libstdc++6", "1", ""), pkg("libgcc-s1", "1", ""), pkg("libgomp1", "1", ""),
 		pkg("python3.11-minimal", "1", ""), pkg("libpython3.11-stdlib", "1", ""), pkg("libc-bin", "1", ""),
+		pkg("base-files", "1", ""), pkg("ncurses-base", "1", ""), pkg("python3-distutils", "1", ""), pkg("python3-lib2to3", "1", ""),
 		pkg("python3-minimal", "1", "python3.11-minimal>=1, dpkg"),
 	}}
 }
@@ -83,6 +86,37 @@ func TestExpandTemplate(t *testing.T) {
 	last := plan.Chain[len(plan.Chain)-1]
 	if len(last.Files) != 2 || last.Files[0].Link != "python3.11" {
 		t.Fatalf("files = %+v", last.Files)
+	}
+}
+
+// python3-distutils and python3-lib2to3 are roots (files only) where the
+// distro has them; where it does not (trixie), the interpreter is named
+// again. On both, only C.UTF-8 of libc-bin enters, in base.
+func TestExpandPythonSplitStdlib(t *testing.T) {
+	roots := func(ix *packagestest.Index) []string {
+		plan, err := Expand("python3.11", ix, "deb", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range plan.Levels[3].Roots {
+			out = append(out, fmt.Sprintf("%s deps=%v", r.Name, !r.NoDeps))
+		}
+		if !slices.ContainsFunc(plan.Levels[1].Roots, func(r resolver.Root) bool { return r.Name == "libc-bin" && r.NoDeps }) {
+			t.Errorf("base roots %+v lack libc-bin (files only)", plan.Levels[1].Roots)
+		}
+		return out
+	}
+	want := []string{"python3.11-minimal deps=true", "libpython3.11-stdlib deps=true",
+		"python3-distutils deps=false", "python3-lib2to3 deps=false", "ncurses-base deps=false"}
+	if got := roots(bookwormLike()); !reflect.DeepEqual(got, want) {
+		t.Errorf("bookworm roots = %q, want %q", got, want)
+	}
+	ix := bookwormLike()
+	ix.Pkgs = slices.DeleteFunc(ix.Pkgs, func(p *packages.Package) bool { return strings.HasPrefix(p.Name, "python3-distutils") || p.Name == "python3-lib2to3" })
+	want[2], want[3] = "python3.11-minimal deps=false", "python3.11-minimal deps=false"
+	if got := roots(ix); !reflect.DeepEqual(got, want) {
+		t.Errorf("without them, roots = %q, want %q", got, want)
 	}
 }
 

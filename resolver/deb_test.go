@@ -153,6 +153,9 @@ func TestDebianProfileLevels(t *testing.T) {
 		{Name: "libc6", Version: "2.36"},
 		{Name: "libssl3", Version: "3", Depends: "libc6"},
 		{Name: "debconf", Version: "1", Architecture: "all"},
+		{Name: "base-files", Version: "13.1", Depends: "mawk"},
+		{Name: "libc-bin", Version: "2.36", Depends: "libc6 (>> 2.36), libc6 (<< 2.37)"},
+		{Name: "mawk", Version: "1"},
 	}})
 	plan, err := profiles.Expand("base", ix, "deb", "test")
 	if err != nil {
@@ -167,9 +170,9 @@ func TestDebianProfileLevels(t *testing.T) {
 		got[s.Pkg.Name] = r.Levels[s.Level].Name
 	}
 	want := map[string]string{"tzdata": "static", "netbase": "static", "media-types": "static", "ca-certificates": "static",
-		"libc6": "base", "libssl3": "base"}
+		"libc6": "base", "libssl3": "base", "base-files": "static", "libc-bin": "base"}
 	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("levels = %v, want %v (static has no libc; ca-certificates brings no openssl)", got, want)
+		t.Fatalf("levels = %v, want %v (static has no libc; ca-certificates brings no openssl, base-files no mawk; libc-bin is files only)", got, want)
 	}
 }
 

@@ -9,9 +9,12 @@ cd "$(dirname "$0")/.."
 # build the jar the java images run; rpm (rpmbuild, rpmsign), createrepo-c,
 # gnupg and gcc build the signed RPM repositories the RPM tests serve (from
 # the host's glibc, OpenSSL, C++ runtime, CA certificates, time zones,
-# /etc/services and /etc/mime.types).
+# /etc/services and /etc/mime.types). The fidelity tests compile C and
+# C++ programs against glibc and OpenSSL (g++, libssl-dev) and compare
+# subject hashes with the openssl tool.
 need=(podman runc skopeo umoci default-jdk-headless
-  rpm createrepo-c gnupg gcc libc6-dev ca-certificates tzdata netbase media-types)
+  rpm createrepo-c gnupg gcc libc6-dev ca-certificates tzdata netbase media-types
+  g++ libssl-dev openssl)
 # xz and bzip2 compress the hostile packages the payload tests build.
 need+=(xz-utils bzip2)
 missing=()
@@ -25,6 +28,10 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# trivy and syft, at pinned versions, for the scanner tests (built once,
+# kept outside the repository).
+scripts/scanners.sh >/dev/null
 
 go vet ./...
 go test -count=1 -timeout 20m "$@" ./...

@@ -1,0 +1,268 @@
+package assemble
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// hostCAs are the host's CA certificates (the ca-certificates package).
+func hostCAs(t *testing.T) []string {
+	t.Helper()
+	certs, _ := filepath.Glob("/usr/share/ca-certificates/mozilla/*.crt")
+	if len(certs) < 100 {
+		t.Fatalf("the host has %d CA certificates in /usr/share/ca-certificates/mozilla; install ca-certificates", len(certs))
+	}
+	return certs
+}
+
+// The subject hash of every host CA is the one openssl computes.
+func TestSubjectHashMatchesOpenSSL(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Fatal("openssl is not installed (scripts/test.sh installs it)")
+	}
+	certs := hostCAs(t)
+	// One openssl run for all: x509 -hash of each file.
+	for _, f := range certs {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := pem.Decode(data)
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		got, err := SubjectHash(c.RawSubject)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out, err := exec.Command("openssl", "x509", "-hash", "-noout", "-in", f).Output()
+		if err != nil {
+			t.Fatalf("openssl x509 -hash %s: %v", f, err)
+		}
+		if want := strings.TrimSpace(string(out)); fmt.Sprintf("%08x", got) != want {
+			t.Errorf("%s: hash %08x, openssl says %s", filepath.Base(f), got, want)
+		}
+	}
+}
+
+// Names OpenSSL canonicalises: case, white space, string types, several
+// attributes in one RDN. Each is checked against openssl itself.
+func TestSubjectHashCanonicalForms(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Fatal("openssl is not installed (scripts/test.sh installs it)")
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oidCN := asn1.ObjectIdentifier{2, 5, 4, 3}
+	oidO := asn1.ObjectIdentifier{2, 5, 4, 10}
+	oidC := asn1.ObjectIdentifier{2, 5, 4, 6}
+	utf8 := func(s string) asn1.RawValue {
+		return asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagUTF8String, Bytes: []byte(s)}
+	}
+	bmp := func(s string) asn1.RawValue {
+		var b []byte
+		for _, r := range s {
+			b = append(b, byte(r>>8), byte(r))
+		}
+		return asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagBMPString, Bytes: b}
+	}
+	printable := func(s string) asn1.RawValue {
+		return asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagPrintableString, Bytes: []byte(s)}
+	}
+	names := map[string]pkix.RDNSequence{
+		"spaces and case": {{{Type: oidCN, Value: utf8("  Foo \t  BAR\nbaz  ")}}},
+		"bmp string":      {{{Type: oidC, Value: printable("DE")}}, {{Type: oidCN, Value: bmp("Zürich Root CA")}}},
+		"multi-valued":    {{{Type: oidO, Value: utf8("Zeta")}, {Type: oidCN, Value: utf8("Alpha")}}},
+		"non-ascii upper": {{{Type: oidCN, Value: utf8("ÄÖÜ Straße CA")}}},
+		"empty value":     {{{Type: oidCN, Value: utf8("   ")}}},
+	}
+	dir := t.TempDir()
+	for label, rdn := range names {
+		raw, err := asn1.Marshal(rdn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(1), RawSubject: raw, RawIssuer: raw,
+			NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<31, 0),
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatalf("%s: %v", label, err)
+		}
+		f := filepath.Join(dir, strings.ReplaceAll(label, " ", "_")+".pem")
+		if err := os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := SubjectHash(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", label, err)
+		}
+		out, err := exec.Command("openssl", "x509", "-hash", "-noout", "-in", f).Output()
+		if err != nil {
+			t.Fatalf("%s: openssl: %v", label, err)
+		}
+		if want := strings.TrimSpace(string(out)); fmt.Sprintf("%08x", got) != want {
+			t.Errorf("%s: hash %08x, openssl says %s", label, got, want)
+		}
+	}
+	for _, bad := range [][]byte{nil, {0x30}, {0x31, 0}, {0x30, 3, 0x31, 1, 0}} {
+		if _, err := SubjectHash(bad); err == nil {
+			t.Errorf("SubjectHash(%x): no error", bad)
+		}
+	}
+}
+
+// The links built from the host's certificates are the ones
+// update-ca-certificates made in the host's /etc/ssl/certs, and OpenSSL's
+// directory links to them as Debian's openssl package does.
+func TestSSLCertLinksMatchDebian(t *testing.T) {
+	certs := hostCAs(t)
+	fx := newFixture()
+	var entries []fakeEntry
+	for _, f := range certs {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, regBytes("./usr/share/ca-certificates/mozilla/"+filepath.Base(f), 0o644, data))
+	}
+	entries = append(entries, dir("./etc/ssl/certs", 0o755))
+	img, rep := mustBuild(t, fx.spec(layer("static", fx.pkg("ca-certificates", entries...))))
+	for _, w := range rep.Warnings {
+		t.Errorf("warning: %s", w)
+	}
+	fs := rootfs(t, img)
+	got := map[string]string{}
+	for p, f := range fs {
+		if strings.HasPrefix(p, "etc/ssl/certs/") && f.h.Linkname != "" {
+			got[strings.TrimPrefix(p, "etc/ssl/certs/")] = f.h.Linkname
+		}
+	}
+	want := map[string]string{}
+	ents, err := os.ReadDir("/etc/ssl/certs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		l, err := os.Readlink(filepath.Join("/etc/ssl/certs", e.Name()))
+		if err != nil {
+			continue // ca-certificates.crt, java/
+		}
+		if strings.HasPrefix(l, "/usr/local/") {
+			continue // a certificate the host added
+		}
+		want[e.Name()] = l
+	}
+	// Hash links to what the host added (local certificates, ssl-cert's
+	// snakeoil) are not the package's.
+	for k, v := range want {
+		if !strings.Contains(v, "/") {
+			if _, ok := want[v]; !ok {
+				delete(want, k)
+			}
+		}
+	}
+	var diffs []string
+	for k, v := range want {
+		if got[k] != v {
+			diffs = append(diffs, fmt.Sprintf("%s: got %q, host has %q", k, got[k], v))
+		}
+	}
+	for k, v := range got {
+		if _, ok := want[k]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s -> %s: not on the host", k, v))
+		}
+	}
+	sort.Strings(diffs)
+	if len(diffs) > 0 {
+		t.Fatalf("%d differences from the host's /etc/ssl/certs:\n%s", len(diffs), strings.Join(diffs, "\n"))
+	}
+	if len(got) < 200 {
+		t.Fatalf("only %d links", len(got))
+	}
+	for p, target := range map[string]string{
+		"usr/lib/ssl/cert.pem": "/etc/ssl/certs/ca-certificates.crt",
+		"usr/lib/ssl/certs":    "/etc/ssl/certs",
+	} {
+		if fs[p].h == nil || fs[p].h.Linkname != target {
+			t.Errorf("/%s: want a link to %s, have %+v", p, target, fs[p].h)
+		}
+		if host, err := os.Readlink("/" + p); err != nil || host != target {
+			t.Errorf("host /%s -> %q (%v), want %s", p, host, err, target)
+		}
+	}
+}
+
+// Collisions number HASH.0, HASH.1 in name order; a certificate equal to
+// an earlier one gets no second link; the certificate name is rewritten
+// as update-ca-certificates does; a file with two certificates gets a
+// .pem link but no hash link.
+func TestSSLCertLinksCollisions(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(cn string, serial int64) []byte {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+			NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<31, 0), IsCA: true, BasicConstraintsValid: true}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	}
+	a1, a2 := mk("Same CA", 1), mk("same   ca", 2) // one canonical subject
+	b := mk("Other", 3)
+	fx := newFixture()
+	img, rep := mustBuild(t, fx.spec(layer("static", fx.pkg("ca-certificates",
+		regBytes("./usr/share/ca-certificates/x/B (x), y.crt", 0o644, a2),
+		regBytes("./usr/share/ca-certificates/x/A.crt", 0o644, a1),
+		regBytes("./usr/share/ca-certificates/x/C.crt", 0o644, a1), // a copy of A
+		regBytes("./usr/share/ca-certificates/x/D.crt", 0o644, append(append([]byte(nil), b...), b...)),
+	))))
+	fs := rootfs(t, img)
+	h, _ := func() (uint32, error) {
+		blk, _ := pem.Decode(a1)
+		c, _ := x509.ParseCertificate(blk.Bytes)
+		return SubjectHash(c.RawSubject)
+	}()
+	for name, target := range map[string]string{
+		"A.pem":                  "/usr/share/ca-certificates/x/A.crt",
+		"B_=x=__y.pem":           "/usr/share/ca-certificates/x/B (x), y.crt",
+		"D.pem":                  "/usr/share/ca-certificates/x/D.crt",
+		fmt.Sprintf("%08x.0", h): "A.pem",
+		fmt.Sprintf("%08x.1", h): "B_=x=__y.pem",
+	} {
+		if f := fs["etc/ssl/certs/"+name]; f.h == nil || f.h.Linkname != target {
+			t.Errorf("/etc/ssl/certs/%s: want -> %s, have %+v", name, target, f.h)
+		}
+	}
+	if f := fs[fmt.Sprintf("etc/ssl/certs/%08x.2", h)]; f.h != nil {
+		t.Errorf("a copy of A got a third link: -> %s", f.h.Linkname)
+	}
+	warned := false
+	for _, w := range rep.Warnings {
+		warned = warned || strings.Contains(w, "D.crt: not exactly one PEM certificate")
+	}
+	if !warned {
+		t.Errorf("no warning for the two-certificate file: %q", rep.Warnings)
+	}
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the image scanners the fidelity tests run (trivy and syft, at
+# pinned versions) into a tool directory outside the repository, built
+# from source through a throwaway module (the module proxy may refuse
+# `go install` of these modules, whose go.mod has replace directives).
+# Already-built versions are reused. Prints the tool directory.
+# Usage: scripts/scanners.sh [TOOLDIR]   (default: $DISTROLESS_TOOLS, else
+# $XDG_CACHE_HOME/distroless-tools, else ~/.cache/distroless-tools)
+set -euo pipefail
+TRIVY_VERSION=v0.57.1
+SYFT_VERSION=v1.18.1
+dir=${1:-${DISTROLESS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/distroless-tools}}
+mkdir -p "$dir"
+build() { # NAME MODULE VERSION PACKAGE
+  local name=$1 mod=$2 ver=$3 pkg=$4
+  local bin="$dir/$name-$ver"
+  if [ ! -x "$bin" ]; then
+    local tmp
+    tmp=$(mktemp -d)
+    (
+      cd "$tmp"
+      go mod init tools.local/"$name" >/dev/null 2>&1
+      go get "$pkg@$ver" >&2
+      CGO_ENABLED=0 go build -trimpath -o "$bin.tmp" "$pkg" >&2
+    )
+    mv "$bin.tmp" "$bin"
+    rm -rf "$tmp"
+  fi
+  ln -sfn "$name-$ver" "$dir/$name"
+}
+build trivy github.com/aquasecurity/trivy "$TRIVY_VERSION" github.com/aquasecurity/trivy/cmd/trivy
+build syft github.com/anchore/syft "$SYFT_VERSION" github.com/anchore/syft/cmd/syft
+echo "$dir"
