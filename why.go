@@ -3,9 +3,7 @@ package distroless
 import (
 	"context"
 	"fmt"
-	"io"
 	"slices"
-	"strings"
 
 	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/resolver"
@@ -78,18 +76,4 @@ func requires(ix packages.Index, deps []packages.Dep, p *packages.Package) bool 
 		}
 	}
 	return false
-}
-
-// WriteWhy prints a WhyResult for people.
-func WriteWhy(w io.Writer, res *WhyResult) error {
-	if p := res.Pruned; p != nil {
-		_, err := fmt.Fprintf(w, "%s is pruned from %s on %s: %s\nrequired by: %s\n", res.Package, res.Profile, res.Distro,
-			p.Reason, strings.Join(p.NeededBy, ", "))
-		return err
-	}
-	fmt.Fprintf(w, "%s is in %s on %s (layer %s):\n", res.Package, res.Profile, res.Distro, res.Layer)
-	for _, c := range res.Chains {
-		fmt.Fprintf(w, "  %s\n", strings.Join(c, " → "))
-	}
-	return nil
 }

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/packages/deb"

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/distroless-dev/distroless"
+	"github.com/distroless-dev/distroless/lockfile"
 )
 
 func main() {
@@ -89,7 +90,7 @@ func newCache(opts *distroless.Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed %d files (%s), kept %d (%s)\n", res.Removed, distroless.Size(res.RemovedBytes), res.Kept, distroless.Size(res.KeptBytes))
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed %d files (%s), kept %d (%s)\n", res.Removed, formatSize(res.RemovedBytes), res.Kept, formatSize(res.KeptBytes))
 			if res.InUse > 0 {
 				fmt.Fprintf(os.Stderr, "%d files used in the last 10 minutes were kept over --max-size\n", res.InUse)
 			}
@@ -113,9 +114,9 @@ func newProfiles(opts *distroless.Options) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return distroless.WriteJSON(cmd.OutOrStdout(), infos)
+				return writeJSON(cmd.OutOrStdout(), infos)
 			}
-			return distroless.WriteProfiles(cmd.OutOrStdout(), infos)
+			return writeProfiles(cmd.OutOrStdout(), infos)
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -140,14 +141,14 @@ func newResolve(opts *distroless.Options) *cobra.Command {
 				return err
 			}
 			if lock != "" {
-				if err := distroless.WriteLock(lock, r.Lock()); err != nil {
+				if err := lockfile.Write(lock, r.Lock()); err != nil {
 					return err
 				}
 			}
 			if asJSON {
-				return distroless.WriteJSON(cmd.OutOrStdout(), r.JSON())
+				return writeJSON(cmd.OutOrStdout(), r.JSON())
 			}
-			return r.WriteTable(cmd.OutOrStdout(), explain)
+			return writeTable(cmd.OutOrStdout(), r, explain)
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -199,10 +200,10 @@ Outputs (-o):
 				fmt.Fprintln(os.Stderr, "warning:", w)
 			}
 			if asJSON {
-				return distroless.WriteJSON(cmd.OutOrStdout(), res)
+				return writeJSON(cmd.OutOrStdout(), res)
 			}
 			fmt.Fprintf(os.Stderr, "%s on %s (%s): %d packages, %s rootfs, %s compressed, written to %s\n",
-				res.Profile, res.Distro, res.Arch, len(res.Packages), distroless.Size(res.Size), distroless.Size(res.ImageSize), res.Output)
+				res.Profile, res.Distro, res.Arch, len(res.Packages), formatSize(res.Size), formatSize(res.ImageSize), res.Output)
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), res.Digest)
 			return err
 		},
@@ -221,7 +222,7 @@ Outputs (-o):
 // progressPrinter shows progress on one rewritten line on a terminal and as
 // plain lines otherwise; the second function clears the terminal line.
 func progressPrinter(w *os.File) (func(string), func()) {
-	if !distroless.IsTerminal(w) {
+	if !isTerminal(w) {
 		return func(s string) { fmt.Fprintln(w, s) }, func() {}
 	}
 	var mu sync.Mutex
@@ -253,9 +254,9 @@ func newWhy(opts *distroless.Options) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return distroless.WriteJSON(cmd.OutOrStdout(), res)
+				return writeJSON(cmd.OutOrStdout(), res)
 			}
-			return distroless.WriteWhy(cmd.OutOrStdout(), res)
+			return writeWhy(cmd.OutOrStdout(), res)
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
