@@ -70,11 +70,11 @@ func newRoot() *cobra.Command {
 }
 
 func newCache(opts *distroless.Options) *cobra.Command {
-	c := &cobra.Command{Use: "cache", Short: "Show or prune the download cache", Args: cobra.NoArgs,
+	c := &cobra.Command{Use: "cache", Short: "Show or prune the download cache", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return &usageError{fmt.Errorf("cache takes a subcommand: dir, prune")}
 		}}
-	c.AddCommand(&cobra.Command{Use: "dir", Short: "Print the cache directory", Args: exactArgs(0),
+	c.AddCommand(&cobra.Command{Use: "dir", Short: "Print the cache directory", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir, err := distroless.CacheDir(*opts)
 			if err == nil {
@@ -83,7 +83,7 @@ func newCache(opts *distroless.Options) *cobra.Command {
 			return err
 		}})
 	var olderThan, maxSize string
-	prune := &cobra.Command{Use: "prune [--older-than AGE] [--max-size SIZE]", Args: exactArgs(0),
+	prune := &cobra.Command{Use: "prune [--older-than AGE] [--max-size SIZE]", Args: noArgs,
 		Short: "Remove cache entries unused for AGE (default 30d), then the least recently used above SIZE; safe while gens run",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			res, err := distroless.PruneCache(*opts, olderThan, maxSize)
@@ -107,7 +107,7 @@ func newProfiles(opts *distroless.Options) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "profiles",
 		Short: "List the built-in profiles and which distro packages each",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			infos, err := distroless.ListProfiles(cmd.Context(), *opts)
 			if err != nil {
@@ -159,13 +159,12 @@ func newResolve(opts *distroless.Options) *cobra.Command {
 	return c
 }
 
-func exactArgs(n int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return &usageError{fmt.Errorf("%s takes %d argument(s), got %d; usage: %s", cmd.Name(), n, len(args), cmd.UseLine())}
-		}
-		return nil
+// noArgs is cobra.NoArgs as a usage error (exit 2), with the usage.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if err := cobra.NoArgs(cmd, args); err != nil {
+		return &usageError{fmt.Errorf("%w; usage: %s", err, cmd.UseLine())}
 	}
+	return nil
 }
 
 func newGen(opts *distroless.Options) *cobra.Command {
