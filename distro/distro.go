@@ -343,7 +343,7 @@ type Index interface {
 // relies on the lockfile's pinned digests, as for deb).
 func (d *Distro) Payload(cacheDir string) packages.Payload {
 	if d.Format != "rpm" {
-		return deb.DebPayload{CacheDir: cacheDir}
+		return deb.Payload{CacheDir: cacheDir}
 	}
 	p := rpm.Payload{CacheDir: cacheDir, DBPath: d.RPMDB}
 	if p.DBPath == "" {
