@@ -38,7 +38,7 @@ func Why(ctx context.Context, profile, pkg string, o Options) (*WhyResult, error
 	}
 	i := slices.IndexFunc(r.Result.Packages, func(s *resolver.Selected) bool { return s.Pkg.Name == pkg })
 	if i < 0 {
-		if hasPackage(r.Index, pkg) {
+		if packages.Lookup(r.Index, pkg) != nil {
 			return nil, fmt.Errorf("%s is in %s but nothing in %s needs it", pkg, r.Distro.Name, r.Plan.Name)
 		}
 		return nil, &resolver.MissingRootError{Name: pkg, Nearest: resolver.Nearest(r.Index.Names(), pkg, 5)}
@@ -59,10 +59,6 @@ func Why(ctx context.Context, profile, pkg string, o Options) (*WhyResult, error
 		}
 	}
 	return w, nil
-}
-
-func hasPackage(ix packages.Index, name string) bool {
-	return slices.ContainsFunc(ix.Satisfiers(packages.Atom{Name: name}), func(p *packages.Package) bool { return p.Name == name })
 }
 
 // requires reports whether any atom of deps is satisfied by p.
