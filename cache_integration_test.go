@@ -16,6 +16,7 @@ import (
 // sidecar damaged): the second gen notices each, says so on stderr,
 // rebuilds or fetches again, and makes the same image.
 func TestGenDamagedCache(t *testing.T) {
+	integration(t)
 	cache := filepath.Join(t.TempDir(), "cache")
 	out := filepath.Join(t.TempDir(), "out")
 	args := []string{"static", "--distro", "debian:trixie", "--cache-dir", cache, "-o", "oci:" + out + ":x"}

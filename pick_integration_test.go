@@ -197,6 +197,7 @@ func errLine(stderr string) string {
 // is untouched, and a clean run afterwards gives the same digest as
 // before.
 func TestNoSilentDowngrade(t *testing.T) {
+	integration(t)
 	upstream := hostMirror(t)
 	real := getURL(t, upstream+"/dists/trixie/InRelease")
 	bookworm := getURL(t, upstream+"/dists/bookworm/InRelease")
@@ -477,6 +478,7 @@ func TestErrorsLeadWithCause(t *testing.T) {
 // quota would) leads the error with the cause and the full path, for the
 // cache and for the output; a previous output is untouched.
 func TestFileSizeLimit(t *testing.T) {
+	integration(t)
 	prlimit, err := exec.LookPath("prlimit") // util-linux
 	if err != nil {
 		t.Fatal(err)
@@ -515,6 +517,7 @@ func TestFileSizeLimit(t *testing.T) {
 // error that leads with "no space left on device" and the full path, and
 // a previous output is untouched.
 func TestDiskFull(t *testing.T) {
+	integration(t)
 	if os.Geteuid() != 0 {
 		t.Fatal("mounting the small file system this test fills needs root (scripts/test.sh runs as root or through sudo)")
 	}
