@@ -124,6 +124,7 @@ func TestGenDamagedCache(t *testing.T) {
 // A mirror that stalls: gen fails within the timeouts, naming the URL and
 // what it waited for.
 func TestGenStalledMirror(t *testing.T) {
+	t.Parallel() // hermetic, and mostly waiting (retries, rpmbuild): overlaps the others
 	srv := faulttest.New(t, map[string][]byte{
 		"/dists/trixie/InRelease":          []byte("x"),
 		"/dists/trixie-updates/InRelease":  []byte("x"),

@@ -212,6 +212,7 @@ func TestHostileLockfileAndProfile(t *testing.T) {
 // gives another package a release its header does not have: the first is
 // refused and named, the second fails gen naming both releases.
 func TestHostileRPMNames(t *testing.T) {
+	t.Parallel() // hermetic, and mostly waiting (retries, rpmbuild): overlaps the others
 	fx := rpmFixture(t)
 	root := t.TempDir()
 	if out, err := exec.Command("cp", "-a", filepath.Dir(fx.Repos["releases"])+"/.", root).CombinedOutput(); err != nil {
