@@ -16,6 +16,7 @@ import (
 // sidecar damaged): the second gen notices each, says so on stderr,
 // rebuilds or fetches again, and makes the same image.
 func TestGenDamagedCache(t *testing.T) {
+	integration(t)
 	cache := filepath.Join(t.TempDir(), "cache")
 	out := filepath.Join(t.TempDir(), "out")
 	args := []string{"static", "--distro", "debian:trixie", "--cache-dir", cache, "-o", "oci:" + out + ":x"}
@@ -123,6 +124,7 @@ func TestGenDamagedCache(t *testing.T) {
 // A mirror that stalls: gen fails within the timeouts, naming the URL and
 // what it waited for.
 func TestGenStalledMirror(t *testing.T) {
+	t.Parallel() // hermetic, and mostly waiting (retries, rpmbuild): overlaps the others
 	srv := faulttest.New(t, map[string][]byte{
 		"/dists/trixie/InRelease":          []byte("x"),
 		"/dists/trixie-updates/InRelease":  []byte("x"),

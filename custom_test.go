@@ -12,6 +12,7 @@ import (
 // TestCustomProfileRuns builds an image from a profile file that adds a
 // package, a file, an env var and a label, and runs it in podman.
 func TestCustomProfileRuns(t *testing.T) {
+	integration(t)
 	// podman derives an image name from the layout path: keep it lowercase.
 	dir, err := os.MkdirTemp("", "custom-profile-")
 	if err != nil {
@@ -68,6 +69,7 @@ func TestCustomProfileErrors(t *testing.T) {
 }
 
 func TestAddExcludeWhy(t *testing.T) {
+	integration(t)
 	base := []string{"--distro", "debian:bookworm", "--cache-dir", testCache, "--json"}
 	out, stderr, code := cli(t, append([]string{"resolve", "python3.11", "--add", "libyaml-0-2", "--exclude", "libncursesw6"}, base...)...)
 	var j JSONResolution

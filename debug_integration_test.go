@@ -128,6 +128,7 @@ var shellNames = []string{"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "bu
 // those busybox --list prints, the lower layers those of the non-debug
 // image, and the shell only in the debug layer.
 func TestDebugVariant(t *testing.T) {
+	integration(t)
 	p := newPodman(t)
 	for _, tc := range []struct {
 		debug, plain     *sharedImage
@@ -241,6 +242,7 @@ func TestDebugVariant(t *testing.T) {
 // TestDebugNoShellInDefault: the non-debug images have no shell at all:
 // no file named like one in any layer, no /busybox.
 func TestDebugNoShellInDefault(t *testing.T) {
+	integration(t)
 	for _, img := range []*sharedImage{py311Image, py3Image} {
 		t.Run(img.name, func(t *testing.T) {
 			img.get(t)
@@ -270,6 +272,7 @@ func TestDebugNoShellInDefault(t *testing.T) {
 // printed for the amd64 binary of the same package version (Debian builds
 // busybox-static with one configuration for every architecture).
 func TestDebugAppletsCrossArch(t *testing.T) {
+	integration(t)
 	t.Parallel()
 	amd := dbgPy311Image.get(t)
 	out := filepath.Join(t.TempDir(), "arm64")
@@ -292,6 +295,7 @@ func TestDebugAppletsCrossArch(t *testing.T) {
 // image's own ldconfig writes, byte for byte but the generator's name.
 // Every library an ELF file of the image needs is in it.
 func TestPythonFindLibrary(t *testing.T) {
+	integration(t)
 	p := newPodman(t)
 	for _, img := range []*sharedImage{py311Image, py3Image} {
 		t.Run(img.name, func(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"maps"
 	"net"
-	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/distro"
+	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/packages/fetch"
 	"github.com/distroless-dev/distroless/profiles"
@@ -80,22 +80,14 @@ type genInput struct {
 // Gen builds the image of a profile and writes it to the output.
 func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err error) {
 	defer func() { err = diskFirst(err) }()
-	if o.Profile != nil {
-		profile = o.Profile.Name
-	}
+	profile = o.profileName(profile)
 	// Settings that cannot work fail before anything is fetched.
-	output := o.Output
-	if output == "" {
-		output = "oci:./" + profile
-	}
-	writeOpts := assemble.WriteOptions{DefaultRef: "distroless/" + profile + ":latest"}
-	if err := checkOutput(output); err != nil {
+	output, err := outputOf(o.Output, profile)
+	if err != nil {
 		return nil, &UsageError{err}
 	}
-	if err := assemble.CheckOutput(output, writeOpts); err != nil {
-		return nil, &UsageError{err}
-	}
-	if _, _, err := userOf(o.User); err != nil {
+	user, err := userOf(o.User)
+	if err != nil {
 		return nil, &UsageError{err}
 	}
 	if err := checkArch(o.Arch); err != nil {
@@ -170,7 +162,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		return nil, err
 	}
 
-	spec, err := in.spec(o, payload)
+	spec, err := in.spec(o, user, payload)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +172,8 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		return nil, err
 	}
 	progress("writing " + output)
-	writeOpts.DefaultRef = "distroless/" + in.plan.Name + ":latest"
+	// The image is named for the profile it resolved to (python3 → python3.X).
+	writeOpts := writeOptions(in.plan.Name)
 	for _, p := range assemble.CleanStale(output, writeOpts) {
 		o.log("removed %s, left by an interrupted gen", p)
 	}
@@ -200,6 +193,27 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		res.ImageSize += l.CompressedSize
 	}
 	return res, nil
+}
+
+// writeOptions are the output settings of an image of the named profile.
+func writeOptions(profile string) assemble.WriteOptions {
+	return assemble.WriteOptions{DefaultRef: "distroless/" + profile + ":latest"}
+}
+
+// outputOf is the output gen writes (-o, else oci:./PROFILE), checked
+// before anything is fetched.
+func outputOf(flag, profile string) (string, error) {
+	output := flag
+	if output == "" {
+		output = "oci:./" + profile
+	}
+	if err := checkOutput(output); err != nil {
+		return "", err
+	}
+	if err := assemble.CheckOutput(output, writeOptions(profile)); err != nil {
+		return "", err
+	}
+	return output, nil
 }
 
 // outputForms lists the outputs gen accepts, for error messages.
@@ -277,12 +291,12 @@ func genPlan(ctx context.Context, profile string, o GenOptions) (*genInput, erro
 			return nil, err
 		}
 	}
-	r, err := Resolve(ctx, profile, o.Options)
+	r, err := resolve(ctx, profile, o.Options)
 	if err != nil {
 		return nil, err
 	}
 	if o.Lock != "" {
-		if err := WriteLock(o.Lock, r.Lock()); err != nil {
+		if err := lockfile.Write(o.Lock, r.Lock()); err != nil {
 			return nil, err
 		}
 		o.log("wrote lockfile %s", o.Lock)
@@ -296,10 +310,7 @@ func genPlan(ctx context.Context, profile string, o GenOptions) (*genInput, erro
 
 // lockPlan rebuilds a plan from a lockfile alone: no index is read, and
 // every package comes from the pinned URL with the pinned sha256.
-func lockPlan(profile string, l *Lock, o GenOptions) (*genInput, error) {
-	if o.Profile != nil {
-		profile = o.Profile.Name
-	}
+func lockPlan(profile string, l *lockfile.Lock, o GenOptions) (*genInput, error) {
 	if profile != l.Profile && profile != l.Requested {
 		return nil, fmt.Errorf("lockfile %s pins profile %s, not %s", o.Lock, l.Profile, profile)
 	}
@@ -324,7 +335,7 @@ func lockPlan(profile string, l *Lock, o GenOptions) (*genInput, error) {
 	if o.Arch != "" && o.Arch != l.Arch {
 		return nil, fmt.Errorf("lockfile %s pins architecture %s, not %s", o.Lock, l.Arch, o.Arch)
 	}
-	if err := l.checkPackages(o.Lock, d.Format); err != nil {
+	if err := l.CheckPackages(o.Lock, d.Format); err != nil {
 		return nil, err
 	}
 	ix := &lockIndex{}
@@ -377,22 +388,13 @@ func (ix *lockIndex) Names() []string {
 }
 
 // spec turns the plan into what the assembler builds.
-func (in *genInput) spec(o GenOptions, payload packages.Payload) (assemble.Spec, error) {
+func (in *genInput) spec(o GenOptions, u imageUser, payload packages.Payload) (assemble.Spec, error) {
 	created, err := assemble.CreatedFromEnv()
 	if err != nil {
 		return assemble.Spec{}, err
 	}
-	user, workdir, err := userOf(o.User)
-	if err != nil {
-		return assemble.Spec{}, err
-	}
 	cfg := in.plan.Config
-	if cfg.User != "" && o.User == "" {
-		user = cfg.User
-	}
-	if cfg.Workdir != "" && o.User == "" {
-		workdir = cfg.Workdir
-	}
+	user, workdir := u.with(cfg)
 	spec := assemble.Spec{
 		Payload:          payload,
 		Arch:             in.arch,
@@ -467,19 +469,39 @@ func fileOf(f profiles.File) (assemble.File, error) {
 	return af, nil
 }
 
+// imageUser is the image's user and working directory as --user says.
+type imageUser struct {
+	user, workdir string
+	flag          bool // --user was given: it wins over the profile's
+}
+
 // userOf maps --user to the config's user and working directory.
-func userOf(u string) (string, string, error) {
+func userOf(u string) (imageUser, error) {
 	switch u {
 	case "", "nonroot":
-		return "65532:65532", "/home/nonroot", nil
+		return imageUser{"65532:65532", "/home/nonroot", u != ""}, nil
 	case "root":
-		return "0:0", "/", nil
+		return imageUser{"0:0", "/", true}, nil
 	}
 	n, err := strconv.ParseUint(u, 10, 31)
 	if err != nil {
-		return "", "", fmt.Errorf("--user %q: want nonroot, root or a numeric UID", u)
+		return imageUser{}, fmt.Errorf("--user %q: want nonroot, root or a numeric UID", u)
 	}
-	return fmt.Sprintf("%d:%d", n, n), "/", nil
+	return imageUser{fmt.Sprintf("%d:%d", n, n), "/", true}, nil
+}
+
+// with returns the user and working directory of an image of a profile
+// with config cfg: the profile's own, each when it sets it and --user was
+// not given.
+func (u imageUser) with(cfg profiles.Config) (user, workdir string) {
+	user, workdir = u.user, u.workdir
+	if cfg.User != "" && !u.flag {
+		user = cfg.User
+	}
+	if cfg.Workdir != "" && !u.flag {
+		workdir = cfg.Workdir
+	}
+	return user, workdir
 }
 
 // revision is the VCS revision the binary was built from, when known.
@@ -492,10 +514,4 @@ func revision() string {
 		}
 	}
 	return "unknown"
-}
-
-// IsTerminal reports whether f is a terminal (for progress display).
-func IsTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&fs.ModeCharDevice != 0
 }

@@ -425,6 +425,7 @@ func inspectConfig(t *testing.T, ref string) imageConfig {
 // TestGenPythonRuns runs the check script in the bookworm python3.11 and
 // trixie python3 images.
 func TestGenPythonRuns(t *testing.T) {
+	integration(t)
 	p := newPodman(t)
 	for _, tc := range []struct {
 		img     *sharedImage
@@ -448,6 +449,7 @@ func TestGenPythonRuns(t *testing.T) {
 // cache of its own: same digest, same layers, and the same as the shared
 // build's.
 func TestGenReproducible(t *testing.T) {
+	integration(t)
 	t.Parallel()
 	dir := t.TempDir()
 	var digests [2]string
@@ -481,6 +483,7 @@ func TestGenReproducible(t *testing.T) {
 // byte"). The os-release layer is on top of each image; its content
 // depends only on the distro, so on one distro it is the same layer too.
 func TestGenLayerSharing(t *testing.T) {
+	integration(t)
 	cc, py := ccImage.get(t), py311Image.get(t)
 	ccL, pyL := readLayout(t, cc.dir, cc.tag), readLayout(t, py.dir, py.tag)
 	names := func(r GenResult) []string {
@@ -523,6 +526,7 @@ func TestGenLayerSharing(t *testing.T) {
 // TestGenDockerArchive writes python3.11 as a docker-archive, loads it
 // into podman and runs the check script in it.
 func TestGenDockerArchive(t *testing.T) {
+	integration(t)
 	p := newPodman(t)
 	shared := py311Image.get(t)
 	file := filepath.Join(t.TempDir(), "py.tar")
@@ -552,6 +556,7 @@ func TestGenDockerArchive(t *testing.T) {
 
 // TestGenSkopeoInspect reads the python3.11 image with skopeo.
 func TestGenSkopeoInspect(t *testing.T) {
+	integration(t)
 	img := py311Image.get(t)
 	l := readLayout(t, img.dir, img.tag)
 
@@ -629,6 +634,7 @@ func TestGenSkopeoInspect(t *testing.T) {
 // TestGenUserRoot: --user root makes a 0:0 image whose process runs as
 // root.
 func TestGenUserRoot(t *testing.T) {
+	integration(t)
 	p := newPodman(t)
 	img := py311Root.get(t)
 	c := inspectConfig(t, img.ref())
@@ -644,6 +650,7 @@ func TestGenUserRoot(t *testing.T) {
 // TestGenJSON: gen --json prints one JSON object describing what the OCI
 // layout holds.
 func TestGenJSON(t *testing.T) {
+	integration(t)
 	img := py311Image.get(t) // built with --json, decoded strictly
 	r := img.res
 	l := readLayout(t, img.dir, img.tag)
@@ -678,6 +685,7 @@ func TestGenJSON(t *testing.T) {
 // a lockfile pinning a sha256 the archive no longer has fails and leaves
 // the earlier output alone.
 func TestGenLockfile(t *testing.T) {
+	integration(t)
 	t.Parallel()
 	dir := t.TempDir()
 	lock := filepath.Join(dir, "python.lock")
@@ -775,6 +783,7 @@ func dirList(t *testing.T, dir string) []string {
 // errors (exit 2) with a message saying what is wrong, and nothing is
 // written.
 func TestGenBadInput(t *testing.T) {
+	integration(t)
 	for _, tc := range []struct {
 		name string
 		args []string

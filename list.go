@@ -3,10 +3,8 @@ package distroless
 import (
 	"context"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/profiles"
@@ -123,25 +121,4 @@ func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
 		out = append(out, info)
 	}
 	return out, nil
-}
-
-// WriteProfiles prints the profile list as a table.
-func WriteProfiles(w io.Writer, infos []ProfileInfo) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROFILE\tEXTENDS\tDEFAULT DISTRO\tDESCRIPTION")
-	var notes []string
-	for _, in := range infos {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", in.Name, in.Extends, in.Distro, in.Description)
-		if len(in.Variants) > 0 {
-			fmt.Fprintf(tw, "\t\t\t  %s\n", strings.Join(in.Variants, ", "))
-		}
-		notes = in.Notes
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for _, n := range notes {
-		fmt.Fprintf(w, "# %s\n", n)
-	}
-	return nil
 }

@@ -34,3 +34,12 @@ func run(m *testing.M) int {
 	}
 	return m.Run()
 }
+
+// integration marks a test that needs the network (a real Debian mirror)
+// or podman: `go test -short` skips it, the full test command runs it.
+func integration(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test (network or podman): skipped with -short")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 
+	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
 	"github.com/distroless-dev/distroless/packages/rpm/rpmtest"
 )
@@ -158,8 +159,8 @@ func TestHostileIndexNames(t *testing.T) {
 func TestHostileLockfileAndProfile(t *testing.T) {
 	cache := filepath.Join(t.TempDir(), "cache")
 	lockOf := func(name, version, arch string) string {
-		l := Lock{Version: LockVersion, Profile: "app", Distro: "debian:bookworm", Arch: "amd64",
-			Packages: []LockPackage{{Name: name, Version: version, Arch: arch, Layer: "app", SHA256: strings.Repeat("a", 64), Size: 1,
+		l := lockfile.Lock{Version: lockfile.Version, Profile: "app", Distro: "debian:bookworm", Arch: "amd64",
+			Packages: []lockfile.Package{{Name: name, Version: version, Arch: arch, Layer: "app", SHA256: strings.Repeat("a", 64), Size: 1,
 				Path: "pool/x.deb", URL: "http://127.0.0.1:9/pool/x.deb"}}}
 		b, _ := json.Marshal(l)
 		p := filepath.Join(t.TempDir(), "app.lock")
@@ -211,6 +212,7 @@ func TestHostileLockfileAndProfile(t *testing.T) {
 // gives another package a release its header does not have: the first is
 // refused and named, the second fails gen naming both releases.
 func TestHostileRPMNames(t *testing.T) {
+	t.Parallel() // hermetic, and mostly waiting (retries, rpmbuild): overlaps the others
 	fx := rpmFixture(t)
 	root := t.TempDir()
 	if out, err := exec.Command("cp", "-a", filepath.Dir(fx.Repos["releases"])+"/.", root).CombinedOutput(); err != nil {

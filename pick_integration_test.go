@@ -197,6 +197,7 @@ func errLine(stderr string) string {
 // is untouched, and a clean run afterwards gives the same digest as
 // before.
 func TestNoSilentDowngrade(t *testing.T) {
+	integration(t)
 	upstream := hostMirror(t)
 	real := getURL(t, upstream+"/dists/trixie/InRelease")
 	bookworm := getURL(t, upstream+"/dists/bookworm/InRelease")
@@ -362,6 +363,7 @@ func TestNoSilentDowngrade(t *testing.T) {
 // when rocky:9's key host cannot be reached, the choice stops there,
 // naming it, and no later RPM distro is tried.
 func TestUnreadRPMDistroStops(t *testing.T) {
+	t.Parallel() // hermetic, and mostly waiting (retries, rpmbuild): overlaps the others
 	var mu sync.Mutex
 	var hosts []string
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -477,6 +479,7 @@ func TestErrorsLeadWithCause(t *testing.T) {
 // quota would) leads the error with the cause and the full path, for the
 // cache and for the output; a previous output is untouched.
 func TestFileSizeLimit(t *testing.T) {
+	integration(t)
 	prlimit, err := exec.LookPath("prlimit") // util-linux
 	if err != nil {
 		t.Fatal(err)
@@ -515,6 +518,7 @@ func TestFileSizeLimit(t *testing.T) {
 // error that leads with "no space left on device" and the full path, and
 // a previous output is untouched.
 func TestDiskFull(t *testing.T) {
+	integration(t)
 	if os.Geteuid() != 0 {
 		t.Fatal("mounting the small file system this test fills needs root (scripts/test.sh runs as root or through sudo)")
 	}

@@ -182,16 +182,31 @@ func (o *Options) OpenIndex(ctx context.Context, d *distro.Distro) (distro.Index
 // built from.
 func Resolve(ctx context.Context, profile string, o Options) (_ *Resolution, err error) {
 	defer func() { err = diskFirst(err) }()
+	return resolve(ctx, o.profileName(profile), o)
+}
+
+// profileName settles the profile's name: a profile file's own name
+// (Options.Profile), else the name given. The public entry points (Gen,
+// Resolve, Why) settle it once; everything below them takes it as given.
+func (o *Options) profileName(name string) string {
+	if o.Profile != nil {
+		return o.Profile.Name
+	}
+	return name
+}
+
+// resolve is Resolve for a settled profile name.
+func resolve(ctx context.Context, profile string, o Options) (*Resolution, error) {
 	if err := checkArch(o.Arch); err != nil {
 		return nil, err
 	}
 	if err := o.checkAddExclude(""); err != nil {
 		return nil, &UsageError{err}
 	}
-	if o.Profile != nil {
-		profile = o.Profile.Name
-	} else if _, _, err := profiles.Find(profile); err != nil {
-		return nil, &UsageError{err}
+	if o.Profile == nil {
+		if _, _, err := profiles.Find(profile); err != nil {
+			return nil, &UsageError{err}
+		}
 	}
 	if o.Distro != "" {
 		d, err := o.distro(o.Distro)

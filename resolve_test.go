@@ -57,6 +57,7 @@ func checkMinimal(t *testing.T, r *Resolution, want ...string) {
 }
 
 func TestResolveBookwormPython311(t *testing.T) {
+	integration(t)
 	r := resolveReal(t, "python3.11", "debian:bookworm")
 	checkMinimal(t, r, "python3.11-minimal", "libpython3.11-stdlib", "libpython3.11-minimal", "libc6", "libssl3",
 		"tzdata", "ca-certificates", "libstdc++6", "libexpat1", "zlib1g")
@@ -76,6 +77,7 @@ func TestResolveBookwormPython311(t *testing.T) {
 }
 
 func TestResolveTrixieDefaultPython(t *testing.T) {
+	integration(t)
 	r := resolveReal(t, "python3", "debian:trixie")
 	if r.Plan.Name != "python3.13" {
 		t.Fatalf("python3 on trixie resolved to %s, want python3.13", r.Plan.Name)
@@ -84,6 +86,7 @@ func TestResolveTrixieDefaultPython(t *testing.T) {
 }
 
 func TestResolveNotPackaged(t *testing.T) {
+	integration(t)
 	_, err := Resolve(context.Background(), "python3.12", Options{Distro: "debian:bookworm", CacheDir: testCache})
 	var np *profiles.NotPackagedError
 	if !errors.As(err, &np) || !strings.Contains(err.Error(), "python3.11") {
@@ -92,6 +95,7 @@ func TestResolveNotPackaged(t *testing.T) {
 }
 
 func TestResolveDeterministic(t *testing.T) {
+	integration(t)
 	a, b := resolveReal(t, "cc", "debian:bookworm"), resolveReal(t, "cc", "debian:bookworm")
 	ja, _ := json.Marshal(a.JSON())
 	jb, _ := json.Marshal(b.JSON())
@@ -121,6 +125,7 @@ func cli(t *testing.T, args ...string) (string, string, int) {
 }
 
 func TestCLIResolve(t *testing.T) {
+	integration(t)
 	lock := filepath.Join(t.TempDir(), "python.lock")
 	out, stderr, code := cli(t, "resolve", "python3.11", "--distro", "debian:bookworm", "--cache-dir", testCache, "--lock", lock, "--explain-pruned")
 	if code != 0 {
@@ -173,6 +178,7 @@ func TestCLIResolve(t *testing.T) {
 }
 
 func TestResolveAutoDistro(t *testing.T) {
+	integration(t)
 	var log bytes.Buffer
 	r, err := Resolve(context.Background(), "python3.11", Options{CacheDir: testCache, Log: &log})
 	if err != nil {

@@ -280,6 +280,7 @@ func genKilled(t *testing.T, delay time.Duration, afterWriting bool, swapped str
 // whole. Afterwards gens from the cache the kills left give the same
 // digests as from an untouched cache.
 func TestGenKilled(t *testing.T) {
+	integration(t)
 	root := t.TempDir()
 	out := filepath.Join(root, "layout")
 	base := genDigest(t, "static", "--cache-dir", testCache, "-o", "oci:"+out+":base")
@@ -440,6 +441,7 @@ func runGens(t *testing.T, gens [][]string) []string {
 // there (go-containerregistry, skopeo), and podman runs an image from the
 // layout.
 func TestGenConcurrentWriters(t *testing.T) {
+	integration(t)
 	// podman names an image from an OCI layout by its path, which must be
 	// lower case: not t.TempDir.
 	root, err := os.MkdirTemp("", "distroless-concurrent-")
@@ -531,6 +533,7 @@ func TestGenConcurrentWriters(t *testing.T) {
 // one layout: they all agree on the digest, which is the one gen gives
 // from the shared test cache, and every tag is there.
 func TestGenConcurrentColdCache(t *testing.T) {
+	integration(t)
 	root := t.TempDir()
 	cache := filepath.Join(root, "cache")
 	out := filepath.Join(root, "layout")
@@ -565,6 +568,7 @@ func TestGenConcurrentColdCache(t *testing.T) {
 // in a fresh layout and in one a second tag was added to under the other
 // umask.
 func TestGenOutputModes(t *testing.T) {
+	integration(t)
 	root := t.TempDir()
 	umaskGen := func(mask string, args ...string) {
 		t.Helper()

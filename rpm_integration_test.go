@@ -141,6 +141,7 @@ func flatten(t *testing.T, layout, tag string) string {
 // through a distro file and a profile file, runs it, and reads its rpm
 // database with rpm.
 func TestRPMGen(t *testing.T) {
+	integration(t)
 	fx := rpmFixture(t)
 	distroFile := rpmDistroFile(t, rpmRepoURL, fx.KeyFile)
 	cache := filepath.Join(t.TempDir(), "cache")
@@ -259,6 +260,7 @@ func closureOf(t *testing.T, out string) []string {
 // TestRPMRefused serves damaged copies of the repositories: each damage
 // is refused with an error that names it, and no image is written.
 func TestRPMRefused(t *testing.T) {
+	integration(t)
 	fx := rpmFixture(t)
 	glob1 := func(pattern string) string {
 		m, _ := filepath.Glob(pattern)
@@ -341,6 +343,7 @@ func TestRPMRefused(t *testing.T) {
 // TestRPMDistroChoice: python3.12 is an RPM-family profile; Debian
 // releases do not package it.
 func TestRPMDistroChoice(t *testing.T) {
+	integration(t)
 	_, stderr, code := cli(t, "resolve", "python3.12", "--distro", "debian:bookworm", "--cache-dir", testCache)
 	if code != 1 || !strings.Contains(stderr, "python3.12 is not packaged by debian:bookworm; it packages python3.11") || !strings.Contains(stderr, "rocky:9") {
 		t.Fatalf("python3.12 on bookworm: exit %d\n%s", code, stderr)
@@ -400,6 +403,7 @@ func TestRPMDistroChoice(t *testing.T) {
 // downloaded from a URL and accepted only with its pinned fingerprint,
 // and every package's own signature checked.
 func TestRPMUnsignedMetadata(t *testing.T) {
+	integration(t)
 	fx := rpmFixture(t)
 	root := t.TempDir()
 	if out, err := exec.Command("cp", "-a", filepath.Dir(fx.Repos["releases"])+"/.", root).CombinedOutput(); err != nil {

@@ -162,6 +162,7 @@ func checkEntrypoint(t *testing.T, img *sharedImage, want ...string) {
 // server of the script's own on 127.0.0.1 whose certificate a test CA,
 // given by NODE_EXTRA_CA_CERTS, signed.
 func TestRuntimeNodejs(t *testing.T) {
+	integration(t)
 	p := newPodman(t)
 	img := rtNodeImage.get(t)
 	if img.res.Distro != "debian:trixie" || img.res.Profile != "nodejs" {
@@ -232,6 +233,7 @@ func checkJar(t *testing.T) string {
 // date in Europe/Paris in French, zlib, SHA-256, /tmp, and text drawn
 // with the headless font stack.
 func TestRuntimeJava(t *testing.T) {
+	integration(t)
 	p := newPodman(t)
 	jarDir := checkJar(t)
 	for _, tc := range []struct {
@@ -274,6 +276,7 @@ func logSizes(t *testing.T, img *sharedImage) {
 // byte for byte, with the cc image of the same distro, and java21 and
 // java25 (both trixie) share java-base's layer too.
 func TestRuntimeLayerSharing(t *testing.T) {
+	integration(t)
 	layers := func(img *sharedImage) ([]string, []string) {
 		l := readLayout(t, img.dir, img.tag)
 		var names []string
@@ -317,6 +320,7 @@ func TestRuntimeLayerSharing(t *testing.T) {
 // TestRuntimeJavaReproducible: a second gen of java21 gives the same
 // image, the generated trust store and links included.
 func TestRuntimeJavaReproducible(t *testing.T) {
+	integration(t)
 	shared := rtJava21Image.get(t)
 	out := filepath.Join(t.TempDir(), "again")
 	d := genDigest(t, "java21", "--cache-dir", testCache, "-o", "oci:"+out+":java")
@@ -329,6 +333,7 @@ func TestRuntimeJavaReproducible(t *testing.T) {
 // TestRuntimeProfilesDistros: each java profile is for the distros whose
 // main carries its JRE; naming another fails with a message saying which.
 func TestRuntimeProfilesDistros(t *testing.T) {
+	integration(t)
 	for _, tc := range []struct{ profile, distro, want string }{
 		{"java17", "debian:trixie", "profile java17 is for debian:bookworm, not debian:trixie"},
 		{"java21", "debian:bookworm", "profile java21 is for debian:trixie, not debian:bookworm"},

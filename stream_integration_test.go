@@ -130,6 +130,7 @@ func arMemberSpan(t *testing.T, ar []byte, name string) (start, size int) {
 // tar reader never looks: gen exits 1 naming the package, the existing
 // output is untouched, and nothing of the package is in the unpack cache.
 func TestGenCorruptStream(t *testing.T) {
+	integration(t)
 	good := debtestPkg("hello", "1.0-1", "hello, world\n")
 	a := debtest.NewArchive(t, debtest.Suite{Name: "stable", Packages: []debtest.Package{good}})
 	distroFile := debtestDistro(t, a)
@@ -208,6 +209,7 @@ func TestGenCorruptStream(t *testing.T) {
 // unpacks; a package with a longer path, a longer name or a longer
 // symlink target is refused by name.
 func TestGenPathLimits(t *testing.T) {
+	integration(t)
 	// "/" plus 3838 bytes: components of 255 bytes at most.
 	var long strings.Builder
 	long.WriteString("./usr/share/edge")

@@ -3,9 +3,7 @@ package distroless
 import (
 	"context"
 	"fmt"
-	"io"
 	"slices"
-	"strings"
 
 	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/resolver"
@@ -40,7 +38,7 @@ func Why(ctx context.Context, profile, pkg string, o Options) (*WhyResult, error
 	}
 	i := slices.IndexFunc(r.Result.Packages, func(s *resolver.Selected) bool { return s.Pkg.Name == pkg })
 	if i < 0 {
-		if hasPackage(r.Index, pkg) {
+		if packages.Lookup(r.Index, pkg) != nil {
 			return nil, fmt.Errorf("%s is in %s but nothing in %s needs it", pkg, r.Distro.Name, r.Plan.Name)
 		}
 		return nil, &resolver.MissingRootError{Name: pkg, Nearest: resolver.Nearest(r.Index.Names(), pkg, 5)}
@@ -63,10 +61,6 @@ func Why(ctx context.Context, profile, pkg string, o Options) (*WhyResult, error
 	return w, nil
 }
 
-func hasPackage(ix packages.Index, name string) bool {
-	return slices.ContainsFunc(ix.Satisfiers(packages.Atom{Name: name}), func(p *packages.Package) bool { return p.Name == name })
-}
-
 // requires reports whether any atom of deps is satisfied by p.
 func requires(ix packages.Index, deps []packages.Dep, p *packages.Package) bool {
 	for _, d := range deps {
@@ -78,18 +72,4 @@ func requires(ix packages.Index, deps []packages.Dep, p *packages.Package) bool 
 		}
 	}
 	return false
-}
-
-// WriteWhy prints a WhyResult for people.
-func WriteWhy(w io.Writer, res *WhyResult) error {
-	if p := res.Pruned; p != nil {
-		_, err := fmt.Fprintf(w, "%s is pruned from %s on %s: %s\nrequired by: %s\n", res.Package, res.Profile, res.Distro,
-			p.Reason, strings.Join(p.NeededBy, ", "))
-		return err
-	}
-	fmt.Fprintf(w, "%s is in %s on %s (layer %s):\n", res.Package, res.Profile, res.Distro, res.Layer)
-	for _, c := range res.Chains {
-		fmt.Fprintf(w, "  %s\n", strings.Join(c, " → "))
-	}
-	return nil
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
 )
 
-// TestBuildFromDebs builds from real .deb files through deb.DebPayload,
+// TestBuildFromDebs builds from real .deb files through deb.Payload,
 // with and without its unpack cache: the image must not change.
 func TestBuildFromDebs(t *testing.T) {
 	dir := t.TempDir()
@@ -43,7 +43,7 @@ func TestBuildFromDebs(t *testing.T) {
 		OSRelease:  map[string]string{"ID": "debian"},
 	}
 	var digests []string
-	for _, p := range []deb.DebPayload{{}, {CacheDir: filepath.Join(dir, "cache")}, {CacheDir: filepath.Join(dir, "cache")}} {
+	for _, p := range []deb.Payload{{}, {CacheDir: filepath.Join(dir, "cache")}, {CacheDir: filepath.Join(dir, "cache")}} {
 		spec.Payload = p
 		img, _ := mustBuild(t, spec)
 		digests = append(digests, digestOf(t, img))

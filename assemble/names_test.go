@@ -16,7 +16,7 @@ import (
 
 // walkOnly is a payload reader without the identity check, to reach the
 // assembler's own guards.
-type walkOnly struct{ p deb.DebPayload }
+type walkOnly struct{ p deb.Payload }
 
 func (w walkOnly) Walk(file string, fn func(h *tar.Header, r io.Reader) error) error {
 	return w.p.Walk(file, fn)
@@ -44,11 +44,11 @@ func TestStatusNamesGuarded(t *testing.T) {
 	// A package named like another's md5sums file cannot replace it.
 	tool := mk("tool", "tool", "1.0", "Package: tool\nVersion: 1.0\nArchitecture: amd64\n", true)
 	shadow := mk("shadow", "tool.md5sums", "1.0", "Package: tool.md5sums\nVersion: 1.0\nArchitecture: amd64\n", false)
-	err := build(deb.DebPayload{}, tool, shadow)
+	err := build(deb.Payload{}, tool, shadow)
 	if err == nil || !strings.Contains(err.Error(), "would both write /var/lib/dpkg/status.d/tool.md5sums") {
 		t.Errorf("tool and tool.md5sums: %v", err)
 	}
-	if err := build(deb.DebPayload{}, tool); err != nil {
+	if err := build(deb.Payload{}, tool); err != nil {
 		t.Errorf("tool alone: %v", err)
 	}
 
@@ -59,13 +59,13 @@ func TestStatusNamesGuarded(t *testing.T) {
 		t.Errorf("../../usr/share/x through a reader without identity check: %v", err)
 	}
 	// With it, the control file itself is refused.
-	err = build(deb.DebPayload{}, evil)
+	err = build(deb.Payload{}, evil)
 	if err == nil || !strings.Contains(err.Error(), `package name "../../usr/share/x"`) {
 		t.Errorf("../../usr/share/x: %v", err)
 	}
 	// And a control file naming another package.
 	other := mk("other", "tool", "1.0", "Package: libc6\nVersion: 1.0\nArchitecture: amd64\n", false)
-	err = build(deb.DebPayload{}, other)
+	err = build(deb.Payload{}, other)
 	if err == nil || !strings.Contains(err.Error(), `own name is "libc6"`) {
 		t.Errorf("control naming another package: %v", err)
 	}

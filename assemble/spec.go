@@ -46,7 +46,7 @@ type Layer struct {
 // Spec says what image Build makes.
 type Spec struct {
 	Layers  []Layer           // bottom first, one per profile level
-	Payload packages.Payload  // reads package files (deb.DebPayload{})
+	Payload packages.Payload  // reads package files (deb.Payload{})
 	Arch    string            // OCI architecture: amd64, arm64, …
 	Created time.Time         // every mtime and config.created; zero means DefaultCreated
 	Env     []string          // KEY=VALUE, added to (or replacing) DefaultEnv

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/packages/deb"
@@ -353,7 +353,7 @@ type Index interface {
 // relies on the lockfile's pinned digests, as for deb).
 func (d *Distro) Payload(cacheDir string) packages.Payload {
 	if d.Format != "rpm" {
-		return deb.DebPayload{CacheDir: cacheDir}
+		return deb.Payload{CacheDir: cacheDir}
 	}
 	p := rpm.Payload{CacheDir: cacheDir, DBPath: d.RPMDB}
 	if p.DBPath == "" {

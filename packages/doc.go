@@ -1,5 +1,5 @@
 // Package packages is the format-neutral package model shared by every
-// archive format (packages/deb, later packages/rpm) and by the resolver.
+// archive format (packages/deb, packages/rpm) and by the resolver.
 //
 // A format turns its repository metadata into Package values and answers
 // the one question the resolver asks of it: which packages satisfy this

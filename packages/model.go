@@ -124,6 +124,18 @@ type Index interface {
 	Names() []string
 }
 
+// Lookup returns the real package of that name in ix (the preferred one,
+// for the format's rules), or nil when no package has that name; one that
+// only provides the name does not count.
+func Lookup(ix Index, name string) *Package {
+	for _, p := range ix.Satisfiers(Atom{Name: name}) {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
 // IndexFile is one file an index was built from (a signed release file,
 // a package list), by URL and digest, for lockfiles.
 type IndexFile struct {

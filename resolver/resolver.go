@@ -155,16 +155,12 @@ func Resolve(ix packages.Index, levels []Level, opts Options) (*Result, error) {
 }
 
 func (st *state) addRoot(r Root) error {
-	cands := st.ix.Satisfiers(packages.Atom{Name: r.Name})
-	var pick *packages.Package
-	for _, c := range cands {
-		if c.Name == r.Name {
-			pick = c
-			break
+	pick := packages.Lookup(st.ix, r.Name)
+	if pick == nil {
+		// A virtual name: its preferred provider.
+		if cands := st.ix.Satisfiers(packages.Atom{Name: r.Name}); len(cands) > 0 {
+			pick = cands[0]
 		}
-	}
-	if pick == nil && len(cands) > 0 {
-		pick = cands[0]
 	}
 	if pick == nil {
 		return &MissingRootError{Name: r.Name, Nearest: Nearest(st.ix.Names(), r.Name, 5)}
@@ -412,12 +408,7 @@ func (st *state) resolveOne(d packages.Dep, from *Selected) error {
 }
 
 func (st *state) isVirtual(name string) bool {
-	for _, p := range st.ix.Satisfiers(packages.Atom{Name: name}) {
-		if p.Name == name {
-			return false
-		}
-	}
-	return true
+	return packages.Lookup(st.ix, name) == nil
 }
 
 func (st *state) prune(name string, r *PruneRule, from *Selected, virtual bool) {

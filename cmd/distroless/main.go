@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/distroless-dev/distroless"
+	"github.com/distroless-dev/distroless/lockfile"
 )
 
 func main() {
@@ -69,11 +70,11 @@ func newRoot() *cobra.Command {
 }
 
 func newCache(opts *distroless.Options) *cobra.Command {
-	c := &cobra.Command{Use: "cache", Short: "Show or prune the download cache", Args: cobra.NoArgs,
+	c := &cobra.Command{Use: "cache", Short: "Show or prune the download cache", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return &usageError{fmt.Errorf("cache takes a subcommand: dir, prune")}
 		}}
-	c.AddCommand(&cobra.Command{Use: "dir", Short: "Print the cache directory", Args: exactArgs(0),
+	c.AddCommand(&cobra.Command{Use: "dir", Short: "Print the cache directory", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir, err := distroless.CacheDir(*opts)
 			if err == nil {
@@ -82,14 +83,14 @@ func newCache(opts *distroless.Options) *cobra.Command {
 			return err
 		}})
 	var olderThan, maxSize string
-	prune := &cobra.Command{Use: "prune [--older-than AGE] [--max-size SIZE]", Args: exactArgs(0),
+	prune := &cobra.Command{Use: "prune [--older-than AGE] [--max-size SIZE]", Args: noArgs,
 		Short: "Remove cache entries unused for AGE (default 30d), then the least recently used above SIZE; safe while gens run",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			res, err := distroless.PruneCache(*opts, olderThan, maxSize)
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed %d files (%s), kept %d (%s)\n", res.Removed, distroless.Size(res.RemovedBytes), res.Kept, distroless.Size(res.KeptBytes))
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed %d files (%s), kept %d (%s)\n", res.Removed, formatSize(res.RemovedBytes), res.Kept, formatSize(res.KeptBytes))
 			if res.InUse > 0 {
 				fmt.Fprintf(os.Stderr, "%d files used in the last 10 minutes were kept over --max-size\n", res.InUse)
 			}
@@ -106,16 +107,16 @@ func newProfiles(opts *distroless.Options) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "profiles",
 		Short: "List the built-in profiles and which distro packages each",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			infos, err := distroless.ListProfiles(cmd.Context(), *opts)
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return distroless.WriteJSON(cmd.OutOrStdout(), infos)
+				return writeJSON(cmd.OutOrStdout(), infos)
 			}
-			return distroless.WriteProfiles(cmd.OutOrStdout(), infos)
+			return writeProfiles(cmd.OutOrStdout(), infos)
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -140,14 +141,14 @@ func newResolve(opts *distroless.Options) *cobra.Command {
 				return err
 			}
 			if lock != "" {
-				if err := distroless.WriteLock(lock, r.Lock()); err != nil {
+				if err := lockfile.Write(lock, r.Lock()); err != nil {
 					return err
 				}
 			}
 			if asJSON {
-				return distroless.WriteJSON(cmd.OutOrStdout(), r.JSON())
+				return writeJSON(cmd.OutOrStdout(), r.JSON())
 			}
-			return r.WriteTable(cmd.OutOrStdout(), explain)
+			return writeTable(cmd.OutOrStdout(), r, explain)
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -158,13 +159,12 @@ func newResolve(opts *distroless.Options) *cobra.Command {
 	return c
 }
 
-func exactArgs(n int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return &usageError{fmt.Errorf("%s takes %d argument(s), got %d; usage: %s", cmd.Name(), n, len(args), cmd.UseLine())}
-		}
-		return nil
+// noArgs is cobra.NoArgs as a usage error (exit 2), with the usage.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if err := cobra.NoArgs(cmd, args); err != nil {
+		return &usageError{fmt.Errorf("%w; usage: %s", err, cmd.UseLine())}
 	}
+	return nil
 }
 
 func newGen(opts *distroless.Options) *cobra.Command {
@@ -199,10 +199,10 @@ Outputs (-o):
 				fmt.Fprintln(os.Stderr, "warning:", w)
 			}
 			if asJSON {
-				return distroless.WriteJSON(cmd.OutOrStdout(), res)
+				return writeJSON(cmd.OutOrStdout(), res)
 			}
 			fmt.Fprintf(os.Stderr, "%s on %s (%s): %d packages, %s rootfs, %s compressed, written to %s\n",
-				res.Profile, res.Distro, res.Arch, len(res.Packages), distroless.Size(res.Size), distroless.Size(res.ImageSize), res.Output)
+				res.Profile, res.Distro, res.Arch, len(res.Packages), formatSize(res.Size), formatSize(res.ImageSize), res.Output)
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), res.Digest)
 			return err
 		},
@@ -221,7 +221,7 @@ Outputs (-o):
 // progressPrinter shows progress on one rewritten line on a terminal and as
 // plain lines otherwise; the second function clears the terminal line.
 func progressPrinter(w *os.File) (func(string), func()) {
-	if !distroless.IsTerminal(w) {
+	if !isTerminal(w) {
 		return func(s string) { fmt.Fprintln(w, s) }, func() {}
 	}
 	var mu sync.Mutex
@@ -253,9 +253,9 @@ func newWhy(opts *distroless.Options) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return distroless.WriteJSON(cmd.OutOrStdout(), res)
+				return writeJSON(cmd.OutOrStdout(), res)
 			}
-			return distroless.WriteWhy(cmd.OutOrStdout(), res)
+			return writeWhy(cmd.OutOrStdout(), res)
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")

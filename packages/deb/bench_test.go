@@ -216,7 +216,7 @@ func BenchmarkIdentity(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := (DebPayload{}).Identity(debs[i%len(debs)]); err != nil {
+		if _, err := (Payload{}).Identity(debs[i%len(debs)]); err != nil {
 			b.Fatalf("%s: %v", debs[i%len(debs)], err)
 		}
 	}
@@ -240,7 +240,7 @@ func benchDeb(b *testing.B, c *fetch.Cache, name string) string {
 	return path
 }
 
-func benchWalk(b *testing.B, p DebPayload, file string) {
+func benchWalk(b *testing.B, p Payload, file string) {
 	var n int64
 	err := p.Walk(file, func(h *tar.Header, r io.Reader) error {
 		m, err := io.Copy(io.Discard, r)
@@ -259,7 +259,7 @@ func BenchmarkPayloadWalkXZ(b *testing.B) {
 	file := benchDeb(b, benchCache(b), "libpython3.11-stdlib")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		benchWalk(b, DebPayload{}, file)
+		benchWalk(b, Payload{}, file)
 	}
 }
 
@@ -267,7 +267,7 @@ func BenchmarkPayloadWalkXZ(b *testing.B) {
 // cache (zstd).
 func BenchmarkPayloadWalkCached(b *testing.B) {
 	file := benchDeb(b, benchCache(b), "libpython3.11-stdlib")
-	p := DebPayload{CacheDir: b.TempDir()}
+	p := Payload{CacheDir: b.TempDir()}
 	if err := p.Prepare(file); err != nil {
 		b.Fatal(err)
 	}

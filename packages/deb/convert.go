@@ -29,29 +29,30 @@ type provided struct {
 	parsedVer version.Version
 }
 
-// ParseStanza converts one Packages stanza into a Package. mirror is the
+// paragraph reads the fields of one deb822 stanza (a Packages index
+// entry or a control file), the one reader of them in this package.
+func paragraph(stanza []byte) (map[string]string, error) {
+	r, err := control.NewParagraphReader(bytes.NewReader(stanza), nil)
+	if err != nil {
+		return nil, err
+	}
+	para, err := r.Next()
+	if err != nil {
+		return nil, err
+	}
+	return para.Values, nil
+}
+
+// parseStanza converts one Packages stanza into a Package. mirror is the
 // archive's base URL (the download URL is mirror + "/" + Filename), origin
 // the suite it was read from, arch the target architecture (for
 // architecture restrictions in dependency fields). A stanza that does not
 // parse is an error naming the package.
-func ParseStanza(stanza []byte, mirror, origin, arch string) (*packages.Package, error) {
-	d, err := parseStanza(stanza, mirror, origin, arch)
-	if err != nil {
-		return nil, err
-	}
-	return d.pkg, nil
-}
-
 func parseStanza(stanza []byte, mirror, origin, arch string) (*debPkg, error) {
-	r, err := control.NewParagraphReader(bytes.NewReader(stanza), nil)
+	v, err := paragraph(stanza)
 	if err != nil {
 		return nil, fmt.Errorf("package %s: %v", guessName(stanza), err)
 	}
-	para, err := r.Next()
-	if err != nil {
-		return nil, fmt.Errorf("package %s: %v", guessName(stanza), err)
-	}
-	v := para.Values
 	name := strings.TrimSpace(v["Package"])
 	if name == "" {
 		return nil, fmt.Errorf("stanza without a Package field")
@@ -253,27 +254,16 @@ func profilesAllow(sets []dependency.StageSet) bool {
 }
 
 // Field returns the value of a field of p's control record, or "" when
-// the record has no such field (e.g. Field(p, "Multi-Arch")).
+// the record has no such field (e.g. Field(p, "Multi-Arch")); field names
+// match without regard to case, as in deb822.
 func Field(p *packages.Package, name string) string {
-	rec := p.Record
-	for len(rec) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(rec, '\n'); i >= 0 {
-			line, rec = rec[:i], rec[i+1:]
-		} else {
-			line, rec = rec, nil
-		}
-		if len(line) > len(name) && line[len(name)] == ':' && strings.EqualFold(string(line[:len(name)]), name) {
-			val := string(bytes.TrimSpace(line[len(name)+1:]))
-			for len(rec) > 0 && (rec[0] == ' ' || rec[0] == '\t') {
-				i := bytes.IndexByte(rec, '\n')
-				if i < 0 {
-					i = len(rec)
-				}
-				val += "\n" + string(bytes.TrimSpace(rec[:i]))
-				rec = rec[min(i+1, len(rec)):]
-			}
-			return val
+	v, err := paragraph(p.Record)
+	if err != nil {
+		return ""
+	}
+	for k, val := range v {
+		if strings.EqualFold(k, name) {
+			return strings.TrimSpace(val)
 		}
 	}
 	return ""

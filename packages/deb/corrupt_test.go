@@ -101,8 +101,8 @@ func TestDebPayloadCorruptStream(t *testing.T) {
 		// The intact package walks, so the damage is what fails below.
 		dir := t.TempDir()
 		good := corruptTestDeb(t, dir, ext, nil, nil)
-		payloadTestWalk(t, DebPayload{CacheDir: filepath.Join(dir, "cache")}, good)
-		if _, err := (DebPayload{}).ControlFile(good, "control"); err != nil {
+		payloadTestWalk(t, Payload{CacheDir: filepath.Join(dir, "cache")}, good)
+		if _, err := (Payload{}).ControlFile(good, "control"); err != nil {
 			t.Fatalf("%s: intact package: %v", ext, err)
 		}
 		for _, c := range corruptions {
@@ -110,7 +110,7 @@ func TestDebPayloadCorruptStream(t *testing.T) {
 				dir := t.TempDir()
 				file := corruptTestDeb(t, dir, ext, nil, c.do)
 				cache := filepath.Join(dir, "cache")
-				p := DebPayload{CacheDir: cache}
+				p := Payload{CacheDir: cache}
 				var got []string
 				err := p.Walk(file, func(h *tar.Header, r io.Reader) error {
 					got = append(got, h.Name)
@@ -121,7 +121,7 @@ func TestDebPayloadCorruptStream(t *testing.T) {
 				if err := p.Prepare(file); err == nil {
 					t.Error("Prepare: no error")
 				}
-				if err := (DebPayload{}).Walk(file, func(*tar.Header, io.Reader) error { return nil }); err == nil {
+				if err := (Payload{}).Walk(file, func(*tar.Header, io.Reader) error { return nil }); err == nil {
 					t.Error("Walk without a cache: no error")
 				}
 				if files := cacheFiles(t, cache); len(files) != 0 {
@@ -132,11 +132,11 @@ func TestDebPayloadCorruptStream(t *testing.T) {
 				dir := t.TempDir()
 				file := corruptTestDeb(t, dir, ext, c.do, nil)
 				cache := filepath.Join(dir, "cache")
-				for _, p := range []DebPayload{{CacheDir: cache}, {}} {
+				for _, p := range []Payload{{CacheDir: cache}, {}} {
 					_, err := p.ControlFile(file, "control")
 					checkCorruptErr(t, err, file, "control.tar"+ext, format)
-					if _, err := DebControlFields(file); err == nil {
-						t.Error("DebControlFields: no error")
+					if _, err := p.Identity(file); err == nil {
+						t.Error("Identity: no error")
 					}
 				}
 				if files := cacheFiles(t, cache); len(files) != 0 {
@@ -172,7 +172,7 @@ func TestDebPayloadTrailerOnly(t *testing.T) {
 		file := corruptTestDeb(t, dir, ".gz", nil, func(b []byte) []byte { return flipAt(b, len(b)-at) })
 		cache := filepath.Join(dir, "cache")
 		var files int
-		err := DebPayload{CacheDir: cache}.Walk(file, func(h *tar.Header, r io.Reader) error {
+		err := Payload{CacheDir: cache}.Walk(file, func(h *tar.Header, r io.Reader) error {
 			files++
 			return nil
 		})

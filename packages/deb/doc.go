@@ -11,7 +11,7 @@
 // and after decompression. A failure is an error naming the file, and
 // nothing from that suite is used. Decompression (packages/decompress)
 // checks the stream's own integrity data and that it ends where the file
-// does; package members are read the same way (see DebPayload).
+// does; package members are read the same way (see Payload).
 //
 // The Debian archive keys are embedded (DebianKeyring):
 // keys/debian-archive-keyring.pgp is /usr/share/keyrings/
@@ -44,7 +44,7 @@
 // must name that suite (Suite or Codename), so a signed InRelease of
 // another suite cannot be replayed in its place.
 //
-// Stanzas are converted by ParseStanza: Depends are Pre-Depends then
+// Stanzas are converted by parseStanza: Depends are Pre-Depends then
 // Depends; alternatives restricted to other architectures or to build
 // profiles are dropped; Installed-Size becomes bytes. A stanza that does
 // not convert is left out and reported by Index.Problems. MultiArch and

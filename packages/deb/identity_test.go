@@ -40,7 +40,7 @@ func TestDebIdentity(t *testing.T) {
 		}
 		return p
 	}
-	id, err := DebPayload{}.Identity(write("Package: g++-12\nVersion: 12.2.0-14+deb12u1\nArchitecture: amd64\nDescription: x\n"))
+	id, err := Payload{}.Identity(write("Package: g++-12\nVersion: 12.2.0-14+deb12u1\nArchitecture: amd64\nDescription: x\n"))
 	if err != nil || id.Name != "g++-12" || id.Version != "12.2.0-14+deb12u1" || id.Arch != "amd64" {
 		t.Fatalf("identity %+v, %v", id, err)
 	}
@@ -52,7 +52,7 @@ func TestDebIdentity(t *testing.T) {
 	} {
 		// With a cache directory, Identity still caches nothing.
 		cache := filepath.Join(dir, "cache")
-		if id, err := (DebPayload{CacheDir: cache}).Identity(write(control)); err == nil {
+		if id, err := (Payload{CacheDir: cache}).Identity(write(control)); err == nil {
 			t.Errorf("%q: identity %+v", control, id)
 		}
 		if ents, _ := os.ReadDir(cache); len(ents) != 0 {

@@ -54,9 +54,6 @@ type Spec struct {
 	RefreshAfter time.Duration
 }
 
-// IndexFile is one index file an Index was built from, for lockfiles.
-type IndexFile = packages.IndexFile
-
 // Index is the merged package universe of a Spec's suites for one
 // architecture. It implements packages.Index and is safe for concurrent
 // use. The Packages it returns are shared: callers must not modify them.
@@ -64,7 +61,7 @@ type Index struct {
 	name    string
 	arch    string
 	files   []*pkgFile
-	sources []IndexFile
+	sources []packages.IndexFile
 
 	mu       sync.Mutex
 	parsed   map[stanzaKey]*debPkg
@@ -141,7 +138,7 @@ func Open(ctx context.Context, c *fetch.Cache, s Spec) (*Index, error) {
 	var jobs []*fileJob
 	for i, su := range s.Suites {
 		rel := rels[i]
-		ix.sources = append(ix.sources, IndexFile{URL: rel.URL, SHA256: rel.SHA256})
+		ix.sources = append(ix.sources, packages.IndexFile{URL: rel.URL, SHA256: rel.SHA256})
 		comps := su.Components
 		if len(comps) == 0 {
 			comps = []string{"main"}
@@ -168,7 +165,7 @@ func Open(ctx context.Context, c *fetch.Cache, s Spec) (*Index, error) {
 		}
 	}
 	for _, j := range jobs {
-		ix.sources = append(ix.sources, IndexFile{URL: j.fetchURL, SHA256: j.fetched.SHA256})
+		ix.sources = append(ix.sources, packages.IndexFile{URL: j.fetchURL, SHA256: j.fetched.SHA256})
 	}
 
 	files := make([]*pkgFile, len(jobs))
@@ -359,12 +356,9 @@ func loadPackagesFile(ctx context.Context, c *fetch.Cache, j *fileJob) (*pkgFile
 	return pf, unmap, nil
 }
 
-// Arch is the index's target architecture.
-func (ix *Index) Arch() string { return ix.arch }
-
 // Sources lists the files the index was built from: each suite's InRelease
 // and the Packages files (as downloaded), with their SHA-256 digests.
-func (ix *Index) Sources() []IndexFile { return slices.Clone(ix.sources) }
+func (ix *Index) Sources() []packages.IndexFile { return slices.Clone(ix.sources) }
 
 // Problems returns the errors met so far while parsing stanzas: a stanza
 // that does not parse is left out of the index and reported here.

@@ -85,6 +85,9 @@ func openReal(t testing.TB, release string) *deb.Index {
 }
 
 func TestRealBookworm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test (the Debian mirror of the host's apt sources): skipped with -short")
+	}
 	ix := openReal(t, "bookworm")
 	libc := ix.Lookup("libc6")
 	if libc == nil {
@@ -129,6 +132,9 @@ func TestRealBookworm(t *testing.T) {
 }
 
 func TestRealTrixie(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test (the Debian mirror of the host's apt sources): skipped with -short")
+	}
 	ix := openReal(t, "trixie")
 	if ix.Lookup("libc6") == nil {
 		t.Fatal("libc6 missing")
@@ -141,6 +147,9 @@ func TestRealTrixie(t *testing.T) {
 // TestRealAllStanzasParse parses every package of bookworm: the converter
 // must handle everything the real archive contains.
 func TestRealAllStanzasParse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test (the Debian mirror of the host's apt sources): skipped with -short")
+	}
 	ix := openReal(t, "bookworm")
 	for _, n := range ix.Names() {
 		if ix.Lookup(n) == nil {

@@ -19,10 +19,10 @@ import (
 	"github.com/distroless-dev/distroless/packages/unpackcache"
 )
 
-// DebPayload reads the file tree of a binary .deb: the data.tar member of
+// Payload reads the file tree of a binary .deb: the data.tar member of
 // its ar archive, compressed with xz, zstd, gzip or bzip2, or not at all.
 // It implements packages.Payload. The zero value is ready to use; a
-// DebPayload is safe for concurrent use.
+// Payload is safe for concurrent use.
 //
 // Members are read through packages/decompress, to the end: past the
 // tar's end-of-archive marker to the compressor's trailer, whose checks
@@ -40,7 +40,7 @@ import (
 // and an entry that fails is removed (reported to Warn) and rebuilt.
 // fetch.Prune evicts entries. The cache itself is packages/unpackcache,
 // shared with packages/rpm.
-type DebPayload struct {
+type Payload struct {
 	CacheDir string
 	// Warn, when set, is told of a cache entry found damaged (and
 	// rebuilt).
@@ -48,7 +48,7 @@ type DebPayload struct {
 }
 
 // WithWarn returns the payload reader with Warn set.
-func (p DebPayload) WithWarn(warn func(string)) packages.Payload {
+func (p Payload) WithWarn(warn func(string)) packages.Payload {
 	p.Warn = warn
 	return p
 }
@@ -64,7 +64,7 @@ const payloadMaxControl = 64 << 20
 // order. The names are as the package has them ("./usr/bin/x"); the
 // reader is valid until fn returns. An error from fn stops the walk and is
 // returned as is.
-func (p DebPayload) Walk(file string, fn func(h *tar.Header, r io.Reader) error) error {
+func (p Payload) Walk(file string, fn func(h *tar.Header, r io.Reader) error) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
@@ -132,7 +132,7 @@ func (p DebPayload) Walk(file string, fn func(h *tar.Header, r io.Reader) error)
 // there already, so that a later Walk reads the fast copy. gen calls it
 // for each .deb as its download completes, overlapping the slow xz
 // decoding with the other downloads. Without CacheDir it does nothing.
-func (p DebPayload) Prepare(file string) error {
+func (p Payload) Prepare(file string) error {
 	if p.CacheDir == "" {
 		return nil
 	}
@@ -146,7 +146,7 @@ func (p DebPayload) Prepare(file string) error {
 // "control", "md5sums", "conffiles". A member the package does not have
 // gives an error wrapping fs.ErrNotExist. With CacheDir set the control
 // archive is kept there uncompressed (<CacheDir>/<hex>.control.tar).
-func (p DebPayload) ControlFile(file, name string) ([]byte, error) {
+func (p Payload) ControlFile(file, name string) ([]byte, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
@@ -218,51 +218,6 @@ func payloadControlMember(ctl []byte, name string) ([]byte, error) {
 		}
 		return io.ReadAll(tr)
 	}
-}
-
-// DebControlFields reads the package's control file and returns its
-// fields. Continuation lines are joined to their field with "\n", as they
-// stand (leading space kept); field names are as written.
-func DebControlFields(file string) (map[string]string, error) {
-	b, err := DebPayload{}.ControlFile(file, "control")
-	if err != nil {
-		return nil, err
-	}
-	return DebParseStanza(b)
-}
-
-// DebParseStanza parses one deb822 stanza (a control file or one paragraph
-// of a Packages index) into its fields. Blank lines end the stanza;
-// comment lines (starting with '#') are skipped.
-func DebParseStanza(b []byte) (map[string]string, error) {
-	fields := map[string]string{}
-	last := ""
-	for i, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSuffix(line, "\r")
-		switch {
-		case strings.TrimSpace(line) == "":
-			if len(fields) > 0 {
-				return fields, nil
-			}
-		case strings.HasPrefix(line, "#"):
-		case line[0] == ' ' || line[0] == '\t':
-			if last == "" {
-				return nil, fmt.Errorf("line %d: continuation line without a field", i+1)
-			}
-			fields[last] += "\n" + line
-		default:
-			k, v, ok := strings.Cut(line, ":")
-			if !ok || k == "" || strings.ContainsAny(k, " \t") {
-				return nil, fmt.Errorf("line %d: not a field: %q", i+1, line)
-			}
-			last = k
-			fields[k] = strings.TrimSpace(v)
-		}
-	}
-	if len(fields) == 0 {
-		return nil, errors.New("empty control stanza")
-	}
-	return fields, nil
 }
 
 // payloadMember finds the ar member whose name starts with prefix

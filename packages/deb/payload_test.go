@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/packages/unpackcache"
 )
 
@@ -130,7 +131,7 @@ func payloadTestDeb(t *testing.T, dir, ctrlExt, dataExt string) string {
 	return p
 }
 
-func payloadTestWalk(t *testing.T, p DebPayload, file string) string {
+func payloadTestWalk(t *testing.T, p Payload, file string) string {
 	t.Helper()
 	var got []string
 	err := p.Walk(file, func(h *tar.Header, r io.Reader) error {
@@ -162,23 +163,23 @@ func TestDebPayloadWalk(t *testing.T) {
 		t.Run("data.tar"+tc.data, func(t *testing.T) {
 			dir := t.TempDir()
 			file := payloadTestDeb(t, dir, tc.ctrl, tc.data)
-			if got := payloadTestWalk(t, DebPayload{}, file); got != want {
+			if got := payloadTestWalk(t, Payload{}, file); got != want {
 				t.Errorf("walk:\n%s\nwant:\n%s", got, want)
 			}
-			c, err := DebPayload{}.ControlFile(file, "control")
+			c, err := Payload{}.ControlFile(file, "control")
 			if err != nil || string(c) != payloadTestControl {
 				t.Errorf("control = %q, %v", c, err)
 			}
-			if _, err := (DebPayload{}).ControlFile(file, "conffiles"); !errors.Is(err, fs.ErrNotExist) {
+			if _, err := (Payload{}).ControlFile(file, "conffiles"); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("missing member: err = %v, want ErrNotExist", err)
 			}
-			f, err := DebControlFields(file)
-			if err != nil || f["Package"] != "hello" || f["Description"] != "greets\n the world" {
+			f, err := paragraph(c)
+			if err != nil || f["Package"] != "hello" || f["Description"] != "greets\nthe world\n" {
 				t.Errorf("fields = %q, %v", f, err)
 			}
 			// Through the cache: the first walk fills it, the second reads it.
 			cache := filepath.Join(dir, "cache")
-			p := DebPayload{CacheDir: cache}
+			p := Payload{CacheDir: cache}
 			for i := range 2 {
 				if got := payloadTestWalk(t, p, file); got != want {
 					t.Errorf("cached walk %d:\n%s\nwant:\n%s", i, got, want)
@@ -208,7 +209,7 @@ func TestDebPayloadCacheDamaged(t *testing.T) {
 	dir := t.TempDir()
 	file := payloadTestDeb(t, dir, ".gz", ".gz")
 	cache := filepath.Join(dir, "cache")
-	p := DebPayload{CacheDir: cache}
+	p := Payload{CacheDir: cache}
 	payloadTestWalk(t, p, file)
 	ents, _ := os.ReadDir(cache)
 	if len(ents) != 1 {
@@ -259,40 +260,44 @@ func TestDebPayloadBadInput(t *testing.T) {
 		"negative ar": write("neg.deb", negative),
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := DebPayload{}.Walk(file, func(*tar.Header, io.Reader) error { return nil })
+			err := Payload{}.Walk(file, func(*tar.Header, io.Reader) error { return nil })
 			if err == nil {
 				t.Error("Walk: no error")
 			}
-			if _, err := (DebPayload{}).ControlFile(file, "control"); err == nil {
+			if _, err := (Payload{}).ControlFile(file, "control"); err == nil {
 				t.Error("ControlFile: no error")
 			}
 		})
 	}
 }
 
-func TestDebParseStanza(t *testing.T) {
+// TestParagraph: the one deb822 reader gives each field's value, with
+// continuation lines joined by newlines (" ." is an empty line, as
+// deb822 says), and Field finds a field of a
+// record whatever the case of its name.
+func TestParagraph(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		want map[string]string
-		bad  bool
 	}{
 		{in: "A: 1\nB:  two \n", want: map[string]string{"A": "1", "B": "two"}},
-		{in: "\n\nA: 1\n c\n .\n\nB: 2\n", want: map[string]string{"A": "1\n c\n ."}},
-		{in: "# comment\nA:\n x\n", want: map[string]string{"A": "\n x"}},
-		{in: " x\n", bad: true},
-		{in: "no colon\n", bad: true},
-		{in: "", bad: true},
+		{in: "\n\nA: 1\n c\n .\n\nB: 2\n", want: map[string]string{"A": "1\nc\n\n"}},
+		{in: "Package: x\nMulti-Arch: same\n", want: map[string]string{"Package": "x", "Multi-Arch": "same"}},
 	} {
-		got, err := DebParseStanza([]byte(tc.in))
-		if tc.bad {
-			if err == nil {
-				t.Errorf("%q: no error", tc.in)
-			}
-			continue
-		}
+		got, err := paragraph([]byte(tc.in))
 		if err != nil || fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("%q = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
+	}
+	p := &packages.Package{Record: []byte("Package: x\nmulti-arch: Same\nSource: glibc (2.36-9)\n")}
+	if got := MultiArch(p); got != "same" {
+		t.Errorf("MultiArch = %q, want same", got)
+	}
+	if got := Field(p, "SOURCE"); got != "glibc (2.36-9)" {
+		t.Errorf("Field(Source) = %q", got)
+	}
+	if got := Field(p, "Depends"); got != "" {
+		t.Errorf("Field(Depends) = %q, want nothing", got)
 	}
 }
 
@@ -304,7 +309,7 @@ func TestDebPayloadCacheReplaced(t *testing.T) {
 	file := payloadTestDeb(t, dir, ".gz", ".gz")
 	cache := filepath.Join(dir, "cache")
 	var warnings []string
-	p := DebPayload{CacheDir: cache, Warn: func(s string) { warnings = append(warnings, s) }}
+	p := Payload{CacheDir: cache, Warn: func(s string) { warnings = append(warnings, s) }}
 	want := payloadTestWalk(t, p, file)
 	if _, err := p.ControlFile(file, "control"); err != nil {
 		t.Fatal(err)

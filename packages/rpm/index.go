@@ -376,9 +376,6 @@ func indexPrimary(data []byte, digest string) ([]byte, error) {
 	return buildSidecar(digest, int64(len(data)), pkgs)
 }
 
-// Arch is the index's target architecture (rpm spelling).
-func (ix *Index) Arch() string { return ix.arch }
-
 // Sources lists the files the index was built from: each repository's
 // repomd.xml and primary file (as downloaded), with their SHA-256.
 func (ix *Index) Sources() []packages.IndexFile { return slices.Clone(ix.sources) }

@@ -1,0 +1,156 @@
+package distroless
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/distroless-dev/distroless/lockfile"
+	"github.com/distroless-dev/distroless/profiles"
+)
+
+// Hermetic tests of gen's pieces: the image user, the output, and the
+// plan a lockfile gives. Nothing here reads an index or the network.
+
+// TestUserOf: --user gives the image's user and working directory, and
+// wins over the profile's own; without it the profile's apply.
+func TestUserOf(t *testing.T) {
+	prof := profiles.Config{User: "1000:1000", Workdir: "/app"}
+	for _, c := range []struct {
+		flag                  string
+		user, workdir         string // no profile settings
+		profUser, profWorkdir string // the profile sets both
+	}{
+		{"", "65532:65532", "/home/nonroot", "1000:1000", "/app"},
+		{"nonroot", "65532:65532", "/home/nonroot", "65532:65532", "/home/nonroot"},
+		{"root", "0:0", "/", "0:0", "/"},
+		{"1234", "1234:1234", "/", "1234:1234", "/"},
+	} {
+		u, err := userOf(c.flag)
+		if err != nil {
+			t.Fatalf("--user %q: %v", c.flag, err)
+		}
+		if user, wd := u.with(profiles.Config{}); user != c.user || wd != c.workdir {
+			t.Errorf("--user %q: %s %s, want %s %s", c.flag, user, wd, c.user, c.workdir)
+		}
+		if user, wd := u.with(prof); user != c.profUser || wd != c.profWorkdir {
+			t.Errorf("--user %q on a profile with its own user: %s %s, want %s %s", c.flag, user, wd, c.profUser, c.profWorkdir)
+		}
+	}
+	// Only the profile's workdir: the default user keeps its own home unless told.
+	u, _ := userOf("")
+	if user, wd := u.with(profiles.Config{Workdir: "/srv"}); user != "65532:65532" || wd != "/srv" {
+		t.Errorf("profile workdir only: %s %s", user, wd)
+	}
+	for _, bad := range []string{"admin", "-1", "0x10", "4294967296", "1:1", " 1"} {
+		if _, err := userOf(bad); err == nil || !strings.Contains(err.Error(), "want nonroot, root or a numeric UID") {
+			t.Errorf("--user %q: %v, want an error saying what is accepted", bad, err)
+		}
+	}
+}
+
+// TestOutputOf: without -o, gen writes oci:./PROFILE; a malformed output
+// is refused before anything is fetched.
+func TestOutputOf(t *testing.T) {
+	for flag, want := range map[string]string{
+		"":                              "oci:./python3",
+		"oci:./out:v1":                  "oci:./out:v1",
+		"docker-archive:py.tar":         "docker-archive:py.tar",
+		"registry.example/team/py:3.13": "registry.example/team/py:3.13",
+	} {
+		got, err := outputOf(flag, "python3")
+		if err != nil || got != want {
+			t.Errorf("-o %q: %q, %v; want %q", flag, got, err, want)
+		}
+	}
+	for _, bad := range []string{"./out", "out", "oci:", "docker-archive:", "docker-archive:x.tar:UPPER/Case"} {
+		if got, err := outputOf(bad, "python3"); err == nil {
+			t.Errorf("-o %q: accepted as %q", bad, got)
+		}
+	}
+	if got := writeOptions("python3.13").DefaultRef; got != "distroless/python3.13:latest" {
+		t.Errorf("default docker-archive reference %q", got)
+	}
+}
+
+// staticLock is a lockfile of the static profile on trixie.
+func staticLock() *lockfile.Lock {
+	l := &lockfile.Lock{Version: lockfile.Version, Profile: "static", Distro: "debian:trixie", Arch: "amd64"}
+	for i, name := range []string{"tzdata", "netbase", "media-types", "ca-certificates"} {
+		l.Packages = append(l.Packages, lockfile.Package{Name: name, Version: "1.0", Arch: "all", Layer: "static",
+			SHA256: strings.Repeat(string(rune('a'+i)), 64), Size: int64(100 + i), Path: "pool/" + name + ".deb",
+			URL: "http://127.0.0.1:9/pool/" + name + ".deb"})
+	}
+	return l
+}
+
+func writeLock(t *testing.T, l *lockfile.Lock) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "static.lock")
+	b, err := json.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestLockPlan: a lockfile gives the plan without any index: its
+// packages, in the layers it names, from the pinned URLs and digests.
+func TestLockPlan(t *testing.T) {
+	path := writeLock(t, staticLock())
+	o := GenOptions{Lock: path, Options: Options{CacheDir: t.TempDir(), Offline: true}}
+	in, err := genPlan(context.Background(), "static", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.distro.Name != "debian:trixie" || in.arch != "amd64" || in.plan.Name != "static" {
+		t.Errorf("plan: %s %s %s", in.distro.Name, in.arch, in.plan.Name)
+	}
+	if len(in.levels) != 1 || len(in.levels[0]) != 4 {
+		t.Fatalf("levels %v, want the 4 packages in one", in.levels)
+	}
+	for i, p := range in.levels[0] {
+		want := staticLock().Packages[i]
+		if p.Name != want.Name || p.SHA256 != want.SHA256 || p.URL != want.URL || p.Size != want.Size || p.Location != want.Path {
+			t.Errorf("package %d: %+v, want the pinned %+v", i, p, want)
+		}
+	}
+
+	for _, c := range []struct {
+		name    string
+		profile string
+		edit    func(*lockfile.Lock)
+		opts    func(*GenOptions)
+		want    string
+	}{
+		{name: "other profile", profile: "base", want: "pins profile static, not base"},
+		{name: "other distro", profile: "static", opts: func(o *GenOptions) { o.Distro = "debian:bookworm" }, want: "pins distro debian:trixie, not debian:bookworm"},
+		{name: "other arch", profile: "static", opts: func(o *GenOptions) { o.Arch = "arm64" }, want: "pins architecture amd64, not arm64"},
+		{name: "add", profile: "static", opts: func(o *GenOptions) { o.Add = []string{"hello"} }, want: "--add and --exclude change the closure"},
+		{name: "exclude", profile: "static", opts: func(o *GenOptions) { o.Exclude = []string{"tzdata"} }, want: "--add and --exclude change the closure"},
+		{name: "unknown layer", profile: "static", edit: func(l *lockfile.Lock) { l.Packages[1].Layer = "cc" }, want: `package netbase is in layer "cc", which profile static does not have`},
+		{name: "unknown distro", profile: "static", edit: func(l *lockfile.Lock) { l.Distro = "debian:potato" }, want: "give the file with --distro"},
+		{name: "rpm name on debian", profile: "static", edit: func(l *lockfile.Lock) { l.Packages[0].Version = "1.0^post" }, want: `packages[0] ("tzdata")`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := staticLock()
+			if c.edit != nil {
+				c.edit(l)
+			}
+			o := GenOptions{Lock: writeLock(t, l), Options: Options{CacheDir: t.TempDir(), Offline: true}}
+			if c.opts != nil {
+				c.opts(&o)
+			}
+			_, err := genPlan(context.Background(), c.profile, o)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%v, want an error saying %q", err, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,72 @@
+package depcheck
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// formats are the packages that know a package format.
+var formats = []string{Module + "/packages/deb", Module + "/packages/rpm"}
+
+// TestFormatNeutral: the resolver, the profiles and the assembler know
+// no package format, directly or through another package of this module.
+//
+// Known exceptions, in tests only: resolver/deb_test.go resolves real
+// Debian indexes (a signed archive from debtest) end to end, and
+// assemble's tests build images from real .deb files through deb.Payload.
+// (assemble imports no format package, but still writes dpkg's status.d
+// and the Debian CA bundle on its own; formats becoming drivers, issue 9
+// point 1, moves that knowledge out, and then its tests can take their
+// payloads from the distro's driver.)
+func TestFormatNeutral(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		pkg   string
+		tests bool // its own test files count too
+	}{{"resolver", false}, {"profiles", true}, {"assemble", false}} {
+		pkg := c.pkg
+		deps, err := Deps(root, Module+"/"+pkg, c.tests)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(deps) == 0 {
+			t.Fatalf("%s: no module-internal dependencies found; is the module root %s right?", pkg, root)
+		}
+		for _, f := range formats {
+			if chain, ok := deps[f]; ok {
+				t.Errorf("%s depends on %s: %s", pkg, f, strings.Join(chain, " → "))
+			}
+		}
+	}
+}
+
+// TestDepsFindsIndirect: Deps follows imports through other packages of
+// the module, so a format reached through a third package is found.
+func TestDepsFindsIndirect(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// distro imports packages/deb directly; the root package only
+	// through distro (and others).
+	deps, err := Deps(root, Module, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, ok := deps[Module+"/packages/deb"]
+	if !ok || len(chain) < 3 {
+		t.Fatalf("root package: packages/deb chain %v, want one through another package", chain)
+	}
+	// With tests: assemble's tests import packages/deb (the exception
+	// TestFormatNeutral names), its code does not.
+	if deps, err = Deps(root, Module+"/assemble", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := deps[Module+"/packages/deb"]; !ok {
+		t.Error("assemble's tests: packages/deb not found among their imports")
+	}
+}
