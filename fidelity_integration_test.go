@@ -90,6 +90,7 @@ var droppedEncodings = []string{"IBM1390", "ARMSCII-8", "EBCDIC-FR", "GEORGIAN-P
 // getpwuid) in base and cc on trixie, cc on bookworm and python3.11 on
 // bookworm; the C++ one (std::locale(""), codecvt) in the cc images.
 func TestFidelityC(t *testing.T) {
+	integration(t)
 	p := newPodman(t)
 	bins := fidelityPrograms(t)
 	for _, img := range []*sharedImage{fidBaseTrixie, rtCCTrixie, ccImage, py311Image} {
@@ -112,6 +113,7 @@ func TestFidelityC(t *testing.T) {
 // sun.jnu.encoding and native.encoding, and creates a file with a
 // non-ASCII name (java17 on bookworm, java21 on trixie).
 func TestFidelityJava(t *testing.T) {
+	integration(t)
 	p := newPodman(t)
 	bins := fidelityPrograms(t)
 	for _, img := range []*sharedImage{rtJava17Image, rtJava21Image} {
@@ -128,6 +130,7 @@ func TestFidelityJava(t *testing.T) {
 // mounted under its subject-hash name); without that mount the same
 // connection fails, so the default directory is what verified it.
 func TestFidelityNodeTrustDir(t *testing.T) {
+	integration(t)
 	p := newPodman(t)
 	bins := fidelityPrograms(t)
 	img := rtNodeImage.get(t)
@@ -161,6 +164,7 @@ func TestFidelityNodeTrustDir(t *testing.T) {
 // lib2to3 on 3.11, terminfo for every shipped terminal (one process each)
 // and a clean failure for an unknown one, and 3.13's _pyrepl.
 func TestFidelityPython(t *testing.T) {
+	integration(t)
 	p := newPodman(t)
 	bins := fidelityPrograms(t)
 	for _, img := range []*sharedImage{py311Image, py3Image} {
@@ -220,6 +224,7 @@ var fidelityImages = []struct {
 // (libgcc-s1's doc directory is a link to gcc-N-base's); and
 // /etc/debian_version is base-files' for the distro.
 func TestFidelityCopyrights(t *testing.T) {
+	integration(t)
 	for _, tc := range fidelityImages {
 		t.Run(tc.img.name, func(t *testing.T) {
 			img := tc.img.get(t)
@@ -281,6 +286,7 @@ func scanners(t *testing.T) string {
 // the OS (debian 12 or 13) and every package of status.d; syft lists every
 // package of status.d with a license.
 func TestFidelityScanners(t *testing.T) {
+	integration(t)
 	tools := scanners(t)
 	for _, tc := range fidelityImages {
 		t.Run(tc.img.name, func(t *testing.T) {
@@ -421,6 +427,7 @@ func setDiff(want, got []string) string {
 // prune-files: ["!/usr/lib/*/gconv"]) gives every iconv module: the ones
 // the default set drops open, and the default ones still round-trip.
 func TestFidelityGconvAll(t *testing.T) {
+	integration(t)
 	p := newPodman(t)
 	bins := fidelityPrograms(t)
 	root, err := sharedDir()

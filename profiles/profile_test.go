@@ -113,7 +113,9 @@ func TestExpandPythonSplitStdlib(t *testing.T) {
 		t.Errorf("bookworm roots = %q, want %q", got, want)
 	}
 	ix := bookwormLike()
-	ix.Pkgs = slices.DeleteFunc(ix.Pkgs, func(p *packages.Package) bool { return strings.HasPrefix(p.Name, "python3-distutils") || p.Name == "python3-lib2to3" })
+	ix.Pkgs = slices.DeleteFunc(ix.Pkgs, func(p *packages.Package) bool {
+		return strings.HasPrefix(p.Name, "python3-distutils") || p.Name == "python3-lib2to3"
+	})
 	want[2], want[3] = "python3.11-minimal deps=false", "python3.11-minimal deps=false"
 	if got := roots(ix); !reflect.DeepEqual(got, want) {
 		t.Errorf("without them, roots = %q, want %q", got, want)
