@@ -431,12 +431,7 @@ func (in *genInput) spec(o GenOptions, u imageUser, payload packages.Payload) (a
 	for li, lv := range in.plan.Levels {
 		layer := assemble.Layer{Name: lv.Name, Generate: in.plan.Chain[li].Generate}
 		for _, p := range in.levels[li] {
-			// The scanner record (status.d) comes from the .deb's own
-			// control file, not the index stanza, so that a build from a
-			// lockfile, which has no index, writes the same bytes.
-			q := *p
-			q.Record = nil
-			layer.Packages = append(layer.Packages, assemble.Unpack{Pkg: &q, File: in.cache.BlobPath(p.SHA256)})
+			layer.Packages = append(layer.Packages, assemble.Unpack{Pkg: p, File: in.cache.BlobPath(p.SHA256)})
 		}
 		for _, f := range in.plan.Chain[li].Files {
 			af, err := fileOf(f)

@@ -2,6 +2,7 @@ package assemble
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -68,10 +69,8 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 	t := newTree(pr)
 	rep := &Report{}
 	seen := map[string]bool{} // package IDs placed so far
-	statusNames := map[string]bool{}
-	statusFiles := map[string]string{} // status.d paths placed so far, by package
-	// A format with a package database of its own (packages.PackageDB)
-	// gets that instead of dpkg's status records.
+	// A format with a package database (packages.PackageDB: dpkg's
+	// status.d, rpmdb) gets it written into each layer that adds packages.
 	pkgDB, _ := spec.Payload.(packages.PackageDB)
 	var installed []packages.Installed
 	var snaps [][]tarEntry
@@ -112,58 +111,21 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 			rep.Warnings = append(rep.Warnings, pk.warnings...)
 		}
 		t.placePackages(here)
-		hasCA := false
 		for _, pk := range here {
-			hasCA = hasCA || pk.u.Pkg.Name == "ca-certificates"
 			installed = append(installed, packages.Installed{Pkg: pk.u.Pkg, File: pk.u.File})
-			if pkgDB != nil {
-				continue
-			}
-			name := pk.u.Pkg.Name
-			if statusNames[name] {
-				name += "_" + pk.u.Pkg.Arch
-			}
-			if !packages.SafeFileName(name) || !packages.SafeFileName(name+".md5sums") {
-				// Names are checked where they enter; this is the last
-				// guard before one becomes a path.
-				return nil, nil, fmt.Errorf("package %q: its name cannot be a file name in /var/lib/dpkg/status.d", pk.u.Pkg.Name)
-			}
-			statusNames[name] = true
-			files := []File{{Path: "/var/lib/dpkg/status.d/" + name, Mode: 0o644, Data: statusRecord(pk.record)}}
-			if len(pk.md5sums) > 0 {
-				files = append(files, File{Path: "/var/lib/dpkg/status.d/" + name + ".md5sums", Mode: 0o644, Data: pk.md5sums})
-			}
-			for _, f := range files {
-				// A package named like another's md5sums file
-				// ("libc6.md5sums") must not replace it.
-				if other, ok := statusFiles[f.Path]; ok {
-					return nil, nil, fmt.Errorf("packages %s and %s would both write %s", other, pk.label, f.Path)
-				}
-				statusFiles[f.Path] = pk.label
-				t.placeFile(f)
-			}
 		}
 		if pkgDB != nil && len(here) > 0 {
-			// The format's own database (rpmdb): one file for every
-			// package so far, so each layer that adds packages has it whole.
+			// One database for every package so far, so each layer that
+			// adds packages has it whole; a file a lower layer already
+			// has, unchanged, is not written again.
 			files, err := pkgDB.PackageDB(installed, created)
 			if err != nil {
 				return nil, nil, fmt.Errorf("layer %s: %w", l.Name, err)
 			}
 			for _, f := range files {
-				t.placeFile(File{Path: f.Path, Mode: 0o644, Data: f.Data})
-			}
-		}
-		if hasCA && pkgDB == nil {
-			if f, ok := t.caBundle(); ok {
-				t.placeFile(f)
-				links, warnings := t.sslCertLinks(t.caCertPaths())
-				for _, l := range links {
-					t.placeFile(l)
+				if !t.has(f.Path, f.Data) {
+					t.placeFile(File{Path: f.Path, Mode: 0o644, Data: f.Data})
 				}
-				rep.Warnings = append(rep.Warnings, warnings...)
-			} else {
-				rep.Warnings = append(rep.Warnings, "ca-certificates ships no certificates: no "+caBundlePath)
 			}
 		}
 		if li == 0 {
@@ -272,6 +234,19 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 		rep.Layers[i].DiffID = l.diffID.String()
 	}
 	return img, rep, nil
+}
+
+// has reports whether the image so far has, at absolute path p, a file
+// generated with exactly that content (mode 0644, owned by root).
+func (t *tree) has(p string, data []byte) bool {
+	c, ok := cleanName(p)
+	if !ok {
+		return false
+	}
+	c, _, _ = mergeUsr(c)
+	n := t.view[c]
+	return n != nil && n.owner == generatedOwner && n.typ == tar.TypeReg && n.mode == 0o644 &&
+		n.uid == 0 && n.gid == 0 && bytes.Equal(n.data, data)
 }
 
 func makeImage(spec *Spec, arch archInfo, env []string, created time.Time, names []string, layers []*memLayer) (v1.Image, error) {

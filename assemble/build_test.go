@@ -89,8 +89,6 @@ func TestTarFormat(t *testing.T) {
 		reg("./usr/share/p/"+strings.Repeat("long/", 30)+"file", 0o644, "deep"),
 		reg("./usr/share/p/a-b", 0o644, "dash sorts before slash"),
 	)
-	p.Pkg.Record = nil // falls back to the payload's control file
-	f.payload[p.File].control["control"] = []byte("Package: p\nVersion: 1.0\n")
 	s := f.spec(layer("only", p))
 	img, _ := mustBuild(t, s)
 	ls, _ := img.Layers()
@@ -119,7 +117,7 @@ func TestTarFormat(t *testing.T) {
 		}
 		seen[name], prev = true, name
 	}
-	for _, want := range []string{"usr/share/p-data", "var/lib/dpkg/status.d/p", "var/lib/dpkg/status.d/p.md5sums", "etc/passwd", "bin", "tmp"} {
+	for _, want := range []string{"usr/share/p-data", "var/lib/fakedb/p", "etc/passwd", "bin", "tmp"} {
 		if !seen[want] {
 			t.Errorf("layer lacks %s", want)
 		}
@@ -135,10 +133,6 @@ func TestTarFormat(t *testing.T) {
 	mt, _ := ls[0].MediaType()
 	if mt != "application/vnd.oci.image.layer.v1.tar+gzip" {
 		t.Errorf("layer media type %s", mt)
-	}
-	fs := rootfs(t, img)
-	if got := string(fs["var/lib/dpkg/status.d/p"].data); got != "Package: p\nStatus: install ok installed\nVersion: 1.0\n" {
-		t.Errorf("status from the control file = %q", got)
 	}
 }
 
@@ -466,6 +460,7 @@ func TestGeneratedFiles(t *testing.T) {
 	)
 	app := f.pkg("app", reg("./usr/bin/app", 0o755, "app"))
 	s := f.spec(layer("static", base), layer("certs", ca), layer("app", app))
+	s.Layers[1].Generate = []string{"ca-certificates"}
 	s.Layers[2].Files = []File{
 		{Path: "/etc/app.conf", Mode: 0o600, UID: 65532, GID: 65532, Data: []byte("conf")},
 		{Path: "/usr/bin/app-link", Mode: fs.ModeSymlink, Link: "app"},
@@ -514,15 +509,18 @@ func TestGeneratedFiles(t *testing.T) {
 		t.Error("bundle in the static layer")
 	}
 
-	st := string(certs["var/lib/dpkg/status.d/ca-certificates"].data)
-	if st != "Package: ca-certificates\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\nDescription: test\n" {
-		t.Errorf("status.d = %q", st)
+	// The package database: each layer that adds packages has the files
+	// of its own packages; a lower layer's, unchanged, are not repeated.
+	if got := string(certs["var/lib/fakedb/ca-certificates"].data); !strings.HasPrefix(got, "ca-certificates 1.0\nmd5sums: d41d8cd98f00b204e9800998ecf8427e  ") {
+		t.Errorf("package database = %q", got)
 	}
-	if !strings.HasPrefix(string(certs["var/lib/dpkg/status.d/ca-certificates.md5sums"].data), "d41d8cd98f00b204e9800998ecf8427e  ") {
-		t.Error("md5sums missing")
+	if _, ok := static["var/lib/fakedb/base-files"]; !ok {
+		t.Error("fakedb/base-files not in the static layer")
 	}
-	if _, ok := static["var/lib/dpkg/status.d/base-files"]; !ok {
-		t.Error("status.d/base-files not in the static layer")
+	for name, l := range map[string]map[string]tarFile{"certs": certs, "app": appl} {
+		if _, ok := l["var/lib/fakedb/base-files"]; ok {
+			t.Errorf("fakedb/base-files repeated in the %s layer", name)
+		}
 	}
 
 	if h := appl["etc/app.conf"].h; h == nil || h.Mode != 0o600 || h.Uid != 65532 {
@@ -543,20 +541,6 @@ func TestGeneratedFiles(t *testing.T) {
 	}
 	if len(top) > 6 {
 		t.Errorf("top layer holds %v", names(top))
-	}
-}
-
-func TestStatusRecord(t *testing.T) {
-	for in, want := range map[string]string{
-		"Package: a\nVersion: 1\n":                          "Package: a\nStatus: install ok installed\nVersion: 1\n",
-		"Package: a\nStatus: deinstall ok config-files\n":   "Package: a\nStatus: deinstall ok config-files\n",
-		"\nPackage: a\r\nVersion: 1\r\n\n\n":                "Package: a\nStatus: install ok installed\nVersion: 1\n",
-		"Package: a\nDescription: x\n more\n\nPackage: b\n": "Package: a\nStatus: install ok installed\nDescription: x\n more\n",
-		"Version: 1\n": "Status: install ok installed\nVersion: 1\n",
-	} {
-		if got := string(statusRecord([]byte(in))); got != want {
-			t.Errorf("statusRecord(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
 

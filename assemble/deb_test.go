@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/distroless-dev/distroless/packages"
@@ -69,6 +70,14 @@ func TestBuildFromDebs(t *testing.T) {
 			}
 			if got := string(fs["var/lib/dpkg/status.d/tool"].data); got != "Package: tool\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\n" {
 				t.Errorf("status.d/tool from the .deb's control = %q", got)
+			}
+			// deb.Payload is the package database: each layer has the
+			// status.d files of its own packages, none of a lower layer's.
+			ls, _ := img.Layers()
+			for _, e := range layerFiles(t, ls[1]) {
+				if strings.HasPrefix(e.h.Name, "var/lib/dpkg/status.d/base-files") {
+					t.Errorf("the tool layer repeats %s", e.h.Name)
+				}
 			}
 			if e := fs["usr/bin/tool2"]; e.h == nil || e.h.Typeflag != tar.TypeLink || e.h.Linkname != "usr/bin/tool" {
 				t.Errorf("hard link = %+v", e.h)

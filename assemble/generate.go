@@ -1,8 +1,6 @@
 package assemble
 
 import (
-	"archive/tar"
-	"bytes"
 	"io/fs"
 	"sort"
 	"strings"
@@ -50,69 +48,6 @@ func baseFiles() []File {
 		{Path: "/home/nonroot", Mode: fs.ModeDir | 0o700, UID: nonrootUID, GID: nonrootUID},
 		{Path: "/tmp", Mode: fs.ModeDir | fs.ModeSticky | 0o777},
 	}
-}
-
-// caBundlePath is where the CA bundle goes (and SSL_CERT_FILE points).
-const caBundlePath = "/etc/ssl/certs/ca-certificates.crt"
-
-// caBundle concatenates the certificates under /usr/share/ca-certificates
-// (then /usr/local/share/ca-certificates), each in path order and ending
-// in a newline, as update-ca-certificates does with every certificate
-// enabled. ok is false when there are none.
-func (t *tree) caBundle() (File, bool) {
-	certs := t.caCertPaths()
-	var buf bytes.Buffer
-	for _, p := range certs {
-		n := t.view[p]
-		if n.typ == tar.TypeSymlink {
-			rp, err := t.realpath(p, true)
-			if n = t.view[rp]; err != nil || n == nil || n.typ != tar.TypeReg {
-				continue
-			}
-		}
-		buf.Write(n.data)
-		if len(n.data) > 0 && n.data[len(n.data)-1] != '\n' {
-			buf.WriteByte('\n')
-		}
-	}
-	if buf.Len() == 0 {
-		return File{}, false
-	}
-	return File{Path: caBundlePath, Mode: 0o644, Data: buf.Bytes()}, true
-}
-
-// statusRecord is a package's status.d file: its control record, ending in
-// one newline, with "Status: install ok installed" after the Package
-// field unless it has a Status field.
-func statusRecord(rec []byte) []byte {
-	s := strings.TrimRight(strings.ReplaceAll(string(rec), "\r\n", "\n"), "\n \t")
-	s = strings.TrimLeft(s, "\n")
-	// Only the first stanza.
-	if i := strings.Index(s, "\n\n"); i >= 0 {
-		s = s[:i]
-	}
-	lines := strings.Split(s, "\n")
-	hasStatus := false
-	pkgLine := -1
-	for i, l := range lines {
-		k, _, ok := strings.Cut(l, ":")
-		if !ok || strings.HasPrefix(l, " ") || strings.HasPrefix(l, "\t") {
-			continue
-		}
-		switch strings.ToLower(k) {
-		case "status":
-			hasStatus = true
-		case "package":
-			if pkgLine < 0 {
-				pkgLine = i
-			}
-		}
-	}
-	if !hasStatus {
-		st := "Status: install ok installed"
-		lines = append(lines[:pkgLine+1], append([]string{st}, lines[pkgLine+1:]...)...)
-	}
-	return []byte(strings.Join(lines, "\n") + "\n")
 }
 
 // osReleaseOrder is the order os-release keys are written in; others

@@ -21,6 +21,8 @@ type FS interface {
 	// Walk calls fn for every path, sorted, with its type and (for a
 	// symlink) its target.
 	Walk(fn func(path string, mode fs.FileMode, link string) error) error
+	// Warn adds a warning to the build's report.
+	Warn(msg string)
 }
 
 // Generator makes files from the image as it stands after its layer's
@@ -69,6 +71,8 @@ func lookupGenerator(name string) (Generator, error) {
 
 // treeFS is the FS of a tree.
 type treeFS struct{ t *tree }
+
+func (f treeFS) Warn(msg string) { f.t.warnings = append(f.t.warnings, msg) }
 
 func (f treeFS) Realpath(p string) (string, error) {
 	rp, err := f.t.realpath(strings.TrimPrefix(p, "/"), true)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -58,6 +60,22 @@ func (f fakePayload) ControlFile(file, name string) ([]byte, error) {
 	return b, nil
 }
 
+// PackageDB is a package database of one file per package,
+// /var/lib/fakedb/NAME holding "NAME VERSION" and its control files.
+func (f fakePayload) PackageDB(installed []packages.Installed, _ time.Time) ([]packages.DBFile, error) {
+	var out []packages.DBFile
+	for _, in := range installed {
+		data := in.Pkg.Name + " " + in.Pkg.Version + "\n"
+		if p := f[in.File]; p != nil {
+			for _, k := range slices.Sorted(maps.Keys(p.control)) {
+				data += k + ": " + string(p.control[k])
+			}
+		}
+		out = append(out, packages.DBFile{Path: "/var/lib/fakedb/" + in.Pkg.Name, Data: []byte(data)})
+	}
+	return out, nil
+}
+
 func reg(name string, mode int64, data string) fakeEntry {
 	return fakeEntry{h: tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: mode}, data: []byte(data)}
 }
@@ -91,10 +109,7 @@ func (f *fixture) pkg(name string, entries ...fakeEntry) Unpack {
 	f.payload[file] = &fakePkg{entries: entries, control: map[string][]byte{
 		"md5sums": []byte("d41d8cd98f00b204e9800998ecf8427e  usr/share/" + name + "\n"),
 	}}
-	return Unpack{File: file, Pkg: &packages.Package{
-		Name: name, Version: "1.0", Arch: "amd64",
-		Record: []byte("Package: " + name + "\nVersion: 1.0\nArchitecture: amd64\nDescription: test\n"),
-	}}
+	return Unpack{File: file, Pkg: &packages.Package{Name: name, Version: "1.0", Arch: "amd64"}}
 }
 
 func (f *fixture) spec(layers ...Layer) Spec {

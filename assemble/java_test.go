@@ -139,6 +139,7 @@ func TestJavaCACertsGenerator(t *testing.T) {
 		regBytes("./usr/share/ca-certificates/mozilla/A_Root.crt", 0o644, pemOf(a)),
 		regBytes("./usr/share/ca-certificates/mozilla/B_Root.crt", 0o644, pemOf(b)))
 	static := layer("static", ca)
+	static.Generate = []string{"ca-certificates"}
 	java := layer("java", fx.pkg("jre", reg("./usr/lib/jvm/j/release", 0o644, "x")))
 	java.Generate = []string{"java-cacerts"}
 	img, _ := mustBuild(t, fx.spec(static, java))

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/packages/deb"
@@ -21,7 +22,9 @@ type walkOnly struct{ p deb.Payload }
 func (w walkOnly) Walk(file string, fn func(h *tar.Header, r io.Reader) error) error {
 	return w.p.Walk(file, fn)
 }
-func (w walkOnly) ControlFile(file, name string) ([]byte, error) { return w.p.ControlFile(file, name) }
+func (w walkOnly) PackageDB(in []packages.Installed, created time.Time) ([]packages.DBFile, error) {
+	return w.p.PackageDB(in, created)
+}
 
 func TestStatusNamesGuarded(t *testing.T) {
 	dir := t.TempDir()

@@ -76,15 +76,6 @@ type Spec struct {
 	Progress func(string)
 }
 
-// ControlReader is implemented by payload readers that can also give a
-// package's metadata files ("control", "md5sums"); Build uses it for the
-// control record of packages whose index record is empty, and for
-// /var/lib/dpkg/status.d/<name>.md5sums. An absent member is an error
-// wrapping fs.ErrNotExist.
-type ControlReader interface {
-	ControlFile(file, name string) ([]byte, error)
-}
-
 // Report tells what Build made.
 type Report struct {
 	Layers   []LayerReport

@@ -5,7 +5,6 @@ package assemble
 // made, done in Go.
 
 import (
-	"archive/tar"
 	"bytes"
 	"crypto/sha1"
 	"crypto/x509"
@@ -31,31 +30,61 @@ const (
 	sslCertsMode = fs.ModeSymlink | 0o777
 )
 
-// caCertPaths lists the certificates the CA bundle is made of (relative
-// paths, no leading slash): *.crt under /usr/share/ca-certificates, then
-// under /usr/local/share/ca-certificates, each in path order.
-func (t *tree) caCertPaths() []string {
+func init() { RegisterGenerator("ca-certificates", CACertificates) }
+
+// caBundlePath is where the CA bundle goes (and SSL_CERT_FILE points).
+const caBundlePath = "/etc/ssl/certs/ca-certificates.crt"
+
+// CACertificates does in Go what Debian's update-ca-certificates does
+// with every certificate enabled (the Debian static profile names it):
+// the CA bundle /etc/ssl/certs/ca-certificates.crt, every certificate
+// under /usr/share/ca-certificates then /usr/local/share/ca-certificates
+// (*.crt, each in path order, each ending in a newline), and the links of
+// OpenSSL's default trust paths (sslCertLinks). When there is no
+// certificate it makes nothing and warns.
+func CACertificates(f FS) ([]File, error) {
+	have := map[string]bool{}
 	var certs []string
-	for p, n := range t.view {
-		if !strings.HasSuffix(p, ".crt") {
-			continue
-		}
-		if !strings.HasPrefix(p, "usr/share/ca-certificates/") && !strings.HasPrefix(p, "usr/local/share/ca-certificates/") {
-			continue
-		}
-		if n.typ == tar.TypeReg || n.typ == tar.TypeSymlink {
+	err := f.Walk(func(p string, mode fs.FileMode, _ string) error {
+		have[p] = true
+		if strings.HasSuffix(p, ".crt") && (mode.IsRegular() || mode&fs.ModeSymlink != 0) &&
+			(strings.HasPrefix(p, "/usr/share/ca-certificates/") || strings.HasPrefix(p, "/usr/local/share/ca-certificates/")) {
 			certs = append(certs, p)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(certs, func(i, j int) bool {
-		li := strings.HasPrefix(certs[i], "usr/local/")
-		lj := strings.HasPrefix(certs[j], "usr/local/")
+		li := strings.HasPrefix(certs[i], "/usr/local/")
+		lj := strings.HasPrefix(certs[j], "/usr/local/")
 		if li != lj {
 			return lj
 		}
 		return certs[i] < certs[j]
 	})
-	return certs
+	var buf bytes.Buffer
+	for _, p := range certs {
+		data, err := f.ReadFile(p) // a link must lead to a regular file
+		if err != nil {
+			continue
+		}
+		buf.Write(data)
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			buf.WriteByte('\n')
+		}
+	}
+	if buf.Len() == 0 {
+		f.Warn("ca-certificates ships no certificates: no "+caBundlePath)
+		return nil, nil
+	}
+	out := []File{{Path: caBundlePath, Mode: 0o644, Data: buf.Bytes()}}
+	links, warnings := sslCertLinks(f, have, certs)
+	for _, w := range warnings {
+		f.Warn(w)
+	}
+	return append(out, links...), nil
 }
 
 // certPEMName is the name update-ca-certificates gives a certificate's
@@ -76,13 +105,13 @@ func certPEMName(crt string) string {
 // /usr/lib/ssl/cert.pem and /usr/lib/ssl/certs, OpenSSL's default file
 // and directory, linked to the bundle and /etc/ssl/certs as Debian's
 // openssl package links them. A path the image already has is left as it
-// is. certs are the bundle's certificate files (caCertPaths).
-func (t *tree) sslCertLinks(certs []string) ([]File, []string) {
+// is. certs are the bundle's certificate files (absolute paths), have
+// every path the image has.
+func sslCertLinks(f FS, have map[string]bool, certs []string) ([]File, []string) {
 	var out []File
 	var warnings []string
-	have := func(p string) bool { return t.view[strings.TrimPrefix(p, "/")] != nil }
 	link := func(p, target string) {
-		if !have(p) {
+		if !have[p] {
 			out = append(out, File{Path: p, Mode: sslCertsMode, Link: target})
 		}
 	}
@@ -105,11 +134,11 @@ func (t *tree) sslCertLinks(certs []string) ([]File, []string) {
 	}
 	for _, name := range names {
 		p := byName[name]
-		data, err := treeFS{t}.ReadFile("/" + p)
+		data, err := f.ReadFile(p)
 		if err != nil {
 			continue
 		}
-		link(etcCertsDir+"/"+name, "/"+p)
+		link(etcCertsDir+"/"+name, p)
 		// openssl rehash links files holding exactly one certificate.
 		var blocks []*pem.Block
 		for rest := data; ; {
@@ -121,12 +150,12 @@ func (t *tree) sslCertLinks(certs []string) ([]File, []string) {
 			blocks = append(blocks, b)
 		}
 		if len(blocks) != 1 || blocks[0].Type != "CERTIFICATE" {
-			warnings = append(warnings, fmt.Sprintf("/%s: not exactly one PEM certificate: no subject-hash link", p))
+			warnings = append(warnings, fmt.Sprintf("%s: not exactly one PEM certificate: no subject-hash link", p))
 			continue
 		}
 		c, err := x509.ParseCertificate(blocks[0].Bytes)
 		if err != nil {
-			warnings = append(warnings, fmt.Sprintf("/%s: %v: no subject-hash link", p, err))
+			warnings = append(warnings, fmt.Sprintf("%s: %v: no subject-hash link", p, err))
 			continue
 		}
 		pems = append(pems, pemLink{name, c.Raw, c.RawSubject})

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -145,7 +146,7 @@ func TestSSLCertLinksMatchDebian(t *testing.T) {
 		entries = append(entries, regBytes("./usr/share/ca-certificates/mozilla/"+filepath.Base(f), 0o644, data))
 	}
 	entries = append(entries, dir("./etc/ssl/certs", 0o755))
-	img, rep := mustBuild(t, fx.spec(layer("static", fx.pkg("ca-certificates", entries...))))
+	img, rep := mustBuild(t, fx.spec(caLayer(fx.pkg("ca-certificates", entries...))))
 	for _, w := range rep.Warnings {
 		t.Errorf("warning: %s", w)
 	}
@@ -232,7 +233,7 @@ func TestSSLCertLinksCollisions(t *testing.T) {
 	a1, a2 := mk("Same CA", 1), mk("same   ca", 2) // one canonical subject
 	b := mk("Other", 3)
 	fx := newFixture()
-	img, rep := mustBuild(t, fx.spec(layer("static", fx.pkg("ca-certificates",
+	img, rep := mustBuild(t, fx.spec(caLayer(fx.pkg("ca-certificates",
 		regBytes("./usr/share/ca-certificates/x/B (x), y.crt", 0o644, a2),
 		regBytes("./usr/share/ca-certificates/x/A.crt", 0o644, a1),
 		regBytes("./usr/share/ca-certificates/x/C.crt", 0o644, a1), // a copy of A
@@ -264,5 +265,33 @@ func TestSSLCertLinksCollisions(t *testing.T) {
 	}
 	if !warned {
 		t.Errorf("no warning for the two-certificate file: %q", rep.Warnings)
+	}
+}
+
+// caLayer is a layer of the ca-certificates package that runs the
+// ca-certificates generator, as the Debian static profile does.
+func caLayer(ca Unpack) Layer {
+	l := layer("static", ca)
+	l.Generate = []string{"ca-certificates"}
+	return l
+}
+
+// TestCACertificatesNamed: the CA bundle is the ca-certificates
+// generator's, made only where a profile names it; without certificates
+// it makes nothing and says so.
+func TestCACertificatesNamed(t *testing.T) {
+	fx := newFixture()
+	ca := fx.pkg("ca-certificates", reg("./usr/share/ca-certificates/x/A.crt", 0o644, "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n"))
+	img, _ := mustBuild(t, fx.spec(layer("static", ca)))
+	if _, ok := rootfs(t, img)["etc/ssl/certs/ca-certificates.crt"]; ok {
+		t.Error("a CA bundle without the generator")
+	}
+	img, _ = mustBuild(t, fx.spec(caLayer(ca)))
+	if got := string(rootfs(t, img)["etc/ssl/certs/ca-certificates.crt"].data); got != "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n" {
+		t.Errorf("bundle = %q", got)
+	}
+	_, rep := mustBuild(t, fx.spec(caLayer(fx.pkg("empty", dir("./usr/", 0o755)))))
+	if !slices.Contains(rep.Warnings, "ca-certificates ships no certificates: no /etc/ssl/certs/ca-certificates.crt") {
+		t.Errorf("no warning for no certificates: %q", rep.Warnings)
 	}
 }

@@ -3,10 +3,8 @@ package assemble
 import (
 	"archive/tar"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"runtime"
@@ -37,8 +35,6 @@ type unpacked struct {
 	label    string // "name version" for messages
 	entries  []entry
 	usrDirs  []string // merged-/usr directories its paths went through
-	record   []byte   // status.d record
-	md5sums  []byte
 	warnings []string
 }
 
@@ -229,20 +225,6 @@ func readPackage(spec *Spec, pr *pruner, u Unpack) (*unpacked, error) {
 	}
 	sort.Strings(pk.usrDirs)
 
-	pk.record = u.Pkg.Record
-	cr, _ := spec.Payload.(ControlReader)
-	if len(strings.TrimSpace(string(pk.record))) == 0 && cr != nil {
-		if pk.record, err = cr.ControlFile(u.File, "control"); err != nil {
-			return nil, fmt.Errorf("reading the control file of %s: %w", pk.label, err)
-		}
-	}
-	if cr != nil {
-		b, err := cr.ControlFile(u.File, "md5sums")
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("reading the md5sums of %s: %w", pk.label, err)
-		}
-		pk.md5sums = b
-	}
 	return pk, nil
 }
 

@@ -27,10 +27,6 @@ type Package struct {
 	Location      string // download path relative to the repository base
 	Source        string // source package name, when known
 	Origin        string // the index (suite or repository) it was read from
-
-	// Record is the package's metadata record as the index has it (a
-	// Debian control stanza); scanners read it from the image.
-	Record []byte
 }
 
 // ID is the key under which a resolution holds at most one package.
@@ -158,10 +154,11 @@ type Preparer interface {
 }
 
 // PackageDB is implemented by a Payload whose format keeps a database of
-// the installed packages in the image (RPM's rpmdb). The assembler calls
-// it once for each layer that adds packages, with every package placed
-// so far (lower layers first, by name within a layer), and puts the
-// files it returns into that layer instead of dpkg's status records.
+// the installed packages in the image (Debian's status.d, RPM's rpmdb).
+// The assembler calls it once for each layer that adds packages, with
+// every package placed so far (lower layers first, by name within a
+// layer), and puts the files it returns into that layer, leaving out
+// those a lower layer already has with the same content.
 // created is the image's creation time (the install time to record).
 type PackageDB interface {
 	PackageDB(installed []Installed, created time.Time) ([]DBFile, error)

@@ -19,6 +19,7 @@ type debPkg struct {
 	ver       version.Version
 	multiArch string
 	provides  []provided
+	record    []byte // the stanza, for Index.Field
 }
 
 // provided is one entry of a Provides field.
@@ -152,7 +153,7 @@ func parseStanza(stanza []byte, mirror, origin, arch string) (*debPkg, error) {
 			}
 		}
 	}
-	p.Record = append(bytes.TrimRight(bytes.Clone(stanza), "\n"), '\n')
+	d.record = append(bytes.TrimRight(bytes.Clone(stanza), "\n"), '\n')
 	return d, nil
 }
 
@@ -253,11 +254,23 @@ func profilesAllow(sets []dependency.StageSet) bool {
 	return false
 }
 
-// Field returns the value of a field of p's control record, or "" when
-// the record has no such field (e.g. Field(p, "Multi-Arch")); field names
-// match without regard to case, as in deb822.
-func Field(p *packages.Package, name string) string {
-	v, err := paragraph(p.Record)
+// Field returns the value of a field of p's stanza in the index (p one of
+// the index's packages), or "" when it has no such field (e.g.
+// Field(p, "Multi-Arch")); field names match without regard to case, as
+// in deb822.
+func (ix *Index) Field(p *packages.Package, name string) string {
+	ix.mu.Lock()
+	d := ix.byPkg[p]
+	ix.mu.Unlock()
+	if d == nil {
+		return ""
+	}
+	return recordField(d.record, name)
+}
+
+// recordField returns the value of a field of a deb822 record, or "".
+func recordField(record []byte, name string) string {
+	v, err := paragraph(record)
 	if err != nil {
 		return ""
 	}
@@ -269,8 +282,8 @@ func Field(p *packages.Package, name string) string {
 	return ""
 }
 
-// MultiArch returns p's Multi-Arch value ("same", "foreign", "allowed"),
-// or "" (meaning "no").
-func MultiArch(p *packages.Package) string {
-	return strings.ToLower(Field(p, "Multi-Arch"))
+// MultiArch returns the Multi-Arch value of one of the index's packages
+// ("same", "foreign", "allowed"), or "" (meaning "no").
+func (ix *Index) MultiArch(p *packages.Package) string {
+	return strings.ToLower(ix.Field(p, "Multi-Arch"))
 }

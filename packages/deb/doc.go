@@ -47,11 +47,16 @@
 // Stanzas are converted by parseStanza: Depends are Pre-Depends then
 // Depends; alternatives restricted to other architectures or to build
 // profiles are dropped; Installed-Size becomes bytes. A stanza that does
-// not convert is left out and reported by Index.Problems. MultiArch and
-// Field read further fields from a Package's Record. Satisfiers follows dpkg:
+// not convert is left out and reported by Index.Problems. Index.MultiArch
+// and Index.Field read further fields of a package's stanza. Satisfiers
+// follows dpkg:
 // versioned relations are met by the real package or by a versioned
 // Provides (an unversioned Provides never meets a versioned relation),
 // and architecture qualifiers follow dpkg's deparchsatisfied.
+//
+// Payload reads a .deb's files and is the Debian package database
+// (packages.PackageDB): /var/lib/dpkg/status.d, one record per package
+// from the .deb's own control file, and its md5sums.
 //
 // HostMirrors reads the host's apt sources to find a Debian mirror.
 package deb

@@ -67,6 +67,7 @@ type Index struct {
 	parsed   map[stanzaKey]*debPkg
 	failed   map[stanzaKey]bool
 	best     map[string]*debPkg
+	byPkg    map[*packages.Package]*debPkg
 	problems []error
 
 	namesOnce sync.Once
@@ -134,6 +135,7 @@ func Open(ctx context.Context, c *fetch.Cache, s Spec) (*Index, error) {
 		parsed: map[stanzaKey]*debPkg{},
 		failed: map[stanzaKey]bool{},
 		best:   map[string]*debPkg{},
+		byPkg:  map[*packages.Package]*debPkg{},
 	}
 	var jobs []*fileJob
 	for i, su := range s.Suites {
@@ -390,6 +392,7 @@ func (ix *Index) get(fi, st int) *debPkg {
 		return nil
 	}
 	ix.parsed[k] = d
+	ix.byPkg[d.pkg] = d
 	return d
 }
 

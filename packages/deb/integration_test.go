@@ -103,8 +103,8 @@ func TestRealBookworm(t *testing.T) {
 	if len(py) == 0 || py[0].Name != "python3" {
 		t.Fatalf("Satisfiers(python3) = %v", py)
 	}
-	if deb.MultiArch(py[0]) != "allowed" {
-		t.Errorf("python3 Multi-Arch %q", deb.MultiArch(py[0]))
+	if ix.MultiArch(py[0]) != "allowed" {
+		t.Errorf("python3 Multi-Arch %q", ix.MultiArch(py[0]))
 	}
 	if got := ix.Satisfiers(packages.Atom{Name: "python3", Arch: "any"}); len(got) == 0 {
 		t.Error("python3:any unsatisfied")
