@@ -76,7 +76,7 @@ func CACertificates(f FS) ([]File, error) {
 		}
 	}
 	if buf.Len() == 0 {
-		f.Warn("ca-certificates ships no certificates: no "+caBundlePath)
+		f.Warn("ca-certificates ships no certificates: no " + caBundlePath)
 		return nil, nil
 	}
 	out := []File{{Path: caBundlePath, Mode: 0o644, Data: buf.Bytes()}}
