@@ -71,6 +71,7 @@ type GenLayerResult struct {
 // genInput is a profile plan with the packages of each of its levels.
 type genInput struct {
 	distro *distro.Distro
+	keys   distro.Keys // those the index was verified with; nil from a lockfile
 	arch   string
 	plan   *profiles.Plan
 	levels [][]*packages.Package
@@ -123,7 +124,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	// Each package is decoded into the unpack cache as soon as it is
 	// downloaded, while the others still download. Errors are left to
 	// Build, which walks every package again and reports them.
-	payload := in.distro.Payload(filepath.Join(in.cache.Dir, "unpacked"))
+	payload := in.distro.Payload(filepath.Join(in.cache.Dir, "unpacked"), in.keys)
 	if w, ok := payload.(interface {
 		WithWarn(func(string)) packages.Payload
 	}); ok {
@@ -301,7 +302,7 @@ func genPlan(ctx context.Context, profile string, o GenOptions) (*genInput, erro
 		}
 		o.log("wrote lockfile %s", o.Lock)
 	}
-	in := &genInput{distro: r.Distro, arch: r.Arch, plan: r.Plan, cache: r.Cache, levels: make([][]*packages.Package, len(r.Result.Levels))}
+	in := &genInput{distro: r.Distro, keys: r.Keys, arch: r.Arch, plan: r.Plan, cache: r.Cache, levels: make([][]*packages.Package, len(r.Result.Levels))}
 	for _, s := range r.Result.Packages {
 		in.levels[s.Level] = append(in.levels[s.Level], s.Pkg)
 	}

@@ -33,7 +33,7 @@ func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
 	}
 	var ds []opened
 	for _, d := range distro.Builtins() {
-		ix, _, err := o.OpenIndex(ctx, d)
+		ix, _, _, err := o.OpenIndex(ctx, d)
 		ds = append(ds, opened{d: d, ix: ix, err: err})
 	}
 	var notes []string

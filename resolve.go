@@ -121,6 +121,7 @@ type Resolution struct {
 	Distro *distro.Distro
 	Arch   string
 	Index  distro.Index
+	Keys   distro.Keys // the keys the index was verified with
 	Plan   *profiles.Plan
 	Result *resolver.Result
 	Cache  *fetch.Cache
@@ -150,25 +151,31 @@ func (o *Options) arch() string {
 	return o.Arch
 }
 
-// OpenIndex opens a distro's index with these options.
-func (o *Options) OpenIndex(ctx context.Context, d *distro.Distro) (distro.Index, *fetch.Cache, error) {
+// OpenIndex opens a distro's index with these options, and returns it
+// with the keys it was verified with (for the distro's Payload). The
+// host's apt sources are read only for a distro that needs mirrors.
+func (o *Options) OpenIndex(ctx context.Context, d *distro.Distro) (distro.Index, distro.Keys, *fetch.Cache, error) {
 	c, err := o.cache()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	root := o.HostRoot
-	if root == "" {
-		root = "/"
+	m := o.Mirrors
+	var mirrErr error
+	if d.NeedsMirrors() {
+		root := o.HostRoot
+		if root == "" {
+			root = "/"
+		}
+		m, mirrErr = distro.ResolveMirrors(o.Mirrors, root)
 	}
-	m, mirrErr := distro.ResolveMirrors(o.Mirrors, root)
-	ix, err := d.Open(ctx, c, o.arch(), m)
+	ix, keys, err := d.Open(ctx, c, o.arch(), m)
 	if err != nil {
 		if mirrErr != nil && (m.Archive == "" || m.Security == "") {
 			err = fmt.Errorf("%w (host apt sources: %v)", err, mirrErr)
 		}
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return ix, c, nil
+	return ix, keys, c, nil
 }
 
 // Resolve computes the closure of a built-in profile.
@@ -390,7 +397,7 @@ func (e *openError) Error() string { return e.err.Error() }
 func (e *openError) Unwrap() error { return e.err }
 
 func resolveOn(ctx context.Context, profile string, d *distro.Distro, o Options) (*Resolution, error) {
-	ix, c, err := o.OpenIndex(ctx, d)
+	ix, keys, c, err := o.OpenIndex(ctx, d)
 	if err != nil {
 		return nil, &openError{err}
 	}
@@ -412,5 +419,5 @@ func resolveOn(ctx context.Context, profile string, d *distro.Distro, o Options)
 		}
 		return nil, fmt.Errorf("%s on %s: %w", plan.Name, d.Name, err)
 	}
-	return &Resolution{Distro: d, Arch: o.arch(), Index: ix, Plan: plan, Result: res, Cache: c}, nil
+	return &Resolution{Distro: d, Arch: o.arch(), Index: ix, Keys: keys, Plan: plan, Result: res, Cache: c}, nil
 }

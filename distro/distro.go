@@ -12,16 +12,12 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/distroless-dev/distroless/packages"
-	"github.com/distroless-dev/distroless/packages/deb"
 	"github.com/distroless-dev/distroless/packages/fetch"
-	"github.com/distroless-dev/distroless/packages/rpm"
 )
 
 //go:embed builtin/*.yaml
@@ -74,13 +70,6 @@ type Distro struct {
 
 	// dir is the directory of the distro file, for relative paths.
 	dir string
-	// keys are the verified keys Open loaded, for Payload.
-	keys *keyState
-}
-
-type keyState struct {
-	mu   sync.Mutex
-	keys openpgp.EntityList
 }
 
 // Suite is one suite of a Debian-format distro. Mirror says which mirror
@@ -113,9 +102,6 @@ const (
 	EnvSecurityMirror = "DISTROLESS_DEBIAN_SECURITY_MIRROR"
 )
 
-// DefaultRPMDB is where images get the rpm database by default.
-const DefaultRPMDB = "/usr/lib/sysimage/rpm"
-
 var builtins = mustLoad()
 
 func mustLoad() []*Distro {
@@ -140,28 +126,30 @@ func mustLoad() []*Distro {
 func Decode(name string, data []byte) (*Distro, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	d := Distro{keys: &keyState{}}
+	var d Distro
 	if err := dec.Decode(&d); err != nil {
 		return nil, fmt.Errorf("distro %s: %w", name, err)
 	}
 	fail := func(format string, args ...any) (*Distro, error) {
 		return nil, fmt.Errorf("distro %s: %s", name, fmt.Sprintf(format, args...))
 	}
-	switch {
-	case d.Name == "":
+	if d.Name == "" {
 		return fail("field name is missing")
-	case d.Format != "deb" && d.Format != "rpm":
-		return fail("format %q is not supported (want deb or rpm)", d.Format)
-	case len(d.Architectures) == 0:
+	}
+	drv, ok := drivers[d.Format]
+	if !ok {
+		return fail("format %q is not supported (want %s)", d.Format, formats())
+	}
+	if len(d.Architectures) == 0 {
 		return fail("no architectures")
 	}
 	for _, a := range d.Architectures {
-		if _, err := rpm.Arch(a); err != nil {
+		if _, err := drv.arch(a); err != nil {
 			return fail("architecture %q: want an OCI architecture name (amd64, arm64, …)", a)
 		}
 	}
-	if d.Keyring == "" && len(d.KeyringURLs) == 0 && d.Format == "deb" {
-		d.Keyring = "debian" // Debian's archive keys, embedded
+	if d.Keyring == "" && len(d.KeyringURLs) == 0 {
+		d.Keyring = drv.defaultKeyring()
 	}
 	if d.Keyring == "" && len(d.KeyringURLs) == 0 {
 		return fail("no keyring (a file, or keyring-urls with fingerprints)")
@@ -184,52 +172,11 @@ func Decode(name string, data []byte) (*Distro, error) {
 			return fail("release-files: %q is not a clean path under /etc", p)
 		}
 	}
-	if d.Format == "deb" {
-		if len(d.Repos) > 0 || d.SignedMetadata != nil || d.RPMDB != "" {
-			return fail("repos, signed-metadata and rpmdb are for rpm distros (a deb distro has suites)")
-		}
-		if len(d.Suites) == 0 {
-			return fail("no suites")
-		}
-		for i, s := range d.Suites {
-			switch {
-			case s.Name == "" || strings.Contains(s.Name, ".."):
-				return fail("suites[%d]: bad name %q", i, s.Name)
-			case s.URL != "" && s.Mirror != "":
-				return fail("suites[%d]: give mirror or url, not both", i)
-			case s.URL != "":
-				if !isURL(s.URL) {
-					return fail("suites[%d].url %q is not an http(s) URL", i, s.URL)
-				}
-			case s.Mirror != "archive" && s.Mirror != "security":
-				return fail("suites[%d].mirror must be archive or security, not %q", i, s.Mirror)
-			}
-		}
-		return &d, nil
-	}
-	if len(d.Suites) > 0 || len(d.Components) > 0 {
-		return fail("suites and components are for deb distros (an rpm distro has repos)")
-	}
-	if d.Keyring == "debian" {
-		return fail("keyring debian is the Debian archive keyring; an rpm distro needs its own")
-	}
-	if len(d.Repos) == 0 {
-		return fail("no repos")
-	}
-	seen := map[string]bool{}
-	for i, r := range d.Repos {
-		switch {
-		case r.Name == "" || seen[r.Name]:
-			return fail("repos[%d]: missing or repeated name %q", i, r.Name)
-		case !isURL(r.URL):
-			return fail("repos[%d].url %q is not an http(s) URL", i, r.URL)
-		case !d.signedMetadata() && !strings.HasPrefix(r.URL, "https://"):
-			return fail("repos[%d].url %q is not https, and signed-metadata is false: nothing would protect its metadata", i, r.URL)
-		}
-		seen[r.Name] = true
-	}
-	if d.RPMDB != "" && !strings.HasPrefix(d.RPMDB, "/") {
-		return fail("rpmdb %q must be an absolute path", d.RPMDB)
+	if err := drv.check(&d, func(format string, args ...any) error {
+		_, err := fail(format, args...)
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	return &d, nil
 }
@@ -251,7 +198,7 @@ func Load(path string) (*Distro, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.Keyring == "debian" && d.Format == "deb" {
+	if _, _, embedded, _ := d.drv().embeddedKeyring(d.Keyring); embedded {
 		return d, nil
 	}
 	abs, err := filepath.Abs(path)
@@ -281,7 +228,7 @@ func Find(nameOrFile string) (*Distro, error) {
 // path (--keyring); the fingerprints d pins still apply.
 func (d *Distro) WithKeyring(path string) *Distro {
 	c := *d
-	c.Keyring, c.dir, c.keys = path, "", &keyState{}
+	c.Keyring, c.dir = path, ""
 	return &c
 }
 
@@ -303,41 +250,9 @@ func Get(name string) (*Distro, error) {
 	return nil, fmt.Errorf("unknown distro %q; built-in distros: %s (or give a distro file, FILE.yaml)", name, strings.Join(names, ", "))
 }
 
-// ResolveMirrors fills in mirrors not given explicitly: from the
-// environment, else from the host's apt sources. root is the host's root
-// directory ("/" outside tests).
-func ResolveMirrors(m Mirrors, root string) (Mirrors, error) {
-	if m.Archive == "" {
-		m.Archive = os.Getenv(EnvMirror)
-	}
-	if m.Security == "" {
-		m.Security = os.Getenv(EnvSecurityMirror)
-	}
-	if m.Archive != "" && m.Security != "" {
-		return m, nil
-	}
-	archive, security, err := deb.HostMirrors(root)
-	if m.Archive == "" {
-		m.Archive = archive
-	}
-	if m.Security == "" {
-		m.Security = security
-	}
-	return m, err
-}
-
-// NeedsMirrors reports whether opening d uses the mirror settings.
-func (d *Distro) NeedsMirrors() bool {
-	if d.Format != "deb" {
-		return false
-	}
-	for _, s := range d.Suites {
-		if s.URL == "" {
-			return true
-		}
-	}
-	return false
-}
+// NeedsMirrors reports whether opening d uses the mirror settings (an
+// RPM distro, or a Debian one whose suites all give URLs, does not).
+func (d *Distro) NeedsMirrors() bool { return d.drv().needsMirrors(d) }
 
 // Index is an opened package index of a distro.
 type Index interface {
@@ -346,48 +261,32 @@ type Index interface {
 	Sources() []packages.IndexFile
 }
 
-// Payload returns the reader of the distro's package files; cacheDir, when
-// set, keeps decoded payloads for later builds. For an rpm distro whose
-// metadata is not signed, the packages' signatures are checked against
-// the keys Open loaded (a build from a lockfile, which opens no index,
-// relies on the lockfile's pinned digests, as for deb).
-func (d *Distro) Payload(cacheDir string) packages.Payload {
-	if d.Format != "rpm" {
-		return deb.Payload{CacheDir: cacheDir}
-	}
-	p := rpm.Payload{CacheDir: cacheDir, DBPath: d.RPMDB}
-	if p.DBPath == "" {
-		p.DBPath = DefaultRPMDB
-	}
-	if !d.signedMetadata() {
-		d.keys.mu.Lock()
-		p.Keyring = d.keys.keys
-		d.keys.mu.Unlock()
-	}
-	return p
+// Payload returns the reader of the distro's package files (which is
+// also the format's package database, packages.PackageDB); cacheDir, when
+// set, keeps decoded payloads for later builds. keys are those Open
+// returned (nil for a build from a lockfile, which opens no index): an
+// rpm distro whose metadata is not signed checks each package's own
+// signature against them; without them it relies, as deb always does,
+// on the digests the signed index or the lockfile pins.
+func (d *Distro) Payload(cacheDir string, keys Keys) packages.Payload {
+	return d.drv().payload(d, cacheDir, keys)
 }
 
 // LibraryDirs is the dynamic loader's built-in search path for the
 // library check (nil: the assembler's default, Debian's).
-func (d *Distro) LibraryDirs() []string {
-	if len(d.LibraryPath) > 0 || d.Format != "rpm" {
-		return d.LibraryPath
-	}
-	return []string{"/lib64", "/usr/lib64"}
-}
+func (d *Distro) LibraryDirs() []string { return d.drv().libraryDirs(d) }
 
-// keyring loads the distro's signing keys: the keyring file (a built-in
-// deb distro's "debian" is the embedded Debian archive keyring), else
-// the keys downloaded from KeyringURLs (cached); either way only keys
-// with a pinned fingerprint, when the distro pins any.
+// keyring loads the distro's signing keys: the keyring file (or the keys
+// the binary embeds for its name, as for deb's "debian"), else the keys
+// downloaded from KeyringURLs (cached); either way only keys with a
+// pinned fingerprint, when the distro pins any.
 func (d *Distro) keyring(ctx context.Context, c *fetch.Cache) (openpgp.EntityList, error) {
+	el, what, embedded, err := d.drv().embeddedKeyring(d.Keyring)
 	switch {
-	case d.Keyring == "debian" && d.Format == "deb":
-		el, err := deb.DebianKeyring()
-		if err != nil {
-			return nil, err
-		}
-		return pinKeys("the Debian archive keyring", el, d.Fingerprints)
+	case err != nil:
+		return nil, err
+	case embedded:
+		return pinKeys(what, el, d.Fingerprints)
 	case d.Keyring != "":
 		p := d.Keyring
 		if !filepath.IsAbs(p) && d.dir != "" {
@@ -395,63 +294,32 @@ func (d *Distro) keyring(ctx context.Context, c *fetch.Cache) (openpgp.EntityLis
 		}
 		return readKeyringFile(p, d.Fingerprints)
 	}
-	el, err := fetchKeyring(ctx, c, d.KeyringURLs, d.Fingerprints)
+	el, err = fetchKeyring(ctx, c, d.KeyringURLs, d.Fingerprints)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (or give the key with --keyring FILE)", d.Name, err)
 	}
 	return el, nil
 }
 
-// Open opens the distro's index for arch. Only the mirror settings its
-// suites use must be set.
-func (d *Distro) Open(ctx context.Context, c *fetch.Cache, arch string, m Mirrors) (Index, error) {
+// Open opens the distro's index for arch (an OCI architecture name) and
+// returns it with the verified keys it was checked against (for
+// Payload). Only the mirror settings its suites use must be set.
+func (d *Distro) Open(ctx context.Context, c *fetch.Cache, arch string, m Mirrors) (Index, Keys, error) {
 	if !slices.Contains(d.Architectures, arch) {
-		return nil, fmt.Errorf("%s has no architecture %q (it has %s)", d.Name, arch, strings.Join(d.Architectures, ", "))
+		return nil, nil, fmt.Errorf("%s has no architecture %q (it has %s)", d.Name, arch, strings.Join(d.Architectures, ", "))
 	}
-	keyring, err := d.keyring(ctx, c)
+	drv := d.drv()
+	farch, err := drv.arch(arch)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if d.Format == "rpm" {
-		return d.openRPM(ctx, c, arch, keyring)
-	}
-	spec := deb.Spec{Name: d.Name, Keyring: keyring, Arch: arch, Now: time.Now()}
-	for _, s := range d.Suites {
-		base := s.URL
-		if base == "" {
-			var flag, env string
-			base, flag, env = m.Archive, "--mirror", EnvMirror
-			if s.Mirror == "security" {
-				base, flag, env = m.Security, "--security-mirror", EnvSecurityMirror
-			}
-			if base == "" {
-				return nil, fmt.Errorf("%s: no %s mirror for suite %s: set %s or %s, or add one to the host's apt sources", d.Name, s.Mirror, s.Name, flag, env)
-			}
-		}
-		spec.Suites = append(spec.Suites, deb.Suite{Mirror: strings.TrimRight(base, "/"), Name: s.Name, Components: d.Components})
-	}
-	ix, err := deb.Open(ctx, c, spec)
+	keys, err := d.keyring(ctx, c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return ix, nil
-}
-
-func (d *Distro) openRPM(ctx context.Context, c *fetch.Cache, arch string, keyring openpgp.EntityList) (Index, error) {
-	rarch, err := rpm.Arch(arch)
+	ix, err := drv.open(ctx, c, d, farch, keys, m)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	spec := rpm.Spec{Name: d.Name, Keyring: keyring, Arch: rarch, UnsignedMetadata: !d.signedMetadata(), Now: time.Now()}
-	for _, r := range d.Repos {
-		spec.Repos = append(spec.Repos, rpm.Repo{Name: r.Name, URL: strings.ReplaceAll(r.URL, "{arch}", rarch)})
-	}
-	ix, err := rpm.Open(ctx, c, spec)
-	if err != nil {
-		return nil, err
-	}
-	d.keys.mu.Lock()
-	d.keys.keys = keyring
-	d.keys.mu.Unlock()
-	return ix, nil
+	return ix, keys, nil
 }

@@ -1,11 +1,9 @@
 package distro
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,7 +16,9 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
+	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/packages/fetch"
+	"github.com/distroless-dev/distroless/packages/rpm"
 )
 
 func TestBuiltins(t *testing.T) {
@@ -102,11 +102,11 @@ func TestResolveMirrors(t *testing.T) {
 	t.Setenv(EnvMirror, "")
 	m, _ = ResolveMirrors(Mirrors{}, t.TempDir())
 	d, _ := Get("debian:bookworm")
-	_, err = d.Open(context.Background(), &fetch.Cache{Dir: t.TempDir()}, "amd64", m)
+	_, _, err = d.Open(context.Background(), &fetch.Cache{Dir: t.TempDir()}, "amd64", m)
 	if err == nil || !strings.Contains(err.Error(), "--mirror") || !strings.Contains(err.Error(), EnvMirror) {
 		t.Fatalf("no mirror: %v", err)
 	}
-	if _, err := d.Open(context.Background(), &fetch.Cache{Dir: t.TempDir()}, "riscv64", m); err == nil || !strings.Contains(err.Error(), "amd64, arm64") {
+	if _, _, err := d.Open(context.Background(), &fetch.Cache{Dir: t.TempDir()}, "riscv64", m); err == nil || !strings.Contains(err.Error(), "amd64, arm64") {
 		t.Fatalf("bad arch: %v", err)
 	}
 }
@@ -117,10 +117,28 @@ func TestDecodeRPM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Payload("").(interface {
-		Walk(string, func(*tar.Header, io.Reader) error) error
-	}) == nil || !slices.Equal(d.LibraryDirs(), []string{"/lib64", "/usr/lib64"}) {
-		t.Errorf("rpm defaults: %v", d.LibraryDirs())
+	if d.NeedsMirrors() {
+		t.Error("an rpm distro needs no mirrors")
+	}
+	// Payload takes the keys Open returned; only a distro whose metadata
+	// is not signed checks packages against them.
+	keys := Keys{&openpgp.Entity{}}
+	p, isRPM := d.Payload("c", keys).(rpm.Payload)
+	if !isRPM || p.Keyring != nil || p.DBPath != DefaultRPMDB || p.CacheDir != "c" || !slices.Equal(d.LibraryDirs(), []string{"/lib64", "/usr/lib64"}) {
+		t.Errorf("rpm defaults: %+v %v", p, d.LibraryDirs())
+	}
+	if _, isDB := d.Payload("", nil).(packages.PackageDB); !isDB {
+		t.Error("the rpm payload is not a package database")
+	}
+	unsigned, err := Decode("u.yaml", []byte(strings.Replace(ok, "http://", "https://", 1)+"signed-metadata: false\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := unsigned.Payload("", keys).(rpm.Payload); len(p.Keyring) != 1 || p.Keyring[0] != keys[0] {
+		t.Errorf("unsigned metadata: payload keys %v", p.Keyring)
+	}
+	if p := unsigned.Payload("", nil).(rpm.Payload); p.Keyring != nil {
+		t.Errorf("from a lockfile: payload keys %v", p.Keyring)
 	}
 	cases := map[string]string{
 		ok + "suites: [{name: s, mirror: archive}]\n":                                                 "suites and components are for deb distros",
@@ -178,8 +196,11 @@ func TestDistroFile(t *testing.T) {
 	if d.NeedsMirrors() {
 		t.Error("a suite with a URL needs no mirror")
 	}
+	if _, ok := d.Payload("", nil).(packages.PackageDB); !ok || d.LibraryDirs() != nil {
+		t.Errorf("deb: payload not a package database, or library dirs %v", d.LibraryDirs())
+	}
 	// The keyring path is relative to the file.
-	_, err = d.Open(context.Background(), &fetch.Cache{Dir: t.TempDir()}, "amd64", Mirrors{})
+	_, _, err = d.Open(context.Background(), &fetch.Cache{Dir: t.TempDir()}, "amd64", Mirrors{})
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "keys/archive.asc")) {
 		t.Fatalf("missing keyring: %v", err)
 	}
@@ -242,5 +263,38 @@ func TestKeyrings(t *testing.T) {
 	}
 	if _, err := fetchKeyring(context.Background(), c, []string{"http://k.example/k"}, []string{fprs[0]}); err == nil || !strings.Contains(err.Error(), "not https") {
 		t.Fatalf("http key URL: %v", err)
+	}
+}
+
+// TestDriverArch: each format names the OCI architectures its own way,
+// and a definition's architectures must have a name in its format.
+func TestDriverArch(t *testing.T) {
+	for _, c := range []struct{ format, oci, want string }{
+		{"deb", "amd64", "amd64"}, {"deb", "arm64", "arm64"}, {"deb", "386", "i386"}, {"deb", "ppc64le", "ppc64el"},
+		{"rpm", "amd64", "x86_64"}, {"rpm", "arm64", "aarch64"}, {"rpm", "386", "i686"},
+		{"deb", "x86_64", ""}, {"rpm", "armhf", ""},
+	} {
+		got, err := drivers[c.format].arch(c.oci)
+		if got != c.want || (err == nil) != (c.want != "") {
+			t.Errorf("%s arch(%s) = %q, %v; want %q", c.format, c.oci, got, err, c.want)
+		}
+	}
+	if _, err := Decode("x.yaml", []byte("name: x\nformat: apk\narchitectures: [amd64]\n")); err == nil || !strings.Contains(err.Error(), "want deb or rpm") {
+		t.Errorf("format apk: %v", err)
+	}
+}
+
+// TestNoDriver: a Distro made by hand with a format that has no driver
+// fails with an error naming the format, and does not panic.
+func TestNoDriver(t *testing.T) {
+	d := &Distro{Name: "odd", Format: "apk", Architectures: []string{"amd64"}}
+	if _, _, err := d.Open(context.Background(), &fetch.Cache{Dir: t.TempDir()}, "amd64", Mirrors{}); err == nil || !strings.Contains(err.Error(), `format "apk"`) {
+		t.Errorf("Open: %v", err)
+	}
+	if err := d.Payload("", nil).Walk("x", nil); err == nil || !strings.Contains(err.Error(), `format "apk"`) {
+		t.Errorf("Payload: %v", err)
+	}
+	if d.NeedsMirrors() || d.LibraryDirs() != nil {
+		t.Error("NeedsMirrors or LibraryDirs")
 	}
 }
