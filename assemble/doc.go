@@ -48,22 +48,20 @@
 //
 // Generated files: /etc/passwd, /etc/group (root 0, nobody 65534, nonroot
 // 65532), /etc/nsswitch.conf, /root, /home/nonroot and /tmp go into the
-// bottom layer; /etc/ssl/certs/ca-certificates.crt, built from the
-// certificates package ca-certificates ships as update-ca-certificates
-// would, goes into that package's layer with the links of OpenSSL's
-// default trust paths (/usr/lib/ssl/cert.pem and /usr/lib/ssl/certs, the
-// NAME.pem and subject-hash links in /etc/ssl/certs: see sslcerts.go);
-// every package gets
-// /var/lib/dpkg/status.d/<name> (its control record with a Status field)
-// and, when the payload reader can give it, <name>.md5sums, in its own
-// layer, so that image scanners find it. A payload reader whose format
-// keeps a package database of its own (packages.PackageDB: RPM's rpmdb)
-// gets that instead: each layer that adds packages gets the database of
-// every package so far. /etc/os-release and
+// bottom layer. A payload reader whose format keeps a database of the
+// installed packages (packages.PackageDB: Debian's
+// /var/lib/dpkg/status.d, RPM's rpmdb) gets it written into each layer
+// that adds packages, for every package so far, less the files a lower
+// layer already has unchanged, so that image scanners find every
+// package. /etc/os-release and
 // /usr/lib/os-release (and Spec.ReleaseFiles) go into a small top layer
 // of their own. Generators a profile names run per layer (gconv-modules:
-// glibc's iconv configuration for the modules kept; ca-trust,
-// java-cacerts, ld.so.cache, …).
+// glibc's iconv configuration for the modules kept; ca-certificates:
+// /etc/ssl/certs/ca-certificates.crt built as update-ca-certificates
+// would, with the links of OpenSSL's default trust paths, see
+// sslcerts.go; ca-trust, its RPM counterpart; java-cacerts, ld.so.cache,
+// …). assemble knows no package format: what differs between them comes
+// from the payload reader or from a generator a profile names.
 //
 // # Determinism
 //
