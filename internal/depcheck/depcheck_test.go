@@ -12,13 +12,11 @@ var formats = []string{Module + "/packages/deb", Module + "/packages/rpm"}
 // TestFormatNeutral: the resolver, the profiles and the assembler know
 // no package format, directly or through another package of this module.
 //
-// Known exceptions, in tests only: resolver/deb_test.go resolves real
-// Debian indexes (a signed archive from debtest) end to end, and
-// assemble's tests build images from real .deb files through deb.Payload.
-// (assemble imports no format package, but still writes dpkg's status.d
-// and the Debian CA bundle on its own; formats becoming drivers, issue 9
-// point 1, moves that knowledge out, and then its tests can take their
-// payloads from the distro's driver.)
+// The one known exception, in tests only: resolver/deb_test.go resolves
+// real Debian indexes (a signed archive from debtest) end to end. The
+// assembler's tests count too: images built from real .deb files (the
+// payload reader and status.d, the Debian package database) are tested
+// in packages/deb, which imports assemble, not the other way round.
 func TestFormatNeutral(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -27,7 +25,7 @@ func TestFormatNeutral(t *testing.T) {
 	for _, c := range []struct {
 		pkg   string
 		tests bool // its own test files count too
-	}{{"resolver", false}, {"profiles", true}, {"assemble", false}} {
+	}{{"resolver", false}, {"profiles", true}, {"assemble", true}} {
 		pkg := c.pkg
 		deps, err := Deps(root, Module+"/"+pkg, c.tests)
 		if err != nil {
@@ -61,12 +59,19 @@ func TestDepsFindsIndirect(t *testing.T) {
 	if !ok || len(chain) < 3 {
 		t.Fatalf("root package: packages/deb chain %v, want one through another package", chain)
 	}
-	// With tests: assemble's tests import packages/deb (the exception
-	// TestFormatNeutral names), its code does not.
-	if deps, err = Deps(root, Module+"/assemble", true); err != nil {
+	// With tests: resolver's tests import packages/deb (the exception
+	// TestFormatNeutral names), its code does not; packages/deb's tests
+	// import assemble.
+	if deps, err = Deps(root, Module+"/resolver", true); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := deps[Module+"/packages/deb"]; !ok {
-		t.Error("assemble's tests: packages/deb not found among their imports")
+		t.Error("resolver's tests: packages/deb not found among their imports")
+	}
+	if deps, err = Deps(root, Module+"/packages/deb", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := deps[Module+"/assemble"]; !ok {
+		t.Error("packages/deb's tests: assemble not found among their imports")
 	}
 }
