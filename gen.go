@@ -296,9 +296,12 @@ func (in *genInput) spec(o GenOptions, payload packages.Payload) (assemble.Spec,
 		workdir = cfg.Workdir
 	}
 	spec := assemble.Spec{
-		Payload:          payload,
-		Arch:             in.arch,
-		Created:          created,
+		Payload: payload,
+		Arch:    in.arch,
+		Created: created,
+		// SOURCE_DATE_EPOCH clamps the packages' mtimes and dates what
+		// the build generates.
+		ClampMTimes:      strings.TrimSpace(os.Getenv("SOURCE_DATE_EPOCH")) != "",
 		User:             user,
 		WorkDir:          workdir,
 		Entrypoint:       cfg.Entrypoint,

@@ -66,6 +66,9 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 
 	// Place everything, layer by layer, and list what each layer writes.
 	t := newTree(pr)
+	if spec.ClampMTimes {
+		t.times = mtimes{clamp: true, max: created.Unix(), gen: max(created.Unix(), MinMTime)}
+	}
 	rep := &Report{}
 	seen := map[string]bool{} // package IDs placed so far
 	statusNames := map[string]bool{}
@@ -206,7 +209,7 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 	tars := make([]*stream, len(snaps))
 	var tarErr error
 	for i, s := range snaps {
-		b, content, err := writeTar(s, created)
+		b, content, err := writeTar(s)
 		if err != nil {
 			tarErr = fmt.Errorf("layer %s: %w", names[i], err)
 			break
