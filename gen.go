@@ -296,12 +296,9 @@ func (in *genInput) spec(o GenOptions, payload packages.Payload) (assemble.Spec,
 		workdir = cfg.Workdir
 	}
 	spec := assemble.Spec{
-		Payload: payload,
-		Arch:    in.arch,
-		Created: created,
-		// SOURCE_DATE_EPOCH clamps the packages' mtimes and dates what
-		// the build generates.
-		ClampMTimes:      strings.TrimSpace(os.Getenv("SOURCE_DATE_EPOCH")) != "",
+		Payload:          payload,
+		Arch:             in.arch,
+		Created:          created,
 		User:             user,
 		WorkDir:          workdir,
 		Entrypoint:       cfg.Entrypoint,
@@ -311,6 +308,9 @@ func (in *genInput) spec(o GenOptions, payload packages.Payload) (assemble.Spec,
 		LibraryPath:      in.distro.LibraryDirs(),
 		Labels:           map[string]string{},
 	}
+	// SOURCE_DATE_EPOCH clamps the packages' mtimes and dates what the
+	// build generates.
+	spec.ClampMTimes = strings.TrimSpace(os.Getenv("SOURCE_DATE_EPOCH")) != ""
 	if !o.KeepDocs {
 		spec.PruneFiles = slices.Clone(assemble.DefaultPruneFiles)
 	}
