@@ -332,6 +332,7 @@ func (in *genInput) spec(o GenOptions, payload packages.Payload) (assemble.Spec,
 
 	for li, lv := range in.plan.Levels {
 		layer := assemble.Layer{Name: lv.Name, Generate: in.plan.Chain[li].Generate}
+		layer.PythonBytecode = in.plan.Chain[li].PythonBytecode
 		for _, p := range in.levels[li] {
 			// The scanner record (status.d) comes from the .deb's own
 			// control file, not the index stanza, so that a build from a

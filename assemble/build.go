@@ -170,6 +170,16 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 				t.placeFile(f)
 			}
 		}
+		if l.PythonBytecode {
+			files, warns, err := t.pythonBytecode(ctx, spec.Arch, progress)
+			if err != nil {
+				return nil, nil, fmt.Errorf("layer %s: Python bytecode: %w", l.Name, err)
+			}
+			rep.Warnings = append(rep.Warnings, warns...)
+			for _, f := range files {
+				t.placeFile(f)
+			}
+		}
 		t.dropPrunedLinks()
 		snaps = append(snaps, t.snapshot())
 		names = append(names, l.Name)

@@ -41,6 +41,10 @@ type Layer struct {
 	// the layer's packages and files are placed; their files go into this
 	// layer.
 	Generate []string
+	// PythonBytecode compiles the .py files this layer placed under
+	// /usr/lib*/python3* into __pycache__ (see bytecode.go), after
+	// Generate.
+	PythonBytecode bool
 }
 
 // Spec says what image Build makes.
