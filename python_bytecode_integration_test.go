@@ -146,7 +146,7 @@ func TestPythonBytecode(t *testing.T) {
 				t.Fatalf("import set: exit %d, stdout %q\n%s", code, stdout, tail(stderr, 30))
 			}
 			fromSource := regexp.MustCompile(`(?m)^# code object from '?/usr/lib/python3[^ ]*\.py'?$`).FindAllString(stderr, -1)
-			matches := regexp.MustCompile(`(?m)^# /usr/lib/python3\.` + tc.minor + `/\S*__pycache__/\S+\.pyc matches /usr/lib/python3\.` + tc.minor + `/\S+\.py$`).FindAllString(stderr, -1)
+			matches := regexp.MustCompile(`(?m)^# /usr/lib/python3\.`+tc.minor+`/\S*__pycache__/\S+\.pyc matches /usr/lib/python3\.`+tc.minor+`/\S+\.py$`).FindAllString(stderr, -1)
 			if len(fromSource) > 0 || len(matches) < 100 {
 				t.Errorf("import set: %d modules compiled from source %q, %d loaded from bytecode", len(fromSource), fromSource, len(matches))
 			}

@@ -9,9 +9,11 @@ cd "$(dirname "$0")/.."
 # build the jar the java images run; rpm (rpmbuild, rpmsign), createrepo-c,
 # gnupg and gcc build the signed RPM repositories the RPM tests serve (from
 # the host's glibc, OpenSSL, C++ runtime, CA certificates, time zones,
-# /etc/services and /etc/mime.types).
+# /etc/services and /etc/mime.types); mmdebstrap makes the full Debian root
+# filesystem CPython's regression tests are compared against.
 need=(podman runc skopeo umoci default-jdk-headless
-  rpm createrepo-c gnupg gcc libc6-dev ca-certificates tzdata netbase media-types)
+  rpm createrepo-c gnupg gcc libc6-dev ca-certificates tzdata netbase media-types
+  mmdebstrap)
 missing=()
 for pkg in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

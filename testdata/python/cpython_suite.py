@@ -4,9 +4,10 @@ report one status per test module.
 Run with the interpreter under test, as `python -c "$(cat this)" ARGS`
 (images have no shell, so the program is passed as -c):
 
-    ARGS: [-jN] [--all] MODULE...
+    ARGS: [-jN] [-i PATTERN]... [--all] MODULE...
 
 --all runs every module the test package finds (MODULEs are ignored).
+-i PATTERN is regrtest's --ignore: test cases matching it do not run.
 The last line printed is "RESULT " and a JSON object mapping each module
 to ok, failed, skipped, resource_denied, env_changed, no_tests, omitted,
 timeout or crashed. regrtest's own output goes to stderr.
@@ -21,9 +22,13 @@ args = sys.argv[1:]
 jobs = "-j2"
 run_all = False
 mods = []
-for a in args:
+ignore = []
+it = iter(args)
+for a in it:
     if a.startswith("-j"):
         jobs = a
+    elif a == "-i":
+        ignore += ["-i", next(it)]
     elif a == "--all":
         run_all = True
     else:
@@ -33,7 +38,7 @@ if run_all:
     from test.libregrtest.findtests import findtests
     mods = sorted(findtests())
 
-cmd = [sys.executable, "-m", "test", jobs, "--timeout=900", "--fail-env-changed"] + mods
+cmd = [sys.executable, "-m", "test", jobs, "--timeout=900", "--fail-env-changed"] + ignore + mods
 proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 out = proc.stdout.decode("utf-8", "replace")
 sys.stderr.write(out)
