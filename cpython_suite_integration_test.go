@@ -95,7 +95,13 @@ func TestCPythonSuite(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	layout := filepath.Join(dir, "image")
+	// podman names an image run from oci:DIR after DIR, which must be
+	// lowercase: t.TempDir's name is not.
+	shared, err := sharedDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout := filepath.Join(shared, "cpython-suite")
 	stdout, stderr, code, err := runBin("", "gen", "python3", "--distro", "debian:trixie", "--add", "libpython3.13-testsuite",
 		"--cache-dir", testCache, "--json", "-o", "oci:"+layout+":suite")
 	if err != nil || code != 0 {
@@ -119,9 +125,14 @@ func TestCPythonSuite(t *testing.T) {
 	}
 	full := filepath.Join(dir, "full")
 	mmdone := make(chan error, 1)
+	finished := make(chan struct{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer func() {
+		cancel()
+		<-finished // before t.TempDir's removal
+	}()
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
+		defer close(finished)
 		cmd := exec.CommandContext(ctx, mmdebstrap, "--quiet", "--variant=apt", "--include="+strings.Join(names, ","), "trixie", full,
 			"deb "+mirrors.Archive+" trixie main", "deb "+mirrors.Archive+" trixie-updates main", "deb "+mirrors.Security+" trixie-security main")
 		out, err := cmd.CombinedOutput()
