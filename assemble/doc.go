@@ -52,6 +52,10 @@
 // every package so far. /etc/os-release and
 // /usr/lib/os-release go into a small top layer of their own.
 //
+// A layer with PythonBytecode gets the hash-based .pyc files of the Python
+// modules it placed, compiled by the image's own interpreter run chrooted
+// in a user namespace (bytecode.go).
+//
 // # Determinism
 //
 // A layer is a tar stream in which entries are sorted by path, parents
