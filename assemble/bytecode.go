@@ -25,7 +25,8 @@ import (
 // process would compile what it imports, every time. The build does what
 // py3compile does, with the image's own interpreter: the root filesystem
 // as it stands is written to a temporary directory, the interpreter runs
-// chrooted there (in a new user namespace, so no privilege is needed) and
+// chrooted there (in a new user namespace, so no privilege is needed, and
+// without network) and
 // compiles the layer's .py files in one process, in path order, writing
 // each .pyc to its standard output; they go into the same layer as their
 // sources, so lower layers do not change.
@@ -269,7 +270,7 @@ func parsePyc(b []byte, srcs []string) ([]File, int, error) {
 
 // writeRoot writes the image as it stands (every layer so far) under dir:
 // directories, regular files (hard links as copies) and symlinks, owned
-// by the caller.
+// by the caller and readable by everyone.
 func (t *tree) writeRoot(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -297,7 +298,7 @@ func (t *tree) writeRoot(dir string) error {
 		case tar.TypeSymlink:
 			err = os.Symlink(n.link, dst)
 		case tar.TypeReg:
-			err = os.WriteFile(dst, n.data, os.FileMode(n.mode&0o755|0o600))
+			err = os.WriteFile(dst, n.data, os.FileMode(n.mode&0o755|0o644))
 		}
 		if err != nil {
 			return err
