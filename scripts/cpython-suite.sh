@@ -2,9 +2,10 @@
 # CPython's whole regression suite (Debian's libpython3.X-testsuite) in the
 # python images next to a full Debian root filesystem of the same packages.
 #
-#   scripts/cpython-suite.sh [JOBS]       (JOBS: regrtest -jN, default 2)
+#   scripts/cpython-suite.sh [JOBS [3.X:SUITE...]]
 #
-# For each python3.X/distro pair below: gen builds the image with
+# JOBS is regrtest's -jN (default 2); the pairs default to 3.13:trixie
+# 3.11:bookworm. For each pair: gen builds the image with
 # --add libpython3.X-testsuite; mmdebstrap (--variant=apt) installs the same
 # packages, with their maintainer scripts, into a directory; every test
 # module then runs in both with podman (--network=none, the image's nonroot
@@ -20,6 +21,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${1:-2}
+shift || true
+pairs=("$@")
+((${#pairs[@]})) || pairs=(3.13:trixie 3.11:bookworm)
 podman=${PODMAN:-podman}
 mirror=${DISTROLESS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${DISTROLESS_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
@@ -35,7 +39,7 @@ while read -r pat; do
 done <testdata/python/shell_cases.txt
 
 results=()
-for pair in 3.13:trixie 3.11:bookworm; do
+for pair in "${pairs[@]}"; do
   v=${pair%%:*} suite=${pair#*:}
   out="$tmp/py$v"
   "$tmp/distroless" gen "python$v" --distro "debian:$suite" --add "libpython$v-testsuite" \
