@@ -35,7 +35,10 @@ for a in it:
         mods.append(a)
 
 if run_all:
-    from test.libregrtest.findtests import findtests
+    try:
+        from test.libregrtest.findtests import findtests  # 3.13
+    except ImportError:
+        from test.libregrtest.runtest import findtests  # 3.11
     mods = sorted(findtests())
 
 cmd = [sys.executable, "-m", "test", jobs, "--timeout=900", "--fail-env-changed"] + ignore + mods
