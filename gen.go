@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"maps"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -410,6 +411,9 @@ func (in *genInput) spec(o GenOptions, u imageUser, payload packages.Payload) (a
 		LibraryPath:      in.distro.LibraryDirs(),
 		Labels:           map[string]string{},
 	}
+	// SOURCE_DATE_EPOCH clamps the packages' mtimes and dates what the
+	// build generates.
+	spec.ClampMTimes = strings.TrimSpace(os.Getenv("SOURCE_DATE_EPOCH")) != ""
 	if !o.KeepDocs {
 		spec.PruneFiles = slices.Clone(assemble.DefaultPruneFiles)
 	}
@@ -431,6 +435,7 @@ func (in *genInput) spec(o GenOptions, u imageUser, payload packages.Payload) (a
 
 	for li, lv := range in.plan.Levels {
 		layer := assemble.Layer{Name: lv.Name, Generate: in.plan.Chain[li].Generate}
+		layer.PythonBytecode = in.plan.Chain[li].PythonBytecode
 		for _, p := range in.levels[li] {
 			layer.Packages = append(layer.Packages, assemble.Unpack{Pkg: p, File: in.cache.BlobPath(p.SHA256)})
 		}

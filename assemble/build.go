@@ -67,6 +67,9 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 
 	// Place everything, layer by layer, and list what each layer writes.
 	t := newTree(pr)
+	if spec.ClampMTimes {
+		t.times = mtimes{clamp: true, max: created.Unix(), gen: max(created.Unix(), MinMTime)}
+	}
 	rep := &Report{}
 	seen := map[string]bool{} // package IDs placed so far
 	// A format with a package database (packages.PackageDB: dpkg's
@@ -149,6 +152,16 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 				t.placeFile(f)
 			}
 		}
+		if l.PythonBytecode {
+			files, warns, err := t.pythonBytecode(ctx, spec.Arch, progress)
+			if err != nil {
+				return nil, nil, fmt.Errorf("layer %s: Python bytecode: %w", l.Name, err)
+			}
+			rep.Warnings = append(rep.Warnings, warns...)
+			for _, f := range files {
+				t.placeFile(f)
+			}
+		}
 		t.dropPrunedLinks()
 		snaps = append(snaps, t.snapshot())
 		names = append(names, l.Name)
@@ -193,7 +206,7 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 	tars := make([]*stream, len(snaps))
 	var tarErr error
 	for i, s := range snaps {
-		b, content, err := writeTar(s, created)
+		b, content, err := writeTar(s)
 		if err != nil {
 			tarErr = fmt.Errorf("layer %s: %w", names[i], err)
 			break

@@ -63,17 +63,32 @@
 // …). assemble knows no package format: what differs between them comes
 // from the payload reader or from a generator a profile names.
 //
+// A layer with PythonBytecode gets the hash-based .pyc files of the Python
+// modules it placed, compiled by the image's own interpreter run chrooted
+// in a user namespace (bytecode.go).
+//
 // # Determinism
 //
 // A layer is a tar stream in which entries are sorted by path, parents
-// before children, with every mtime set to Spec.Created, numeric owners
-// only and a fixed header format, compressed with a fixed gzip level and a
-// fixed gzip header. Its bytes depend only on what is placed in it (and
+// before children, with numeric owners only and a fixed header format,
+// compressed with a fixed gzip level and a fixed gzip header. Its bytes depend only on what is placed in it (and
 // on the metadata of the lower layers' directories it has files in), so
 // images of profiles that extend one another share their lower layers
 // byte for byte, and the same inputs always give the same image digest.
 // Compression is done in 1 MiB blocks in parallel, each primed with the
 // 32 KiB before it, and joined into one gzip member.
+//
+// # Modification times
+//
+// A packaged file keeps the mtime its package gives it (Debian and RPM
+// builds clamp those to the source's date, so they are reproducible);
+// with Spec.ClampMTimes (gen sets it when SOURCE_DATE_EPOCH is set) a
+// later one is lowered to Spec.Created. What the build generates (the
+// files above, directories no package names, the merged-/usr links,
+// bytecode) is dated Spec.Created with ClampMTimes, MinMTime
+// (1980-01-03T00:00:00Z) without. No mtime is earlier than MinMTime:
+// ZIP cannot store a time before 1980, so zipfile, zipapp, wheel builders
+// and jar would refuse files dated 1970.
 //
 // # Library check
 //

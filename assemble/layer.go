@@ -110,7 +110,7 @@ func (s *stream) each(from, to int64, fn func([]byte) error) error {
 }
 
 // writeTar renders a layer's entries as a tar stream.
-func writeTar(entries []tarEntry, created time.Time) (*stream, int64, error) {
+func writeTar(entries []tarEntry) (*stream, int64, error) {
 	st := &stream{}
 	tw := tar.NewWriter(st)
 	var content int64
@@ -120,7 +120,7 @@ func writeTar(entries []tarEntry, created time.Time) (*stream, int64, error) {
 			Mode:     e.n.mode,
 			Uid:      e.n.uid,
 			Gid:      e.n.gid,
-			ModTime:  created,
+			ModTime:  time.Unix(e.n.mtime, 0),
 			Typeflag: e.n.typ,
 			Format:   tar.FormatPAX,
 		}

@@ -41,18 +41,27 @@ type Layer struct {
 	// the layer's packages and files are placed; their files go into this
 	// layer.
 	Generate []string
+	// PythonBytecode compiles the .py files this layer placed under
+	// /usr/lib*/python3* into __pycache__ (see bytecode.go), after
+	// Generate.
+	PythonBytecode bool
 }
 
 // Spec says what image Build makes.
 type Spec struct {
-	Layers  []Layer           // bottom first, one per profile level
-	Payload packages.Payload  // reads package files (deb.Payload{})
-	Arch    string            // OCI architecture: amd64, arm64, …
-	Created time.Time         // every mtime and config.created; zero means DefaultCreated
-	Env     []string          // KEY=VALUE, added to (or replacing) DefaultEnv
-	User    string            // config.User
-	WorkDir string            // config.WorkingDir
-	Labels  map[string]string // config labels
+	Layers  []Layer          // bottom first, one per profile level
+	Payload packages.Payload // reads package files (deb.Payload{})
+	Arch    string           // OCI architecture: amd64, arm64, …
+	Created time.Time        // config.created; zero means DefaultCreated
+	// ClampMTimes lowers every file's modification time later than
+	// Created to Created (SOURCE_DATE_EPOCH's rule), and dates what the
+	// build generates Created rather than MinMTime. Either way no mtime is
+	// earlier than MinMTime.
+	ClampMTimes bool
+	Env         []string          // KEY=VALUE, added to (or replacing) DefaultEnv
+	User        string            // config.User
+	WorkDir     string            // config.WorkingDir
+	Labels      map[string]string // config labels
 	// Annotations go on the image manifest.
 	Annotations     map[string]string
 	Entrypoint, Cmd []string

@@ -21,6 +21,7 @@ type node struct {
 	uid, gid int
 	data     []byte
 	link     string
+	mtime    int64 // seconds since 1970
 	layer    int
 	owner    string // package label, or generatedOwner
 	implicit bool   // a parent directory no entry named
@@ -39,10 +40,31 @@ type tree struct {
 	pr       *pruner
 	errs     []string
 	warnings []string
+	times    mtimes
 }
 
 func newTree(pr *pruner) *tree {
-	return &tree{view: map[string]*node{}, pr: pr}
+	return &tree{view: map[string]*node{}, pr: pr, times: mtimes{gen: MinMTime}}
+}
+
+// mtimes says which modification times the tree's entries get.
+type mtimes struct {
+	clamp    bool  // package mtimes later than max are lowered to it
+	max, gen int64 // gen: the mtime of what the build makes
+}
+
+// MinMTime is the earliest modification time an image has: 1980-01-03
+// 00:00:00 UTC. ZIP (and so zipfile, zipapp, wheels, jar) cannot store a
+// time before 1980-01-01 in local time; two days later is past it in
+// every time zone. Generated files get it when SOURCE_DATE_EPOCH is unset.
+const MinMTime = 315532800 + 2*86400
+
+// of returns the mtime an entry the package dates pm gets.
+func (m mtimes) of(pm int64) int64 {
+	if m.clamp && pm > m.max {
+		pm = m.max
+	}
+	return max(pm, MinMTime)
 }
 
 func (t *tree) startLayer() {
@@ -133,7 +155,7 @@ func (t *tree) ensureParents(p string) error {
 		a := strings.Join(comps[:i], "/")
 		n := t.view[a]
 		if n == nil {
-			t.add(a, &node{typ: tar.TypeDir, mode: 0o755, implicit: true, owner: generatedOwner})
+			t.add(a, &node{typ: tar.TypeDir, mode: 0o755, implicit: true, owner: generatedOwner, mtime: t.times.gen})
 			continue
 		}
 		if n.typ != tar.TypeDir {
@@ -159,13 +181,13 @@ func kindName(t byte) string {
 // directory /usr/d) exist.
 func (t *tree) ensureUsrLink(d string) {
 	if n := t.view[d]; n == nil {
-		t.add(d, &node{typ: tar.TypeSymlink, mode: 0o777, link: "usr/" + d, owner: generatedOwner})
+		t.add(d, &node{typ: tar.TypeSymlink, mode: 0o777, link: "usr/" + d, owner: generatedOwner, mtime: t.times.gen})
 	}
 	if t.view["usr"] == nil {
-		t.add("usr", &node{typ: tar.TypeDir, mode: 0o755, owner: generatedOwner})
+		t.add("usr", &node{typ: tar.TypeDir, mode: 0o755, owner: generatedOwner, mtime: t.times.gen})
 	}
 	if t.view["usr/"+d] == nil {
-		t.add("usr/"+d, &node{typ: tar.TypeDir, mode: 0o755, owner: generatedOwner})
+		t.add("usr/"+d, &node{typ: tar.TypeDir, mode: 0o755, owner: generatedOwner, mtime: t.times.gen})
 	}
 }
 
@@ -241,7 +263,7 @@ func (t *tree) placeEntry(pk *unpacked, e *entry, g *hlGroup) {
 			return
 		}
 	}
-	n := &node{typ: e.typ, mode: e.mode, uid: e.uid, gid: e.gid, data: e.data, link: e.link, owner: pk.label}
+	n := &node{typ: e.typ, mode: e.mode, uid: e.uid, gid: e.gid, data: e.data, link: e.link, owner: pk.label, mtime: t.times.of(e.mtime)}
 	if e.typ == tar.TypeLink {
 		n.typ, n.link, n.hl = tar.TypeReg, "", g
 		n.data = pk.entries[e.hl].data
@@ -271,6 +293,7 @@ func (t *tree) placeEntry(pk *unpacked, e *entry, g *hlGroup) {
 	case n.typ == tar.TypeDir && ex.typ == tar.TypeDir:
 		if ex.implicit && ex.layer == t.cur {
 			ex.mode, ex.uid, ex.gid, ex.owner, ex.implicit = n.mode, n.uid, n.gid, n.owner, false
+			ex.mtime = n.mtime
 		}
 	case n.typ == tar.TypeDir && ex.typ == tar.TypeSymlink:
 		// dpkg keeps a symlink to a directory where a package has one.
@@ -328,7 +351,7 @@ func (t *tree) placeFile(f File) {
 		t.fail("generated file %q: %v", shortPath(f.Path), err)
 		return
 	}
-	n := &node{uid: max(f.UID, 0), gid: max(f.GID, 0), owner: generatedOwner, mode: int64(f.Mode.Perm())}
+	n := &node{uid: max(f.UID, 0), gid: max(f.GID, 0), owner: generatedOwner, mode: int64(f.Mode.Perm()), mtime: t.times.gen}
 	switch {
 	case f.Mode.IsDir():
 		n.typ = tar.TypeDir
@@ -433,7 +456,7 @@ func (t *tree) snapshot() []tarEntry {
 			first[e.n.hl] = e
 			continue
 		}
-		if f.n.mode == e.n.mode && f.n.uid == e.n.uid && f.n.gid == e.n.gid && bytes.Equal(f.n.data, e.n.data) {
+		if f.n.mode == e.n.mode && f.n.uid == e.n.uid && f.n.gid == e.n.gid && f.n.mtime == e.n.mtime && bytes.Equal(f.n.data, e.n.data) {
 			e.linkTo = f.path
 		}
 	}

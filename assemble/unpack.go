@@ -27,6 +27,7 @@ type entry struct {
 	data     []byte
 	link     string // symlink target; hard link: the target entry's path
 	hl       int    // TypeLink: index of the target entry
+	mtime    int64  // seconds since 1970, as the package has it
 }
 
 // unpacked is one package read into memory.
@@ -161,7 +162,7 @@ func readPackage(spec *Spec, pr *pruner, u Unpack) (*unpacked, error) {
 			return nil
 		}
 		mode := h.Mode & 0o7777 &^ (0o4000 | 0o2000)
-		e := entry{path: p, mode: mode, uid: max(h.Uid, 0), gid: max(h.Gid, 0), hl: -1}
+		e := entry{path: p, mode: mode, uid: max(h.Uid, 0), gid: max(h.Gid, 0), hl: -1, mtime: h.ModTime.Unix()}
 		switch h.Typeflag {
 		case tar.TypeReg, tar.TypeRegA:
 			e.typ = tar.TypeReg
@@ -194,6 +195,7 @@ func readPackage(spec *Spec, pr *pruner, u Unpack) (*unpacked, error) {
 			e.hl, e.link = i, t
 			e.mode = pk.entries[i].mode
 			e.uid, e.gid = pk.entries[i].uid, pk.entries[i].gid
+			e.mtime = pk.entries[i].mtime
 		default:
 			pk.warnings = append(pk.warnings, fmt.Sprintf("%s: /%s: %s dropped", pk.label, p, typeName(h.Typeflag)))
 			return nil

@@ -50,6 +50,11 @@ type Profile struct {
 	// Generate names files the build makes in Go for this profile's layer
 	// (what maintainer scripts would have done), e.g. ld.so.cache.
 	Generate []string `yaml:"generate"`
+	// PythonBytecode compiles the .py files of this profile's layer under
+	// /usr/lib*/python3* to hash-based .pyc (PEP 552, checked-hash) with
+	// the image's own interpreters, as Debian's py3compile does at install
+	// time; the .pyc files go into the same layer.
+	PythonBytecode bool `yaml:"python-bytecode"`
 }
 
 // Template makes one profile file serve a family of names.

@@ -11,10 +11,11 @@ cd "$(dirname "$0")/.."
 # the host's glibc, OpenSSL, C++ runtime, CA certificates, time zones,
 # /etc/services and /etc/mime.types). The fidelity tests compile C and
 # C++ programs against glibc and OpenSSL (g++, libssl-dev) and compare
-# subject hashes with the openssl tool.
+# subject hashes with the openssl tool; mmdebstrap makes the full Debian
+# root filesystem CPython's regression tests are compared against.
 need=(podman runc skopeo umoci default-jdk-headless
   rpm createrepo-c gnupg gcc libc6-dev ca-certificates tzdata netbase media-types
-  g++ libssl-dev openssl)
+  g++ libssl-dev openssl mmdebstrap)
 # xz and bzip2 compress the hostile packages the payload tests build.
 need+=(xz-utils bzip2)
 missing=()

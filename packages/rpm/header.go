@@ -21,6 +21,7 @@ const (
 	tagArch              = 1022
 	tagFileSizes         = 1028
 	tagFileModes         = 1030
+	tagFileMTimes        = 1034
 	tagFileLinkTos       = 1036
 	tagFileFlags         = 1037
 	tagFileUserName      = 1039
@@ -183,6 +184,7 @@ type headerFile struct {
 	group  string
 	link   string
 	flags  int64
+	mtime  int64 // -1 when the header gives none
 	unique bool
 }
 
@@ -197,13 +199,17 @@ func (h *rpmHeaders) files() map[string]*headerFile {
 	users := hd.GetTag(tagFileUserName).StringSlice()
 	groups := hd.GetTag(tagFileGroupName).StringSlice()
 	links := hd.GetTag(tagFileLinkTos).StringSlice()
+	mtimes := hd.GetTag(tagFileMTimes).Int64Slice()
 	sizes := hd.GetTag(tagLongFileSizes).Int64Slice()
 	if len(sizes) != len(names) {
 		sizes = hd.GetTag(tagFileSizes).Int64Slice()
 	}
 	out := make(map[string]*headerFile, len(names))
 	for i, base := range names {
-		f := &headerFile{mode: modes[i], flags: flags[i], user: "root", group: "root", size: -1}
+		f := &headerFile{mode: modes[i], flags: flags[i], user: "root", group: "root", size: -1, mtime: -1}
+		if len(mtimes) == len(names) {
+			f.mtime = int64(uint32(mtimes[i]))
+		}
 		if len(sizes) == len(names) {
 			f.size = sizes[i]
 		}

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	crpm "github.com/cavaliergopher/rpm"
 	"io"
 	"io/fs"
 	"net/http"
@@ -413,6 +414,7 @@ type walked struct {
 	uid        int
 	size       int64
 	data       string
+	mtime      int64
 }
 
 func walkAll(t testing.TB, p Payload, file string) ([]walked, error) {
@@ -422,7 +424,7 @@ func walkAll(t testing.TB, p Payload, file string) ([]walked, error) {
 		if err != nil {
 			return err
 		}
-		out = append(out, walked{h.Name, h.Linkname, h.Typeflag, h.Mode, h.Uid, h.Size, string(b)})
+		out = append(out, walked{h.Name, h.Linkname, h.Typeflag, h.Mode, h.Uid, h.Size, string(b), h.ModTime.Unix()})
 		return nil
 	})
 	return out, err
@@ -463,6 +465,21 @@ func TestPayload(t *testing.T) {
 	}
 	if _, ok := byName["./var/log/demo.log"]; ok {
 		t.Error("a ghost file was yielded")
+	}
+	// Each entry's mtime is the one the package header gives (as rpm
+	// installs it), not the epoch.
+	pkg, err := crpm.Open(fx.RPMs["demo-1.0-1.x86_64.rpm"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fi := range pkg.Files() {
+		w, ok := byName["."+fi.Name()]
+		if !ok {
+			continue // %ghost
+		}
+		if w.mtime != fi.ModTime().Unix() || w.mtime < 1e9 {
+			t.Errorf("%s: mtime %d, the header has %d", w.name, w.mtime, fi.ModTime().Unix())
+		}
 	}
 
 	// Every package, whatever its compressor; the unpack cache gives the

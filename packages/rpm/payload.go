@@ -38,8 +38,10 @@ import (
 // hard links to it. Device nodes and FIFOs are yielded as they are (the assembler drops
 // them).
 //
+// Each entry's mtime is the header's (FILEMTIMES), else the cpio's.
+//
 // With CacheDir set, Walk keeps each package's converted entries there as
-// a fast zstd tar (<CacheDir>/<sha256 of the .rpm>.rpm.tar.zst), written
+// a fast zstd tar (<CacheDir>/<sha256 of the .rpm>.rpm2.tar.zst), written
 // through a temporary file and a rename (packages/unpackcache, which
 // packages/deb uses too).
 type Payload struct {
@@ -68,6 +70,11 @@ func (p Payload) WithWarn(warn func(string)) packages.Payload {
 
 var _ packages.Payload = Payload{}
 var _ packages.Preparer = Payload{}
+
+// cacheExt names unpack cache entries. Its version changes whenever what
+// an entry holds does: "rpm2" entries carry the packages' mtimes, the
+// older "rpm" ones had none (and are not read).
+const cacheExt = ".rpm2.tar.zst"
 
 // maxEntrySize bounds one payload file (the newc format's own limit).
 const maxEntrySize = 1<<32 - 1
@@ -98,7 +105,7 @@ func (p Payload) Walk(file string, fn func(h *tar.Header, r io.Reader) error) er
 		if err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
-		cached = filepath.Join(p.CacheDir, key+".rpm.tar.zst")
+		cached = filepath.Join(p.CacheDir, key+cacheExt)
 		if done, err := unpackcache.Walk(cached, key, p.Warn, fn); done {
 			return err
 		}
@@ -179,7 +186,7 @@ func (p Payload) Prepare(file string) error {
 	if p.CacheDir == "" {
 		return nil
 	}
-	if ok, err := unpackcache.Has(file, p.CacheDir, ".rpm.tar.zst"); ok || err != nil {
+	if ok, err := unpackcache.Has(file, p.CacheDir, cacheExt); ok || err != nil {
 		return err
 	}
 	return p.Walk(file, func(*tar.Header, io.Reader) error { return nil })
@@ -273,8 +280,12 @@ func walkPayload(f *os.File, hd *rpmHeaders, digest *payloadDigest, fn func(h *t
 			Gid:     ownerID(hf.group),
 			Uname:   hf.user,
 			Gname:   hf.group,
-			ModTime: time.Unix(0, 0),
+			ModTime: ch.ModTime,
 			Format:  tar.FormatPAX,
+		}
+		if hf.mtime >= 0 {
+			// The header's time is what rpm installs (and what it checks).
+			th.ModTime = time.Unix(hf.mtime, 0)
 		}
 		switch hf.mode & cpio.ModeType {
 		case cpio.TypeReg:

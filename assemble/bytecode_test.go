@@ -1,0 +1,80 @@
+package assemble
+
+import (
+	"archive/tar"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func pycFrame(cache string, flags byte, body string) string {
+	data := "\xf3\x0d\x0d\x0a" + string([]byte{flags, 0, 0, 0}) + "12345678" + body
+	return fmt.Sprintf("P %d %d\n%s%s", len(cache), len(data), cache, data)
+}
+
+// TestParsePyc: the interpreter's output is trusted no further than it
+// must be: only the cache files of the sources asked for, hash-based,
+// and a complete stream.
+func TestParsePyc(t *testing.T) {
+	srcs := []string{"usr/lib/python3.13/json/__init__.py", "usr/lib/python3.13/foo.bar.py", "usr/lib/python3.13/bad.py"}
+	bad := "/usr/lib/python3.13/bad.py"
+	good := pycFrame("/usr/lib/python3.13/json/__pycache__/__init__.cpython-313.pyc", 3, "code") +
+		pycFrame("/usr/lib/python3.13/__pycache__/foo.bar.cpython-313.pyc", 3, "") +
+		fmt.Sprintf("E %d\n%s", len(bad), bad) + "D\n"
+	files, failed, err := parsePyc([]byte(good), srcs)
+	if err != nil || failed != 1 || len(files) != 2 || files[0].Path != "/usr/lib/python3.13/json/__pycache__/__init__.cpython-313.pyc" || !strings.HasSuffix(string(files[0].Data), "code") {
+		t.Fatalf("good output: %v, %d failed, %v", files, failed, err)
+	}
+	for name, out := range map[string]string{
+		"empty":          "",
+		"no end":         pycFrame("/usr/lib/python3.13/json/__pycache__/__init__.cpython-313.pyc", 3, "x"),
+		"after the end":  "D\nmore",
+		"escape":         pycFrame("/usr/lib/python3.13/json/__pycache__/../../../../etc/passwd.cpython-313.pyc", 3, "x") + "D\n",
+		"not asked":      pycFrame("/usr/lib/python3.13/__pycache__/os.cpython-313.pyc", 3, "x") + "D\n",
+		"not a cache":    pycFrame("/usr/lib/python3.13/json/__init__.pyc", 3, "x") + "D\n",
+		"timestamp pyc":  pycFrame("/usr/lib/python3.13/json/__pycache__/__init__.cpython-313.pyc", 0, "x") + "D\n",
+		"unchecked hash": pycFrame("/usr/lib/python3.13/json/__pycache__/__init__.cpython-313.pyc", 1, "x") + "D\n",
+		"short length":   "P 10 99999\n/usr/lib/x",
+		"negative":       "P -1 3\nabc",
+		"garbage":        "hello\n",
+	} {
+		if files, _, err := parsePyc([]byte(out), srcs); err == nil {
+			t.Errorf("%s: accepted, %v", name, files)
+		}
+	}
+}
+
+// TestPythonSources: the layer's own modules (and symlinks to modules)
+// under a version's directory go to that version's interpreter, those
+// under usr/lib/python3 to every interpreter; lower layers' and
+// generated files are left alone.
+func TestPythonSources(t *testing.T) {
+	tr := newTree(nil)
+	tr.startLayer()
+	tr.add("usr/bin/python3.11", &node{typ: tar.TypeReg, owner: "py311"})
+	tr.add("usr/lib/python3.11/lower.py", &node{typ: tar.TypeReg, owner: "py311"})
+	tr.startLayer()
+	tr.add("usr/bin/python3.13", &node{typ: tar.TypeReg, owner: "py313"})
+	tr.add("usr/lib/python3.13/os.py", &node{typ: tar.TypeReg, owner: "py313"})
+	tr.add("usr/lib/python3.13/site.py", &node{typ: tar.TypeSymlink, link: "/etc/site.py", owner: "py313"})
+	tr.add("etc/site.py", &node{typ: tar.TypeReg, owner: "py313"})
+	tr.add("usr/lib/python3.13/dangling.py", &node{typ: tar.TypeSymlink, link: "nowhere.py", owner: "py313"})
+	tr.add("usr/lib/python3.13/gen.py", &node{typ: tar.TypeReg, owner: generatedOwner})
+	tr.add("usr/lib/python3.13/data.txt", &node{typ: tar.TypeReg, owner: "py313"})
+	tr.add("usr/lib/python3/dist-packages/m.py", &node{typ: tar.TypeReg, owner: "pkg"})
+	tr.add("usr/lib/python3.12/orphan.py", &node{typ: tar.TypeReg, owner: "pkg"})
+	tr.add("usr/share/x.py", &node{typ: tar.TypeReg, owner: "pkg"})
+	got := tr.pythonSources()
+	want := map[string]string{
+		"usr/bin/python3.11": "usr/lib/python3/dist-packages/m.py",
+		"usr/bin/python3.13": "usr/lib/python3.13/os.py usr/lib/python3.13/site.py usr/lib/python3/dist-packages/m.py",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for in, w := range want {
+		if g := strings.Join(got[in], " "); g != w {
+			t.Errorf("%s: %s, want %s", in, g, w)
+		}
+	}
+}
