@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/distroless-dev/distroless/internal/units"
 	"github.com/distroless-dev/distroless/packages"
 )
 
@@ -24,229 +25,350 @@ const maxListed = 25
 
 // Build assembles the image Spec describes. The image's layers are held in
 // memory; nothing is written to disk.
+//
+// It runs a fixed sequence of stages, each with one job: validate the
+// spec, unpack the packages, place each layer (packages, package
+// database, files, generators, Python bytecode), place the os-release
+// layer, check the finished tree, write the layers (tar and compression,
+// with the ELF check running alongside), judge the ELF check, and make
+// the image config and manifest.
 func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
-	progress := spec.Progress
-	if progress == nil {
-		progress = func(string) {}
+	b, err := validateSpec(ctx, &spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, stage := range []func() error{
+		b.unpack,
+		b.placeLayers,
+		b.placeRelease,
+		b.checkTree,
+		b.writeLayers,
+		b.checkLibraries,
+		b.makeImage,
+	} {
+		if err := stage(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return b.img, b.rep, nil
+}
+
+// build is the state Build's stages pass on: each stage reads what the
+// earlier ones left and adds its own part.
+type build struct {
+	ctx      context.Context
+	spec     *Spec
+	progress func(string)
+	arch     archInfo
+	env      []string
+	created  time.Time
+	pr       *pruner
+	npkgs    int
+
+	pkgs  [][]*unpacked // unpacked packages, per layer of spec.Layers
+	t     *tree
+	rep   *Report
+	snaps [][]tarEntry // each layer's entries
+	names []string     // each layer's name
+
+	problems []elfProblem
+	layers   []*memLayer
+	img      v1.Image
+}
+
+// validateSpec checks the spec and settles its defaults.
+func validateSpec(ctx context.Context, spec *Spec) (*build, error) {
+	b := &build{ctx: ctx, spec: spec, progress: spec.Progress, rep: &Report{}}
+	if b.progress == nil {
+		b.progress = func(string) {}
 	}
 	arch, ok := arches[spec.Arch]
 	if !ok {
-		return nil, nil, fmt.Errorf("unsupported architecture %q", spec.Arch)
+		return nil, fmt.Errorf("unsupported architecture %q", spec.Arch)
 	}
+	b.arch = arch
 	if len(spec.Layers) == 0 {
-		return nil, nil, errors.New("no layers")
+		return nil, errors.New("no layers")
 	}
-	npkgs := 0
 	for _, l := range spec.Layers {
 		for _, u := range l.Packages {
 			if u.Pkg == nil {
-				return nil, nil, fmt.Errorf("layer %s: a package without index entry (%s)", l.Name, u.File)
+				return nil, fmt.Errorf("layer %s: a package without index entry (%s)", l.Name, u.File)
 			}
-			npkgs++
+			b.npkgs++
 		}
 	}
-	if npkgs > 0 && spec.Payload == nil {
-		return nil, nil, errors.New("no payload reader for the packages")
+	if b.npkgs > 0 && spec.Payload == nil {
+		return nil, errors.New("no payload reader for the packages")
 	}
 	created := spec.Created
 	if created.IsZero() {
-		created = DefaultCreated
+		created = defaultCreated
 	}
-	created = created.UTC().Truncate(1e9)
+	b.created = created.UTC().Truncate(1e9)
 	pr, err := newPruner(spec.PruneFiles)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	env := mergeEnv(DefaultEnv, spec.Env)
+	b.pr = pr
+	b.env = mergeEnv(defaultEnv, spec.Env)
+	return b, nil
+}
 
-	progress(fmt.Sprintf("unpacking %d packages", npkgs))
-	pkgs, err := readAll(ctx, &spec, pr)
+// unpack reads every package's payload.
+func (b *build) unpack() error {
+	b.progress(fmt.Sprintf("unpacking %d packages", b.npkgs))
+	pkgs, err := readAll(b.ctx, b.spec, b.pr)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
+	b.pkgs = pkgs
+	return nil
+}
 
-	// Place everything, layer by layer, and list what each layer writes.
-	t := newTree(pr)
-	if spec.ClampMTimes {
-		t.times = mtimes{clamp: true, max: created.Unix(), gen: max(created.Unix(), MinMTime)}
+// placeLayers places every layer of the spec, in order, and lists what
+// each writes.
+func (b *build) placeLayers() error {
+	b.t = newTree(b.pr)
+	if b.spec.ClampMTimes {
+		b.t.times = mtimes{clamp: true, max: b.created.Unix(), gen: max(b.created.Unix(), minMTime)}
 	}
-	rep := &Report{}
-	seen := map[string]bool{} // package IDs placed so far
 	// A format with a package database (packages.PackageDB: dpkg's
 	// status.d, rpmdb) gets it written into each layer that adds packages.
-	pkgDB, _ := spec.Payload.(packages.PackageDB)
+	pkgDB, _ := b.spec.Payload.(packages.PackageDB)
+	seen := map[string]bool{} // package IDs placed so far
 	var installed []packages.Installed
-	var snaps [][]tarEntry
-	names := []string{}
-	for li, l := range spec.Layers {
-		t.startLayer()
+	for li, l := range b.spec.Layers {
+		b.t.startLayer()
 		if li == 0 {
-			for _, d := range []string{"bin", "sbin", "lib"} {
-				t.ensureUsrLink(d)
-			}
-			if arch.lib64 {
-				t.ensureUsrLink("lib64")
-			}
+			b.placeUsrLinks()
 		}
-		var here []*unpacked
-		for _, pk := range pkgs[li] {
-			id := pk.u.Pkg.ID()
-			if seen[id] {
-				continue // already in this or a lower layer
-			}
-			seen[id] = true
-			here = append(here, pk)
-		}
-		sort.SliceStable(here, func(i, j int) bool {
-			a, b := here[i].u.Pkg, here[j].u.Pkg
-			if a.Name != b.Name {
-				return a.Name < b.Name
-			}
-			if a.Arch != b.Arch {
-				return a.Arch < b.Arch
-			}
-			return a.Version < b.Version
-		})
-		for _, pk := range here {
-			for _, d := range pk.usrDirs {
-				t.ensureUsrLink(d)
-			}
-			rep.Warnings = append(rep.Warnings, pk.warnings...)
-		}
-		t.placePackages(here)
+		here := b.placePackages(b.pkgs[li], seen)
 		for _, pk := range here {
 			installed = append(installed, packages.Installed{Pkg: pk.u.Pkg, File: pk.u.File})
 		}
 		if pkgDB != nil && len(here) > 0 {
-			// One database for every package so far, so each layer that
-			// adds packages has it whole; a file a lower layer already
-			// has, unchanged, is not written again.
-			files, err := pkgDB.PackageDB(installed, created)
-			if err != nil {
-				return nil, nil, fmt.Errorf("layer %s: %w", l.Name, err)
-			}
-			for _, f := range files {
-				if !t.has(f.Path, f.Data) {
-					t.placeFile(File{Path: f.Path, Mode: 0o644, Data: f.Data})
-				}
+			if err := b.placePackageDB(pkgDB, installed); err != nil {
+				return fmt.Errorf("layer %s: %w", l.Name, err)
 			}
 		}
 		if li == 0 {
 			for _, f := range baseFiles() {
-				t.placeFile(f)
+				b.t.placeFile(f)
 			}
 		}
 		for _, f := range l.Files {
-			t.placeFile(f)
+			b.t.placeFile(f)
 		}
-		for _, name := range l.Generate {
-			g, err := lookupGenerator(name)
-			if err != nil {
-				return nil, nil, fmt.Errorf("layer %s: %w", l.Name, err)
-			}
-			files, err := g(treeFS{t})
-			if err != nil {
-				return nil, nil, fmt.Errorf("layer %s: generator %s: %w", l.Name, name, err)
-			}
-			for _, f := range files {
-				t.placeFile(f)
-			}
+		if err := b.runGenerators(l.Generate); err != nil {
+			return fmt.Errorf("layer %s: %w", l.Name, err)
 		}
 		if l.PythonBytecode {
-			files, warns, err := t.pythonBytecode(ctx, spec.Arch, progress)
-			if err != nil {
-				return nil, nil, fmt.Errorf("layer %s: Python bytecode: %w", l.Name, err)
-			}
-			rep.Warnings = append(rep.Warnings, warns...)
-			for _, f := range files {
-				t.placeFile(f)
+			if err := b.placeBytecode(); err != nil {
+				return fmt.Errorf("layer %s: Python bytecode: %w", l.Name, err)
 			}
 		}
-		t.dropPrunedLinks()
-		snaps = append(snaps, t.snapshot())
-		names = append(names, l.Name)
-		rep.Layers = append(rep.Layers, LayerReport{Name: l.Name, Packages: len(here)})
+		b.t.dropPrunedLinks()
+		b.endLayer(l.Name, len(here))
 	}
-	if len(spec.OSRelease) > 0 || len(spec.ReleaseFiles) > 0 {
-		t.startLayer()
-		if len(spec.OSRelease) > 0 {
-			data := osRelease(spec.OSRelease)
-			t.placeFile(File{Path: "/usr/lib/os-release", Mode: 0o644, Data: data})
-			t.placeFile(File{Path: "/etc/os-release", Mode: 0o644, Data: data})
-		}
-		for p, content := range spec.ReleaseFiles {
-			t.placeFile(File{Path: p, Mode: 0o644, Data: []byte(content)})
-		}
-		snaps = append(snaps, t.snapshot())
-		names = append(names, "os-release")
-		rep.Layers = append(rep.Layers, LayerReport{Name: "os-release"})
-	}
-	rep.Warnings = append(rep.Warnings, t.warnings...)
-	if len(t.errs) > 0 {
-		return nil, nil, listError("cannot assemble the root filesystem", t.errs)
-	}
-	for _, n := range t.view {
-		rep.Files++
-		if n.typ == tar.TypeReg {
-			rep.Size += int64(len(n.data))
-		}
-	}
+	return nil
+}
 
-	// Check libraries while the layers are written and compressed.
-	progress(fmt.Sprintf("writing %d layers (%d files, %s uncompressed)", len(snaps), rep.Files, humanSize(rep.Size)))
-	var (
-		problems []elfProblem
-		wg       sync.WaitGroup
-	)
+// placeUsrLinks makes the bottom layer's merged-/usr links.
+func (b *build) placeUsrLinks() {
+	for _, d := range []string{"bin", "sbin", "lib"} {
+		b.t.ensureUsrLink(d)
+	}
+	if b.arch.lib64 {
+		b.t.ensureUsrLink("lib64")
+	}
+}
+
+// placePackages places a layer's packages not already in this or a lower
+// layer, in name, architecture and version order, and returns them.
+func (b *build) placePackages(pkgs []*unpacked, seen map[string]bool) []*unpacked {
+	var here []*unpacked
+	for _, pk := range pkgs {
+		id := pk.u.Pkg.ID()
+		if seen[id] {
+			continue // already in this or a lower layer
+		}
+		seen[id] = true
+		here = append(here, pk)
+	}
+	sort.SliceStable(here, func(i, j int) bool {
+		a, b := here[i].u.Pkg, here[j].u.Pkg
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		if a.Arch != b.Arch {
+			return a.Arch < b.Arch
+		}
+		return a.Version < b.Version
+	})
+	for _, pk := range here {
+		for _, d := range pk.usrDirs {
+			b.t.ensureUsrLink(d)
+		}
+		b.rep.Warnings = append(b.rep.Warnings, pk.warnings...)
+	}
+	b.t.placePackages(here)
+	return here
+}
+
+// placePackageDB writes one database for every package so far, so each
+// layer that adds packages has it whole; a file a lower layer already
+// has, unchanged, is not written again.
+func (b *build) placePackageDB(pkgDB packages.PackageDB, installed []packages.Installed) error {
+	files, err := pkgDB.PackageDB(installed, b.created)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if !b.t.has(f.Path, f.Data) {
+			b.t.placeFile(File{Path: f.Path, Mode: 0o644, Data: f.Data})
+		}
+	}
+	return nil
+}
+
+// runGenerators runs the named generators on the tree as it stands and
+// places their files.
+func (b *build) runGenerators(names []string) error {
+	for _, name := range names {
+		g, err := lookupGenerator(name)
+		if err != nil {
+			return err
+		}
+		files, err := g(treeFS{b.t})
+		if err != nil {
+			return fmt.Errorf("generator %s: %w", name, err)
+		}
+		for _, f := range files {
+			b.t.placeFile(f)
+		}
+	}
+	return nil
+}
+
+// placeBytecode compiles the tree's Python sources and places the .pyc
+// files.
+func (b *build) placeBytecode() error {
+	files, warns, err := b.t.pythonBytecode(b.ctx, b.spec.Arch, b.progress)
+	if err != nil {
+		return err
+	}
+	b.rep.Warnings = append(b.rep.Warnings, warns...)
+	for _, f := range files {
+		b.t.placeFile(f)
+	}
+	return nil
+}
+
+// endLayer takes the layer just placed as the next layer of the image.
+func (b *build) endLayer(name string, npkgs int) {
+	b.snaps = append(b.snaps, b.t.snapshot())
+	b.names = append(b.names, name)
+	b.rep.Layers = append(b.rep.Layers, LayerReport{Name: name, Packages: npkgs})
+}
+
+// placeRelease places the os-release layer, when the spec has one.
+func (b *build) placeRelease() error {
+	spec := b.spec
+	if len(spec.OSRelease) == 0 && len(spec.ReleaseFiles) == 0 {
+		return nil
+	}
+	b.t.startLayer()
+	if len(spec.OSRelease) > 0 {
+		data := osRelease(spec.OSRelease)
+		b.t.placeFile(File{Path: "/usr/lib/os-release", Mode: 0o644, Data: data})
+		b.t.placeFile(File{Path: "/etc/os-release", Mode: 0o644, Data: data})
+	}
+	for p, content := range spec.ReleaseFiles {
+		b.t.placeFile(File{Path: p, Mode: 0o644, Data: []byte(content)})
+	}
+	b.endLayer("os-release", 0)
+	return nil
+}
+
+// checkTree fails on the problems placing found and counts the files.
+func (b *build) checkTree() error {
+	b.rep.Warnings = append(b.rep.Warnings, b.t.warnings...)
+	if len(b.t.errs) > 0 {
+		return listError("cannot assemble the root filesystem", b.t.errs)
+	}
+	for _, n := range b.t.view {
+		b.rep.Files++
+		if n.typ == tar.TypeReg {
+			b.rep.Size += int64(len(n.data))
+		}
+	}
+	return nil
+}
+
+// writeLayers writes each layer's tar and compresses it, while the ELF
+// check looks for missing libraries alongside.
+func (b *build) writeLayers() error {
+	rep := b.rep
+	b.progress(fmt.Sprintf("writing %d layers (%d files, %s uncompressed)", len(b.snaps), rep.Files, units.Size(rep.Size)))
+	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		problems, rep.ELFFiles = checkELF(t, arch, env, spec.LibraryPath)
+		b.problems, rep.ELFFiles = checkELF(b.t, b.arch, b.env, b.spec.LibraryPath)
 	}()
-	tars := make([]*stream, len(snaps))
+	tars := make([]*stream, len(b.snaps))
 	var tarErr error
-	for i, s := range snaps {
-		b, content, err := writeTar(s)
+	for i, s := range b.snaps {
+		t, content, err := writeTar(s)
 		if err != nil {
-			tarErr = fmt.Errorf("layer %s: %w", names[i], err)
+			tarErr = fmt.Errorf("layer %s: %w", b.names[i], err)
 			break
 		}
-		tars[i] = b
+		tars[i] = t
 		rep.Layers[i].Files = len(s)
 		rep.Layers[i].Size = content
-		rep.Layers[i].TarSize = b.size
+		rep.Layers[i].TarSize = t.size
 	}
-	var layers []*memLayer
 	if tarErr == nil {
-		layers, tarErr = compressLayers(ctx, tars)
+		b.layers, tarErr = compressLayers(b.ctx, tars)
 	}
 	wg.Wait()
-	if tarErr != nil {
-		return nil, nil, tarErr
-	}
+	return tarErr
+}
+
+// checkLibraries fails on the libraries the ELF check found missing, or
+// reports them as warnings (AllowMissingLibs, or a problem that is only
+// a warning).
+func (b *build) checkLibraries() error {
 	var missing []string
-	for _, p := range problems {
+	for _, p := range b.problems {
 		msg := "/" + p.path + ": " + p.msg
-		if p.warn || spec.AllowMissingLibs {
-			rep.Warnings = append(rep.Warnings, msg)
+		if p.warn || b.spec.AllowMissingLibs {
+			b.rep.Warnings = append(b.rep.Warnings, msg)
 		} else {
 			missing = append(missing, msg)
 		}
 	}
 	if len(missing) > 0 {
-		return nil, nil, listError("missing libraries (AllowMissingLibs to allow)", missing)
+		return listError("missing libraries (AllowMissingLibs to allow)", missing)
 	}
+	return nil
+}
 
-	img, err := makeImage(&spec, arch, env, created, names, layers)
+// makeImage makes the image config and manifest over the written layers.
+func (b *build) makeImage() error {
+	img, err := makeImage(b.spec, b.arch, b.env, b.created, b.names, b.layers)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	for i, l := range layers {
-		rep.Layers[i].CompressedSize = l.size
-		rep.Layers[i].Digest = l.digest.String()
-		rep.Layers[i].DiffID = l.diffID.String()
+	for i, l := range b.layers {
+		b.rep.Layers[i].CompressedSize = l.size
+		b.rep.Layers[i].Digest = l.digest.String()
+		b.rep.Layers[i].DiffID = l.diffID.String()
 	}
-	return img, rep, nil
+	b.img = img
+	return nil
 }
 
 // has reports whether the image so far has, at absolute path p, a file
@@ -342,16 +464,4 @@ func listError(what string, items []string) error {
 		b.WriteString("\n  " + it)
 	}
 	return errors.New(b.String())
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

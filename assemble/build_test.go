@@ -98,7 +98,7 @@ func TestTarFormat(t *testing.T) {
 		h := tf.h
 		name := strings.TrimSuffix(h.Name, "/")
 		// The fake entries have no mtime: each gets the floor.
-		if h.ModTime.Unix() != MinMTime || !h.AccessTime.IsZero() || !h.ChangeTime.IsZero() {
+		if h.ModTime.Unix() != minMTime || !h.AccessTime.IsZero() || !h.ChangeTime.IsZero() {
 			t.Errorf("%s: times %v %v %v", h.Name, h.ModTime, h.AccessTime, h.ChangeTime)
 		}
 		if h.Uname != "" || h.Gname != "" {
@@ -584,7 +584,7 @@ func TestBuildErrors(t *testing.T) {
 
 func TestCreatedFromEnv(t *testing.T) {
 	t.Setenv("SOURCE_DATE_EPOCH", "")
-	if c, err := CreatedFromEnv(); err != nil || !c.Equal(DefaultCreated) {
+	if c, err := CreatedFromEnv(); err != nil || !c.Equal(defaultCreated) {
 		t.Errorf("unset: %v %v", c, err)
 	}
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")

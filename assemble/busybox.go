@@ -15,16 +15,16 @@ import (
 	"strings"
 )
 
-func init() { RegisterGenerator("busybox-links", generateBusyboxLinks) }
+func init() { registerGenerator("busybox-links", generateBusyboxLinks) }
 
-// BusyboxDir is where the debug variants put busybox and its applets.
-const BusyboxDir = "/busybox"
+// busyboxDir is where the debug variants put busybox and its applets.
+const busyboxDir = "/busybox"
 
 // busyboxBinaries are where Debian's busybox and busybox-static put the
 // binary (/bin is /usr/bin in a merged-/usr image).
 var busyboxBinaries = []string{"/usr/bin/busybox", "/bin/busybox"}
 
-// BusyboxApplets returns the applet names of a busybox binary, sorted as
+// busyboxApplets returns the applet names of a busybox binary, sorted as
 // busybox sorts them (what `busybox --list` prints).
 //
 // Busybox keeps its applet names in one table, applet_names: the names
@@ -34,7 +34,7 @@ var busyboxBinaries = []string{"/usr/bin/busybox", "/bin/busybox"}
 // is then the longest tail of that token that is an applet name sorting
 // before the second name ("[" in Debian's builds, which have the test
 // applets).
-func BusyboxApplets(bin []byte) ([]string, error) {
+func busyboxApplets(bin []byte) ([]string, error) {
 	var best []string
 	ties := 0
 	consider := func(head []byte, names []string) {
@@ -108,20 +108,20 @@ func generateBusyboxLinks(f FS) ([]File, error) {
 	if bin == "" {
 		return nil, fmt.Errorf("no busybox binary in the image (looked for %s)", strings.Join(busyboxBinaries, ", "))
 	}
-	applets, err := BusyboxApplets(data)
+	applets, err := busyboxApplets(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", bin, err)
 	}
-	rel := strings.Repeat("../", strings.Count(strings.Trim(BusyboxDir, "/"), "/")+1) + strings.TrimPrefix(path.Clean(bin), "/")
+	rel := strings.Repeat("../", strings.Count(strings.Trim(busyboxDir, "/"), "/")+1) + strings.TrimPrefix(path.Clean(bin), "/")
 	files := []File{
-		{Path: BusyboxDir, Mode: fs.ModeDir | 0o755},
-		{Path: BusyboxDir + "/busybox", Mode: fs.ModeSymlink | 0o777, Link: rel},
+		{Path: busyboxDir, Mode: fs.ModeDir | 0o755},
+		{Path: busyboxDir + "/busybox", Mode: fs.ModeSymlink | 0o777, Link: rel},
 	}
 	for _, a := range applets {
 		if a == "busybox" {
 			continue // the link to the binary
 		}
-		files = append(files, File{Path: BusyboxDir + "/" + a, Mode: fs.ModeSymlink | 0o777, Link: "busybox"})
+		files = append(files, File{Path: busyboxDir + "/" + a, Mode: fs.ModeSymlink | 0o777, Link: "busybox"})
 	}
 	return files, nil
 }

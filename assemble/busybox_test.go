@@ -40,7 +40,7 @@ func TestBusyboxApplets(t *testing.T) {
 		{"after a bracket", "\x01["},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := BusyboxApplets(fakeBusybox(tc.before, testApplets...))
+			got, err := busyboxApplets(fakeBusybox(tc.before, testApplets...))
 			if err != nil || !slices.Equal(got, testApplets) {
 				t.Fatalf("got %q, %v; want %q", got, err, testApplets)
 			}
@@ -48,17 +48,17 @@ func TestBusyboxApplets(t *testing.T) {
 	}
 	// Without "[": the first name follows a NUL.
 	noTest := []string{"ash", "cat", "ls", "sh"}
-	if got, err := BusyboxApplets(fakeBusybox("\x00", noTest...)); err != nil || !slices.Equal(got, noTest) {
+	if got, err := busyboxApplets(fakeBusybox("\x00", noTest...)); err != nil || !slices.Equal(got, noTest) {
 		t.Fatalf("got %q, %v; want %q", got, err, noTest)
 	}
 	for _, bad := range [][]byte{nil, []byte("no table here"), []byte("sh\x00\x00")} {
-		if got, err := BusyboxApplets(bad); err == nil {
-			t.Errorf("BusyboxApplets(%q) = %q", bad, got)
+		if got, err := busyboxApplets(bad); err == nil {
+			t.Errorf("busyboxApplets(%q) = %q", bad, got)
 		}
 	}
 	// Two tables of one length: which is busybox's is unknown.
 	two := append(fakeBusybox("\x00", "ash", "cat", "sh"), fakeBusybox("\x00", "bsh", "dog", "ta")...)
-	if got, err := BusyboxApplets(two); err == nil || !strings.Contains(err.Error(), "two applet name tables") {
+	if got, err := busyboxApplets(two); err == nil || !strings.Contains(err.Error(), "two applet name tables") {
 		t.Errorf("two tables: %q, %v", got, err)
 	}
 }

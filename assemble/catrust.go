@@ -18,7 +18,7 @@ import (
 	"strings"
 )
 
-func init() { RegisterGenerator("ca-trust", CATrust) }
+func init() { registerGenerator("ca-trust", caTrust) }
 
 // Paths of the RPM family's shared system certificates (ca-certificates,
 // p11-kit).
@@ -31,7 +31,7 @@ const (
 var oidExtKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 37}
 var oidServerAuth = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 1}
 
-// CATrust writes the TLS trust bundle update-ca-trust extracts
+// caTrust writes the TLS trust bundle update-ca-trust extracts
 // (trust extract --format=pem-bundle --filter=ca-anchors
 // --purpose=server-auth) when the image does not have it: ca-certificates
 // ships it as a %ghost file. The anchors are the certificates marked
@@ -42,7 +42,7 @@ var oidServerAuth = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 1}
 // attached to its key (an x-certificate-extension object) or in it does
 // not allow TLS servers. It also makes /etc/pki/tls/certs/ca-bundle.crt
 // and /etc/pki/tls/cert.pem point at the bundle when they are missing.
-func CATrust(f FS) ([]File, error) {
+func caTrust(f FS) ([]File, error) {
 	var out []File
 	if b, err := f.ReadFile(CATrustBundle); err != nil || len(b) == 0 {
 		bundle, err := caTrustBundle(f)

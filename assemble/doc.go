@@ -85,8 +85,8 @@
 // with Spec.ClampMTimes (gen sets it when SOURCE_DATE_EPOCH is set) a
 // later one is lowered to Spec.Created. What the build generates (the
 // files above, directories no package names, the merged-/usr links,
-// bytecode) is dated Spec.Created with ClampMTimes, MinMTime
-// (1980-01-03T00:00:00Z) without. No mtime is earlier than MinMTime:
+// bytecode) is dated Spec.Created with ClampMTimes, minMTime
+// (1980-01-03T00:00:00Z) without. No mtime is earlier than minMTime:
 // ZIP cannot store a time before 1980, so zipfile, zipapp, wheel builders
 // and jar would refuse files dated 1970.
 //

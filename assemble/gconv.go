@@ -10,9 +10,9 @@ import (
 	"strings"
 )
 
-func init() { RegisterGenerator("gconv-modules", GconvModules) }
+func init() { registerGenerator("gconv-modules", gconvModules) }
 
-// GconvModules rewrites glibc's iconv configuration (gconv-modules and
+// gconvModules rewrites glibc's iconv configuration (gconv-modules and
 // gconv-modules.d/*.conf in each gconv directory) to name only the
 // modules the image has, when pruning left some out: a "module" line
 // whose module file is missing goes, and so does an "alias" line whose
@@ -21,7 +21,7 @@ func init() { RegisterGenerator("gconv-modules", GconvModules) }
 // does not know. glibc reads these files when gconv-modules.cache, which
 // lists every module, is absent, as the profiles that prune modules make
 // it. A configuration that names only kept modules is left as it is.
-func GconvModules(f FS) ([]File, error) {
+func gconvModules(f FS) ([]File, error) {
 	type conf struct {
 		path string
 		dir  string // the gconv directory its relative module names are in

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/distroless-dev/distroless/internal/ldcache"
 )
 
 // FS is a read-only view of the image's root filesystem as it stands
@@ -25,26 +27,26 @@ type FS interface {
 	Warn(msg string)
 }
 
-// Generator makes files from the image as it stands after its layer's
+// generator makes files from the image as it stands after its layer's
 // packages and files were placed: work a maintainer script would have
 // done, done in Go. The files go into that layer.
-type Generator func(FS) ([]File, error)
+type generator func(FS) ([]File, error)
 
 var (
 	generatorsMu sync.RWMutex
-	generators   = map[string]Generator{}
+	generators   = map[string]generator{}
 )
 
-// RegisterGenerator makes a generator available to Layer.Generate under a
+// registerGenerator makes a generator available to Layer.Generate under a
 // name; profiles name it in their generate: list.
-func RegisterGenerator(name string, g Generator) {
+func registerGenerator(name string, g generator) {
 	generatorsMu.Lock()
 	defer generatorsMu.Unlock()
 	generators[name] = g
 }
 
-// GeneratorNames lists the registered generators, sorted.
-func GeneratorNames() []string {
+// generatorNames lists the registered generators, sorted.
+func generatorNames() []string {
 	generatorsMu.RLock()
 	defer generatorsMu.RUnlock()
 	var out []string
@@ -55,7 +57,7 @@ func GeneratorNames() []string {
 	return out
 }
 
-func lookupGenerator(name string) (Generator, error) {
+func lookupGenerator(name string) (generator, error) {
 	generatorsMu.RLock()
 	defer generatorsMu.RUnlock()
 	if g, ok := generators[name]; ok {
@@ -114,4 +116,20 @@ func (f treeFS) Walk(fn func(path string, mode fs.FileMode, link string) error) 
 		}
 	}
 	return nil
+}
+
+func init() { registerGenerator("ld.so.cache", generateLdSoCache) }
+
+// generateLdSoCache is the "ld.so.cache" generator: /etc/ld.so.cache and
+// the soname links ldconfig would make (package ldcache).
+func generateLdSoCache(f FS) ([]File, error) {
+	links, cache, err := ldcache.Generate(f)
+	if err != nil {
+		return nil, err
+	}
+	files := make([]File, 0, len(links)+1)
+	for _, l := range links {
+		files = append(files, File{Path: l.Path, Mode: fs.ModeSymlink | 0o777, Link: l.Target})
+	}
+	return append(files, File{Path: ldcache.Path, Mode: 0o644, Data: cache}), nil
 }

@@ -23,8 +23,8 @@ import (
 )
 
 func init() {
-	RegisterGenerator("java-alternatives", JavaAlternatives)
-	RegisterGenerator("java-cacerts", JavaCACerts)
+	registerGenerator("java-alternatives", javaAlternatives)
+	registerGenerator("java-cacerts", javaCACerts)
 }
 
 // Where the JVMs live, and where the Java trust store goes: the path
@@ -38,7 +38,7 @@ const (
 	javaLibjvmServer = "server/libjvm.so"
 )
 
-// JavaAlternatives makes the links update-alternatives would have made for
+// javaAlternatives makes the links update-alternatives would have made for
 // the image's JVM, and what the JRE's postinst creates besides:
 //
 //   - /usr/bin/TOOL → /etc/alternatives/TOOL → /usr/lib/jvm/HOME/bin/TOOL
@@ -57,7 +57,7 @@ const (
 // java-1.N.0-… alias links are not homes). With several, the one whose
 // .jinfo file gives the highest priority wins, as with update-alternatives;
 // ties go to the greatest name. No JVM is an error.
-func JavaAlternatives(f FS) ([]File, error) {
+func javaAlternatives(f FS) ([]File, error) {
 	img, err := scanJava(f)
 	if err != nil {
 		return nil, err
@@ -100,7 +100,7 @@ func JavaAlternatives(f FS) ([]File, error) {
 	return out, nil
 }
 
-// javaImage is what JavaAlternatives needs to know of the image.
+// javaImage is what javaAlternatives needs to know of the image.
 type javaImage struct {
 	homes    []string            // JVM homes, sorted
 	tools    map[string][]string // home → executables in its bin/, sorted
@@ -164,17 +164,17 @@ func scanJava(f FS) (*javaImage, error) {
 	return img, nil
 }
 
-// JavaCACerts writes the Java trust store, /etc/ssl/certs/java/cacerts,
+// javaCACerts writes the Java trust store, /etc/ssl/certs/java/cacerts,
 // from the image's CA bundle (/etc/ssl/certs/ca-certificates.crt, which
 // the build makes in the layer of ca-certificates): what
 // ca-certificates-java's hook, run by Java in its postinst, would have
-// made. See EncodeJavaTrustStore for the format.
-func JavaCACerts(f FS) ([]File, error) {
+// made. See encodeJavaTrustStore for the format.
+func javaCACerts(f FS) ([]File, error) {
 	bundle, err := f.ReadFile(caBundlePath)
 	if err != nil {
 		return nil, fmt.Errorf("no CA bundle to make the Java trust store from (the profile must extend static, whose ca-certificates the bundle is built from): %w", err)
 	}
-	data, n, err := EncodeJavaTrustStore(bundle)
+	data, n, err := encodeJavaTrustStore(bundle)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", caBundlePath, err)
 	}
@@ -187,7 +187,7 @@ func JavaCACerts(f FS) ([]File, error) {
 	}, nil
 }
 
-// EncodeJavaTrustStore makes a Java trust store of the certificates of a
+// encodeJavaTrustStore makes a Java trust store of the certificates of a
 // PEM bundle and returns it with the number of certificates it holds.
 //
 // The store is PKCS#12, the default keystore type of Java 9 and later
@@ -202,7 +202,7 @@ func JavaCACerts(f FS) ([]File, error) {
 // with any, "changeit" included; an encrypted store read without a
 // password would give Java no certificates at all. Nothing random goes
 // in: the same bundle gives the same bytes.
-func EncodeJavaTrustStore(bundle []byte) ([]byte, int, error) {
+func encodeJavaTrustStore(bundle []byte) ([]byte, int, error) {
 	var entries []pkcs12.TrustStoreEntry
 	seenDER := map[[32]byte]bool{}
 	seenAlias := map[string]bool{}

@@ -80,14 +80,14 @@ func TestEncodeJavaTrustStore(t *testing.T) {
 	bundle = append(bundle, pemOf(certs[1])...)
 	bundle = append(bundle, "# a comment\n-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"...)
 
-	data, n, err := EncodeJavaTrustStore(bundle)
+	data, n, err := encodeJavaTrustStore(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n != len(certs) {
 		t.Errorf("%d entries, want %d", n, len(certs))
 	}
-	again, _, err := EncodeJavaTrustStore(bytes.Clone(bundle))
+	again, _, err := encodeJavaTrustStore(bytes.Clone(bundle))
 	if err != nil || !bytes.Equal(data, again) {
 		t.Fatalf("the same bundle gave different bytes (%v)", err)
 	}
@@ -118,15 +118,15 @@ func TestEncodeJavaTrustStore(t *testing.T) {
 	}
 
 	// A different bundle, different bytes; an empty one, no entries.
-	other, _, _ := EncodeJavaTrustStore(pemOf(certs[:3]...))
+	other, _, _ := encodeJavaTrustStore(pemOf(certs[:3]...))
 	if bytes.Equal(other, data) {
 		t.Error("a smaller bundle gave the same store")
 	}
-	if _, n, err := EncodeJavaTrustStore(nil); err != nil || n != 0 {
+	if _, n, err := encodeJavaTrustStore(nil); err != nil || n != 0 {
 		t.Errorf("empty bundle: %d entries, %v", n, err)
 	}
 	bad := []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
-	if _, _, err := EncodeJavaTrustStore(bad); err == nil || !strings.Contains(err.Error(), "certificate 1") {
+	if _, _, err := encodeJavaTrustStore(bad); err == nil || !strings.Contains(err.Error(), "certificate 1") {
 		t.Errorf("unparsable certificate: %v", err)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/distroless-dev/distroless/internal/ldcache"
 )
 
 // fakeELF makes a small 64-bit little-endian ELF file of the given
@@ -141,60 +143,6 @@ func TestFakeELF(t *testing.T) {
 	}
 }
 
-func TestLdCacheLibcmp(t *testing.T) {
-	for _, tc := range []struct {
-		a, b string
-		sign int
-	}{
-		{"libc.so.6", "libc.so.6", 0},
-		{"libc.so.6", "libc.so.10", -1}, // numerically
-		{"libz.so.1", "libzstd.so.1", -1},
-		{"libfoo.so", "libfoo.so.1", -1},
-		{"lib2.so", "liba.so", 1}, // a digit sorts after anything else
-		{"liba.so", "lib2.so", -1},
-		{"libA.so", "liba.so", -1},
-		{"libssl.so.3", "libsqlite3.so.0", 1},
-	} {
-		got := ldCacheLibcmp(tc.a, tc.b, true)
-		if (got > 0) != (tc.sign > 0) || (got < 0) != (tc.sign < 0) {
-			t.Errorf("libcmp(%q, %q) = %d, want sign %d", tc.a, tc.b, got, tc.sign)
-		}
-	}
-	// Bytes above 0x7f: a C char is signed on x86-64, unsigned on aarch64.
-	if ldCacheLibcmp("lib\xe9", "liba", true) >= 0 || ldCacheLibcmp("lib\xe9", "liba", false) <= 0 {
-		t.Error("libcmp ignores char signedness")
-	}
-}
-
-func TestFinalizeStrings(t *testing.T) {
-	strs := []string{"/lib/x86_64-linux-gnu/libc.so.6", "libc.so.6", "/lib/libm.so.6", "libm.so.6", "libc.so.6", "bc.so.6", "zzz"}
-	table, off := finalizeStrings(strs)
-	if len(off) != 6 {
-		t.Fatalf("%d distinct strings, want 6: %v", len(off), off)
-	}
-	for s, o := range off {
-		if got := string(table[o : int(o)+len(s)]); got != s || table[int(o)+len(s)] != 0 {
-			t.Errorf("%q at %d reads %q", s, o, got)
-		}
-	}
-	// Suffixes share the bytes of the longer string.
-	if off["libc.so.6"] != off["/lib/x86_64-linux-gnu/libc.so.6"]+uint32(len("/lib/x86_64-linux-gnu/")) || off["bc.so.6"] != off["libc.so.6"]+2 {
-		t.Errorf("no tail merging: %v", off)
-	}
-	// Three strings of their own: the table holds them and nothing else.
-	want := len("zzz") + len("/lib/x86_64-linux-gnu/libc.so.6") + len("/lib/libm.so.6") + 3
-	if len(table) != want {
-		t.Errorf("table of %d bytes, want %d: %q", len(table), want, table)
-	}
-	// Sorted by reversed bytes, descending: "zzz" first.
-	if off["zzz"] != 0 {
-		t.Errorf("zzz at %d", off["zzz"])
-	}
-	if table2, _ := finalizeStrings(nil); len(table2) != 0 {
-		t.Errorf("empty table %q", table2)
-	}
-}
-
 // ldFixture is a tree of libraries covering what ldconfig looks at.
 func ldFixture(fx *fixture) (lower, upper Layer) {
 	lower = layer("base", fx.pkg("libc6",
@@ -273,36 +221,40 @@ func TestLdSoCacheGenerator(t *testing.T) {
 	if f.h.Mode != 0o644 || f.h.Typeflag != tar.TypeReg {
 		t.Errorf("ld.so.cache: mode %o type %c", f.h.Mode, f.h.Typeflag)
 	}
-	c, err := ParseLdCache(f.data)
+	c, err := ldcache.Parse(f.data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const x = LdFlagELFLibc6 | LdFlagX8664Lib64
+	const x = ldcache.LdFlagELFLibc6 | ldcache.LdFlagX8664Lib64
 	const tl, ul = "/lib/x86_64-linux-gnu/", "/usr/local/lib"
-	want := []LdCacheEntry{
-		{x, "libplain.so.1", "/usr/local/lib/extra/libplain.so.1", 0, 0, ""}, // the conf directory comes first
-		{x, "libplain.so.1", "/lib/libplain.so.1", 0, 0, ""},
-		{x, "libnosoname.so.4", tl + "libnosoname.so.4", 0, 0, ""},
-		{x, "libloc.so.1", ul + "/glibc-hwcaps/x86-64-v3/libloc.so.1", 0, LdCacheHWCapExtension | 2<<32 | 1, "x86-64-v3"},
-		{x, "libloc.so.1", ul + "/libloc.so.1", 0, 0, ""},
-		{x, "libloc.so.1", ul + "/extra/libloc.so.1", 0, 0, ""},
-		{x, "libfoo.so.1", tl + "glibc-hwcaps/x86-64-v3/libfoo.so.1.2.3", 0, LdCacheHWCapExtension | 2<<32 | 1, "x86-64-v3"},
-		{x, "libfoo.so.1", tl + "libfoo.so.1", 0, 0, ""},
-		{x, "libfoo.so", tl + "libfoo.so", 0, 0, ""},
-		{x, "libdup.so.1", tl + "libdup.so.1", 0, 0, ""},
-		{x, "libc.so.6", tl + "libc.so.6", 0, 0, ""},
-		{x, "libbar.so.2", tl + "glibc-hwcaps/x86-64-v2/weird", 0, LdCacheHWCapExtension | 1<<32 | 0, "x86-64-v2"},
-		{x, "libbar.so.2", tl + "libbar.so.2", 0, 0, ""},
-		{x, "libalias.so.7", tl + "libalias.so.7", 0, 0, ""},
-		{x, "ld-linux-x86-64.so.2", tl + "ld-linux-x86-64.so.2", 0, 0, ""},
+	// ent is an entry, field by field in Entry's order.
+	ent := func(flags int32, key, value string, osVersion uint32, hwcap uint64, hwcaps string) ldcache.Entry {
+		return ldcache.Entry{Flags: flags, Key: key, Value: value, OSVersion: osVersion, HWCap: hwcap, HWCaps: hwcaps}
+	}
+	want := []ldcache.Entry{
+		ent(x, "libplain.so.1", "/usr/local/lib/extra/libplain.so.1", 0, 0, ""), // the conf directory comes first
+		ent(x, "libplain.so.1", "/lib/libplain.so.1", 0, 0, ""),
+		ent(x, "libnosoname.so.4", tl+"libnosoname.so.4", 0, 0, ""),
+		ent(x, "libloc.so.1", ul+"/glibc-hwcaps/x86-64-v3/libloc.so.1", 0, ldcache.HWCapExtension|2<<32|1, "x86-64-v3"),
+		ent(x, "libloc.so.1", ul+"/libloc.so.1", 0, 0, ""),
+		ent(x, "libloc.so.1", ul+"/extra/libloc.so.1", 0, 0, ""),
+		ent(x, "libfoo.so.1", tl+"glibc-hwcaps/x86-64-v3/libfoo.so.1.2.3", 0, ldcache.HWCapExtension|2<<32|1, "x86-64-v3"),
+		ent(x, "libfoo.so.1", tl+"libfoo.so.1", 0, 0, ""),
+		ent(x, "libfoo.so", tl+"libfoo.so", 0, 0, ""),
+		ent(x, "libdup.so.1", tl+"libdup.so.1", 0, 0, ""),
+		ent(x, "libc.so.6", tl+"libc.so.6", 0, 0, ""),
+		ent(x, "libbar.so.2", tl+"glibc-hwcaps/x86-64-v2/weird", 0, ldcache.HWCapExtension|1<<32|0, "x86-64-v2"),
+		ent(x, "libbar.so.2", tl+"libbar.so.2", 0, 0, ""),
+		ent(x, "libalias.so.7", tl+"libalias.so.7", 0, 0, ""),
+		ent(x, "ld-linux-x86-64.so.2", tl+"ld-linux-x86-64.so.2", 0, 0, ""),
 	}
 	// libalias.so.7 (a symlink of another name) is a library of soname
 	// libfoo.so.1, which libfoo.so.1.2.3 (a file) beats in its directory.
-	want = slices.DeleteFunc(want, func(e LdCacheEntry) bool { return e.Key == "libalias.so.7" })
+	want = slices.DeleteFunc(want, func(e ldcache.Entry) bool { return e.Key == "libalias.so.7" })
 	if !reflect.DeepEqual(c.Entries, want) {
 		t.Errorf("entries:\n%s\nwant:\n%s", fmtEntries(c.Entries), fmtEntries(want))
 	}
-	if c.Generator != LdSoCacheGenerator || c.Flags != 2 {
+	if c.Generator != ldcache.Generator || c.Flags != 2 {
 		t.Errorf("generator %q, flags %d", c.Generator, c.Flags)
 	}
 	// The soname links ldconfig would have made.
@@ -316,18 +268,18 @@ func TestLdSoCacheGenerator(t *testing.T) {
 	}
 	checkCacheAgrees(t, root, c, arches["amd64"])
 
-	// Same input, same bytes; the layout is what EncodeLdCache makes of
+	// Same input, same bytes; the layout is what ldcache.Encode makes of
 	// the entries.
 	img2, _ := mustBuild(t, fx.spec(ldFixture(newFixture())))
 	if a, b := f.data, rootfs(t, img2)["etc/ld.so.cache"].data; !bytes.Equal(a, b) {
 		t.Error("two builds, two caches")
 	}
-	if !bytes.Equal(encodeLdCache(want, []string{"empty-v9"}, LdSoCacheGenerator), f.data) {
-		t.Error("the cache is not EncodeLdCache of its entries")
+	if !bytes.Equal(ldcache.Encode(want, []string{"empty-v9"}, ldcache.Generator), f.data) {
+		t.Error("the cache is not Encode of its entries")
 	}
 }
 
-func fmtEntries(es []LdCacheEntry) string {
+func fmtEntries(es []ldcache.Entry) string {
 	var b strings.Builder
 	for _, e := range es {
 		fmt.Fprintf(&b, "  %s (%#x) => %s\n", e.Key, e.Flags, e.Value)
@@ -339,7 +291,7 @@ func fmtEntries(es []LdCacheEntry) string {
 // library an ELF file of the image needs, and which the ELF check finds
 // through /etc/ld.so.conf's directories, the cache lists, and every path
 // the cache gives is a library of that soname for the image's machine.
-func checkCacheAgrees(t *testing.T, root map[string]tarFile, c *LdCache, arch archInfo) {
+func checkCacheAgrees(t *testing.T, root map[string]tarFile, c *ldcache.Cache, arch archInfo) {
 	t.Helper()
 	tr := newTree(nil)
 	tr.startLayer()
@@ -359,7 +311,7 @@ func checkCacheAgrees(t *testing.T, root map[string]tarFile, c *LdCache, arch ar
 			t.Errorf("cache entry %s => %s: no such file", e.Key, e.Value)
 			continue
 		}
-		soname, _, ok := dsoInfo(b, ldArch{machine: elf.Machine(arch.machine), class: elf.ELFCLASS64})
+		soname, ok := sonameOf(b, elf.Machine(arch.machine))
 		if !ok || (soname != e.Key && soname != "" && !strings.HasPrefix(soname, e.Key)) {
 			t.Errorf("cache entry %s => %s: soname %q (library %v)", e.Key, e.Value, soname, ok)
 		}
@@ -406,12 +358,12 @@ func TestLdSoCacheArm64AndErrors(t *testing.T) {
 	spec := fx.spec(l)
 	spec.Arch = "arm64"
 	img, _ := mustBuild(t, spec)
-	c, err := ParseLdCache(rootfs(t, img)["etc/ld.so.cache"].data)
+	c, err := ldcache.Parse(rootfs(t, img)["etc/ld.so.cache"].data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const a = LdFlagELFLibc6 | LdFlagAArch64Lib64
-	want := []LdCacheEntry{
+	const a = ldcache.LdFlagELFLibc6 | ldcache.LdFlagAArch64Lib64
+	want := []ldcache.Entry{
 		{Flags: a, Key: "libc.so.6", Value: "/lib/aarch64-linux-gnu/libc.so.6"},
 		{Flags: a, Key: "ld-linux-aarch64.so.1", Value: "/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1"},
 		// The loader's link in /lib is a soname link of its own there.
@@ -431,50 +383,6 @@ func TestLdSoCacheArm64AndErrors(t *testing.T) {
 	}
 }
 
-func TestParseLdCache(t *testing.T) {
-	entries := []LdCacheEntry{{Flags: 0x303, Key: "libz.so.1", Value: "/lib/x86_64-linux-gnu/libz.so.1"}}
-	b := EncodeLdCache(entries, "gen")
-	c, err := ParseLdCache(b)
-	if err != nil || !reflect.DeepEqual(c.Entries, entries) || c.Generator != "gen" {
-		t.Fatalf("round trip: %+v %v", c, err)
-	}
-	// The layout, field by field (dl-cache.h).
-	le := binary.LittleEndian
-	if string(b[:20]) != "glibc-ld.so.cache1.1" || le.Uint32(b[20:]) != 1 || b[28] != 2 {
-		t.Errorf("header % x", b[:48])
-	}
-	strOff := uint32(48 + 24)
-	lenStrings := le.Uint32(b[24:])
-	ext := le.Uint32(b[32:])
-	if ext != (strOff+lenStrings+3)&^3 || le.Uint32(b[ext:]) != 0xeaa42174 || le.Uint32(b[ext+4:]) != 1 {
-		t.Errorf("extension at %d: % x", ext, b[ext:])
-	}
-	if le.Uint32(b[48+4:]) != strOff+uint32(len("/lib/x86_64-linux-gnu/")) || le.Uint32(b[48+8:]) != strOff {
-		t.Errorf("key/value offsets % x", b[48:72])
-	}
-	if len(b) != int(ext)+24+3 || le.Uint32(b[ext+16:]) != ext+24 || string(b[ext+24:]) != "gen" {
-		t.Errorf("generator section % x", b[ext:])
-	}
-	// Old-format compat prefix (ldconfig -c compat): the new cache after
-	// it, 8-aligned, string offsets from the new header.
-	old := make([]byte, 16+12*2)
-	copy(old, "ld.so-1.7.0")
-	le.PutUint32(old[12:], 2)
-	withoutExt := slices.Clone(b)
-	le.PutUint32(withoutExt[32:], 0)
-	if c2, err := ParseLdCache(append(old, withoutExt...)); err != nil || !reflect.DeepEqual(c2.Entries, entries) {
-		t.Errorf("compat cache: %+v %v", c2, err)
-	}
-	for _, bad := range [][]byte{nil, []byte("glibc-ld.so.cache1.0"), b[:40], b[:60]} {
-		if _, err := ParseLdCache(bad); err == nil {
-			t.Errorf("ParseLdCache(% x) succeeded", bad)
-		}
-	}
-	if e := EncodeLdCache(nil, LdSoCacheGenerator); len(e) != 48+24+len(LdSoCacheGenerator) {
-		t.Errorf("empty cache: %d bytes", len(e))
-	}
-}
-
 var ldFixtureOut = flag.String("ld-fixture-out", "", "write the tree of TestLdSoCacheGolden to this directory (see testdata/debug/README.md)")
 
 // TestLdSoCacheGolden compares the cache of ldFixture's tree with the
@@ -486,7 +394,7 @@ func TestLdSoCacheGolden(t *testing.T) {
 	img, _ := mustBuild(t, fx.spec(ldFixture(fx)))
 	root := rootfs(t, img)
 	ours := root["etc/ld.so.cache"].data
-	oc, err := ParseLdCache(ours)
+	oc, err := ldcache.Parse(ours)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,7 +406,7 @@ func TestLdSoCacheGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		gc, err := ParseLdCache(golden)
+		gc, err := ldcache.Parse(golden)
 		if err != nil {
 			t.Fatalf("glibc %s cache: %v", v, err)
 		}
@@ -508,7 +416,7 @@ func TestLdSoCacheGolden(t *testing.T) {
 		if !strings.HasPrefix(gc.Generator, "ldconfig (Debian GLIBC "+v+"-") {
 			t.Errorf("glibc %s cache generated by %q", v, gc.Generator)
 		}
-		if a, b := withoutGenerator(ours, LdSoCacheGenerator), withoutGenerator(golden, gc.Generator); !bytes.Equal(a, b) {
+		if a, b := withoutGenerator(ours, ldcache.Generator), withoutGenerator(golden, gc.Generator); !bytes.Equal(a, b) {
 			i := 0
 			for i < min(len(a), len(b)) && a[i] == b[i] {
 				i++
@@ -548,4 +456,18 @@ func writeTree(t *testing.T, dir string, root map[string]tarFile) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// sonameOf reads a 64-bit ELF file's DT_SONAME ("" without one); ok is
+// false when b is no ELF file of that machine.
+func sonameOf(b []byte, m elf.Machine) (string, bool) {
+	ef, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil || ef.Machine != m || ef.Class != elf.ELFCLASS64 {
+		return "", false
+	}
+	s, _ := ef.DynString(elf.DT_SONAME)
+	if len(s) == 0 {
+		return "", true
+	}
+	return s[0], true
 }

@@ -11,8 +11,8 @@ func dated(e fakeEntry, unix int64) fakeEntry {
 }
 
 // TestMTimes: packaged entries keep their package's mtime, clamped to
-// Created with ClampMTimes; generated ones get MinMTime (or Created when
-// clamping); nothing is dated before MinMTime.
+// Created with ClampMTimes; generated ones get minMTime (or Created when
+// clamping); nothing is dated before minMTime.
 func TestMTimes(t *testing.T) {
 	const (
 		pkgTime = 1700000000 // 2023-11-14
@@ -26,18 +26,18 @@ func TestMTimes(t *testing.T) {
 		want    map[string]int64
 	}{
 		{"no clamp", false, created, map[string]int64{
-			"usr/share/p/old": pkgTime, "usr/share/p/epoch": MinMTime, "usr/share/p/future": future,
+			"usr/share/p/old": pkgTime, "usr/share/p/epoch": minMTime, "usr/share/p/future": future,
 			"usr/share/p/link": pkgTime, "usr/share/p/hard": pkgTime, "usr/share/p": pkgTime + 1,
-			"usr/share/q/implicit": pkgTime, "usr/share/q": MinMTime, "etc/passwd": MinMTime, "usr/bin": MinMTime,
-			"etc/generated": MinMTime,
+			"usr/share/q/implicit": pkgTime, "usr/share/q": minMTime, "etc/passwd": minMTime, "usr/bin": minMTime,
+			"etc/generated": minMTime,
 		}},
 		{"clamp", true, created, map[string]int64{
-			"usr/share/p/old": pkgTime, "usr/share/p/epoch": MinMTime, "usr/share/p/future": created.Unix(),
+			"usr/share/p/old": pkgTime, "usr/share/p/epoch": minMTime, "usr/share/p/future": created.Unix(),
 			"usr/share/p/link": pkgTime, "usr/share/p/hard": pkgTime, "usr/share/p": pkgTime + 1,
 			"etc/passwd": created.Unix(), "usr/share/q": created.Unix(), "etc/generated": created.Unix(),
 		}},
 		{"clamp before 1980", true, time.Unix(0, 0), map[string]int64{
-			"usr/share/p/old": MinMTime, "usr/share/p/future": MinMTime, "etc/passwd": MinMTime, "usr/share/q": MinMTime,
+			"usr/share/p/old": minMTime, "usr/share/p/future": minMTime, "etc/passwd": minMTime, "usr/share/q": minMTime,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,7 +68,7 @@ func TestMTimes(t *testing.T) {
 				}
 			}
 			for p, tf := range fsys {
-				if tf.h.ModTime.Unix() < MinMTime {
+				if tf.h.ModTime.Unix() < minMTime {
 					t.Errorf("/%s: mtime %v is before the floor", p, tf.h.ModTime.UTC())
 				}
 			}

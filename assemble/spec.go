@@ -37,7 +37,7 @@ type Layer struct {
 	Name     string
 	Packages []Unpack
 	Files    []File
-	// Generate names registered generators (RegisterGenerator) run after
+	// Generate names registered generators (registerGenerator) run after
 	// the layer's packages and files are placed; their files go into this
 	// layer.
 	Generate []string
@@ -52,13 +52,13 @@ type Spec struct {
 	Layers  []Layer          // bottom first, one per profile level
 	Payload packages.Payload // reads package files (deb.Payload{})
 	Arch    string           // OCI architecture: amd64, arm64, …
-	Created time.Time        // config.created; zero means DefaultCreated
+	Created time.Time        // config.created; zero means defaultCreated
 	// ClampMTimes lowers every file's modification time later than
 	// Created to Created (SOURCE_DATE_EPOCH's rule), and dates what the
-	// build generates Created rather than MinMTime. Either way no mtime is
-	// earlier than MinMTime.
+	// build generates Created rather than minMTime. Either way no mtime is
+	// earlier than minMTime.
 	ClampMTimes bool
-	Env         []string          // KEY=VALUE, added to (or replacing) DefaultEnv
+	Env         []string          // KEY=VALUE, added to (or replacing) defaultEnv
 	User        string            // config.User
 	WorkDir     string            // config.WorkingDir
 	Labels      map[string]string // config labels
@@ -105,11 +105,11 @@ type LayerReport struct {
 	Digest, DiffID string
 }
 
-// DefaultCreated is the creation time used when Spec.Created is zero.
-var DefaultCreated = time.Unix(0, 0).UTC()
+// defaultCreated is the creation time used when Spec.Created is zero.
+var defaultCreated = time.Unix(0, 0).UTC()
 
-// DefaultEnv is the environment every image starts with.
-var DefaultEnv = []string{
+// defaultEnv is the environment every image starts with.
+var defaultEnv = []string{
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 	"SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
 	"LANG=C.UTF-8",
@@ -146,11 +146,11 @@ var DefaultPruneFiles = []string{
 }
 
 // CreatedFromEnv returns the time SOURCE_DATE_EPOCH names (seconds since
-// the Unix epoch), or DefaultCreated when it is unset or empty.
+// the Unix epoch), or defaultCreated when it is unset or empty.
 func CreatedFromEnv() (time.Time, error) {
 	v := strings.TrimSpace(os.Getenv("SOURCE_DATE_EPOCH"))
 	if v == "" {
-		return DefaultCreated, nil
+		return defaultCreated, nil
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 || n > 253402300799 {

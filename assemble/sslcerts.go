@@ -30,19 +30,19 @@ const (
 	sslCertsMode = fs.ModeSymlink | 0o777
 )
 
-func init() { RegisterGenerator("ca-certificates", CACertificates) }
+func init() { registerGenerator("ca-certificates", caCertificates) }
 
 // caBundlePath is where the CA bundle goes (and SSL_CERT_FILE points).
 const caBundlePath = "/etc/ssl/certs/ca-certificates.crt"
 
-// CACertificates does in Go what Debian's update-ca-certificates does
+// caCertificates does in Go what Debian's update-ca-certificates does
 // with every certificate enabled (the Debian static profile names it):
 // the CA bundle /etc/ssl/certs/ca-certificates.crt, every certificate
 // under /usr/share/ca-certificates then /usr/local/share/ca-certificates
 // (*.crt, each in path order, each ending in a newline), and the links of
 // OpenSSL's default trust paths (sslCertLinks). When there is no
 // certificate it makes nothing and warns.
-func CACertificates(f FS) ([]File, error) {
+func caCertificates(f FS) ([]File, error) {
 	have := map[string]bool{}
 	var certs []string
 	err := f.Walk(func(p string, mode fs.FileMode, _ string) error {

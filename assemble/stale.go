@@ -7,14 +7,14 @@ import (
 	"time"
 )
 
-// StaleTemp is the age after which a temporary file or directory next to
+// staleTemp is the age after which a temporary file or directory next to
 // an output is taken for the leftover of a killed gen: no write takes
 // that long.
-const StaleTemp = time.Hour
+const staleTemp = time.Hour
 
 // CleanStale removes what killed writes of output left next to it (the
 // ".NAME.tmp-*" files and directories Write renames into place, and the
-// ".NAME.old-*" directories of a swap) once older than StaleTemp, and
+// ".NAME.old-*" directories of a swap) once older than staleTemp, and
 // returns their paths. Younger ones may be a concurrent gen's write in
 // progress and are kept. A registry output has nothing next to it.
 func CleanStale(output string, opts WriteOptions) []string {
@@ -43,7 +43,7 @@ func CleanStale(output string, opts WriteOptions) []string {
 			continue
 		}
 		st, err := e.Info()
-		if err != nil || now.Sub(st.ModTime()) <= StaleTemp {
+		if err != nil || now.Sub(st.ModTime()) <= staleTemp {
 			continue
 		}
 		if os.RemoveAll(filepath.Join(dir, n)) == nil {

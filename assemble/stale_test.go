@@ -10,7 +10,7 @@ import (
 
 func TestCleanStale(t *testing.T) {
 	dir := t.TempDir()
-	old := time.Now().Add(-2 * StaleTemp)
+	old := time.Now().Add(-2 * staleTemp)
 	mk := func(name string, isDir bool, at time.Time) string {
 		p := filepath.Join(dir, name)
 		if isDir {

@@ -44,7 +44,7 @@ type tree struct {
 }
 
 func newTree(pr *pruner) *tree {
-	return &tree{view: map[string]*node{}, pr: pr, times: mtimes{gen: MinMTime}}
+	return &tree{view: map[string]*node{}, pr: pr, times: mtimes{gen: minMTime}}
 }
 
 // mtimes says which modification times the tree's entries get.
@@ -53,18 +53,18 @@ type mtimes struct {
 	max, gen int64 // gen: the mtime of what the build makes
 }
 
-// MinMTime is the earliest modification time an image has: 1980-01-03
+// minMTime is the earliest modification time an image has: 1980-01-03
 // 00:00:00 UTC. ZIP (and so zipfile, zipapp, wheels, jar) cannot store a
 // time before 1980-01-01 in local time; two days later is past it in
 // every time zone. Generated files get it when SOURCE_DATE_EPOCH is unset.
-const MinMTime = 315532800 + 2*86400
+const minMTime = 315532800 + 2*86400
 
 // of returns the mtime an entry the package dates pm gets.
 func (m mtimes) of(pm int64) int64 {
 	if m.clamp && pm > m.max {
 		pm = m.max
 	}
-	return max(pm, MinMTime)
+	return max(pm, minMTime)
 }
 
 func (t *tree) startLayer() {

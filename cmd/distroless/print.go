@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/distroless-dev/distroless"
+	"github.com/distroless-dev/distroless/internal/units"
 )
 
 // isTerminal reports whether f is a terminal (for progress display); a
@@ -19,18 +20,9 @@ func isTerminal(f *os.File) bool {
 	return term.IsTerminal(int(f.Fd()))
 }
 
-// formatSize formats a byte count for people (decimal units).
-func formatSize(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d B", n)
-}
+// formatSize formats a byte count for people, in the units every
+// message uses (internal/units).
+func formatSize(n int64) string { return units.Size(n) }
 
 func whyChain(chain []string, noDeps bool) string {
 	s := strings.Join(chain, " → ")
