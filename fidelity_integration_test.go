@@ -26,7 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distroless-dev/distroless/assemble"
+	"github.com/distroless-dev/distroless/internal/trust"
 )
 
 const fidelityDir = "testdata/fidelity"
@@ -146,7 +146,7 @@ func TestFidelityNodeTrustDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := assemble.SubjectHash(ca.RawSubject)
+	h, err := trust.SubjectHash(ca.RawSubject)
 	if err != nil {
 		t.Fatal(err)
 	}

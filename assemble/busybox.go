@@ -92,7 +92,7 @@ func isAppletName(s string) bool {
 	return true
 }
 
-func generateBusyboxLinks(f FS) ([]File, error) {
+func generateBusyboxLinks(f imageFS) ([]File, error) {
 	var bin string
 	var data []byte
 	for _, p := range busyboxBinaries {

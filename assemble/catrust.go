@@ -6,16 +6,14 @@ package assemble
 import (
 	"bytes"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
-	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/distroless-dev/distroless/internal/trust"
 )
 
 func init() { registerGenerator("ca-trust", caTrust) }
@@ -23,13 +21,10 @@ func init() { registerGenerator("ca-trust", caTrust) }
 // Paths of the RPM family's shared system certificates (ca-certificates,
 // p11-kit).
 const (
-	CATrustBundle     = "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"
+	caTrustBundlePath = "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"
 	caTrustSourceDist = "/usr/share/pki/ca-trust-source"
 	caTrustSourceEtc  = "/etc/pki/ca-trust/source"
 )
-
-var oidExtKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 37}
-var oidServerAuth = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 1}
 
 // caTrust writes the TLS trust bundle update-ca-trust extracts
 // (trust extract --format=pem-bundle --filter=ca-anchors
@@ -42,14 +37,14 @@ var oidServerAuth = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 1}
 // attached to its key (an x-certificate-extension object) or in it does
 // not allow TLS servers. It also makes /etc/pki/tls/certs/ca-bundle.crt
 // and /etc/pki/tls/cert.pem point at the bundle when they are missing.
-func caTrust(f FS) ([]File, error) {
+func caTrust(f imageFS) ([]File, error) {
 	var out []File
-	if b, err := f.ReadFile(CATrustBundle); err != nil || len(b) == 0 {
+	if b, err := f.ReadFile(caTrustBundlePath); err != nil || len(b) == 0 {
 		bundle, err := caTrustBundle(f)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, File{Path: CATrustBundle, Mode: 0o644, Data: bundle})
+		out = append(out, File{Path: caTrustBundlePath, Mode: 0o644, Data: bundle})
 	}
 	links := map[string]string{
 		"/etc/pki/tls/certs/ca-bundle.crt": "../../ca-trust/extracted/pem/tls-ca-bundle.pem",
@@ -69,102 +64,13 @@ func caTrust(f FS) ([]File, error) {
 	return out, nil
 }
 
-// p11Object is one [p11-kit-object-v1] section.
-type p11Object struct {
-	fields map[string]string
-	blocks []*pem.Block
-}
-
-// parseP11Kit reads p11-kit's persistent format: sections of
-// "key: value" lines and PEM blocks.
-func parseP11Kit(data []byte) ([]p11Object, error) {
-	var objs []p11Object
-	var cur *p11Object
-	lines := strings.Split(string(data), "\n")
-	for i := 0; i < len(lines); i++ {
-		line := strings.TrimRight(lines[i], "\r")
-		t := strings.TrimSpace(line)
-		switch {
-		case t == "" || strings.HasPrefix(t, "#"):
-		case t == "[p11-kit-object-v1]":
-			objs = append(objs, p11Object{fields: map[string]string{}})
-			cur = &objs[len(objs)-1]
-		case strings.HasPrefix(t, "-----BEGIN "):
-			j := i
-			for j < len(lines) && !strings.HasPrefix(strings.TrimSpace(lines[j]), "-----END ") {
-				j++
-			}
-			if j == len(lines) {
-				return nil, fmt.Errorf("line %d: unterminated PEM block", i+1)
-			}
-			b, _ := pem.Decode([]byte(strings.Join(lines[i:j+1], "\n") + "\n"))
-			if b == nil {
-				return nil, fmt.Errorf("line %d: bad PEM block", i+1)
-			}
-			if cur != nil {
-				cur.blocks = append(cur.blocks, b)
-			}
-			i = j
-		default:
-			k, v, ok := strings.Cut(t, ":")
-			if !ok {
-				return nil, fmt.Errorf("line %d: not a field: %q", i+1, t)
-			}
-			if cur != nil {
-				cur.fields[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"`)
-			}
-		}
-	}
-	return objs, nil
-}
-
-// p11Value decodes a p11-kit value written with %XX escapes.
-func p11Value(s string) ([]byte, error) {
-	var out []byte
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			out = append(out, s[i])
-			continue
-		}
-		if i+2 >= len(s) {
-			return nil, errors.New("truncated escape")
-		}
-		b, err := hex.DecodeString(s[i+1 : i+3])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b...)
-		i += 2
-	}
-	return out, nil
-}
-
-// ekuAllows reports whether an extended key usage extension (DER) allows
-// TLS servers.
-func ekuAllows(ext []byte) bool {
-	var e pkix.Extension
-	if _, err := asn1.Unmarshal(ext, &e); err != nil || !e.Id.Equal(oidExtKeyUsage) {
-		return true
-	}
-	var oids []asn1.ObjectIdentifier
-	if _, err := asn1.Unmarshal(e.Value, &oids); err != nil {
-		return false
-	}
-	for _, o := range oids {
-		if o.Equal(oidServerAuth) {
-			return true
-		}
-	}
-	return false
-}
-
 type anchor struct {
 	label string
 	cert  *x509.Certificate
 }
 
 // caTrustBundle extracts the TLS server anchors.
-func caTrustBundle(f FS) ([]byte, error) {
+func caTrustBundle(f imageFS) ([]byte, error) {
 	var files, anchorFiles, blockFiles []string
 	err := f.Walk(func(p string, mode fs.FileMode, _ string) error {
 		for _, root := range []string{caTrustSourceDist, caTrustSourceEtc} {
@@ -194,21 +100,21 @@ func caTrustBundle(f FS) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		objs, err := parseP11Kit(data)
+		objs, err := trust.ParseP11Kit(data)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		for _, o := range objs {
-			if o.fields["class"] == "x-certificate-extension" {
-				if o.fields["object-id"] != oidExtKeyUsage.String() {
+			if o.Fields["class"] == "x-certificate-extension" {
+				if o.Fields["object-id"] != trust.OIDExtKeyUsage.String() {
 					continue
 				}
-				v, err := p11Value(o.fields["value"])
+				v, err := trust.P11Value(o.Fields["value"])
 				if err != nil {
-					return nil, fmt.Errorf("%s: %s: %w", p, o.fields["label"], err)
+					return nil, fmt.Errorf("%s: %s: %w", p, o.Fields["label"], err)
 				}
-				if !ekuAllows(v) {
-					for _, b := range o.blocks {
+				if !trust.EKUAllowsTLSServer(v) {
+					for _, b := range o.Blocks {
 						if b.Type == "PUBLIC KEY" {
 							restricted[string(b.Bytes)] = true
 						}
@@ -216,7 +122,7 @@ func caTrustBundle(f FS) ([]byte, error) {
 				}
 				continue
 			}
-			for _, b := range o.blocks {
+			for _, b := range o.Blocks {
 				if b.Type != "CERTIFICATE" {
 					continue
 				}
@@ -225,10 +131,10 @@ func caTrustBundle(f FS) ([]byte, error) {
 					continue // p11-kit skips what it cannot parse, too
 				}
 				switch {
-				case o.fields["x-distrusted"] == "true" || o.fields["trusted"] == "false":
+				case o.Fields["x-distrusted"] == "true" || o.Fields["trusted"] == "false":
 					distrusted[string(c.Raw)] = true
-				case o.fields["trusted"] == "true":
-					anchors = append(anchors, anchor{o.fields["label"], c})
+				case o.Fields["trusted"] == "true":
+					anchors = append(anchors, anchor{o.Fields["label"], c})
 				}
 			}
 		}

@@ -21,7 +21,7 @@ func init() { registerGenerator("gconv-modules", gconvModules) }
 // does not know. glibc reads these files when gconv-modules.cache, which
 // lists every module, is absent, as the profiles that prune modules make
 // it. A configuration that names only kept modules is left as it is.
-func gconvModules(f FS) ([]File, error) {
+func gconvModules(f imageFS) ([]File, error) {
 	type conf struct {
 		path string
 		dir  string // the gconv directory its relative module names are in

@@ -11,10 +11,10 @@ import (
 	"github.com/distroless-dev/distroless/internal/ldcache"
 )
 
-// FS is a read-only view of the image's root filesystem as it stands
+// imageFS is a read-only view of the image's root filesystem as it stands
 // while a layer is built: everything the layers so far placed. Paths are
 // absolute ("/usr/lib").
-type FS interface {
+type imageFS interface {
 	// ReadFile returns a regular file's content, following symlinks
 	// inside the image.
 	ReadFile(path string) ([]byte, error)
@@ -30,7 +30,7 @@ type FS interface {
 // generator makes files from the image as it stands after its layer's
 // packages and files were placed: work a maintainer script would have
 // done, done in Go. The files go into that layer.
-type generator func(FS) ([]File, error)
+type generator func(imageFS) ([]File, error)
 
 var (
 	generatorsMu sync.RWMutex
@@ -71,7 +71,7 @@ func lookupGenerator(name string) (generator, error) {
 	return nil, fmt.Errorf("unknown generator %q (known: %s)", name, strings.Join(known, ", "))
 }
 
-// treeFS is the FS of a tree.
+// treeFS is the imageFS of a tree.
 type treeFS struct{ t *tree }
 
 func (f treeFS) Warn(msg string) { f.t.warnings = append(f.t.warnings, msg) }
@@ -122,7 +122,7 @@ func init() { registerGenerator("ld.so.cache", generateLdSoCache) }
 
 // generateLdSoCache is the "ld.so.cache" generator: /etc/ld.so.cache and
 // the soname links ldconfig would make (package ldcache).
-func generateLdSoCache(f FS) ([]File, error) {
+func generateLdSoCache(f imageFS) ([]File, error) {
 	links, cache, err := ldcache.Generate(f)
 	if err != nil {
 		return nil, err

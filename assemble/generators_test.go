@@ -9,7 +9,7 @@ import (
 )
 
 func TestGenerators(t *testing.T) {
-	registerGenerator("test-count", func(f FS) ([]File, error) {
+	registerGenerator("test-count", func(f imageFS) ([]File, error) {
 		var libs []string
 		err := f.Walk(func(p string, mode fs.FileMode, link string) error {
 			if strings.HasPrefix(p, "/usr/lib/") && mode.IsRegular() {

@@ -5,12 +5,6 @@ package assemble
 // in Go. Profiles name them in their generate: list.
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/hex"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -19,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"software.sslmate.com/src/go-pkcs12"
+	"github.com/distroless-dev/distroless/internal/trust"
 )
 
 func init() {
@@ -31,7 +25,7 @@ func init() {
 // every Debian JVM's lib/security/cacerts links to.
 const (
 	jvmDir           = "/usr/lib/jvm"
-	JavaCACertsPath  = "/etc/ssl/certs/java/cacerts"
+	javaCACertsPath  = "/etc/ssl/certs/java/cacerts"
 	javaSystemPrefs  = "/etc/.java/.systemPrefs"
 	alternativesDir  = "/etc/alternatives"
 	javaCommandsDir  = "/usr/bin"
@@ -57,7 +51,7 @@ const (
 // java-1.N.0-… alias links are not homes). With several, the one whose
 // .jinfo file gives the highest priority wins, as with update-alternatives;
 // ties go to the greatest name. No JVM is an error.
-func javaAlternatives(f FS) ([]File, error) {
+func javaAlternatives(f imageFS) ([]File, error) {
 	img, err := scanJava(f)
 	if err != nil {
 		return nil, err
@@ -108,7 +102,7 @@ type javaImage struct {
 	paths    map[string]bool     // every path of the image
 }
 
-func scanJava(f FS) (*javaImage, error) {
+func scanJava(f imageFS) (*javaImage, error) {
 	img := &javaImage{tools: map[string][]string{}, priority: map[string]int{}, paths: map[string]bool{}}
 	var jinfos []string
 	err := f.Walk(func(p string, mode fs.FileMode, _ string) error {
@@ -168,13 +162,13 @@ func scanJava(f FS) (*javaImage, error) {
 // from the image's CA bundle (/etc/ssl/certs/ca-certificates.crt, which
 // the build makes in the layer of ca-certificates): what
 // ca-certificates-java's hook, run by Java in its postinst, would have
-// made. See encodeJavaTrustStore for the format.
-func javaCACerts(f FS) ([]File, error) {
+// made. See trust.JavaTrustStore for the format.
+func javaCACerts(f imageFS) ([]File, error) {
 	bundle, err := f.ReadFile(caBundlePath)
 	if err != nil {
 		return nil, fmt.Errorf("no CA bundle to make the Java trust store from (the profile must extend static, whose ca-certificates the bundle is built from): %w", err)
 	}
-	data, n, err := encodeJavaTrustStore(bundle)
+	data, n, err := trust.JavaTrustStore(bundle)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", caBundlePath, err)
 	}
@@ -182,84 +176,7 @@ func javaCACerts(f FS) ([]File, error) {
 		return nil, fmt.Errorf("%s holds no certificates", caBundlePath)
 	}
 	return []File{
-		{Path: path.Dir(JavaCACertsPath), Mode: fs.ModeDir | 0o755},
-		{Path: JavaCACertsPath, Mode: 0o644, Data: data},
+		{Path: path.Dir(javaCACertsPath), Mode: fs.ModeDir | 0o755},
+		{Path: javaCACertsPath, Mode: 0o644, Data: data},
 	}, nil
-}
-
-// encodeJavaTrustStore makes a Java trust store of the certificates of a
-// PEM bundle and returns it with the number of certificates it holds.
-//
-// The store is PKCS#12, the default keystore type of Java 9 and later
-// (keystore.type=pkcs12), holding one trusted-certificate entry per
-// distinct certificate, in bundle order: a certificate bag marked with
-// Java's trusted-key-usage attribute (anyExtendedKeyUsage), with a
-// lower-case friendly name, the alias (the certificate's common name, or
-// its subject; a repeated alias gets the start of the certificate's
-// SHA-256 after it). The bags are neither encrypted nor under a MAC, like
-// the JDK's own cacerts since Java 18: Java reads the store without a
-// password (javax.net.ssl.trustStorePassword unset, the default) and
-// with any, "changeit" included; an encrypted store read without a
-// password would give Java no certificates at all. Nothing random goes
-// in: the same bundle gives the same bytes.
-func encodeJavaTrustStore(bundle []byte) ([]byte, int, error) {
-	var entries []pkcs12.TrustStoreEntry
-	seenDER := map[[32]byte]bool{}
-	seenAlias := map[string]bool{}
-	rest := bundle
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		sum := sha256.Sum256(b.Bytes)
-		if seenDER[sum] {
-			continue
-		}
-		seenDER[sum] = true
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, 0, fmt.Errorf("certificate %d (sha256 %x): %w", len(entries)+1, sum, err)
-		}
-		alias := javaAlias(c)
-		if seenAlias[alias] {
-			alias += " [" + hex.EncodeToString(sum[:8]) + "]"
-		}
-		seenAlias[alias] = true
-		entries = append(entries, pkcs12.TrustStoreEntry{Cert: c, FriendlyName: alias})
-	}
-	if len(bytes.TrimSpace(rest)) > 0 && len(entries) == 0 {
-		return nil, 0, errors.New("not a PEM bundle")
-	}
-	// Passwordless neither encrypts nor MACs, so it reads no random bytes;
-	// noRandom makes sure of it.
-	data, err := pkcs12.Passwordless.WithRand(noRandom{}).EncodeTrustStoreEntries(entries, "")
-	if err != nil {
-		return nil, 0, err
-	}
-	return data, len(entries), nil
-}
-
-// javaAlias is the alias of a certificate in the trust store. Java's
-// PKCS#12 keystore treats aliases without regard to case.
-func javaAlias(c *x509.Certificate) string {
-	name := c.Subject.CommonName
-	if name == "" && len(c.Subject.OrganizationalUnit) > 0 {
-		name = c.Subject.OrganizationalUnit[0]
-	}
-	if name == "" {
-		name = c.Subject.String()
-	}
-	return strings.ToLower(name)
-}
-
-// noRandom is a random source that has none: reading it is an error.
-type noRandom struct{}
-
-func (noRandom) Read([]byte) (int, error) {
-	return 0, errors.New("the Java trust store must not depend on random bytes")
 }
