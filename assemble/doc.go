@@ -46,7 +46,14 @@
 //     when the copyright below it would be, so that every package's
 //     copyright stays reachable.
 //
-// Generated files: /etc/passwd, /etc/group (root 0, nobody 65534, nonroot
+// Build runs in stages with one job each (build.go): validate the spec;
+// unpack the packages; place each layer (its packages, the package
+// database, its files, its generators, its Python bytecode); place the
+// os-release layer; check the finished tree; write the layers (tar and
+// compression, with the library check running alongside); judge the
+// library check; make the image config and manifest.
+//
+// Generated files (basefiles.go): /etc/passwd, /etc/group (root 0, nobody 65534, nonroot
 // 65532), /etc/nsswitch.conf, /root, /home/nonroot and /tmp go into the
 // bottom layer. A payload reader whose format keeps a database of the
 // installed packages (packages.PackageDB: Debian's
@@ -59,8 +66,11 @@
 // glibc's iconv configuration for the modules kept; ca-certificates:
 // /etc/ssl/certs/ca-certificates.crt built as update-ca-certificates
 // would, with the links of OpenSSL's default trust paths, see
-// sslcerts.go; ca-trust, its RPM counterpart; java-cacerts, ld.so.cache,
-// …). assemble knows no package format: what differs between them comes
+// sslcerts.go; ca-trust, its RPM counterpart; java-cacerts; ld.so.cache,
+// …; generators.go registers them). The formats they read and write
+// apart from the image are internal packages: internal/ldcache (glibc's
+// ld.so.cache) and internal/trust (OpenSSL's subject hash, p11-kit's
+// trust sources, the Java PKCS#12 trust store). assemble knows no package format: what differs between them comes
 // from the payload reader or from a generator a profile names.
 //
 // A layer with PythonBytecode gets the hash-based .pyc files of the Python

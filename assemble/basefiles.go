@@ -1,5 +1,9 @@
 package assemble
 
+// The files every image has, apart from its packages: the users and
+// groups, nsswitch.conf and the home and temporary directories of the
+// bottom layer, and the os-release layer.
+
 import (
 	"io/fs"
 	"sort"
