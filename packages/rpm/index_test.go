@@ -247,7 +247,7 @@ func TestOpenCached(t *testing.T) {
 	gone := httptest.NewServer(http.NotFoundHandler())
 	spec = fixtureSpec(t, gone.URL)
 	gone.Close()
-	if _, err := Open(context.Background(), &fetch.Cache{Dir: c.Dir}, spec); err == nil {
+	if _, err := Open(context.Background(), &fetch.Cache{Dir: c.Dir, RetryDelay: time.Millisecond}, spec); err == nil {
 		t.Fatal("a repository never opened was opened")
 	}
 	spec = fixtureSpec(t, base)
