@@ -367,6 +367,16 @@ func TestSatisfiers(t *testing.T) {
 			t.Errorf("Satisfiers(%s) = %q, want %q", tc.atom, got, tc.want)
 		}
 	}
+	// The index's own Lookup is packages.Lookup: the real package, never
+	// a provider, for every name and for virtual ones.
+	for _, n := range append(ix.Names(), "mail-transport-agent", "default-mta", "libfoo-abi", "python3-virtual", "nosuch") {
+		if got, want := ix.Lookup(n), packages.LookupSatisfiers(ix, n); got != want {
+			t.Errorf("Lookup(%s) = %v, LookupSatisfiers = %v", n, got, want)
+		}
+	}
+	if ix.Lookup("awk") == nil || ix.Lookup("awk").Name != "awk" || ix.Lookup("default-mta") != nil {
+		t.Errorf("Lookup(awk) = %v, Lookup(default-mta) = %v", ix.Lookup("awk"), ix.Lookup("default-mta"))
+	}
 }
 
 func TestConcurrentUse(t *testing.T) {
