@@ -45,3 +45,31 @@ func TestLookup(t *testing.T) {
 		}
 	}
 }
+
+// looker answers Lookup itself, as the formats' indexes do.
+type looker struct {
+	*packagestest.Index
+	calls int
+}
+
+func (ix *looker) Lookup(name string) *packages.Package {
+	ix.calls++
+	return packages.LookupSatisfiers(ix.Index, name)
+}
+
+// TestLookupAsksTheIndex: an index that implements Looker is asked, and
+// LookupSatisfiers gives the same answers from Satisfiers alone.
+func TestLookupAsksTheIndex(t *testing.T) {
+	mta := &packages.Package{Name: "exim", Version: "1", Provides: []string{"sendmail"}}
+	sendmail := &packages.Package{Name: "sendmail", Version: "2"}
+	ix := &looker{Index: &packagestest.Index{Pkgs: []*packages.Package{mta, sendmail}}}
+	if got := packages.Lookup(ix, "sendmail"); got != sendmail || ix.calls != 1 {
+		t.Errorf("Lookup = %v after %d calls of the index's Lookup, want sendmail after 1", got, ix.calls)
+	}
+	if got := packages.LookupSatisfiers(providersFirst{ix.Index}, "sendmail"); got != sendmail {
+		t.Errorf("LookupSatisfiers = %v, want the real sendmail", got)
+	}
+	if got := packages.LookupSatisfiers(ix.Index, "exim-virtual"); got != nil {
+		t.Errorf("LookupSatisfiers of an unknown name = %v", got)
+	}
+}

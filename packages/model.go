@@ -122,8 +122,26 @@ type Index interface {
 
 // Lookup returns the real package of that name in ix (the preferred one,
 // for the format's rules), or nil when no package has that name; one that
-// only provides the name does not count.
+// only provides the name does not count. An index that implements Looker
+// answers itself, without gathering providers.
 func Lookup(ix Index, name string) *Package {
+	if l, ok := ix.(Looker); ok {
+		return l.Lookup(name)
+	}
+	return LookupSatisfiers(ix, name)
+}
+
+// Looker is implemented by an index that finds the real package of a
+// name directly (deb and rpm do). Its Lookup must return what
+// LookupSatisfiers does.
+type Looker interface {
+	Lookup(name string) *Package
+}
+
+// LookupSatisfiers is Lookup from Satisfiers alone: the first satisfier
+// of the bare name that has that name. Formats test their Lookup
+// against it.
+func LookupSatisfiers(ix Index, name string) *Package {
 	for _, p := range ix.Satisfiers(Atom{Name: name}) {
 		if p.Name == name {
 			return p

@@ -223,7 +223,7 @@ func pickRoot(r PackageRef, ix packages.Index) (resolver.Root, error) {
 		return root, nil
 	}
 	for _, n := range r.Any {
-		if hasName(ix, n) {
+		if packages.Lookup(ix, n) != nil {
 			root.Name = n
 			return root, nil
 		}
@@ -238,17 +238,7 @@ func rootInIndex(r PackageRef, ix packages.Index) bool {
 		_, err := pickRoot(r, ix)
 		return err == nil
 	}
-	return hasName(ix, r.Name)
-}
-
-// hasName reports whether the index has a real package of that name.
-func hasName(ix packages.Index, name string) bool {
-	for _, p := range ix.Satisfiers(packages.Atom{Name: name}) {
-		if p.Name == name {
-			return true
-		}
-	}
-	return false
+	return packages.Lookup(ix, r.Name) != nil
 }
 
 // computeVars fills an alias's variables from the index.
@@ -265,13 +255,7 @@ func (p *Profile) computeVars(ix packages.Index, distro string) (map[string]stri
 		if err != nil {
 			return nil, fmt.Errorf("profile %s: vars.%s.match: %w", p.Name, k, err)
 		}
-		var from *packages.Package
-		for _, c := range ix.Satisfiers(packages.Atom{Name: def.DependsOf}) {
-			if c.Name == def.DependsOf {
-				from = c
-				break
-			}
-		}
+		from := packages.Lookup(ix, def.DependsOf)
 		if from == nil {
 			return nil, fmt.Errorf("profile %s: %s has no package %s to tell its %s", p.Name, distro, def.DependsOf, k)
 		}

@@ -422,7 +422,8 @@ func (ix *Index) winner(name string) *debPkg {
 }
 
 // Lookup returns the package called name that the index would install
-// (the highest version across the suites), or nil.
+// (the highest version across the suites), or nil: packages.Lookup's
+// answer, without gathering providers (it implements packages.Looker).
 func (ix *Index) Lookup(name string) *packages.Package {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()

@@ -367,6 +367,16 @@ func TestSatisfiers(t *testing.T) {
 			t.Errorf("Satisfiers(%s) = %q, want %q", tc.atom, got, tc.want)
 		}
 	}
+	// The index's own Lookup is packages.Lookup: the real package, never
+	// a provider, for every name and for virtual ones.
+	for _, n := range append(ix.Names(), "mail-transport-agent", "default-mta", "libfoo-abi", "python3-virtual", "nosuch") {
+		if got, want := ix.Lookup(n), packages.LookupSatisfiers(ix, n); got != want {
+			t.Errorf("Lookup(%s) = %v, LookupSatisfiers = %v", n, got, want)
+		}
+	}
+	if ix.Lookup("awk") == nil || ix.Lookup("awk").Name != "awk" || ix.Lookup("default-mta") != nil {
+		t.Errorf("Lookup(awk) = %v, Lookup(default-mta) = %v", ix.Lookup("awk"), ix.Lookup("default-mta"))
+	}
 }
 
 func TestConcurrentUse(t *testing.T) {
@@ -417,7 +427,7 @@ func TestOffline(t *testing.T) {
 	// Asked to refresh: the server is down, so it fails.
 	s := spec(a, "bookworm")
 	s.RefreshAfter = -1
-	if _, err := deb.Open(ctx, &fetch.Cache{Dir: dir}, s); err == nil {
+	if _, err := deb.Open(ctx, &fetch.Cache{Dir: dir, RetryDelay: time.Millisecond}, s); err == nil {
 		t.Fatal("refresh with the server down succeeded")
 	}
 }

@@ -133,13 +133,7 @@ func (p Payload) Walk(file string, fn func(h *tar.Header, r io.Reader) error) er
 // for each .deb as its download completes, overlapping the slow xz
 // decoding with the other downloads. Without CacheDir it does nothing.
 func (p Payload) Prepare(file string) error {
-	if p.CacheDir == "" {
-		return nil
-	}
-	if ok, err := unpackcache.Has(file, p.CacheDir, ".tar.zst"); ok || err != nil {
-		return err
-	}
-	return p.Walk(file, func(*tar.Header, io.Reader) error { return nil })
+	return unpackcache.Prepare(file, p.CacheDir, ".tar.zst", p.Walk)
 }
 
 // ControlFile returns one member of the package's control archive, e.g.

@@ -24,7 +24,8 @@
 // Network waits are bounded by Timeout (connect, TLS handshake, response
 // headers, a pause mid-body; errors are TimeoutError, naming the URL and
 // the wait), and failures that may be passing are retried with
-// exponential backoff within RetryFor (see Cache.retry for which).
+// exponential backoff (from RetryDelay, doubling) within RetryFor (see
+// Cache.retry for which).
 //
 // Killed processes leave temporary files; the first use of a Cache removes
 // those older than StaleTemp, and Prune evicts entries by age and size,

@@ -17,10 +17,11 @@ import (
 // faultCache is a cache with short timeouts and backoff, for fault tests.
 func faultCache(t *testing.T) (*Cache, *bytes.Buffer) {
 	var log bytes.Buffer
-	return &Cache{Dir: t.TempDir(), Timeout: 300 * time.Millisecond, RetryFor: 5 * time.Second, retryBase: 10 * time.Millisecond, Log: &log}, &log
+	return &Cache{Dir: t.TempDir(), Timeout: 300 * time.Millisecond, RetryFor: 5 * time.Second, RetryDelay: 10 * time.Millisecond, Log: &log}, &log
 }
 
 func TestFetchFaults(t *testing.T) {
+	t.Parallel()
 	blob := bytes.Repeat([]byte("0123456789abcdef"), 40000) // 640 kB
 	cases := []struct {
 		name   string
@@ -45,6 +46,7 @@ func TestFetchFaults(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // its own server and cache; mostly waiting on timeouts
 			srv := faulttest.New(t, map[string][]byte{"/p.deb": blob})
 			if tc.always {
 				srv.Always("/p.deb", tc.plan[0])
@@ -87,6 +89,7 @@ func TestFetchFaults(t *testing.T) {
 }
 
 func TestDownloadFaults(t *testing.T) {
+	t.Parallel()
 	data := []byte(strings.Repeat("Origin: Debian\n", 200))
 	srv := faulttest.New(t, map[string][]byte{"/InRelease": data})
 	c, _ := faultCache(t)
@@ -128,6 +131,7 @@ func TestDownloadFaults(t *testing.T) {
 // A server that accepts the connection and then says nothing: over https
 // the TLS handshake times out, over http the response headers.
 func TestSilentServer(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -36,6 +36,10 @@ type Cache struct {
 	// (see Cache.retry); zero means DefaultRetryFor, negative means no
 	// retry.
 	RetryFor time.Duration
+	// RetryDelay is the first backoff delay, doubled after each failed
+	// attempt; zero means DefaultRetryDelay. Tests against a server that
+	// is down shorten it.
+	RetryDelay time.Duration
 	// Log receives warnings: a damaged cache entry that was removed and
 	// fetched or rebuilt again, a request being retried. Nil discards them.
 	Log io.Writer
@@ -45,7 +49,6 @@ type Cache struct {
 	clientOnce sync.Once
 	client     *http.Client
 	sweepOnce  sync.Once
-	retryBase  time.Duration // first backoff delay; tests shorten it
 }
 
 type flight struct {

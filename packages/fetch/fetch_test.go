@@ -128,7 +128,7 @@ func TestFetchSizeMismatchChunked(t *testing.T) {
 		w.Write(blob[50:])
 	}))
 	defer srv.Close()
-	c := &Cache{Dir: t.TempDir(), retryBase: time.Millisecond}
+	c := &Cache{Dir: t.TempDir(), RetryDelay: time.Millisecond}
 	for _, size := range []int64{99, 101} {
 		_, err := c.Fetch(context.Background(), srv.URL+"/a", size, digest(blob))
 		want := map[int64]string{99: "size mismatch: expected 99 bytes, got more", 101: "truncated: expected 101 bytes, got 100 (gave up after 5 attempts"}[size]

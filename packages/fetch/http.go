@@ -21,6 +21,9 @@ const DefaultTimeout = 30 * time.Second
 // DefaultRetryFor bounds the time over which a request is retried.
 const DefaultRetryFor = 2 * time.Minute
 
+// DefaultRetryDelay is the first backoff delay between attempts.
+const DefaultRetryDelay = 500 * time.Millisecond
+
 // maxAttempts bounds the attempts of one request.
 const maxAttempts = 5
 
@@ -216,9 +219,9 @@ func (c *Cache) retry(ctx context.Context, url string, once func() error) error 
 	if budget == 0 {
 		budget = DefaultRetryFor
 	}
-	delay := c.retryBase
+	delay := c.RetryDelay
 	if delay <= 0 {
-		delay = 500 * time.Millisecond
+		delay = DefaultRetryDelay
 	}
 	start := time.Now()
 	mismatches := 0

@@ -451,7 +451,8 @@ func (ix *Index) versionsOf(name string) []*rpmPkg {
 }
 
 // Lookup returns the package called name that the index would install
-// (its newest version), or nil.
+// (its newest version), or nil: packages.Lookup's answer, without
+// gathering providers (it implements packages.Looker).
 func (ix *Index) Lookup(name string) *packages.Package {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()

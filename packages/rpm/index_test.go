@@ -162,6 +162,16 @@ func TestIndexSatisfiers(t *testing.T) {
 	if p := ix.Problems(); len(p) != 0 {
 		t.Errorf("Problems() = %v", p)
 	}
+	// The index's own Lookup is packages.Lookup: the newest real package,
+	// never a provider.
+	for _, name := range append(n, "rtld(GNU_HASH)", "/usr/bin/demo", "nosuch") {
+		if got, want := ix.Lookup(name), packages.LookupSatisfiers(ix, name); got != want {
+			t.Errorf("Lookup(%s) = %v, LookupSatisfiers = %v", name, got, want)
+		}
+	}
+	if ix.Lookup("rtld(GNU_HASH)") != nil {
+		t.Errorf("Lookup of a capability = %v", ix.Lookup("rtld(GNU_HASH)"))
+	}
 }
 
 func TestIndexPackage(t *testing.T) {
@@ -247,7 +257,7 @@ func TestOpenCached(t *testing.T) {
 	gone := httptest.NewServer(http.NotFoundHandler())
 	spec = fixtureSpec(t, gone.URL)
 	gone.Close()
-	if _, err := Open(context.Background(), &fetch.Cache{Dir: c.Dir}, spec); err == nil {
+	if _, err := Open(context.Background(), &fetch.Cache{Dir: c.Dir, RetryDelay: time.Millisecond}, spec); err == nil {
 		t.Fatal("a repository never opened was opened")
 	}
 	spec = fixtureSpec(t, base)

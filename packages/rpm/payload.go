@@ -183,13 +183,7 @@ func verifyPackage(f *os.File, hd *rpmHeaders, keyring openpgp.EntityList) error
 // package's signature when Keyring is set). Without CacheDir it does
 // nothing.
 func (p Payload) Prepare(file string) error {
-	if p.CacheDir == "" {
-		return nil
-	}
-	if ok, err := unpackcache.Has(file, p.CacheDir, cacheExt); ok || err != nil {
-		return err
-	}
-	return p.Walk(file, func(*tar.Header, io.Reader) error { return nil })
+	return unpackcache.Prepare(file, p.CacheDir, cacheExt, p.Walk)
 }
 
 // fnError marks an error returned by the caller's function, passed on as

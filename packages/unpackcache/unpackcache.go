@@ -297,3 +297,17 @@ func Has(file, dir, ext string) (bool, error) {
 	_, err = os.Stat(filepath.Join(dir, key+ext))
 	return err == nil, nil
 }
+
+// Prepare makes dir's entry for the package file, named <Key>+ext, unless
+// it is there already, by walking the file with the format's walk (which
+// writes the entry as it decodes) and a function that reads nothing. It is
+// the Prepare of every format's payload; with no dir it does nothing.
+func Prepare(file, dir, ext string, walk func(file string, fn func(h *tar.Header, r io.Reader) error) error) error {
+	if dir == "" {
+		return nil
+	}
+	if ok, err := Has(file, dir, ext); ok || err != nil {
+		return err
+	}
+	return walk(file, func(*tar.Header, io.Reader) error { return nil })
+}

@@ -3,6 +3,7 @@ package unpackcache
 import (
 	"archive/tar"
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -194,5 +195,37 @@ func TestKeyHas(t *testing.T) {
 	}
 	if _, err := Has(filepath.Join(dir, "missing"), dir, ".tar.zst"); !os.IsNotExist(err) {
 		t.Errorf("Has on a missing file: %v", err)
+	}
+}
+
+// TestPrepare: the format's walk runs only when the directory lacks the
+// file's entry, and its errors (and the file's) come back.
+func TestPrepare(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.rpm")
+	os.WriteFile(file, []byte("hello\n"), 0o644)
+	var walked []string
+	walk := func(f string, fn func(*tar.Header, io.Reader) error) error {
+		walked = append(walked, f)
+		if err := fn(&tar.Header{Name: "x"}, strings.NewReader("data")); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03.tar"), nil, 0o644)
+	}
+	if err := Prepare(file, "", ".tar", walk); err != nil || len(walked) != 0 {
+		t.Fatalf("without a directory: %v, walked %q", err, walked)
+	}
+	if err := Prepare(file, dir, ".tar", walk); err != nil || len(walked) != 1 || walked[0] != file {
+		t.Fatalf("first: %v, walked %q", err, walked)
+	}
+	if err := Prepare(file, dir, ".tar", walk); err != nil || len(walked) != 1 {
+		t.Fatalf("second: %v, walked %q (want no new walk)", err, walked)
+	}
+	boom := errors.New("damaged payload")
+	if err := Prepare(file, dir, ".other", func(string, func(*tar.Header, io.Reader) error) error { return boom }); err != boom {
+		t.Errorf("walk error: %v", err)
+	}
+	if err := Prepare(filepath.Join(dir, "missing"), dir, ".tar", walk); !os.IsNotExist(err) || len(walked) != 1 {
+		t.Errorf("missing file: %v, walked %q", err, walked)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -437,15 +439,21 @@ func Build(dir string) (*Fixture, error) {
 		return nil, err
 	}
 
-	for _, p := range fixturePackages() {
+	// rpmbuild spends most of its time starting up and waiting: the
+	// packages are built a few at a time, each in its own top directory.
+	pkgs := fixturePackages()
+	errs := make([]error, len(pkgs))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, p := range pkgs {
 		name := strings.Fields(strings.SplitN(strings.SplitN(p.spec, "Name: ", 2)[1], "\n", 2)[0])[0]
-		specFile := filepath.Join(dir, "rpms", name+"-"+p.repo+"-"+fmt.Sprint(len(f.RPMs))+".spec")
+		specFile := filepath.Join(dir, "rpms", fmt.Sprintf("%s-%s-%d.spec", name, p.repo, i))
 		if err := os.WriteFile(specFile, []byte(p.spec), 0o644); err != nil {
 			return nil, err
 		}
 		out := filepath.Join(dir, "repo", p.repo)
 		args := []string{"rpmbuild", "-bb", "--quiet",
-			"--define", "_topdir " + filepath.Join(dir, "rpmbuild"),
+			"--define", "_topdir " + filepath.Join(dir, "rpmbuild", fmt.Sprint(i)),
 			"--define", "_sourcedir " + src,
 			"--define", "_rpmdir " + out,
 			"--define", "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm",
@@ -456,9 +464,17 @@ func Build(dir string) (*Fixture, error) {
 			args = append(args, "--define", "_binary_payload "+p.payload)
 		}
 		args = append(args, specFile)
-		if err := run(dir, []string{"SOURCE_DATE_EPOCH=1700000000"}, args...); err != nil {
-			return nil, err
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = run(dir, []string{"SOURCE_DATE_EPOCH=1700000000"}, args...)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	for _, repo := range []string{"releases", "updates"} {
 		d := filepath.Join(dir, "repo", repo)
