@@ -411,6 +411,7 @@ func (in *genInput) spec(o GenOptions, u imageUser, payload packages.Payload) (a
 		LibraryPath:      in.distro.LibraryDirs(),
 		Labels:           map[string]string{},
 	}
+	spec.Cache = in.cache
 	// SOURCE_DATE_EPOCH clamps the packages' mtimes and dates what the
 	// build generates.
 	spec.ClampMTimes = strings.TrimSpace(os.Getenv("SOURCE_DATE_EPOCH")) != ""

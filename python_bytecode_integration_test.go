@@ -240,3 +240,57 @@ func TestGenSourceDateEpoch(t *testing.T) {
 		t.Errorf("only %d files", len(files))
 	}
 }
+
+// TestPythonBytecodeCached: a second build of the same inputs takes the
+// bytecode from the cache instead of running the interpreter, with the
+// same digest; a damaged cache entry is said, removed and compiled again,
+// never used.
+func TestPythonBytecodeCached(t *testing.T) {
+	integration(t)
+	img := py3Image.get(t) // compiled once into testCache
+	gen := func() (string, string) {
+		t.Helper()
+		dir := filepath.Join(t.TempDir(), "out")
+		cmd := exec.Command(testBin, "gen", "python3", "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:"+dir+":py")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("gen: %v\n%s", err, stderr.String())
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		return lines[len(lines)-1], stderr.String()
+	}
+	digest, stderr := gen()
+	if digest != img.res.Digest {
+		t.Errorf("warm digest %s, first build %s", digest, img.res.Digest)
+	}
+	if !strings.Contains(stderr, "modules with /usr/bin/python3.13 earlier") || strings.Contains(stderr, "compiling ") {
+		t.Errorf("the warm build compiled again instead of using the cache:\n%s", stderr)
+	}
+
+	// Damage every bytecode entry: one byte of each, same size.
+	named, _ := filepath.Glob(filepath.Join(testCache, "named", "*"))
+	damaged := 0
+	for _, p := range named {
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) < 1<<20 || !bytes.Contains(b[:min(len(b), 4096)], []byte("P ")) {
+			continue // not a bytecode entry (those are megabytes of driver output)
+		}
+		b[len(b)/2] ^= 0xff
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		damaged++
+	}
+	if damaged == 0 {
+		t.Fatal("found no bytecode entry in the cache")
+	}
+	digest, stderr = gen()
+	if digest != img.res.Digest {
+		t.Errorf("digest after a damaged entry %s, want %s", digest, img.res.Digest)
+	}
+	if !strings.Contains(stderr, "warning: cache entry") || !strings.Contains(stderr, "compiling ") {
+		t.Errorf("a damaged bytecode entry was not said and compiled again:\n%s", stderr)
+	}
+}

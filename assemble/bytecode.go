@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -160,30 +162,30 @@ func hostRuns(arch string) (bool, string) {
 }
 
 // pythonBytecode compiles the current layer's Python sources and returns
-// the .pyc files; warnings say what could not be done.
-func (t *tree) pythonBytecode(ctx context.Context, arch string, progress func(string)) ([]File, []string, error) {
+// the .pyc files; warnings say what could not be done. With a cache, the
+// compiler's output is kept under a key that digests everything it
+// depends on (the driver, the architecture, the interpreter, every file
+// of the root filesystem and the sources asked for), so a build of the
+// same inputs reads it back, checked again by parsePyc, instead of
+// running the interpreter.
+func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCache, progress func(string)) ([]File, []string, error) {
 	bySrc := t.pythonSources()
 	if len(bySrc) == 0 {
 		return nil, nil, nil
 	}
-	ok, how := hostRuns(arch)
-	if !ok {
-		return nil, []string{fmt.Sprintf("no Python bytecode: this %s host cannot run %s programs (no enabled binfmt_misc qemu-%s entry with the F flag)",
-			runtime.GOARCH, arch, qemuNames[arch])}, nil
+	var viewSum []byte
+	if cache != nil {
+		viewSum = t.viewDigest()
 	}
-	dir, err := os.MkdirTemp("", "distroless-pyc-")
-	if err != nil {
-		return nil, nil, err
-	}
-	defer os.RemoveAll(dir)
-	root := filepath.Join(dir, "root")
-	if err := t.writeRoot(root); err != nil {
-		return nil, nil, fmt.Errorf("writing the root filesystem to run the interpreter in: %w", err)
-	}
+	root := ""
+	defer func() {
+		if root != "" {
+			os.RemoveAll(filepath.Dir(root))
+		}
+	}()
 	var files []File
 	for _, in := range slices.Sorted(maps.Keys(bySrc)) {
 		srcs := bySrc[in]
-		progress(fmt.Sprintf("compiling %d Python modules with /%s (%s)", len(srcs), in, how))
 		var list bytes.Buffer
 		for _, s := range srcs {
 			if strings.ContainsAny(s, "\n\x00") {
@@ -191,6 +193,37 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, progress func(st
 			}
 			list.WriteString("/" + s + "\n")
 		}
+		key := ""
+		if cache != nil {
+			h := sha256.New()
+			fmt.Fprintf(h, "python-bytecode 1\x00%s\x00%s\x00%s\x00", pycDriver, arch, in)
+			h.Write(viewSum)
+			h.Write(list.Bytes())
+			key = "python-bytecode/" + hex.EncodeToString(h.Sum(nil))
+			if b, err := cache.Get(key); err == nil {
+				if got, failed, err := parsePyc(b, srcs); err == nil {
+					progress(fmt.Sprintf("compiled %d modules with /%s earlier (%d do not compile, as in Debian)", len(got), in, failed))
+					files = append(files, got...)
+					continue
+				}
+			}
+		}
+		ok, how := hostRuns(arch)
+		if !ok {
+			return nil, []string{fmt.Sprintf("no Python bytecode: this %s host cannot run %s programs (no enabled binfmt_misc qemu-%s entry with the F flag)",
+				runtime.GOARCH, arch, qemuNames[arch])}, nil
+		}
+		if root == "" {
+			dir, err := os.MkdirTemp("", "distroless-pyc-")
+			if err != nil {
+				return nil, nil, err
+			}
+			root = filepath.Join(dir, "root")
+			if err := t.writeRoot(root); err != nil {
+				return nil, nil, fmt.Errorf("writing the root filesystem to run the interpreter in: %w", err)
+			}
+		}
+		progress(fmt.Sprintf("compiling %d Python modules with /%s (%s)", len(srcs), in, how))
 		env := []string{"PATH=/usr/bin:/bin", "PYTHONHASHSEED=0", "PYTHONDONTWRITEBYTECODE=1", "PYTHONUTF8=1"}
 		stdout, err := runChrooted(ctx, root, []string{"/" + in, "-s", "-S", "-B", "-c", pycDriver}, env, list.Bytes())
 		if errors.Is(err, errCannotRun) {
@@ -203,10 +236,26 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, progress func(st
 		if err != nil {
 			return nil, nil, fmt.Errorf("/%s: %w", in, err)
 		}
+		if cache != nil {
+			// A failure to keep it only costs the next build time.
+			_ = cache.Put(key, stdout)
+		}
 		progress(fmt.Sprintf("compiled %d modules (%d do not compile, as in Debian)", len(got), failed))
 		files = append(files, got...)
 	}
 	return files, nil, nil
+}
+
+// viewDigest digests the root filesystem as it stands: every path with
+// its type, mode, link target and content.
+func (t *tree) viewDigest() []byte {
+	h := sha256.New()
+	for _, p := range slices.Sorted(maps.Keys(t.view)) {
+		n := t.view[p]
+		sum := sha256.Sum256(n.data)
+		fmt.Fprintf(h, "%s\x00%c\x00%o\x00%s\x00%x\n", p, n.typ, n.mode, n.link, sum)
+	}
+	return h.Sum(nil)
 }
 
 // parsePyc reads the driver's output. Every cache path must be the

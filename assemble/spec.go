@@ -83,6 +83,17 @@ type Spec struct {
 	LibraryPath []string
 	// Progress, when set, is told what the build is doing.
 	Progress func(string)
+	// Cache, when set, keeps what the build derives at some cost (the
+	// Python bytecode) for the next build of the same inputs; its entries
+	// must be checked when read (fetch.Cache's named entries are).
+	Cache DerivedCache
+}
+
+// DerivedCache stores derived data under a key: Get fails for a key it
+// does not hold (or holds damaged), Put replaces an entry atomically.
+type DerivedCache interface {
+	Get(key string) ([]byte, error)
+	Put(key string, data []byte) error
 }
 
 // Report tells what Build made.
