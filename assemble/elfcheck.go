@@ -4,13 +4,14 @@ import (
 	"archive/tar"
 	"bytes"
 	"debug/elf"
-	"encoding/binary"
 	"fmt"
 	"path"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/distroless-dev/distroless/internal/ldcache"
 )
 
 // elfProblem is one thing the library check found.
@@ -18,30 +19,6 @@ type elfProblem struct {
 	path string
 	msg  string
 	warn bool // not a missing library: never fails the build
-}
-
-// elfHeader reads the class and machine of an ELF file without parsing it.
-func elfHeader(b []byte) (class64 bool, machine uint16, etype uint16, ok bool) {
-	if len(b) < 20 || !bytes.HasPrefix(b, []byte(elf.ELFMAG)) {
-		return false, 0, 0, false
-	}
-	var bo binary.ByteOrder
-	switch elf.Data(b[elf.EI_DATA]) {
-	case elf.ELFDATA2LSB:
-		bo = binary.LittleEndian
-	case elf.ELFDATA2MSB:
-		bo = binary.BigEndian
-	default:
-		return false, 0, 0, false
-	}
-	switch elf.Class(b[elf.EI_CLASS]) {
-	case elf.ELFCLASS64:
-		class64 = true
-	case elf.ELFCLASS32:
-	default:
-		return false, 0, 0, false
-	}
-	return class64, bo.Uint16(b[18:20]), bo.Uint16(b[16:18]), true
 }
 
 // libChecker resolves libraries the way the dynamic loader would.
@@ -150,7 +127,7 @@ func (c *libChecker) findLib(name string, dirs []string) bool {
 		if !ok {
 			continue
 		}
-		if c64, m, _, ok := elfHeader(b); ok && c64 == c.arch.class64 && m == c.arch.machine {
+		if c64, m, _, ok := ldcache.ELFHeader(b); ok && c64 == c.arch.class64 && m == c.arch.machine {
 			return true
 		}
 	}
@@ -172,7 +149,7 @@ func (c *libChecker) expand(d, origin string) string {
 // check checks one file; it returns nothing for files that are not ELF
 // executables or shared objects of the image's architecture.
 func (c *libChecker) check(p string, data []byte) (problems []elfProblem, checked bool) {
-	c64, machine, etype, ok := elfHeader(data)
+	c64, machine, etype, ok := ldcache.ELFHeader(data)
 	if !ok || c64 != c.arch.class64 || machine != c.arch.machine {
 		return nil, false
 	}

@@ -1,75 +1,24 @@
 package assemble
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"strings"
 	"testing"
-	"time"
-	"unicode/utf16"
 
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/distroless-dev/distroless/internal/trust/trusttest"
 )
 
-// testCA makes a self-signed CA certificate with the given subject.
-func testCA(t *testing.T, subject pkix.Name, serial int64) *x509.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial),
-		Subject:               subject,
-		NotBefore:             time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
-		NotAfter:              time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func pemOf(certs ...*x509.Certificate) []byte {
-	var b bytes.Buffer
-	for _, c := range certs {
-		_ = pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
-	}
-	return b.Bytes()
-}
-
-// bmp is s as the big-endian UTF-16 a PKCS#12 friendly name holds.
-func bmp(s string) []byte {
-	var b []byte
-	for _, r := range utf16.Encode([]rune(s)) {
-		b = append(b, byte(r>>8), byte(r))
-	}
-	return b
-}
-
 func TestJavaCACertsGenerator(t *testing.T) {
-	a := testCA(t, pkix.Name{CommonName: "A Root"}, 1)
-	b := testCA(t, pkix.Name{CommonName: "B Root"}, 2)
+	a := trusttest.CA(t, pkix.Name{CommonName: "A Root"}, 1)
+	b := trusttest.CA(t, pkix.Name{CommonName: "B Root"}, 2)
 	fx := newFixture()
 	ca := fx.pkg("ca-certificates",
-		regBytes("./usr/share/ca-certificates/mozilla/A_Root.crt", 0o644, pemOf(a)),
-		regBytes("./usr/share/ca-certificates/mozilla/B_Root.crt", 0o644, pemOf(b)))
+		regBytes("./usr/share/ca-certificates/mozilla/A_Root.crt", 0o644, trusttest.PEM(a)),
+		regBytes("./usr/share/ca-certificates/mozilla/B_Root.crt", 0o644, trusttest.PEM(b)))
 	static := layer("static", ca)
 	static.Generate = []string{"ca-certificates"}
 	java := layer("java", fx.pkg("jre", reg("./usr/lib/jvm/j/release", 0o644, "x")))

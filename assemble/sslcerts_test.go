@@ -18,23 +18,14 @@ import (
 	"time"
 
 	"github.com/distroless-dev/distroless/internal/trust"
+	"github.com/distroless-dev/distroless/internal/trust/trusttest"
 )
-
-// hostCAs are the host's CA certificates (the ca-certificates package).
-func hostCAs(t *testing.T) []string {
-	t.Helper()
-	certs, _ := filepath.Glob("/usr/share/ca-certificates/mozilla/*.crt")
-	if len(certs) < 100 {
-		t.Fatalf("the host has %d CA certificates in /usr/share/ca-certificates/mozilla; install ca-certificates", len(certs))
-	}
-	return certs
-}
 
 // The links built from the host's certificates are the ones
 // update-ca-certificates made in the host's /etc/ssl/certs, and OpenSSL's
 // directory links to them as Debian's openssl package does.
 func TestSSLCertLinksMatchDebian(t *testing.T) {
-	certs := hostCAs(t)
+	certs := trusttest.HostCAs(t)
 	fx := newFixture()
 	var entries []fakeEntry
 	for _, f := range certs {

@@ -203,7 +203,7 @@ func detectLdArch(ix *fsIndex) (ldArch, error) {
 		if err != nil {
 			continue
 		}
-		if c64, m, _, ok := elfHeader(b); ok && c64 == (a.class == elf.ELFCLASS64) && elf.Machine(m) == a.machine {
+		if c64, m, _, ok := ELFHeader(b); ok && c64 == (a.class == elf.ELFCLASS64) && elf.Machine(m) == a.machine {
 			found = append(found, a)
 		}
 	}
@@ -368,7 +368,7 @@ func isDSOName(name string) bool {
 // x86 ISA level; ok is false for files ldconfig skips (not ELF, another
 // class or machine, not ET_DYN, no dynamic segment or string table).
 func dsoInfo(data []byte, a ldArch) (soname string, isaLevel uint32, ok bool) {
-	c64, m, _, ok := elfHeader(data)
+	c64, m, _, ok := ELFHeader(data)
 	if !ok || c64 != (a.class == elf.ELFCLASS64) || elf.Machine(m) != a.machine {
 		return "", 0, false
 	}
@@ -977,8 +977,9 @@ func Generate(f FS) (links []Link, cache []byte, err error) {
 	return links, encode(entries, hwcapNames, Generator), nil
 }
 
-// elfHeader reads the class and machine of an ELF file without parsing it.
-func elfHeader(b []byte) (class64 bool, machine uint16, etype uint16, ok bool) {
+// ELFHeader reads the class, machine and type of an ELF file without
+// parsing it; ok is false for anything else.
+func ELFHeader(b []byte) (class64 bool, machine uint16, etype uint16, ok bool) {
 	if len(b) < 20 || !bytes.HasPrefix(b, []byte(elf.ELFMAG)) {
 		return false, 0, 0, false
 	}

@@ -16,24 +16,16 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// hostCAs are the host's CA certificates (the ca-certificates package).
-func hostCAs(t *testing.T) []string {
-	t.Helper()
-	certs, _ := filepath.Glob("/usr/share/ca-certificates/mozilla/*.crt")
-	if len(certs) < 100 {
-		t.Fatalf("the host has %d CA certificates in /usr/share/ca-certificates/mozilla; install ca-certificates", len(certs))
-	}
-	return certs
-}
+	"github.com/distroless-dev/distroless/internal/trust/trusttest"
+)
 
 // The subject hash of every host CA is the one openssl computes.
 func TestSubjectHashMatchesOpenSSL(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Fatal("openssl is not installed (scripts/test.sh installs it)")
 	}
-	certs := hostCAs(t)
+	certs := trusttest.HostCAs(t)
 	// One openssl run for all: rehash -n -v prints the hash link it would
 	// make for each certificate of a directory (X509_NAME_hash, as
 	// x509 -hash), so copies of the certificates go in one.

@@ -2,81 +2,32 @@ package trust
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"strings"
 	"testing"
-	"time"
-	"unicode/utf16"
 
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/distroless-dev/distroless/internal/trust/trusttest"
 )
-
-// testCA makes a self-signed CA certificate with the given subject.
-func testCA(t *testing.T, subject pkix.Name, serial int64) *x509.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial),
-		Subject:               subject,
-		NotBefore:             time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
-		NotAfter:              time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func pemOf(certs ...*x509.Certificate) []byte {
-	var b bytes.Buffer
-	for _, c := range certs {
-		_ = pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
-	}
-	return b.Bytes()
-}
-
-// bmp is s as the big-endian UTF-16 a PKCS#12 friendly name holds.
-func bmp(s string) []byte {
-	var b []byte
-	for _, r := range utf16.Encode([]rune(s)) {
-		b = append(b, byte(r>>8), byte(r))
-	}
-	return b
-}
 
 func TestJavaTrustStore(t *testing.T) {
 	var certs []*x509.Certificate
 	for i := range 5 {
-		certs = append(certs, testCA(t, pkix.Name{CommonName: fmt.Sprintf("Test Root CA %d", i), Organization: []string{"Test"}}, int64(i+1)))
+		certs = append(certs, trusttest.CA(t, pkix.Name{CommonName: fmt.Sprintf("Test Root CA %d", i), Organization: []string{"Test"}}, int64(i+1)))
 	}
 	// No common name: the organizational unit names it.
-	certs = append(certs, testCA(t, pkix.Name{OrganizationalUnit: []string{"Unit Root"}}, 10))
+	certs = append(certs, trusttest.CA(t, pkix.Name{OrganizationalUnit: []string{"Unit Root"}}, 10))
 	// The same common name as certs[0]: a second alias is made unique.
-	twin := testCA(t, pkix.Name{CommonName: "Test Root CA 0", Organization: []string{"Other"}}, 11)
+	twin := trusttest.CA(t, pkix.Name{CommonName: "Test Root CA 0", Organization: []string{"Other"}}, 11)
 	certs = append(certs, twin)
 
 	// The bundle repeats certs[1] (kept once) and holds a block that is
 	// no certificate (skipped), and text between blocks.
-	bundle := pemOf(certs...)
-	bundle = append(bundle, pemOf(certs[1])...)
+	bundle := trusttest.PEM(certs...)
+	bundle = append(bundle, trusttest.PEM(certs[1])...)
 	bundle = append(bundle, "# a comment\n-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"...)
 
 	data, n, err := JavaTrustStore(bundle)
@@ -108,16 +59,16 @@ func TestJavaTrustStore(t *testing.T) {
 
 	// Aliases: lower case, unique.
 	for _, alias := range []string{"test root ca 0", "test root ca 4", "unit root", "test root ca 0 ["} {
-		if !bytes.Contains(data, bmp(alias)) {
+		if !bytes.Contains(data, trusttest.BMP(alias)) {
 			t.Errorf("no alias %q in the store", alias)
 		}
 	}
-	if bytes.Contains(data, bmp("Test Root CA")) {
+	if bytes.Contains(data, trusttest.BMP("Test Root CA")) {
 		t.Error("an alias is not lower case")
 	}
 
 	// A different bundle, different bytes; an empty one, no entries.
-	other, _, _ := JavaTrustStore(pemOf(certs[:3]...))
+	other, _, _ := JavaTrustStore(trusttest.PEM(certs[:3]...))
 	if bytes.Equal(other, data) {
 		t.Error("a smaller bundle gave the same store")
 	}
