@@ -28,12 +28,11 @@ type imageFile struct {
 	layer int
 }
 
-// flattenLayout reads every layer of an OCI layout's image, bottom
-// first, into path -> entry (upper layers win).
-func flattenLayout(t *testing.T, dir, tag string) map[string]imageFile {
+// walkLayers calls fn for every entry of every layer of an OCI layout's
+// image, bottom first.
+func walkLayers(t *testing.T, dir, tag string, fn func(layer int, h *tar.Header, r io.Reader)) {
 	t.Helper()
 	l := readLayout(t, dir, tag)
-	out := map[string]imageFile{}
 	for i, d := range l.Manifest.Layers {
 		zr, err := gzip.NewReader(bytes.NewReader(readBlob(t, dir, d)))
 		if err != nil {
@@ -48,13 +47,23 @@ func flattenLayout(t *testing.T, dir, tag string) map[string]imageFile {
 			if err != nil {
 				t.Fatalf("layer %d: %v", i, err)
 			}
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[strings.TrimSuffix(h.Name, "/")] = imageFile{h, b, i}
+			fn(i, h, tr)
 		}
 	}
+}
+
+// flattenLayout reads every layer of an OCI layout's image, bottom
+// first, into path -> entry (upper layers win).
+func flattenLayout(t *testing.T, dir, tag string) map[string]imageFile {
+	t.Helper()
+	out := map[string]imageFile{}
+	walkLayers(t, dir, tag, func(i int, h *tar.Header, r io.Reader) {
+		b, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[strings.TrimSuffix(h.Name, "/")] = imageFile{h, b, i}
+	})
 	return out
 }
 

@@ -10,7 +10,6 @@ package distroless
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -101,39 +100,24 @@ os-release:
 func flatten(t *testing.T, layout, tag string) string {
 	t.Helper()
 	root := t.TempDir()
-	img := readLayout(t, layout, tag)
-	for _, l := range img.Manifest.Layers {
-		zr, err := gzip.NewReader(bytes.NewReader(readBlob(t, layout, l)))
-		if err != nil {
-			t.Fatal(err)
+	walkLayers(t, layout, tag, func(_ int, h *tar.Header, r io.Reader) {
+		p := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(h.Name, "./")))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			os.MkdirAll(p, 0o755)
+		case tar.TypeSymlink:
+			os.Remove(p)
+			os.Symlink(h.Linkname, p)
+		case tar.TypeLink:
+			os.Remove(p)
+			os.Link(filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(h.Linkname, "./"))), p)
+		case tar.TypeReg:
+			b, _ := io.ReadAll(r)
+			os.Remove(p)
+			os.WriteFile(p, b, 0o644)
 		}
-		tr := tar.NewReader(zr)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(h.Name, "./")))
-			os.MkdirAll(filepath.Dir(p), 0o755)
-			switch h.Typeflag {
-			case tar.TypeDir:
-				os.MkdirAll(p, 0o755)
-			case tar.TypeSymlink:
-				os.Remove(p)
-				os.Symlink(h.Linkname, p)
-			case tar.TypeLink:
-				os.Remove(p)
-				os.Link(filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(h.Linkname, "./"))), p)
-			case tar.TypeReg:
-				b, _ := io.ReadAll(tr)
-				os.Remove(p)
-				os.WriteFile(p, b, 0o644)
-			}
-		}
-	}
+	})
 	return root
 }
 
