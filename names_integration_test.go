@@ -133,17 +133,7 @@ func TestHostileIndexNames(t *testing.T) {
 			}
 			_, stderr, code := cli(t, args...)
 			t.Logf("%s", stderr)
-			if code != 1 {
-				t.Fatalf("exit %d, want 1\n%s", code, stderr)
-			}
-			for _, w := range c.want {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, stderr)
-				}
-			}
-			if _, err := os.Stat(out); err == nil {
-				t.Errorf("an image was written to %s", out)
-			}
+			wantRefused(t, stderr, code, c.want, out)
 			// Nothing of a package that is not the one named is cached.
 			ents, _ := os.ReadDir(filepath.Join(cache, "unpacked"))
 			for _, e := range ents {
@@ -268,4 +258,21 @@ func TestHostileRPMNames(t *testing.T) {
 	// The same repositories, unedited, build setup.
 	good := rpmDistroFile(t, rpmRepoURL, fx.KeyFile)
 	genDigest(t, "-f", prof, "--distro", good, "--cache-dir", cache, "-o", "oci:"+filepath.Join(t.TempDir(), "ok")+":v1")
+}
+
+// wantRefused: a command exited 1, its stderr names every one of want,
+// and it wrote no image to out.
+func wantRefused(t *testing.T, stderr string, code int, want []string, out string) {
+	t.Helper()
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("an image was written to %s", out)
+	}
 }

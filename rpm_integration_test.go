@@ -302,17 +302,7 @@ func TestRPMRefused(t *testing.T) {
 			distroFile := rpmDistroFile(t, s.URL, key)
 			out := filepath.Join(t.TempDir(), "img")
 			_, stderr, code := cli(t, "gen", "-f", "testdata/rpm/demo.yaml", "--distro", distroFile, "--cache-dir", filepath.Join(t.TempDir(), "cache"), "-o", "oci:"+out+":v1")
-			if code != 1 {
-				t.Fatalf("exit %d, want 1\n%s", code, stderr)
-			}
-			for _, w := range c.want {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, stderr)
-				}
-			}
-			if _, err := os.Stat(out); err == nil {
-				t.Errorf("an image was written to %s", out)
-			}
+			wantRefused(t, stderr, code, c.want, out)
 		})
 	}
 
