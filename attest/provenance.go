@@ -1,0 +1,246 @@
+package attest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
+	intoto "github.com/in-toto/attestation/go/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Predicate types and media types of the documents attached to images.
+const (
+	// SLSAProvenanceV1 is the predicate type of SLSA v1 provenance
+	// (cosign verify-attestation --type slsaprovenance1).
+	SLSAProvenanceV1 = "https://slsa.dev/provenance/v1"
+	// SPDXDocument is the predicate type of an SPDX SBOM statement
+	// (cosign verify-attestation --type spdxjson).
+	SPDXDocument = "https://spdx.dev/Document"
+	// CycloneDXBOM is the predicate type of a CycloneDX SBOM statement.
+	CycloneDXBOM = "https://cyclonedx.org/bom"
+	// InTotoMediaType is the media type of an in-toto statement.
+	InTotoMediaType = "application/vnd.in-toto+json"
+	// BuildType names the build gen does (SLSA buildType).
+	BuildType = "https://github.com/distroless-dev/distroless/buildtypes/gen/v1"
+	// DefaultBuilderID names the builder when the build does not say.
+	DefaultBuilderID = "https://github.com/distroless-dev/distroless/cmd/distroless"
+)
+
+// Dependency is one input of a build, by URI and SHA-256.
+type Dependency struct {
+	Name   string // optional: a short name (the package, the profile)
+	URI    string
+	SHA256 string // hexadecimal
+}
+
+// Build is what a build used, the input of Provenance.
+type Build struct {
+	// Subject is the image: its name (a repository or the image title)
+	// and its manifest digest ("sha256:HEX").
+	Subject, Digest string
+	// BuilderID is the SLSA builder id (DefaultBuilderID when empty);
+	// Version the tool's version, Revision its VCS revision.
+	BuilderID, Version, Revision string
+	// Argv is the invocation as given (the arguments after the program
+	// name); Parameters the settings that shaped the image (profile,
+	// distro, arch, user, …), recorded as the external parameters.
+	Argv       []string
+	Parameters map[string]any
+	// Indexes are the signed index files (InRelease, Packages,
+	// repomd.xml, primary …), Profiles the profiles of the chain, Lock
+	// the lockfile (if one was used), Packages the package files.
+	Indexes, Profiles, Packages []Dependency
+	Lock                        *Dependency
+	// Created dates the build (SOURCE_DATE_EPOCH); the zero time leaves
+	// the dates out.
+	Created time.Time
+}
+
+// Provenance returns the SLSA v1 provenance statement of a build, as
+// JSON with sorted keys and no insignificant space (so the same build
+// gives the same bytes).
+func Provenance(b Build) ([]byte, error) {
+	alg, hexd, ok := strings.Cut(b.Digest, ":")
+	if !ok || alg != "sha256" || !isHex64(hexd) {
+		return nil, fmt.Errorf("provenance: subject digest %q is not sha256:HEX", b.Digest)
+	}
+	if b.Subject == "" {
+		return nil, errors.New("provenance: no subject name")
+	}
+	params := map[string]any{}
+	for k, v := range b.Parameters {
+		params[k] = v
+	}
+	argv := make([]any, len(b.Argv))
+	for i, a := range b.Argv {
+		argv[i] = a
+	}
+	params["argv"] = argv
+	ext, err := structpb.NewStruct(params)
+	if err != nil {
+		return nil, fmt.Errorf("provenance: parameters: %w", err)
+	}
+	internal := map[string]any{"version": b.Version}
+	if b.Revision != "" {
+		internal["revision"] = b.Revision
+	}
+	if !b.Created.IsZero() {
+		internal["sourceDateEpoch"] = fmt.Sprint(b.Created.Unix())
+	}
+	in, err := structpb.NewStruct(internal)
+	if err != nil {
+		return nil, fmt.Errorf("provenance: %w", err)
+	}
+	var deps []*intoto.ResourceDescriptor
+	add := func(kind string, ds ...Dependency) error {
+		for _, d := range ds {
+			if d.URI == "" || !isHex64(d.SHA256) {
+				return fmt.Errorf("provenance: %s dependency %q (%s): want a URI and a sha256", kind, d.Name, d.URI)
+			}
+			rd := &intoto.ResourceDescriptor{Name: d.Name, Uri: d.URI, Digest: map[string]string{"sha256": strings.ToLower(d.SHA256)}}
+			rd.Annotations, _ = structpb.NewStruct(map[string]any{"kind": kind})
+			deps = append(deps, rd)
+		}
+		return nil
+	}
+	for _, group := range []struct {
+		kind string
+		ds   []Dependency
+	}{{"index", b.Indexes}, {"profile", b.Profiles}, {"package", sortedDeps(b.Packages)}} {
+		if err := add(group.kind, group.ds...); err != nil {
+			return nil, err
+		}
+	}
+	if b.Lock != nil {
+		if err := add("lockfile", *b.Lock); err != nil {
+			return nil, err
+		}
+	}
+	builder := b.BuilderID
+	if builder == "" {
+		builder = DefaultBuilderID
+	}
+	pred := &slsa.Provenance{
+		BuildDefinition: &slsa.BuildDefinition{
+			BuildType:            BuildType,
+			ExternalParameters:   ext,
+			InternalParameters:   in,
+			ResolvedDependencies: deps,
+		},
+		RunDetails: &slsa.RunDetails{
+			Builder: &slsa.Builder{Id: builder, Version: map[string]string{"distroless": b.Version}},
+		},
+	}
+	if !b.Created.IsZero() {
+		// The build's date, not the clock's: the same inputs give the
+		// same statement.
+		ts := timestamppb.New(b.Created.UTC())
+		pred.RunDetails.Metadata = &slsa.BuildMetadata{StartedOn: ts, FinishedOn: ts}
+	}
+	if err := pred.Validate(); err != nil {
+		return nil, fmt.Errorf("provenance: %w", err)
+	}
+	predStruct, err := toStruct(pred)
+	if err != nil {
+		return nil, err
+	}
+	st := &intoto.Statement{
+		Type:          intoto.StatementTypeUri,
+		Subject:       []*intoto.ResourceDescriptor{{Name: b.Subject, Digest: map[string]string{"sha256": hexd}}},
+		PredicateType: SLSAProvenanceV1,
+		Predicate:     predStruct,
+	}
+	if err := st.Validate(); err != nil {
+		return nil, fmt.Errorf("provenance: %w", err)
+	}
+	return canonical(st)
+}
+
+// Statement returns the in-toto statement (v1) of a predicate about the
+// image with manifest digest ("sha256:HEX") named subject: how an SBOM
+// is attested. The predicate must be a JSON object.
+func Statement(subject, digest, predicateType string, predicate []byte) ([]byte, error) {
+	alg, hexd, ok := strings.Cut(digest, ":")
+	if !ok || alg != "sha256" || !isHex64(hexd) {
+		return nil, fmt.Errorf("statement: subject digest %q is not sha256:HEX", digest)
+	}
+	var p structpb.Struct
+	if err := protojson.Unmarshal(predicate, &p); err != nil {
+		return nil, fmt.Errorf("statement: the %s predicate is not a JSON object: %w", predicateType, err)
+	}
+	st := &intoto.Statement{
+		Type:          intoto.StatementTypeUri,
+		Subject:       []*intoto.ResourceDescriptor{{Name: subject, Digest: map[string]string{"sha256": hexd}}},
+		PredicateType: predicateType,
+		Predicate:     &p,
+	}
+	if err := st.Validate(); err != nil {
+		return nil, fmt.Errorf("statement: %w", err)
+	}
+	return canonical(st)
+}
+
+// toStruct converts a message into a structpb.Struct (a statement's
+// predicate) through its JSON form.
+func toStruct(m proto.Message) (*structpb.Struct, error) {
+	b, err := protojson.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	var s structpb.Struct
+	if err := protojson.Unmarshal(b, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// canonical marshals a message as JSON with sorted keys and no
+// insignificant space: protojson's output is deliberately unstable in
+// its spacing, encoding/json's of a decoded value is not.
+func canonical(m proto.Message) ([]byte, error) {
+	b, err := protojson.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+func sortedDeps(ds []Dependency) []Dependency {
+	out := append([]Dependency(nil), ds...)
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].URI < out[j].URI
+	})
+	return out
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// SHA256 is the hexadecimal SHA-256 of data (a profile's or lockfile's
+// bytes, for a Dependency).
+func SHA256(data []byte) string {
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:])
+}

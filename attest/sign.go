@@ -1,0 +1,156 @@
+package attest
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/dsse"
+	"github.com/sigstore/sigstore/pkg/signature/payload"
+)
+
+// Media types and annotations of cosign's signature and attestation
+// manifests.
+const (
+	SimpleSigningMediaType = "application/vnd.dev.cosign.simplesigning.v1+json"
+	DSSEMediaType          = "application/vnd.dsse.envelope.v1+json"
+	SignatureAnnotation    = "dev.cosignproject.cosign/signature"
+	PredicateAnnotation    = "predicateType"
+	// SignatureSuffix and AttestationSuffix end the tags cosign looks
+	// for: sha256-HEX.sig, sha256-HEX.att.
+	SignatureSuffix   = ".sig"
+	AttestationSuffix = ".att"
+)
+
+// PasswordEnv is the environment variable holding the password of an
+// encrypted key file, as for cosign.
+const PasswordEnv = "COSIGN_PASSWORD"
+
+// Signer signs images and attestations with one key.
+type Signer struct {
+	sv signature.SignerVerifier
+}
+
+// LoadKey reads a signing key file: an ECDSA P-256 private key in PEM
+// (PKCS#8 "PRIVATE KEY" or SEC 1 "EC PRIVATE KEY"), or a key file cosign
+// generate-key-pair wrote ("ENCRYPTED SIGSTORE PRIVATE KEY" or the
+// older "ENCRYPTED COSIGN PRIVATE KEY"), decrypted with password.
+func LoadKey(file string, password []byte) (*Signer, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	pass := cryptoutils.StaticPasswordFunc(password)
+	priv, err := cryptoutils.UnmarshalPEMToPrivateKey(data, pass)
+	if err != nil {
+		if bytes.Contains(data, []byte("ENCRYPTED")) && len(password) == 0 {
+			return nil, fmt.Errorf("signing key %s is encrypted: set %s to its password", file, PasswordEnv)
+		}
+		if bytes.Contains(data, []byte("ENCRYPTED")) {
+			return nil, fmt.Errorf("signing key %s: cannot decrypt it with the password in %s (%v)", file, PasswordEnv, err)
+		}
+		return nil, fmt.Errorf("signing key %s: %v (want an ECDSA P-256 private key in PEM, or a cosign key file)", file, err)
+	}
+	k, ok := priv.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("signing key %s: a %T, want an ECDSA P-256 key", file, priv)
+	}
+	if k.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("signing key %s: an ECDSA key on %s, want P-256", file, k.Curve.Params().Name)
+	}
+	sv, err := signature.LoadECDSASignerVerifier(k, crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", file, err)
+	}
+	return &Signer{sv: sv}, nil
+}
+
+// PublicKeyPEM is the signer's public key in PEM, as cosign verify --key
+// reads it.
+func (s *Signer) PublicKeyPEM() ([]byte, error) {
+	pub, err := s.sv.PublicKey()
+	if err != nil {
+		return nil, err
+	}
+	return cryptoutils.MarshalPublicKeyToPEM(pub)
+}
+
+// Sign returns the signature manifest of the image with manifest digest
+// d, which cosign looks for at tag FallbackTag(d, SignatureSuffix) of the
+// image's repository: one layer of cosign's simple signing payload,
+// naming the image as identity (a repository such as
+// registry.example/app), with its signature in the layer's annotation.
+func (s *Signer) Sign(identity string, d v1.Hash) (v1.Image, error) {
+	repo, err := name.NewRepository(identity)
+	if err != nil {
+		return nil, fmt.Errorf("signing: image name %q: %w", identity, err)
+	}
+	p, err := json.Marshal(payload.Cosign{Image: repo.Digest(d.String()), ClaimedIdentity: identity})
+	if err != nil {
+		return nil, err
+	}
+	sig, err := s.sv.SignMessage(bytes.NewReader(p))
+	if err != nil {
+		return nil, fmt.Errorf("signing %s: %w", d, err)
+	}
+	return signatures(static.NewLayer(p, SimpleSigningMediaType), map[string]string{
+		SignatureAnnotation: base64.StdEncoding.EncodeToString(sig),
+	})
+}
+
+// Attest returns the attestations manifest of statements (in-toto
+// statements about one image), which cosign looks for at tag
+// FallbackTag(d, AttestationSuffix): one DSSE envelope per statement,
+// each a layer annotated with its predicate type.
+func (s *Signer) Attest(statements ...[]byte) (v1.Image, error) {
+	if len(statements) == 0 {
+		return nil, errors.New("attest: no statements")
+	}
+	w := dsse.WrapSigner(s.sv, InTotoMediaType)
+	img := v1.Image(nil)
+	for _, st := range statements {
+		var head struct {
+			PredicateType string `json:"predicateType"`
+		}
+		if err := json.Unmarshal(st, &head); err != nil || head.PredicateType == "" {
+			return nil, fmt.Errorf("attest: not an in-toto statement with a predicate type (%v)", err)
+		}
+		env, err := w.SignMessage(bytes.NewReader(st))
+		if err != nil {
+			return nil, fmt.Errorf("attest: signing the %s statement: %w", head.PredicateType, err)
+		}
+		ann := map[string]string{SignatureAnnotation: "", PredicateAnnotation: head.PredicateType}
+		if img == nil {
+			if img, err = signatures(static.NewLayer(env, DSSEMediaType), ann); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if img, err = mutate.Append(img, mutate.Addendum{Layer: static.NewLayer(env, DSSEMediaType), Annotations: ann}); err != nil {
+			return nil, err
+		}
+	}
+	return img, nil
+}
+
+// signatures is a cosign signatures manifest (OCI media types, as cosign
+// writes them) with one layer.
+func signatures(l v1.Layer, ann map[string]string) (v1.Image, error) {
+	base := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	base = mutate.ConfigMediaType(base, types.OCIConfigJSON)
+	return mutate.Append(base, mutate.Addendum{Layer: l, Annotations: ann})
+}
