@@ -43,6 +43,14 @@ type GenOptions struct {
 	AllowMissingLibs bool
 	Parallel         int // downloads at once; 0 = 8
 	Progress         func(string)
+	// SignKey is a signing key file (--sign-key): the image and its
+	// attestations are signed in cosign's format.
+	SignKey string
+	// BuilderID is the SLSA builder id of the provenance
+	// (attest.DefaultBuilderID when empty); Argv the invocation it
+	// records (the command's arguments).
+	BuilderID string
+	Argv      []string
 }
 
 // GenResult is what gen made.
@@ -58,6 +66,12 @@ type GenResult struct {
 	ImageSize int64            `json:"image_size"` // compressed layer bytes
 	Layers    []GenLayerResult `json:"layers"`
 	Warnings  []string         `json:"warnings,omitempty"`
+	// Provenance is the digest of the provenance referrer attached to the
+	// image; Signature and Attestations those of its cosign signature and
+	// attestations manifests, when signed.
+	Provenance   string `json:"provenance,omitempty"`
+	Signature    string `json:"signature,omitempty"`
+	Attestations string `json:"attestations,omitempty"`
 }
 
 // GenLayerResult describes one layer of the image.
@@ -77,6 +91,8 @@ type genInput struct {
 	plan   *profiles.Plan
 	levels [][]*packages.Package
 	cache  *fetch.Cache
+	// indexes are the signed index files the packages came from.
+	indexes []packages.IndexFile
 }
 
 // Gen builds the image of a profile and writes it to the output.
@@ -93,6 +109,10 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		return nil, &UsageError{err}
 	}
 	if err := checkArch(o.Arch); err != nil {
+		return nil, err
+	}
+	sc, err := openSupplyChain(o, output)
+	if err != nil {
 		return nil, err
 	}
 	in, err := genPlan(ctx, profile, o)
@@ -179,12 +199,18 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	for _, p := range assemble.CleanStale(output, writeOpts) {
 		o.log("removed %s, left by an interrupted gen", p)
 	}
-	digest, err := assemble.WriteArtifact(ctx, assemble.Artifact{Image: img}, []string{output}, writeOpts)
+	art := assemble.Artifact{Image: img}
+	supply, err := sc.attach(&art, img, in, o, output, spec.Created)
+	if err != nil {
+		return nil, err
+	}
+	digest, err := assemble.WriteArtifact(ctx, art, []string{output}, writeOpts)
 	if err != nil {
 		return nil, err
 	}
 	res := &GenResult{Digest: digest, Output: output, Profile: in.plan.Name, Distro: in.distro.Name, Arch: in.arch,
-		Size: rep.Size, Warnings: rep.Warnings}
+		Size: rep.Size, Warnings: rep.Warnings,
+		Provenance: supply.Provenance, Signature: supply.Signature, Attestations: supply.Attestations}
 	for _, p := range all {
 		res.Packages = append(res.Packages, p.Name+"="+p.Version)
 		res.Download += p.Size
@@ -303,7 +329,8 @@ func genPlan(ctx context.Context, profile string, o GenOptions) (*genInput, erro
 		}
 		o.log("wrote lockfile %s", o.Lock)
 	}
-	in := &genInput{distro: r.Distro, keys: r.Keys, arch: r.Arch, plan: r.Plan, cache: r.Cache, levels: make([][]*packages.Package, len(r.Result.Levels))}
+	in := &genInput{distro: r.Distro, keys: r.Keys, arch: r.Arch, plan: r.Plan, cache: r.Cache, levels: make([][]*packages.Package, len(r.Result.Levels)),
+		indexes: r.Index.Sources()}
 	for _, s := range r.Result.Packages {
 		in.levels[s.Level] = append(in.levels[s.Level], s.Pkg)
 	}
@@ -357,6 +384,9 @@ func lockPlan(profile string, l *lockfile.Lock, o GenOptions) (*genInput, error)
 		return nil, err
 	}
 	in := &genInput{distro: d, arch: l.Arch, plan: plan, cache: c, levels: make([][]*packages.Package, len(plan.Levels))}
+	for _, ix := range l.Indexes {
+		in.indexes = append(in.indexes, packages.IndexFile{URL: ix.URL, SHA256: ix.SHA256})
+	}
 	for i, lp := range l.Packages {
 		at := slices.IndexFunc(plan.Levels, func(lv resolver.Level) bool { return lv.Name == lp.Layer })
 		if at < 0 {

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/distroless-dev/distroless"
+	"github.com/distroless-dev/distroless/attest"
 	"github.com/distroless-dev/distroless/lockfile"
 )
 
@@ -188,6 +189,7 @@ Outputs (-o):
 				return err
 			}
 			g.Options = o
+			g.Argv = os.Args[1:] // recorded in the provenance
 			var endProgress func()
 			g.Progress, endProgress = progressPrinter(os.Stderr)
 			res, err := distroless.Gen(cmd.Context(), name, *g)
@@ -214,6 +216,8 @@ Outputs (-o):
 	f.BoolVar(&g.KeepDocs, "keep-docs", false, "keep documentation, man pages and locales")
 	f.BoolVar(&g.AllowMissingLibs, "allow-missing-libs", false, "warn instead of failing when an ELF file needs a library the image lacks")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object (digest, output, packages, sizes)")
+	f.StringVar(&g.SignKey, "sign-key", "", "sign the image and its attestations in cosign's format with this key: ECDSA P-256 PEM, or a cosign key file (password in $COSIGN_PASSWORD)")
+	f.StringVar(&g.BuilderID, "builder-id", "", "the SLSA builder id the provenance names (default "+attest.DefaultBuilderID+")")
 	pf.register(c)
 	return c
 }
