@@ -48,9 +48,10 @@ type attached struct {
 
 // attach adds to art (one image, img) its SLSA provenance as a referrer
 // and, with a signing key, its signature and the signed attestations of
-// the provenance and of the statements given (an SBOM's), under cosign's
-// tags. A docker-archive output gets nothing: it holds the image alone.
-func (sc *supplyChain) attach(art *assemble.Artifact, img v1.Image, in *genInput, o GenOptions, output string, created time.Time, statements ...[]byte) (attached, error) {
+// the provenance and of the documents given (an SBOM, as predicate type
+// attest.SPDXDocument or attest.CycloneDXBOM), under cosign's tags. A
+// docker-archive output gets nothing: it holds the image alone.
+func (sc *supplyChain) attach(art *assemble.Artifact, img v1.Image, in *genInput, o GenOptions, output string, created time.Time, docs ...attest.Predicate) (attached, error) {
 	var res attached
 	if strings.HasPrefix(output, "docker-archive:") {
 		return res, nil
@@ -90,7 +91,15 @@ func (sc *supplyChain) attach(art *assemble.Artifact, img v1.Image, in *genInput
 	if err != nil {
 		return res, err
 	}
-	att, err := sc.signer.Attest(append([][]byte{prov}, statements...)...)
+	statements := [][]byte{prov}
+	for _, doc := range docs {
+		st, err := attest.Statement(subjectName, subject.Digest.String(), doc.Type, doc.JSON)
+		if err != nil {
+			return res, err
+		}
+		statements = append(statements, st)
+	}
+	att, err := sc.signer.Attest(statements...)
 	if err != nil {
 		return res, err
 	}

@@ -166,6 +166,12 @@ func Provenance(b Build) ([]byte, error) {
 	return canonical(st)
 }
 
+// Predicate is a document to attest: its predicate type and its JSON.
+type Predicate struct {
+	Type string
+	JSON []byte
+}
+
 // Statement returns the in-toto statement (v1) of a predicate about the
 // image with manifest digest ("sha256:HEX") named subject: how an SBOM
 // is attested. The predicate must be a JSON object.

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the image scanners the fidelity tests run (trivy and syft, at
-# pinned versions) into a tool directory outside the repository, built
-# from source through a throwaway module (the module proxy may refuse
-# `go install` of these modules, whose go.mod has replace directives).
+# pinned versions) and cosign, which the supply-chain tests verify with,
+# into a tool directory outside the repository, built from source
+# through a throwaway module (the module proxy may refuse `go install` of
+# these modules, whose go.mod has replace directives).
 # Already-built versions are reused. Prints the tool directory.
 # Usage: scripts/scanners.sh [TOOLDIR]   (default: $DISTROLESS_TOOLS, else
 # $XDG_CACHE_HOME/distroless-tools, else ~/.cache/distroless-tools)
 set -euo pipefail
 TRIVY_VERSION=v0.57.1
 SYFT_VERSION=v1.18.1
+COSIGN_VERSION=v2.6.5
 dir=${1:-${DISTROLESS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/distroless-tools}}
 mkdir -p "$dir"
 build() { # NAME MODULE VERSION PACKAGE
@@ -30,4 +32,5 @@ build() { # NAME MODULE VERSION PACKAGE
 }
 build trivy github.com/aquasecurity/trivy "$TRIVY_VERSION" github.com/aquasecurity/trivy/cmd/trivy
 build syft github.com/anchore/syft "$SYFT_VERSION" github.com/anchore/syft/cmd/syft
+build cosign github.com/sigstore/cosign/v2 "$COSIGN_VERSION" github.com/sigstore/cosign/v2/cmd/cosign
 echo "$dir"
