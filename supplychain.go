@@ -154,7 +154,10 @@ func (in *genInput) build(o GenOptions, subject, digest string, created time.Tim
 	b := attest.Build{
 		Subject: subject, Digest: digest,
 		BuilderID: o.BuilderID, Version: Version, Revision: revision(),
-		Argv: o.Argv, Parameters: params, Created: created,
+		Argv: o.Argv, Parameters: params,
+	}
+	if strings.TrimSpace(os.Getenv("SOURCE_DATE_EPOCH")) != "" {
+		b.Created = created // else the statement holds no date
 	}
 	for _, ix := range in.indexes {
 		b.Indexes = append(b.Indexes, attest.Dependency{URI: ix.URL, SHA256: ix.SHA256})
