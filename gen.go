@@ -200,7 +200,8 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		o.log("removed %s, left by an interrupted gen", p)
 	}
 	art := assemble.Artifact{Image: img}
-	supply, err := sc.attach(&art, img, in, o, output, spec.Created)
+	supply, err := sc.attach(&art, output, []builtImage{{img: img,
+		build: provenanceBuild(o, in.distro, in.arch, in.plan, in.levels, in.indexes, spec.Created)}})
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +211,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	}
 	res := &GenResult{Digest: digest, Output: output, Profile: in.plan.Name, Distro: in.distro.Name, Arch: in.arch,
 		Size: rep.Size, Warnings: rep.Warnings,
-		Provenance: supply.Provenance, Signature: supply.Signature, Attestations: supply.Attestations}
+		Provenance: supply.Provenance[digest], Signature: supply.Signature[digest], Attestations: supply.Attestations[digest]}
 	for _, p := range all {
 		res.Packages = append(res.Packages, p.Name+"="+p.Version)
 		res.Download += p.Size

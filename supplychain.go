@@ -12,6 +12,9 @@ import (
 
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/attest"
+	"github.com/distroless-dev/distroless/distro"
+	"github.com/distroless-dev/distroless/packages"
+	"github.com/distroless-dev/distroless/profiles"
 )
 
 // supplyChain is what gen attaches beside an image: its provenance, and
@@ -39,105 +42,172 @@ func openSupplyChain(o GenOptions, output string) (*supplyChain, error) {
 	return sc, nil
 }
 
-// attached is what attach added to an artifact, by digest.
-type attached struct {
-	Provenance   string // the provenance referrer
-	Signature    string // the .sig manifest
-	Attestations string // the .att manifest
+// builtImage is one image gen built (one platform's), what its
+// provenance says of its build, and the documents attested beside it (its
+// SBOM, as predicate type attest.SPDXDocument or attest.CycloneDXBOM).
+type builtImage struct {
+	img   v1.Image
+	build attest.Build // Subject, Digest and Index are filled in by attach
+	docs  []attest.Predicate
 }
 
-// attach adds to art (one image, img) its SLSA provenance as a referrer
-// and, with a signing key, its signature and the signed attestations of
-// the provenance and of the documents given (an SBOM, as predicate type
-// attest.SPDXDocument or attest.CycloneDXBOM), under cosign's tags. A
-// docker-archive output gets nothing: it holds the image alone.
-func (sc *supplyChain) attach(art *assemble.Artifact, img v1.Image, in *genInput, o GenOptions, output string, created time.Time, docs ...attest.Predicate) (attached, error) {
-	var res attached
+// attached is what attach added to an artifact, by digest.
+type attached struct {
+	// Provenance is each image's provenance referrer, by image digest.
+	Provenance map[string]string
+	// Signature and Attestations are the .sig and .att manifests, by
+	// the digest they sign (the artifact's, and each image's of an index).
+	Signature, Attestations map[string]string
+}
+
+// attach adds to art, one image or an index of the images given (in any
+// order), the SLSA provenance of each image as a referrer of that image
+// and, with a signing key, the signatures and signed attestations (the
+// provenance and the documents of each image) under cosign's tags:
+// sha256-HEX.sig and .att of every image, and of the index, whose
+// attestations are all of its images' (each statement names the index
+// as a subject beside its image). A docker-archive output gets nothing:
+// it holds the image alone.
+func (sc *supplyChain) attach(art *assemble.Artifact, output string, images []builtImage) (attached, error) {
+	res := attached{Provenance: map[string]string{}, Signature: map[string]string{}, Attestations: map[string]string{}}
 	if strings.HasPrefix(output, "docker-archive:") {
 		return res, nil
 	}
-	subject, err := attest.Subject(img)
-	if err != nil {
-		return res, err
-	}
-	subjectName := strings.TrimSuffix(writeOptions(in.plan.Name).DefaultRef, ":latest")
-	prov, err := attest.Provenance(in.build(o, subjectName, subject.Digest.String(), created))
-	if err != nil {
-		return res, err
-	}
-	ref, err := attest.Referrer(subject, attest.InTotoMediaType, prov, map[string]string{
-		"org.opencontainers.image.created": created.UTC().Format(time.RFC3339),
-		attest.PredicateAnnotation:         attest.SLSAProvenanceV1,
-	})
-	if err != nil {
-		return res, err
-	}
-	d, err := ref.Digest()
-	if err != nil {
-		return res, err
-	}
-	res.Provenance = d.String()
-	art.Referrers = append(art.Referrers, ref)
-	if sc.signer == nil {
-		return res, nil
-	}
-	// The signature names the image by the repository it is pushed to,
-	// else by its default name; cosign checks the digest, not the name.
-	identity := subjectName
-	if r, err := name.ParseReference(output); err == nil && !strings.HasPrefix(output, "oci:") {
-		identity = r.Context().Name()
-	}
-	sig, err := sc.signer.Sign(identity, subject.Digest)
-	if err != nil {
-		return res, err
-	}
-	statements := [][]byte{prov}
-	for _, doc := range docs {
-		st, err := attest.Statement(subjectName, subject.Digest.String(), doc.Type, doc.JSON)
+	var index string
+	if art.Index != nil {
+		d, err := art.Index.Digest()
 		if err != nil {
 			return res, err
 		}
-		statements = append(statements, st)
+		index = d.String()
 	}
-	att, err := sc.signer.Attest(statements...)
-	if err != nil {
-		return res, err
+	var all [][]byte // every statement, for the index
+	sign := func(subject v1.Hash, identity string, statements [][]byte) error {
+		sig, err := sc.signer.Sign(identity, subject)
+		if err != nil {
+			return err
+		}
+		att, err := sc.signer.Attest(statements...)
+		if err != nil {
+			return err
+		}
+		if art.Tagged == nil {
+			art.Tagged = map[string]v1.Image{}
+		}
+		for suffix, x := range map[string]struct {
+			img v1.Image
+			to  map[string]string
+		}{attest.SignatureSuffix: {sig, res.Signature}, attest.AttestationSuffix: {att, res.Attestations}} {
+			art.Tagged[attest.FallbackTag(subject, suffix)] = x.img
+			d, err := x.img.Digest()
+			if err != nil {
+				return err
+			}
+			x.to[subject.String()] = d.String()
+		}
+		return nil
 	}
-	if art.Tagged == nil {
-		art.Tagged = map[string]v1.Image{}
-	}
-	art.Tagged[attest.FallbackTag(subject.Digest, attest.SignatureSuffix)] = sig
-	art.Tagged[attest.FallbackTag(subject.Digest, attest.AttestationSuffix)] = att
-	for _, x := range []struct {
-		img v1.Image
-		to  *string
-	}{{sig, &res.Signature}, {att, &res.Attestations}} {
-		d, err := x.img.Digest()
+	for _, im := range images {
+		subject, err := attest.Subject(im.img)
 		if err != nil {
 			return res, err
 		}
-		*x.to = d.String()
+		b := im.build
+		b.Subject, b.Digest, b.Index = imageName(b), subject.Digest.String(), index
+		digests := []string{b.Digest}
+		if index != "" {
+			digests = append(digests, index)
+		}
+		prov, err := attest.Provenance(b)
+		if err != nil {
+			return res, err
+		}
+		created := time.Unix(0, 0)
+		if !b.Created.IsZero() {
+			created = b.Created
+		}
+		ref, err := attest.Referrer(subject, attest.InTotoMediaType, prov, map[string]string{
+			"org.opencontainers.image.created": created.UTC().Format(time.RFC3339),
+			attest.PredicateAnnotation:         attest.SLSAProvenanceV1,
+		})
+		if err != nil {
+			return res, err
+		}
+		d, err := ref.Digest()
+		if err != nil {
+			return res, err
+		}
+		res.Provenance[b.Digest] = d.String()
+		art.Referrers = append(art.Referrers, ref)
+		if sc.signer == nil {
+			continue
+		}
+		statements := [][]byte{prov}
+		for _, doc := range im.docs {
+			st, err := attest.Statement(b.Subject, doc.Type, doc.JSON, digests...)
+			if err != nil {
+				return res, err
+			}
+			statements = append(statements, st)
+		}
+		all = append(all, statements...)
+		if err := sign(subject.Digest, signIdentity(output, b.Subject), statements); err != nil {
+			return res, err
+		}
+	}
+	if sc.signer != nil && index != "" && len(all) > 0 {
+		h, err := v1.NewHash(index)
+		if err != nil {
+			return res, err
+		}
+		if err := sign(h, signIdentity(output, imageName(images[0].build)), all); err != nil {
+			return res, err
+		}
 	}
 	return res, nil
 }
 
-// build is what the provenance of the image says of its build.
-func (in *genInput) build(o GenOptions, subject, digest string, created time.Time) attest.Build {
+// imageName is the name statements give the image: its default name
+// (distroless/PROFILE), the same whatever the output.
+func imageName(b attest.Build) string {
+	if p, ok := b.Parameters["resolvedProfile"].(string); ok && p != "" {
+		return strings.TrimSuffix(writeOptions(p).DefaultRef, ":latest")
+	}
+	return "distroless/image"
+}
+
+// signIdentity is the image name a signature claims: the repository it is
+// pushed to, else its default name. (cosign checks the digest, not the
+// name.)
+func signIdentity(output, fallback string) string {
+	if strings.HasPrefix(output, "oci:") || strings.HasPrefix(output, "docker-archive:") {
+		return fallback
+	}
+	if r, err := name.ParseReference(output); err == nil {
+		return r.Context().Name()
+	}
+	return fallback
+}
+
+// provenanceBuild is what the provenance of an image says of its build:
+// the settings of o, the distro, the profile chain of plan, the packages
+// of each level and the signed index files they came from.
+func provenanceBuild(o GenOptions, d *distro.Distro, arch string, plan *profiles.Plan, levels [][]*packages.Package, indexes []packages.IndexFile, created time.Time) attest.Build {
 	user := o.User
 	if user == "" {
 		user = "nonroot"
 	}
 	params := map[string]any{
-		"profile":          in.plan.Requested,
-		"resolvedProfile":  in.plan.Name,
-		"distro":           in.distro.Name,
-		"arch":             in.arch,
+		"profile":          plan.Requested,
+		"resolvedProfile":  plan.Name,
+		"distro":           d.Name,
+		"arch":             arch,
 		"user":             user,
 		"keepDocs":         o.KeepDocs,
 		"allowMissingLibs": o.AllowMissingLibs,
 	}
 	if params["profile"] == "" {
-		params["profile"] = in.plan.Name
+		params["profile"] = plan.Name
 	}
 	for k, list := range map[string][]string{"add": o.Add, "exclude": o.Exclude} {
 		if len(list) > 0 {
@@ -152,17 +222,16 @@ func (in *genInput) build(o GenOptions, subject, digest string, created time.Tim
 		params["lockfile"] = o.Lock
 	}
 	b := attest.Build{
-		Subject: subject, Digest: digest,
 		BuilderID: o.BuilderID, Version: Version, Revision: revision(),
 		Argv: o.Argv, Parameters: params,
 	}
 	if strings.TrimSpace(os.Getenv("SOURCE_DATE_EPOCH")) != "" {
 		b.Created = created // else the statement holds no date
 	}
-	for _, ix := range in.indexes {
+	for _, ix := range indexes {
 		b.Indexes = append(b.Indexes, attest.Dependency{URI: ix.URL, SHA256: ix.SHA256})
 	}
-	for _, p := range in.plan.Chain {
+	for _, p := range plan.Chain {
 		// The profile as used: its fields once placeholders are filled
 		// in, as canonical JSON.
 		data, err := json.Marshal(p)
@@ -171,15 +240,26 @@ func (in *genInput) build(o GenOptions, subject, digest string, created time.Tim
 		}
 		b.Profiles = append(b.Profiles, attest.Dependency{Name: p.Name, URI: "urn:distroless:profile:" + p.Name, SHA256: attest.SHA256(data)})
 	}
-	for _, lv := range in.levels {
+	for _, lv := range levels {
 		for _, p := range lv {
 			b.Packages = append(b.Packages, attest.Dependency{Name: p.Name + "_" + p.Version + "_" + p.Arch, URI: p.URL, SHA256: p.SHA256})
 		}
 	}
-	if o.Lock != "" {
-		if data, err := os.ReadFile(o.Lock); err == nil {
-			b.Lock = &attest.Dependency{Name: "lockfile", URI: "file:" + o.Lock, SHA256: attest.SHA256(data)}
+	for _, f := range []struct{ kind, path string }{{"lockfile", o.Lock}, {"distro", distroFile(o.Distro)}, {"keyring", o.Keyring}} {
+		if f.path == "" {
+			continue
+		}
+		if data, err := os.ReadFile(f.path); err == nil {
+			b.Inputs = append(b.Inputs, attest.Dependency{Name: f.kind, URI: "file:" + f.path, SHA256: attest.SHA256(data)})
 		}
 	}
 	return b
+}
+
+// distroFile is --distro when it names a distro file.
+func distroFile(name string) string {
+	if name != "" && distro.IsFile(name) {
+		return name
+	}
+	return ""
 }

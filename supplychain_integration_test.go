@@ -18,9 +18,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/attest"
 	"github.com/distroless-dev/distroless/internal/registrytest"
 	"github.com/distroless-dev/distroless/lockfile"
@@ -305,8 +309,8 @@ func TestSupplyChainRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spdx, err := attest.Statement("distroless/static", res.Digest, attest.SPDXDocument,
-		[]byte(`{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT","name":"static","documentNamespace":"https://example.invalid/static","creationInfo":{"created":"2023-11-14T22:13:20Z","creators":["Tool: distroless"]},"packages":[]}`))
+	spdx, err := attest.Statement("distroless/static", attest.SPDXDocument,
+		[]byte(`{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT","name":"static","documentNamespace":"https://example.invalid/static","creationInfo":{"created":"2023-11-14T22:13:20Z","creators":["Tool: distroless"]},"packages":[]}`), res.Digest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,4 +437,104 @@ func TestSupplyChainLayout(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSupplyChainIndex: for an image index of two platforms' images,
+// attach makes each image's provenance (naming the image and the index)
+// a referrer of that image, and signs the index and each image; pushed to
+// the registry as gen pushes (the index, the referrers by digest, the
+// tags), cosign verifies the signature and the provenance and SBOM
+// attestations of the index and of each image, and go-containerregistry
+// finds each image's provenance through its fallback tag.
+func TestSupplyChainIndex(t *testing.T) {
+	integration(t)
+	s := newSupplyEnv(t)
+	key, pub := s.keyPair(t)
+	_, otherPub := s.keyPair(t)
+	signer, err := attest.LoadKey(key, []byte("test-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var adds []mutate.IndexAddendum
+	var images []builtImage
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := random.Image(512, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{MediaType: types.OCIManifestSchema1, Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+		images = append(images, builtImage{img: img,
+			build: attest.Build{Version: "test", Parameters: map[string]any{"resolvedProfile": "static", "arch": arch},
+				Indexes: []attest.Dependency{{URI: "https://deb.example/dists/trixie/InRelease", SHA256: strings.Repeat("1", 64)}}},
+			docs: []attest.Predicate{{Type: attest.SPDXDocument, JSON: []byte(`{"spdxVersion":"SPDX-2.3","name":"` + arch + `"}`)}},
+		})
+	}
+	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
+	indexDigest, err := idx.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := s.reg.Host + "/multi/static"
+	art := assemble.Artifact{Index: idx}
+	res, err := (&supplyChain{signer: signer}).attach(&art, repo+":v1", images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(art.Referrers) != 2 || len(res.Provenance) != 2 || len(art.Tagged) != 6 || len(res.Signature) != 3 || len(res.Attestations) != 3 {
+		t.Fatalf("attached %d referrers, %d tagged manifests: %+v", len(art.Referrers), len(art.Tagged), res)
+	}
+
+	opts := []remote.Option{remote.WithTransport(s.reg.Transport()), remote.WithAuth(&authn.Basic{Username: s.reg.User, Password: s.reg.Password})}
+	tag, _ := name.NewTag(repo + ":v1")
+	if err := remote.WriteIndex(tag, idx, opts...); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range art.Referrers {
+		d, _ := r.Digest()
+		if err := remote.Write(tag.Context().Digest(d.String()), r, opts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for tg, m := range art.Tagged {
+		if err := remote.Write(tag.Context().Tag(tg), m, opts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	for _, d := range []string{indexDigest.String(), mustDigest(t, images[0].img), mustDigest(t, images[1].img)} {
+		ref := repo + "@" + d
+		st := s.verify(t, ref, pub, "slsaprovenance1", "spdxjson")
+		var p provenance
+		if err := json.Unmarshal(st["slsaprovenance1"], &p); err != nil {
+			t.Fatal(err)
+		}
+		var subjects []string
+		for _, sub := range p.Subject {
+			subjects = append(subjects, "sha256:"+sub.Digest["sha256"])
+		}
+		if !slices.Contains(subjects, d) || !slices.Contains(subjects, indexDigest.String()) {
+			t.Errorf("%s: provenance subjects %v, want it and the index", d, subjects)
+		}
+		s.refuses(t, ref, otherPub)
+	}
+	for i, im := range images {
+		d := mustDigest(t, im.img)
+		refs, err := remote.Referrers(tag.Context().Digest(d), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rm, _ := refs.IndexManifest()
+		if rm == nil || len(rm.Manifests) != 1 || rm.Manifests[0].Digest.String() != res.Provenance[d] {
+			t.Errorf("image %d: referrers %+v, want its provenance %s", i, rm, res.Provenance[d])
+		}
+	}
+}
+
+func mustDigest(t *testing.T, img v1.Image) string {
+	t.Helper()
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
 }

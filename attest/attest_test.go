@@ -48,7 +48,7 @@ func testBuild() Build {
 			{Name: "tzdata_2025a_all", URI: "https://deb.example/debian/pool/t/tzdata.deb", SHA256: sha('5')},
 			{Name: "base-files_13_amd64", URI: "https://deb.example/debian/pool/b/base-files.deb", SHA256: sha('4')},
 		},
-		Lock:    &Dependency{Name: "lockfile", URI: "file:python3.lock", SHA256: sha('6')},
+		Inputs:  []Dependency{{Name: "lockfile", URI: "file:python3.lock", SHA256: sha('6')}},
 		Created: time.Unix(1700000000, 0),
 	}
 }
@@ -107,13 +107,27 @@ func TestProvenanceContent(t *testing.T) {
 	if kinds["index"] != 2 || kinds["profile"] != 1 || kinds["package"] != 2 || kinds["lockfile"] != 1 {
 		t.Errorf("dependencies by kind %v", kinds)
 	}
-	for _, d := range append(append(append(b.Indexes, b.Profiles...), b.Packages...), *b.Lock) {
+	for _, d := range append(append(append(b.Indexes, b.Profiles...), b.Packages...), b.Inputs...) {
 		if uris[d.URI] != d.SHA256 {
 			t.Errorf("dependency %s: digest %q, want %q", d.URI, uris[d.URI], d.SHA256)
 		}
 	}
 	if got := p.RunDetails.Metadata.GetStartedOn().AsTime(); !got.Equal(b.Created) {
 		t.Errorf("startedOn %v, want %v", got, b.Created)
+	}
+
+	// An image of an index: the index is a second subject.
+	b.Index = "sha256:" + sha('b')
+	data, err = Provenance(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Reset()
+	if err := protojson.Unmarshal(data, &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Subject) != 2 || st.Subject[0].Digest["sha256"] != sha('a') || st.Subject[1].Digest["sha256"] != sha('b') {
+		t.Errorf("subjects of an image of an index: %v", st.Subject)
 	}
 }
 
@@ -153,9 +167,10 @@ func TestProvenanceRefuses(t *testing.T) {
 		"digest not sha256": func(b *Build) { b.Digest = "md5:abc" },
 		"short digest":      func(b *Build) { b.Digest = "sha256:abc" },
 		"no subject":        func(b *Build) { b.Subject = "" },
+		"bad index":         func(b *Build) { b.Index = "sha256:zz" },
 		"bad index digest":  func(b *Build) { b.Indexes[1].SHA256 = "zz" },
 		"package no uri":    func(b *Build) { b.Packages[0].URI = "" },
-		"bad lock digest":   func(b *Build) { b.Lock.SHA256 = sha('g') },
+		"bad lock digest":   func(b *Build) { b.Inputs[0].SHA256 = sha('g') },
 	} {
 		b := testBuild()
 		mod(&b)
@@ -169,7 +184,7 @@ func TestProvenanceRefuses(t *testing.T) {
 // is refused.
 func TestStatement(t *testing.T) {
 	doc := []byte(`{"spdxVersion":"SPDX-2.3","name":"x","packages":[{"name":"a"}]}`)
-	data, err := Statement("distroless/static", digestA, SPDXDocument, doc)
+	data, err := Statement("distroless/static", SPDXDocument, doc, digestA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,8 +202,11 @@ func TestStatement(t *testing.T) {
 	if st.PredicateType != SPDXDocument || st.Type != intoto.StatementTypeUri || !jsonEqual(a, b) {
 		t.Errorf("statement %s", data)
 	}
+	if _, err := Statement("s", SPDXDocument, doc); err == nil {
+		t.Error("a statement without a subject digest was made")
+	}
 	for _, bad := range []string{`[1]`, `"x"`, `{`, ``} {
-		if _, err := Statement("s", digestA, SPDXDocument, []byte(bad)); err == nil {
+		if _, err := Statement("s", SPDXDocument, []byte(bad), digestA); err == nil {
 			t.Errorf("predicate %q accepted", bad)
 		}
 	}
@@ -377,7 +395,7 @@ func TestSignAndAttest(t *testing.T) {
 	}
 
 	prov, _ := Provenance(testBuild())
-	sbom, _ := Statement("distroless/python3.13", digestA, SPDXDocument, []byte(`{"spdxVersion":"SPDX-2.3"}`))
+	sbom, _ := Statement("distroless/python3.13", SPDXDocument, []byte(`{"spdxVersion":"SPDX-2.3"}`), digestA)
 	att, err := s.Attest(prov, sbom)
 	if err != nil {
 		t.Fatal(err)

@@ -46,8 +46,10 @@ type Dependency struct {
 // Build is what a build used, the input of Provenance.
 type Build struct {
 	// Subject is the image: its name (a repository or the image title)
-	// and its manifest digest ("sha256:HEX").
-	Subject, Digest string
+	// and its manifest digest ("sha256:HEX"). Index, when set, is the
+	// digest of the image index holding it (a multi-platform build),
+	// a second subject, so that the statement is about the index too.
+	Subject, Digest, Index string
 	// BuilderID is the SLSA builder id (DefaultBuilderID when empty);
 	// Version the tool's version, Revision its VCS revision.
 	BuilderID, Version, Revision string
@@ -57,10 +59,10 @@ type Build struct {
 	Argv       []string
 	Parameters map[string]any
 	// Indexes are the signed index files (InRelease, Packages,
-	// repomd.xml, primary …), Profiles the profiles of the chain, Lock
-	// the lockfile (if one was used), Packages the package files.
-	Indexes, Profiles, Packages []Dependency
-	Lock                        *Dependency
+	// repomd.xml, primary …), Profiles the profiles of the chain,
+	// Packages the package files, Inputs the files given to the build
+	// (the lockfile, a distro file, a keyring), each named by its kind.
+	Indexes, Profiles, Packages, Inputs []Dependency
 	// Created dates the build (SOURCE_DATE_EPOCH); the zero time leaves
 	// the dates out.
 	Created time.Time
@@ -70,12 +72,16 @@ type Build struct {
 // JSON with sorted keys and no insignificant space (so the same build
 // gives the same bytes).
 func Provenance(b Build) ([]byte, error) {
-	alg, hexd, ok := strings.Cut(b.Digest, ":")
-	if !ok || alg != "sha256" || !isHex64(hexd) {
-		return nil, fmt.Errorf("provenance: subject digest %q is not sha256:HEX", b.Digest)
-	}
 	if b.Subject == "" {
 		return nil, errors.New("provenance: no subject name")
+	}
+	digests := []string{b.Digest}
+	if b.Index != "" {
+		digests = append(digests, b.Index)
+	}
+	subjects, err := subjectsOf(b.Subject, digests)
+	if err != nil {
+		return nil, fmt.Errorf("provenance: %w", err)
 	}
 	params := map[string]any{}
 	for k, v := range b.Parameters {
@@ -121,8 +127,8 @@ func Provenance(b Build) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if b.Lock != nil {
-		if err := add("lockfile", *b.Lock); err != nil {
+	for _, d := range b.Inputs {
+		if err := add(d.Name, d); err != nil {
 			return nil, err
 		}
 	}
@@ -156,7 +162,7 @@ func Provenance(b Build) ([]byte, error) {
 	}
 	st := &intoto.Statement{
 		Type:          intoto.StatementTypeUri,
-		Subject:       []*intoto.ResourceDescriptor{{Name: b.Subject, Digest: map[string]string{"sha256": hexd}}},
+		Subject:       subjects,
 		PredicateType: SLSAProvenanceV1,
 		Predicate:     predStruct,
 	}
@@ -173,12 +179,13 @@ type Predicate struct {
 }
 
 // Statement returns the in-toto statement (v1) of a predicate about the
-// image with manifest digest ("sha256:HEX") named subject: how an SBOM
-// is attested. The predicate must be a JSON object.
-func Statement(subject, digest, predicateType string, predicate []byte) ([]byte, error) {
-	alg, hexd, ok := strings.Cut(digest, ":")
-	if !ok || alg != "sha256" || !isHex64(hexd) {
-		return nil, fmt.Errorf("statement: subject digest %q is not sha256:HEX", digest)
+// manifests with the digests given ("sha256:HEX": an image, and the index
+// holding it), named subject: how an SBOM is attested. The predicate must
+// be a JSON object.
+func Statement(subject, predicateType string, predicate []byte, digests ...string) ([]byte, error) {
+	subjects, err := subjectsOf(subject, digests)
+	if err != nil {
+		return nil, fmt.Errorf("statement: %w", err)
 	}
 	var p structpb.Struct
 	if err := protojson.Unmarshal(predicate, &p); err != nil {
@@ -186,7 +193,7 @@ func Statement(subject, digest, predicateType string, predicate []byte) ([]byte,
 	}
 	st := &intoto.Statement{
 		Type:          intoto.StatementTypeUri,
-		Subject:       []*intoto.ResourceDescriptor{{Name: subject, Digest: map[string]string{"sha256": hexd}}},
+		Subject:       subjects,
 		PredicateType: predicateType,
 		Predicate:     &p,
 	}
@@ -194,6 +201,24 @@ func Statement(subject, digest, predicateType string, predicate []byte) ([]byte,
 		return nil, fmt.Errorf("statement: %w", err)
 	}
 	return canonical(st)
+}
+
+// subjectsOf are a statement's subjects: name with each digest. cosign
+// verify-attestation accepts a statement whose subjects include the
+// digest verified.
+func subjectsOf(name string, digests []string) ([]*intoto.ResourceDescriptor, error) {
+	if len(digests) == 0 {
+		return nil, errors.New("no subject digest")
+	}
+	var out []*intoto.ResourceDescriptor
+	for _, d := range digests {
+		alg, hexd, ok := strings.Cut(d, ":")
+		if !ok || alg != "sha256" || !isHex64(hexd) {
+			return nil, fmt.Errorf("subject digest %q is not sha256:HEX", d)
+		}
+		out = append(out, &intoto.ResourceDescriptor{Name: name, Digest: map[string]string{"sha256": hexd}})
+	}
+	return out, nil
 }
 
 // toStruct converts a message into a structpb.Struct (a statement's
