@@ -323,9 +323,20 @@ func TestLoadKey(t *testing.T) {
 	if _, err := LoadKey(enc, []byte("s3cret")); err != nil {
 		t.Errorf("cosign key with its password: %v", err)
 	}
+	noPass, _, err := cryptoutils.GeneratePEMEncodedECDSAKeyPair(elliptic.P256(), cryptoutils.StaticPasswordFunc([]byte{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadKey(writeFile(t, dir, "nopass.key", string(noPass)), nil); err != nil {
+		t.Errorf("cosign key with an empty password: %v", err)
+	}
+	pubPEM, _ := cryptoutils.MarshalPublicKeyToPEM(k256.Public())
 	for name, c := range map[string]struct {
 		file, pass, want string
 	}{
+		"public key":     {writeFile(t, dir, "k.pub", string(pubPEM)), "", "is a public key"},
+		"directory":      {dir, "", "is a directory"},
+		"endless file":   {"/dev/zero", "", "larger than"},
 		"no password":    {enc, "", "COSIGN_PASSWORD"},
 		"wrong password": {enc, "nope", "cannot decrypt"},
 		"P-384":          {writeKey(t, dir, "p384.pem", k384, "PRIVATE KEY"), "", "P-384"},

@@ -7,9 +7,12 @@ import (
 	"crypto/elliptic"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -50,9 +53,15 @@ type Signer struct {
 // generate-key-pair wrote ("ENCRYPTED SIGSTORE PRIVATE KEY" or the
 // older "ENCRYPTED COSIGN PRIVATE KEY"), decrypted with password.
 func LoadKey(file string, password []byte) (*Signer, error) {
-	data, err := os.ReadFile(file)
+	data, err := readKeyFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	if block, _ := pem.Decode(data); block != nil && strings.Contains(block.Type, "PUBLIC KEY") {
+		return nil, fmt.Errorf("signing key %s is a public key; --sign-key takes the private key (cosign.key), cosign verify the public one", file)
+	}
+	if password == nil {
+		password = []byte{} // a cosign key made with an empty password
 	}
 	pass := cryptoutils.StaticPasswordFunc(password)
 	priv, err := cryptoutils.UnmarshalPEMToPrivateKey(data, pass)
@@ -77,6 +86,29 @@ func LoadKey(file string, password []byte) (*Signer, error) {
 		return nil, fmt.Errorf("signing key %s: %w", file, err)
 	}
 	return &Signer{sv: sv}, nil
+}
+
+// maxKeyFile bounds what is read of a key file: a PEM key is a few
+// hundred bytes, and --sign-key /dev/zero must not read forever.
+const maxKeyFile = 64 << 10
+
+func readKeyFile(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("%s is a directory", file)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if len(data) > maxKeyFile {
+		return nil, fmt.Errorf("%s is larger than %d bytes, not a key file", file, maxKeyFile)
+	}
+	return data, nil
 }
 
 // PublicKeyPEM is the signer's public key in PEM, as cosign verify --key
