@@ -3,6 +3,7 @@ package distroless
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -223,13 +224,16 @@ func provenanceBuild(o GenOptions, d *distro.Distro, arch string, plan *profiles
 	}
 	b := attest.Build{
 		BuilderID: o.BuilderID, Version: Version, Revision: revision(),
-		Argv: o.Argv, Parameters: params,
+		Parameters: params,
+	}
+	for _, a := range o.Argv {
+		b.Argv = append(b.Argv, redact(a))
 	}
 	if strings.TrimSpace(os.Getenv("SOURCE_DATE_EPOCH")) != "" {
 		b.Created = created // else the statement holds no date
 	}
 	for _, ix := range indexes {
-		b.Indexes = append(b.Indexes, attest.Dependency{URI: ix.URL, SHA256: ix.SHA256})
+		b.Indexes = append(b.Indexes, attest.Dependency{URI: redact(ix.URL), SHA256: ix.SHA256})
 	}
 	for _, p := range plan.Chain {
 		// The profile as used: its fields once placeholders are filled
@@ -242,7 +246,7 @@ func provenanceBuild(o GenOptions, d *distro.Distro, arch string, plan *profiles
 	}
 	for _, lv := range levels {
 		for _, p := range lv {
-			b.Packages = append(b.Packages, attest.Dependency{Name: p.Name + "_" + p.Version + "_" + p.Arch, URI: p.URL, SHA256: p.SHA256})
+			b.Packages = append(b.Packages, attest.Dependency{Name: p.Name + "_" + p.Version + "_" + p.Arch, URI: redact(p.URL), SHA256: p.SHA256})
 		}
 	}
 	for _, f := range []struct{ kind, path string }{{"lockfile", o.Lock}, {"distro", distroFile(o.Distro)}, {"keyring", o.Keyring}} {
@@ -254,6 +258,24 @@ func provenanceBuild(o GenOptions, d *distro.Distro, arch string, plan *profiles
 		}
 	}
 	return b
+}
+
+// redact hides the password of a URL (a mirror's https://user:pass@…) in
+// an argument (URL or --flag=URL) or a URI the provenance records.
+func redact(s string) string {
+	i := strings.Index(s, "://")
+	if i < 0 || !strings.Contains(s[i:], "@") {
+		return s
+	}
+	start := strings.LastIndexAny(s[:i], "= ") + 1
+	u, err := url.Parse(s[start:])
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, has := u.User.Password(); !has {
+		return s
+	}
+	return s[:start] + u.Redacted()
 }
 
 // distroFile is --distro when it names a distro file.
