@@ -36,7 +36,9 @@ var Version = "dev"
 // GenOptions are the settings of gen beyond those of resolve.
 type GenOptions struct {
 	Options
-	Output           string // oci:DIR[:TAG], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG; "" = oci:./<profile>
+	Output           string   // oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG; "" = oci:./<profile> (when Outputs is empty too)
+	Outputs          []string // further outputs, written after Output
+	Registry         assemble.RegistryOptions
 	Lock             string // rebuild from this lockfile; written first when it does not exist
 	User             string // nonroot (default), root, or a numeric UID
 	KeepDocs         bool
@@ -47,17 +49,19 @@ type GenOptions struct {
 
 // GenResult is what gen made.
 type GenResult struct {
-	Digest    string           `json:"digest"`
-	Output    string           `json:"output"`
-	Profile   string           `json:"profile"`
-	Distro    string           `json:"distro"`
-	Arch      string           `json:"arch"`
-	Packages  []string         `json:"packages"`
-	Size      int64            `json:"size"`       // uncompressed rootfs bytes
-	Download  int64            `json:"download"`   // bytes of package files
-	ImageSize int64            `json:"image_size"` // compressed layer bytes
-	Layers    []GenLayerResult `json:"layers"`
-	Warnings  []string         `json:"warnings,omitempty"`
+	Digest    string            `json:"digest"`
+	Output    string            `json:"output"`
+	Outputs   []string          `json:"outputs"`          // every output, Output first
+	Pushed    []assemble.Pushed `json:"pushed,omitempty"` // the registry repositories written
+	Profile   string            `json:"profile"`
+	Distro    string            `json:"distro"`
+	Arch      string            `json:"arch"`
+	Packages  []string          `json:"packages"`
+	Size      int64             `json:"size"`       // uncompressed rootfs bytes
+	Download  int64             `json:"download"`   // bytes of package files
+	ImageSize int64             `json:"image_size"` // compressed layer bytes
+	Layers    []GenLayerResult  `json:"layers"`
+	Warnings  []string          `json:"warnings,omitempty"`
 }
 
 // GenLayerResult describes one layer of the image.
@@ -84,10 +88,11 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	defer func() { err = diskFirst(err) }()
 	profile = o.profileName(profile)
 	// Settings that cannot work fail before anything is fetched.
-	output, err := outputOf(o.Output, profile)
+	outputs, err := o.outputsOf(profile)
 	if err != nil {
 		return nil, &UsageError{err}
 	}
+	output := outputs[0]
 	user, err := userOf(o.User)
 	if err != nil {
 		return nil, &UsageError{err}
@@ -173,17 +178,24 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	if err != nil {
 		return nil, err
 	}
-	progress("writing " + output)
+	progress("writing " + strings.Join(outputs, ", "))
 	// The image is named for the profile it resolved to (python3 → python3.X).
-	writeOpts := writeOptions(in.plan.Name)
-	for _, p := range assemble.CleanStale(output, writeOpts) {
-		o.log("removed %s, left by an interrupted gen", p)
+	writeOpts := o.writeOptions(in.plan.Name)
+	for _, out := range outputs {
+		for _, p := range assemble.CleanStale(out, writeOpts) {
+			o.log("removed %s, left by an interrupted gen", p)
+		}
 	}
-	digest, err := assemble.WriteArtifact(ctx, assemble.Artifact{Image: img}, []string{output}, writeOpts)
+	if writeOpts.Registry.BlobMemory == "" {
+		if c, err := o.cache(); err == nil {
+			writeOpts.Registry.BlobMemory = filepath.Join(c.Dir, "registry", "blobs.json")
+		}
+	}
+	wr, err := assemble.WriteOutputs(ctx, assemble.Artifact{Image: img}, outputs, writeOpts)
 	if err != nil {
 		return nil, err
 	}
-	res := &GenResult{Digest: digest, Output: output, Profile: in.plan.Name, Distro: in.distro.Name, Arch: in.arch,
+	res := &GenResult{Digest: wr.Digest, Output: output, Outputs: outputs, Pushed: wr.Pushed, Profile: in.plan.Name, Distro: in.distro.Name, Arch: in.arch,
 		Size: rep.Size, Warnings: rep.Warnings}
 	for _, p := range all {
 		res.Packages = append(res.Packages, p.Name+"="+p.Version)
@@ -202,30 +214,59 @@ func writeOptions(profile string) assemble.WriteOptions {
 	return assemble.WriteOptions{DefaultRef: "distroless/" + profile + ":latest"}
 }
 
+// writeOptions are the output settings of an image of the named profile,
+// with gen's registry settings.
+func (o GenOptions) writeOptions(profile string) assemble.WriteOptions {
+	w := writeOptions(profile)
+	w.Registry = o.Registry
+	return w
+}
+
+// outputsOf is the outputs gen writes (Output then Outputs, else
+// oci:./PROFILE), each checked before anything is fetched.
+func (o GenOptions) outputsOf(profile string) ([]string, error) {
+	var outputs []string
+	if o.Output != "" {
+		outputs = append(outputs, o.Output)
+	}
+	outputs = append(outputs, o.Outputs...)
+	if len(outputs) == 0 {
+		outputs = []string{"oci:./" + profile}
+	}
+	seen := map[string]bool{}
+	for _, output := range outputs {
+		if seen[output] {
+			return nil, fmt.Errorf("output %q is given twice", output)
+		}
+		seen[output] = true
+		if err := checkOutput(output); err != nil {
+			return nil, err
+		}
+		if err := assemble.CheckOutput(output, o.writeOptions(profile)); err != nil {
+			return nil, err
+		}
+	}
+	return outputs, nil
+}
+
 // outputOf is the output gen writes (-o, else oci:./PROFILE), checked
 // before anything is fetched.
 func outputOf(flag, profile string) (string, error) {
-	output := flag
-	if output == "" {
-		output = "oci:./" + profile
-	}
-	if err := checkOutput(output); err != nil {
+	outputs, err := GenOptions{Output: flag}.outputsOf(profile)
+	if err != nil {
 		return "", err
 	}
-	if err := assemble.CheckOutput(output, writeOptions(profile)); err != nil {
-		return "", err
-	}
-	return output, nil
+	return outputs[0], nil
 }
 
 // outputForms lists the outputs gen accepts, for error messages.
-const outputForms = "oci:DIR[:TAG] (an OCI layout), docker-archive:FILE[:REF] (a tarball) or REGISTRY/REPO:TAG (a push)"
+const outputForms = "oci:DIR[:TAG] (an OCI layout), oci-archive:FILE[:TAG] (a tar of one), docker-archive:FILE[:REF] (a tarball) or REGISTRY/REPO:TAG (a push)"
 
 // checkOutput refuses an output without a transport that is not a
 // registry reference: a path such as ./out, /tmp/out, ../out, out/ or
 // ~/out must not be taken for a registry host.
 func checkOutput(output string) error {
-	if strings.HasPrefix(output, "oci:") || strings.HasPrefix(output, "docker-archive:") {
+	if strings.HasPrefix(output, "oci:") || strings.HasPrefix(output, "oci-archive:") || strings.HasPrefix(output, "docker-archive:") {
 		return nil
 	}
 	host, rest, hasSlash := strings.Cut(output, "/")
