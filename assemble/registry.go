@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -154,7 +155,7 @@ func loadRegistriesConf() (*registriesConf, error) {
 			if e.Prefix == "" {
 				return nil, fmt.Errorf("registries.conf %s: a [[registry]] with neither prefix nor location", f)
 			}
-			rc.entries = slicesDeleteFunc(rc.entries, func(o registryConf) bool { return o.Prefix == e.Prefix })
+			rc.entries = slices.DeleteFunc(rc.entries, func(o registryConf) bool { return o.Prefix == e.Prefix })
 			rc.entries = append(rc.entries, e)
 		}
 		for _, h := range c.Registries.Insecure.Registries {
@@ -165,16 +166,6 @@ func loadRegistriesConf() (*registriesConf, error) {
 		}
 	}
 	return rc, nil
-}
-
-func slicesDeleteFunc[T any](s []T, del func(T) bool) []T {
-	out := s[:0]
-	for _, v := range s {
-		if !del(v) {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // lookup is the entry for repo ("HOST[:PORT]/PATH"): the one with the
@@ -375,28 +366,9 @@ func (k *AuthKeychain) Resolve(target authn.Resource) (authn.Authenticator, erro
 		if cf == nil {
 			continue
 		}
-		key := ""
-		for k := range cf.AuthConfigs {
-			kk := strings.TrimPrefix(strings.TrimPrefix(k, "https://"), "http://")
-			if strings.Contains(kk, "/") && (repo == kk || strings.HasPrefix(repo, kk+"/")) && len(k) > len(key) {
-				key = k
-			}
-		}
-		var ac authn.AuthConfig
-		if key != "" {
-			a := cf.AuthConfigs[key]
-			ac = authn.AuthConfig{Username: a.Username, Password: a.Password, Auth: a.Auth, IdentityToken: a.IdentityToken, RegistryToken: a.RegistryToken}
-		} else {
-			lookup := host
-			if lookup == name.DefaultRegistry {
-				lookup = authn.DefaultAuthKey
-			}
-			a, err := cf.GetAuthConfig(lookup)
-			if err != nil {
-				return nil, fmt.Errorf("credentials for %s from %s: %w", host, f, err)
-			}
-			ac = authn.AuthConfig{Username: a.Username, Password: a.Password, Auth: a.Auth, IdentityToken: a.IdentityToken, RegistryToken: a.RegistryToken}
-			key = host
+		key, ac, err := authEntry(cf, repo, host)
+		if err != nil {
+			return nil, fmt.Errorf("credentials for %s from %s: %w", host, f, err)
 		}
 		if ac == (authn.AuthConfig{}) {
 			continue
@@ -407,6 +379,50 @@ func (k *AuthKeychain) Resolve(target authn.Resource) (authn.Authenticator, erro
 		return authn.FromConfig(ac), nil
 	}
 	return authn.Anonymous, nil
+}
+
+// authEntry is the entry of an auth file for repo of host: the longest
+// HOST/NAMESPACE entry that is a prefix of repo, else the host's entry
+// (https:// and docker's /v1/ suffix aside; docker.io stands for Docker
+// Hub), else what the file's credential helper or store gives. The key
+// is "" when there is none.
+func authEntry(cf *configfile.ConfigFile, repo, host string) (string, authn.AuthConfig, error) {
+	hosts := []string{host}
+	if host == name.DefaultRegistry {
+		hosts = append(hosts, "docker.io", "registry-1.docker.io")
+	}
+	best, bestLen := "", -1
+	for k := range cf.AuthConfigs {
+		kk := strings.TrimPrefix(strings.TrimPrefix(k, "https://"), "http://")
+		kk = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(kk, "/"), "/v1"), "/v2")
+		n := -1
+		if strings.Contains(kk, "/") {
+			if repo == kk || strings.HasPrefix(repo, kk+"/") {
+				n = len(kk)
+			}
+		} else if slices.Contains(hosts, kk) {
+			n = 0
+		}
+		if n > bestLen || (n == bestLen && n >= 0 && k < best) {
+			best, bestLen = k, n
+		}
+	}
+	if bestLen >= 0 {
+		a := cf.AuthConfigs[best]
+		return best, authn.AuthConfig{Username: a.Username, Password: a.Password, Auth: a.Auth, IdentityToken: a.IdentityToken, RegistryToken: a.RegistryToken}, nil
+	}
+	if cf.CredentialsStore == "" && cf.CredentialHelpers[host] == "" {
+		return "", authn.AuthConfig{}, nil
+	}
+	lookup := host
+	if lookup == name.DefaultRegistry {
+		lookup = authn.DefaultAuthKey
+	}
+	a, err := cf.GetAuthConfig(lookup)
+	if err != nil {
+		return "", authn.AuthConfig{}, err
+	}
+	return host, authn.AuthConfig{Username: a.Username, Password: a.Password, Auth: a.Auth, IdentityToken: a.IdentityToken, RegistryToken: a.RegistryToken}, nil
 }
 
 // Source is where the credentials for registry came from, and whether
