@@ -141,8 +141,8 @@ func TestRegistryPush(t *testing.T) {
 
 	// The registry's CA is not trusted yet.
 	_, stderr, code := gen("-o", host+"/a:t1")
-	if code != 1 || !strings.Contains(stderr, "certificate") {
-		t.Fatalf("push with an untrusted CA: exit %d, want 1 and a certificate error:\n%s", code, tail(stderr, 5))
+	if code != 1 || !strings.Contains(stderr, "certificate") || !strings.Contains(stderr, "/etc/containers/certs.d/"+host) || !strings.Contains(stderr, "--cert-dir") {
+		t.Fatalf("push with an untrusted CA: exit %d, want 1 and a certificate error saying where a CA goes:\n%s", code, tail(stderr, 5))
 	}
 	certs := filepath.Join(u.home, ".config", "containers", "certs.d", host)
 	if _, err := reg.CertDir(certs); err != nil {
@@ -230,7 +230,10 @@ func TestRegistryPush(t *testing.T) {
 	// A second image sharing layers, to another repository: every shared
 	// layer is mounted from a, none uploaded.
 	before = len(reg.Requests(t))
-	stdout, _ = u.mustGen(t, "base", "--distro", "debian:bookworm", "-o", host+"/b/c:v1", "-q")
+	stdout, stderr = u.mustGen(t, "base", "--distro", "debian:bookworm", "-o", host+"/b/c:v1", "-q")
+	if stderr != "" {
+		t.Errorf("gen -q printed on stderr:\n%s", stderr)
+	}
 	reqs = reg.Requests(t).Since(before)
 	layersB := remoteLayers(t, reg, host+"/b/c:v1")
 	var shared []string
@@ -292,8 +295,8 @@ func TestRegistryInsecure(t *testing.T) {
 	common := []string{"static", "--distro", "debian:bookworm", "-q"}
 	u := newUserEnv(t)
 	_, stderr, code := u.run(t, append([]string{"gen", "-o", reg.Host + "/i:t"}, common...)...)
-	if code != 1 || !strings.Contains(stderr, "pushing "+reg.Host+"/i:t") {
-		t.Fatalf("plain-HTTP push without --insecure: exit %d, want 1 naming the push:\n%s", code, tail(stderr, 5))
+	if code != 1 || !strings.Contains(stderr, "pushing "+reg.Host+"/i:t") || !strings.Contains(stderr, "plain HTTP: allow it with --insecure") {
+		t.Fatalf("plain-HTTP push without --insecure: exit %d, want 1 naming the push and --insecure:\n%s", code, tail(stderr, 5))
 	}
 	stdout, _ := u.mustGen(t, append([]string{"-o", reg.Host + "/i:t", "--insecure"}, common...)...)
 	if !strings.HasPrefix(stdout, reg.Host+"/i@sha256:") {
@@ -324,6 +327,31 @@ func TestRegistryInsecure(t *testing.T) {
 	_, stderr, code = u.run(t, append([]string{"gen", "-o", reg.Host + "/k:t"}, common...)...)
 	if code == 0 || !strings.Contains(stderr, conf) {
 		t.Errorf("a malformed registries.conf: exit %d, want an error naming %s:\n%s", code, conf, tail(stderr, 5))
+	}
+}
+
+// TestRegistryClientCert pushes to a registry that requires a client
+// certificate: refused without one, accepted with the one --cert-dir
+// holds (client.cert and client.key beside ca.crt).
+func TestRegistryClientCert(t *testing.T) {
+	integration(t)
+	reg := registrytest.Start(t, registrytest.Options{ClientCerts: true, NoAuth: true})
+	u := newUserEnv(t)
+	common := []string{"gen", "static", "--distro", "debian:bookworm", "-q", "-o", reg.Host + "/m:t"}
+	caOnly := t.TempDir()
+	if err := os.WriteFile(filepath.Join(caOnly, "ca.crt"), reg.CAPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := u.run(t, append(common, "--cert-dir", caOnly)...); code != 1 || !strings.Contains(stderr, "pushing "+reg.Host) {
+		t.Errorf("push without a client certificate: exit %d, want 1:\n%s", code, tail(stderr, 5))
+	}
+	dir, err := reg.CertDir(filepath.Join(t.TempDir(), "certs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := u.run(t, append(common, "--cert-dir", dir)...)
+	if code != 0 || !strings.HasPrefix(stdout, reg.Host+"/m@sha256:") {
+		t.Errorf("push with the client certificate: exit %d, stdout %q:\n%s", code, stdout, tail(stderr, 5))
 	}
 }
 

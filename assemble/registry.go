@@ -477,14 +477,32 @@ func (o RegistryOptions) remoteFor(ctx context.Context, ref name.Reference) ([]r
 	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(tr), remote.WithAuthFromKeychain(kc)}, ak, nil
 }
 
-// explainPushError rewords a refusal for want of credentials: whether
-// credentials were found, and where.
-func explainPushError(err error, ref name.Reference, ak *AuthKeychain) error {
+// explainPushError says what to do about a failed push: for a refusal
+// for want of credentials, whether credentials were found and where; for
+// a certificate not trusted, where a CA would be looked for; for a
+// registry that speaks plain HTTP, how to allow it.
+func (o RegistryOptions) explainPushError(err error, ref name.Reference, ak *AuthKeychain) error {
+	registry := ref.Context().RegistryStr()
+	var ua x509.UnknownAuthorityError
+	if errors.As(err, &ua) || strings.Contains(err.Error(), "certificate signed by unknown authority") {
+		hint := "no certificate directory has " + registry
+		if dir := o.certDir(registry); dir != "" {
+			hint = "the CA certificates of " + dir + " do not verify it"
+		}
+		dirs := append([]string{filepath.Join("~/.config/containers/certs.d", registry)}, systemCertsDirs...)
+		for i := 1; i < len(dirs); i++ {
+			dirs[i] = filepath.Join(dirs[i], registry)
+		}
+		return fmt.Errorf("pushing %s: %w\n(%s does not present a certificate this machine trusts, and %s: put its CA in one of %s as ca.crt, or give --cert-dir DIR; --insecure skips verification)",
+			ref, err, registry, hint, strings.Join(dirs, ", "))
+	}
+	if errors.Is(err, http.ErrSchemeMismatch) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		return fmt.Errorf("pushing %s: %w\n(%s speaks plain HTTP: allow it with --insecure, or with insecure = true for it in registries.conf)", ref, err, registry)
+	}
 	var te *transport.Error
 	if !errors.As(err, &te) || (te.StatusCode != http.StatusUnauthorized && te.StatusCode != http.StatusForbidden) {
 		return fmt.Errorf("pushing %s: %w", ref, err)
 	}
-	registry := ref.Context().RegistryStr()
 	status := strconv.Itoa(te.StatusCode) + " " + http.StatusText(te.StatusCode)
 	if ak == nil {
 		return fmt.Errorf("pushing %s: %s refused the credentials given (%s): %w", ref, registry, status, err)
@@ -715,13 +733,13 @@ func pushAll(ctx context.Context, a Artifact, refs []name.Reference, o RegistryO
 			}
 			ml := &remote.MountableLayer{Layer: l, Reference: src.Digest(d.String())}
 			if err := p.Upload(ctx, repo, ml); err != nil {
-				return out, explainPushError(err, rs[0], ak)
+				return out, o.explainPushError(err, rs[0], ak)
 			}
 		}
 		pushed := Pushed{Ref: repo.Digest(desc.Digest.String()).String()}
 		for _, r := range rs {
 			if err := push(ctx, a, r, ro); err != nil {
-				return out, explainPushError(err, r, ak)
+				return out, o.explainPushError(err, r, ak)
 			}
 			if t, ok := r.(name.Tag); ok {
 				pushed.Tags = append(pushed.Tags, t.TagStr())

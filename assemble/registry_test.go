@@ -240,7 +240,7 @@ func TestExplainPushError(t *testing.T) {
 	ref, _ := name.ParseReference("reg.example/a:t")
 	e401 := fmt.Errorf("wrapped: %w", &transport.Error{StatusCode: http.StatusUnauthorized})
 	k := NewAuthKeychain()
-	msg := explainPushError(e401, ref, k).Error()
+	msg := RegistryOptions{}.explainPushError(e401, ref, k).Error()
 	for _, want := range []string{"requires credentials", "none were found", filepath.Join(dir, "run", "containers", "auth.json"), "podman login reg.example"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("401 without credentials: %q lacks %q", msg, want)
@@ -251,19 +251,28 @@ func TestExplainPushError(t *testing.T) {
 	if _, err := k.Resolve(ref.Context()); err != nil {
 		t.Fatal(err)
 	}
-	msg = explainPushError(e401, ref, k).Error()
+	msg = RegistryOptions{}.explainPushError(e401, ref, k).Error()
 	for _, want := range []string{`refused the credentials of user "alice"`, file} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("401 with credentials: %q lacks %q", msg, want)
 		}
 	}
-	msg = explainPushError(&transport.Error{StatusCode: http.StatusForbidden}, ref, k).Error()
+	msg = RegistryOptions{}.explainPushError(&transport.Error{StatusCode: http.StatusForbidden}, ref, k).Error()
 	if !strings.Contains(msg, "denied") || !strings.Contains(msg, file) {
 		t.Errorf("403: %q", msg)
 	}
 	other := errors.New("connection reset")
-	if err := explainPushError(other, ref, k); !errors.Is(err, other) || !strings.Contains(err.Error(), "pushing reg.example/a:t") {
+	if err := (RegistryOptions{}).explainPushError(other, ref, k); !errors.Is(err, other) || !strings.Contains(err.Error(), "pushing reg.example/a:t") {
 		t.Errorf("other error: %v", err)
+	}
+	tlsErr := fmt.Errorf("Get: %w", x509.UnknownAuthorityError{})
+	msg = RegistryOptions{}.explainPushError(tlsErr, ref, k).Error()
+	if !strings.Contains(msg, filepath.Join(systemCertsDirs[0], "reg.example")) || !strings.Contains(msg, "--cert-dir") {
+		t.Errorf("unknown authority: %q", msg)
+	}
+	msg = RegistryOptions{}.explainPushError(fmt.Errorf("Get: %w", http.ErrSchemeMismatch), ref, k).Error()
+	if !strings.Contains(msg, "--insecure") || !strings.Contains(msg, "registries.conf") {
+		t.Errorf("plain HTTP: %q", msg)
 	}
 }
 
