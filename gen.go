@@ -36,7 +36,7 @@ var Version = "dev"
 // GenOptions are the settings of gen beyond those of resolve.
 type GenOptions struct {
 	Options
-	Output           string   // oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG; "" = oci:./<profile> (when Outputs is empty too)
+	Output           string   // oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG; "" = oci:./<profile> (when Outputs is empty too)
 	Outputs          []string // further outputs, written after Output
 	Registry         assemble.RegistryOptions
 	Lock             string // rebuild from this lockfile; written first when it does not exist
@@ -260,7 +260,7 @@ func outputOf(flag, profile string) (string, error) {
 }
 
 // outputForms lists the outputs gen accepts, for error messages.
-const outputForms = "oci:DIR[:TAG] (an OCI layout), oci-archive:FILE[:TAG] (a tar of one), docker-archive:FILE[:REF] (a tarball) or REGISTRY/REPO:TAG (a push)"
+const outputForms = "oci:DIR[:TAG] (an OCI layout), oci-archive:FILE[:REF] (a tar of one), docker-archive:FILE[:REF] (a tarball) or REGISTRY/REPO:TAG (a push)"
 
 // checkOutput refuses an output without a transport that is not a
 // registry reference: a path such as ./out, /tmp/out, ../out, out/ or

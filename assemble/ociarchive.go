@@ -13,7 +13,7 @@ import (
 
 // writeOCIArchive writes an oci-archive: a tar of an OCI image layout
 // holding a tagged tag, as podman, skopeo and buildah read one
-// (oci-archive:FILE[:TAG]). The layout is written in a temporary
+// (oci-archive:FILE[:REF]). The layout is written in a temporary
 // directory next to file, then archived to a temporary file renamed over
 // file; both are removed on failure. The tar is the same for the same
 // artifact: entries in name order, oci-layout and index.json first,

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -467,6 +468,20 @@ func TestWriteOCIArchive(t *testing.T) {
 	if len(ents) != 1 {
 		t.Errorf("left beside the archive: %v", ents)
 	}
+	// REF: NAME:TAG too, the default ref, and a bad one refused.
+	for out, want := range map[string]string{"oci-archive:" + file + ":example/app:1.0": "example/app:1.0", "oci-archive:" + file: "distroless/x:latest"} {
+		if _, err := Write(ctx, img, out, WriteOptions{DefaultRef: "distroless/x:latest"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := archiveRefs(t, file); !slices.Equal(got, []string{want}) {
+			t.Errorf("%s: refs %v, want %s", out, got, want)
+		}
+	}
+	for _, bad := range []string{"oci-archive:" + file + ":Bad Ref", "oci-archive:" + file + ":a/b", "oci-archive::v1"} {
+		if err := CheckOutput(bad, WriteOptions{}); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
 	// A directory is refused.
 	if _, err := Write(ctx, img, "oci-archive:"+dir, WriteOptions{}); err == nil || !strings.Contains(err.Error(), "directory") {
 		t.Errorf("oci-archive of a directory: %v", err)
@@ -504,5 +519,38 @@ func TestWriteOutputsSeveralTags(t *testing.T) {
 	}
 	if tags, _ := layoutTags(t, layout); !slices.Equal(tags, []string{"l"}) {
 		t.Errorf("layout tags %v", tags)
+	}
+}
+
+// archiveRefs is the ref.name annotations of an oci-archive's index.
+func archiveRefs(t *testing.T, file string) []string {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no index.json in %s: %v", file, err)
+		}
+		if h.Name != "index.json" {
+			continue
+		}
+		var idx struct {
+			Manifests []struct {
+				Annotations map[string]string `json:"annotations"`
+			} `json:"manifests"`
+		}
+		if err := json.NewDecoder(tr).Decode(&idx); err != nil {
+			t.Fatal(err)
+		}
+		var refs []string
+		for _, m := range idx.Manifests {
+			refs = append(refs, m.Annotations[RefNameAnnotation])
+		}
+		return refs
 	}
 }

@@ -175,9 +175,10 @@ type WriteResult struct {
 }
 
 // WriteOutputs is WriteArtifact, also returning the repositories pushed
-// to. Besides WriteArtifact's outputs it writes oci-archive:FILE[:TAG],
+// to. Besides WriteArtifact's outputs it writes oci-archive:FILE[:REF],
 // a tar of an OCI image layout (as podman, skopeo and buildah read it)
-// holding the artifact tagged TAG ("latest" by default). The registry
+// holding the artifact under REF, a tag or NAME:TAG (opts.DefaultRef, else
+// "latest", by default). The registry
 // outputs are pushed together, at the place of the first one: each
 // repository once, then each further tag in it, layers sent to another
 // repository of the registry before mounted from there (pushAll).
@@ -329,10 +330,25 @@ func parseOutput(output string, opts WriteOptions) (target, error) {
 		}
 		t.file, t.archiveTag = file, tag
 	case strings.HasPrefix(output, "oci-archive:"):
-		t.ociArchive, t.tag = splitOCI(strings.TrimPrefix(output, "oci-archive:"))
-		if t.ociArchive == "" {
+		// FILE[:REF], REF a tag or NAME:TAG (the layout's ref.name, which
+		// podman load takes for the image's name), as podman and skopeo
+		// write it; the default is the docker-archive's.
+		file, ref, _ := strings.Cut(strings.TrimPrefix(output, "oci-archive:"), ":")
+		if file == "" {
 			return t, fmt.Errorf("output %q: no file", output)
 		}
+		if ref == "" {
+			ref = opts.DefaultRef
+		}
+		if ref == "" {
+			ref = "latest"
+		}
+		if !tagRE.MatchString(ref) {
+			if _, err := name.NewTag(ref); err != nil || !strings.Contains(ref, ":") {
+				return t, fmt.Errorf("output %q: %q is neither a tag nor NAME:TAG", output, ref)
+			}
+		}
+		t.ociArchive, t.tag = file, ref
 		if st, err := os.Stat(t.ociArchive); err == nil && st.IsDir() {
 			return t, fmt.Errorf("output %q: %s is a directory (for a layout directory say oci:%s)", output, t.ociArchive, t.ociArchive)
 		}
@@ -358,7 +374,7 @@ func splitOCI(s string) (dir, tag string) {
 func parseRegistryRef(s string) (name.Reference, error) {
 	first, _, hasSlash := strings.Cut(s, "/")
 	if !hasSlash || !(strings.ContainsAny(first, ".:") || first == "localhost") {
-		return nil, fmt.Errorf("output %q: want oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or REGISTRY/REPOSITORY:TAG (the registry must be named, e.g. docker.io/…)", s)
+		return nil, fmt.Errorf("output %q: want oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:NAME:TAG] or REGISTRY/REPOSITORY:TAG (the registry must be named, e.g. docker.io/…)", s)
 	}
 	ref, err := name.ParseReference(s)
 	if err != nil {

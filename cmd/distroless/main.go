@@ -185,7 +185,7 @@ each repository pushed to.
 
 Outputs (-o, repeatable: every one is written):
   oci:DIR[:TAG]                an OCI image layout (default oci:./PROFILE, tag latest)
-  oci-archive:FILE[:TAG]       a tar of an OCI image layout (podman, skopeo)
+  oci-archive:FILE[:REF]       a tar of an OCI image layout (podman, skopeo)
   docker-archive:FILE[:REF]    a tarball for docker load / podman load
   REGISTRY/REPO:TAG            a push, with podman's or docker's credentials`,
 		Args: pf.args(0),
@@ -220,7 +220,7 @@ Outputs (-o, repeatable: every one is written):
 		},
 	}
 	f := c.Flags()
-	f.StringArrayVarP(&g.Outputs, "output", "o", nil, "where to write the image (repeatable): oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG (default oci:./PROFILE)")
+	f.StringArrayVarP(&g.Outputs, "output", "o", nil, "where to write the image (repeatable): oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG (default oci:./PROFILE)")
 	f.StringVar(&g.Lock, "lock", "", "rebuild exactly the packages this lockfile pins (written by this run when it does not exist)")
 	f.StringVar(&g.User, "user", "", "image user: nonroot (65532, the default), root, or a numeric UID")
 	f.BoolVar(&g.KeepDocs, "keep-docs", false, "keep documentation, man pages and locales")
