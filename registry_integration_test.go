@@ -26,7 +26,7 @@ import (
 // registries.conf of the machine is read), with extra settings.
 type userEnv struct {
 	home, runDir string
-	extra     []string
+	extra        []string
 }
 
 func newUserEnv(t *testing.T, extra ...string) *userEnv {
