@@ -714,9 +714,9 @@ func pushAll(ctx context.Context, a Artifact, refs []name.Reference, o RegistryO
 		if err != nil {
 			return out, err
 		}
-		ro = append(ro, remote.Reuse(p))
 		registry := repo.RegistryStr()
 		var digests []string
+		var mounts []v1.Layer
 		for _, l := range layers {
 			d, err := l.Digest()
 			if err != nil {
@@ -731,11 +731,17 @@ func pushAll(ctx context.Context, a Artifact, refs []name.Reference, o RegistryO
 			if err != nil {
 				continue // a damaged record: upload instead
 			}
-			ml := &remote.MountableLayer{Layer: l, Reference: src.Digest(d.String())}
-			if err := p.Upload(ctx, repo, ml); err != nil {
-				return out, o.explainPushError(err, rs[0], ak)
+			mounts = append(mounts, &remote.MountableLayer{Layer: l, Reference: src.Digest(d.String())})
+		}
+		if err := mountLayers(ctx, p, repo, mounts); err != nil {
+			// A mount source that cannot be read (no pull access, a
+			// stale record) must not fail the push: push afresh, with
+			// uploads; a real refusal shows there.
+			if p, err = remote.NewPusher(ro...); err != nil {
+				return out, err
 			}
 		}
+		ro = append(ro, remote.Reuse(p))
 		pushed := Pushed{Ref: repo.Digest(desc.Digest.String()).String()}
 		for _, r := range rs {
 			if err := push(ctx, a, r, ro); err != nil {
@@ -751,6 +757,25 @@ func pushAll(ctx context.Context, a Artifact, refs []name.Reference, o RegistryO
 		}
 	}
 	return out, nil
+}
+
+// mountLayers sends layers (MountableLayers) to repo through p, four at
+// a time: each is mounted from its source repository, or uploaded where
+// the registry does not mount it.
+func mountLayers(ctx context.Context, p *remote.Pusher, repo name.Repository, layers []v1.Layer) error {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	errs := make([]error, len(layers))
+	for i, l := range layers {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = p.Upload(ctx, repo, l)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // registryNameOpts keeps a repository's insecure setting for a sibling.

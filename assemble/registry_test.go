@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,8 +32,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
 // isolateConfig points every configuration location at empty temporary
@@ -552,5 +555,61 @@ func archiveRefs(t *testing.T, file string) []string {
 			refs = append(refs, m.Annotations[RefNameAnnotation])
 		}
 		return refs
+	}
+}
+
+// An image index pushed to one repository, then to another of the same
+// registry whose mounts fail (403): the second push asks to mount every
+// layer of every platform, falls back to uploads, and the index reads
+// back whole.
+func TestPushIndexMountRefused(t *testing.T) {
+	isolateConfig(t)
+	var mountTries atomic.Int32
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Query().Get("mount") != "" {
+			mountTries.Add(1)
+			http.Error(w, `{"errors":[{"code":"DENIED","message":"no"}]}`, http.StatusForbidden)
+			return
+		}
+		// This registry keeps blobs across repositories: make "two"
+		// look empty to the existence checks.
+		if r.Method == http.MethodHead && strings.HasPrefix(r.URL.Path, "/v2/two/blobs/") {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	idx, err := random.Index(256, 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := artifactLayers(Artifact{Index: idx})
+	if err != nil || len(layers) != 6 {
+		t.Fatalf("%d layers, %v; want 6", len(layers), err)
+	}
+	opts := WriteOptions{Keychain: authn.NewMultiKeychain(), Registry: RegistryOptions{BlobMemory: filepath.Join(t.TempDir(), "blobs.json")}}
+	for _, repo := range []string{"one", "two"} {
+		res, err := WriteOutputs(context.Background(), Artifact{Index: idx}, []string{host + "/" + repo + ":t"}, opts)
+		if err != nil {
+			t.Fatalf("push to %s: %v", repo, err)
+		}
+		d, _ := idx.Digest()
+		if len(res.Pushed) != 1 || res.Pushed[0].Ref != host+"/"+repo+"@"+d.String() {
+			t.Errorf("pushed %+v", res.Pushed)
+		}
+		r, _ := name.ParseReference(host + "/" + repo + ":t")
+		back, err := remote.Index(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := validate.Index(back); err != nil {
+			t.Errorf("%s: %v", repo, err)
+		}
+	}
+	if n := mountTries.Load(); n < 6 {
+		t.Errorf("%d mount attempts, want one per layer (6)", n)
 	}
 }
