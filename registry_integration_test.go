@@ -284,6 +284,50 @@ func TestRegistryPush(t *testing.T) {
 	}
 }
 
+// TestRegistryRootPodmanLogin logs in with podman as root without
+// XDG_RUNTIME_DIR, which writes /run/containers/0/auth.json, and pushes
+// with those credentials. It runs in a private mount namespace with a
+// fresh /run/containers, so that the machine's is neither read nor
+// changed.
+func TestRegistryRootPodmanLogin(t *testing.T) {
+	integration(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: podman as root keeps its login in /run/containers/0/auth.json")
+	}
+	reg := registrytest.Start(t, registrytest.Options{})
+	u := newUserEnv(t)
+	certs, err := reg.CertDir(filepath.Join(u.home, ".config", "containers", "certs.d", reg.Host))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPodman(t)
+	script := `set -e
+mkdir -p /run/containers
+mount -t tmpfs tmpfs /run/containers
+"$PODMAN" --root "$STORE/root" --runroot "$STORE/runroot" --runtime runc login --cert-dir "$CERTS" -u "$REG_USER" --password-stdin "$HOST" >&2
+test -f /run/containers/0/auth.json || { echo "podman did not write /run/containers/0/auth.json" >&2; exit 1; }
+"$BIN" gen static --distro debian:bookworm -q -o "$HOST/root:t" --cache-dir "$CACHE"
+`
+	var env []string
+	for _, kv := range u.env() {
+		if !strings.HasPrefix(kv, "XDG_RUNTIME_DIR=") {
+			env = append(env, kv)
+		}
+	}
+	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", script)
+	cmd.Env = append(env, "PODMAN="+p.bin, "STORE="+p.dir, "CERTS="+certs, "REG_USER="+reg.User, "HOST="+reg.Host,
+		"BIN="+testBin, "CACHE="+testCache, "CONTAINERS_CONF="+p.conf)
+	cmd.Stdin = strings.NewReader(reg.Password)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("podman login as root, then gen: %v\n%s", err, tail(errb.String(), 20))
+	}
+	if got, want := strings.TrimSpace(out.String()), reg.Host+"/root@"+remoteDigest(t, reg, reg.Host+"/root:t"); got != want {
+		t.Errorf("stdout %q, want %q", got, want)
+	}
+}
+
 // TestRegistryInsecure pushes to a plain-HTTP registry on a loopback
 // address other than 127.0.0.1 (which registry clients do not treat as
 // local): refused over HTTPS by default, accepted with --insecure or with
