@@ -36,33 +36,41 @@ var Version = "dev"
 // GenOptions are the settings of gen beyond those of resolve.
 type GenOptions struct {
 	Options
-	Output           string   // oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG; "" = oci:./<profile> (when Outputs is empty too)
-	Outputs          []string // further outputs, written after Output
-	Registry         assemble.RegistryOptions
+	Output           string // oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG; "" = oci:./<profile> (when Outputs is empty too)
 	Lock             string // rebuild from this lockfile; written first when it does not exist
 	User             string // nonroot (default), root, or a numeric UID
 	KeepDocs         bool
 	AllowMissingLibs bool
 	Parallel         int // downloads at once; 0 = 8
 	Progress         func(string)
+
+	// Outputs are further outputs, written after Output; Registry is the
+	// registry settings of the pushes.
+	Outputs  []string
+	Registry assemble.RegistryOptions
 }
 
 // GenResult is what gen made.
 type GenResult struct {
-	Digest    string            `json:"digest"`
-	Output    string            `json:"output"`
-	Outputs   []string          `json:"outputs"`          // every output, Output first
-	Pushed    []assemble.Pushed `json:"pushed,omitempty"` // the registry repositories written
-	Profile   string            `json:"profile"`
-	Distro    string            `json:"distro"`
-	Arch      string            `json:"arch"`
-	Packages  []string          `json:"packages"`
-	Size      int64             `json:"size"`       // uncompressed rootfs bytes
-	Download  int64             `json:"download"`   // bytes of package files
-	ImageSize int64             `json:"image_size"` // compressed layer bytes
-	Layers    []GenLayerResult  `json:"layers"`
-	Warnings  []string          `json:"warnings,omitempty"`
+	Digest    string           `json:"digest"`
+	Output    string           `json:"output"`
+	Profile   string           `json:"profile"`
+	Distro    string           `json:"distro"`
+	Arch      string           `json:"arch"`
+	Packages  []string         `json:"packages"`
+	Size      int64            `json:"size"`       // uncompressed rootfs bytes
+	Download  int64            `json:"download"`   // bytes of package files
+	ImageSize int64            `json:"image_size"` // compressed layer bytes
+	Layers    []GenLayerResult `json:"layers"`
+	Warnings  []string         `json:"warnings,omitempty"`
+	// Outputs is every output, Output first; Pushed the registry
+	// repositories written, each REPO@DIGEST with its tags.
+	Outputs []string    `json:"outputs"`
+	Pushed  []GenPushed `json:"pushed,omitempty"`
 }
+
+// GenPushed is a repository gen pushed to.
+type GenPushed = assemble.Pushed
 
 // GenLayerResult describes one layer of the image.
 type GenLayerResult struct {
