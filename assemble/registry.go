@@ -453,6 +453,16 @@ func loadAuthFile(path string) (*configfile.ConfigFile, error) {
 	return cf, nil
 }
 
+// Remote is the go-containerregistry options for reaching ref's registry
+// with these settings (TLS from certs.d or CertDir, insecure per
+// registries.conf or Insecure, credentials from the auth files), for
+// reads beside the pushes WriteOutputs makes: remote.Head to see what a
+// tag holds, remote.Referrers, and the like.
+func (o RegistryOptions) Remote(ctx context.Context, ref name.Reference) ([]remote.Option, error) {
+	ro, _, err := o.remoteFor(ctx, ref)
+	return ro, err
+}
+
 // remoteFor is the go-containerregistry options for registry: the
 // transport with its TLS settings, the credentials, ctx; and the
 // keychain, to name the credentials' source in an error.

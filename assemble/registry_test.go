@@ -613,3 +613,29 @@ func TestPushIndexMountRefused(t *testing.T) {
 		t.Errorf("%d mount attempts, want one per layer (6)", n)
 	}
 }
+
+// Remote's options reach a registry with the settings: a HEAD of what a
+// push wrote gives its digest.
+func TestRegistryOptionsRemote(t *testing.T) {
+	isolateConfig(t)
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img := testImage(t, "remote")
+	o := RegistryOptions{BlobMemory: filepath.Join(t.TempDir(), "b.json")}
+	if _, err := WriteOutputs(context.Background(), Artifact{Image: img}, []string{host + "/r:t"}, WriteOptions{Registry: o}); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := ParseRegistryRef(host+"/r:t", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro, err := o.Remote(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := remote.Head(ref, ro...)
+	if err != nil || d.Digest.String() != digestOf(t, img) {
+		t.Errorf("HEAD %s: %v, %v; want %s", ref, d, err, digestOf(t, img))
+	}
+}
