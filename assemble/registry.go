@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/docker/cli/cli/config"
@@ -597,6 +598,21 @@ func (b *blobMemory) add(registry, repo string, digests []string) error {
 	record(b.m)
 	if b.path == "" {
 		return nil
+	}
+	// Writers take turns (flock on a lock file beside the record), so
+	// that concurrent pushes each add to what the others saved.
+	if err := os.MkdirAll(filepath.Dir(b.path), 0o755); err != nil {
+		return err
+	}
+	lock, err := openLockFile(b.path + ".lock")
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := waitLock(ctx, lock); err != nil {
+		return err
 	}
 	saved := b.read()
 	record(saved)

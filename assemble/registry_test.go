@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -390,8 +391,28 @@ func TestBlobMemory(t *testing.T) {
 		t.Errorf("after rewriting a damaged record: %q, %v", got, ok)
 	}
 	ents, _ := os.ReadDir(filepath.Dir(path))
-	if len(ents) != 1 {
-		t.Errorf("files left beside the record: %v", ents)
+	if len(ents) != 2 { // the record and its lock file
+		t.Errorf("files beside the record: %v", ents)
+	}
+
+	// Concurrent writers (separate instances, as separate processes
+	// are) each add to what the others saved: nothing is lost.
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := newBlobMemory(path).add("r:c", "repo"+strconv.Itoa(i), []string{fmt.Sprintf("sha256:%02d", i)}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	final := newBlobMemory(path)
+	for i := range 16 {
+		if got, ok := final.source("r:c", "x", fmt.Sprintf("sha256:%02d", i)); !ok || got != "repo"+strconv.Itoa(i) {
+			t.Errorf("concurrent writer %d lost: %q, %v", i, got, ok)
+		}
 	}
 }
 
