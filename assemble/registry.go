@@ -778,9 +778,9 @@ func pushAll(ctx context.Context, a Artifact, refs []name.Reference, o RegistryO
 			}
 		}
 		out = append(out, pushed)
-		if err := mem.add(registry, repo.RepositoryStr(), digests); err != nil {
-			return out, fmt.Errorf("recording the pushed layers in %s: %w", o.BlobMemory, err)
-		}
+		// The record only saves uploads later: a cache that cannot be
+		// written costs those, not this push.
+		_ = mem.add(registry, repo.RepositoryStr(), digests)
 	}
 	return out, nil
 }
