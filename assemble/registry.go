@@ -488,6 +488,19 @@ func (o RegistryOptions) remoteFor(ctx context.Context, ref name.Reference) ([]r
 	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(tr), remote.WithAuthFromKeychain(kc)}, ak, nil
 }
 
+// hintError is an error followed, on a line of its own, by what to do
+// about it.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string {
+	return strings.TrimRight(e.err.Error(), "\n ") + "\n(" + e.hint + ")"
+}
+
+func (e *hintError) Unwrap() error { return e.err }
+
 // explainPushError says what to do about a failed push: for a refusal
 // for want of credentials, whether credentials were found and where; for
 // a certificate not trusted, where a CA would be looked for; for a
@@ -504,11 +517,11 @@ func (o RegistryOptions) explainPushError(err error, ref name.Reference, ak *Aut
 		for i := 1; i < len(dirs); i++ {
 			dirs[i] = filepath.Join(dirs[i], registry)
 		}
-		return fmt.Errorf("pushing %s: %w\n(%s does not present a certificate this machine trusts, and %s: put its CA in one of %s as ca.crt, or give --cert-dir DIR; --insecure skips verification)",
-			ref, err, registry, hint, strings.Join(dirs, ", "))
+		return &hintError{fmt.Errorf("pushing %s: %w", ref, err), fmt.Sprintf("%s does not present a certificate this machine trusts, and %s: put its CA in one of %s as ca.crt, or give --cert-dir DIR; --insecure skips verification",
+			registry, hint, strings.Join(dirs, ", "))}
 	}
 	if errors.Is(err, http.ErrSchemeMismatch) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
-		return fmt.Errorf("pushing %s: %w\n(%s speaks plain HTTP: allow it with --insecure, or with insecure = true for it in registries.conf)", ref, err, registry)
+		return &hintError{fmt.Errorf("pushing %s: %w", ref, err), registry + " speaks plain HTTP: allow it with --insecure, or with insecure = true for it in registries.conf"}
 	}
 	var te *transport.Error
 	if !errors.As(err, &te) || (te.StatusCode != http.StatusUnauthorized && te.StatusCode != http.StatusForbidden) {

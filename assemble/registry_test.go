@@ -270,9 +270,11 @@ func TestExplainPushError(t *testing.T) {
 	if err := (RegistryOptions{}).explainPushError(other, ref, k); !errors.Is(err, other) || !strings.Contains(err.Error(), "pushing reg.example/a:t") {
 		t.Errorf("other error: %v", err)
 	}
-	tlsErr := fmt.Errorf("Get: %w", x509.UnknownAuthorityError{})
-	msg = RegistryOptions{}.explainPushError(tlsErr, ref, k).Error()
-	if !strings.Contains(msg, filepath.Join(systemCertsDirs[0], "reg.example")) || !strings.Contains(msg, "--cert-dir") {
+	tlsErr := fmt.Errorf("Get: %w; GET http://…: 400 Client sent an HTTP request to an HTTPS server.\n", x509.UnknownAuthorityError{})
+	err := RegistryOptions{}.explainPushError(tlsErr, ref, k)
+	msg = err.Error()
+	if !strings.Contains(msg, filepath.Join(systemCertsDirs[0], "reg.example")) || !strings.Contains(msg, "--cert-dir") ||
+		strings.Contains(msg, "\n\n") || strings.Count(msg, "\n") != 1 || !errors.Is(err, tlsErr) {
 		t.Errorf("unknown authority: %q", msg)
 	}
 	msg = RegistryOptions{}.explainPushError(fmt.Errorf("Get: %w", http.ErrSchemeMismatch), ref, k).Error()
