@@ -226,7 +226,7 @@ Outputs (-o, repeatable: every one is written):
 	f.BoolVar(&g.KeepDocs, "keep-docs", false, "keep documentation, man pages and locales")
 	f.BoolVar(&g.AllowMissingLibs, "allow-missing-libs", false, "warn instead of failing when an ELF file needs a library the image lacks")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object (digest, outputs, pushed references, packages, sizes)")
-	f.BoolVarP(&quiet, "quiet", "q", false, "print only the digest or references on stdout (and errors and warnings on stderr)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress and no summary line: stdout has only the digest or references (notes, warnings and errors still go to stderr)")
 	registryFlags(c, &g.Registry)
 	pf.register(c)
 	return c
