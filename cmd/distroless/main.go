@@ -242,7 +242,13 @@ func registryFlags(c *cobra.Command, r *assemble.RegistryOptions) {
 // writeGenRefs prints what gen wrote: the bare digest when it wrote a
 // file or layout, then REGISTRY/REPO@DIGEST for each repository pushed.
 func writeGenRefs(w io.Writer, res *distroless.GenResult) error {
-	if len(res.Outputs) > pushedTags(res.Pushed) || len(res.Pushed) == 0 {
+	local := len(res.Pushed) == 0
+	for _, o := range res.Outputs {
+		for _, t := range []string{"oci:", "oci-archive:", "docker-archive:"} {
+			local = local || strings.HasPrefix(o, t)
+		}
+	}
+	if local {
 		if _, err := fmt.Fprintln(w, res.Digest); err != nil {
 			return err
 		}
@@ -253,15 +259,6 @@ func writeGenRefs(w io.Writer, res *distroless.GenResult) error {
 		}
 	}
 	return nil
-}
-
-// pushedTags is the number of registry outputs the pushes wrote.
-func pushedTags(ps []assemble.Pushed) int {
-	n := 0
-	for _, p := range ps {
-		n += max(len(p.Tags), 1)
-	}
-	return n
 }
 
 // versionString is the module version and VCS revision the binary was
