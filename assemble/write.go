@@ -177,11 +177,11 @@ type WriteResult struct {
 // WriteOutputs is WriteArtifact, also returning the repositories pushed
 // to. Besides WriteArtifact's outputs it writes oci-archive:FILE[:REF],
 // a tar of an OCI image layout (as podman, skopeo and buildah read it)
-// holding the artifact under REF, a tag or NAME:TAG (opts.DefaultRef, else
-// "latest", by default). The registry
-// outputs are pushed together, at the place of the first one: each
-// repository once, then each further tag in it, layers sent to another
-// repository of the registry before mounted from there (pushAll).
+// holding the artifact under REF, a tag or NAME:TAG (opts.DefaultRef,
+// else "latest", by default). The registry outputs are pushed together,
+// at the place of the first one: each repository once, then each
+// further tag in it, layers sent to another repository of the registry
+// before mounted from there (pushAll), with opts.Registry's settings.
 func WriteOutputs(ctx context.Context, a Artifact, outputs []string, opts WriteOptions) (WriteResult, error) {
 	var res WriteResult
 	if err := a.check(); err != nil {
