@@ -36,7 +36,7 @@ var Version = "dev"
 // GenOptions are the settings of gen beyond those of resolve.
 type GenOptions struct {
 	Options
-	Output           string // oci:DIR[:TAG], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG; "" = oci:./<profile>
+	Output           string // oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG; "" = oci:./<profile> (when Outputs is empty too)
 	Lock             string // rebuild from this lockfile; written first when it does not exist
 	User             string // nonroot (default), root, or a numeric UID
 	KeepDocs         bool
@@ -51,6 +51,11 @@ type GenOptions struct {
 	// records (the command's arguments).
 	BuilderID string
 	Argv      []string
+
+	// Outputs are further outputs, written after Output; Registry is the
+	// registry settings of the pushes.
+	Outputs  []string
+	Registry assemble.RegistryOptions
 }
 
 // GenResult is what gen made.
@@ -72,7 +77,14 @@ type GenResult struct {
 	Provenance   string `json:"provenance,omitempty"`
 	Signature    string `json:"signature,omitempty"`
 	Attestations string `json:"attestations,omitempty"`
+	// Outputs is every output, Output first; Pushed the registry
+	// repositories written, each REPO@DIGEST with its tags.
+	Outputs []string    `json:"outputs"`
+	Pushed  []GenPushed `json:"pushed,omitempty"`
 }
+
+// GenPushed is a repository gen pushed to.
+type GenPushed = assemble.Pushed
 
 // GenLayerResult describes one layer of the image.
 type GenLayerResult struct {
@@ -100,10 +112,11 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	defer func() { err = diskFirst(err) }()
 	profile = o.profileName(profile)
 	// Settings that cannot work fail before anything is fetched.
-	output, err := outputOf(o.Output, profile)
+	outputs, err := o.outputsOf(profile)
 	if err != nil {
 		return nil, &UsageError{err}
 	}
+	output := outputs[0]
 	user, err := userOf(o.User)
 	if err != nil {
 		return nil, &UsageError{err}
@@ -111,7 +124,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	if err := checkArch(o.Arch); err != nil {
 		return nil, err
 	}
-	sc, err := openSupplyChain(o, output)
+	sc, err := openSupplyChain(o, outputs)
 	if err != nil {
 		return nil, err
 	}
@@ -193,23 +206,31 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	if err != nil {
 		return nil, err
 	}
-	progress("writing " + output)
+	progress("writing " + strings.Join(outputs, ", "))
 	// The image is named for the profile it resolved to (python3 → python3.X).
-	writeOpts := writeOptions(in.plan.Name)
-	for _, p := range assemble.CleanStale(output, writeOpts) {
-		o.log("removed %s, left by an interrupted gen", p)
+	writeOpts := o.writeOptions(in.plan.Name)
+	for _, out := range outputs {
+		for _, p := range assemble.CleanStale(out, writeOpts) {
+			o.log("removed %s, left by an interrupted gen", p)
+		}
 	}
 	art := assemble.Artifact{Image: img}
-	supply, err := sc.attach(&art, output, []builtImage{{img: img,
+	supply, err := sc.attach(&art, signOutput(outputs), []builtImage{{img: img,
 		build: provenanceBuild(o, in.distro, in.arch, in.plan, in.levels, in.indexes, spec.Created)}})
 	if err != nil {
 		return nil, err
 	}
-	digest, err := assemble.WriteArtifact(ctx, art, []string{output}, writeOpts)
+	if writeOpts.Registry.BlobMemory == "" {
+		if c, err := o.cache(); err == nil {
+			writeOpts.Registry.BlobMemory = filepath.Join(c.Dir, "registry", "blobs.json")
+		}
+	}
+	wr, err := assemble.WriteOutputs(ctx, art, outputs, writeOpts)
 	if err != nil {
 		return nil, err
 	}
-	res := &GenResult{Digest: digest, Output: output, Profile: in.plan.Name, Distro: in.distro.Name, Arch: in.arch,
+	digest := wr.Digest
+	res := &GenResult{Digest: digest, Output: output, Outputs: outputs, Pushed: wr.Pushed, Profile: in.plan.Name, Distro: in.distro.Name, Arch: in.arch,
 		Size: rep.Size, Warnings: rep.Warnings,
 		Provenance: supply.Provenance[digest], Signature: supply.Signature[digest], Attestations: supply.Attestations[digest]}
 	for _, p := range all {
@@ -229,30 +250,59 @@ func writeOptions(profile string) assemble.WriteOptions {
 	return assemble.WriteOptions{DefaultRef: "distroless/" + profile + ":latest"}
 }
 
+// writeOptions are the output settings of an image of the named profile,
+// with gen's registry settings.
+func (o GenOptions) writeOptions(profile string) assemble.WriteOptions {
+	w := writeOptions(profile)
+	w.Registry = o.Registry
+	return w
+}
+
+// outputsOf is the outputs gen writes (Output then Outputs, else
+// oci:./PROFILE), each checked before anything is fetched.
+func (o GenOptions) outputsOf(profile string) ([]string, error) {
+	var outputs []string
+	if o.Output != "" {
+		outputs = append(outputs, o.Output)
+	}
+	outputs = append(outputs, o.Outputs...)
+	if len(outputs) == 0 {
+		outputs = []string{"oci:./" + profile}
+	}
+	seen := map[string]bool{}
+	for _, output := range outputs {
+		if seen[output] {
+			return nil, fmt.Errorf("output %q is given twice", output)
+		}
+		seen[output] = true
+		if err := checkOutput(output); err != nil {
+			return nil, err
+		}
+		if err := assemble.CheckOutput(output, o.writeOptions(profile)); err != nil {
+			return nil, err
+		}
+	}
+	return outputs, nil
+}
+
 // outputOf is the output gen writes (-o, else oci:./PROFILE), checked
 // before anything is fetched.
 func outputOf(flag, profile string) (string, error) {
-	output := flag
-	if output == "" {
-		output = "oci:./" + profile
-	}
-	if err := checkOutput(output); err != nil {
+	outputs, err := GenOptions{Output: flag}.outputsOf(profile)
+	if err != nil {
 		return "", err
 	}
-	if err := assemble.CheckOutput(output, writeOptions(profile)); err != nil {
-		return "", err
-	}
-	return output, nil
+	return outputs[0], nil
 }
 
 // outputForms lists the outputs gen accepts, for error messages.
-const outputForms = "oci:DIR[:TAG] (an OCI layout), docker-archive:FILE[:REF] (a tarball) or REGISTRY/REPO:TAG (a push)"
+const outputForms = "oci:DIR[:TAG] (an OCI layout), oci-archive:FILE[:REF] (a tar of one), docker-archive:FILE[:REF] (a tarball) or REGISTRY/REPO:TAG (a push)"
 
 // checkOutput refuses an output without a transport that is not a
 // registry reference: a path such as ./out, /tmp/out, ../out, out/ or
 // ~/out must not be taken for a registry host.
 func checkOutput(output string) error {
-	if strings.HasPrefix(output, "oci:") || strings.HasPrefix(output, "docker-archive:") {
+	if strings.HasPrefix(output, "oci:") || strings.HasPrefix(output, "oci-archive:") || strings.HasPrefix(output, "docker-archive:") {
 		return nil
 	}
 	host, rest, hasSlash := strings.Cut(output, "/")

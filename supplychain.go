@@ -27,13 +27,15 @@ type supplyChain struct {
 // openSupplyChain checks the supply-chain settings before anything is
 // fetched: the signing key loads (decrypted with $COSIGN_PASSWORD), and
 // the output can hold signatures.
-func openSupplyChain(o GenOptions, output string) (*supplyChain, error) {
+func openSupplyChain(o GenOptions, outputs []string) (*supplyChain, error) {
 	sc := &supplyChain{}
 	if o.SignKey == "" {
 		return sc, nil
 	}
-	if strings.HasPrefix(output, "docker-archive:") {
-		return nil, &UsageError{fmt.Errorf("--sign-key: a docker-archive holds the image alone, no signatures; write oci:DIR[:TAG] or push to a registry")}
+	for _, output := range outputs {
+		if strings.HasPrefix(output, "docker-archive:") {
+			return nil, &UsageError{fmt.Errorf("--sign-key: %s: a docker-archive holds the image alone, no signatures; write oci:DIR[:TAG] or push to a registry", output)}
+		}
 	}
 	s, err := attest.LoadKey(o.SignKey, []byte(os.Getenv(attest.PasswordEnv)))
 	if err != nil {
@@ -180,7 +182,21 @@ func imageName(b attest.Build) string {
 // signIdentity is the image name a signature claims: the repository it is
 // pushed to, else its default name. (cosign checks the digest, not the
 // name.)
+// signOutput is the output whose repository the signature names: the
+// first push, else the first output.
+func signOutput(outputs []string) string {
+	for _, o := range outputs {
+		if !strings.HasPrefix(o, "oci:") && !strings.HasPrefix(o, "oci-archive:") && !strings.HasPrefix(o, "docker-archive:") {
+			return o
+		}
+	}
+	return outputs[0]
+}
+
 func signIdentity(output, fallback string) string {
+	if strings.HasPrefix(output, "oci-archive:") {
+		return fallback
+	}
 	if strings.HasPrefix(output, "oci:") || strings.HasPrefix(output, "docker-archive:") {
 		return fallback
 	}

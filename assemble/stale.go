@@ -27,6 +27,9 @@ func CleanStale(output string, opts WriteOptions) []string {
 		p = t.file
 	}
 	if p == "" {
+		p = t.ociArchive
+	}
+	if p == "" {
 		return nil
 	}
 	p = filepath.Clean(p)

@@ -30,8 +30,19 @@ type WriteOptions struct {
 	// (e.g. "distroless/python3:latest").
 	DefaultRef string
 	// Keychain authenticates registry pushes; nil means
-	// authn.DefaultKeychain (docker and podman credentials).
+	// Registry.Keychain.
 	Keychain authn.Keychain
+	// Registry is the registry settings of pushes.
+	Registry RegistryOptions
+}
+
+// registry is the registry settings, with Keychain applied.
+func (o WriteOptions) registry() RegistryOptions {
+	r := o.Registry
+	if r.Keychain == nil {
+		r.Keychain = o.Keychain
+	}
+	return r
 }
 
 // RefNameAnnotation is the OCI layout annotation holding an image's tag.
@@ -153,63 +164,92 @@ func Write(ctx context.Context, img v1.Image, output string, opts WriteOptions) 
 // one winning. Layout files and archives get mode 0644 and layout
 // directories 0755 whatever the umask.
 func WriteArtifact(ctx context.Context, a Artifact, outputs []string, opts WriteOptions) (string, error) {
+	res, err := WriteOutputs(ctx, a, outputs, opts)
+	return res.Digest, err
+}
+
+// WriteResult is what WriteOutputs wrote.
+type WriteResult struct {
+	Digest string   // the artifact's manifest digest, "sha256:…"
+	Pushed []Pushed // the registry repositories written, in output order
+}
+
+// WriteOutputs is WriteArtifact, also returning the repositories pushed
+// to. Besides WriteArtifact's outputs it writes oci-archive:FILE[:REF],
+// a tar of an OCI image layout (as podman, skopeo and buildah read it)
+// holding the artifact under REF, a tag or NAME:TAG (opts.DefaultRef,
+// else "latest", by default). The registry outputs are pushed together,
+// at the place of the first one: each repository once, then each
+// further tag in it, layers sent to another repository of the registry
+// before mounted from there (pushAll), with opts.Registry's settings.
+func WriteOutputs(ctx context.Context, a Artifact, outputs []string, opts WriteOptions) (WriteResult, error) {
+	var res WriteResult
 	if err := a.check(); err != nil {
-		return "", err
+		return res, err
 	}
 	if len(outputs) == 0 {
-		return "", errors.New("no output")
+		return res, errors.New("no output")
 	}
 	desc, err := a.descriptor()
 	if err != nil {
-		return "", err
+		return res, err
 	}
 	var targets []target
+	var refs []name.Reference
 	for _, output := range outputs {
 		t, err := parseOutput(output, opts)
 		if err != nil {
-			return "", err
+			return res, err
 		}
 		if t.file != "" && a.Index != nil {
-			return "", fmt.Errorf("output %q: a docker-archive holds one platform's image, not an image index; write oci:DIR or push to a registry", output)
+			return res, fmt.Errorf("output %q: a docker-archive holds one platform's image, not an image index; write oci:DIR, oci-archive:FILE or push to a registry", output)
+		}
+		if t.ref != nil {
+			refs = append(refs, t.ref)
 		}
 		targets = append(targets, t)
 	}
+	pushed := false
 	for i, t := range targets {
 		output := outputs[i]
 		// Create the output's parent directory, as users expect of -o.
-		for _, p := range []string{t.dir, t.file} {
+		for _, p := range []string{t.dir, t.file, t.ociArchive} {
 			if p != "" {
 				if err := os.MkdirAll(filepath.Dir(filepath.Clean(p)), 0o755); err != nil {
-					return "", fmt.Errorf("output %q: %w", output, err)
+					return res, fmt.Errorf("output %q: %w", output, err)
 				}
 			}
 		}
 		switch {
 		case t.dir != "":
 			if err := writeOCI(ctx, a, t.dir, t.tag); err != nil {
-				return "", fmt.Errorf("writing %s: %w", output, err)
+				return res, fmt.Errorf("writing %s: %w", output, err)
 			}
 		case t.file != "":
 			if err := writeArchive(ctx, a.Image, t.file, t.archiveTag); err != nil {
-				return "", fmt.Errorf("writing %s: %w", output, err)
+				return res, fmt.Errorf("writing %s: %w", output, err)
 			}
-		default:
-			if err := push(ctx, a, t.ref, opts); err != nil {
-				return "", err
+		case t.ociArchive != "":
+			if err := writeOCIArchive(ctx, a, t.ociArchive, t.tag); err != nil {
+				return res, fmt.Errorf("writing %s: %w", output, err)
+			}
+		case !pushed:
+			pushed = true
+			p, err := pushAll(ctx, a, refs, opts.registry())
+			res.Pushed = p
+			if err != nil {
+				return res, err
 			}
 		}
 	}
-	return desc.Digest.String(), nil
+	res.Digest = desc.Digest.String()
+	return res, nil
 }
 
-// push sends a to a registry: the artifact, then its referrers by digest,
-// then its tagged manifests.
-func push(ctx context.Context, a Artifact, ref name.Reference, opts WriteOptions) error {
-	kc := opts.Keychain
-	if kc == nil {
-		kc = authn.DefaultKeychain
-	}
-	ro := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
+// push sends a to a registry with the options of its registry
+// (RegistryOptions.remoteFor): the artifact, then its referrers by
+// digest, then its tagged manifests.
+func push(ctx context.Context, a Artifact, ref name.Reference, ro []remote.Option) error {
 	var err error
 	if a.Index != nil {
 		err = remote.WriteIndex(ref, a.Index, ro...)
@@ -217,7 +257,7 @@ func push(ctx context.Context, a Artifact, ref name.Reference, opts WriteOptions
 		err = remote.Write(ref, a.Image, ro...)
 	}
 	if err != nil {
-		return fmt.Errorf("pushing %s: %w", ref, err)
+		return err
 	}
 	for _, r := range a.Referrers {
 		d, err := r.Digest()
@@ -226,13 +266,13 @@ func push(ctx context.Context, a Artifact, ref name.Reference, opts WriteOptions
 		}
 		at := ref.Context().Digest(d.String())
 		if err := remote.Write(at, r, ro...); err != nil {
-			return fmt.Errorf("pushing %s (attached to %s): %w", at, ref, err)
+			return fmt.Errorf("%s (attached): %w", at, err)
 		}
 	}
 	for _, tag := range sortedKeys(a.Tagged) {
 		at := ref.Context().Tag(tag)
 		if err := remote.Write(at, a.Tagged[tag], ro...); err != nil {
-			return fmt.Errorf("pushing %s (attached to %s): %w", at, ref, err)
+			return fmt.Errorf("%s (attached): %w", at, err)
 		}
 	}
 	return nil
@@ -255,11 +295,13 @@ func CheckOutput(output string, opts WriteOptions) error {
 }
 
 // target is a parsed output: an OCI layout (dir, tag), a docker archive
-// (file, archiveTag) or a registry reference (ref).
+// (file, archiveTag), an OCI archive (ociArchive, tag) or a registry
+// reference (ref).
 type target struct {
 	dir, tag   string
 	file       string
 	archiveTag name.Tag
+	ociArchive string
 	ref        name.Reference
 }
 
@@ -287,8 +329,31 @@ func parseOutput(output string, opts WriteOptions) (target, error) {
 			return t, fmt.Errorf("output %q: %w", output, err)
 		}
 		t.file, t.archiveTag = file, tag
+	case strings.HasPrefix(output, "oci-archive:"):
+		// FILE[:REF], REF a tag or NAME:TAG (the layout's ref.name, which
+		// podman load takes for the image's name), as podman and skopeo
+		// write it; the default is the docker-archive's.
+		file, ref, _ := strings.Cut(strings.TrimPrefix(output, "oci-archive:"), ":")
+		if file == "" {
+			return t, fmt.Errorf("output %q: no file", output)
+		}
+		if ref == "" {
+			ref = opts.DefaultRef
+		}
+		if ref == "" {
+			ref = "latest"
+		}
+		if !tagRE.MatchString(ref) {
+			if _, err := name.NewTag(ref); err != nil || !strings.Contains(ref, ":") {
+				return t, fmt.Errorf("output %q: %q is neither a tag nor NAME:TAG", output, ref)
+			}
+		}
+		t.ociArchive, t.tag = file, ref
+		if st, err := os.Stat(t.ociArchive); err == nil && st.IsDir() {
+			return t, fmt.Errorf("output %q: %s is a directory (for a layout directory say oci:%s)", output, t.ociArchive, t.ociArchive)
+		}
 	default:
-		ref, err := parseRegistryRef(output)
+		ref, err := ParseRegistryRef(output, opts.Registry)
 		if err != nil {
 			return t, err
 		}
@@ -309,7 +374,7 @@ func splitOCI(s string) (dir, tag string) {
 func parseRegistryRef(s string) (name.Reference, error) {
 	first, _, hasSlash := strings.Cut(s, "/")
 	if !hasSlash || !(strings.ContainsAny(first, ".:") || first == "localhost") {
-		return nil, fmt.Errorf("output %q: want oci:DIR[:TAG], docker-archive:FILE[:NAME:TAG] or REGISTRY/REPOSITORY:TAG (the registry must be named, e.g. docker.io/…)", s)
+		return nil, fmt.Errorf("output %q: want oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:NAME:TAG] or REGISTRY/REPOSITORY:TAG (the registry must be named, e.g. docker.io/…)", s)
 	}
 	ref, err := name.ParseReference(s)
 	if err != nil {

@@ -7,8 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/distroless-dev/distroless"
 	"github.com/distroless-dev/distroless/attest"
+	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/lockfile"
 )
 
@@ -46,6 +49,8 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	root.Version = versionString()
+	root.SetVersionTemplate("distroless {{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.StringVar(&opts.Distro, "distro", "", "distro to build from: a built-in one (debian:trixie, debian:bookworm, debian:sid, rocky:9, almalinux:9, ubi:9, fedora:44) or a distro file (FILE.yaml); default: the first built-in one that packages the profile, preferring Debian stable; one that cannot be read or verified before it is an error, never skipped")
 	pf.StringVar(&opts.Keyring, "keyring", "", "file of the distro's signing keys (OpenPGP, armored or binary), instead of the built-in or downloaded ones; a built-in distro's pinned fingerprints still apply")
@@ -170,18 +175,20 @@ func noArgs(cmd *cobra.Command, args []string) error {
 
 func newGen(opts *distroless.Options) *cobra.Command {
 	g := &distroless.GenOptions{}
-	var asJSON bool
+	var asJSON, quiet bool
 	var pf profileFlags
 	c := &cobra.Command{
 		Use:   "gen PROFILE | -f FILE",
 		Short: "Build a distroless image of a profile and print its digest",
 		Long: `Build a shell-less OCI image of PROFILE's closure on an empty base and print
-its digest (sha256:...) as the last line of stdout.
+its digest: sha256:... for files and layouts, REGISTRY/REPO@sha256:... for
+each repository pushed to.
 
-Outputs (-o):
+Outputs (-o, repeatable: every one is written):
   oci:DIR[:TAG]                an OCI image layout (default oci:./PROFILE, tag latest)
+  oci-archive:FILE[:REF]       a tar of an OCI image layout (podman, skopeo)
   docker-archive:FILE[:REF]    a tarball for docker load / podman load
-  REGISTRY/REPO:TAG            a push, with credentials from the docker config`,
+  REGISTRY/REPO:TAG            a push, with podman's or docker's credentials`,
 		Args: pf.args(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, name, err := pf.apply(*opts, args)
@@ -190,8 +197,12 @@ Outputs (-o):
 			}
 			g.Options = o
 			g.Argv = os.Args[1:] // recorded in the provenance
-			var endProgress func()
-			g.Progress, endProgress = progressPrinter(os.Stderr)
+			endProgress := func() {}
+			// Progress is for people: not with -q, nor with --json when
+			// stderr is not a terminal (a pipeline reading the JSON).
+			if !quiet && (!asJSON || isTerminal(os.Stderr)) {
+				g.Progress, endProgress = progressPrinter(os.Stderr)
+			}
 			res, err := distroless.Gen(cmd.Context(), name, *g)
 			endProgress()
 			if err != nil {
@@ -203,23 +214,90 @@ Outputs (-o):
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), res)
 			}
-			fmt.Fprintf(os.Stderr, "%s on %s (%s): %d packages, %s rootfs, %s compressed, written to %s\n",
-				res.Profile, res.Distro, res.Arch, len(res.Packages), formatSize(res.Size), formatSize(res.ImageSize), res.Output)
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), res.Digest)
-			return err
+			if !quiet {
+				fmt.Fprintf(os.Stderr, "%s on %s (%s): %d packages, %s rootfs, %s compressed, written to %s\n",
+					res.Profile, res.Distro, res.Arch, len(res.Packages), formatSize(res.Size), formatSize(res.ImageSize), strings.Join(res.Outputs, ", "))
+			}
+			return writeGenRefs(cmd.OutOrStdout(), res)
 		},
 	}
 	f := c.Flags()
-	f.StringVarP(&g.Output, "output", "o", "", "where to write the image: oci:DIR[:TAG], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG (default oci:./PROFILE)")
+	f.StringArrayVarP(&g.Outputs, "output", "o", nil, "where to write the image (repeatable): oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG (default oci:./PROFILE)")
 	f.StringVar(&g.Lock, "lock", "", "rebuild exactly the packages this lockfile pins (written by this run when it does not exist)")
 	f.StringVar(&g.User, "user", "", "image user: nonroot (65532, the default), root, or a numeric UID")
 	f.BoolVar(&g.KeepDocs, "keep-docs", false, "keep documentation, man pages and locales")
 	f.BoolVar(&g.AllowMissingLibs, "allow-missing-libs", false, "warn instead of failing when an ELF file needs a library the image lacks")
-	f.BoolVar(&asJSON, "json", false, "print one JSON object (digest, output, packages, sizes)")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object (digest, outputs, pushed references, packages, sizes)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress and no summary line: stdout has only the digest or references (notes, warnings and errors still go to stderr)")
 	f.StringVar(&g.SignKey, "sign-key", "", "sign the image and its attestations in cosign's format with this key: ECDSA P-256 PEM, or a cosign key file (password in $COSIGN_PASSWORD)")
 	f.StringVar(&g.BuilderID, "builder-id", "", "the SLSA builder id the provenance names (default "+attest.DefaultBuilderID+")")
+	registryFlags(c, &g.Registry)
 	pf.register(c)
 	return c
+}
+
+// registryFlags registers the flags of registry access.
+func registryFlags(c *cobra.Command, r *assemble.RegistryOptions) {
+	f := c.Flags()
+	f.BoolVar(&r.Insecure, "insecure", false, "allow plain HTTP and unverified TLS for registries (registries.conf's insecure = true does so for one)")
+	f.StringVar(&r.CertDir, "cert-dir", "", "directory of CA certificates (*.crt) and a client certificate (*.cert, *.key) for registries, instead of certs.d/HOST:PORT")
+}
+
+// writeGenRefs prints what gen wrote: the bare digest when it wrote a
+// file or layout, then REGISTRY/REPO@DIGEST for each repository pushed.
+func writeGenRefs(w io.Writer, res *distroless.GenResult) error {
+	local := len(res.Pushed) == 0
+	for _, o := range res.Outputs {
+		for _, t := range []string{"oci:", "oci-archive:", "docker-archive:"} {
+			local = local || strings.HasPrefix(o, t)
+		}
+	}
+	if local {
+		if _, err := fmt.Fprintln(w, res.Digest); err != nil {
+			return err
+		}
+	}
+	for _, p := range res.Pushed {
+		if _, err := fmt.Fprintln(w, p.Ref); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// versionString is the module version and VCS revision the binary was
+// built from (Version when set at link time).
+func versionString() string {
+	v := distroless.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return v
+	}
+	if v == "dev" && bi.Main.Version != "" {
+		v = bi.Main.Version
+	}
+	var rev, when string
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return v + " (" + bi.GoVersion + ")"
+	}
+	if dirty {
+		rev += ", modified"
+	}
+	if when != "" {
+		rev += ", " + when
+	}
+	return v + " (revision " + rev + ", " + bi.GoVersion + ")"
 }
 
 // progressPrinter shows progress on one rewritten line on a terminal and as

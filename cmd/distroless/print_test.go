@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/distroless-dev/distroless"
 )
 
 // TestIsTerminal: progress is rewritten in place only on a terminal. A
@@ -67,6 +70,38 @@ func TestFormatSize(t *testing.T) {
 		15_000_000: "15.0 MB", 2_500_000_000: "2.5 GB"} {
 		if got := formatSize(n); got != want {
 			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// gen's stdout: the bare digest for files and layouts, REPO@DIGEST per
+// repository pushed, the digest first.
+func TestWriteGenRefs(t *testing.T) {
+	const d = "sha256:0123"
+	push := func(refs ...string) []distroless.GenPushed {
+		var out []distroless.GenPushed
+		for _, r := range refs {
+			out = append(out, distroless.GenPushed{Ref: r, Tags: []string{"t"}})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		outputs []string
+		pushed  []distroless.GenPushed
+		want    string
+	}{
+		{[]string{"oci:./x"}, nil, d + "\n"},
+		{[]string{"oci-archive:x.tar", "docker-archive:y.tar"}, nil, d + "\n"},
+		{[]string{"r.example/a:t", "r.example/a:u"}, push("r.example/a@" + d), "r.example/a@" + d + "\n"},
+		{[]string{"r.example/a:t", "r.example/a@" + d}, push("r.example/a@" + d), "r.example/a@" + d + "\n"},
+		{[]string{"r.example/a:t", "oci:./x", "r.example/b:t"}, push("r.example/a@"+d, "r.example/b@"+d), d + "\nr.example/a@" + d + "\nr.example/b@" + d + "\n"},
+	} {
+		var b strings.Builder
+		if err := writeGenRefs(&b, &distroless.GenResult{Digest: d, Outputs: tc.outputs, Pushed: tc.pushed}); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != tc.want {
+			t.Errorf("outputs %v: stdout %q, want %q", tc.outputs, b.String(), tc.want)
 		}
 	}
 }
