@@ -19,8 +19,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/distroless-dev/distroless"
-	"github.com/distroless-dev/distroless/attest"
 	"github.com/distroless-dev/distroless/assemble"
+	"github.com/distroless-dev/distroless/attest"
 	"github.com/distroless-dev/distroless/lockfile"
 )
 
