@@ -135,8 +135,12 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	if err != nil {
 		return nil, &UsageError{err}
 	}
-	if _, err := o.archs(); err != nil {
+	archs, err := o.archs()
+	if err != nil {
 		return nil, err
+	}
+	if len(archs) > 1 && strings.HasPrefix(output, "docker-archive:") {
+		return nil, &UsageError{fmt.Errorf("output %s: a docker-archive holds one image, not an index of %d platforms; write an OCI layout (oci:DIR[:TAG]) or push to a registry", output, len(archs))}
 	}
 	imgs, err := genImages(ctx, profile, o)
 	if err != nil {
@@ -150,7 +154,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		o.log("removed %s, left by an interrupted gen", p)
 	}
 	if len(imgs) == 1 {
-		digest, err := assemble.Write(ctx, imgs[0].Image, output, writeOpts)
+		digest, err := assemble.WriteArtifact(ctx, assemble.Artifact{Image: imgs[0].Image}, []string{output}, writeOpts)
 		if err != nil {
 			return nil, err
 		}
@@ -163,17 +167,17 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	if err != nil {
 		return nil, err
 	}
-	digest, err := writeIndexTODO(ctx, idx, output, writeOpts)
+	digest, err := assemble.WriteArtifact(ctx, assemble.Artifact{Index: idx}, []string{output}, writeOpts)
 	if err != nil {
 		return nil, err
 	}
 	res := &GenResult{Digest: digest, Output: output, Profile: imgs[0].Plan.Name, Distro: imgs[0].Distro.Name, Images: imgs}
-	var archs []string
+	var names []string
 	pkgs, files, layers := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, im := range imgs {
 		pr := im.result()
 		res.Platforms = append(res.Platforms, pr)
-		archs = append(archs, im.Arch)
+		names = append(names, im.Arch)
 		res.Size += pr.Size
 		for _, p := range pr.Packages {
 			if !pkgs[p] {
@@ -199,7 +203,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 			res.Warnings = append(res.Warnings, pr.Platform+": "+w)
 		}
 	}
-	res.Arch = strings.Join(archs, ",")
+	res.Arch = strings.Join(names, ",")
 	sort.Strings(res.Packages)
 	return res, nil
 }
@@ -331,23 +335,44 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 	}
 
 	// Build each platform's image; several at once, as many as there are
-	// CPUs (a build holds its image in memory).
+	// CPUs (a build holds its image in memory). The platform the host
+	// runs natively, if one is asked for, shares its Python bytecode
+	// with the others (assemble.BytecodeShare); it starts first and
+	// never waits for a slot, since the others wait for it.
 	imgs := make([]*PlatformImage, len(ins))
 	errs := make([]error, len(ins))
+	donor := -1
+	var share *assemble.BytecodeShare
+	if len(ins) > 1 {
+		donor = slices.IndexFunc(ins, func(in *genInput) bool { return in.arch == runtime.GOARCH })
+		if donor >= 0 {
+			share = assemble.NewBytecodeShare()
+		}
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(2, runtime.NumCPU()))
 	for i, in := range ins {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			imgs[i], errs[i] = in.build(ctx, o, user, payloadOf(in), len(ins) > 1)
+			if i == donor {
+				defer share.Close()
+			} else {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+			}
+			imgs[i], errs[i] = in.build(bctx, o, user, payloadOf(in), len(ins) > 1, share, i == donor)
+			if errs[i] != nil {
+				cancel() // the index fails: the other builds need not finish
+			}
 		}()
 	}
 	wg.Wait()
+	// The first error that is not another build's cancellation.
 	for i, err := range errs {
-		if err != nil {
+		if err != nil && !(errors.Is(err, context.Canceled) && ctx.Err() == nil && slices.ContainsFunc(errs, func(e error) bool { return e != nil && !errors.Is(e, context.Canceled) })) {
 			if len(ins) > 1 {
 				return nil, fmt.Errorf("%s: %w", PlatformName(ins[i].arch), err)
 			}
@@ -359,11 +384,12 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 
 // build builds the input's image; several says it is one of several
 // platforms (its progress lines then name the platform).
-func (in *genInput) build(ctx context.Context, o GenOptions, user imageUser, payload packages.Payload, several bool) (*PlatformImage, error) {
+func (in *genInput) build(ctx context.Context, o GenOptions, user imageUser, payload packages.Payload, several bool, share *assemble.BytecodeShare, donor bool) (*PlatformImage, error) {
 	spec, err := in.spec(o, user, payload)
 	if err != nil {
 		return nil, err
 	}
+	spec.Bytecode, spec.BytecodeDonor = share, donor
 	spec.Progress = o.progress()
 	if several {
 		name := PlatformName(in.arch)

@@ -168,7 +168,11 @@ func hostRuns(arch string) (bool, string) {
 // of the root filesystem and the sources asked for), so a build of the
 // same inputs reads it back, checked again by parsePyc, instead of
 // running the interpreter.
-func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCache, progress func(string)) ([]File, []string, error) {
+//
+// With a share (the builds of one image index), the donor publishes what
+// it compiled, and every other build takes from it what it can before
+// running its own interpreter on the rest.
+func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCache, share *BytecodeShare, donor bool, progress func(string)) ([]File, []string, error) {
 	bySrc := t.pythonSources()
 	if len(bySrc) == 0 {
 		return nil, nil, nil
@@ -184,8 +188,24 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 		}
 	}()
 	var files []File
+	var warns []string
 	for _, in := range slices.Sorted(maps.Keys(bySrc)) {
 		srcs := bySrc[in]
+		id := t.interpID(in)
+		if share != nil && !donor {
+			got, failed, rest, err := share.get(ctx, id, t, srcs)
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(got)+failed > 0 {
+				progress(fmt.Sprintf("took %d modules' bytecode from the native build's /%s (%d do not compile, as in Debian)", len(got), in, failed))
+				files = append(files, got...)
+				if len(rest) == 0 {
+					continue
+				}
+				srcs = rest
+			}
+		}
 		var list bytes.Buffer
 		for _, s := range srcs {
 			if strings.ContainsAny(s, "\n\x00") {
@@ -204,12 +224,21 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 				if got, failed, err := parsePyc(b, srcs); err == nil {
 					progress(fmt.Sprintf("compiled %d modules with /%s earlier (%d do not compile, as in Debian)", len(got), in, failed))
 					files = append(files, got...)
+					if share != nil && donor {
+						share.put(id, t, srcs, got)
+					}
 					continue
 				}
 			}
 		}
 		ok, how := hostRuns(arch)
 		if !ok {
+			if len(files) > 0 {
+				// What the native build shared is kept.
+				warns = append(warns, fmt.Sprintf("no Python bytecode for %d modules of /%s: this %s host cannot run %s programs (no enabled binfmt_misc qemu-%s entry with the F flag)",
+					len(srcs), in, runtime.GOARCH, arch, qemuNames[arch]))
+				continue
+			}
 			return nil, []string{fmt.Sprintf("no Python bytecode: this %s host cannot run %s programs (no enabled binfmt_misc qemu-%s entry with the F flag)",
 				runtime.GOARCH, arch, qemuNames[arch])}, nil
 		}
@@ -242,8 +271,11 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 		}
 		progress(fmt.Sprintf("compiled %d modules (%d do not compile, as in Debian)", len(got), failed))
 		files = append(files, got...)
+		if share != nil && donor {
+			share.put(id, t, srcs, got)
+		}
 	}
-	return files, nil, nil
+	return files, warns, nil
 }
 
 // viewDigest digests the root filesystem as it stands: every path with
@@ -299,11 +331,7 @@ func parsePyc(b []byte, srcs []string) ([]File, int, error) {
 			b = b[n1+n2:]
 			rel := strings.TrimPrefix(cf, "/")
 			d, base := path.Split(rel)
-			stem := strings.TrimSuffix(base, ".pyc")
-			if i := strings.LastIndexByte(stem, '.'); i > 0 {
-				stem = stem[:i] // the cache tag: cpython-313
-			}
-			src := path.Dir(strings.TrimSuffix(d, "/")) + "/" + stem + ".py"
+			src := pycSource(cf)
 			if !strings.HasSuffix(d, "/__pycache__/") || !strings.HasSuffix(base, ".pyc") || !asked[src] || path.Clean(rel) != rel {
 				return nil, 0, fmt.Errorf("the compiler wrote %q, not the cache of a source it was given", cf)
 			}
