@@ -26,10 +26,10 @@ var archAliases = map[string]string{
 // unsupportedArch says why an architecture name that exists elsewhere
 // cannot be built for.
 var unsupportedArch = map[string]string{
-	"armel":   "Debian's armel (arm/v5, soft float) is not supported; arm means armhf (arm/v7)",
-	"arm/v5":  "arm/v5 (Debian's armel) is not supported; arm means armhf (arm/v7)",
-	"arm/v6":  "arm/v6 is published by no supported distro; arm means armhf (arm/v7)",
-	"loong64": "loong64 has no OCI platform support here yet",
+	"armel":    "Debian's armel (arm/v5, soft float) is not supported; arm means armhf (arm/v7)",
+	"arm/v5":   "arm/v5 (Debian's armel) is not supported; arm means armhf (arm/v7)",
+	"arm/v6":   "arm/v6 is published by no supported distro; arm means armhf (arm/v7)",
+	"loong64":  "loong64 has no OCI platform support here yet",
 	"mips64el": "mips64el is not supported",
 	"mipsel":   "mipsel is not supported",
 }

@@ -21,7 +21,7 @@ import (
 
 // Options are the settings shared by resolve and gen.
 type Options struct {
-	Distro   string // "" picks a built-in distro that packages the profile
+	Distro string // "" picks a built-in distro that packages the profile
 	// Arch is the target platform (amd64 by default): an architecture
 	// as ParseArchList reads it. Gen takes a comma-separated list and
 	// builds an image index of one image per platform; resolve, why and
