@@ -454,3 +454,52 @@ func TestGenPlatformsLockAndErrors(t *testing.T) {
 		t.Errorf("resolve of two platforms: exit %d: %s", code, stderr)
 	}
 }
+
+// TestGenPlatformsSharedLayers: a profile file's layer of an
+// Architecture: all package and a file, on top of static, is the same
+// layer (one blob) in the amd64 and arm64 images, as is the os-release
+// layer; the bottom layer, with base-files' arch-specific entry and the
+// merged-/usr links, is not.
+func TestGenPlatformsSharedLayers(t *testing.T) {
+	integration(t)
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "tzlegacy.yaml")
+	if err := os.WriteFile(prof, []byte("name: tzlegacy\nextends: static\npackages: [tzdata-legacy]\nfiles:\n  - path: /app/hello.txt\n    content: \"hi\\n\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	stdout, stderr, code := cli(t, "gen", "-f", prof, "--distro", "debian:trixie", "--platform", "linux/amd64,linux/arm64",
+		"--cache-dir", testCache, "-o", "oci:"+out+":x", "--json")
+	if code != 0 {
+		t.Fatalf("gen: exit %d: %s", code, tail(stderr, 20))
+	}
+	var res GenResult
+	if err := decodeOne(stdout, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Platforms) != 2 {
+		t.Fatalf("platforms: %+v", res.Platforms)
+	}
+	amd, arm := res.Platforms[0].Layers, res.Platforms[1].Layers
+	if len(amd) != 3 || len(arm) != 3 {
+		t.Fatalf("layers: %+v / %+v", amd, arm)
+	}
+	if amd[0].Digest == arm[0].Digest {
+		t.Errorf("the bottom layers are the same (%s): base-files and /lib64 differ", amd[0].Digest)
+	}
+	for i := 1; i < 3; i++ {
+		if amd[i].Digest != arm[i].Digest || amd[i].Name != arm[i].Name {
+			t.Errorf("layer %d: %s %s (amd64) and %s %s (arm64), want one layer", i, amd[i].Name, amd[i].Digest, arm[i].Name, arm[i].Digest)
+		}
+	}
+	if want := res.Platforms[0].ImageSize + arm[0].CompressedSize; res.ImageSize != want {
+		t.Errorf("image_size %d, want %d (the shared layers once)", res.ImageSize, want)
+	}
+	blobs, err := os.ReadDir(filepath.Join(out, "blobs", "sha256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blobs) != 4+5 {
+		t.Errorf("the layout holds %d blobs, want 9: 4 distinct layers, 2 configs, 2 manifests, the index", len(blobs))
+	}
+}
