@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"net"
@@ -513,6 +514,11 @@ func genPlans(ctx context.Context, profile string, o GenOptions) ([]*genInput, e
 		}
 	}
 	sortArchs(archs)
+	if len(archs) > 1 && o.Log != nil {
+		// The platforms' resolutions say the same things (python3 is
+		// python3.13 on …): each once.
+		o.Log = &onceLines{w: o.Log, seen: map[string]bool{}}
+	}
 	// Every platform at once: each opens its own index (download and
 	// decoding run in parallel).
 	rs := make([]*Resolution, len(archs))
@@ -567,6 +573,23 @@ func genPlans(ctx context.Context, profile string, o GenOptions) ([]*genInput, e
 		ins = append(ins, in)
 	}
 	return ins, nil
+}
+
+// onceLines writes each distinct line once (each Write is one line).
+type onceLines struct {
+	mu   sync.Mutex
+	w    io.Writer
+	seen map[string]bool
+}
+
+func (o *onceLines) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.seen[string(p)] {
+		return len(p), nil
+	}
+	o.seen[string(p)] = true
+	return o.w.Write(p)
 }
 
 // platformError names the platform in an error of its resolution,
