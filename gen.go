@@ -371,6 +371,9 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 		}()
 	}
 	wg.Wait()
+	if share != nil {
+		share.Release()
+	}
 	// The first error that is not another build's cancellation.
 	for i, err := range errs {
 		if err != nil && !(errors.Is(err, context.Canceled) && ctx.Err() == nil && slices.ContainsFunc(errs, func(e error) bool { return e != nil && !errors.Is(e, context.Canceled) })) {

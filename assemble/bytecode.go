@@ -72,6 +72,9 @@ out.write(b"D\n")
 out.flush()
 `
 
+// pycEnv is the compiler's environment.
+var pycEnv = []string{"PATH=/usr/bin:/bin", "PYTHONHASHSEED=0", "PYTHONDONTWRITEBYTECODE=1", "PYTHONUTF8=1"}
+
 // pyLibDir matches the directories whose modules are compiled: a
 // version's own (usr/lib/python3.13, usr/lib64/python3.12 on RPM distros)
 // and Debian's version-independent usr/lib/python3.
@@ -183,9 +186,20 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 	}
 	root := ""
 	defer func() {
-		if root != "" {
-			os.RemoveAll(filepath.Dir(root))
+		if root == "" {
+			return
 		}
+		// A donor's root stays for the other builds' compiles.
+		if share != nil && donor {
+			var ids []string
+			for in := range bySrc {
+				ids = append(ids, t.interpID(in))
+			}
+			if share.keepRoot(root, ids) {
+				return
+			}
+		}
+		os.RemoveAll(filepath.Dir(root))
 	}()
 	var files []File
 	var warns []string
@@ -231,6 +245,25 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 				}
 			}
 		}
+		if share != nil && !donor {
+			// The donor's interpreter, natively, in its own tree.
+			stdout, ok, err := share.compile(ctx, id, in, t, srcs, list.Bytes())
+			if err != nil {
+				return nil, nil, fmt.Errorf("/%s of the native build: %w", in, err)
+			}
+			if ok {
+				got, failed, err := parsePyc(stdout, srcs)
+				if err != nil {
+					return nil, nil, fmt.Errorf("/%s of the native build: %w", in, err)
+				}
+				if cache != nil {
+					_ = cache.Put(key, stdout)
+				}
+				progress(fmt.Sprintf("compiled %d modules with the native build's /%s (%d do not compile, as in Debian)", len(got), in, failed))
+				files = append(files, got...)
+				continue
+			}
+		}
 		ok, how := hostRuns(arch)
 		if !ok {
 			if len(files) > 0 {
@@ -253,8 +286,7 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 			}
 		}
 		progress(fmt.Sprintf("compiling %d Python modules with /%s (%s)", len(srcs), in, how))
-		env := []string{"PATH=/usr/bin:/bin", "PYTHONHASHSEED=0", "PYTHONDONTWRITEBYTECODE=1", "PYTHONUTF8=1"}
-		stdout, err := runChrooted(ctx, root, []string{"/" + in, "-s", "-S", "-B", "-c", pycDriver}, env, list.Bytes())
+		stdout, err := runChrooted(ctx, root, []string{"/" + in, "-s", "-S", "-B", "-c", pycDriver}, pycEnv, list.Bytes())
 		if errors.Is(err, errCannotRun) {
 			return nil, []string{fmt.Sprintf("no Python bytecode: %v", err)}, nil
 		}
