@@ -277,6 +277,36 @@ func TestGenPlatformsIndex(t *testing.T) {
 		}
 	}
 
+	// Python bytecode: every module of each image has its .pyc (arm64's
+	// own modules too), and the modules both have are the same bytes
+	// (the native build's, shared).
+	pycs := map[string]map[string][]byte{}
+	for _, arch := range []string{"amd64", "arm64"} {
+		srcs, pyc := pythonFiles(t, imgs[arch])
+		pycs[arch] = pyc
+		for _, src := range srcs {
+			dir, base := filepath.Split(src)
+			if _, ok := pyc[dir+"__pycache__/"+strings.TrimSuffix(base, ".py")+".cpython-313.pyc"]; !ok {
+				t.Errorf("%s: /%s has no bytecode", arch, src)
+			}
+		}
+		if len(srcs) < 500 {
+			t.Errorf("%s: only %d modules", arch, len(srcs))
+		}
+	}
+	same := 0
+	for p, b := range pycs["amd64"] {
+		if a, ok := pycs["arm64"][p]; ok {
+			if !bytes.Equal(a, b) {
+				t.Errorf("/%s differs between amd64 and arm64", p)
+			}
+			same++
+		}
+	}
+	if same < 500 || len(res.Warnings) > 0 {
+		t.Errorf("%d .pyc files in common; warnings %v", same, res.Warnings)
+	}
+
 	// skopeo, an independent reader, sees the index and each image.
 	raw := skopeo(t, "inspect", "--raw", "oci:"+py3Index.dir+":"+py3Index.tag)
 	if !bytes.Contains(raw, []byte(types.OCIImageIndex)) || !bytes.Contains(raw, []byte(`"variant":"v8"`)) {
@@ -290,6 +320,41 @@ func TestGenPlatformsIndex(t *testing.T) {
 	}
 
 	runPlatform(t, py3Index, "linux/arm64", "aarch64", ldcache.LdFlagELFLibc6|ldcache.LdFlagAArch64Lib64)
+}
+
+// pythonFiles lists an image's Python 3.13 modules (usr/lib/python3.13,
+// no tests) and reads its .pyc files.
+func pythonFiles(t *testing.T, img v1.Image) ([]string, map[string][]byte) {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	var srcs []string
+	pyc := map[string][]byte{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimPrefix(h.Name, "./")
+		if !strings.HasPrefix(name, "usr/lib/python3.13/") || (h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeSymlink) {
+			continue
+		}
+		switch {
+		case strings.HasSuffix(name, ".py"):
+			srcs = append(srcs, name)
+		case strings.HasSuffix(name, ".pyc"):
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pyc[name] = b
+		}
+	}
+	return srcs, pyc
 }
 
 // TestGenPlatformsArmhf: --arch amd64,armhf (Debian's name) builds an
