@@ -374,16 +374,21 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 	if share != nil {
 		share.Release()
 	}
-	// The first error that is not another build's cancellation.
+	// The first error, unless it is a cancellation another build's
+	// failure caused: then that failure.
+	at := -1
 	for i, err := range errs {
-		if err != nil && !(errors.Is(err, context.Canceled) && ctx.Err() == nil && slices.ContainsFunc(errs, func(e error) bool { return e != nil && !errors.Is(e, context.Canceled) })) {
-			if len(ins) > 1 {
-				return nil, fmt.Errorf("%s: %w", PlatformName(ins[i].arch), err)
-			}
-			return nil, err
+		if err != nil && (at < 0 || errors.Is(errs[at], context.Canceled) && !errors.Is(err, context.Canceled)) {
+			at = i
 		}
 	}
-	return imgs, nil
+	switch {
+	case at < 0:
+		return imgs, nil
+	case len(ins) > 1:
+		return nil, fmt.Errorf("%s: %w", PlatformName(ins[at].arch), errs[at])
+	}
+	return nil, errs[at]
 }
 
 // build builds the input's image; several says it is one of several
