@@ -99,6 +99,9 @@ type PlatformImage struct {
 	Plan     *profiles.Plan
 	// Levels are the packages of each level of Plan (each layer).
 	Levels [][]*packages.Package
+	// Indexes are the signed index files the packages came from (from
+	// the lockfile, for a build from one).
+	Indexes []packages.IndexFile
 	// Resolution is the resolver's result; nil for a build from a
 	// lockfile, which resolves nothing.
 	Resolution *Resolution
@@ -123,6 +126,8 @@ type genInput struct {
 	levels [][]*packages.Package
 	cache  *fetch.Cache
 	res    *Resolution // nil from a lockfile
+	// indexes are the signed index files the packages came from.
+	indexes []packages.IndexFile
 }
 
 // Gen builds the image of a profile and writes it to the output: one
@@ -413,7 +418,7 @@ func (in *genInput) build(ctx context.Context, o GenOptions, user imageUser, pay
 		return nil, err
 	}
 	return &PlatformImage{Arch: in.arch, Platform: PlatformOf(in.arch), Image: img, Digest: d.String(), Distro: in.distro,
-		Plan: in.plan, Levels: in.levels, Resolution: in.res, Report: rep}, nil
+		Plan: in.plan, Levels: in.levels, Indexes: in.indexes, Resolution: in.res, Report: rep}, nil
 }
 
 // writeOptions are the output settings of an image of the named profile.
@@ -574,7 +579,7 @@ func genPlans(ctx context.Context, profile string, o GenOptions) ([]*genInput, e
 	var ins []*genInput
 	for _, r := range rs {
 		in := &genInput{distro: r.Distro, keys: r.Keys, arch: r.Arch, plan: r.Plan, cache: r.Cache, res: r,
-			levels: make([][]*packages.Package, len(r.Result.Levels))}
+			levels: make([][]*packages.Package, len(r.Result.Levels)), indexes: r.Index.Sources()}
 		for _, s := range r.Result.Packages {
 			in.levels[s.Level] = append(in.levels[s.Level], s.Pkg)
 		}
@@ -688,6 +693,9 @@ func lockPlan(profile string, l *lockfile.Lock, o GenOptions) (*genInput, error)
 		return nil, err
 	}
 	in := &genInput{distro: d, arch: l.Arch, plan: plan, cache: c, levels: make([][]*packages.Package, len(plan.Levels))}
+	for _, ix := range l.Indexes {
+		in.indexes = append(in.indexes, packages.IndexFile{URL: ix.URL, SHA256: ix.SHA256})
+	}
 	for i, lp := range l.Packages {
 		at := slices.IndexFunc(plan.Levels, func(lv resolver.Level) bool { return lv.Name == lp.Layer })
 		if at < 0 {
