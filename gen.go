@@ -94,7 +94,8 @@ type PlatformImage struct {
 	Arch     string      // OCI architecture (amd64, arm64, arm, …)
 	Platform v1.Platform // what the index says of it (os, architecture, variant)
 	Image    v1.Image
-	Digest   string // the image manifest's digest
+	Digest   string    // the image manifest's digest
+	Created  time.Time // its config's created (SOURCE_DATE_EPOCH)
 	Distro   *distro.Distro
 	Plan     *profiles.Plan
 	// Levels are the packages of each level of Plan (each layer).
@@ -417,7 +418,7 @@ func (in *genInput) build(ctx context.Context, o GenOptions, user imageUser, pay
 	if err != nil {
 		return nil, err
 	}
-	return &PlatformImage{Arch: in.arch, Platform: PlatformOf(in.arch), Image: img, Digest: d.String(), Distro: in.distro,
+	return &PlatformImage{Arch: in.arch, Platform: PlatformOf(in.arch), Image: img, Digest: d.String(), Created: spec.Created, Distro: in.distro,
 		Plan: in.plan, Levels: in.levels, Indexes: in.indexes, Resolution: in.res, Report: rep}, nil
 }
 
