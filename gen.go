@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"net"
@@ -19,6 +20,10 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/distro"
@@ -58,7 +63,11 @@ type GenOptions struct {
 	Registry assemble.RegistryOptions
 }
 
-// GenResult is what gen made.
+// GenResult is what gen made. For several platforms, Digest is the image
+// index's, Arch lists the architectures, Packages is every platform's
+// (name=version, each once), the sizes are the index's (each layer and
+// package file counted once), Layers is empty and Platforms describes
+// each image.
 type GenResult struct {
 	Digest    string           `json:"digest"`
 	Output    string           `json:"output"`
@@ -71,9 +80,16 @@ type GenResult struct {
 	ImageSize int64            `json:"image_size"` // compressed layer bytes
 	Layers    []GenLayerResult `json:"layers"`
 	Warnings  []string         `json:"warnings,omitempty"`
+	// Platforms are the images of an image index, in its order (only
+	// when gen built several).
+	Platforms []GenPlatformResult `json:"platforms,omitempty"`
+	// Images are the images gen built, one per platform, with what went
+	// into each (for attaching SBOMs, provenance and signatures).
+	Images []*PlatformImage `json:"-"`
 	// Provenance is the digest of the provenance referrer attached to the
-	// image; Signature and Attestations those of its cosign signature and
-	// attestations manifests, when signed.
+	// image (of the first platform's, for an index); Signature and
+	// Attestations those of the cosign signature and attestations
+	// manifests of the image or index, when signed.
 	Provenance   string `json:"provenance,omitempty"`
 	Signature    string `json:"signature,omitempty"`
 	Attestations string `json:"attestations,omitempty"`
@@ -85,6 +101,40 @@ type GenResult struct {
 
 // GenPushed is a repository gen pushed to.
 type GenPushed = assemble.Pushed
+
+// GenPlatformResult is one platform's image of an image index.
+type GenPlatformResult struct {
+	Platform  string           `json:"platform"` // linux/arm/v7
+	Arch      string           `json:"arch"`     // the OCI architecture
+	Variant   string           `json:"variant,omitempty"`
+	Digest    string           `json:"digest"` // the image manifest's
+	Packages  []string         `json:"packages"`
+	Size      int64            `json:"size"`
+	Download  int64            `json:"download"`
+	ImageSize int64            `json:"image_size"`
+	Layers    []GenLayerResult `json:"layers"`
+	Warnings  []string         `json:"warnings,omitempty"`
+}
+
+// PlatformImage is one platform's image and what it was built from.
+type PlatformImage struct {
+	Arch     string      // OCI architecture (amd64, arm64, arm, …)
+	Platform v1.Platform // what the index says of it (os, architecture, variant)
+	Image    v1.Image
+	Digest   string    // the image manifest's digest
+	Created  time.Time // its config's created (SOURCE_DATE_EPOCH)
+	Distro   *distro.Distro
+	Plan     *profiles.Plan
+	// Levels are the packages of each level of Plan (each layer).
+	Levels [][]*packages.Package
+	// Indexes are the signed index files the packages came from (from
+	// the lockfile, for a build from one).
+	Indexes []packages.IndexFile
+	// Resolution is the resolver's result; nil for a build from a
+	// lockfile, which resolves nothing.
+	Resolution *Resolution
+	Report     *assemble.Report
+}
 
 // GenLayerResult describes one layer of the image.
 type GenLayerResult struct {
@@ -103,11 +153,14 @@ type genInput struct {
 	plan   *profiles.Plan
 	levels [][]*packages.Package
 	cache  *fetch.Cache
+	res    *Resolution // nil from a lockfile
 	// indexes are the signed index files the packages came from.
 	indexes []packages.IndexFile
 }
 
-// Gen builds the image of a profile and writes it to the output.
+// Gen builds the image of a profile and writes it to the output: one
+// image for one platform, or an OCI image index of one image per
+// platform (Options.Arch lists several).
 func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err error) {
 	defer func() { err = diskFirst(err) }()
 	profile = o.profileName(profile)
@@ -117,36 +170,175 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		return nil, &UsageError{err}
 	}
 	output := outputs[0]
-	user, err := userOf(o.User)
+	archs, err := o.archs()
 	if err != nil {
-		return nil, &UsageError{err}
-	}
-	if err := checkArch(o.Arch); err != nil {
 		return nil, err
+	}
+	if len(archs) > 1 {
+		for _, out := range outputs {
+			if strings.HasPrefix(out, "docker-archive:") {
+				return nil, &UsageError{fmt.Errorf("output %s: a docker-archive holds one image, not an index of %d platforms; write an OCI layout (oci:DIR[:TAG]) or push to a registry", out, len(archs))}
+			}
+		}
 	}
 	sc, err := openSupplyChain(o, outputs)
 	if err != nil {
 		return nil, err
 	}
-	in, err := genPlan(ctx, profile, o)
+	imgs, err := genImages(ctx, profile, o)
 	if err != nil {
 		return nil, err
 	}
-	progress := o.Progress
-	if progress == nil {
-		progress = func(string) {}
+	progress := o.progress()
+	progress("writing " + strings.Join(outputs, ", "))
+	// The image is named for the profile it resolved to (python3 → python3.X).
+	writeOpts := o.writeOptions(imgs[0].Plan.Name)
+	for _, out := range outputs {
+		for _, p := range assemble.CleanStale(out, writeOpts) {
+			o.log("removed %s, left by an interrupted gen", p)
+		}
 	}
+	if writeOpts.Registry.BlobMemory == "" {
+		if c, err := o.cache(); err == nil {
+			writeOpts.Registry.BlobMemory = filepath.Join(c.Dir, "registry", "blobs.json")
+		}
+	}
+	var art assemble.Artifact
+	var built []builtImage
+	for _, im := range imgs {
+		built = append(built, builtImage{img: im.Image,
+			build: provenanceBuild(o, im.Distro, im.Arch, im.Plan, im.Levels, im.Indexes, im.Created)})
+	}
+	if len(imgs) == 1 {
+		art.Image = imgs[0].Image
+	} else if art.Index, err = imageIndex(imgs); err != nil {
+		return nil, err
+	}
+	supply, err := sc.attach(&art, signOutput(outputs), built)
+	if err != nil {
+		return nil, err
+	}
+	wr, err := assemble.WriteOutputs(ctx, art, outputs, writeOpts)
+	if err != nil {
+		return nil, err
+	}
+	digest := wr.Digest
+	res := &GenResult{Digest: digest, Output: output, Outputs: outputs, Pushed: wr.Pushed, Profile: imgs[0].Plan.Name,
+		Distro: imgs[0].Distro.Name, Images: imgs,
+		Provenance: supply.Provenance[imgs[0].Digest], Signature: supply.Signature[digest], Attestations: supply.Attestations[digest]}
+	if len(imgs) == 1 {
+		pr := imgs[0].result()
+		res.Arch, res.Packages, res.Size, res.Download, res.ImageSize, res.Layers, res.Warnings =
+			pr.Arch, pr.Packages, pr.Size, pr.Download, pr.ImageSize, pr.Layers, pr.Warnings
+		return res, nil
+	}
+	var names []string
+	pkgs, files, layers := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, im := range imgs {
+		pr := im.result()
+		res.Platforms = append(res.Platforms, pr)
+		names = append(names, im.Arch)
+		res.Size += pr.Size
+		for _, p := range pr.Packages {
+			if !pkgs[p] {
+				pkgs[p] = true
+				res.Packages = append(res.Packages, p)
+			}
+		}
+		for _, lv := range im.Levels {
+			for _, p := range lv {
+				if !files[p.SHA256] {
+					files[p.SHA256] = true
+					res.Download += p.Size
+				}
+			}
+		}
+		for _, l := range pr.Layers {
+			if !layers[l.Digest] {
+				layers[l.Digest] = true
+				res.ImageSize += l.CompressedSize
+			}
+		}
+		for _, w := range pr.Warnings {
+			res.Warnings = append(res.Warnings, pr.Platform+": "+w)
+		}
+	}
+	res.Arch = strings.Join(names, ",")
+	sort.Strings(res.Packages)
+	return res, nil
+}
 
-	// Fetch every package file, verified against the signed index (or the
+// progress is the progress callback, never nil.
+func (o *GenOptions) progress() func(string) {
+	if o.Progress == nil {
+		return func(string) {}
+	}
+	return o.Progress
+}
+
+// result describes one platform's image.
+func (im *PlatformImage) result() GenPlatformResult {
+	r := GenPlatformResult{Platform: PlatformName(im.Arch), Arch: im.Arch, Variant: im.Platform.Variant, Digest: im.Digest,
+		Size: im.Report.Size, Warnings: im.Report.Warnings}
+	for _, lv := range im.Levels {
+		for _, p := range lv {
+			r.Packages = append(r.Packages, p.Name+"="+p.Version)
+			r.Download += p.Size
+		}
+	}
+	sort.Strings(r.Packages)
+	for _, l := range im.Report.Layers {
+		r.Layers = append(r.Layers, GenLayerResult{Name: l.Name, Digest: l.Digest, Packages: l.Packages, Size: l.Size, CompressedSize: l.CompressedSize})
+		r.ImageSize += l.CompressedSize
+	}
+	return r
+}
+
+// imageIndex is the OCI image index of the platforms' images, in the
+// order of Architectures (so that the same platforms, given in any
+// order, make the same index).
+func imageIndex(imgs []*PlatformImage) (v1.ImageIndex, error) {
+	var adds []mutate.IndexAddendum
+	for _, im := range imgs {
+		mt, err := im.Image.MediaType()
+		if err != nil {
+			return nil, err
+		}
+		p := im.Platform
+		adds = append(adds, mutate.IndexAddendum{Add: im.Image, Descriptor: v1.Descriptor{MediaType: mt, Platform: &p}})
+	}
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	return mutate.AppendManifests(idx, adds...), nil
+}
+
+// genImages resolves (or reads from the lockfile) the profile for every
+// platform, fetches every package file once, and builds each platform's
+// image.
+func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformImage, error) {
+	user, err := userOf(o.User)
+	if err != nil {
+		return nil, &UsageError{err}
+	}
+	ins, err := genPlans(ctx, profile, o)
+	if err != nil {
+		return nil, err
+	}
+	progress := o.progress()
+
+	// Fetch every package file of every platform, each once (arch: all
+	// packages are shared), verified against the signed index (or the
 	// lockfile's pins) before use.
 	var reqs []fetch.Request
-	var all []*packages.Package
 	bySHA := map[string]*packages.Package{}
-	for _, lv := range in.levels {
-		for _, p := range lv {
-			reqs = append(reqs, fetch.Request{URL: p.URL, Size: p.Size, SHA256: p.SHA256})
-			all = append(all, p)
-			bySHA[p.SHA256] = p
+	for _, in := range ins {
+		for _, lv := range in.levels {
+			for _, p := range lv {
+				if _, ok := bySHA[p.SHA256]; ok {
+					continue
+				}
+				reqs = append(reqs, fetch.Request{URL: p.URL, Size: p.Size, SHA256: p.SHA256})
+				bySHA[p.SHA256] = p
+			}
 		}
 	}
 	// Largest first: their decoding, the slowest step, starts earliest.
@@ -155,18 +347,23 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	if par <= 0 {
 		par = 8
 	}
+	cache := ins[0].cache
 	// Each package is decoded into the unpack cache as soon as it is
 	// downloaded, while the others still download. Errors are left to
 	// Build, which walks every package again and reports them.
-	payload := in.distro.Payload(filepath.Join(in.cache.Dir, "unpacked"), in.keys)
-	if w, ok := payload.(interface {
-		WithWarn(func(string)) packages.Payload
-	}); ok {
-		payload = w.WithWarn(in.cache.Warn) // damaged cache entries are rebuilt, and said
+	payloadOf := func(in *genInput) packages.Payload {
+		payload := in.distro.Payload(filepath.Join(in.cache.Dir, "unpacked"), in.keys)
+		if w, ok := payload.(interface {
+			WithWarn(func(string)) packages.Payload
+		}); ok {
+			payload = w.WithWarn(in.cache.Warn) // damaged cache entries are rebuilt, and said
+		}
+		return payload
 	}
+	payload := payloadOf(ins[0])
 	var prepared sync.WaitGroup
 	cpus := make(chan struct{}, runtime.NumCPU())
-	_, err = in.cache.FetchAll(ctx, reqs, par, func(done, total int, r fetch.Request) {
+	_, err = cache.FetchAll(ctx, reqs, par, func(done, total int, r fetch.Request) {
 		progress(fmt.Sprintf("fetched %d/%d %s", done, total, r.URL[strings.LastIndex(r.URL, "/")+1:]))
 		prepared.Add(1)
 		go func() {
@@ -177,7 +374,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 			if !ok {
 				return
 			}
-			file := in.cache.BlobPath(r.SHA256)
+			file := cache.BlobPath(r.SHA256)
 			if idf, ok := payload.(packages.Identifier); ok {
 				// Nothing of a package that is not the one named is
 				// cached; Build reports the mismatch.
@@ -197,52 +394,85 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		return nil, err
 	}
 
+	// Build each platform's image; several at once, as many as there are
+	// CPUs (a build holds its image in memory). The platform the host
+	// runs natively, if one is asked for, shares its Python bytecode
+	// with the others (assemble.BytecodeShare); it starts first and
+	// never waits for a slot, since the others wait for it.
+	imgs := make([]*PlatformImage, len(ins))
+	errs := make([]error, len(ins))
+	donor := -1
+	var share *assemble.BytecodeShare
+	if len(ins) > 1 {
+		donor = slices.IndexFunc(ins, func(in *genInput) bool { return in.arch == runtime.GOARCH })
+		if donor >= 0 {
+			share = assemble.NewBytecodeShare()
+		}
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(2, runtime.NumCPU()))
+	for i, in := range ins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i == donor {
+				defer share.Close()
+			} else {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+			}
+			imgs[i], errs[i] = in.build(bctx, o, user, payloadOf(in), len(ins) > 1, share, i == donor)
+			if errs[i] != nil {
+				cancel() // the index fails: the other builds need not finish
+			}
+		}()
+	}
+	wg.Wait()
+	if share != nil {
+		share.Release()
+	}
+	// The first error, unless it is a cancellation another build's
+	// failure caused: then that failure.
+	at := -1
+	for i, err := range errs {
+		if err != nil && (at < 0 || errors.Is(errs[at], context.Canceled) && !errors.Is(err, context.Canceled)) {
+			at = i
+		}
+	}
+	switch {
+	case at < 0:
+		return imgs, nil
+	case len(ins) > 1:
+		return nil, fmt.Errorf("%s: %w", PlatformName(ins[at].arch), errs[at])
+	}
+	return nil, errs[at]
+}
+
+// build builds the input's image; several says it is one of several
+// platforms (its progress lines then name the platform).
+func (in *genInput) build(ctx context.Context, o GenOptions, user imageUser, payload packages.Payload, several bool, share *assemble.BytecodeShare, donor bool) (*PlatformImage, error) {
 	spec, err := in.spec(o, user, payload)
 	if err != nil {
 		return nil, err
 	}
-	spec.Progress = progress
+	spec.Bytecode, spec.BytecodeDonor = share, donor
+	spec.Progress = o.progress()
+	if several {
+		name := PlatformName(in.arch)
+		spec.Progress = func(s string) { o.progress()(name + ": " + s) }
+	}
 	img, rep, err := assemble.Build(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
-	progress("writing " + strings.Join(outputs, ", "))
-	// The image is named for the profile it resolved to (python3 → python3.X).
-	writeOpts := o.writeOptions(in.plan.Name)
-	for _, out := range outputs {
-		for _, p := range assemble.CleanStale(out, writeOpts) {
-			o.log("removed %s, left by an interrupted gen", p)
-		}
-	}
-	art := assemble.Artifact{Image: img}
-	supply, err := sc.attach(&art, signOutput(outputs), []builtImage{{img: img,
-		build: provenanceBuild(o, in.distro, in.arch, in.plan, in.levels, in.indexes, spec.Created)}})
+	d, err := img.Digest()
 	if err != nil {
 		return nil, err
 	}
-	if writeOpts.Registry.BlobMemory == "" {
-		if c, err := o.cache(); err == nil {
-			writeOpts.Registry.BlobMemory = filepath.Join(c.Dir, "registry", "blobs.json")
-		}
-	}
-	wr, err := assemble.WriteOutputs(ctx, art, outputs, writeOpts)
-	if err != nil {
-		return nil, err
-	}
-	digest := wr.Digest
-	res := &GenResult{Digest: digest, Output: output, Outputs: outputs, Pushed: wr.Pushed, Profile: in.plan.Name, Distro: in.distro.Name, Arch: in.arch,
-		Size: rep.Size, Warnings: rep.Warnings,
-		Provenance: supply.Provenance[digest], Signature: supply.Signature[digest], Attestations: supply.Attestations[digest]}
-	for _, p := range all {
-		res.Packages = append(res.Packages, p.Name+"="+p.Version)
-		res.Download += p.Size
-	}
-	sort.Strings(res.Packages)
-	for _, l := range rep.Layers {
-		res.Layers = append(res.Layers, GenLayerResult{Name: l.Name, Digest: l.Digest, Packages: l.Packages, Size: l.Size, CompressedSize: l.CompressedSize})
-		res.ImageSize += l.CompressedSize
-	}
-	return res, nil
+	return &PlatformImage{Arch: in.arch, Platform: PlatformOf(in.arch), Image: img, Digest: d.String(), Created: spec.Created, Distro: in.distro,
+		Plan: in.plan, Levels: in.levels, Indexes: in.indexes, Resolution: in.res, Report: rep}, nil
 }
 
 // writeOptions are the output settings of an image of the named profile.
@@ -359,33 +589,147 @@ func registryHost(host string) bool {
 	return true
 }
 
-// genPlan resolves the profile, or takes the packages a lockfile pins.
-func genPlan(ctx context.Context, profile string, o GenOptions) (*genInput, error) {
-	if o.Lock != "" {
-		l, err := ReadLock(o.Lock)
-		switch {
-		case err == nil:
-			return lockPlan(profile, l, o)
-		case !errors.Is(err, fs.ErrNotExist):
-			return nil, err
-		}
-	}
-	r, err := resolve(ctx, profile, o.Options)
+// genPlans resolves the profile for every platform, or takes the
+// packages a lockfile pins; one input per platform, in the order of
+// Architectures.
+func genPlans(ctx context.Context, profile string, o GenOptions) ([]*genInput, error) {
+	archs, err := o.archs()
 	if err != nil {
 		return nil, err
 	}
 	if o.Lock != "" {
-		if err := lockfile.Write(o.Lock, r.Lock()); err != nil {
+		l, err := ReadLock(o.Lock)
+		switch {
+		case err == nil:
+			if o.Arch == "" {
+				archs = l.Archs() // the platforms the lockfile pins
+			}
+			return lockPlans(profile, l, archs, o)
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, err
+		}
+	}
+	sortArchs(archs)
+	if len(archs) > 1 && o.Log != nil {
+		// The platforms' resolutions say the same things (python3 is
+		// python3.13 on …): each once.
+		o.Log = &onceLines{w: o.Log, seen: map[string]bool{}}
+	}
+	// Every platform at once: each opens its own index (download and
+	// decoding run in parallel).
+	rs := make([]*Resolution, len(archs))
+	errs := make([]error, len(archs))
+	var wg sync.WaitGroup
+	for i, a := range archs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			po := o.Options
+			po.Arch = a
+			rs[i], errs[i] = resolve(ctx, profile, po)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			if len(archs) > 1 {
+				return nil, platformError(archs[i], err)
+			}
+			return nil, err
+		}
+	}
+	// One distro for all: without --distro each platform chose its own.
+	for _, r := range rs[1:] {
+		if r.Distro.Name != rs[0].Distro.Name {
+			return nil, fmt.Errorf("%s resolved on %s for %s but on %s for %s: choose one distro with --distro",
+				profile, rs[0].Distro.Name, PlatformName(rs[0].Arch), r.Distro.Name, PlatformName(r.Arch))
+		}
+	}
+	if o.Lock != "" {
+		var locks []*lockfile.Lock
+		for _, r := range rs {
+			locks = append(locks, r.Lock())
+		}
+		l, err := lockfile.Merge(locks)
+		if err != nil {
+			return nil, err
+		}
+		if err := lockfile.Write(o.Lock, l); err != nil {
 			return nil, err
 		}
 		o.log("wrote lockfile %s", o.Lock)
 	}
-	in := &genInput{distro: r.Distro, keys: r.Keys, arch: r.Arch, plan: r.Plan, cache: r.Cache, levels: make([][]*packages.Package, len(r.Result.Levels)),
-		indexes: r.Index.Sources()}
-	for _, s := range r.Result.Packages {
-		in.levels[s.Level] = append(in.levels[s.Level], s.Pkg)
+	var ins []*genInput
+	for _, r := range rs {
+		in := &genInput{distro: r.Distro, keys: r.Keys, arch: r.Arch, plan: r.Plan, cache: r.Cache, res: r,
+			levels: make([][]*packages.Package, len(r.Result.Levels)), indexes: r.Index.Sources()}
+		for _, s := range r.Result.Packages {
+			in.levels[s.Level] = append(in.levels[s.Level], s.Pkg)
+		}
+		ins = append(ins, in)
 	}
-	return in, nil
+	return ins, nil
+}
+
+// onceLines writes each distinct line once (each Write is one line).
+type onceLines struct {
+	mu   sync.Mutex
+	w    io.Writer
+	seen map[string]bool
+}
+
+func (o *onceLines) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.seen[string(p)] {
+		return len(p), nil
+	}
+	o.seen[string(p)] = true
+	return o.w.Write(p)
+}
+
+// platformError names the platform in an error of its resolution,
+// keeping a usage error one.
+func platformError(arch string, err error) error {
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		return &UsageError{fmt.Errorf("%s: %w", PlatformName(arch), ue.Err)}
+	}
+	return fmt.Errorf("%s: %w", PlatformName(arch), err)
+}
+
+// sortArchs puts architectures in the order of Architectures.
+func sortArchs(archs []string) {
+	slices.SortStableFunc(archs, func(a, b string) int {
+		return slices.Index(Architectures, a) - slices.Index(Architectures, b)
+	})
+}
+
+// lockPlans rebuilds the plan of each platform from a lockfile: archs
+// must be the platforms it pins.
+func lockPlans(profile string, l *lockfile.Lock, archs []string, o GenOptions) ([]*genInput, error) {
+	pinned := l.Archs()
+	sortArchs(archs)
+	sorted := slices.Clone(pinned)
+	sortArchs(sorted)
+	if !slices.Equal(archs, sorted) {
+		return nil, fmt.Errorf("lockfile %s pins architecture %s, not %s (without --platform, gen builds what it pins)", o.Lock, strings.Join(pinned, ","), strings.Join(archs, ","))
+	}
+	var ins []*genInput
+	for _, a := range archs {
+		pl := l.Split()[slices.Index(pinned, a)]
+		po := o
+		po.Arch = a
+		in, err := lockPlan(profile, pl, po)
+		if err != nil {
+			if len(archs) > 1 {
+				return nil, fmt.Errorf("%s: %w", PlatformName(a), err)
+			}
+			return nil, err
+		}
+		ins = append(ins, in)
+	}
+	return ins, nil
 }
 
 // lockPlan rebuilds a plan from a lockfile alone: no index is read, and
@@ -411,9 +755,6 @@ func lockPlan(profile string, l *lockfile.Lock, o GenOptions) (*genInput, error)
 		if o.Distro != "" && o.Distro != l.Distro {
 			return nil, fmt.Errorf("lockfile %s pins distro %s, not %s", o.Lock, l.Distro, o.Distro)
 		}
-	}
-	if o.Arch != "" && o.Arch != l.Arch {
-		return nil, fmt.Errorf("lockfile %s pins architecture %s, not %s", o.Lock, l.Arch, o.Arch)
 	}
 	if err := l.CheckPackages(o.Lock, d.Format); err != nil {
 		return nil, err

@@ -105,10 +105,14 @@ func writeLock(t *testing.T, l *lockfile.Lock) string {
 func TestLockPlan(t *testing.T) {
 	path := writeLock(t, staticLock())
 	o := GenOptions{Lock: path, Options: Options{CacheDir: t.TempDir(), Offline: true}}
-	in, err := genPlan(context.Background(), "static", o)
+	ins, err := genPlans(context.Background(), "static", o)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(ins) != 1 {
+		t.Fatalf("%d plans from a lockfile of one platform", len(ins))
+	}
+	in := ins[0]
 	if in.distro.Name != "debian:trixie" || in.arch != "amd64" || in.plan.Name != "static" {
 		t.Errorf("plan: %s %s %s", in.distro.Name, in.arch, in.plan.Name)
 	}
@@ -147,7 +151,7 @@ func TestLockPlan(t *testing.T) {
 			if c.opts != nil {
 				c.opts(&o)
 			}
-			_, err := genPlan(context.Background(), c.profile, o)
+			_, err := genPlans(context.Background(), c.profile, o)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("%v, want an error saying %q", err, c.want)
 			}

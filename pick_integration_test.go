@@ -428,10 +428,11 @@ func TestErrorsLeadWithCause(t *testing.T) {
 		lead string // the error's first line starts "distroless: " + lead
 		want string // and contains this
 	}{
-		{"bad arch", []string{"gen", "python3", "--arch", "x86_64"}, 2, `--arch "x86_64"`, "amd64 or arm64"},
-		{"bad arch resolve", []string{"resolve", "python3", "--arch", "i386"}, 2, `--arch "i386"`, "amd64 or arm64"},
-		{"bad arch why", []string{"why", "python3", "libc6", "--arch", "riscv64"}, 2, `--arch "riscv64"`, ""},
-		{"bad arch profiles", []string{"profiles", "--arch", "s390x"}, 2, `--arch "s390x"`, ""},
+		{"bad arch", []string{"gen", "python3", "--arch", "x86-64x"}, 2, `--platform/--arch: platform "x86-64x" is not a known architecture`, "linux/arm64/v8"},
+		{"bad arch resolve", []string{"resolve", "python3", "--arch", "armel"}, 2, `--platform/--arch: platform "armel"`, "armhf"},
+		{"bad platform why", []string{"why", "python3", "libc6", "--platform", "darwin/arm64"}, 2, `--platform/--arch: platform "darwin/arm64": only linux images`, ""},
+		{"two platforms profiles", []string{"profiles", "--arch", "amd64,s390x"}, 2, `--platform/--arch "amd64,s390x" names 2 platforms`, "gen builds an image index"},
+		{"platform not published", []string{"gen", "static", "--distro", "debian:bookworm", "--platform", "linux/riscv64"}, 2, "debian:bookworm does not publish linux/riscv64", "linux/arm/v7"},
 		{"unknown profile", []string{"gen", "pyhton3"}, 2, `unknown profile "pyhton3"`, "python3"},
 		{"unknown profile resolve", []string{"resolve", "nodejs99"}, 2, `unknown profile "nodejs99"`, ""},
 		{"unknown distro", []string{"resolve", "python3", "--distro", "debian:buster"}, 2, `unknown distro "debian:buster"`, "debian:trixie"},

@@ -21,8 +21,12 @@ import (
 
 // Options are the settings shared by resolve and gen.
 type Options struct {
-	Distro   string // "" picks a built-in distro that packages the profile
-	Arch     string // amd64 (default) or arm64
+	Distro string // "" picks a built-in distro that packages the profile
+	// Arch is the target platform (amd64 by default): an architecture
+	// as ParseArchList reads it. Gen takes a comma-separated list and
+	// builds an image index of one image per platform; resolve, why and
+	// profiles take one.
+	Arch     string
 	CacheDir string // "" = the XDG cache dir
 	Offline  bool
 	Mirrors  distro.Mirrors
@@ -144,11 +148,27 @@ func (o *Options) cache() (*fetch.Cache, error) {
 	return &fetch.Cache{Dir: dir, Offline: o.Offline, Log: o.Log, Timeout: o.Timeout}, nil
 }
 
+// arch is the one platform o.Arch names, as an OCI architecture name
+// (amd64 when none); call it after checkArch.
 func (o *Options) arch() string {
-	if o.Arch == "" {
+	a, err := ParseArchList(o.Arch)
+	if err != nil || len(a) == 0 {
 		return "amd64"
 	}
-	return o.Arch
+	return a[0]
+}
+
+// archs are the platforms o.Arch names (amd64 when none), or a usage
+// error naming what is wrong with it.
+func (o *Options) archs() ([]string, error) {
+	a, err := ParseArchList(o.Arch)
+	if err != nil {
+		return nil, &UsageError{fmt.Errorf("--platform/--arch: %w", err)}
+	}
+	if len(a) == 0 {
+		a = []string{"amd64"}
+	}
+	return a, nil
 }
 
 // OpenIndex opens a distro's index with these options, and returns it
@@ -207,6 +227,7 @@ func resolve(ctx context.Context, profile string, o Options) (*Resolution, error
 	if err := checkArch(o.Arch); err != nil {
 		return nil, err
 	}
+	o.Arch = o.arch()
 	if err := o.checkAddExclude(""); err != nil {
 		return nil, &UsageError{err}
 	}
@@ -219,6 +240,9 @@ func resolve(ctx context.Context, profile string, o Options) (*Resolution, error
 		d, err := o.distro(o.Distro)
 		if err != nil {
 			return nil, err
+		}
+		if err := hasArch(d, o.Arch); err != nil {
+			return nil, &UsageError{err}
 		}
 		r, err := resolveOn(ctx, profile, d, o)
 		var np *profiles.NotPackagedError
@@ -237,6 +261,11 @@ func resolve(ctx context.Context, profile string, o Options) (*Resolution, error
 	var why []string
 	for _, b := range distro.Builtins() {
 		d := o.keyed(b)
+		if err := hasArch(d, o.Arch); err != nil {
+			// The definition says so: nothing to read.
+			why = append(why, err.Error())
+			continue
+		}
 		if err := o.declaredNotFor(profile, d); err != nil {
 			// The profile says it is not for this distro: nothing to read.
 			why = append(why, err.Error())
@@ -358,14 +387,31 @@ func diskFirst(err error) error {
 	return err
 }
 
-// Architectures are the values --arch takes.
-var Architectures = []string{"amd64", "arm64"}
-
+// checkArch checks a value of --arch/--platform that must name one
+// platform (resolve, why, profiles; gen takes several).
 func checkArch(arch string) error {
-	if arch != "" && !slices.Contains(Architectures, arch) {
-		return &UsageError{fmt.Errorf("--arch %q: want %s", arch, strings.Join(Architectures, " or "))}
+	o := Options{Arch: arch}
+	a, err := o.archs()
+	if err != nil {
+		return err
+	}
+	if len(a) > 1 {
+		return &UsageError{fmt.Errorf("--platform/--arch %q names %d platforms; this command takes one (gen builds an image index of several): run it once per platform", arch, len(a))}
 	}
 	return nil
+}
+
+// hasArch reports, from its definition alone, that distro d does not
+// publish architecture arch (an OCI name).
+func hasArch(d *distro.Distro, arch string) error {
+	if slices.Contains(d.Architectures, arch) {
+		return nil
+	}
+	var have []string
+	for _, a := range d.Architectures {
+		have = append(have, PlatformName(a))
+	}
+	return fmt.Errorf("%s does not publish %s (it has %s)", d.Name, PlatformName(arch), strings.Join(have, ", "))
 }
 
 // distro returns the distro --distro names (a built-in one or a distro

@@ -40,6 +40,7 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 	for _, stage := range []func() error{
 		b.unpack,
 		b.placeLayers,
+		b.bytecodeShared,
 		b.placeRelease,
 		b.checkTree,
 		b.writeLayers,
@@ -254,13 +255,22 @@ func (b *build) runGenerators(names []string) error {
 // placeBytecode compiles the tree's Python sources and places the .pyc
 // files.
 func (b *build) placeBytecode() error {
-	files, warns, err := b.t.pythonBytecode(b.ctx, b.spec.Arch, b.spec.Cache, b.progress)
+	files, warns, err := b.t.pythonBytecode(b.ctx, b.spec.Arch, b.spec.Cache, b.spec.Bytecode, b.spec.BytecodeDonor, b.progress)
 	if err != nil {
 		return err
 	}
 	b.rep.Warnings = append(b.rep.Warnings, warns...)
 	for _, f := range files {
 		b.t.placeFile(f)
+	}
+	return nil
+}
+
+// bytecodeShared tells the other builds of an image index, once every
+// layer is placed, that a donor has published all its Python bytecode.
+func (b *build) bytecodeShared() error {
+	if b.spec.Bytecode != nil && b.spec.BytecodeDonor {
+		b.spec.Bytecode.Close()
 	}
 	return nil
 }

@@ -72,6 +72,9 @@ out.write(b"D\n")
 out.flush()
 `
 
+// pycEnv is the compiler's environment.
+var pycEnv = []string{"PATH=/usr/bin:/bin", "PYTHONHASHSEED=0", "PYTHONDONTWRITEBYTECODE=1", "PYTHONUTF8=1"}
+
 // pyLibDir matches the directories whose modules are compiled: a
 // version's own (usr/lib/python3.13, usr/lib64/python3.12 on RPM distros)
 // and Debian's version-independent usr/lib/python3.
@@ -168,7 +171,11 @@ func hostRuns(arch string) (bool, string) {
 // of the root filesystem and the sources asked for), so a build of the
 // same inputs reads it back, checked again by parsePyc, instead of
 // running the interpreter.
-func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCache, progress func(string)) ([]File, []string, error) {
+//
+// With a share (the builds of one image index), the donor publishes what
+// it compiled, and every other build takes from it what it can before
+// running its own interpreter on the rest.
+func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCache, share *BytecodeShare, donor bool, progress func(string)) ([]File, []string, error) {
 	bySrc := t.pythonSources()
 	if len(bySrc) == 0 {
 		return nil, nil, nil
@@ -179,13 +186,40 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 	}
 	root := ""
 	defer func() {
-		if root != "" {
-			os.RemoveAll(filepath.Dir(root))
+		if root == "" {
+			return
 		}
+		// A donor's root stays for the other builds' compiles.
+		if share != nil && donor {
+			var ids []string
+			for in := range bySrc {
+				ids = append(ids, t.interpID(in))
+			}
+			if share.keepRoot(root, ids) {
+				return
+			}
+		}
+		os.RemoveAll(filepath.Dir(root))
 	}()
 	var files []File
+	var warns []string
 	for _, in := range slices.Sorted(maps.Keys(bySrc)) {
 		srcs := bySrc[in]
+		id := t.interpID(in)
+		if share != nil && !donor {
+			got, failed, rest, err := share.get(ctx, id, t, srcs)
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(got)+failed > 0 {
+				progress(fmt.Sprintf("took %d modules' bytecode from the native build's /%s (%d do not compile, as in Debian)", len(got), in, failed))
+				files = append(files, got...)
+				if len(rest) == 0 {
+					continue
+				}
+				srcs = rest
+			}
+		}
 		var list bytes.Buffer
 		for _, s := range srcs {
 			if strings.ContainsAny(s, "\n\x00") {
@@ -204,12 +238,40 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 				if got, failed, err := parsePyc(b, srcs); err == nil {
 					progress(fmt.Sprintf("compiled %d modules with /%s earlier (%d do not compile, as in Debian)", len(got), in, failed))
 					files = append(files, got...)
+					if share != nil && donor {
+						share.put(id, t, srcs, got)
+					}
 					continue
 				}
 			}
 		}
+		if share != nil && !donor {
+			// The donor's interpreter, natively, in its own tree.
+			stdout, ok, err := share.compile(ctx, id, in, t, srcs, list.Bytes())
+			if err != nil {
+				return nil, nil, fmt.Errorf("/%s of the native build: %w", in, err)
+			}
+			if ok {
+				got, failed, err := parsePyc(stdout, srcs)
+				if err != nil {
+					return nil, nil, fmt.Errorf("/%s of the native build: %w", in, err)
+				}
+				if cache != nil {
+					_ = cache.Put(key, stdout)
+				}
+				progress(fmt.Sprintf("compiled %d modules with the native build's /%s (%d do not compile, as in Debian)", len(got), in, failed))
+				files = append(files, got...)
+				continue
+			}
+		}
 		ok, how := hostRuns(arch)
 		if !ok {
+			if len(files) > 0 {
+				// What the native build shared is kept.
+				warns = append(warns, fmt.Sprintf("no Python bytecode for %d modules of /%s: this %s host cannot run %s programs (no enabled binfmt_misc qemu-%s entry with the F flag)",
+					len(srcs), in, runtime.GOARCH, arch, qemuNames[arch]))
+				continue
+			}
 			return nil, []string{fmt.Sprintf("no Python bytecode: this %s host cannot run %s programs (no enabled binfmt_misc qemu-%s entry with the F flag)",
 				runtime.GOARCH, arch, qemuNames[arch])}, nil
 		}
@@ -224,8 +286,7 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 			}
 		}
 		progress(fmt.Sprintf("compiling %d Python modules with /%s (%s)", len(srcs), in, how))
-		env := []string{"PATH=/usr/bin:/bin", "PYTHONHASHSEED=0", "PYTHONDONTWRITEBYTECODE=1", "PYTHONUTF8=1"}
-		stdout, err := runChrooted(ctx, root, []string{"/" + in, "-s", "-S", "-B", "-c", pycDriver}, env, list.Bytes())
+		stdout, err := runChrooted(ctx, root, []string{"/" + in, "-s", "-S", "-B", "-c", pycDriver}, pycEnv, list.Bytes())
 		if errors.Is(err, errCannotRun) {
 			return nil, []string{fmt.Sprintf("no Python bytecode: %v", err)}, nil
 		}
@@ -242,8 +303,11 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 		}
 		progress(fmt.Sprintf("compiled %d modules (%d do not compile, as in Debian)", len(got), failed))
 		files = append(files, got...)
+		if share != nil && donor {
+			share.put(id, t, srcs, got)
+		}
 	}
-	return files, nil, nil
+	return files, warns, nil
 }
 
 // viewDigest digests the root filesystem as it stands: every path with
@@ -299,11 +363,7 @@ func parsePyc(b []byte, srcs []string) ([]File, int, error) {
 			b = b[n1+n2:]
 			rel := strings.TrimPrefix(cf, "/")
 			d, base := path.Split(rel)
-			stem := strings.TrimSuffix(base, ".pyc")
-			if i := strings.LastIndexByte(stem, '.'); i > 0 {
-				stem = stem[:i] // the cache tag: cpython-313
-			}
-			src := path.Dir(strings.TrimSuffix(d, "/")) + "/" + stem + ".py"
+			src := pycSource(cf)
 			if !strings.HasSuffix(d, "/__pycache__/") || !strings.HasSuffix(base, ".pyc") || !asked[src] || path.Clean(rel) != rel {
 				return nil, 0, fmt.Errorf("the compiler wrote %q, not the cache of a source it was given", cf)
 			}

@@ -2,9 +2,11 @@ package assemble
 
 import (
 	"archive/tar"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func pycFrame(cache string, flags byte, body string) string {
@@ -76,5 +78,67 @@ func TestPythonSources(t *testing.T) {
 		if g := strings.Join(got[in], " "); g != w {
 			t.Errorf("%s: %s, want %s", in, g, w)
 		}
+	}
+}
+
+// TestBytecodeShare: a build takes from the donor's bytecode only the
+// .pyc of a source with the same path and content, compiled by the same
+// interpreter package; a source the donor could not compile is counted
+// as such; the others are left to compile; and a taker waits until the
+// donor closes the share, or its context ends.
+func TestBytecodeShare(t *testing.T) {
+	mk := func(interpOwner string, srcs map[string]string) *tree {
+		tr := newTree(nil)
+		tr.startLayer()
+		tr.add("usr/bin/python3.13", &node{typ: tar.TypeReg, owner: interpOwner})
+		for p, data := range srcs {
+			tr.add(p, &node{typ: tar.TypeReg, owner: "stdlib", data: []byte(data)})
+		}
+		return tr
+	}
+	const in = "usr/bin/python3.13"
+	donor := mk("python3.13-minimal 3.13.5-2", map[string]string{
+		"usr/lib/python3.13/os.py": "os", "usr/lib/python3.13/bad.py": "(", "usr/lib/python3.13/_sysconfigdata_x86.py": "x86"})
+	s := NewBytecodeShare()
+	srcs := []string{"usr/lib/python3.13/_sysconfigdata_x86.py", "usr/lib/python3.13/bad.py", "usr/lib/python3.13/os.py"}
+	s.put(donor.interpID(in), donor, srcs, []File{
+		{Path: "/usr/lib/python3.13/__pycache__/os.cpython-313.pyc", Data: []byte("os-pyc")},
+		{Path: "/usr/lib/python3.13/__pycache__/_sysconfigdata_x86.cpython-313.pyc", Data: []byte("x86-pyc")},
+	})
+
+	// Before Close, a taker waits: its context ends first.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, _, _, err := s.get(ctx, donor.interpID(in), donor, srcs); err == nil {
+		t.Fatal("get before Close did not wait")
+	}
+	s.Close()
+	s.Close() // twice is fine
+
+	taker := mk("python3.13-minimal 3.13.5-2", map[string]string{
+		"usr/lib/python3.13/os.py": "os", "usr/lib/python3.13/bad.py": "(", "usr/lib/python3.13/_sysconfigdata_arm.py": "arm",
+		"usr/lib/python3.13/patched.py": "other"})
+	tsrcs := []string{"usr/lib/python3.13/_sysconfigdata_arm.py", "usr/lib/python3.13/bad.py", "usr/lib/python3.13/os.py", "usr/lib/python3.13/patched.py"}
+	files, failed, rest, err := s.get(context.Background(), taker.interpID(in), taker, tsrcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 1 || files[0].Path != "/usr/lib/python3.13/__pycache__/os.cpython-313.pyc" || string(files[0].Data) != "os-pyc" || failed != 1 ||
+		strings.Join(rest, " ") != "usr/lib/python3.13/_sysconfigdata_arm.py usr/lib/python3.13/patched.py" {
+		t.Errorf("taken %v, %d failed, rest %v", files, failed, rest)
+	}
+	// The same source with different content is not taken.
+	changed := mk("python3.13-minimal 3.13.5-2", map[string]string{"usr/lib/python3.13/os.py": "os changed"})
+	if files, _, rest, _ := s.get(context.Background(), changed.interpID(in), changed, []string{"usr/lib/python3.13/os.py"}); len(files) != 0 || len(rest) != 1 {
+		t.Errorf("changed source: taken %v", files)
+	}
+	// Another interpreter version takes nothing.
+	other := mk("python3.13-minimal 3.13.6-1", map[string]string{"usr/lib/python3.13/os.py": "os"})
+	if files, _, rest, _ := s.get(context.Background(), other.interpID(in), other, []string{"usr/lib/python3.13/os.py"}); len(files) != 0 || len(rest) != 1 {
+		t.Errorf("another interpreter: taken %v", files)
+	}
+	// Without a kept root, the share compiles nothing.
+	if _, ok, err := s.compile(context.Background(), taker.interpID(in), in, taker, rest, nil); ok || err != nil {
+		t.Errorf("compile without a root: %v, %v", ok, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -28,7 +29,15 @@ func fakeELF(machine elf.Machine, typ elf.Type, soname string, needed ...string)
 // fakeELFISA is fakeELF with, when isa is not 0, a PT_GNU_PROPERTY
 // segment whose GNU_PROPERTY_X86_ISA_1_NEEDED is isa.
 func fakeELFISA(machine elf.Machine, typ elf.Type, isa uint32, soname string, needed ...string) []byte {
-	le := binary.LittleEndian
+	return fakeELFOrder(binary.LittleEndian, 0, machine, typ, isa, soname, needed...)
+}
+
+// fakeELFOrder is fakeELFISA in byte order le, with ELF header flags
+// eflags.
+func fakeELFOrder(le interface {
+	binary.ByteOrder
+	binary.AppendByteOrder
+}, eflags uint32, machine elf.Machine, typ elf.Type, isa uint32, soname string, needed ...string) []byte {
 	const ehdr, phdr, shdr = 64, 56, 64
 	nph := 2
 	if isa != 0 {
@@ -75,6 +84,10 @@ func fakeELFISA(machine elf.Machine, typ elf.Type, isa uint32, soname string, ne
 	b := make([]byte, total)
 	copy(b, elf.ELFMAG)
 	b[elf.EI_CLASS], b[elf.EI_DATA], b[elf.EI_VERSION] = byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), 1
+	if le == binary.BigEndian {
+		b[elf.EI_DATA] = byte(elf.ELFDATA2MSB)
+	}
+	le.PutUint32(b[48:], eflags)
 	le.PutUint16(b[16:], uint16(typ))
 	le.PutUint16(b[18:], uint16(machine))
 	le.PutUint32(b[20:], 1)
@@ -380,6 +393,72 @@ func TestLdSoCacheArm64AndErrors(t *testing.T) {
 	_, _, err = Build(context.Background(), fx.spec(l))
 	if err == nil || !strings.Contains(err.Error(), "generator ld.so.cache: no glibc dynamic loader") || !strings.Contains(err.Error(), "/lib64/ld-linux-x86-64.so.2") {
 		t.Fatalf("no loader: %v", err)
+	}
+}
+
+// TestLdSoCacheOtherArches: the cache of a ppc64le, s390x and riscv64
+// tree, each with its loader: the architecture's flags (riscv64's from
+// each library's float ABI, a single-float one left out, as glibc's
+// ldconfig does), in its byte order (big-endian on s390x, which Parse
+// reads by the header's flag).
+func TestLdSoCacheOtherArches(t *testing.T) {
+	const double, single = 0x4, 0x2
+	for _, c := range []struct {
+		arch, loader, triplet string
+		machine               elf.Machine
+		order                 interface {
+			binary.ByteOrder
+			binary.AppendByteOrder
+		}
+		eflags uint32
+		flag   int32
+		endian byte
+	}{
+		{"ppc64le", "/lib64/ld64.so.2", "powerpc64le-linux-gnu", elf.EM_PPC64, binary.LittleEndian, 0, ldcache.LdFlagELFLibc6 | ldcache.LdFlagPowerPCLib64, 2},
+		{"s390x", "/lib/ld64.so.1", "s390x-linux-gnu", elf.EM_S390, binary.BigEndian, 0, ldcache.LdFlagELFLibc6 | ldcache.LdFlagS390Lib64, 3},
+		{"riscv64", "/lib/ld-linux-riscv64-lp64d.so.1", "riscv64-linux-gnu", elf.EM_RISCV, binary.LittleEndian, double, ldcache.LdFlagELFLibc6 | ldcache.LdFlagRISCVDouble, 2},
+	} {
+		t.Run(c.arch, func(t *testing.T) {
+			lib := func(soname string, eflags uint32) []byte {
+				return fakeELFOrder(c.order, eflags, c.machine, elf.ET_DYN, 0, soname)
+			}
+			loader := path.Base(c.loader)
+			fx := newFixture()
+			files := []fakeEntry{
+				regBytes("./usr/lib/"+c.triplet+"/"+loader, 0o755, lib(loader, c.eflags)),
+				sym("./usr"+c.loader, c.triplet+"/"+loader),
+				regBytes("./usr/lib/"+c.triplet+"/libc.so.6", 0o755, lib("libc.so.6", c.eflags)),
+			}
+			if c.arch == "riscv64" {
+				files = append(files, regBytes("./usr/lib/"+c.triplet+"/libsingle.so.1", 0o755, lib("libsingle.so.1", single)))
+			}
+			if strings.HasPrefix(c.loader, "/lib64/") {
+				files[1] = sym("./usr/lib64/"+loader, "../lib/"+c.triplet+"/"+loader)
+			}
+			l := layer("base", fx.pkg("libc6", files...))
+			l.Generate = []string{"ld.so.cache"}
+			spec := fx.spec(l)
+			spec.Arch = c.arch
+			img, _ := mustBuild(t, spec)
+			data := rootfs(t, img)["etc/ld.so.cache"].data
+			if data[28] != c.endian {
+				t.Errorf("cache flags byte %d, want %d", data[28], c.endian)
+			}
+			cache, err := ldcache.Parse(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys := map[string]bool{}
+			for _, e := range cache.Entries {
+				keys[e.Key] = true
+				if e.Flags != c.flag {
+					t.Errorf("%s: flags %#x, want %#x", e.Value, e.Flags, c.flag)
+				}
+			}
+			if !keys["libc.so.6"] || !keys[loader] || keys["libsingle.so.1"] {
+				t.Errorf("entries:\n%s", fmtEntries(cache.Entries))
+			}
+		})
 	}
 }
 

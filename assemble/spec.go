@@ -87,6 +87,11 @@ type Spec struct {
 	// Python bytecode) for the next build of the same inputs; its entries
 	// must be checked when read (fetch.Cache's named entries are).
 	Cache DerivedCache
+	// Bytecode, when set, shares Python bytecode between the builds of
+	// one image index (see BytecodeShare): the BytecodeDonor build
+	// publishes what it compiles, the others take from it.
+	Bytecode      *BytecodeShare
+	BytecodeDonor bool
 }
 
 // DerivedCache stores derived data under a key: Get fails for a key it

@@ -70,14 +70,16 @@ func (debDriver) check(d *Distro, fail func(string, ...any) error) error {
 	return nil
 }
 
-// arch: Debian's names are OCI's, but for 386 (i386) and ppc64le
-// (ppc64el).
+// arch: Debian's names are OCI's, but for 386 (i386), arm (armhf, the
+// arm/v7 hard-float port) and ppc64le (ppc64el).
 func (debDriver) arch(oci string) (string, error) {
 	switch oci {
 	case "amd64", "arm64", "s390x", "riscv64":
 		return oci, nil
 	case "386":
 		return "i386", nil
+	case "arm":
+		return "armhf", nil
 	case "ppc64le":
 		return "ppc64el", nil
 	}

@@ -45,7 +45,9 @@ func TestReadRefuses(t *testing.T) {
 		want string
 	}{
 		{name: "not json", raw: "{", want: "unexpected end of JSON input"},
-		{name: "version", edit: func(l *Lock) { l.Version = 2 }, want: "version 2, this tool reads version 1"},
+		{name: "version", edit: func(l *Lock) { l.Version = 3 }, want: "version 3, this tool reads versions 1 and 2"},
+		{name: "v1 with platforms", edit: func(l *Lock) { l.Platforms = []Platform{{Arch: "arm64"}} }, want: "platforms is for version 2 lockfiles"},
+		{name: "v2 with top packages", edit: func(l *Lock) { l.Version = 2 }, want: "not at the top"},
 		{name: "no distro", edit: func(l *Lock) { l.Distro = "" }, want: "profile, distro and packages are required"},
 		{name: "no packages", edit: func(l *Lock) { l.Packages = nil }, want: "profile, distro and packages are required"},
 		{name: "arch", edit: func(l *Lock) { l.Arch = "../amd64" }, want: "arch:"},
@@ -95,5 +97,88 @@ func TestCheckPackages(t *testing.T) {
 	l.Packages[0].Version = "1.0/../x"
 	if err := l.CheckPackages("app.lock", ""); err == nil || !strings.Contains(err.Error(), "version") {
 		t.Errorf("a path for a version: %v", err)
+	}
+}
+
+// TestPlatforms: the lockfiles of two platforms merge into one version-2
+// lockfile that reads back and splits into the same two; one platform
+// stays a version-1 lockfile, byte for byte as before; a version-2
+// lockfile that is not sound is refused naming the platform.
+func TestPlatforms(t *testing.T) {
+	amd, arm := sample(), sample()
+	arm.Arch = "arm64"
+	arm.Packages[0].Arch = "arm64"
+	arm.Packages[0].SHA256 = strings.Repeat("c", 64)
+	one, err := Merge([]*Lock{sample()})
+	if err != nil || !reflect.DeepEqual(one, sample()) {
+		t.Fatalf("Merge of one lockfile = %+v, %v; want it unchanged", one, err)
+	}
+	m, err := Merge([]*Lock{amd, arm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Version != VersionPlatforms || m.Arch != "" || len(m.Packages) != 0 || len(m.Platforms) != 2 {
+		t.Fatalf("merged: %+v", m)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "multi.lock")
+	if err := Write(path, m); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(path)
+	if strings.Contains(string(raw), `"arch": ""`) || !strings.Contains(string(raw), `"platforms"`) {
+		t.Errorf("version-2 lockfile:\n%s", raw)
+	}
+	got, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Split(), []*Lock{amd, arm}) || !reflect.DeepEqual(got.Archs(), []string{"amd64", "arm64"}) {
+		t.Errorf("split: %+v", got.Split())
+	}
+	// A version-1 lockfile still writes arch, indexes and packages.
+	if err := Write(path, sample()); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = os.ReadFile(path)
+	if !strings.Contains(string(raw), `"arch": "amd64"`) || strings.Contains(string(raw), "platforms") {
+		t.Errorf("version-1 lockfile:\n%s", raw)
+	}
+
+	if _, err := Merge([]*Lock{amd, {Version: Version, Profile: "cc", Distro: amd.Distro, Arch: "arm64"}}); err == nil {
+		t.Error("merging two profiles' lockfiles succeeded")
+	}
+	for _, c := range []struct {
+		name string
+		edit func(*Lock)
+		want string
+	}{
+		{"twice", func(l *Lock) { l.Platforms[1].Arch = "amd64" }, "platforms[1] arch amd64 is pinned twice"},
+		{"no packages", func(l *Lock) { l.Platforms[1].Packages = nil }, `platforms[1] ("arm64") has no packages`},
+		{"bad arch", func(l *Lock) { l.Platforms[0].Arch = "../x" }, "platforms[0] arch:"},
+		{"empty arch", func(l *Lock) { l.Platforms[0].Arch = "" }, "platforms[0] arch:"},
+		{"bad sha", func(l *Lock) { l.Platforms[1].Packages[0].SHA256 = "x" }, `platforms[1] packages[0] ("libc6") needs name`},
+		{"no platforms", func(l *Lock) { l.Platforms = nil }, "profile, distro and platforms are required"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l, _ := Merge([]*Lock{sample(), arm})
+			l.Platforms = append([]Platform(nil), l.Platforms...)
+			for i := range l.Platforms {
+				l.Platforms[i].Packages = append([]Package(nil), l.Platforms[i].Packages...)
+			}
+			c.edit(l)
+			p := filepath.Join(t.TempDir(), "bad.lock")
+			if err := Write(p, l); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Read(p); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), p) {
+				t.Errorf("Read = %v, want %q", err, c.want)
+			}
+		})
+	}
+	bad, _ := Merge([]*Lock{sample(), arm})
+	bad.Platforms[1].Packages = []Package{{Name: "../../etc", Version: "1", Arch: "arm64"}}
+	if err := bad.CheckPackages("m.lock", "deb"); err == nil || !strings.Contains(err.Error(), `platforms[1] packages[0] ("../../etc")`) {
+		t.Errorf("CheckPackages: %v", err)
 	}
 }

@@ -57,6 +57,30 @@ print(f"image: {len(r['packages'])} packages, rootfs {r['size']/1e6:.1f} MB unco
       f"{r['image_size']/1e6:.1f} MB compressed, {r['download']/1e6:.1f} MB of packages downloaded")
 PY
 
+# Several platforms: python3 on trixie for linux/amd64 alone and for
+# linux/amd64,linux/arm64 (one image index), cold (an empty cache each
+# run) and warm, runs of the two alternating; medians and ratios.
+# (arm64's Python bytecode comes from the amd64 build, but for the few
+# arm64-only modules, compiled through qemu-user when binfmt_misc has it.)
+runs=${BENCH_PLATFORM_RUNS:-3}
+echo "== python3 on debian:trixie: 1 platform vs 2 (medians of $runs, alternating)"
+median() { sort -n | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+one=() two=()
+for i in $(seq "$runs"); do
+  rm -rf "$work/p1" "$work/p2"
+  one+=("$(secs "$dl" gen python3 --distro debian:trixie --cache-dir "$work/p1" -o "oci:$work/p1-out:x")")
+  two+=("$(secs "$dl" gen python3 --distro debian:trixie --platform linux/amd64,linux/arm64 --cache-dir "$work/p2" -o "oci:$work/p2-out:x")")
+done
+c1=$(printf '%s\n' "${one[@]}" | median); c2=$(printf '%s\n' "${two[@]}" | median)
+echo "cold: amd64 ${one[*]} s, median $c1; amd64+arm64 ${two[*]} s, median $c2; ratio $(awk -v a="$c2" -v b="$c1" 'BEGIN{printf "%.2f", a/b}')"
+one=() two=()
+for i in $(seq "$runs"); do
+  one+=("$(secs "$dl" gen python3 --distro debian:trixie --cache-dir "$work/p1" -o "oci:$work/p1-out:x")")
+  two+=("$(secs "$dl" gen python3 --distro debian:trixie --platform linux/amd64,linux/arm64 --cache-dir "$work/p2" -o "oci:$work/p2-out:x")")
+done
+w1=$(printf '%s\n' "${one[@]}" | median); w2=$(printf '%s\n' "${two[@]}" | median)
+echo "warm: amd64 ${one[*]} s, median $w1; amd64+arm64 ${two[*]} s, median $w2; ratio $(awk -v a="$w2" -v b="$w1" 'BEGIN{printf "%.2f", a/b}')"
+
 echo "== Go benchmarks"
 go test -run '^$' -bench 'IndexReady|OpenWarm|WarmClosure' -benchtime 5x ./packages/deb/ | grep -E '^Benchmark'
 go test -run '^$' -bench . -benchtime 3x ./assemble/ | grep -E '^Benchmark'

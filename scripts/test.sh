@@ -20,6 +20,9 @@ need=(podman runc skopeo umoci default-jdk-headless
 need+=(xz-utils bzip2)
 # The distribution registry the push tests run (internal/registrytest).
 need+=(docker-registry)
+# qemu-user through binfmt_misc runs the arm64 and armhf images of the
+# multi-platform tests.
+need+=(qemu-user-static binfmt-support)
 missing=()
 for pkg in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -30,6 +33,16 @@ if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# binfmt_misc, with qemu-user's arm64 and armhf entries enabled (the
+# tests that run those images say so in their log when this failed).
+if [ "$(id -u)" = 0 ] || command -v sudo >/dev/null; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  mountpoint -q /proc/sys/fs/binfmt_misc || $sudo mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
+  for q in qemu-aarch64 qemu-arm; do
+    [ -e "/proc/sys/fs/binfmt_misc/$q" ] || $sudo update-binfmts --enable "$q" || true
+  done
 fi
 
 # trivy and syft, at pinned versions, for the scanner tests (built once,

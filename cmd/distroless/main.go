@@ -54,13 +54,20 @@ func newRoot() *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&opts.Distro, "distro", "", "distro to build from: a built-in one (debian:trixie, debian:bookworm, debian:sid, rocky:9, almalinux:9, ubi:9, fedora:44) or a distro file (FILE.yaml); default: the first built-in one that packages the profile, preferring Debian stable; one that cannot be read or verified before it is an error, never skipped")
 	pf.StringVar(&opts.Keyring, "keyring", "", "file of the distro's signing keys (OpenPGP, armored or binary), instead of the built-in or downloaded ones; a built-in distro's pinned fingerprints still apply")
-	pf.StringVar(&opts.Arch, "arch", "", "target architecture: amd64 (default) or arm64")
+	pf.StringVar(&opts.Arch, "arch", "", "target architecture (default amd64): amd64, arm64, arm (armhf), ppc64le, s390x, riscv64 or 386, also by Debian or RPM name; for gen a comma-separated list builds an image index")
+	platform := pf.String("platform", "", "target platforms, as --arch: linux/amd64,linux/arm64,linux/arm/v7,… (gen builds one image index of them; the others take one)")
 	pf.StringVar(&opts.CacheDir, "cache-dir", os.Getenv("DISTROLESS_CACHE_DIR"), "download cache (default: $DISTROLESS_CACHE_DIR, else the XDG cache dir)")
 	pf.BoolVar(&opts.Offline, "offline", false, "use only the cache; fail if something is missing")
 	pf.StringVar(&opts.Mirrors.Archive, "mirror", "", "Debian archive mirror URL (default: $DISTROLESS_DEBIAN_MIRROR, else the host's apt sources)")
 	pf.StringVar(&opts.Mirrors.Security, "security-mirror", "", "Debian security archive URL (default: $DISTROLESS_DEBIAN_SECURITY_MIRROR, else the host's apt sources)")
 	timeout := pf.String("timeout", os.Getenv("DISTROLESS_TIMEOUT"), "longest wait on the network: connect, TLS handshake, response headers, a pause in a download (default: $DISTROLESS_TIMEOUT, else 30s)")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if *platform != "" {
+			if opts.Arch != "" && opts.Arch != *platform {
+				return &usageError{fmt.Errorf("--platform %q and --arch %q: give one of the two", *platform, opts.Arch)}
+			}
+			opts.Arch = *platform
+		}
 		if *timeout == "" {
 			return nil
 		}
@@ -182,7 +189,9 @@ func newGen(opts *distroless.Options) *cobra.Command {
 		Short: "Build a distroless image of a profile and print its digest",
 		Long: `Build a shell-less OCI image of PROFILE's closure on an empty base and print
 its digest: sha256:... for files and layouts, REGISTRY/REPO@sha256:... for
-each repository pushed to.
+each repository pushed to. With several platforms (--platform
+linux/amd64,linux/arm64), an OCI image index of one image per platform, and
+the index's digest.
 
 Outputs (-o, repeatable: every one is written):
   oci:DIR[:TAG]                an OCI image layout (default oci:./PROFILE, tag latest)
@@ -215,8 +224,17 @@ Outputs (-o, repeatable: every one is written):
 				return writeJSON(cmd.OutOrStdout(), res)
 			}
 			if !quiet {
-				fmt.Fprintf(os.Stderr, "%s on %s (%s): %d packages, %s rootfs, %s compressed, written to %s\n",
-					res.Profile, res.Distro, res.Arch, len(res.Packages), formatSize(res.Size), formatSize(res.ImageSize), strings.Join(res.Outputs, ", "))
+				if len(res.Platforms) > 0 {
+					for _, p := range res.Platforms {
+						fmt.Fprintf(os.Stderr, "%s: %s, %d packages, %s rootfs, %s compressed\n",
+							p.Platform, p.Digest, len(p.Packages), formatSize(p.Size), formatSize(p.ImageSize))
+					}
+					fmt.Fprintf(os.Stderr, "%s on %s: an image index of %d platforms, %s compressed (shared layers once), written to %s\n",
+						res.Profile, res.Distro, len(res.Platforms), formatSize(res.ImageSize), strings.Join(res.Outputs, ", "))
+				} else {
+					fmt.Fprintf(os.Stderr, "%s on %s (%s): %d packages, %s rootfs, %s compressed, written to %s\n",
+						res.Profile, res.Distro, res.Arch, len(res.Packages), formatSize(res.Size), formatSize(res.ImageSize), strings.Join(res.Outputs, ", "))
+				}
 			}
 			return writeGenRefs(cmd.OutOrStdout(), res)
 		},

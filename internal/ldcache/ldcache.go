@@ -54,9 +54,10 @@ const (
 	ldCacheOldHeader = 16 // struct cache_file (magic, nlibs)
 	ldCacheOldEntry  = 12 // struct file_entry
 	ldCacheExtMagic  = 0xeaa42174
-	// cache_file_new_flags_endian_little: the images' architectures are
-	// little-endian.
+	// cache_file_new_flags_endian_little and _big: the cache is in the
+	// byte order of its architecture (big-endian on s390x).
 	ldCacheEndianLittle = 2
+	ldCacheEndianBig    = 3
 	ldCacheExtGenerator = 0 // cache_extension_tag_generator
 	ldCacheExtHwcaps    = 1 // cache_extension_tag_glibc_hwcaps
 	// DL_CACHE_HWCAP_EXTENSION: the entry's hwcap holds an index into the
@@ -74,6 +75,12 @@ const (
 	LdFlagELFLibc6     = 0x0003
 	LdFlagX8664Lib64   = 0x0300
 	LdFlagAArch64Lib64 = 0x0a00
+	LdFlagS390Lib64    = 0x0400
+	LdFlagPowerPCLib64 = 0x0500
+	LdFlagARMLibHF     = 0x0900
+	LdFlagARMLibSF     = 0x0b00
+	LdFlagRISCVSoft    = 0x0f00
+	LdFlagRISCVDouble  = 0x1000
 )
 
 // ldArch is what the cache needs to know about the image's architecture:
@@ -88,11 +95,58 @@ type ldArch struct {
 	// signedChar: C's char is signed on the architecture, which changes
 	// _dl_cache_libcmp for bytes above 0x7f.
 	signedChar bool
+	// order is the architecture's byte order, the cache's.
+	order byteOrder
+	// libFlags, when set, gives a library's flags from its ELF header
+	// flags instead of flags (the float ABI of arm and riscv, as their
+	// readelflib.c reads it); ok false skips the library.
+	libFlags func(eflags uint32) (flags int32, ok bool)
 }
 
 var ldArches = []ldArch{
-	{"x86-64", "/lib64/ld-linux-x86-64.so.2", elf.EM_X86_64, elf.ELFCLASS64, "x86_64-linux-gnu", LdFlagELFLibc6 | LdFlagX8664Lib64, true},
-	{"aarch64", "/lib/ld-linux-aarch64.so.1", elf.EM_AARCH64, elf.ELFCLASS64, "aarch64-linux-gnu", LdFlagELFLibc6 | LdFlagAArch64Lib64, false},
+	{"x86-64", "/lib64/ld-linux-x86-64.so.2", elf.EM_X86_64, elf.ELFCLASS64, "x86_64-linux-gnu", LdFlagELFLibc6 | LdFlagX8664Lib64, true, binary.LittleEndian, nil},
+	{"aarch64", "/lib/ld-linux-aarch64.so.1", elf.EM_AARCH64, elf.ELFCLASS64, "aarch64-linux-gnu", LdFlagELFLibc6 | LdFlagAArch64Lib64, false, binary.LittleEndian, nil},
+	{"i386", "/lib/ld-linux.so.2", elf.EM_386, elf.ELFCLASS32, "i386-linux-gnu", LdFlagELFLibc6, true, binary.LittleEndian, nil},
+	{"armhf", "/lib/ld-linux-armhf.so.3", elf.EM_ARM, elf.ELFCLASS32, "arm-linux-gnueabihf", LdFlagELFLibc6 | LdFlagARMLibHF, false, binary.LittleEndian, armFlags},
+	{"ppc64le", "/lib64/ld64.so.2", elf.EM_PPC64, elf.ELFCLASS64, "powerpc64le-linux-gnu", LdFlagELFLibc6 | LdFlagPowerPCLib64, false, binary.LittleEndian, nil},
+	{"s390x", "/lib/ld64.so.1", elf.EM_S390, elf.ELFCLASS64, "s390x-linux-gnu", LdFlagELFLibc6 | LdFlagS390Lib64, false, binary.BigEndian, nil},
+	{"riscv64", "/lib/ld-linux-riscv64-lp64d.so.1", elf.EM_RISCV, elf.ELFCLASS64, "riscv64-linux-gnu", LdFlagELFLibc6 | LdFlagRISCVDouble, false, binary.LittleEndian, riscvFlags},
+}
+
+// byteOrder is binary.LittleEndian or binary.BigEndian.
+type byteOrder interface {
+	binary.ByteOrder
+	binary.AppendByteOrder
+}
+
+// armFlags: an EABI5 library is hard- or soft-float by its header flags;
+// one marked neither (or an older EABI) works with either, and has no
+// ABI flag (sysdeps/unix/sysv/linux/arm/readelflib.c).
+func armFlags(eflags uint32) (int32, bool) {
+	const eabiMask, eabi5, floatHard, floatSoft = 0xff000000, 0x05000000, 0x400, 0x200
+	switch {
+	case eflags&eabiMask != eabi5:
+		return LdFlagELFLibc6, true
+	case eflags&floatHard != 0:
+		return LdFlagELFLibc6 | LdFlagARMLibHF, true
+	case eflags&floatSoft != 0:
+		return LdFlagELFLibc6 | LdFlagARMLibSF, true
+	}
+	return LdFlagELFLibc6, true
+}
+
+// riscvFlags: the float ABI of the library's header flags, soft or
+// double; a single-float library is skipped
+// (sysdeps/unix/sysv/linux/riscv/readelflib.c).
+func riscvFlags(eflags uint32) (int32, bool) {
+	const floatABI, soft, double = 0x6, 0x0, 0x4
+	switch eflags & floatABI {
+	case soft:
+		return LdFlagELFLibc6 | LdFlagRISCVSoft, true
+	case double:
+		return LdFlagELFLibc6 | LdFlagRISCVDouble, true
+	}
+	return 0, false
 }
 
 // Entry is one entry of an ld.so.cache.
@@ -364,10 +418,33 @@ func isDSOName(name string) bool {
 		strings.HasPrefix(name, "ld.so.") || strings.HasPrefix(name, "ld64.so.")
 }
 
-// dsoInfo reads what ldconfig reads of a shared library: its soname and
-// x86 ISA level; ok is false for files ldconfig skips (not ELF, another
-// class or machine, not ET_DYN, no dynamic segment or string table).
-func dsoInfo(data []byte, a ldArch) (soname string, isaLevel uint32, ok bool) {
+// dsoInfo reads what ldconfig reads of a shared library: its soname,
+// its cache flags and x86 ISA level; ok is false for files ldconfig
+// skips (not ELF, another class or machine, not ET_DYN, no dynamic
+// segment or string table, an ABI the architecture's cache leaves out).
+func dsoInfo(data []byte, a ldArch) (soname string, flags int32, isaLevel uint32, ok bool) {
+	soname, isaLevel, ok = dsoInfo1(data, a)
+	if !ok {
+		return "", 0, 0, false
+	}
+	flags = a.flags
+	if a.libFlags != nil {
+		// e_flags: at 36 in a 32-bit header, 48 in a 64-bit one.
+		at := 36
+		if a.class == elf.ELFCLASS64 {
+			at = 48
+		}
+		if len(data) < at+4 {
+			return "", 0, 0, false
+		}
+		if flags, ok = a.libFlags(a.order.Uint32(data[at:])); !ok {
+			return "", 0, 0, false
+		}
+	}
+	return soname, flags, isaLevel, true
+}
+
+func dsoInfo1(data []byte, a ldArch) (soname string, isaLevel uint32, ok bool) {
 	c64, m, _, ok := ELFHeader(data)
 	if !ok || c64 != (a.class == elf.ELFCLASS64) || elf.Machine(m) != a.machine {
 		return "", 0, false
@@ -510,6 +587,7 @@ type dlib struct {
 	name, soname string
 	isLink       bool
 	isaLevel     uint32
+	flags        int32
 }
 
 // scanDir lists a directory's libraries as ldconfig's search_dir does:
@@ -537,7 +615,7 @@ func scanDir(ix *fsIndex, d ldDir, a ldArch) []dlib {
 		if err != nil {
 			continue
 		}
-		soname, isa, ok := dsoInfo(data, a)
+		soname, flags, isa, ok := dsoInfo(data, a)
 		if !ok {
 			continue
 		}
@@ -560,13 +638,13 @@ func scanDir(ix *fsIndex, d ldDir, a ldArch) []dlib {
 				continue
 			}
 			if (!isLink && ex.isLink) || (isLink == ex.isLink && ldCacheLibcmp(ex.name, name, a.signedChar) < 0) {
-				ex.name, ex.isLink, ex.isaLevel = name, isLink, isa
+				ex.name, ex.isLink, ex.isaLevel, ex.flags = name, isLink, isa, flags
 			}
 			found = true
 			break
 		}
 		if !found {
-			libs = append(libs, dlib{name: name, soname: soname, isLink: isLink, isaLevel: isa})
+			libs = append(libs, dlib{name: name, soname: soname, isLink: isLink, isaLevel: isa, flags: flags})
 		}
 	}
 	return libs
@@ -729,15 +807,20 @@ func finalizeStrings(strs []string) ([]byte, map[string]uint32) {
 }
 
 // Encode writes entries, in the order given, as an ld.so.cache in
-// glibc's new format (little-endian), with a generator extension and, if
+// glibc's new format (little-endian; EncodeOrder for another), with a generator extension and, if
 // an entry has HWCaps, a glibc-hwcaps extension (whose indices it sets in
 // the entries' HWCap). hwcapNames are more glibc-hwcaps names for the
 // string table (ldconfig's table holds every one it saw); nil for none.
 func Encode(entries []Entry, hwcapNames []string, generator string) []byte {
-	return encode(entries, hwcapNames, generator)
+	return encode(binary.LittleEndian, entries, hwcapNames, generator)
 }
 
-func encode(entries []Entry, extra []string, generator string) []byte {
+// EncodeOrder is Encode in byte order bo (the architecture's).
+func EncodeOrder(bo byteOrder, entries []Entry, hwcapNames []string, generator string) []byte {
+	return encode(bo, entries, hwcapNames, generator)
+}
+
+func encode(le byteOrder, entries []Entry, extra []string, generator string) []byte {
 	var strs []string
 	used := map[string]bool{}
 	for _, e := range entries {
@@ -754,7 +837,6 @@ func encode(entries []Entry, extra []string, generator string) []byte {
 	}
 	sort.Strings(hwcaps)
 	table, off := finalizeStrings(strs)
-	le := binary.LittleEndian
 	strOffset := uint32(ldCacheHeaderLen + ldCacheEntryLen*len(entries))
 	extOffset := (strOffset + uint32(len(table)) + 3) &^ 3
 	buf := make([]byte, extOffset, int(extOffset)+ldCacheExtFullLen+4*len(hwcaps)+len(generator))
@@ -762,6 +844,9 @@ func encode(entries []Entry, extra []string, generator string) []byte {
 	le.PutUint32(buf[20:], uint32(len(entries)))
 	le.PutUint32(buf[24:], uint32(len(table)))
 	buf[28] = ldCacheEndianLittle
+	if le == binary.BigEndian {
+		buf[28] = ldCacheEndianBig
+	}
 	le.PutUint32(buf[32:], extOffset)
 	for i, e := range entries {
 		b := buf[ldCacheHeaderLen+ldCacheEntryLen*i:]
@@ -806,9 +891,10 @@ func encode(entries []Entry, extra []string, generator string) []byte {
 }
 
 // Parse reads an ld.so.cache in glibc's new format, alone or
-// after an old-format table (ldconfig -c compat), little-endian.
+// after an old-format table (ldconfig -c compat), in the byte order its
+// flags say (little-endian when they say none).
 func Parse(b []byte) (*Cache, error) {
-	le := binary.LittleEndian
+	var le binary.ByteOrder = binary.LittleEndian
 	base := 0
 	if bytes.HasPrefix(b, []byte(ldCacheMagicOld)) {
 		if len(b) < ldCacheOldHeader {
@@ -825,8 +911,12 @@ func Parse(b []byte) (*Cache, error) {
 	}
 	h := b[base:]
 	c := &Cache{Flags: h[28]}
-	if c.Flags&3 != 0 && c.Flags&3 != ldCacheEndianLittle {
-		return nil, fmt.Errorf("ld.so.cache: flags %#x: not a little-endian cache", c.Flags)
+	switch c.Flags & 3 {
+	case 0, ldCacheEndianLittle:
+	case ldCacheEndianBig:
+		le = binary.BigEndian
+	default:
+		return nil, fmt.Errorf("ld.so.cache: flags %#x: no byte order", c.Flags)
 	}
 	n := int(le.Uint32(h[20:]))
 	lenStrings := int(le.Uint32(h[24:]))
@@ -917,18 +1007,24 @@ func Parse(b []byte) (*Cache, error) {
 // (sorted as it sorts them), the soname symlinks it would create, and
 // the glibc-hwcaps names it saw.
 func Entries(f FS) (entries []Entry, links []Link, hwcapNames []string, err error) {
+	_, entries, links, hwcapNames, err = archEntries(f)
+	return entries, links, hwcapNames, err
+}
+
+// archEntries is Entries, with the architecture it found.
+func archEntries(f FS) (a ldArch, entries []Entry, links []Link, hwcapNames []string, err error) {
 	ix, err := indexFS(f)
 	if err != nil {
-		return nil, nil, nil, err
+		return a, nil, nil, nil, err
 	}
-	a, err := detectLdArch(ix)
+	a, err = detectLdArch(ix)
 	if err != nil {
-		return nil, nil, nil, err
+		return a, nil, nil, nil, err
 	}
 	dirs, hwcapNames := ldconfigDirs(ix, a)
 	for _, d := range dirs {
 		for _, l := range scanDir(ix, d, a) {
-			e := Entry{Flags: a.flags, Key: l.soname}
+			e := Entry{Flags: l.flags, Key: l.soname}
 			if d.hwcaps != "" {
 				// The file itself, not its soname; no links.
 				e.Value = d.path + "/" + l.name
@@ -945,7 +1041,7 @@ func Entries(f FS) (entries []Entry, links []Link, hwcapNames []string, err erro
 			entries = append(entries, e)
 		}
 	}
-	return sortLdCacheEntries(entries, a.signedChar), links, hwcapNames, nil
+	return a, sortLdCacheEntries(entries, a.signedChar), links, hwcapNames, nil
 }
 
 // Link is a symlink ldconfig would create: at Path, to Target.
@@ -970,11 +1066,11 @@ func sonameLink(ix *fsIndex, d ldDir, l dlib) (Link, bool) {
 // Generate computes the image's cache: the soname links to create and
 // the cache's bytes, to go at Path.
 func Generate(f FS) (links []Link, cache []byte, err error) {
-	entries, links, hwcapNames, err := Entries(f)
+	a, entries, links, hwcapNames, err := archEntries(f)
 	if err != nil {
 		return nil, nil, err
 	}
-	return links, encode(entries, hwcapNames, Generator), nil
+	return links, encode(a.order, entries, hwcapNames, Generator), nil
 }
 
 // ELFHeader reads the class, machine and type of an ELF file without
