@@ -46,10 +46,17 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 		b.checkLibraries,
 		b.makeImage,
 	} {
-		if err := stage(); err != nil {
+		err := stage()
+		if err == nil {
+			err = b.spool.err()
+		}
+		if err != nil {
+			b.spool.close()
 			return nil, nil, err
 		}
 	}
+	// The image reads its layers from the spool file, which stays open
+	// as long as the image is reachable.
 	return b.img, b.rep, nil
 }
 
@@ -64,6 +71,8 @@ type build struct {
 	created  time.Time
 	pr       *pruner
 	npkgs    int
+	spool    *spool // file contents and compressed layers
+	limits   *payloadLimits
 
 	pkgs  [][]*unpacked // unpacked packages, per layer of spec.Layers
 	t     *tree
@@ -112,13 +121,21 @@ func validateSpec(ctx context.Context, spec *Spec) (*build, error) {
 	}
 	b.pr = pr
 	b.env = mergeEnv(defaultEnv, spec.Env)
+	b.limits = &payloadLimits{file: spec.MaxFileSize, image: spec.MaxImageSize}
+	if b.limits.file <= 0 {
+		b.limits.file = DefaultMaxFileSize
+	}
+	if b.limits.image <= 0 {
+		b.limits.image = DefaultMaxImageSize
+	}
+	b.spool = newSpool(spec.SpoolDir)
 	return b, nil
 }
 
 // unpack reads every package's payload.
 func (b *build) unpack() error {
 	b.progress(fmt.Sprintf("unpacking %d packages", b.npkgs))
-	pkgs, err := readAll(b.ctx, b.spec, b.pr)
+	pkgs, err := readAll(b.ctx, b.spec, b.pr, b.spool, b.limits)
 	if err != nil {
 		return err
 	}
@@ -300,7 +317,7 @@ func (b *build) checkTree() error {
 	for _, n := range b.t.view {
 		b.rep.Files++
 		if n.typ == tar.TypeReg {
-			b.rep.Size += int64(len(n.data))
+			b.rep.Size += n.c.size()
 		}
 	}
 	return nil
@@ -331,7 +348,7 @@ func (b *build) writeLayers() error {
 		rep.Layers[i].TarSize = t.size
 	}
 	if tarErr == nil {
-		b.layers, tarErr = compressLayers(b.ctx, tars)
+		b.layers, tarErr = compressLayers(b.ctx, b.spool, tars)
 	}
 	wg.Wait()
 	return tarErr
@@ -381,7 +398,7 @@ func (t *tree) has(p string, data []byte) bool {
 	c, _, _ = mergeUsr(c)
 	n := t.view[c]
 	return n != nil && n.owner == generatedOwner && n.typ == tar.TypeReg && n.mode == 0o644 &&
-		n.uid == 0 && n.gid == 0 && bytes.Equal(n.data, data)
+		n.uid == 0 && n.gid == 0 && n.c.sp == nil && bytes.Equal(n.c.b, data)
 }
 
 func makeImage(spec *Spec, arch archInfo, env []string, created time.Time, names []string, layers []*memLayer) (v1.Image, error) {
