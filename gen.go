@@ -42,7 +42,10 @@ type GenOptions struct {
 	KeepDocs         bool
 	AllowMissingLibs bool
 	Parallel         int // downloads at once; 0 = 8
-	Progress         func(string)
+	// MaxImageSize and MaxFileSize bound the packages' files ("2GiB",
+	// "500MB"; "" = assemble's defaults): all together, and each one.
+	MaxImageSize, MaxFileSize string
+	Progress                  func(string)
 }
 
 // GenResult is what gen made.
@@ -93,6 +96,14 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		return nil, &UsageError{err}
 	}
 	if err := checkArch(o.Arch); err != nil {
+		return nil, err
+	}
+	maxImage, err := sizeFlag("--max-image-size", o.MaxImageSize)
+	if err != nil {
+		return nil, err
+	}
+	maxFile, err := sizeFlag("--max-file-size", o.MaxFileSize)
+	if err != nil {
 		return nil, err
 	}
 	in, err := genPlan(ctx, profile, o)
@@ -169,7 +180,17 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		return nil, err
 	}
 	spec.Progress = progress
+	spec.MaxImageSize, spec.MaxFileSize = maxImage, maxFile
+	// File contents wait on disk, in the cache, rather than in memory.
+	spec.SpoolDir = in.cache.Dir
 	img, rep, err := assemble.Build(ctx, spec)
+	if le := (*assemble.LimitError)(nil); errors.As(err, &le) {
+		flag := "--max-file-size"
+		if le.Image {
+			flag = "--max-image-size"
+		}
+		return nil, fmt.Errorf("%w; %s raises the limit", err, flag)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -516,4 +537,19 @@ func revision() string {
 		}
 	}
 	return "unknown"
+}
+
+// sizeFlag reads a size flag's value: 0 (the default) when empty.
+func sizeFlag(flag, v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := fetch.ParseSize(v)
+	if err == nil && n <= 0 {
+		err = fmt.Errorf("size %q: must be more than 0", v)
+	}
+	if err != nil {
+		return 0, &UsageError{fmt.Errorf("%s: %w", flag, err)}
+	}
+	return n, nil
 }

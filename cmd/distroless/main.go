@@ -213,6 +213,8 @@ Outputs (-o):
 	f.StringVar(&g.User, "user", "", "image user: nonroot (65532, the default), root, or a numeric UID")
 	f.BoolVar(&g.KeepDocs, "keep-docs", false, "keep documentation, man pages and locales")
 	f.BoolVar(&g.AllowMissingLibs, "allow-missing-libs", false, "warn instead of failing when an ELF file needs a library the image lacks")
+	f.StringVar(&g.MaxImageSize, "max-image-size", "", "refuse packages whose files come to more than this in all (default 2GiB)")
+	f.StringVar(&g.MaxFileSize, "max-file-size", "", "refuse a package with a file larger than this (default 1GiB)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object (digest, output, packages, sizes)")
 	pf.register(c)
 	return c

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -298,10 +299,20 @@ func Has(file, dir, ext string) (bool, error) {
 	return err == nil, nil
 }
 
+// PrepareMax bounds the payload Prepare decodes ahead of a build: a
+// package whose files come to more (which no real package does; the
+// largest of the built-in images' has 133 MB) is left to the build, which
+// decodes it when it reads it, under its own size limits.
+const PrepareMax = 1 << 30
+
+var errPrepareMax = errors.New("payload larger than PrepareMax")
+
 // Prepare makes dir's entry for the package file, named <Key>+ext, unless
 // it is there already, by walking the file with the format's walk (which
-// writes the entry as it decodes) and a function that reads nothing. It is
-// the Prepare of every format's payload; with no dir it does nothing.
+// writes the entry as it decodes) and a function that reads nothing. It
+// gives up, caching nothing and returning nil, once the entries' sizes
+// come to more than PrepareMax. It is the Prepare of every format's
+// payload; with no dir it does nothing.
 func Prepare(file, dir, ext string, walk func(file string, fn func(h *tar.Header, r io.Reader) error) error) error {
 	if dir == "" {
 		return nil
@@ -309,5 +320,15 @@ func Prepare(file, dir, ext string, walk func(file string, fn func(h *tar.Header
 	if ok, err := Has(file, dir, ext); ok || err != nil {
 		return err
 	}
-	return walk(file, func(*tar.Header, io.Reader) error { return nil })
+	var total int64
+	err := walk(file, func(h *tar.Header, _ io.Reader) error {
+		if total += max(h.Size, 0); total > PrepareMax || h.Size > PrepareMax {
+			return errPrepareMax
+		}
+		return nil
+	})
+	if errors.Is(err, errPrepareMax) {
+		return nil
+	}
+	return err
 }
