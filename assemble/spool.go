@@ -227,10 +227,14 @@ func (s *spool) err() error {
 	return s.ferr
 }
 
+// spoolInline is the largest file kept in memory: inlineMax, or -1 in
+// tests that spool every file.
+var spoolInline int64 = inlineMax
+
 // read takes n bytes from r: into memory when they are few (and the
 // memory budget allows), else into the spool file, streamed.
 func (s *spool) read(r io.Reader, n int64) (content, error) {
-	if n <= inlineMax {
+	if n <= spoolInline {
 		if s.inline.Add(n) <= inlineBudget {
 			b := make([]byte, n)
 			if _, err := io.ReadFull(r, b); err != nil {
