@@ -7,6 +7,8 @@ package distroless
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -185,5 +187,75 @@ func TestGenSizeFlagsUsage(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%s %s: exit %d, stderr %q; want 2 and %q", tc.flag, tc.value, code, stderr, tc.want)
 		}
+	}
+}
+
+// TestGenHugePayload: with the limits raised, a package whose 4 GiB file
+// of zeros comes from a .deb of less than 1 MiB is built, its content
+// streamed through gen (to the spool file, the tar, the compressor and
+// the output) without gen's memory growing with it: peak RSS at most
+// 200 MiB. The image holds the whole file.
+func TestGenHugePayload(t *testing.T) {
+	integration(t)
+	const size = 4 << 30
+	control := "Package: bomb\nVersion: 3.0-1\nArchitecture: amd64\nDescription: test"
+	pkg := debtest.Package{Name: "bomb", Version: "3.0-1", Deb: debtest.DebData(control, "data.tar.zst", zeroPayload(t, size))}
+	if len(pkg.Deb) > 1<<20 {
+		t.Fatalf("the .deb has %d bytes, want less than 1 MiB", len(pkg.Deb))
+	}
+	a := debtest.NewArchive(t, debtest.Suite{Name: "stable", Packages: []debtest.Package{pkg}})
+	distroFile := debtestDistro(t, a)
+	profile := debtestProfile(t, "bomb", "bomb")
+	cache := filepath.Join(t.TempDir(), "cache")
+	layout := filepath.Join(t.TempDir(), "img")
+	cmd := exec.Command(testBin, "gen", "-f", profile, "--distro", distroFile, "--cache-dir", cache, "-o", "oci:"+layout+":v1",
+		"--max-file-size", "5GiB", "--max-image-size", "5GiB", "--json")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	t.Logf("peak RSS %d MiB", rss>>20)
+	if rss > 200<<20 {
+		t.Errorf("peak RSS %d MiB, want at most 200 MiB", rss>>20)
+	}
+	var res GenResult
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Size < size || res.ImageSize > 64<<20 {
+		t.Errorf("rootfs %d bytes, compressed %d: want at least %d and the zeros compressed", res.Size, res.ImageSize, size)
+	}
+	// The layer's tar names the file with its whole size.
+	var top string
+	for _, l := range res.Layers {
+		if l.Packages == 1 {
+			top = l.Digest
+		}
+	}
+	f, err := os.Open(filepath.Join(layout, "blobs", "sha256", strings.TrimPrefix(top, "sha256:")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	found := false
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		if h.Name == "usr/share/bomb/zeros-0" {
+			found = h.Size == size
+			break
+		}
+	}
+	if !found {
+		t.Errorf("layer %s lacks /usr/share/bomb/zeros-0 of %d bytes", top, size)
 	}
 }
