@@ -9,16 +9,15 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/distro"
@@ -119,12 +118,10 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	// lockfile's pins) before use.
 	var reqs []fetch.Request
 	var all []*packages.Package
-	bySHA := map[string]*packages.Package{}
 	for _, lv := range in.levels {
 		for _, p := range lv {
 			reqs = append(reqs, fetch.Request{URL: p.URL, Size: p.Size, SHA256: p.SHA256})
 			all = append(all, p)
-			bySHA[p.SHA256] = p
 		}
 	}
 	// Largest first: their decoding, the slowest step, starts earliest.
@@ -133,48 +130,15 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	if par <= 0 {
 		par = 8
 	}
-	// Each package is decoded into the unpack cache as soon as it is
-	// downloaded, while the others still download. Errors are left to
-	// Build, which walks every package again and reports them.
+	// The build runs while the packages download: each package is read
+	// (decoded, its files spooled, and kept in the unpack cache) as soon as
+	// its download completes and is verified.
 	payload := in.distro.Payload(filepath.Join(in.cache.Dir, "unpacked"), in.keys)
 	if w, ok := payload.(interface {
 		WithWarn(func(string)) packages.Payload
 	}); ok {
 		payload = w.WithWarn(in.cache.Warn) // damaged cache entries are rebuilt, and said
 	}
-	var prepared sync.WaitGroup
-	cpus := make(chan struct{}, runtime.NumCPU())
-	_, err = in.cache.FetchAll(ctx, reqs, par, func(done, total int, r fetch.Request) {
-		progress(fmt.Sprintf("fetched %d/%d %s", done, total, r.URL[strings.LastIndex(r.URL, "/")+1:]))
-		prepared.Add(1)
-		go func() {
-			defer prepared.Done()
-			cpus <- struct{}{}
-			defer func() { <-cpus }()
-			p, ok := payload.(packages.Preparer)
-			if !ok {
-				return
-			}
-			file := in.cache.BlobPath(r.SHA256)
-			if idf, ok := payload.(packages.Identifier); ok {
-				// Nothing of a package that is not the one named is
-				// cached; Build reports the mismatch.
-				want := bySHA[r.SHA256]
-				if id, err := idf.Identity(file); err != nil || want == nil || id.Matches(want) != nil {
-					return
-				}
-			}
-			_ = p.Prepare(file)
-		}()
-	})
-	prepared.Wait()
-	if err != nil {
-		if o.Lock != "" {
-			return nil, fmt.Errorf("a package pinned by %s can no longer be fetched with its sha256: %w", o.Lock, err)
-		}
-		return nil, err
-	}
-
 	spec, err := in.spec(o, user, payload)
 	if err != nil {
 		return nil, err
@@ -183,15 +147,48 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	spec.MaxImageSize, spec.MaxFileSize = maxImage, maxFile
 	// File contents wait on disk, in the cache, rather than in memory.
 	spec.SpoolDir = in.cache.Dir
-	img, rep, err := assemble.Build(ctx, spec)
-	if le := (*assemble.LimitError)(nil); errors.As(err, &le) {
-		flag := "--max-file-size"
-		if le.Image {
-			flag = "--max-image-size"
+	arrived := make(chan string, len(reqs)) // never blocks: a failed build stops reading it
+	spec.Arrived = arrived
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		img   v1.Image
+		rep   *assemble.Report
+		bErr  error
+		built = make(chan struct{})
+	)
+	go func() {
+		defer close(built)
+		if img, rep, bErr = assemble.Build(bctx, spec); bErr != nil {
+			cancel() // no use downloading more
 		}
-		return nil, fmt.Errorf("%w; %s raises the limit", err, flag)
+	}()
+	_, err = in.cache.FetchAll(bctx, reqs, par, func(done, total int, r fetch.Request) {
+		progress(fmt.Sprintf("fetched %d/%d %s", done, total, r.URL[strings.LastIndex(r.URL, "/")+1:]))
+		arrived <- in.cache.BlobPath(r.SHA256)
+	})
+	if err != nil {
+		cancel()
+	}
+	close(arrived)
+	<-built
+	// The build's own error comes first unless it only stopped because
+	// a download failed.
+	if bErr != nil && (err == nil || !errors.Is(bErr, context.Canceled)) {
+		err = bErr
+		if le := (*assemble.LimitError)(nil); errors.As(err, &le) {
+			flag := "--max-file-size"
+			if le.Image {
+				flag = "--max-image-size"
+			}
+			err = fmt.Errorf("%w; %s raises the limit", err, flag)
+		}
+		return nil, err
 	}
 	if err != nil {
+		if o.Lock != "" {
+			return nil, fmt.Errorf("a package pinned by %s can no longer be fetched with its sha256: %w", o.Lock, err)
+		}
 		return nil, err
 	}
 	progress("writing " + output)

@@ -89,6 +89,13 @@ type Spec struct {
 	// more of it is read. Zero means DefaultMaxImageSize and
 	// DefaultMaxFileSize.
 	MaxImageSize, MaxFileSize int64
+	// Arrived, when set, names the package files as they become
+	// readable (gen sends each as its download completes): the build
+	// reads each package as it arrives instead of waiting for all of
+	// them, and fails naming the packages whose files had not arrived
+	// when the channel is closed. Sends to it must not block on the build
+	// (a buffered channel): a failed build stops reading it.
+	Arrived <-chan string
 	// SpoolDir is where the build keeps file contents and compressed
 	// layers while it runs (an unnamed file, see spool.go); empty means
 	// the system's temporary directory.

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -259,8 +261,9 @@ func typeName(t byte) string {
 	return fmt.Sprintf("entry of tar type %q", t)
 }
 
-// readAll reads every package of every layer, in parallel, largest file
-// first. The result is indexed like the layers and their packages.
+// readAll reads every package of every layer, in parallel: largest file
+// first, or, with Spec.Arrived, each as its file arrives. The result is
+// indexed like the layers and their packages.
 func readAll(ctx context.Context, spec *Spec, pr *pruner, sp *spool, lim *payloadLimits) ([][]*unpacked, error) {
 	type job struct {
 		li, pi int
@@ -271,7 +274,7 @@ func readAll(ctx context.Context, spec *Spec, pr *pruner, sp *spool, lim *payloa
 	for li, l := range spec.Layers {
 		out[li] = make([]*unpacked, len(l.Packages))
 		for pi, u := range l.Packages {
-			var size int64
+			size := u.Pkg.Size
 			if st, err := os.Stat(u.File); err == nil {
 				size = st.Size()
 			}
@@ -279,30 +282,69 @@ func readAll(ctx context.Context, spec *Spec, pr *pruner, sp *spool, lim *payloa
 		}
 	}
 	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].size > jobs[j].size })
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	queue := make(chan job, len(jobs))
+	waiting := map[string][]job{} // files not arrived yet
+	if spec.Arrived == nil {
+		for _, j := range jobs {
+			queue <- j
+		}
+		close(queue)
+	} else {
+		for _, j := range jobs {
+			f := spec.Layers[j.li].Packages[j.pi].File
+			waiting[f] = append(waiting[f], j)
+		}
+	}
 	var (
 		mu   sync.Mutex
 		errs []error
-		next int
 		wg   sync.WaitGroup
 	)
-	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	if spec.Arrived != nil {
+		// Each package is queued as its file arrives; what never arrives
+		// is an error once the channel is closed.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(queue)
+			for len(waiting) > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case f, ok := <-spec.Arrived:
+					if !ok {
+						mu.Lock()
+						for _, f := range slices.Sorted(maps.Keys(waiting)) {
+							u := spec.Layers[waiting[f][0].li].Packages[waiting[f][0].pi]
+							errs = append(errs, fmt.Errorf("package %s %s (%s) was not fetched", u.Pkg.Name, u.Pkg.Version, f))
+						}
+						mu.Unlock()
+						return
+					}
+					for _, j := range waiting[f] {
+						queue <- j
+					}
+					delete(waiting, f)
+				}
+			}
+		}()
+	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(jobs)))
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				mu.Lock()
-				if next >= len(jobs) || len(errs) > 0 || ctx.Err() != nil {
-					mu.Unlock()
+			for j := range queue {
+				if ctx.Err() != nil {
 					return
 				}
-				j := jobs[next]
-				next++
-				mu.Unlock()
 				pk, err := readPackage(spec, pr, sp, lim, spec.Layers[j.li].Packages[j.pi])
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)
+					cancel()
 				}
 				out[j.li][j.pi] = pk
 				mu.Unlock()
@@ -310,11 +352,11 @@ func readAll(ctx context.Context, spec *Spec, pr *pruner, sp *spool, lim *payloa
 		}()
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	if len(errs) > 0 {
 		return nil, errs[0]
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
