@@ -23,7 +23,7 @@ const (
 
 // Default limits on what a build unpacks (Spec.MaxImageSize,
 // Spec.MaxFileSize): well above the largest built-in image (java25:
-// 283 MB of files) and its largest file (the JDK's lib/modules, 133 MB).
+// 283 MB of files) and its largest file (the JDK's lib/modules, 145 MB).
 const (
 	DefaultMaxImageSize = 2 << 30
 	DefaultMaxFileSize  = 1 << 30

@@ -347,9 +347,10 @@ func Has(file, dir, ext string) (bool, error) {
 }
 
 // PrepareMax bounds the payload Prepare decodes ahead of a build: a
-// package whose files come to more (which no real package does; the
-// largest of the built-in images' has 133 MB) is left to the build, which
-// decodes it when it reads it, under its own size limits.
+// package whose files come to more (far more than any package of the
+// built-in images: the whole java25 image has 283 MB of files) is left
+// to the build, which decodes it when it reads it, under its own size
+// limits.
 const PrepareMax = 1 << 30
 
 var errPrepareMax = errors.New("payload larger than PrepareMax")
