@@ -23,8 +23,10 @@ import (
 // maxListed bounds the problems one error lists.
 const maxListed = 25
 
-// Build assembles the image Spec describes. The image's layers are held in
-// memory; nothing is written to disk.
+// Build assembles the image Spec describes. File contents and the
+// compressed layers are kept in an unnamed spool file in Spec.SpoolDir
+// (spool.go), from which the image's layers are read, so memory does not
+// grow with the image; nothing else is written to disk.
 //
 // It runs a fixed sequence of stages, each with one job: validate the
 // spec, unpack the packages, place each layer (packages, package

@@ -1,5 +1,6 @@
 // Package assemble turns resolved packages into an OCI image: it unpacks
-// each package's payload into an in-memory root filesystem, does in Go
+// each package's payload into a root filesystem (its tree in memory, file
+// contents in a spool file on disk), does in Go
 // what maintainer scripts would have done, checks that every ELF file's
 // libraries are present, writes one deterministic layer per profile level
 // and writes the image to an OCI layout, a docker-archive tarball or a
@@ -45,6 +46,21 @@
 //     the doc directory of the package it shares a source with) is kept
 //     when the copyright below it would be, so that every package's
 //     copyright stays reachable.
+//
+// # Memory and size limits
+//
+// Memory does not grow with the image. A regular file's content is read
+// from the payload straight into the build's spool file (spool.go: made
+// in Spec.SpoolDir and unlinked at once; small files, up to a budget,
+// stay in memory), and everything that reads contents later (conflict
+// checks, generators, the library check, the bytecode step, the tar
+// writer and the compressor) reads them from there; the compressed
+// layers are written there too, and the image's layers read them back.
+// Before any of a file is read, its size is checked against
+// Spec.MaxFileSize, and the running total of all payloads against
+// Spec.MaxImageSize: a package past either is refused with a *LimitError.
+// With Spec.Arrived, packages are read as their files arrive (while the
+// others still download) instead of all at once.
 //
 // Build runs in stages with one job each (build.go): validate the spec;
 // unpack the packages; place each layer (its packages, the package
