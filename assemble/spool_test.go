@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // spoolEverything makes every file of the builds in fn go through the
@@ -139,4 +140,73 @@ func (h hugePayload) Walk(file string, fn func(*tar.Header, io.Reader) error) er
 		}
 	}
 	return nil
+}
+
+// TestArrived: with Spec.Arrived the build reads each package as its
+// file arrives, in any order, and makes the same image as without; a
+// channel closed before every file arrived fails naming the packages
+// missing; a cancelled context stops a build waiting for files.
+func TestArrived(t *testing.T) {
+	f := newFixture()
+	a := f.pkg("alpha", reg("./usr/lib/a", 0o644, strings.Repeat("a", 70000)))
+	b := f.pkg("beta", reg("./usr/lib/b", 0o644, "b"))
+	c := f.pkg("gamma", reg("./usr/lib/c", 0o644, "c"))
+	spec := f.spec(layer("one", a, b), layer("two", c, a))
+	want, _ := mustBuild(t, spec)
+	wantD, _ := want.Digest()
+
+	arrive := func(files ...string) chan string {
+		ch := make(chan string, len(files))
+		go func() {
+			for _, f := range files {
+				time.Sleep(5 * time.Millisecond)
+				ch <- f
+			}
+			close(ch)
+		}()
+		return ch
+	}
+	spec.Arrived = arrive(c.File, b.File, c.File, a.File)
+	img, _ := mustBuild(t, spec)
+	if d, _ := img.Digest(); d != wantD {
+		t.Errorf("with arrivals: %s, want %s", d, wantD)
+	}
+
+	spec.Arrived = arrive(b.File)
+	_, _, err := Build(context.Background(), spec)
+	if err == nil || !strings.Contains(err.Error(), "package alpha 1.0 ("+a.File+") was not fetched") {
+		t.Errorf("missing files: %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	spec.Arrived = make(chan string) // nothing ever arrives
+	done := make(chan error)
+	go func() { _, _, err := Build(ctx, spec); done <- err }()
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a cancelled build still waits for its files")
+	}
+
+	// A package refused early ends the build without waiting for the
+	// others.
+	spec.MaxFileSize = 100
+	ch := make(chan string, 3)
+	ch <- a.File
+	spec.Arrived = ch
+	go func() { done <- func() error { _, _, err := Build(context.Background(), spec); return err }() }()
+	select {
+	case err := <-done:
+		var le *LimitError
+		if !errors.As(err, &le) || le.Package != "alpha 1.0" {
+			t.Errorf("refused package: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a refused package does not end the build")
+	}
 }
