@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -112,6 +113,15 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	progress := o.Progress
 	if progress == nil {
 		progress = func(string) {}
+	} else {
+		// The build and the downloads run at once: one message at a time.
+		var mu sync.Mutex
+		report := progress
+		progress = func(s string) {
+			mu.Lock()
+			defer mu.Unlock()
+			report(s)
+		}
 	}
 
 	// Fetch every package file, verified against the signed index (or the
