@@ -39,6 +39,9 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b.ctx = ctx
 	for _, stage := range []func() error{
 		b.unpack,
 		b.placeLayers,
@@ -53,6 +56,8 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 			err = b.spool.err()
 		}
 		if err != nil {
+			cancel()
+			b.bg.Wait() // layers being written read the spool
 			b.spool.close()
 			return nil, nil, err
 		}
@@ -79,8 +84,9 @@ type build struct {
 	pkgs  [][]*unpacked // unpacked packages, per layer of spec.Layers
 	t     *tree
 	rep   *Report
-	snaps [][]tarEntry // each layer's entries
-	names []string     // each layer's name
+	jobs  []*layerJob // each layer's tar and compression, started when it is placed
+	bg    sync.WaitGroup
+	names []string // each layer's name
 
 	problems []elfProblem
 	layers   []*memLayer
@@ -286,7 +292,7 @@ func (b *build) placeBytecode() error {
 
 // endLayer takes the layer just placed as the next layer of the image.
 func (b *build) endLayer(name string, npkgs int) {
-	b.snaps = append(b.snaps, b.t.snapshot())
+	b.jobs = append(b.jobs, b.writeLayer(name, b.t.snapshot()))
 	b.names = append(b.names, name)
 	b.rep.Layers = append(b.rep.Layers, LayerReport{Name: name, Packages: npkgs})
 }
@@ -325,35 +331,68 @@ func (b *build) checkTree() error {
 	return nil
 }
 
-// writeLayers writes each layer's tar and compresses it, while the ELF
+// layerJob is one layer's tar and compression, done in the background
+// from the moment the layer is placed, while the layers above it are
+// placed (and their Python bytecode compiled).
+type layerJob struct {
+	done          chan struct{}
+	files         int
+	content, size int64 // file content and tar stream bytes
+	layer         *memLayer
+	err           error
+}
+
+// writeLayer starts writing a placed layer's tar and compressing it. The
+// entries are a snapshot: placing later layers does not change them.
+func (b *build) writeLayer(name string, entries []tarEntry) *layerJob {
+	j := &layerJob{done: make(chan struct{}), files: len(entries)}
+	b.bg.Add(1)
+	go func() {
+		defer b.bg.Done()
+		defer close(j.done)
+		t, content, err := writeTar(entries)
+		if err != nil {
+			j.err = fmt.Errorf("layer %s: %w", name, err)
+			return
+		}
+		j.content, j.size = content, t.size
+		ls, err := compressLayers(b.ctx, b.spool, []*stream{t})
+		if err != nil {
+			j.err = err
+			return
+		}
+		j.layer = ls[0]
+	}()
+	return j
+}
+
+// writeLayers waits for the layers' tars and compression, while the ELF
 // check looks for missing libraries alongside.
 func (b *build) writeLayers() error {
 	rep := b.rep
-	b.progress(fmt.Sprintf("writing %d layers (%d files, %s uncompressed)", len(b.snaps), rep.Files, units.Size(rep.Size)))
+	b.progress(fmt.Sprintf("writing %d layers (%d files, %s uncompressed)", len(b.jobs), rep.Files, units.Size(rep.Size)))
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		b.problems, rep.ELFFiles = checkELF(b.t, b.arch, b.env, b.spec.LibraryPath)
 	}()
-	tars := make([]*stream, len(b.snaps))
-	var tarErr error
-	for i, s := range b.snaps {
-		t, content, err := writeTar(s)
-		if err != nil {
-			tarErr = fmt.Errorf("layer %s: %w", b.names[i], err)
-			break
+	var err error
+	for i, j := range b.jobs {
+		<-j.done
+		if j.err != nil {
+			if err == nil {
+				err = j.err
+			}
+			continue
 		}
-		tars[i] = t
-		rep.Layers[i].Files = len(s)
-		rep.Layers[i].Size = content
-		rep.Layers[i].TarSize = t.size
-	}
-	if tarErr == nil {
-		b.layers, tarErr = compressLayers(b.ctx, b.spool, tars)
+		rep.Layers[i].Files = j.files
+		rep.Layers[i].Size = j.content
+		rep.Layers[i].TarSize = j.size
+		b.layers = append(b.layers, j.layer)
 	}
 	wg.Wait()
-	return tarErr
+	return err
 }
 
 // checkLibraries fails on the libraries the ELF check found missing, or
