@@ -32,8 +32,9 @@ const maxListed = 25
 // spec, unpack the packages, place each layer (packages, package
 // database, files, generators, Python bytecode), place the os-release
 // layer, check the finished tree, write the layers (tar and compression,
-// with the ELF check running alongside), judge the ELF check, and make
-// the image config and manifest.
+// started in the background as each layer is placed, with the ELF check
+// running alongside), judge the ELF check, and make the image config and
+// manifest.
 func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 	b, err := validateSpec(ctx, &spec)
 	if err != nil {

@@ -65,9 +65,13 @@
 // Build runs in stages with one job each (build.go): validate the spec;
 // unpack the packages; place each layer (its packages, the package
 // database, its files, its generators, its Python bytecode); place the
-// os-release layer; check the finished tree; write the layers (tar and
-// compression, with the library check running alongside); judge the
-// library check; make the image config and manifest.
+// os-release layer; check the finished tree; write the layers (with the
+// library check running alongside); judge the library check; make the
+// image config and manifest. A layer's tar and compression start in the
+// background as soon as the layer is placed (its entries are a snapshot
+// that placing later layers does not change), so they overlap with
+// placing the layers above it and compiling their bytecode; writing the
+// layers waits for them.
 //
 // Generated files (basefiles.go): /etc/passwd, /etc/group (root 0, nobody 65534, nonroot
 // 65532), /etc/nsswitch.conf, /root, /home/nonroot and /tmp go into the
