@@ -47,7 +47,12 @@ type GenOptions struct {
 	KeepDocs         bool
 	AllowMissingLibs bool
 	Parallel         int // downloads at once; 0 = 8
-	Progress         func(string)
+	// MaxImageSize and MaxFileSize bound the packages' files ("2GiB",
+	// "500MB"; "" = assemble's defaults): all together, and each one.
+	MaxImageSize, MaxFileSize string
+	// Progress gets progress messages, one at a time (gen serialises the
+	// builds' and the downloads' messages).
+	Progress func(string)
 	// SignKey is a signing key file (--sign-key): the image and its
 	// attestations are signed in cosign's format.
 	SignKey string
@@ -185,6 +190,15 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	if err != nil {
 		return nil, err
 	}
+	if report := o.Progress; report != nil {
+		// The builds and the downloads run at once: one message at a time.
+		var mu sync.Mutex
+		o.Progress = func(s string) {
+			mu.Lock()
+			defer mu.Unlock()
+			report(s)
+		}
+	}
 	imgs, err := genImages(ctx, profile, o)
 	if err != nil {
 		return nil, err
@@ -319,6 +333,14 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 	if err != nil {
 		return nil, &UsageError{err}
 	}
+	maxImage, err := sizeFlag("--max-image-size", o.MaxImageSize)
+	if err != nil {
+		return nil, err
+	}
+	maxFile, err := sizeFlag("--max-file-size", o.MaxFileSize)
+	if err != nil {
+		return nil, err
+	}
 	ins, err := genPlans(ctx, profile, o)
 	if err != nil {
 		return nil, err
@@ -348,9 +370,6 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 		par = 8
 	}
 	cache := ins[0].cache
-	// Each package is decoded into the unpack cache as soon as it is
-	// downloaded, while the others still download. Errors are left to
-	// Build, which walks every package again and reports them.
 	payloadOf := func(in *genInput) packages.Payload {
 		payload := in.distro.Payload(filepath.Join(in.cache.Dir, "unpacked"), in.keys)
 		if w, ok := payload.(interface {
@@ -360,47 +379,27 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 		}
 		return payload
 	}
-	payload := payloadOf(ins[0])
-	var prepared sync.WaitGroup
-	cpus := make(chan struct{}, runtime.NumCPU())
-	_, err = cache.FetchAll(ctx, reqs, par, func(done, total int, r fetch.Request) {
-		progress(fmt.Sprintf("fetched %d/%d %s", done, total, r.URL[strings.LastIndex(r.URL, "/")+1:]))
-		prepared.Add(1)
-		go func() {
-			defer prepared.Done()
-			cpus <- struct{}{}
-			defer func() { <-cpus }()
-			p, ok := payload.(packages.Preparer)
-			if !ok {
-				return
-			}
-			file := cache.BlobPath(r.SHA256)
-			if idf, ok := payload.(packages.Identifier); ok {
-				// Nothing of a package that is not the one named is
-				// cached; Build reports the mismatch.
-				want := bySHA[r.SHA256]
-				if id, err := idf.Identity(file); err != nil || want == nil || id.Matches(want) != nil {
-					return
-				}
-			}
-			_ = p.Prepare(file)
-		}()
-	})
-	prepared.Wait()
-	if err != nil {
-		if o.Lock != "" {
-			return nil, fmt.Errorf("a package pinned by %s can no longer be fetched with its sha256: %w", o.Lock, err)
-		}
-		return nil, err
-	}
 
-	// Build each platform's image; several at once, as many as there are
-	// CPUs (a build holds its image in memory). The platform the host
-	// runs natively, if one is asked for, shares its Python bytecode
-	// with the others (assemble.BytecodeShare); it starts first and
-	// never waits for a slot, since the others wait for it.
+	// Each platform's build runs while the packages download: it reads
+	// each of its packages (decoded, its files spooled, and kept in the
+	// unpack cache) as soon as the download completes and is verified.
+	// Several builds at once, as many as there are CPUs. The platform the
+	// host runs natively, if one is asked for, shares its Python bytecode
+	// with the others (assemble.BytecodeShare); it starts first and never
+	// waits for a slot, since the others wait for it.
 	imgs := make([]*PlatformImage, len(ins))
 	errs := make([]error, len(ins))
+	arrived := make([]chan string, len(ins))
+	wants := make([]map[string]bool, len(ins))
+	for i, in := range ins {
+		wants[i] = map[string]bool{}
+		for _, lv := range in.levels {
+			for _, p := range lv {
+				wants[i][p.SHA256] = true
+			}
+		}
+		arrived[i] = make(chan string, len(wants[i])) // never blocks: a failed build stops reading it
+	}
 	donor := -1
 	var share *assemble.BytecodeShare
 	if len(ins) > 1 {
@@ -423,40 +422,79 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 				sem <- struct{}{}
 				defer func() { <-sem }()
 			}
-			imgs[i], errs[i] = in.build(bctx, o, user, payloadOf(in), len(ins) > 1, share, i == donor)
+			imgs[i], errs[i] = in.build(bctx, o, user, payloadOf(in), buildLimits{maxImage, maxFile, arrived[i]}, len(ins) > 1, share, i == donor)
 			if errs[i] != nil {
-				cancel() // the index fails: the other builds need not finish
+				cancel() // the index fails: no use downloading more, nor finishing the other builds
 			}
 		}()
+	}
+	_, fetchErr := cache.FetchAll(bctx, reqs, par, func(done, total int, r fetch.Request) {
+		progress(fmt.Sprintf("fetched %d/%d %s", done, total, r.URL[strings.LastIndex(r.URL, "/")+1:]))
+		for i := range ins {
+			if wants[i][r.SHA256] {
+				arrived[i] <- cache.BlobPath(r.SHA256)
+			}
+		}
+	})
+	if fetchErr != nil {
+		cancel()
+	}
+	for _, c := range arrived {
+		close(c)
 	}
 	wg.Wait()
 	if share != nil {
 		share.Release()
 	}
-	// The first error, unless it is a cancellation another build's
-	// failure caused: then that failure.
+	// The first build error, unless it is a cancellation another build's
+	// failure or a failed download caused: then that failure.
 	at := -1
 	for i, err := range errs {
 		if err != nil && (at < 0 || errors.Is(errs[at], context.Canceled) && !errors.Is(err, context.Canceled)) {
 			at = i
 		}
 	}
-	switch {
-	case at < 0:
-		return imgs, nil
-	case len(ins) > 1:
-		return nil, fmt.Errorf("%s: %w", PlatformName(ins[at].arch), errs[at])
+	if at >= 0 && (fetchErr == nil || !errors.Is(errs[at], context.Canceled)) {
+		err := errs[at]
+		if le := (*assemble.LimitError)(nil); errors.As(err, &le) {
+			flag := "--max-file-size"
+			if le.Image {
+				flag = "--max-image-size"
+			}
+			err = fmt.Errorf("%w; %s raises the limit", err, flag)
+		}
+		if len(ins) > 1 {
+			return nil, fmt.Errorf("%s: %w", PlatformName(ins[at].arch), err)
+		}
+		return nil, err
 	}
-	return nil, errs[at]
+	if fetchErr != nil {
+		if o.Lock != "" {
+			return nil, fmt.Errorf("a package pinned by %s can no longer be fetched with its sha256: %w", o.Lock, fetchErr)
+		}
+		return nil, fetchErr
+	}
+	return imgs, nil
+}
+
+// buildLimits are the build settings of gen's flags and downloads: the
+// size limits, and the channel naming each package file as it arrives.
+type buildLimits struct {
+	maxImage, maxFile int64
+	arrived           <-chan string
 }
 
 // build builds the input's image; several says it is one of several
 // platforms (its progress lines then name the platform).
-func (in *genInput) build(ctx context.Context, o GenOptions, user imageUser, payload packages.Payload, several bool, share *assemble.BytecodeShare, donor bool) (*PlatformImage, error) {
+func (in *genInput) build(ctx context.Context, o GenOptions, user imageUser, payload packages.Payload, lim buildLimits, several bool, share *assemble.BytecodeShare, donor bool) (*PlatformImage, error) {
 	spec, err := in.spec(o, user, payload)
 	if err != nil {
 		return nil, err
 	}
+	spec.MaxImageSize, spec.MaxFileSize = lim.maxImage, lim.maxFile
+	spec.Arrived = lim.arrived
+	// File contents wait on disk, in the cache, rather than in memory.
+	spec.SpoolDir = in.cache.Dir
 	spec.Bytecode, spec.BytecodeDonor = share, donor
 	spec.Progress = o.progress()
 	if several {
@@ -938,4 +976,19 @@ func revision() string {
 		}
 	}
 	return "unknown"
+}
+
+// sizeFlag is the byte count of a size flag's value (0 for "").
+func sizeFlag(flag, v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := fetch.ParseSize(v)
+	if err == nil && n <= 0 {
+		err = fmt.Errorf("size %q: must be more than 0", v)
+	}
+	if err != nil {
+		return 0, &UsageError{fmt.Errorf("%s: %w", flag, err)}
+	}
+	return n, nil
 }

@@ -23,20 +23,26 @@ import (
 // maxListed bounds the problems one error lists.
 const maxListed = 25
 
-// Build assembles the image Spec describes. The image's layers are held in
-// memory; nothing is written to disk.
+// Build assembles the image Spec describes. File contents and the
+// compressed layers are kept in an unnamed spool file in Spec.SpoolDir
+// (spool.go), from which the image's layers are read, so memory does not
+// grow with the image; nothing else is written to disk.
 //
 // It runs a fixed sequence of stages, each with one job: validate the
 // spec, unpack the packages, place each layer (packages, package
 // database, files, generators, Python bytecode), place the os-release
 // layer, check the finished tree, write the layers (tar and compression,
-// with the ELF check running alongside), judge the ELF check, and make
-// the image config and manifest.
+// started in the background as each layer is placed, with the ELF check
+// running alongside), judge the ELF check, and make the image config and
+// manifest.
 func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 	b, err := validateSpec(ctx, &spec)
 	if err != nil {
 		return nil, nil, err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b.ctx = ctx
 	for _, stage := range []func() error{
 		b.unpack,
 		b.placeLayers,
@@ -47,10 +53,19 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 		b.checkLibraries,
 		b.makeImage,
 	} {
-		if err := stage(); err != nil {
+		err := stage()
+		if err == nil {
+			err = b.spool.err()
+		}
+		if err != nil {
+			cancel()
+			b.bg.Wait() // layers being written read the spool
+			b.spool.close()
 			return nil, nil, err
 		}
 	}
+	// The image reads its layers from the spool file, which stays open
+	// as long as the image is reachable.
 	return b.img, b.rep, nil
 }
 
@@ -65,12 +80,15 @@ type build struct {
 	created  time.Time
 	pr       *pruner
 	npkgs    int
+	spool    *spool // file contents and compressed layers
+	limits   *payloadLimits
 
 	pkgs  [][]*unpacked // unpacked packages, per layer of spec.Layers
 	t     *tree
 	rep   *Report
-	snaps [][]tarEntry // each layer's entries
-	names []string     // each layer's name
+	jobs  []*layerJob // each layer's tar and compression, started when it is placed
+	bg    sync.WaitGroup
+	names []string // each layer's name
 
 	problems []elfProblem
 	layers   []*memLayer
@@ -113,13 +131,21 @@ func validateSpec(ctx context.Context, spec *Spec) (*build, error) {
 	}
 	b.pr = pr
 	b.env = mergeEnv(defaultEnv, spec.Env)
+	b.limits = &payloadLimits{file: spec.MaxFileSize, image: spec.MaxImageSize}
+	if b.limits.file <= 0 {
+		b.limits.file = DefaultMaxFileSize
+	}
+	if b.limits.image <= 0 {
+		b.limits.image = DefaultMaxImageSize
+	}
+	b.spool = newSpool(spec.SpoolDir)
 	return b, nil
 }
 
 // unpack reads every package's payload.
 func (b *build) unpack() error {
 	b.progress(fmt.Sprintf("unpacking %d packages", b.npkgs))
-	pkgs, err := readAll(b.ctx, b.spec, b.pr)
+	pkgs, err := readAll(b.ctx, b.spec, b.pr, b.spool, b.limits)
 	if err != nil {
 		return err
 	}
@@ -277,7 +303,7 @@ func (b *build) bytecodeShared() error {
 
 // endLayer takes the layer just placed as the next layer of the image.
 func (b *build) endLayer(name string, npkgs int) {
-	b.snaps = append(b.snaps, b.t.snapshot())
+	b.jobs = append(b.jobs, b.writeLayer(name, b.t.snapshot()))
 	b.names = append(b.names, name)
 	b.rep.Layers = append(b.rep.Layers, LayerReport{Name: name, Packages: npkgs})
 }
@@ -310,41 +336,74 @@ func (b *build) checkTree() error {
 	for _, n := range b.t.view {
 		b.rep.Files++
 		if n.typ == tar.TypeReg {
-			b.rep.Size += int64(len(n.data))
+			b.rep.Size += n.c.size()
 		}
 	}
 	return nil
 }
 
-// writeLayers writes each layer's tar and compresses it, while the ELF
+// layerJob is one layer's tar and compression, done in the background
+// from the moment the layer is placed, while the layers above it are
+// placed (and their Python bytecode compiled).
+type layerJob struct {
+	done          chan struct{}
+	files         int
+	content, size int64 // file content and tar stream bytes
+	layer         *memLayer
+	err           error
+}
+
+// writeLayer starts writing a placed layer's tar and compressing it. The
+// entries are a snapshot: placing later layers does not change them.
+func (b *build) writeLayer(name string, entries []tarEntry) *layerJob {
+	j := &layerJob{done: make(chan struct{}), files: len(entries)}
+	b.bg.Add(1)
+	go func() {
+		defer b.bg.Done()
+		defer close(j.done)
+		t, content, err := writeTar(entries)
+		if err != nil {
+			j.err = fmt.Errorf("layer %s: %w", name, err)
+			return
+		}
+		j.content, j.size = content, t.size
+		ls, err := compressLayers(b.ctx, b.spool, []*stream{t})
+		if err != nil {
+			j.err = err
+			return
+		}
+		j.layer = ls[0]
+	}()
+	return j
+}
+
+// writeLayers waits for the layers' tars and compression, while the ELF
 // check looks for missing libraries alongside.
 func (b *build) writeLayers() error {
 	rep := b.rep
-	b.progress(fmt.Sprintf("writing %d layers (%d files, %s uncompressed)", len(b.snaps), rep.Files, units.Size(rep.Size)))
+	b.progress(fmt.Sprintf("writing %d layers (%d files, %s uncompressed)", len(b.jobs), rep.Files, units.Size(rep.Size)))
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		b.problems, rep.ELFFiles = checkELF(b.t, b.arch, b.env, b.spec.LibraryPath)
 	}()
-	tars := make([]*stream, len(b.snaps))
-	var tarErr error
-	for i, s := range b.snaps {
-		t, content, err := writeTar(s)
-		if err != nil {
-			tarErr = fmt.Errorf("layer %s: %w", b.names[i], err)
-			break
+	var err error
+	for i, j := range b.jobs {
+		<-j.done
+		if j.err != nil {
+			if err == nil {
+				err = j.err
+			}
+			continue
 		}
-		tars[i] = t
-		rep.Layers[i].Files = len(s)
-		rep.Layers[i].Size = content
-		rep.Layers[i].TarSize = t.size
-	}
-	if tarErr == nil {
-		b.layers, tarErr = compressLayers(b.ctx, tars)
+		rep.Layers[i].Files = j.files
+		rep.Layers[i].Size = j.content
+		rep.Layers[i].TarSize = j.size
+		b.layers = append(b.layers, j.layer)
 	}
 	wg.Wait()
-	return tarErr
+	return err
 }
 
 // checkLibraries fails on the libraries the ELF check found missing, or
@@ -391,7 +450,7 @@ func (t *tree) has(p string, data []byte) bool {
 	c, _, _ = mergeUsr(c)
 	n := t.view[c]
 	return n != nil && n.owner == generatedOwner && n.typ == tar.TypeReg && n.mode == 0o644 &&
-		n.uid == 0 && n.gid == 0 && bytes.Equal(n.data, data)
+		n.uid == 0 && n.gid == 0 && n.c.sp == nil && bytes.Equal(n.c.b, data)
 }
 
 func makeImage(spec *Spec, arch archInfo, env []string, created time.Time, names []string, layers []*memLayer) (v1.Image, error) {

@@ -316,7 +316,10 @@ func (t *tree) viewDigest() []byte {
 	h := sha256.New()
 	for _, p := range slices.Sorted(maps.Keys(t.view)) {
 		n := t.view[p]
-		sum := sha256.Sum256(n.data)
+		sum, err := n.c.sha256()
+		if err != nil {
+			n.c.sp.fail(err)
+		}
 		fmt.Fprintf(h, "%s\x00%c\x00%o\x00%s\x00%x\n", p, n.typ, n.mode, n.link, sum)
 	}
 	return h.Sum(nil)
@@ -407,7 +410,7 @@ func (t *tree) writeRoot(dir string) error {
 		case tar.TypeSymlink:
 			err = os.Symlink(n.link, dst)
 		case tar.TypeReg:
-			err = os.WriteFile(dst, n.data, os.FileMode(n.mode&0o755|0o644))
+			err = writeContent(dst, n.c, os.FileMode(n.mode&0o755|0o644))
 		}
 		if err != nil {
 			return err

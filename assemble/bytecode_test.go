@@ -92,7 +92,7 @@ func TestBytecodeShare(t *testing.T) {
 		tr.startLayer()
 		tr.add("usr/bin/python3.13", &node{typ: tar.TypeReg, owner: interpOwner})
 		for p, data := range srcs {
-			tr.add(p, &node{typ: tar.TypeReg, owner: "stdlib", data: []byte(data)})
+			tr.add(p, &node{typ: tar.TypeReg, owner: "stdlib", c: memContent([]byte(data))})
 		}
 		return tr
 	}

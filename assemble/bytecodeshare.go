@@ -190,7 +190,11 @@ func (t *tree) sourceData(src string) []byte {
 	if err != nil || t.view[rp] == nil {
 		return nil
 	}
-	return t.view[rp].data
+	b, err := t.view[rp].c.bytes()
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // interpID names an interpreter by its path and the package (name and

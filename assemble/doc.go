@@ -1,5 +1,6 @@
 // Package assemble turns resolved packages into an OCI image: it unpacks
-// each package's payload into an in-memory root filesystem, does in Go
+// each package's payload into a root filesystem (its tree in memory, file
+// contents in a spool file on disk), does in Go
 // what maintainer scripts would have done, checks that every ELF file's
 // libraries are present, writes one deterministic layer per profile level
 // and writes the image to an OCI layout, a docker-archive tarball or a
@@ -46,12 +47,31 @@
 //     when the copyright below it would be, so that every package's
 //     copyright stays reachable.
 //
+// # Memory and size limits
+//
+// Memory does not grow with the image. A regular file's content is read
+// from the payload straight into the build's spool file (spool.go: made
+// in Spec.SpoolDir and unlinked at once; small files, up to a budget,
+// stay in memory), and everything that reads contents later (conflict
+// checks, generators, the library check, the bytecode step, the tar
+// writer and the compressor) reads them from there; the compressed
+// layers are written there too, and the image's layers read them back.
+// Before any of a file is read, its size is checked against
+// Spec.MaxFileSize, and the running total of all payloads against
+// Spec.MaxImageSize: a package past either is refused with a *LimitError.
+// With Spec.Arrived, packages are read as their files arrive (while the
+// others still download) instead of all at once.
+//
 // Build runs in stages with one job each (build.go): validate the spec;
 // unpack the packages; place each layer (its packages, the package
 // database, its files, its generators, its Python bytecode); place the
-// os-release layer; check the finished tree; write the layers (tar and
-// compression, with the library check running alongside); judge the
-// library check; make the image config and manifest.
+// os-release layer; check the finished tree; write the layers (with the
+// library check running alongside); judge the library check; make the
+// image config and manifest. A layer's tar and compression start in the
+// background as soon as the layer is placed (its entries are a snapshot
+// that placing later layers does not change), so they overlap with
+// placing the layers above it and compiling their bytecode; writing the
+// layers waits for them.
 //
 // Generated files (basefiles.go): /etc/passwd, /etc/group (root 0, nobody 65534, nonroot
 // 65532), /etc/nsswitch.conf, /root, /home/nonroot and /tmp go into the

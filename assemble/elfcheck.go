@@ -56,17 +56,40 @@ func splitDirs(s string) []string {
 	return out
 }
 
-// readFile returns a regular file's content through symlinks.
-func (c *libChecker) readFile(p string) ([]byte, bool) {
+// file returns a regular file's content through symlinks.
+func (c *libChecker) file(p string) (content, bool) {
 	rp, err := c.t.realpath(p, true)
 	if err != nil {
-		return nil, false
+		return content{}, false
 	}
 	n := c.t.view[rp]
 	if n == nil || n.typ != tar.TypeReg {
+		return content{}, false
+	}
+	return n.c, true
+}
+
+// readFile returns a regular file's content through symlinks.
+func (c *libChecker) readFile(p string) ([]byte, bool) {
+	f, ok := c.file(p)
+	if !ok {
 		return nil, false
 	}
-	return n.data, true
+	b, err := f.bytes()
+	if err != nil {
+		f.sp.fail(err)
+		return nil, false
+	}
+	return b, true
+}
+
+// readHead returns the first n bytes of a regular file through symlinks.
+func (c *libChecker) readHead(p string, n int) ([]byte, bool) {
+	f, ok := c.file(p)
+	if !ok {
+		return nil, false
+	}
+	return f.head(n), true
 }
 
 func (c *libChecker) readLdSoConf(p string, depth int) []string {
@@ -123,7 +146,7 @@ func (c *libChecker) readLdSoConfGlob(pat string, depth int) []string {
 // image's class and machine (the loader skips others).
 func (c *libChecker) findLib(name string, dirs []string) bool {
 	for _, d := range dirs {
-		b, ok := c.readFile(path.Join(strings.TrimPrefix(d, "/"), name))
+		b, ok := c.readHead(path.Join(strings.TrimPrefix(d, "/"), name), 64)
 		if !ok {
 			continue
 		}
@@ -148,15 +171,15 @@ func (c *libChecker) expand(d, origin string) string {
 
 // check checks one file; it returns nothing for files that are not ELF
 // executables or shared objects of the image's architecture.
-func (c *libChecker) check(p string, data []byte) (problems []elfProblem, checked bool) {
-	c64, machine, etype, ok := ldcache.ELFHeader(data)
+func (c *libChecker) check(p string, data content) (problems []elfProblem, checked bool) {
+	c64, machine, etype, ok := ldcache.ELFHeader(data.head(64))
 	if !ok || c64 != c.arch.class64 || machine != c.arch.machine {
 		return nil, false
 	}
 	if et := elf.Type(etype); et != elf.ET_EXEC && et != elf.ET_DYN {
 		return nil, false
 	}
-	f, err := elf.NewFile(bytes.NewReader(data))
+	f, err := elf.NewFile(data.section())
 	if err != nil {
 		return []elfProblem{{p, fmt.Sprintf("unreadable ELF file (%v); not checked", err), true}}, false
 	}
@@ -165,11 +188,15 @@ func (c *libChecker) check(p string, data []byte) (problems []elfProblem, checke
 		if prog.Type != elf.PT_INTERP {
 			continue
 		}
-		if prog.Off > uint64(len(data)) || prog.Filesz > uint64(len(data))-prog.Off {
+		if prog.Off > uint64(data.size()) || prog.Filesz > uint64(data.size())-prog.Off || prog.Filesz > 4096 {
 			return []elfProblem{{p, "PT_INTERP out of bounds; not checked", true}}, false
 		}
-		interp := strings.TrimRight(string(data[prog.Off:prog.Off+prog.Filesz]), "\x00")
-		if b, ok := c.readFile(strings.TrimPrefix(interp, "/")); !ok || !bytes.HasPrefix(b, []byte(elf.ELFMAG)) {
+		ib := make([]byte, prog.Filesz)
+		if _, err := data.section().ReadAt(ib, int64(prog.Off)); err != nil {
+			return []elfProblem{{p, fmt.Sprintf("unreadable PT_INTERP (%v); not checked", data.readErr(err)), true}}, false
+		}
+		interp := strings.TrimRight(string(ib), "\x00")
+		if b, ok := c.readHead(strings.TrimPrefix(interp, "/"), len(elf.ELFMAG)); !ok || !bytes.HasPrefix(b, []byte(elf.ELFMAG)) {
 			problems = append(problems, elfProblem{path: p, msg: fmt.Sprintf("program interpreter %s not found", interp)})
 		}
 	}
@@ -229,7 +256,7 @@ func checkELF(t *tree, arch archInfo, env []string, libDirs []string) (problems 
 	}
 	var paths []string
 	for p, n := range t.view {
-		if n.typ == tar.TypeReg && len(n.data) >= 64 && bytes.HasPrefix(n.data, []byte(elf.ELFMAG)) {
+		if n.typ == tar.TypeReg && n.c.size() >= 64 && bytes.HasPrefix(n.c.head(len(elf.ELFMAG)), []byte(elf.ELFMAG)) {
 			paths = append(paths, p)
 		}
 	}
@@ -253,7 +280,7 @@ func checkELF(t *tree, arch archInfo, env []string, libDirs []string) (problems 
 				if i >= len(paths) {
 					return
 				}
-				results[i], ok[i] = c.check(paths[i], t.view[paths[i]].data)
+				results[i], ok[i] = c.check(paths[i], t.view[paths[i]].c)
 			}
 		}()
 	}

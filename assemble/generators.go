@@ -93,7 +93,11 @@ func (f treeFS) ReadFile(p string) ([]byte, error) {
 	if n.typ != tar.TypeReg {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: fmt.Errorf("not a regular file")}
 	}
-	return n.data, nil
+	b, err := n.c.bytes()
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: p, Err: err}
+	}
+	return b, nil
 }
 
 func (f treeFS) Walk(fn func(path string, mode fs.FileMode, link string) error) error {

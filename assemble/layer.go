@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"hash/crc32"
@@ -34,20 +35,33 @@ const (
 // no extra flags, OS unknown.
 var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
 
-// stream is a tar stream held as a list of byte slices: headers and
+// stream is a tar stream held as a list of segments: headers and
 // padding copied into arenas, file content referenced where it already is
-// in memory, so a layer is never copied into one big buffer.
+// (in memory, or in the spool file), so a layer is never copied into one
+// big buffer.
 type stream struct {
-	segs   []segment
-	size   int64
-	arena  []byte
-	expect []byte // the next Write of exactly this slice is referenced
+	segs       []segment
+	size       int64
+	arena      []byte
+	expect     []byte  // the next Write of exactly this slice is referenced
+	expectFile content // ... or, when this is set, stands for this spooled content
 }
 
 type segment struct {
 	b   []byte
-	off int64 // offset in the stream
+	c   content // when b is nil: spooled bytes
+	off int64   // offset in the stream
 }
+
+func (sg segment) len() int64 {
+	if sg.b == nil {
+		return sg.c.n
+	}
+	return int64(len(sg.b))
+}
+
+// zeros stands for spooled content in writes to a stream.
+var zeros = make([]byte, spoolBuf)
 
 const arenaSize = 256 << 10
 
@@ -57,7 +71,13 @@ func (s *stream) Write(p []byte) (int, error) {
 	}
 	if len(s.expect) > 0 && len(p) == len(s.expect) && &p[0] == &s.expect[0] {
 		s.expect = nil
-		s.segs = append(s.segs, segment{p, s.size})
+		if s.expectFile.sp != nil {
+			c := s.expectFile
+			s.expectFile = content{}
+			s.segs = append(s.segs, segment{c: c, off: s.size})
+		} else {
+			s.segs = append(s.segs, segment{b: p, off: s.size})
+		}
 		s.size += int64(len(p))
 		return len(p), nil
 	}
@@ -79,7 +99,7 @@ func (s *stream) Write(p []byte) (int, error) {
 				continue
 			}
 		}
-		s.segs = append(s.segs, segment{chunk, s.size})
+		s.segs = append(s.segs, segment{b: chunk, off: s.size})
 		s.size += int64(n)
 		rest = rest[n:]
 	}
@@ -87,23 +107,54 @@ func (s *stream) Write(p []byte) (int, error) {
 }
 
 // readAt copies the stream's bytes at [off, off+len(dst)) into dst.
-func (s *stream) readAt(dst []byte, off int64) {
-	i := sort.Search(len(s.segs), func(i int) bool { return s.segs[i].off+int64(len(s.segs[i].b)) > off })
+func (s *stream) readAt(dst []byte, off int64) error {
+	i := sort.Search(len(s.segs), func(i int) bool { return s.segs[i].off+s.segs[i].len() > off })
 	for n := 0; n < len(dst) && i < len(s.segs); i++ {
 		sg := s.segs[i]
-		n += copy(dst[n:], sg.b[off+int64(n)-sg.off:])
+		at := off + int64(n) - sg.off
+		if sg.b != nil {
+			n += copy(dst[n:], sg.b[at:])
+			continue
+		}
+		k := int(min(int64(len(dst)-n), sg.c.n-at))
+		if _, err := sg.c.section().ReadAt(dst[n:n+k], at); err != nil {
+			return sg.c.readErr(err)
+		}
+		n += k
 	}
+	return nil
 }
 
-// each calls fn with the stream's bytes in [from, to), in order.
+// each calls fn with the stream's bytes in [from, to), in order. Spooled
+// bytes are read into a buffer that is valid until fn returns.
 func (s *stream) each(from, to int64, fn func([]byte) error) error {
-	i := sort.Search(len(s.segs), func(i int) bool { return s.segs[i].off+int64(len(s.segs[i].b)) > from })
+	i := sort.Search(len(s.segs), func(i int) bool { return s.segs[i].off+s.segs[i].len() > from })
+	var buf []byte
 	for ; i < len(s.segs) && s.segs[i].off < to; i++ {
 		sg := s.segs[i]
 		lo := max(from-sg.off, 0)
-		hi := min(to-sg.off, int64(len(sg.b)))
-		if err := fn(sg.b[lo:hi]); err != nil {
-			return err
+		hi := min(to-sg.off, sg.len())
+		if sg.b != nil {
+			if err := fn(sg.b[lo:hi]); err != nil {
+				return err
+			}
+			continue
+		}
+		if buf == nil {
+			bp := sg.c.sp.bufs.Get().(*[]byte)
+			defer sg.c.sp.bufs.Put(bp)
+			buf = *bp
+		}
+		r := sg.c.section()
+		for lo < hi {
+			k := int(min(int64(len(buf)), hi-lo))
+			if _, err := r.ReadAt(buf[:k], lo); err != nil {
+				return sg.c.readErr(err)
+			}
+			if err := fn(buf[:k]); err != nil {
+				return err
+			}
+			lo += int64(k)
 		}
 	}
 	return nil
@@ -132,17 +183,15 @@ func writeTar(entries []tarEntry) (*stream, int64, error) {
 		case e.linkTo != "":
 			h.Typeflag, h.Linkname = tar.TypeLink, e.linkTo
 		default:
-			h.Size = int64(len(e.n.data))
+			h.Size = e.n.c.size()
 		}
 		if err := tw.WriteHeader(h); err != nil {
 			return nil, 0, fmt.Errorf("/%s: %w", e.path, err)
 		}
 		if h.Size > 0 {
-			st.expect = e.n.data
-			if _, err := tw.Write(e.n.data); err != nil {
+			if err := writeContentTo(tw, st, e.n.c); err != nil {
 				return nil, 0, err
 			}
-			st.expect = nil
 			content += h.Size
 		}
 	}
@@ -150,6 +199,33 @@ func writeTar(entries []tarEntry) (*stream, int64, error) {
 		return nil, 0, err
 	}
 	return st, content, nil
+}
+
+// writeContentTo writes a file's content through the tar writer into the
+// stream, by reference: content in memory as it is, spooled content as
+// runs of zeros that the stream takes for pieces of it.
+func writeContentTo(tw *tar.Writer, st *stream, c content) error {
+	if c.sp == nil {
+		st.expect = c.b
+		_, err := tw.Write(c.b)
+		st.expect = nil
+		return err
+	}
+	for done := int64(0); done < c.n; {
+		k := min(int64(len(zeros)), c.n-done)
+		st.expect, st.expectFile = zeros[:k], content{sp: c.sp, off: c.off + done, n: k}
+		_, err := tw.Write(zeros[:k])
+		taken := st.expect == nil
+		st.expect, st.expectFile = nil, content{}
+		if err != nil {
+			return err
+		}
+		if !taken {
+			return errors.New("the tar writer did not pass file content through as it was written")
+		}
+		done += k
+	}
+	return nil
 }
 
 // deflateChunk readies *zw to compress a chunk into out primed with dict,
@@ -165,10 +241,11 @@ func deflateChunk(zw **flate.Writer, out io.Writer, dict []byte) error {
 	return nil
 }
 
-// memLayer is a layer held in memory, its digests computed once. Its
-// gzip stream is kept as the parts it was compressed in.
+// memLayer is a layer whose compressed bytes are kept as the parts it was
+// compressed in (in the spool file, but for the gzip header and
+// trailer), its digests computed once.
 type memLayer struct {
-	parts          [][]byte
+	parts          []content
 	size           int64
 	digest, diffID v1.Hash
 	tarSize        int64
@@ -184,7 +261,7 @@ func (l *memLayer) MediaType() (types.MediaType, error) { return types.OCILayer,
 func (l *memLayer) Compressed() (io.ReadCloser, error) {
 	rs := make([]io.Reader, len(l.parts))
 	for i, p := range l.parts {
-		rs[i] = bytes.NewReader(p)
+		rs[i] = p.section()
 	}
 	return io.NopCloser(io.MultiReader(rs...)), nil
 }
@@ -203,15 +280,15 @@ func hashOf(h hash.Hash) v1.Hash {
 // the dictSize bytes before it and ended with a sync flush (the last with
 // the final block), then joined into one gzip member. The output depends
 // only on the input, never on scheduling.
-func compressLayers(ctx context.Context, tars []*stream) ([]*memLayer, error) {
+func compressLayers(ctx context.Context, sp *spool, tars []*stream) ([]*memLayer, error) {
 	type job struct {
 		layer, chunk int // chunk -1: hash the uncompressed stream
 	}
 	var jobs []job
-	chunks := make([][][]byte, len(tars))
+	chunks := make([][]content, len(tars))
 	for i, t := range tars {
 		n := max(1, int((t.size+chunkSize-1)/chunkSize))
-		chunks[i] = make([][]byte, n)
+		chunks[i] = make([]content, n)
 		jobs = append(jobs, job{i, -1})
 		for c := range n {
 			jobs = append(jobs, job{i, c})
@@ -249,20 +326,28 @@ func compressLayers(ctx context.Context, tars []*stream) ([]*memLayer, error) {
 			if j.chunk < 0 {
 				h := sha256.New()
 				var crc uint32
-				t.each(0, t.size, func(b []byte) error {
+				err := t.each(0, t.size, func(b []byte) error {
 					h.Write(b)
 					crc = crc32.Update(crc, crc32.IEEETable, b)
 					return nil
 				})
+				if err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					return
+				}
 				diffIDs[j.layer], crcs[j.layer] = hashOf(h), crc
 				continue
 			}
 			start := int64(j.chunk) * chunkSize
 			end := min(start+chunkSize, t.size)
 			d := dict[:min(start, dictSize)]
-			t.readAt(d, start-int64(len(d)))
+			err := t.readAt(d, start-int64(len(d)))
 			out.Reset()
-			err := deflateChunk(&zw, &out, d)
+			if err == nil {
+				err = deflateChunk(&zw, &out, d)
+			}
 			if err == nil {
 				err = t.each(start, end, func(b []byte) error {
 					_, err := zw.Write(b)
@@ -276,13 +361,17 @@ func compressLayers(ctx context.Context, tars []*stream) ([]*memLayer, error) {
 					err = zw.Flush()
 				}
 			}
+			var c content
+			if err == nil {
+				c, err = sp.put(out.Bytes())
+			}
 			if err != nil {
 				mu.Lock()
 				firstErr = err
 				mu.Unlock()
 				return
 			}
-			chunks[j.layer][j.chunk] = bytes.Clone(out.Bytes())
+			chunks[j.layer][j.chunk] = c
 		}
 	}
 	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
@@ -297,26 +386,31 @@ func compressLayers(ctx context.Context, tars []*stream) ([]*memLayer, error) {
 	for i, t := range tars {
 		trailer := binary.LittleEndian.AppendUint32(nil, crcs[i])
 		trailer = binary.LittleEndian.AppendUint32(trailer, uint32(t.size))
-		parts := append(append([][]byte{gzipHeader}, chunks[i]...), trailer)
+		parts := append(append([]content{memContent(gzipHeader)}, chunks[i]...), memContent(trailer))
 		l := &memLayer{parts: parts, diffID: diffIDs[i], tarSize: t.size}
 		for _, p := range parts {
-			l.size += int64(len(p))
+			l.size += p.size()
 		}
 		layers[i] = l
 	}
 	// The compressed digests, one layer per goroutine.
 	var hw sync.WaitGroup
-	for _, l := range layers {
+	errs := make([]error, len(layers))
+	for i, l := range layers {
 		hw.Add(1)
 		go func() {
 			defer hw.Done()
 			h := sha256.New()
-			for _, p := range l.parts {
-				h.Write(p)
+			rc, _ := l.Compressed()
+			if _, err := io.Copy(h, rc); err != nil {
+				errs[i] = err
 			}
 			l.digest = hashOf(h)
 		}()
 	}
 	hw.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	return layers, nil
 }

@@ -84,11 +84,11 @@ func TestCompressLayers(t *testing.T) {
 	for _, in := range inputs {
 		streams = append(streams, streamOf(in))
 	}
-	layers, err := compressLayers(context.Background(), streams)
+	layers, err := compressLayers(context.Background(), newSpool(t.TempDir()), streams)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, _ := compressLayers(context.Background(), streams[2:])
+	again, _ := compressLayers(context.Background(), newSpool(t.TempDir()), streams[2:])
 	for i, l := range layers {
 		rc, _ := l.Compressed()
 		gz, _ := io.ReadAll(rc)

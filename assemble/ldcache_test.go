@@ -309,9 +309,9 @@ func checkCacheAgrees(t *testing.T, root map[string]tarFile, c *ldcache.Cache, a
 	tr := newTree(nil)
 	tr.startLayer()
 	for p, f := range root {
-		n := &node{typ: f.h.Typeflag, data: f.data, link: f.h.Linkname}
+		n := &node{typ: f.h.Typeflag, c: memContent(f.data), link: f.h.Linkname}
 		if n.typ == tar.TypeLink {
-			n.typ, n.data = tar.TypeReg, root[f.h.Linkname].data
+			n.typ, n.c = tar.TypeReg, memContent(root[f.h.Linkname].data)
 		}
 		tr.add(p, n)
 	}
@@ -331,10 +331,10 @@ func checkCacheAgrees(t *testing.T, root map[string]tarFile, c *ldcache.Cache, a
 	}
 	checked := 0
 	for p, f := range tr.view {
-		if f.typ != tar.TypeReg || !bytes.HasPrefix(f.data, []byte(elf.ELFMAG)) {
+		if f.typ != tar.TypeReg || !bytes.HasPrefix(f.c.b, []byte(elf.ELFMAG)) {
 			continue
 		}
-		ef, err := elf.NewFile(bytes.NewReader(f.data))
+		ef, err := elf.NewFile(bytes.NewReader(f.c.b))
 		if err != nil {
 			continue
 		}

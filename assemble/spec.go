@@ -83,6 +83,23 @@ type Spec struct {
 	LibraryPath []string
 	// Progress, when set, is told what the build is doing.
 	Progress func(string)
+	// MaxImageSize bounds the bytes of regular files of the packages'
+	// payloads together (pruned files included), MaxFileSize those of
+	// one file: a payload past either is refused (a *LimitError) before
+	// more of it is read. Zero means DefaultMaxImageSize and
+	// DefaultMaxFileSize.
+	MaxImageSize, MaxFileSize int64
+	// Arrived, when set, names the package files as they become
+	// readable (gen sends each as its download completes): the build
+	// reads each package as it arrives instead of waiting for all of
+	// them, and fails naming the packages whose files had not arrived
+	// when the channel is closed. Sends to it must not block on the build
+	// (a buffered channel): a failed build stops reading it.
+	Arrived <-chan string
+	// SpoolDir is where the build keeps file contents and compressed
+	// layers while it runs (an unnamed file, see spool.go); empty means
+	// the system's temporary directory.
+	SpoolDir string
 	// Cache, when set, keeps what the build derives at some cost (the
 	// Python bytecode) for the next build of the same inputs; its entries
 	// must be checked when read (fetch.Cache's named entries are).

@@ -2,7 +2,6 @@ package assemble
 
 import (
 	"archive/tar"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,7 +18,7 @@ type node struct {
 	typ      byte // tar.TypeReg, TypeDir, TypeSymlink
 	mode     int64
 	uid, gid int
-	data     []byte
+	c        content // a regular file's bytes
 	link     string
 	mtime    int64 // seconds since 1970
 	layer    int
@@ -263,10 +262,10 @@ func (t *tree) placeEntry(pk *unpacked, e *entry, g *hlGroup) {
 			return
 		}
 	}
-	n := &node{typ: e.typ, mode: e.mode, uid: e.uid, gid: e.gid, data: e.data, link: e.link, owner: pk.label, mtime: t.times.of(e.mtime)}
+	n := &node{typ: e.typ, mode: e.mode, uid: e.uid, gid: e.gid, c: e.c, link: e.link, owner: pk.label, mtime: t.times.of(e.mtime)}
 	if e.typ == tar.TypeLink {
 		n.typ, n.link, n.hl = tar.TypeReg, "", g
-		n.data = pk.entries[e.hl].data
+		n.c = pk.entries[e.hl].c
 	} else if g != nil {
 		n.hl = g
 	}
@@ -310,7 +309,12 @@ func (t *tree) placeEntry(pk *unpacked, e *entry, g *hlGroup) {
 			t.conflict(fp, ex, n)
 		}
 	case n.typ == tar.TypeReg && ex.typ == tar.TypeReg:
-		if !bytes.Equal(n.data, ex.data) {
+		eq, err := contentEqual(n.c, ex.c)
+		if err != nil {
+			t.fail("%s: /%s: %v", pk.label, fp, err)
+			return
+		}
+		if !eq {
 			t.conflict(fp, ex, n)
 		}
 	default:
@@ -370,7 +374,7 @@ func (t *tree) placeFile(f File) {
 			return
 		}
 	case f.Mode.IsRegular():
-		n.typ, n.data = tar.TypeReg, f.Data
+		n.typ, n.c = tar.TypeReg, memContent(f.Data)
 	default:
 		t.fail("generated file %q: unsupported mode %v", f.Path, f.Mode)
 		return
@@ -456,7 +460,7 @@ func (t *tree) snapshot() []tarEntry {
 			first[e.n.hl] = e
 			continue
 		}
-		if f.n.mode == e.n.mode && f.n.uid == e.n.uid && f.n.gid == e.n.gid && f.n.mtime == e.n.mtime && bytes.Equal(f.n.data, e.n.data) {
+		if f.n.mode == e.n.mode && f.n.uid == e.n.uid && f.n.gid == e.n.gid && f.n.mtime == e.n.mtime && f.n.c.same(e.n.c) {
 			e.linkTo = f.path
 		}
 	}

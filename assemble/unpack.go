@@ -3,20 +3,21 @@ package assemble
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/distroless-dev/distroless/packages"
 )
-
-// maxEntrySize bounds one file read into memory.
-const maxEntrySize = 4 << 30
 
 // entry is one payload entry, cleaned and mapped to merged-/usr.
 type entry struct {
@@ -24,7 +25,7 @@ type entry struct {
 	typ      byte   // tar.TypeReg, TypeDir, TypeSymlink, TypeLink
 	mode     int64  // permission bits (and sticky for directories)
 	uid, gid int
-	data     []byte
+	c        content
 	link     string // symlink target; hard link: the target entry's path
 	hl       int    // TypeLink: index of the target entry
 	mtime    int64  // seconds since 1970, as the package has it
@@ -129,8 +130,15 @@ func relPath(from, to string) string {
 	return strings.Join(parts, "/")
 }
 
-// readPackage reads one package's payload.
-func readPackage(spec *Spec, pr *pruner, u Unpack) (*unpacked, error) {
+// payloadLimits are the size limits of a build's payloads.
+type payloadLimits struct {
+	file, image int64
+	total       atomic.Int64 // bytes of regular files read so far, all packages
+}
+
+// readPackage reads one package's payload: its regular files' contents
+// go to the spool (small ones stay in memory).
+func readPackage(spec *Spec, pr *pruner, sp *spool, lim *payloadLimits, u Unpack) (*unpacked, error) {
 	pk := &unpacked{u: u, label: u.Pkg.Name + " " + u.Pkg.Version}
 	if id, ok := spec.Payload.(packages.Identifier); ok {
 		// The package file must be the package the index or lockfile
@@ -201,16 +209,24 @@ func readPackage(spec *Spec, pr *pruner, u Unpack) (*unpacked, error) {
 			return nil
 		}
 		if e.typ == tar.TypeReg {
-			if h.Size < 0 || h.Size > maxEntrySize {
+			if h.Size < 0 {
 				return fmt.Errorf("entry %q: size %d out of range", h.Name, h.Size)
+			}
+			// The limits hold before anything of the file is read.
+			if h.Size > lim.file {
+				return &LimitError{Package: pk.label, File: u.File, Path: p, Size: h.Size, Limit: lim.file}
+			}
+			if total := lim.total.Add(h.Size); total > lim.image {
+				return &LimitError{Package: pk.label, File: u.File, Path: p, Size: h.Size, Total: total, Limit: lim.image, Image: true}
 			}
 			// Pruned files are read all the same: a kept hard link may
 			// name one. Placement leaves them out.
 			if h.Size > 0 {
-				e.data = make([]byte, h.Size)
-				if _, err := io.ReadFull(r, e.data); err != nil {
+				c, err := sp.read(r, h.Size)
+				if err != nil {
 					return fmt.Errorf("entry %q: %w", h.Name, err)
 				}
+				e.c = c
 			}
 		} else if e.typ != tar.TypeLink && pr.prunes(p, e.typ) {
 			return nil
@@ -220,6 +236,9 @@ func readPackage(spec *Spec, pr *pruner, u Unpack) (*unpacked, error) {
 		return nil
 	})
 	if err != nil {
+		if le := (*LimitError)(nil); errors.As(err, &le) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("unpacking %s (%s): %w", pk.label, u.File, err)
 	}
 	for d := range usr {
@@ -242,9 +261,10 @@ func typeName(t byte) string {
 	return fmt.Sprintf("entry of tar type %q", t)
 }
 
-// readAll reads every package of every layer, in parallel, largest file
-// first. The result is indexed like the layers and their packages.
-func readAll(ctx context.Context, spec *Spec, pr *pruner) ([][]*unpacked, error) {
+// readAll reads every package of every layer, in parallel: largest file
+// first, or, with Spec.Arrived, each as its file arrives. The result is
+// indexed like the layers and their packages.
+func readAll(ctx context.Context, spec *Spec, pr *pruner, sp *spool, lim *payloadLimits) ([][]*unpacked, error) {
 	type job struct {
 		li, pi int
 		size   int64
@@ -254,7 +274,7 @@ func readAll(ctx context.Context, spec *Spec, pr *pruner) ([][]*unpacked, error)
 	for li, l := range spec.Layers {
 		out[li] = make([]*unpacked, len(l.Packages))
 		for pi, u := range l.Packages {
-			var size int64
+			size := u.Pkg.Size
 			if st, err := os.Stat(u.File); err == nil {
 				size = st.Size()
 			}
@@ -262,30 +282,69 @@ func readAll(ctx context.Context, spec *Spec, pr *pruner) ([][]*unpacked, error)
 		}
 	}
 	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].size > jobs[j].size })
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	queue := make(chan job, len(jobs))
+	waiting := map[string][]job{} // files not arrived yet
+	if spec.Arrived == nil {
+		for _, j := range jobs {
+			queue <- j
+		}
+		close(queue)
+	} else {
+		for _, j := range jobs {
+			f := spec.Layers[j.li].Packages[j.pi].File
+			waiting[f] = append(waiting[f], j)
+		}
+	}
 	var (
 		mu   sync.Mutex
 		errs []error
-		next int
 		wg   sync.WaitGroup
 	)
-	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	if spec.Arrived != nil {
+		// Each package is queued as its file arrives; what never arrives
+		// is an error once the channel is closed.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(queue)
+			for len(waiting) > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case f, ok := <-spec.Arrived:
+					if !ok {
+						mu.Lock()
+						for _, f := range slices.Sorted(maps.Keys(waiting)) {
+							u := spec.Layers[waiting[f][0].li].Packages[waiting[f][0].pi]
+							errs = append(errs, fmt.Errorf("package %s %s (%s) was not fetched", u.Pkg.Name, u.Pkg.Version, f))
+						}
+						mu.Unlock()
+						return
+					}
+					for _, j := range waiting[f] {
+						queue <- j
+					}
+					delete(waiting, f)
+				}
+			}
+		}()
+	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(jobs)))
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				mu.Lock()
-				if next >= len(jobs) || len(errs) > 0 || ctx.Err() != nil {
-					mu.Unlock()
+			for j := range queue {
+				if ctx.Err() != nil {
 					return
 				}
-				j := jobs[next]
-				next++
-				mu.Unlock()
-				pk, err := readPackage(spec, pr, spec.Layers[j.li].Packages[j.pi])
+				pk, err := readPackage(spec, pr, sp, lim, spec.Layers[j.li].Packages[j.pi])
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)
+					cancel()
 				}
 				out[j.li][j.pi] = pk
 				mu.Unlock()
@@ -293,11 +352,11 @@ func readAll(ctx context.Context, spec *Spec, pr *pruner) ([][]*unpacked, error)
 		}()
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	if len(errs) > 0 {
 		return nil, errs[0]
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -4,16 +4,20 @@
 #
 #   ./scripts/bench.sh [profile] [distro]     (default: python3.11 debian:bookworm)
 #
-# Needs mmdebstrap (installed if missing) for the cold-cache comparison.
+# Without arguments the cold-cache comparison with mmdebstrap runs for
+# python3.11 (bookworm) and java21 (trixie) in the same run. Peak memory is
+# measured with /usr/bin/time -v (gen java25) and, for hostile packages,
+# by the tests that assert it. Needs mmdebstrap and time (installed if
+# missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${1:-python3.11}
 dist=${2:-debian:bookworm}
 suite=${dist#debian:}
 
-if ! command -v mmdebstrap >/dev/null; then
+if ! command -v mmdebstrap >/dev/null || ! [ -x /usr/bin/time ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends mmdebstrap time >/dev/null
 fi
 
 # The mirror: the setting, else the first non-security archive the host's apt sources name.
@@ -31,25 +35,58 @@ dl="$work/distroless"
 
 secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); awk -v a="$s" -v b="$e" 'BEGIN{printf "%.3f", b-a}'; }
 
-echo "== $profile on $dist ($(nproc) cores)"
-cold=$(secs "$dl" gen "$profile" --distro "$dist" --cache-dir "$work/cold" -o "oci:$work/out-cold:x")
-echo "gen, cold cache:            ${cold} s"
-mm=$(secs mmdebstrap --quiet --variant=extract --include="$profile" "$suite" "$work/mm.tar" "$mirror")
-echo "mmdebstrap --variant=extract --include=$profile: ${mm} s  (gen is $(awk -v a="$mm" -v b="$cold" 'BEGIN{printf "%.1f", a/b}')x faster)"
+# timev CMD...: runs CMD under /usr/bin/time -v, prints "SECONDS CPU-SECONDS PEAK-MiB".
+timev() {
+  local log; log=$(mktemp)
+  /usr/bin/time -v "$@" >/dev/null 2>"$log" || { tail -5 "$log" >&2; rm -f "$log"; return 1; }
+  awk -F': ' '/Elapsed/{n=split($2,t,":"); s=(n==3)?t[1]*3600+t[2]*60+t[3]:t[1]*60+t[2]}
+    /User time/{u=$2} /System time/{y=$2} /Maximum resident/{m=$2}
+    END{printf "%.2f %.1f %d", s, u+y, m/1024}' "$log"
+  rm -f "$log"
+}
 
-"$dl" gen "$profile" --distro "$dist" --cache-dir "$work/cold" -o "oci:$work/out-warm:x" >/dev/null 2>&1
+# compare PROFILE DISTRO PACKAGES: cold gen and mmdebstrap --variant=extract of
+# the profile's root packages, one after the other, in the same run.
+compare() {
+  local profile=$1 dist=$2 pkgs=$3 suite=${2#debian:} g m
+  rm -rf "$work/cold-$profile" "$work/mm.tar"
+  g=$(timev "$dl" gen "$profile" --distro "$dist" --cache-dir "$work/cold-$profile" -o "oci:$work/out-cold:x")
+  m=$(timev mmdebstrap --quiet --variant=extract --include="$pkgs" "$suite" "$work/mm.tar" "$mirror")
+  read -r gs gc gm <<<"$g"; read -r ms mc mm <<<"$m"
+  printf '%-11s cold: gen %6.2f s %5.1f CPU-s %4d MiB | mmdebstrap --variant=extract %6.2f s %5.1f CPU-s %4d MiB | ratio %.2fx\n' \
+    "$profile" "$gs" "$gc" "$gm" "$ms" "$mc" "$mm" "$(awk -v a="$gs" -v b="$ms" 'BEGIN{print a/b}')"
+}
+
+echo "== cold cache, against mmdebstrap ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
+if [ "$profile" = python3.11 ] && [ -z "${2:-}" ]; then
+  compare python3.11 debian:bookworm python3.11
+  compare java21 debian:trixie openjdk-21-jre-headless
+else
+  compare "$profile" "$dist" "$profile"
+fi
+
+echo "== peak memory (/usr/bin/time -v)"
+rm -rf "$work/cold-java25"
+printf 'java25, cold cache:   %s s, %s CPU-s, %s MiB peak\n' $(timev "$dl" gen java25 --cache-dir "$work/cold-java25" -o "oci:$work/out-java:x")
+printf 'java25, warm cache:   %s s, %s CPU-s, %s MiB peak\n' $(timev "$dl" gen java25 --cache-dir "$work/cold-java25" -o "oci:$work/out-java:x")
+# Hostile packages (a .deb of under 1 MiB holding 4 GiB of zeros): the
+# tests measure gen's peak RSS through rusage and log it.
+go test -count=1 -run 'TestGenSizeLimits|TestGenHugePayload' -v . 2>&1 | grep -E '^(=== RUN|\s+limits_integration_test.go:[0-9]+: peak RSS)' | sed 's/^ *//'
+
+echo "== warm cache"
+"$dl" gen "$profile" --distro "$dist" --cache-dir "$work/cold-$profile" -o "oci:$work/out-warm:x" >/dev/null 2>&1
 best=999
 for i in 1 2 3 4 5; do
-  t=$(secs "$dl" gen "$profile" --distro "$dist" --cache-dir "$work/cold" -o "oci:$work/out-warm:x")
+  t=$(secs "$dl" gen "$profile" --distro "$dist" --cache-dir "$work/cold-$profile" -o "oci:$work/out-warm:x")
   best=$(awk -v a="$t" -v b="$best" 'BEGIN{print (a < b) ? a : b}')
   echo "gen, warm cache, run $i:    ${t} s"
 done
 echo "gen, warm cache, best:      ${best} s"
 for i in 1 2 3; do
-  echo "resolve, warm cache:        $(secs "$dl" resolve "$profile" --distro "$dist" --cache-dir "$work/cold") s"
+  echo "resolve, warm cache:        $(secs "$dl" resolve "$profile" --distro "$dist" --cache-dir "$work/cold-$profile") s"
 done
 
-json=$("$dl" gen "$profile" --distro "$dist" --cache-dir "$work/cold" -o "oci:$work/out-warm:x" --json 2>/dev/null)
+json=$("$dl" gen "$profile" --distro "$dist" --cache-dir "$work/cold-$profile" -o "oci:$work/out-warm:x" --json 2>/dev/null)
 python3 - "$json" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])

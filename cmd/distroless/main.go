@@ -250,6 +250,8 @@ Outputs (-o, repeatable: every one is written):
 	f.StringVar(&g.SignKey, "sign-key", "", "sign the image and its attestations in cosign's format with this key: ECDSA P-256 PEM, or a cosign key file (password in $COSIGN_PASSWORD)")
 	f.StringVar(&g.BuilderID, "builder-id", "", "the SLSA builder id the provenance names (default "+attest.DefaultBuilderID+")")
 	registryFlags(c, &g.Registry)
+	f.StringVar(&g.MaxImageSize, "max-image-size", "", "refuse packages whose files come to more than this in all (default 2GiB)")
+	f.StringVar(&g.MaxFileSize, "max-file-size", "", "refuse a package with a file larger than this (default 1GiB)")
 	pf.register(c)
 	return c
 }

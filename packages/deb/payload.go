@@ -129,9 +129,9 @@ func (p Payload) Walk(file string, fn func(h *tar.Header, r io.Reader) error) er
 }
 
 // Prepare decodes the package's data archive into CacheDir unless it is
-// there already, so that a later Walk reads the fast copy. gen calls it
-// for each .deb as its download completes, overlapping the slow xz
-// decoding with the other downloads. Without CacheDir it does nothing.
+// there already, so that a later Walk reads the fast copy. (gen does not
+// need it: its build walks each .deb as its download completes, which
+// fills the cache as it decodes.) Without CacheDir it does nothing.
 func (p Payload) Prepare(file string) error {
 	return unpackcache.Prepare(file, p.CacheDir, ".tar.zst", p.Walk)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -70,6 +71,50 @@ func unseal(data []byte, key string) ([]byte, string) {
 	return body, ""
 }
 
+// unsealFile is unseal for an entry read from its file: the body is
+// hashed as it is read, in pieces, and returned as a reader of the file.
+func unsealFile(f *os.File, key string) (*io.SectionReader, string) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err.Error()
+	}
+	size := st.Size()
+	// The seal (or, for an entry of an older version, its last 1 KiB)
+	// and the first bytes decide what it is.
+	head := make([]byte, min(size, 4))
+	tail := make([]byte, min(size, 1024))
+	if _, err := f.ReadAt(head, 0); err != nil {
+		return nil, err.Error()
+	}
+	if _, err := f.ReadAt(tail, size-int64(len(tail))); err != nil {
+		return nil, err.Error()
+	}
+	if len(tail) < sealLen {
+		_, why := unseal(append(head[:len(head):len(head)], tail...), key)
+		return nil, why
+	}
+	sealed := tail[len(tail)-sealLen:]
+	if binary.LittleEndian.Uint32(sealed) != skippable || !bytes.Equal(sealed[8:8+len(sealMagic)], []byte(sealMagic)) {
+		if bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}) || bytes.Equal(tail, make([]byte, 1024)) {
+			return nil, "" // an unsealed entry of an older version
+		}
+		return nil, "no seal"
+	}
+	sd := sealed[8+len(sealMagic):]
+	if got := hex.EncodeToString(sd[:sha256.Size]); got != key {
+		return nil, "it was made from package " + got + ", not " + key
+	}
+	body := io.NewSectionReader(f, 0, size-int64(sealLen))
+	h := sha256.New()
+	if _, err := io.Copy(h, body); err != nil {
+		return nil, err.Error()
+	}
+	if !bytes.Equal(h.Sum(nil), sd[sha256.Size:]) {
+		return nil, "its content does not match its digest"
+	}
+	return io.NewSectionReader(f, 0, size-int64(sealLen)), ""
+}
+
 func reject(path, why string, warn func(string)) {
 	os.Remove(path)
 	if why != "" && warn != nil {
@@ -85,18 +130,21 @@ func reject(path, why string, warn func(string)) {
 // nil). An entry found damaged after fn was called (which a good seal
 // rules out but for a bug) is removed and reported as an error. An error
 // from fn stops the walk and is returned as is.
+//
+// The entry is read from the file, never mapped into memory: a build's
+// memory does not grow with the size of its packages.
 func Walk(path, key string, warn func(string), fn func(h *tar.Header, r io.Reader) error) (done bool, err error) {
-	data, unmap, err := fetch.MapFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return false, nil
 	}
-	defer unmap()
-	body, why := unseal(data, key)
+	defer f.Close()
+	body, why := unsealFile(f, key)
 	if body == nil {
 		reject(path, why, warn)
 		return false, nil
 	}
-	zr, err := decompress.Open(bytes.NewReader(body), decompress.Zstd)
+	zr, err := decompress.Open(body, decompress.Zstd)
 	if err != nil {
 		reject(path, err.Error(), warn)
 		return false, nil
@@ -298,10 +346,21 @@ func Has(file, dir, ext string) (bool, error) {
 	return err == nil, nil
 }
 
+// PrepareMax bounds the payload Prepare decodes ahead of a build: a
+// package whose files come to more (far more than any package of the
+// built-in images: the whole java25 image has 283 MB of files) is left
+// to the build, which decodes it when it reads it, under its own size
+// limits.
+const PrepareMax = 1 << 30
+
+var errPrepareMax = errors.New("payload larger than PrepareMax")
+
 // Prepare makes dir's entry for the package file, named <Key>+ext, unless
 // it is there already, by walking the file with the format's walk (which
-// writes the entry as it decodes) and a function that reads nothing. It is
-// the Prepare of every format's payload; with no dir it does nothing.
+// writes the entry as it decodes) and a function that reads nothing. It
+// gives up, caching nothing and returning nil, once the entries' sizes
+// come to more than PrepareMax. It is the Prepare of every format's
+// payload; with no dir it does nothing.
 func Prepare(file, dir, ext string, walk func(file string, fn func(h *tar.Header, r io.Reader) error) error) error {
 	if dir == "" {
 		return nil
@@ -309,5 +368,15 @@ func Prepare(file, dir, ext string, walk func(file string, fn func(h *tar.Header
 	if ok, err := Has(file, dir, ext); ok || err != nil {
 		return err
 	}
-	return walk(file, func(*tar.Header, io.Reader) error { return nil })
+	var total int64
+	err := walk(file, func(h *tar.Header, _ io.Reader) error {
+		if total += max(h.Size, 0); total > PrepareMax || h.Size > PrepareMax {
+			return errPrepareMax
+		}
+		return nil
+	})
+	if errors.Is(err, errPrepareMax) {
+		return nil
+	}
+	return err
 }

@@ -229,3 +229,44 @@ func TestPrepare(t *testing.T) {
 		t.Errorf("missing file: %v, walked %q", err, walked)
 	}
 }
+
+// TestPrepareMax: Prepare stops a walk (returning nil, so the build
+// decodes the package itself) as soon as the entries' sizes come to more
+// than PrepareMax, whether in one entry or in several; up to it, the walk
+// goes to the end.
+func TestPrepareMax(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.deb")
+	os.WriteFile(file, []byte("package\n"), 0o644)
+	for _, tc := range []struct {
+		name  string
+		sizes []int64
+		seen  int // entries passed before the walk must stop
+		stop  bool
+	}{
+		{"one huge entry", []int64{PrepareMax + 1, 1}, 1, true},
+		{"many entries", []int64{PrepareMax / 4, PrepareMax / 4, PrepareMax / 4, PrepareMax / 4, 1, 1}, 5, true},
+		{"negative sizes do not offset", []int64{-PrepareMax, PrepareMax, 1, 1}, 3, true},
+		{"exactly the limit", []int64{PrepareMax / 2, PrepareMax / 2}, 2, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seen, stopped := 0, false
+			walk := func(f string, fn func(*tar.Header, io.Reader) error) error {
+				for _, s := range tc.sizes {
+					seen++
+					if err := fn(&tar.Header{Name: "x", Size: s}, strings.NewReader("")); err != nil {
+						stopped = true
+						return err
+					}
+				}
+				return nil
+			}
+			if err := Prepare(file, dir, ".tar.zst", walk); err != nil {
+				t.Fatalf("Prepare: %v", err)
+			}
+			if stopped != tc.stop || (tc.stop && seen != tc.seen) {
+				t.Errorf("stopped %v after %d entries, want stopped %v after %d", stopped, seen, tc.stop, tc.seen)
+			}
+		})
+	}
+}

@@ -453,6 +453,19 @@ func Deb(control string, controlFiles map[string][]byte, files []DebFile) []byte
 	return out.Bytes()
 }
 
+// DebData builds a .deb like Deb whose data member is given as it is
+// (named e.g. "data.tar.zst"), for payloads too large to hold
+// uncompressed.
+func DebData(control, member string, data []byte) []byte {
+	cfiles := []DebFile{{Name: "./", Type: tar.TypeDir}, {Name: "./control", Body: []byte(strings.TrimRight(control, "\n") + "\n")}}
+	var out bytes.Buffer
+	out.WriteString("!<arch>\n")
+	arMember(&out, "debian-binary", []byte("2.0\n"))
+	arMember(&out, "control.tar.gz", Gzip(tarball(cfiles)))
+	arMember(&out, member, data)
+	return out.Bytes()
+}
+
 func tarball(files []DebFile) []byte {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
