@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the image scanners the fidelity tests run (trivy and syft, at
-# pinned versions) into a tool directory outside the repository, built
+# Installs the image scanners the fidelity and SBOM tests run (trivy, syft
+# and grype, at pinned versions) into a tool directory outside the repository, built
 # from source through a throwaway module (the module proxy may refuse
 # `go install` of these modules, whose go.mod has replace directives).
 # Already-built versions are reused. Prints the tool directory.
@@ -9,6 +9,7 @@
 set -euo pipefail
 TRIVY_VERSION=v0.57.1
 SYFT_VERSION=v1.18.1
+GRYPE_VERSION=v0.121.3
 dir=${1:-${DISTROLESS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/distroless-tools}}
 mkdir -p "$dir"
 build() { # NAME MODULE VERSION PACKAGE
@@ -30,4 +31,5 @@ build() { # NAME MODULE VERSION PACKAGE
 }
 build trivy github.com/aquasecurity/trivy "$TRIVY_VERSION" github.com/aquasecurity/trivy/cmd/trivy
 build syft github.com/anchore/syft "$SYFT_VERSION" github.com/anchore/syft/cmd/syft
+build grype github.com/anchore/grype "$GRYPE_VERSION" github.com/anchore/grype/cmd/grype
 echo "$dir"
