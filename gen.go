@@ -27,6 +27,7 @@ import (
 	"github.com/distroless-dev/distroless/packages/fetch"
 	"github.com/distroless-dev/distroless/profiles"
 	"github.com/distroless-dev/distroless/resolver"
+	"github.com/distroless-dev/distroless/sbom"
 )
 
 // Version is the tool's version, set at link time
@@ -43,6 +44,10 @@ type GenOptions struct {
 	AllowMissingLibs bool
 	Parallel         int // downloads at once; 0 = 8
 	Progress         func(string)
+	// SBOM, when set, is a file the image's SBOM is written to; the SBOM
+	// is also attached to OCI layouts and pushes as a referrer.
+	SBOM       string
+	SBOMFormat string // spdx (default) or cyclonedx
 }
 
 // GenResult is what gen made.
@@ -58,6 +63,9 @@ type GenResult struct {
 	ImageSize int64            `json:"image_size"` // compressed layer bytes
 	Layers    []GenLayerResult `json:"layers"`
 	Warnings  []string         `json:"warnings,omitempty"`
+	// SBOM is the digest of the SBOM referrer attached to the image, when
+	// one was.
+	SBOM string `json:"sbom,omitempty"`
 }
 
 // GenLayerResult describes one layer of the image.
@@ -77,6 +85,8 @@ type genInput struct {
 	plan   *profiles.Plan
 	levels [][]*packages.Package
 	cache  *fetch.Cache
+	// indexes are the signed index files the packages came from.
+	indexes []packages.IndexFile
 }
 
 // Gen builds the image of a profile and writes it to the output.
@@ -94,6 +104,13 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	}
 	if err := checkArch(o.Arch); err != nil {
 		return nil, err
+	}
+	sbomFormat, err := sbom.ParseFormat(o.SBOMFormat)
+	if err != nil {
+		return nil, &UsageError{err}
+	}
+	if err := checkSBOMFile(o.SBOM); err != nil {
+		return nil, &UsageError{err}
 	}
 	in, err := genPlan(ctx, profile, o)
 	if err != nil {
@@ -179,7 +196,18 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	for _, p := range assemble.CleanStale(output, writeOpts) {
 		o.log("removed %s, left by an interrupted gen", p)
 	}
-	digest, err := assemble.WriteArtifact(ctx, assemble.Artifact{Image: img}, []string{output}, writeOpts)
+	art := assemble.Artifact{Image: img}
+	var bom *genSBOM
+	if wantSBOM(o.SBOM, output) {
+		progress("describing the packages for the SBOM")
+		if bom, err = in.makeSBOM(img, spec.Created, payload, sbomFormat); err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(output, "docker-archive:") {
+			art.Referrers = append(art.Referrers, bom.referrer)
+		}
+	}
+	digest, err := assemble.WriteArtifact(ctx, art, []string{output}, writeOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +218,17 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		res.Download += p.Size
 	}
 	sort.Strings(res.Packages)
+	if bom != nil && len(art.Referrers) > 0 {
+		res.SBOM = bom.digest
+	}
+	if o.SBOM != "" {
+		// After the image: a failed build leaves no SBOM of an image
+		// that was not written.
+		if err := writeSBOMFile(o.SBOM, bom.doc); err != nil {
+			return nil, err
+		}
+		o.log("wrote SBOM %s", o.SBOM)
+	}
 	for _, l := range rep.Layers {
 		res.Layers = append(res.Layers, GenLayerResult{Name: l.Name, Digest: l.Digest, Packages: l.Packages, Size: l.Size, CompressedSize: l.CompressedSize})
 		res.ImageSize += l.CompressedSize
@@ -303,7 +342,8 @@ func genPlan(ctx context.Context, profile string, o GenOptions) (*genInput, erro
 		}
 		o.log("wrote lockfile %s", o.Lock)
 	}
-	in := &genInput{distro: r.Distro, keys: r.Keys, arch: r.Arch, plan: r.Plan, cache: r.Cache, levels: make([][]*packages.Package, len(r.Result.Levels))}
+	in := &genInput{distro: r.Distro, keys: r.Keys, arch: r.Arch, plan: r.Plan, cache: r.Cache, levels: make([][]*packages.Package, len(r.Result.Levels)),
+		indexes: r.Index.Sources()}
 	for _, s := range r.Result.Packages {
 		in.levels[s.Level] = append(in.levels[s.Level], s.Pkg)
 	}
@@ -357,6 +397,9 @@ func lockPlan(profile string, l *lockfile.Lock, o GenOptions) (*genInput, error)
 		return nil, err
 	}
 	in := &genInput{distro: d, arch: l.Arch, plan: plan, cache: c, levels: make([][]*packages.Package, len(plan.Levels))}
+	for _, ix := range l.Indexes {
+		in.indexes = append(in.indexes, packages.IndexFile{URL: ix.URL, SHA256: ix.SHA256})
+	}
 	for i, lp := range l.Packages {
 		at := slices.IndexFunc(plan.Levels, func(lv resolver.Level) bool { return lv.Name == lp.Layer })
 		if at < 0 {

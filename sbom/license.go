@@ -108,9 +108,11 @@ func fromDEP5(data []byte) (License, bool) {
 		if err != nil {
 			return License{}, false
 		}
-		if !seen[e] {
-			seen[e] = true
-			exprs = append(exprs, e)
+		for _, t := range conjuncts(e) {
+			if !seen[t] {
+				seen[t] = true
+				exprs = append(exprs, t)
+			}
 		}
 	}
 	if len(exprs) == 0 {
@@ -492,6 +494,20 @@ func idstring(s string) string {
 	out := strings.Trim(b.String(), "-.")
 	if out == "" {
 		out = "unnamed"
+	}
+	return out
+}
+
+// conjuncts splits an expression that is only licenses joined by AND
+// (in any grouping) into them, so that the package's expression names
+// each once; any other expression is one conjunct.
+func conjuncts(e string) []string {
+	if strings.Contains(e, " OR ") || strings.Contains(e, " WITH ") {
+		return []string{e}
+	}
+	var out []string
+	for _, t := range strings.Split(e, " AND ") {
+		out = append(out, strings.Trim(t, "()"))
 	}
 	return out
 }

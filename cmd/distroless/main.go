@@ -213,6 +213,8 @@ Outputs (-o):
 	f.StringVar(&g.User, "user", "", "image user: nonroot (65532, the default), root, or a numeric UID")
 	f.BoolVar(&g.KeepDocs, "keep-docs", false, "keep documentation, man pages and locales")
 	f.BoolVar(&g.AllowMissingLibs, "allow-missing-libs", false, "warn instead of failing when an ELF file needs a library the image lacks")
+	f.StringVar(&g.SBOM, "sbom", "", "also write the image's SBOM to this file (it is attached to OCI layouts and pushes as a referrer in any case)")
+	f.StringVar(&g.SBOMFormat, "sbom-format", "spdx", "SBOM format: spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object (digest, output, packages, sizes)")
 	pf.register(c)
 	return c
