@@ -76,9 +76,9 @@ func writeSPDX(w io.Writer, img *Image, ps []*pkg) error {
 	}
 	for _, ix := range img.Indexes {
 		osPkg.Annotations = append(osPkg.Annotations, spdx.Annotation{
-			Annotator:      common.Annotator{AnnotatorType: "Tool", Annotator: tool},
-			AnnotationDate: created,
-			AnnotationType: "OTHER",
+			Annotator:                common.Annotator{AnnotatorType: "Tool", Annotator: tool},
+			AnnotationDate:           created,
+			AnnotationType:           "OTHER",
 			AnnotationSPDXIdentifier: common.MakeDocElementID("", spdxOSID),
 			AnnotationComment:        "index " + ix.URL + " sha256:" + ix.SHA256,
 		})
