@@ -190,12 +190,6 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	if err != nil {
 		return nil, err
 	}
-	progress("writing " + output)
-	// The image is named for the profile it resolved to (python3 → python3.X).
-	writeOpts := writeOptions(in.plan.Name)
-	for _, p := range assemble.CleanStale(output, writeOpts) {
-		o.log("removed %s, left by an interrupted gen", p)
-	}
 	art := assemble.Artifact{Image: img}
 	var bom *genSBOM
 	if wantSBOM(o.SBOM, output) {
@@ -206,6 +200,12 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		if !strings.HasPrefix(output, "docker-archive:") {
 			art.Referrers = append(art.Referrers, bom.referrer)
 		}
+	}
+	progress("writing " + output)
+	// The image is named for the profile it resolved to (python3 → python3.X).
+	writeOpts := writeOptions(in.plan.Name)
+	for _, p := range assemble.CleanStale(output, writeOpts) {
+		o.log("removed %s, left by an interrupted gen", p)
 	}
 	digest, err := assemble.WriteArtifact(ctx, art, []string{output}, writeOpts)
 	if err != nil {

@@ -1,0 +1,268 @@
+package distroless
+
+// The SBOM gen attaches and writes, read by independent readers: syft
+// (which converts it) and grype (which lists its packages), against the
+// image's own status.d.
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	spdxjson "github.com/spdx/tools-golang/json"
+	spdx "github.com/spdx/tools-golang/spdx/v2/v2_3"
+)
+
+// layoutReferrer returns the one manifest of an OCI layout whose
+// artifactType is artifactType and whose subject is the manifest
+// subject, and its one layer's bytes.
+func layoutReferrer(t *testing.T, dir, subject, artifactType string) (v1.Hash, []byte) {
+	t.Helper()
+	ix, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := ix.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []v1.Hash
+	var doc []byte
+	for _, d := range im.Manifests {
+		if d.ArtifactType != artifactType {
+			continue
+		}
+		img, err := ix.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Subject == nil || m.Subject.Digest.String() != subject {
+			continue
+		}
+		if m.ArtifactType != artifactType || len(m.Layers) != 1 || string(m.Layers[0].MediaType) != artifactType ||
+			m.Config.MediaType != "application/vnd.oci.empty.v1+json" {
+			t.Errorf("referrer %s: artifactType %q, config %s, layers %+v", d.Digest, m.ArtifactType, m.Config.MediaType, m.Layers)
+		}
+		l, err := img.LayerByDigest(m.Layers[0].Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := l.Compressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		_, err = b.ReadFrom(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		found, doc = append(found, d.Digest), b.Bytes()
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s: %d %s referrers of %s, want 1", dir, len(found), artifactType, subject)
+	}
+	return found[0], doc
+}
+
+// spdxPackages lists the installed packages of an SPDX document (those
+// with a purl of the distro's format), by name.
+func spdxPackages(t *testing.T, data []byte) []string {
+	t.Helper()
+	var doc spdx.Document
+	if err := spdxjson.ReadInto(bytes.NewReader(data), &doc); err != nil {
+		t.Fatalf("SPDX document: %v", err)
+	}
+	var names []string
+	for _, p := range doc.Packages {
+		for _, r := range p.PackageExternalReferences {
+			if r.RefType == "purl" && (strings.HasPrefix(r.Locator, "pkg:deb/") || strings.HasPrefix(r.Locator, "pkg:rpm/")) {
+				names = append(names, p.PackageName)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// TestSBOMReadByScanners: the SPDX SBOM attached to each image lists
+// exactly the packages of its status.d, and so do syft (converting it)
+// and grype (reading it with sbom:, no vulnerability database).
+func TestSBOMReadByScanners(t *testing.T) {
+	integration(t)
+	tools := scanners(t)
+	for _, s := range []*sharedImage{rtCCTrixie, py3Image} {
+		t.Run(s.name, func(t *testing.T) {
+			img := s.get(t)
+			want := statusPackages(t, flatten(t, img.dir, img.tag))
+			ref, doc := layoutReferrer(t, img.dir, img.res.Digest, "application/spdx+json")
+			if img.res.SBOM != ref.String() {
+				t.Errorf("gen --json says SBOM %q, the layout's referrer is %s", img.res.SBOM, ref)
+			}
+			if d := setDiff(want, spdxPackages(t, doc)); d != "" {
+				t.Errorf("the SBOM's packages differ from status.d:\n%s", d)
+			}
+			file := filepath.Join(t.TempDir(), "sbom.spdx.json")
+			if err := os.WriteFile(file, doc, 0o644); err != nil {
+				t.Fatal(err)
+			}
+
+			// syft converts it to its own model.
+			out, err := exec.Command(filepath.Join(tools, "syft"), "convert", "-q", file, "-o", "syft-json").Output()
+			if err != nil {
+				t.Fatalf("syft convert: %v\n%s", err, stderrOf(err))
+			}
+			var sd struct {
+				Artifacts []struct {
+					Name, Version, Type, Purl string
+					Licenses                  []struct{ Value string }
+				}
+				Distro struct{ ID, VersionID string }
+			}
+			if err := json.Unmarshal(out, &sd); err != nil {
+				t.Fatalf("syft output: %v", err)
+			}
+			var syftPkgs []string
+			licensed := 0
+			for _, a := range sd.Artifacts {
+				if a.Type == "deb" {
+					syftPkgs = append(syftPkgs, a.Name)
+					if !strings.HasPrefix(a.Purl, "pkg:deb/debian/"+a.Name+"@") || !strings.Contains(a.Purl, "distro=debian-13") {
+						t.Errorf("syft: %s has purl %q", a.Name, a.Purl)
+					}
+					if len(a.Licenses) > 0 {
+						licensed++
+					}
+				}
+			}
+			if d := setDiff(want, syftPkgs); d != "" {
+				t.Errorf("syft's packages differ from status.d:\n%s", d)
+			}
+			if licensed != len(syftPkgs) {
+				t.Errorf("syft: %d of %d packages have a license", licensed, len(syftPkgs))
+			}
+			if sd.Distro.ID != "debian" || sd.Distro.VersionID != "13" {
+				t.Errorf("syft: distro %+v, want debian 13", sd.Distro)
+			}
+
+			// grype lists the SBOM's packages.
+			grypePkgs := grypeList(t, tools, file)
+			if d := setDiff(want, grypePkgs); d != "" {
+				t.Errorf("grype's packages differ from status.d:\n%s", d)
+			}
+			t.Logf("%d packages in status.d, the SBOM, syft and grype", len(want))
+		})
+	}
+}
+
+// TestSBOMFileReproducible: --sbom writes the document that is attached
+// (CycloneDX here); a rebuild from the lockfile, with the same
+// SOURCE_DATE_EPOCH, writes the same bytes; a docker-archive gets the
+// file and nothing else.
+func TestSBOMFileReproducible(t *testing.T) {
+	integration(t)
+	dir := t.TempDir()
+	lock := filepath.Join(dir, "static.lock")
+	gen := func(out, file string) GenResult {
+		t.Helper()
+		cmd := exec.Command(testBin, "gen", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--lock", lock,
+			"-o", out, "--sbom", file, "--sbom-format", "cyclonedx", "--json")
+		cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		stdout, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("gen: %v\n%s", err, tail(stderr.String(), 20))
+		}
+		var res GenResult
+		if err := decodeOne(string(stdout), &res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	first := filepath.Join(dir, "first.cdx.json")
+	res1 := gen("oci:"+filepath.Join(dir, "one"), first) // resolves and writes the lockfile
+	ref, attached := layoutReferrer(t, filepath.Join(dir, "one"), res1.Digest, "application/vnd.cyclonedx+json")
+	a, err := os.ReadFile(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, attached) || res1.SBOM != ref.String() {
+		t.Errorf("--sbom's file and the attached referrer (%s, gen says %s) differ", ref, res1.SBOM)
+	}
+	var bom struct {
+		SpecVersion string `json:"specVersion"`
+		Metadata    struct {
+			Timestamp string
+			Component struct{ Version string }
+		}
+		Components []struct{ Name, Version, Purl string }
+	}
+	if err := json.Unmarshal(a, &bom); err != nil {
+		t.Fatal(err)
+	}
+	if bom.SpecVersion != "1.6" || bom.Metadata.Timestamp != "2023-11-14T22:13:20Z" || bom.Metadata.Component.Version != res1.Digest {
+		t.Errorf("BOM: spec %s, timestamp %s, image %s", bom.SpecVersion, bom.Metadata.Timestamp, bom.Metadata.Component.Version)
+	}
+	var names []string
+	for _, c := range bom.Components {
+		if strings.HasPrefix(c.Purl, "pkg:deb/") {
+			names = append(names, c.Name+"="+c.Version)
+		}
+	}
+	if d := setDiff(res1.Packages, names); d != "" {
+		t.Errorf("the BOM's packages differ from gen's:\n%s", d)
+	}
+
+	// From the lockfile, to a docker-archive: the same document.
+	second := filepath.Join(dir, "sub", "second.cdx.json")
+	res2 := gen("docker-archive:"+filepath.Join(dir, "static.tar"), second)
+	b, err := os.ReadFile(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res2.Digest != res1.Digest || !bytes.Equal(a, b) {
+		t.Errorf("a rebuild from the lockfile gives image %s (was %s) and another SBOM: %v", res2.Digest, res1.Digest, !bytes.Equal(a, b))
+	}
+	if res2.SBOM != "" {
+		t.Errorf("a docker-archive holds no referrer, yet gen says SBOM %s", res2.SBOM)
+	}
+}
+
+// TestSBOMRefused: a bad --sbom-format or an --sbom that is a directory
+// is refused before anything is fetched, and nothing is written.
+func TestSBOMRefused(t *testing.T) {
+	integration(t)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sbom-format", "spdx-tag-value"}, `SBOM format "spdx-tag-value": want spdx`},
+		{[]string{"--sbom", dir}, "is a directory"},
+	} {
+		out := filepath.Join(dir, "img")
+		args := append([]string{"gen", "static", "--offline", "--cache-dir", filepath.Join(dir, "cache"), "-o", "oci:" + out}, tc.args...)
+		_, stderr, code, err := runBin("", args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", tc.args, code, stderr, tc.want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%v: the output was written", tc.args)
+		}
+	}
+}
