@@ -266,3 +266,43 @@ func TestSBOMRefused(t *testing.T) {
 		}
 	}
 }
+
+// grypeList lists the packages grype reads from an SBOM file (sbom:FILE).
+// grype loads a vulnerability database before it reads its input and
+// stops without one, so it gets an empty database of its own schema
+// (grype-emptydb: grype's database writer) imported with `grype db
+// import`, and no network; its CycloneDX output lists every package it
+// read, with no vulnerability to match.
+func grypeList(t *testing.T, tools, file string) []string {
+	t.Helper()
+	dbRoot, dbDir := t.TempDir(), t.TempDir()
+	if out, err := exec.Command(filepath.Join(tools, "grype-emptydb"), dbDir).CombinedOutput(); err != nil {
+		t.Fatalf("grype-emptydb: %v\n%s", err, out)
+	}
+	env := append(os.Environ(), "GRYPE_DB_CACHE_DIR="+dbRoot, "GRYPE_DB_AUTO_UPDATE=false", "GRYPE_DB_VALIDATE_AGE=false",
+		"GRYPE_CHECK_FOR_APP_UPDATE=false", "GRYPE_DB_REQUIRE_UPDATE_CHECK=false")
+	imp := exec.Command(filepath.Join(tools, "grype"), "db", "import", filepath.Join(dbDir, "vulnerability.db"))
+	imp.Env = env
+	if out, err := imp.CombinedOutput(); err != nil {
+		t.Fatalf("grype db import: %v\n%s", err, out)
+	}
+	cmd := exec.Command(filepath.Join(tools, "grype"), "-q", "sbom:"+file, "-o", "cyclonedx-json")
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("grype sbom:%s: %v\n%s", file, err, stderrOf(err))
+	}
+	var bom struct {
+		Components []struct{ Name, Purl string }
+	}
+	if err := json.Unmarshal(out, &bom); err != nil {
+		t.Fatalf("grype output: %v\n%s", err, tail(string(out), 20))
+	}
+	var names []string
+	for _, c := range bom.Components {
+		if strings.HasPrefix(c.Purl, "pkg:deb/") || strings.HasPrefix(c.Purl, "pkg:rpm/") {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}
