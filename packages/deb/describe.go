@@ -75,7 +75,11 @@ func (p Payload) Describe(file string) (packages.Description, error) {
 		switch {
 		case n == docDir && h.Typeflag == tar.TypeSymlink:
 			// Debian's shared doc directories: "libfoo1 → libfoo-common".
-			target := path.Clean(path.Join("/usr/share/doc", h.Linkname))
+			target := h.Linkname
+			if !path.IsAbs(target) {
+				target = path.Join("/usr/share/doc", target)
+			}
+			target = path.Clean(target)
 			if path.Dir(target) == "/usr/share/doc" {
 				d.DocLink = path.Base(target)
 			}
