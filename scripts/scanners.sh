@@ -68,7 +68,7 @@ func main() {
 	}
 }
 GO
-    go get "github.com/anchore/grype@$GRYPE_VERSION" >&2
+    go get "github.com/anchore/grype/grype/db/v6@$GRYPE_VERSION" >&2
     CGO_ENABLED=0 go build -trimpath -o "$emptydb.tmp" . >&2
   )
   mv "$emptydb.tmp" "$emptydb"
