@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	packageurl "github.com/package-url/packageurl-go"
 	spdxjson "github.com/spdx/tools-golang/json"
 	spdx "github.com/spdx/tools-golang/spdx/v2/v2_3"
 )
@@ -138,8 +139,10 @@ func TestSBOMReadByScanners(t *testing.T) {
 			for _, a := range sd.Artifacts {
 				if a.Type == "deb" {
 					syftPkgs = append(syftPkgs, a.Name)
-					if !strings.HasPrefix(a.Purl, "pkg:deb/debian/"+a.Name+"@") || !strings.Contains(a.Purl, "distro=debian-13") {
-						t.Errorf("syft: %s has purl %q", a.Name, a.Purl)
+					pu, err := packageurl.FromString(a.Purl)
+					if err != nil || pu.Type != "deb" || pu.Namespace != "debian" || pu.Name != a.Name || pu.Version != a.Version ||
+						pu.Qualifiers.Map()["distro"] != "debian-13" {
+						t.Errorf("syft: %s %s has purl %q (%v)", a.Name, a.Version, a.Purl, err)
 					}
 					if len(a.Licenses) > 0 {
 						licensed++
