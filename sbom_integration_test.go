@@ -19,6 +19,8 @@ import (
 	packageurl "github.com/package-url/packageurl-go"
 	spdxjson "github.com/spdx/tools-golang/json"
 	spdx "github.com/spdx/tools-golang/spdx/v2/v2_3"
+
+	"github.com/distroless-dev/distroless/packages/deb/debtest"
 )
 
 // layoutReferrer returns the one manifest of an OCI layout whose
@@ -308,4 +310,95 @@ func grypeList(t *testing.T, tools, file string) []string {
 		}
 	}
 	return names
+}
+
+// TestSBOMHostilePackages builds an image of packages with odd and hostile
+// metadata (control characters and markup in Maintainer, a script URL as
+// Homepage, a Latin-1 copyright with broken license lines, a huge
+// free-form copyright, a doc directory linked to another package's, a
+// requirement met only through Provides): the SBOM is valid, says what it
+// should, and syft and grype read it.
+func TestSBOMHostilePackages(t *testing.T) {
+	integration(t)
+	tools := scanners(t)
+	dep5 := []byte("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nCopyright: caf\xe9 \"<script>\"\n" +
+		"License: GPL-2+ or , and\n\nFiles: x\nLicense: Expat and weird\u2603name\n\nLicense: weird\u2603name\n Some text.\n .\n More.\n")
+	huge := bytes.Repeat([]byte("All rights reversed. "), 20000) // 420 kB, free-form
+	deb := func(control string, files ...debtest.DebFile) []byte {
+		return debtest.Deb(control, nil, append([]debtest.DebFile{{Name: "./usr/", Type: '5'}, {Name: "./usr/share/", Type: '5'},
+			{Name: "./usr/share/doc/", Type: '5'}}, files...))
+	}
+	a := debtest.NewArchive(t, debtest.Suite{Name: "s", Packages: []debtest.Package{
+		{Name: "odd", Version: "1:2.0~rc1+x-1", Depends: "shared, virt",
+			Deb: deb("Package: odd\nVersion: 1:2.0~rc1+x-1\nArchitecture: amd64\nMaintainer: \"Evil\" <b>Team</b> \x1b[31m <evil@example.org>\n"+
+				"Homepage: javascript:alert(1)\nDepends: shared, virt\n",
+				debtest.DebFile{Name: "./usr/share/doc/odd/", Type: '5'}, debtest.DebFile{Name: "./usr/share/doc/odd/copyright", Body: dep5})},
+		{Name: "shared", Version: "1.0",
+			Deb: deb("Package: shared\nVersion: 1.0\nArchitecture: amd64\nMaintainer: A <a@example.org>\n",
+				debtest.DebFile{Name: "./usr/share/doc/shared", Type: '2', Link: "odd"})},
+		{Name: "prov", Version: "1.0", Provides: "virt",
+			Deb: deb("Package: prov\nVersion: 1.0\nArchitecture: amd64\nProvides: virt\n",
+				debtest.DebFile{Name: "./usr/share/doc/prov/", Type: '5'}, debtest.DebFile{Name: "./usr/share/doc/prov/copyright", Body: huge})},
+	}})
+	distroFile := debDistroFile(t, a, "s")
+	prof := writeProfile(t, "name: app\npackages: [odd]\n")
+	out := filepath.Join(t.TempDir(), "img")
+	file := filepath.Join(t.TempDir(), "sbom.json")
+	d := genDigest(t, "-f", prof, "--distro", distroFile, "--cache-dir", filepath.Join(t.TempDir(), "cache"), "-o", "oci:"+out+":v1", "--sbom", file)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, attached := layoutReferrer(t, out, d, "application/spdx+json"); !bytes.Equal(attached, data) {
+		t.Error("the attached SBOM is not --sbom's file")
+	}
+	var doc spdx.Document
+	if err := spdxjson.ReadInto(bytes.NewReader(data), &doc); err != nil {
+		t.Fatalf("SPDX document: %v", err)
+	}
+	pk := map[string]*spdx.Package{}
+	ids := map[string]string{}
+	for _, p := range doc.Packages {
+		pk[p.PackageName] = p
+		ids[string(p.PackageSPDXIdentifier)] = p.PackageName
+	}
+	odd, shared, prov := pk["odd"], pk["shared"], pk["prov"]
+	if odd == nil || shared == nil || prov == nil {
+		t.Fatalf("packages %v", ids)
+	}
+	if odd.PackageHomePage != "" {
+		t.Errorf("homepage %q: not a URL, should be left out", odd.PackageHomePage)
+	}
+	if odd.PackageSupplier == nil || !strings.Contains(odd.PackageSupplier.Supplier, "evil@example.org") || strings.ContainsAny(odd.PackageSupplier.Supplier, "\n") {
+		t.Errorf("supplier %+v", odd.PackageSupplier)
+	}
+	if shared.PackageLicenseDeclared != odd.PackageLicenseDeclared || odd.PackageLicenseDeclared == "NOASSERTION" {
+		t.Errorf("shared's doc directory links to odd's: licenses %q and %q", shared.PackageLicenseDeclared, odd.PackageLicenseDeclared)
+	}
+	texts := map[string]string{}
+	for _, o := range doc.OtherLicenses {
+		texts[o.LicenseIdentifier] = o.ExtractedText
+	}
+	if txt := texts[prov.PackageLicenseDeclared]; len(txt) < 200000 || len(txt) > 300000 {
+		t.Errorf("prov's free-form copyright: license %q with a text of %d bytes, want it clipped to 256 KiB", prov.PackageLicenseDeclared, len(txt))
+	}
+	var deps []string
+	for _, r := range doc.Relationships {
+		if r.Relationship == "DEPENDS_ON" {
+			deps = append(deps, ids[string(r.RefA.ElementRefID)]+">"+ids[string(r.RefB.ElementRefID)])
+		}
+	}
+	sort.Strings(deps)
+	if strings.Join(deps, " ") != "odd>prov odd>shared" {
+		t.Errorf("DEPENDS_ON %v, want odd>prov (through Provides: virt) and odd>shared", deps)
+	}
+	out2, err := exec.Command(filepath.Join(tools, "syft"), "convert", "-q", file, "-o", "syft-json").Output()
+	if err != nil || !bytes.Contains(out2, []byte(`"name":"odd"`)) {
+		t.Errorf("syft convert: %v\n%s", err, stderrOf(err))
+	}
+	got := grypeList(t, tools, file)
+	sort.Strings(got)
+	if strings.Join(got, " ") != "odd prov shared" {
+		t.Errorf("grype lists %v", got)
+	}
 }
