@@ -96,6 +96,9 @@ func model(img *Image) ([]*pkg, error) {
 	if !strings.HasPrefix(img.Digest, "sha256:") || len(img.Digest) != 71 {
 		return nil, fmt.Errorf("image digest %q: want sha256:HEX", img.Digest)
 	}
+	// The index files in a fixed order, whatever order they were read in.
+	img.Indexes = slices.Clone(img.Indexes)
+	sort.Slice(img.Indexes, func(i, j int) bool { return img.Indexes[i].URL < img.Indexes[j].URL })
 	var ps []*pkg
 	for i := range img.Packages {
 		ps = append(ps, &pkg{Package: &img.Packages[i]})
@@ -268,6 +271,8 @@ func uuidOf(s string) string {
 
 // Marshal is the SBOM of img in format f: JSON, ending in a newline.
 func Marshal(img *Image, f Format) ([]byte, error) {
+	c := *img // model sorts the copy's index list, not the caller's
+	img = &c
 	ps, err := model(img)
 	if err != nil {
 		return nil, err
