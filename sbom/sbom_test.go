@@ -60,7 +60,7 @@ func debImage(t *testing.T) *Image {
 }
 
 // TestMarshalReproducible: the same image gives the same bytes, whatever
-// the order of its packages; another creation time or digest changes them.
+// the order of its packages and index files; another creation time or digest changes them.
 func TestMarshalReproducible(t *testing.T) {
 	for _, f := range []Format{SPDX, CycloneDX} {
 		img := debImage(t)
@@ -71,6 +71,7 @@ func TestMarshalReproducible(t *testing.T) {
 		for i := 0; i < 5; i++ {
 			img := debImage(t)
 			rand.Shuffle(len(img.Packages), func(i, j int) { img.Packages[i], img.Packages[j] = img.Packages[j], img.Packages[i] })
+			img.Indexes[0], img.Indexes[1] = img.Indexes[1], img.Indexes[0]
 			b, err := Marshal(img, f)
 			if err != nil {
 				t.Fatal(err)
