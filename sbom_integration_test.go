@@ -172,7 +172,7 @@ func TestSBOMReadByScanners(t *testing.T) {
 }
 
 // TestSBOMFileReproducible: --sbom writes the document that is attached
-// (CycloneDX here); a rebuild from the lockfile, with the same
+// (CycloneDX here, which syft and grype read too); a rebuild from the lockfile, with the same
 // SOURCE_DATE_EPOCH, writes the same bytes; a docker-archive gets the
 // file and nothing else.
 func TestSBOMFileReproducible(t *testing.T) {
@@ -228,6 +228,32 @@ func TestSBOMFileReproducible(t *testing.T) {
 	}
 	if d := setDiff(res1.Packages, names); d != "" {
 		t.Errorf("the BOM's packages differ from gen's:\n%s", d)
+	}
+	// syft and grype read the CycloneDX BOM too.
+	var pkgNames []string
+	for _, p := range res1.Packages {
+		pkgNames = append(pkgNames, strings.SplitN(p, "=", 2)[0])
+	}
+	tools := scanners(t)
+	out, err := exec.Command(filepath.Join(tools, "syft"), "convert", "-q", first, "-o", "syft-json").Output()
+	if err != nil {
+		t.Fatalf("syft convert: %v\n%s", err, stderrOf(err))
+	}
+	var sd struct{ Artifacts []struct{ Name, Type string } }
+	if err := json.Unmarshal(out, &sd); err != nil {
+		t.Fatal(err)
+	}
+	var syftPkgs []string
+	for _, a := range sd.Artifacts {
+		if a.Type == "deb" {
+			syftPkgs = append(syftPkgs, a.Name)
+		}
+	}
+	if d := setDiff(pkgNames, syftPkgs); d != "" {
+		t.Errorf("syft's packages of the CycloneDX BOM differ from gen's:\n%s", d)
+	}
+	if d := setDiff(pkgNames, grypeList(t, tools, first)); d != "" {
+		t.Errorf("grype's packages of the CycloneDX BOM differ from gen's:\n%s", d)
 	}
 
 	// From the lockfile, to a docker-archive: the same document.
