@@ -7,6 +7,9 @@ package distroless
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +17,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	packageurl "github.com/package-url/packageurl-go"
 	spdxjson "github.com/spdx/tools-golang/json"
 	spdx "github.com/spdx/tools-golang/spdx/v2/v2_3"
@@ -426,5 +432,64 @@ func TestSBOMHostilePackages(t *testing.T) {
 	sort.Strings(got)
 	if strings.Join(got, " ") != "odd prov shared" {
 		t.Errorf("grype lists %v", got)
+	}
+}
+
+// TestSBOMPushed: a push sends the SBOM as a referrer of the image, which
+// the registry's referrers API lists (go-containerregistry's in-process
+// registry with the API; registries without it need the referrers tag
+// schema, not tested here) and whose layer is --sbom's file.
+func TestSBOMPushed(t *testing.T) {
+	integration(t)
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(true)))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	file := filepath.Join(t.TempDir(), "static.spdx.json")
+	d := genDigest(t, "static", "--distro", "debian:trixie", "--cache-dir", testCache, "-o", host+"/static:v1", "--sbom", file)
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.NewDigest(host + "/static@" + d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Referrers(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (This registry lists a referrer by its config's media type, the
+	// empty descriptor's, where the OCI 1.1 referrers API gives the
+	// manifest's artifactType: the manifest itself is checked.)
+	if len(im.Manifests) != 1 {
+		t.Fatalf("referrers of %s: %+v", d, im.Manifests)
+	}
+	img, err := remote.Image(ref.Context().Digest(im.Manifests[0].Digest.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ArtifactType != "application/spdx+json" || m.Subject == nil || m.Subject.Digest.String() != d {
+		t.Errorf("referrer: artifactType %q, subject %+v", m.ArtifactType, m.Subject)
+	}
+	layers, err := img.Layers()
+	if err != nil || len(layers) != 1 {
+		t.Fatalf("referrer layers: %d, %v", len(layers), err)
+	}
+	rc, err := layers[0].Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("the pushed SBOM (%d bytes, %v) is not --sbom's file (%d bytes)", len(got), err, len(want))
 	}
 }
