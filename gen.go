@@ -197,7 +197,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		if bom, err = in.makeSBOM(img, spec.Created, payload, sbomFormat); err != nil {
 			return nil, err
 		}
-		if !strings.HasPrefix(output, "docker-archive:") {
+		if wantSBOM("", output) {
 			art.Referrers = append(art.Referrers, bom.referrer)
 		}
 	}

@@ -26,10 +26,18 @@ type genSBOM struct {
 }
 
 // wantSBOM says whether gen makes an SBOM: when asked for a file, and
-// for every output that can hold a referrer (an OCI layout, a push; not
-// a docker-archive).
-func wantSBOM(file, output string) bool {
-	return file != "" || !strings.HasPrefix(output, "docker-archive:")
+// when an output can hold a referrer (an OCI layout, a push; not a
+// docker-archive). wantSBOM("", outputs...) says whether to attach it.
+func wantSBOM(file string, outputs ...string) bool {
+	if file != "" {
+		return true
+	}
+	for _, o := range outputs {
+		if !strings.HasPrefix(o, "docker-archive:") {
+			return true
+		}
+	}
+	return false
 }
 
 // makeSBOM describes the image's packages from their files and makes its

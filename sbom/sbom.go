@@ -43,6 +43,16 @@ func (f Format) MediaType() string {
 	return "application/spdx+json"
 }
 
+// PredicateType is the in-toto predicate type of an attestation whose
+// predicate is an SBOM of the format (what cosign verify-attestation
+// --type spdxjson and cyclonedx look for).
+func (f Format) PredicateType() string {
+	if f == CycloneDX {
+		return "https://cyclonedx.org/bom"
+	}
+	return "https://spdx.dev/Document"
+}
+
 // Image is what an SBOM describes: one single-platform image.
 type Image struct {
 	Name        string    // the profile the image is of

@@ -295,6 +295,16 @@ func TestMarshalRefuses(t *testing.T) {
 	if _, err := ParseFormat("spdx-tag-value"); err == nil || !strings.Contains(err.Error(), "cyclonedx") {
 		t.Errorf("ParseFormat: %v", err)
 	}
+	for s, want := range map[string][3]string{
+		"":          {"spdx", "application/spdx+json", "https://spdx.dev/Document"},
+		"SPDX":      {"spdx", "application/spdx+json", "https://spdx.dev/Document"},
+		"cyclonedx": {"cyclonedx", "application/vnd.cyclonedx+json", "https://cyclonedx.org/bom"},
+	} {
+		f, err := ParseFormat(s)
+		if err != nil || string(f) != want[0] || f.MediaType() != want[1] || f.PredicateType() != want[2] {
+			t.Errorf("ParseFormat(%q) = %q (%s, %s), %v", s, f, f.MediaType(), f.PredicateType(), err)
+		}
+	}
 	img = debImage(t)
 	img.Distro.Format = "apk"
 	if _, err := Marshal(img, SPDX); err == nil {
