@@ -28,7 +28,7 @@ func atom(n string) packages.Dep {
 // debImage is a small Debian image: libc6, zlib1g (needs libc6),
 // python3.13-minimal (needs zlib1g or libz-ng, and "libssl" which only a
 // Provides names), libssl3t64 (provides libssl), gcc doc-linked base.
-func debImage(t *testing.T) *Image {
+func debImage(t testing.TB) *Image {
 	t.Helper()
 	read := func(n string) []byte {
 		b, err := os.ReadFile("testdata/" + n)
@@ -354,5 +354,20 @@ func TestReferrer(t *testing.T) {
 	d2, _ := r2.Digest()
 	if d1 != d2 {
 		t.Error("the same document gives another referrer")
+	}
+}
+
+// BenchmarkMarshal: the documents of a small image (six packages, real
+// copyright files).
+func BenchmarkMarshal(b *testing.B) {
+	img := debImage(b)
+	for _, f := range []Format{SPDX, CycloneDX} {
+		b.Run(string(f), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Marshal(img, f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
