@@ -30,6 +30,16 @@ type Extracted struct {
 // maxRefText bounds the text kept for one extracted license.
 const maxRefText = 256 << 10
 
+// Bounds on what of a copyright file is mapped license by license (real
+// files stay far below them; beyond them a line, or the whole file, is one
+// LicenseRef): the bytes and words of one License line, and the distinct
+// licenses of a file.
+const (
+	maxLicenseLine  = 1024
+	maxLicenseWords = 64
+	maxConjuncts    = 256
+)
+
 // FromCopyright reads a Debian copyright file. A machine-readable one
 // (DEP-5: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/)
 // gives the licenses of its Files paragraphs, each mapped to SPDX
@@ -102,8 +112,11 @@ func fromDEP5(data []byte) (License, bool) {
 				texts[strings.ToLower(line)] = body
 			}
 		}
-		e, err := c.expression(line)
-		if err != nil {
+		var e string
+		if len(line) > maxLicenseLine || len(strings.Fields(line)) > maxLicenseWords {
+			// No real file has such a line; parsing it would only cost time.
+			e = c.ref(line)
+		} else if e, err = c.expression(line); err != nil {
 			return License{}, false
 		}
 		for _, t := range conjuncts(e) {
@@ -112,6 +125,9 @@ func fromDEP5(data []byte) (License, bool) {
 				exprs = append(exprs, t)
 			}
 		}
+	}
+	if len(exprs) > maxConjuncts {
+		return License{}, false // the whole file, as a LicenseRef
 	}
 	if len(exprs) == 0 {
 		// A header paragraph's License alone (a file with no Files
@@ -363,6 +379,9 @@ func (c *converter) ref(name string) string {
 	text := c.texts[strings.ToLower(name)]
 	if text == "" {
 		text = "The license named " + name + " in the package's copyright file, which gives no text for it."
+	}
+	if len(name) > 200 {
+		name = strings.ToValidUTF8(name[:200], "") + "…"
 	}
 	c.refs[id] = len(c.extracted)
 	c.extracted = append(c.extracted, Extracted{ID: id, Name: name, Text: clip(text)})

@@ -1,6 +1,7 @@
 package sbom
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -239,5 +240,67 @@ func checkLicense(t *testing.T, l License) {
 		if have[id] != 1 {
 			t.Errorf("%s: %d extracted texts, want 1", id, have[id])
 		}
+	}
+}
+
+// TestFromCopyrightBounded: a License line longer than any real one is
+// one LicenseRef, not parsed; a file of more distinct licenses than any
+// real one is one LicenseRef of the whole file; below those bounds every
+// license is mapped.
+func TestFromCopyrightBounded(t *testing.T) {
+	header := "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+	var ids []string
+	for i := 0; i < 5000; i++ {
+		ids = append(ids, fmt.Sprintf("L%d", i))
+	}
+	l := FromCopyright("p", []byte(header+"Files: *\nLicense: "+strings.Join(ids, " or ")+", and MIT\n"))
+	if len(l.Extracted) != 1 || l.Expression != l.Extracted[0].ID || len(l.Extracted[0].Name) > 210 {
+		t.Errorf("a 5000-license line: %.100q with %d extracted", l.Expression, len(l.Extracted))
+	}
+	checkLicense(t, l)
+
+	paragraphs := func(n int) []byte {
+		var b strings.Builder
+		b.WriteString(header)
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "Files: f%d\nLicense: L%d or MIT\n\n", i, i)
+		}
+		return []byte(b.String())
+	}
+	l = FromCopyright("p", paragraphs(100))
+	if !strings.Contains(l.Expression, "(LicenseRef-L99 OR MIT)") || len(l.Extracted) != 100 {
+		t.Errorf("100 licenses: %d extracted, expression %.100q…", len(l.Extracted), l.Expression)
+	}
+	checkLicense(t, l)
+	l = FromCopyright("p", paragraphs(1000))
+	if l.Expression != "LicenseRef-p-copyright" {
+		t.Errorf("1000 licenses: %.100q, want the whole file as one LicenseRef", l.Expression)
+	}
+	checkLicense(t, l)
+}
+
+// BenchmarkFromCopyright: a real file, and the worst a package can make
+// (one long License line; thousands of Files paragraphs).
+func BenchmarkFromCopyright(b *testing.B) {
+	real, err := os.ReadFile("testdata/libdb5.3t64.copyright")
+	if err != nil {
+		b.Fatal(err)
+	}
+	header := "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+	var files strings.Builder
+	files.WriteString(header)
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&files, "Files: f%d\nLicense: L%d or MIT, and GPL-2+\n\n", i, i)
+	}
+	for name, data := range map[string][]byte{
+		"libdb5.3t64":     real,
+		"long line":       []byte(header + "Files: *\nLicense: " + strings.Repeat("MIT or GPL-2+ and Zlib, and ", 20000) + "ISC\n"),
+		"5000 paragraphs": []byte(files.String()),
+	} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				FromCopyright("p", data)
+			}
+		})
 	}
 }
