@@ -19,6 +19,11 @@
 // Provides of an installed package); and the tool and its version as
 // creator.
 //
+// A copyright file is read by a reader of its own (linear in its size)
+// and mapped within bounds no real file reaches (License line length,
+// distinct licenses); beyond them a line or the whole file becomes one
+// LicenseRef with its text, so a package cannot make the mapping slow.
+//
 // Everything in the document is a function of the Image: the creation
 // time is the image's (SOURCE_DATE_EPOCH), identifiers and the
 // namespace derive from the image digest, and lists are sorted, so the
