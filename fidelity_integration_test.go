@@ -329,8 +329,10 @@ func TestFidelityScanners(t *testing.T) {
 				t.Errorf("trivy's packages differ from status.d:\n%s", d)
 			}
 
-			// syft: the OCI layout itself.
-			out, err = exec.Command(filepath.Join(tools, "syft"), "scan", "-q", "-o", "syft-json", "oci-dir:"+img.dir).Output()
+			// syft: the OCI layout itself (its image alone: syft's oci-dir
+			// reads only a layout of one manifest, and gen's also holds the
+			// image's SBOM).
+			out, err = exec.Command(filepath.Join(tools, "syft"), "scan", "-q", "-o", "syft-json", "oci-dir:"+oneImageLayout(t, img.dir, img.tag)).Output()
 			if err != nil {
 				t.Fatalf("syft: %v\n%s", err, stderrOf(err))
 			}
@@ -437,4 +439,58 @@ func TestFidelityGconvAll(t *testing.T) {
 	dir := filepath.Join(root, "gconv-all") // podman wants a lower-case path
 	genDigest(t, "-f", filepath.Join(fidelityDir, "gconv-all.yaml"), "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:"+dir+":all")
 	p.runChecked(t, "oci:"+dir+":all", []string{"-v", bins + ":/m:ro", "--entrypoint", "/m/check"}, append([]string{"--present"}, droppedEncodings...)...)
+}
+
+// oneImageLayout is a view of an OCI layout with only the image tagged
+// tag in its index.json (the blobs are the layout's, through a symlink).
+func oneImageLayout(t *testing.T, dir, tag string) string {
+	t.Helper()
+	idx, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var index map[string]json.RawMessage
+	if err := json.Unmarshal(idx, &index); err != nil {
+		t.Fatal(err)
+	}
+	var ms []map[string]any
+	if err := json.Unmarshal(index["manifests"], &ms); err != nil {
+		t.Fatal(err)
+	}
+	var keep []map[string]any
+	for _, m := range ms {
+		if a, ok := m["annotations"].(map[string]any); ok && a["org.opencontainers.image.ref.name"] == tag {
+			keep = append(keep, m)
+		}
+	}
+	if len(keep) != 1 {
+		t.Fatalf("%s: %d manifests tagged %s", dir, len(keep), tag)
+	}
+	b, err := json.Marshal(keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	index["manifests"] = b
+	if idx, err = json.Marshal(index); err != nil {
+		t.Fatal(err)
+	}
+	view := t.TempDir()
+	abs, err := filepath.Abs(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"index.json": idx, "oci-layout": nil} {
+		if data == nil {
+			if data, err = os.ReadFile(filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(view, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(abs, filepath.Join(view, "blobs")); err != nil {
+		t.Fatal(err)
+	}
+	return view
 }

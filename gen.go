@@ -26,12 +26,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/distroless-dev/distroless/assemble"
+	"github.com/distroless-dev/distroless/attest"
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/packages/fetch"
 	"github.com/distroless-dev/distroless/profiles"
 	"github.com/distroless-dev/distroless/resolver"
+	"github.com/distroless-dev/distroless/sbom"
 )
 
 // Version is the tool's version, set at link time
@@ -50,6 +52,12 @@ type GenOptions struct {
 	// MaxImageSize and MaxFileSize bound the packages' files ("2GiB",
 	// "500MB"; "" = assemble's defaults): all together, and each one.
 	MaxImageSize, MaxFileSize string
+	// SBOM, when set, is a file the image's SBOM is written to (with
+	// several platforms, one file each: FILE's name with the
+	// architecture before its extension); the SBOM is also attached to
+	// OCI layouts and pushes as a referrer.
+	SBOM       string
+	SBOMFormat string // spdx (default) or cyclonedx
 	// Progress gets progress messages, one at a time (gen serialises the
 	// builds' and the downloads' messages).
 	Progress func(string)
@@ -98,6 +106,11 @@ type GenResult struct {
 	Provenance   string `json:"provenance,omitempty"`
 	Signature    string `json:"signature,omitempty"`
 	Attestations string `json:"attestations,omitempty"`
+	// SBOM is the digest of the SBOM referrer attached to the image (of
+	// the first platform's, for an index), when one was; SBOMFiles the
+	// files written (--sbom).
+	SBOM      string   `json:"sbom,omitempty"`
+	SBOMFiles []string `json:"sbom_files,omitempty"`
 	// Outputs is every output, Output first; Pushed the registry
 	// repositories written, each REPO@DIGEST with its tags.
 	Outputs []string    `json:"outputs"`
@@ -119,6 +132,10 @@ type GenPlatformResult struct {
 	ImageSize int64            `json:"image_size"`
 	Layers    []GenLayerResult `json:"layers"`
 	Warnings  []string         `json:"warnings,omitempty"`
+	// Provenance and SBOM are the digests of the referrers attached to
+	// this image.
+	Provenance string `json:"provenance,omitempty"`
+	SBOM       string `json:"sbom,omitempty"`
 }
 
 // PlatformImage is one platform's image and what it was built from.
@@ -139,6 +156,7 @@ type PlatformImage struct {
 	// lockfile, which resolves nothing.
 	Resolution *Resolution
 	Report     *assemble.Report
+	payload    packages.Payload // the reader of its package files
 }
 
 // GenLayerResult describes one layer of the image.
@@ -190,6 +208,16 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	if err != nil {
 		return nil, err
 	}
+	sbomFormat, err := sbom.ParseFormat(o.SBOMFormat)
+	if err != nil {
+		return nil, &UsageError{err}
+	}
+	sbomFiles := sbomFilesOf(o.SBOM, archs)
+	for _, f := range sbomFiles {
+		if err := checkSBOMFile(f); err != nil {
+			return nil, &UsageError{err}
+		}
+	}
 	if report := o.Progress; report != nil {
 		// The builds and the downloads run at once: one message at a time.
 		var mu sync.Mutex
@@ -202,6 +230,13 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	imgs, err := genImages(ctx, profile, o)
 	if err != nil {
 		return nil, err
+	}
+	if o.SBOM != "" { // named in the images' order
+		var built []string
+		for _, im := range imgs {
+			built = append(built, im.Arch)
+		}
+		sbomFiles = sbomFilesOf(o.SBOM, built)
 	}
 	progress := o.progress()
 	progress("writing " + strings.Join(outputs, ", "))
@@ -219,9 +254,25 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	}
 	var art assemble.Artifact
 	var built []builtImage
-	for _, im := range imgs {
-		built = append(built, builtImage{img: im.Image,
-			build: provenanceBuild(o, im.Distro, im.Arch, im.Plan, im.Levels, im.Indexes, im.Created)})
+	boms := make([]*genSBOM, len(imgs))
+	for i, im := range imgs {
+		b := builtImage{img: im.Image,
+			build: provenanceBuild(o, im.Distro, im.Arch, im.Plan, im.Levels, im.Indexes, im.Created)}
+		if wantSBOM(o.SBOM, outputs...) {
+			progress("describing the packages for the SBOM of " + PlatformName(im.Arch))
+			c, err := o.cache()
+			if err != nil {
+				return nil, err
+			}
+			if boms[i], err = makeSBOM(im, c, sbomFormat); err != nil {
+				return nil, err
+			}
+			if wantSBOM("", outputs...) {
+				art.Referrers = append(art.Referrers, boms[i].referrer)
+				b.docs = append(b.docs, attest.Predicate{Type: sbomFormat.PredicateType(), JSON: boms[i].doc})
+			}
+		}
+		built = append(built, b)
 	}
 	if len(imgs) == 1 {
 		art.Image = imgs[0].Image
@@ -237,9 +288,21 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		return nil, err
 	}
 	digest := wr.Digest
+	// The SBOM files after the image: a failed build leaves none of an
+	// image that was not written.
+	for i, f := range sbomFiles {
+		if err := writeSBOMFile(f, boms[i].doc); err != nil {
+			return nil, err
+		}
+		o.log("wrote SBOM %s", f)
+	}
 	res := &GenResult{Digest: digest, Output: output, Outputs: outputs, Pushed: wr.Pushed, Profile: imgs[0].Plan.Name,
 		Distro: imgs[0].Distro.Name, Images: imgs,
 		Provenance: supply.Provenance[imgs[0].Digest], Signature: supply.Signature[digest], Attestations: supply.Attestations[digest]}
+	res.SBOMFiles = sbomFiles
+	if boms[0] != nil && wantSBOM("", outputs...) {
+		res.SBOM = boms[0].digest
+	}
 	if len(imgs) == 1 {
 		pr := imgs[0].result()
 		res.Arch, res.Packages, res.Size, res.Download, res.ImageSize, res.Layers, res.Warnings =
@@ -248,8 +311,12 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	}
 	var names []string
 	pkgs, files, layers := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, im := range imgs {
+	for i, im := range imgs {
 		pr := im.result()
+		pr.Provenance = supply.Provenance[im.Digest]
+		if boms[i] != nil && wantSBOM("", outputs...) {
+			pr.SBOM = boms[i].digest
+		}
 		res.Platforms = append(res.Platforms, pr)
 		names = append(names, im.Arch)
 		res.Size += pr.Size
@@ -510,7 +577,7 @@ func (in *genInput) build(ctx context.Context, o GenOptions, user imageUser, pay
 		return nil, err
 	}
 	return &PlatformImage{Arch: in.arch, Platform: PlatformOf(in.arch), Image: img, Digest: d.String(), Created: spec.Created, Distro: in.distro,
-		Plan: in.plan, Levels: in.levels, Indexes: in.indexes, Resolution: in.res, Report: rep}, nil
+		Plan: in.plan, Levels: in.levels, Indexes: in.indexes, Resolution: in.res, Report: rep, payload: payload}, nil
 }
 
 // writeOptions are the output settings of an image of the named profile.
@@ -991,4 +1058,27 @@ func sizeFlag(flag, v string) (int64, error) {
 		return 0, &UsageError{fmt.Errorf("%s: %w", flag, err)}
 	}
 	return n, nil
+}
+
+// sbomFilesOf is the SBOM files of --sbom FILE: FILE itself for one
+// platform, and for several one per platform, FILE's name with the
+// architecture before its extension (sbom.json → sbom.arm64.json).
+func sbomFilesOf(file string, archs []string) []string {
+	if file == "" {
+		return nil
+	}
+	if len(archs) <= 1 {
+		return []string{file}
+	}
+	dir, base := filepath.Split(file)
+	stem, ext, ok := strings.Cut(base, ".")
+	var files []string
+	for _, a := range archs {
+		n := stem + "." + a
+		if ok {
+			n += "." + ext
+		}
+		files = append(files, filepath.Join(dir, n))
+	}
+	return files
 }

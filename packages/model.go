@@ -194,3 +194,30 @@ type DBFile struct {
 	Path string
 	Data []byte
 }
+
+// Description is what a package file says of itself beyond its identity,
+// for a bill of materials. It is read from the file (never an index), so
+// that a build from a lockfile describes its packages the same way.
+type Description struct {
+	Supplier string // deb: Maintainer; rpm: Vendor, else Packager
+	Homepage string
+	// License is the package's own license field (rpm's License header),
+	// as the package spells it; empty for deb.
+	License string
+	// Copyright is a deb's /usr/share/doc/NAME/copyright, the place Debian
+	// policy puts a package's licenses; nil when the package has none.
+	Copyright []byte
+	// DocLink, for a deb whose /usr/share/doc/NAME is a symlink to another
+	// package's documentation directory (as Debian allows for packages
+	// built from one source), is that package's name.
+	DocLink string
+	// Depends and Provides are the package's requirements and what it
+	// provides (names only), as its own control record or header has them.
+	Depends  []Dep
+	Provides []string
+}
+
+// Describer is a Payload that can read a package file's Description.
+type Describer interface {
+	Describe(file string) (Description, error)
+}

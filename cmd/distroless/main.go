@@ -252,6 +252,8 @@ Outputs (-o, repeatable: every one is written):
 	registryFlags(c, &g.Registry)
 	f.StringVar(&g.MaxImageSize, "max-image-size", "", "refuse packages whose files come to more than this in all (default 2GiB)")
 	f.StringVar(&g.MaxFileSize, "max-file-size", "", "refuse a package with a file larger than this (default 1GiB)")
+	f.StringVar(&g.SBOM, "sbom", "", "also write the image's SBOM to this file (it is attached to OCI layouts and pushes as a referrer in any case)")
+	f.StringVar(&g.SBOMFormat, "sbom-format", "spdx", "SBOM format: spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON)")
 	pf.register(c)
 	return c
 }
