@@ -242,9 +242,11 @@ func TestGenPlatformsIndex(t *testing.T) {
 	for _, l := range append(amd, arm...) {
 		distinct[l] = true
 	}
-	// Blobs: the distinct layers, two configs, two manifests, the index.
-	if want := len(distinct) + 5; len(blobs) != want {
-		t.Errorf("layout holds %d blobs, want %d (%d distinct layers of %d, 2 configs, 2 manifests, the index)", len(blobs), want, len(distinct), len(amd)+len(arm))
+	// Blobs: the distinct layers, two configs, two manifests, the index;
+	// and each image's two referrers (SBOM and provenance: a manifest and
+	// a document each) with their one empty config.
+	if want := len(distinct) + 5 + 2*4 + 1; len(blobs) != want {
+		t.Errorf("layout holds %d blobs, want %d (%d distinct layers of %d, 2 configs, 2 manifests, the index, 2×2 referrers and their documents, the empty config)", len(blobs), want, len(distinct), len(amd)+len(arm))
 	}
 	var shared int64
 	for _, l := range res.Platforms[0].Layers {

@@ -104,6 +104,21 @@ func remoteDigest(t *testing.T, reg *registrytest.Registry, ref string) string {
 	return d.Digest.String()
 }
 
+// remoteConfig is the config digest of the image ref names in reg.
+func remoteConfig(t *testing.T, reg *registrytest.Registry, ref string) string {
+	t.Helper()
+	r, _ := name.ParseReference(ref)
+	img, err := remote.Image(r, remote.WithTransport(reg.Transport()), remote.WithAuth(&authn.Basic{Username: reg.User, Password: reg.Password}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
+}
+
 // remoteLayers is the layer digests of the image ref names in reg.
 func remoteLayers(t *testing.T, reg *registrytest.Registry, ref string) []string {
 	t.Helper()
@@ -199,11 +214,31 @@ func TestRegistryPush(t *testing.T) {
 	}
 	reqs := reg.Requests(t).Since(before)
 	layersA := remoteLayers(t, reg, host+"/a:t1")
-	if got := len(reqs.ManifestPuts()); got != 2 {
-		t.Errorf("%d manifest PUTs for two tags, want 2:\n%v", got, reqs.ManifestPuts())
+	// The image: one manifest PUT per tag, each blob uploaded once. Beside
+	// it, by digest, its referrers (SBOM, provenance) and the referrers
+	// tag schema's sha256-HEX index: their blobs are the two documents
+	// and the empty config.
+	var tagPuts []string
+	for _, q := range reqs.ManifestPuts() {
+		if ref := q.Path[strings.LastIndex(q.Path, "/")+1:]; !strings.HasPrefix(ref, "sha256") {
+			tagPuts = append(tagPuts, ref)
+		}
 	}
-	if got, want := len(reqs.Uploads()), len(layersA)+1; got != want {
-		t.Errorf("%d blob uploads, want %d (each layer and the config once):\n%v", got, want, reqs.Uploads())
+	if slices.Sort(tagPuts); !slices.Equal(tagPuts, []string{"t1", "t2"}) {
+		t.Errorf("manifest PUTs by tag %v, want t1 and t2 once each:\n%v", tagPuts, reqs.ManifestPuts())
+	}
+	imageBlobs := append(slices.Clone(layersA), remoteConfig(t, reg, host+"/a:t1"))
+	var ofImage, attached int
+	for _, d := range reqs.Uploads().Digests() {
+		if slices.Contains(imageBlobs, d) {
+			ofImage++
+		} else {
+			attached++
+		}
+	}
+	if ofImage != len(imageBlobs) || attached > 3 {
+		t.Errorf("%d uploads of the image's %d blobs (each layer and the config once) and %d others (at most the 2 attached documents and the empty config):\n%v",
+			ofImage, len(imageBlobs), attached, reqs.Uploads())
 	}
 
 	// The archive, as skopeo and podman read it.
@@ -270,7 +305,7 @@ func TestRegistryPush(t *testing.T) {
 	// pipe prints no progress on stderr, and names the pushed reference.
 	before = len(reg.Requests(t))
 	stdout, stderr = u.mustGen(t, append([]string{"static", "-o", host + "/a:t3", "--json"}, common...)...)
-	imageBlobs := remoteLayers(t, reg, host+"/a:t3")
+	imageBlobs = append(remoteLayers(t, reg, host+"/a:t3"), remoteConfig(t, reg, host+"/a:t3"))
 	if up := reg.Requests(t).Since(before).Uploads(); len(up) > 1 {
 		t.Errorf("pushing the same image again uploaded %v", up)
 	} else {
