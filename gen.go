@@ -41,7 +41,8 @@ type GenOptions struct {
 	User             string // nonroot (default), root, or a numeric UID
 	KeepDocs         bool
 	AllowMissingLibs bool
-	Parallel         int // downloads at once; 0 = 8
+	Compression      string // layer compression: gzip ("", the default) or zstd
+	Parallel         int    // downloads at once; 0 = 8
 	Progress         func(string)
 }
 
@@ -91,6 +92,10 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	user, err := userOf(o.User)
 	if err != nil {
 		return nil, &UsageError{err}
+	}
+	comp, err := assemble.ParseCompression(o.Compression)
+	if err != nil {
+		return nil, &UsageError{fmt.Errorf("--compression: %w", err)}
 	}
 	if err := checkArch(o.Arch); err != nil {
 		return nil, err
@@ -169,6 +174,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		return nil, err
 	}
 	spec.Progress = progress
+	spec.Compression = comp
 	img, rep, err := assemble.Build(ctx, spec)
 	if err != nil {
 		return nil, err

@@ -64,6 +64,7 @@ type build struct {
 	created  time.Time
 	pr       *pruner
 	npkgs    int
+	comp     Compression
 
 	pkgs  [][]*unpacked // unpacked packages, per layer of spec.Layers
 	t     *tree
@@ -79,6 +80,7 @@ type build struct {
 // validateSpec checks the spec and settles its defaults.
 func validateSpec(ctx context.Context, spec *Spec) (*build, error) {
 	b := &build{ctx: ctx, spec: spec, progress: spec.Progress, rep: &Report{}}
+	var err error
 	if b.progress == nil {
 		b.progress = func(string) {}
 	}
@@ -87,6 +89,9 @@ func validateSpec(ctx context.Context, spec *Spec) (*build, error) {
 		return nil, fmt.Errorf("unsupported architecture %q", spec.Arch)
 	}
 	b.arch = arch
+	if b.comp, err = ParseCompression(string(spec.Compression)); err != nil {
+		return nil, err
+	}
 	if len(spec.Layers) == 0 {
 		return nil, errors.New("no layers")
 	}
@@ -331,7 +336,7 @@ func (b *build) writeLayers() error {
 		rep.Layers[i].TarSize = t.size
 	}
 	if tarErr == nil {
-		b.layers, tarErr = compressLayers(b.ctx, tars)
+		b.layers, tarErr = compressLayersWith(b.ctx, tars, b.comp, b.spec.Cache)
 	}
 	wg.Wait()
 	return tarErr
@@ -414,7 +419,7 @@ func makeImage(spec *Spec, arch archInfo, env []string, created time.Time, names
 	for i, l := range layers {
 		adds[i] = mutate.Addendum{
 			Layer:     l,
-			MediaType: types.OCILayer,
+			MediaType: l.mediaType,
 			History:   v1.History{Created: ct, CreatedBy: "distroless: layer " + names[i]},
 		}
 	}

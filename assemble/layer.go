@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 )
 
 // Compression parameters. They are part of every layer digest: changing
@@ -166,12 +167,13 @@ func deflateChunk(zw **flate.Writer, out io.Writer, dict []byte) error {
 }
 
 // memLayer is a layer held in memory, its digests computed once. Its
-// gzip stream is kept as the parts it was compressed in.
+// compressed stream is kept as the parts it was compressed in.
 type memLayer struct {
 	parts          [][]byte
 	size           int64
 	digest, diffID v1.Hash
 	tarSize        int64
+	mediaType      types.MediaType
 }
 
 var _ v1.Layer = (*memLayer)(nil)
@@ -179,7 +181,7 @@ var _ v1.Layer = (*memLayer)(nil)
 func (l *memLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
 func (l *memLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
 func (l *memLayer) Size() (int64, error)                { return l.size, nil }
-func (l *memLayer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
+func (l *memLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
 
 func (l *memLayer) Compressed() (io.ReadCloser, error) {
 	rs := make([]io.Reader, len(l.parts))
@@ -191,6 +193,13 @@ func (l *memLayer) Compressed() (io.ReadCloser, error) {
 
 func (l *memLayer) Uncompressed() (io.ReadCloser, error) {
 	rc, _ := l.Compressed()
+	if l.mediaType == types.OCILayerZStd {
+		zr, err := zstd.NewReader(rc, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, err
+		}
+		return zr.IOReadCloser(), nil
+	}
 	return gzip.NewReader(rc)
 }
 
@@ -198,27 +207,67 @@ func hashOf(h hash.Hash) v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
 }
 
-// compressLayers gzips several tar streams at once: every stream is cut
-// into chunkSize blocks that are deflated in parallel, each primed with
-// the dictSize bytes before it and ended with a sync flush (the last with
-// the final block), then joined into one gzip member. The output depends
-// only on the input, never on scheduling.
+// compressLayers gzips several tar streams at once, with no layer cache.
 func compressLayers(ctx context.Context, tars []*stream) ([]*memLayer, error) {
-	type job struct {
-		layer, chunk int // chunk -1: hash the uncompressed stream
+	return compressLayersWith(ctx, tars, Gzip, nil)
+}
+
+// compressLayersWith compresses several tar streams at once. Every
+// stream's uncompressed digest (its diffID) is computed first; a layer
+// the cache holds compressed with the same compression is taken from it
+// (see layercache.go), and only the others are compressed, then stored
+// there. Compression cuts every stream into chunkSize blocks that are
+// compressed in parallel: for gzip, each block deflated primed with the
+// dictSize bytes before it and ended with a sync flush (the last with the
+// final block), joined into one gzip member; for zstd, each block one
+// zstd frame (with its checksum), the frames concatenated. The output
+// depends only on the input, never on scheduling or on the cache.
+func compressLayersWith(ctx context.Context, tars []*stream, comp Compression, cache DerivedCache) ([]*memLayer, error) {
+	diffIDs := make([]v1.Hash, len(tars))
+	crcs := make([]uint32, len(tars))
+	var hw sync.WaitGroup
+	for i, t := range tars {
+		hw.Add(1)
+		go func() {
+			defer hw.Done()
+			h := sha256.New()
+			var crc uint32
+			t.each(0, t.size, func(b []byte) error {
+				h.Write(b)
+				if comp != Zstd {
+					crc = crc32.Update(crc, crc32.IEEETable, b)
+				}
+				return nil
+			})
+			diffIDs[i], crcs[i] = hashOf(h), crc
+		}()
 	}
+	hw.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	layers := make([]*memLayer, len(tars))
+	var todo []int // the layers to compress
+	for i, t := range tars {
+		if l := cachedLayer(cache, comp, diffIDs[i], t.size, crcs[i]); l != nil {
+			layers[i] = l
+			continue
+		}
+		todo = append(todo, i)
+	}
+	if len(todo) == 0 {
+		return layers, nil
+	}
+	type job struct{ layer, chunk int }
 	var jobs []job
 	chunks := make([][][]byte, len(tars))
-	for i, t := range tars {
-		n := max(1, int((t.size+chunkSize-1)/chunkSize))
+	for _, i := range todo {
+		n := max(1, int((tars[i].size+chunkSize-1)/chunkSize))
 		chunks[i] = make([][]byte, n)
-		jobs = append(jobs, job{i, -1})
 		for c := range n {
 			jobs = append(jobs, job{i, c})
 		}
 	}
-	diffIDs := make([]v1.Hash, len(tars))
-	crcs := make([]uint32, len(tars))
 	var (
 		mu       sync.Mutex
 		next     int
@@ -229,6 +278,8 @@ func compressLayers(ctx context.Context, tars []*stream) ([]*memLayer, error) {
 		defer wg.Done()
 		var out bytes.Buffer
 		var zw *flate.Writer
+		var ze *zstd.Encoder
+		var buf []byte
 		dict := make([]byte, dictSize)
 		for {
 			mu.Lock()
@@ -246,34 +297,41 @@ func compressLayers(ctx context.Context, tars []*stream) ([]*memLayer, error) {
 				return
 			}
 			t := tars[j.layer]
-			if j.chunk < 0 {
-				h := sha256.New()
-				var crc uint32
-				t.each(0, t.size, func(b []byte) error {
-					h.Write(b)
-					crc = crc32.Update(crc, crc32.IEEETable, b)
-					return nil
-				})
-				diffIDs[j.layer], crcs[j.layer] = hashOf(h), crc
-				continue
-			}
 			start := int64(j.chunk) * chunkSize
 			end := min(start+chunkSize, t.size)
-			d := dict[:min(start, dictSize)]
-			t.readAt(d, start-int64(len(d)))
-			out.Reset()
-			err := deflateChunk(&zw, &out, d)
-			if err == nil {
-				err = t.each(start, end, func(b []byte) error {
-					_, err := zw.Write(b)
-					return err
-				})
-			}
-			if err == nil {
-				if end == t.size {
-					err = zw.Close()
-				} else {
-					err = zw.Flush()
+			var err error
+			if comp == Zstd {
+				if ze == nil {
+					ze, err = newZstdEncoder()
+				}
+				if err == nil {
+					buf = buf[:end-start]
+					if int64(cap(buf)) < end-start {
+						buf = make([]byte, end-start)
+					}
+					t.readAt(buf, start)
+					chunks[j.layer][j.chunk] = ze.EncodeAll(buf, nil)
+				}
+			} else {
+				d := dict[:min(start, dictSize)]
+				t.readAt(d, start-int64(len(d)))
+				out.Reset()
+				err = deflateChunk(&zw, &out, d)
+				if err == nil {
+					err = t.each(start, end, func(b []byte) error {
+						_, err := zw.Write(b)
+						return err
+					})
+				}
+				if err == nil {
+					if end == t.size {
+						err = zw.Close()
+					} else {
+						err = zw.Flush()
+					}
+				}
+				if err == nil {
+					chunks[j.layer][j.chunk] = bytes.Clone(out.Bytes())
 				}
 			}
 			if err != nil {
@@ -282,7 +340,6 @@ func compressLayers(ctx context.Context, tars []*stream) ([]*memLayer, error) {
 				mu.Unlock()
 				return
 			}
-			chunks[j.layer][j.chunk] = bytes.Clone(out.Bytes())
 		}
 	}
 	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
@@ -293,20 +350,26 @@ func compressLayers(ctx context.Context, tars []*stream) ([]*memLayer, error) {
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	layers := make([]*memLayer, len(tars))
-	for i, t := range tars {
-		trailer := binary.LittleEndian.AppendUint32(nil, crcs[i])
-		trailer = binary.LittleEndian.AppendUint32(trailer, uint32(t.size))
-		parts := append(append([][]byte{gzipHeader}, chunks[i]...), trailer)
-		l := &memLayer{parts: parts, diffID: diffIDs[i], tarSize: t.size}
+	for _, i := range todo {
+		t := tars[i]
+		parts := chunks[i]
+		mt := types.OCILayerZStd
+		if comp != Zstd {
+			trailer := binary.LittleEndian.AppendUint32(nil, crcs[i])
+			trailer = binary.LittleEndian.AppendUint32(trailer, uint32(t.size))
+			parts = append(append([][]byte{gzipHeader}, parts...), trailer)
+			mt = types.OCILayer
+		}
+		l := &memLayer{parts: parts, diffID: diffIDs[i], tarSize: t.size, mediaType: mt}
 		for _, p := range parts {
 			l.size += int64(len(p))
 		}
 		layers[i] = l
 	}
-	// The compressed digests, one layer per goroutine.
-	var hw sync.WaitGroup
-	for _, l := range layers {
+	// The compressed digests, one layer per goroutine; each layer is then
+	// kept in the cache.
+	for _, i := range todo {
+		l := layers[i]
 		hw.Add(1)
 		go func() {
 			defer hw.Done()
@@ -315,6 +378,7 @@ func compressLayers(ctx context.Context, tars []*stream) ([]*memLayer, error) {
 				h.Write(p)
 			}
 			l.digest = hashOf(h)
+			storeLayer(cache, comp, l)
 		}()
 	}
 	hw.Wait()

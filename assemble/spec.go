@@ -81,10 +81,13 @@ type Spec struct {
 	// directories) for the library check; nil means Debian's: the
 	// multiarch directories, /lib and /usr/lib.
 	LibraryPath []string
+	// Compression compresses the layers: Gzip ("", the default) or Zstd
+	// (the OCI media type application/vnd.oci.image.layer.v1.tar+zstd).
+	Compression Compression
 	// Progress, when set, is told what the build is doing.
 	Progress func(string)
 	// Cache, when set, keeps what the build derives at some cost (the
-	// Python bytecode) for the next build of the same inputs; its entries
+	// Python bytecode, the compressed layers) for the next build of the same inputs; its entries
 	// must be checked when read (fetch.Cache's named entries are).
 	Cache DerivedCache
 }

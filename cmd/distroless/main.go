@@ -214,6 +214,7 @@ Outputs (-o):
 	f.BoolVar(&g.KeepDocs, "keep-docs", false, "keep documentation, man pages and locales")
 	f.BoolVar(&g.AllowMissingLibs, "allow-missing-libs", false, "warn instead of failing when an ELF file needs a library the image lacks")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object (digest, output, packages, sizes)")
+	f.StringVar(&g.Compression, "compression", "gzip", "layer compression: gzip, or zstd (OCI media type tar+zstd, for runtimes that read it)")
 	pf.register(c)
 	return c
 }
