@@ -305,10 +305,10 @@ func compressLayersWith(ctx context.Context, tars []*stream, comp Compression, c
 					ze, err = newZstdEncoder()
 				}
 				if err == nil {
-					buf = buf[:end-start]
 					if int64(cap(buf)) < end-start {
-						buf = make([]byte, end-start)
+						buf = make([]byte, chunkSize)
 					}
+					buf = buf[:end-start]
 					t.readAt(buf, start)
 					chunks[j.layer][j.chunk] = ze.EncodeAll(buf, nil)
 				}
