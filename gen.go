@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/distro"
@@ -109,15 +110,82 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		progress = func(string) {}
 	}
 
+	// Package files are read through the unpack cache, each decoded into
+	// it as soon as it is downloaded (see fetch).
+	payload := in.distro.Payload(filepath.Join(in.cache.Dir, "unpacked"), in.keys)
+	if w, ok := payload.(interface {
+		WithWarn(func(string)) packages.Payload
+	}); ok {
+		payload = w.WithWarn(in.cache.Warn) // damaged cache entries are rebuilt, and said
+	}
+	spec, err := in.spec(o, user, payload)
+	if err != nil {
+		return nil, err
+	}
+	spec.Progress = progress
+	spec.Compression = comp
+	var all []*packages.Package
+	for _, lv := range in.levels {
+		all = append(all, lv...)
+	}
+
+	// An image whose inputs are those of an earlier build is taken from
+	// the cache (memo.go); any other is built.
+	var img v1.Image
+	var rep *assemble.Report
+	key := in.memoKey(spec)
+	if key != "" && in.packagesCached() {
+		var ok bool
+		if img, rep, ok = assemble.LoadImage(in.cache, key); ok {
+			progress("the image of these inputs is in the cache")
+		}
+	}
+	if img == nil {
+		if err := in.fetch(ctx, o, payload, progress); err != nil {
+			return nil, err
+		}
+		if img, rep, err = assemble.Build(ctx, spec); err != nil {
+			return nil, err
+		}
+		if key != "" && len(rep.Warnings) == 0 {
+			_ = assemble.StoreImage(in.cache, key, img, rep)
+		}
+	}
+	progress("writing " + output)
+	// The image is named for the profile it resolved to (python3 → python3.X).
+	writeOpts := writeOptions(in.plan.Name)
+	for _, p := range assemble.CleanStale(output, writeOpts) {
+		o.log("removed %s, left by an interrupted gen", p)
+	}
+	digest, err := assemble.Write(ctx, img, output, writeOpts)
+	if err != nil {
+		return nil, err
+	}
+	res := &GenResult{Digest: digest, Output: output, Profile: in.plan.Name, Distro: in.distro.Name, Arch: in.arch,
+		Size: rep.Size, Warnings: rep.Warnings}
+	for _, p := range all {
+		res.Packages = append(res.Packages, p.Name+"="+p.Version)
+		res.Download += p.Size
+	}
+	sort.Strings(res.Packages)
+	for _, l := range rep.Layers {
+		res.Layers = append(res.Layers, GenLayerResult{Name: l.Name, Digest: l.Digest, Packages: l.Packages, Size: l.Size, CompressedSize: l.CompressedSize})
+		res.ImageSize += l.CompressedSize
+	}
+	return res, nil
+}
+
+// fetch fetches every package file, verified against the signed index
+// (or the lockfile's pins) before use, and decodes each into the unpack
+// cache as soon as it is downloaded.
+func (in *genInput) fetch(ctx context.Context, o GenOptions, payload packages.Payload, progress func(string)) error {
 	// Fetch every package file, verified against the signed index (or the
 	// lockfile's pins) before use.
 	var reqs []fetch.Request
-	var all []*packages.Package
 	bySHA := map[string]*packages.Package{}
 	for _, lv := range in.levels {
 		for _, p := range lv {
 			reqs = append(reqs, fetch.Request{URL: p.URL, Size: p.Size, SHA256: p.SHA256})
-			all = append(all, p)
 			bySHA[p.SHA256] = p
 		}
 	}
@@ -130,15 +198,9 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	// Each package is decoded into the unpack cache as soon as it is
 	// downloaded, while the others still download. Errors are left to
 	// Build, which walks every package again and reports them.
-	payload := in.distro.Payload(filepath.Join(in.cache.Dir, "unpacked"), in.keys)
-	if w, ok := payload.(interface {
-		WithWarn(func(string)) packages.Payload
-	}); ok {
-		payload = w.WithWarn(in.cache.Warn) // damaged cache entries are rebuilt, and said
-	}
 	var prepared sync.WaitGroup
 	cpus := make(chan struct{}, runtime.NumCPU())
-	_, err = in.cache.FetchAll(ctx, reqs, par, func(done, total int, r fetch.Request) {
+	_, err := in.cache.FetchAll(ctx, reqs, par, func(done, total int, r fetch.Request) {
 		progress(fmt.Sprintf("fetched %d/%d %s", done, total, r.URL[strings.LastIndex(r.URL, "/")+1:]))
 		prepared.Add(1)
 		go func() {
@@ -164,43 +226,11 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	prepared.Wait()
 	if err != nil {
 		if o.Lock != "" {
-			return nil, fmt.Errorf("a package pinned by %s can no longer be fetched with its sha256: %w", o.Lock, err)
+			return fmt.Errorf("a package pinned by %s can no longer be fetched with its sha256: %w", o.Lock, err)
 		}
-		return nil, err
+		return err
 	}
-
-	spec, err := in.spec(o, user, payload)
-	if err != nil {
-		return nil, err
-	}
-	spec.Progress = progress
-	spec.Compression = comp
-	img, rep, err := assemble.Build(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	progress("writing " + output)
-	// The image is named for the profile it resolved to (python3 → python3.X).
-	writeOpts := writeOptions(in.plan.Name)
-	for _, p := range assemble.CleanStale(output, writeOpts) {
-		o.log("removed %s, left by an interrupted gen", p)
-	}
-	digest, err := assemble.Write(ctx, img, output, writeOpts)
-	if err != nil {
-		return nil, err
-	}
-	res := &GenResult{Digest: digest, Output: output, Profile: in.plan.Name, Distro: in.distro.Name, Arch: in.arch,
-		Size: rep.Size, Warnings: rep.Warnings}
-	for _, p := range all {
-		res.Packages = append(res.Packages, p.Name+"="+p.Version)
-		res.Download += p.Size
-	}
-	sort.Strings(res.Packages)
-	for _, l := range rep.Layers {
-		res.Layers = append(res.Layers, GenLayerResult{Name: l.Name, Digest: l.Digest, Packages: l.Packages, Size: l.Size, CompressedSize: l.CompressedSize})
-		res.ImageSize += l.CompressedSize
-	}
-	return res, nil
+	return nil
 }
 
 // writeOptions are the output settings of an image of the named profile.

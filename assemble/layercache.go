@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -89,41 +88,28 @@ func layerKey(c Compression, diffID v1.Hash) string {
 
 // cachedLayer returns the layer with this diffID and tar size, compressed
 // with c, from the cache, or nil. For gzip, crc is the CRC-32 of the tar
-// stream.
+// stream, which the entry's gzip trailer must hold.
 func cachedLayer(cache DerivedCache, c Compression, diffID v1.Hash, tarSize int64, crc uint32) *memLayer {
 	if cache == nil {
 		return nil
 	}
-	data, err := cache.Get(layerKey(c, diffID))
-	if err != nil || len(data) < layerHeader+8 || string(data[:len(layerMagic)]) != layerMagic {
+	l := layerEntry(cache, c, diffID, tarSize)
+	if l == nil {
 		return nil
 	}
-	h := data[len(layerMagic):layerHeader]
-	blob := data[layerHeader:]
-	if hex.EncodeToString(h[:32]) != diffID.Hex || int64(binary.LittleEndian.Uint64(h[64:72])) != tarSize {
-		return nil
-	}
-	mt := types.OCILayer
+	blob := l.parts[0]
 	switch c {
 	case Zstd:
 		if !bytes.HasPrefix(blob, []byte{0x28, 0xb5, 0x2f, 0xfd}) {
 			return nil
 		}
-		mt = types.OCILayerZStd
 	default:
 		t := blob[len(blob)-8:]
 		if !bytes.HasPrefix(blob, gzipHeader) || binary.LittleEndian.Uint32(t) != crc || binary.LittleEndian.Uint32(t[4:]) != uint32(tarSize) {
 			return nil
 		}
 	}
-	return &memLayer{
-		parts:     [][]byte{blob},
-		size:      int64(len(blob)),
-		diffID:    diffID,
-		digest:    v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h[32:64])},
-		tarSize:   tarSize,
-		mediaType: mt,
-	}
+	return l
 }
 
 // storeLayer keeps a compressed layer in the cache; a failure only costs

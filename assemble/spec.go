@@ -85,7 +85,7 @@ type Spec struct {
 	// (the OCI media type application/vnd.oci.image.layer.v1.tar+zstd).
 	Compression Compression
 	// Progress, when set, is told what the build is doing.
-	Progress func(string)
+	Progress func(string) `json:"-"`
 	// Cache, when set, keeps what the build derives at some cost (the
 	// Python bytecode, the compressed layers) for the next build of the same inputs; its entries
 	// must be checked when read (fetch.Cache's named entries are).

@@ -1,0 +1,113 @@
+package distroless
+
+import (
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/distroless-dev/distroless/assemble"
+	"github.com/distroless-dev/distroless/packages"
+)
+
+// The image memo (see assemble/memo.go): gen keeps each image it builds
+// under a key that is a digest of every input of the build, and a later
+// gen whose inputs have that same digest writes the kept image instead of
+// building it again. The key covers:
+//
+//   - the distroless binary itself: its Go build ID, which changes with
+//     any change to its code or its dependencies (no memo without one);
+//   - the whole assembler spec: every layer's packages (each one's index
+//     entry, sha256 included), files, generators and bytecode setting, the
+//     architecture, creation time and mtime clamping (SOURCE_DATE_EPOCH),
+//     user, working directory, environment, entrypoint, command, labels
+//     (the tool's version and revision among them), annotations,
+//     os-release, file pruning, the library check's settings and the
+//     layer compression;
+//   - the distro's name and package format, and the fingerprints of the
+//     keys the packages are verified with.
+//
+// Only a build without warnings is kept (a warning may depend on the host,
+// such as bytecode not compiled for a foreign architecture), and a memo
+// is used only when every package file is still in the download cache, so
+// that gen succeeds or fails as a full build would.
+
+// toolID is the running binary's Go build ID, or "" when it has none.
+var toolID = sync.OnceValue(func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	f, err := elf.Open(exe)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	s := f.Section(".note.go.buildid")
+	if s == nil {
+		return ""
+	}
+	b, err := s.Data()
+	if err != nil || len(b) < 16 {
+		return ""
+	}
+	return hex.EncodeToString(b)
+})
+
+type memoLayer struct {
+	Name           string
+	Packages       []*packages.Package
+	Files          []assemble.File
+	Generate       []string
+	PythonBytecode bool
+}
+
+// memoKey is the key of the image spec describes, or "" when it cannot
+// have one.
+func (in *genInput) memoKey(spec assemble.Spec) string {
+	id := toolID()
+	if id == "" {
+		return ""
+	}
+	s := spec
+	s.Layers, s.Payload, s.Progress, s.Cache = nil, nil, nil, nil
+	k := struct {
+		Tool, Distro, Format, Payload string
+		Keys                          []string
+		Spec                          assemble.Spec
+		Layers                        []memoLayer
+	}{Tool: id, Distro: in.distro.Name, Format: in.distro.Format, Payload: fmt.Sprintf("%T", spec.Payload), Spec: s}
+	for _, e := range in.keys {
+		k.Keys = append(k.Keys, hex.EncodeToString(e.PrimaryKey.Fingerprint))
+	}
+	for _, l := range spec.Layers {
+		ml := memoLayer{Name: l.Name, Files: l.Files, Generate: l.Generate, PythonBytecode: l.PythonBytecode}
+		for _, u := range l.Packages {
+			ml.Packages = append(ml.Packages, u.Pkg)
+		}
+		k.Layers = append(k.Layers, ml)
+	}
+	b, err := json.Marshal(k)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return "image/" + hex.EncodeToString(sum[:])
+}
+
+// packagesCached reports whether every package file is in the cache with
+// its size.
+func (in *genInput) packagesCached() bool {
+	for _, lv := range in.levels {
+		for _, p := range lv {
+			st, err := os.Stat(in.cache.BlobPath(p.SHA256))
+			if err != nil || !st.Mode().IsRegular() || st.Size() != p.Size {
+				return false
+			}
+		}
+	}
+	return true
+}
