@@ -179,8 +179,6 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 // (or the lockfile's pins) before use, and decodes each into the unpack
 // cache as soon as it is downloaded.
 func (in *genInput) fetch(ctx context.Context, o GenOptions, payload packages.Payload, progress func(string)) error {
-	// Fetch every package file, verified against the signed index (or the
-	// lockfile's pins) before use.
 	var reqs []fetch.Request
 	bySHA := map[string]*packages.Package{}
 	for _, lv := range in.levels {
