@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"runtime"
+	"sync"
 
 	"github.com/therootcompany/xz"
 )
@@ -142,11 +143,9 @@ func appendXZVarint(b []byte, v uint64) []byte {
 }
 
 // xzOneBlock makes the one-block stream block b decodes as: the original
-// stream header, the block, an index of its one record and a footer.
-func xzOneBlock(hdr, block []byte, b xzBlock) []byte {
-	out := make([]byte, 0, len(hdr)+len(block)+48)
-	out = append(out, hdr...)
-	out = append(out, block...)
+// stream header (head), the block, then an index of its one record and a
+// footer (tail).
+func xzOneBlock(hdr []byte, b xzBlock) (head, tail []byte) {
 	ix := []byte{0}
 	ix = appendXZVarint(ix, 1)
 	ix = appendXZVarint(ix, uint64(b.unpadded))
@@ -155,13 +154,12 @@ func xzOneBlock(hdr, block []byte, b xzBlock) []byte {
 		ix = append(ix, 0)
 	}
 	ix = binary.LittleEndian.AppendUint32(ix, crc32.ChecksumIEEE(ix))
-	out = append(out, ix...)
 	var ftr [12]byte
 	binary.LittleEndian.PutUint32(ftr[4:], uint32(len(ix)/4-1))
 	copy(ftr[8:10], hdr[6:8])
 	ftr[10], ftr[11] = 'Y', 'Z'
 	binary.LittleEndian.PutUint32(ftr[:4], crc32.ChecksumIEEE(ftr[4:10]))
-	return append(out, ftr[:]...)
+	return hdr, append(ix, ftr[:]...)
 }
 
 // xzBlockResult is one decoded block, or why it did not decode (input:
@@ -179,9 +177,10 @@ type xzParallel struct {
 	hdr     []byte
 	blocks  []xzBlock
 	pending []chan xzBlockResult
-	next    int // the next block to start
-	cur     int // the block being read
-	buf     []byte
+	next    int    // the next block to start
+	cur     int    // the block being read
+	buf     []byte // the block being read, from off on
+	off     int
 	src     *source // an input error is recorded here, as a serial read would
 	err     error
 }
@@ -203,16 +202,13 @@ func (p *xzParallel) fill() {
 }
 
 func (p *xzParallel) decode(b xzBlock) xzBlockResult {
-	block := make([]byte, b.padded)
-	if _, err := p.ra.ReadAt(block, b.off); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return xzBlockResult{err: err, input: true}
-	}
+	// The block is read from the input as the decoder asks for it; an
+	// input error is told from corruption by inputErr.
+	in := &sourceAt{r: io.NewSectionReader(p.ra, b.off, b.padded)}
+	head, tail := xzOneBlock(p.hdr, b)
+	stream := io.MultiReader(bytes.NewReader(head), in, bytes.NewReader(tail))
 	var xr *xz.Reader
 	var err error
-	stream := bytes.NewReader(xzOneBlock(p.hdr, block, b))
 	if x, ok := xzPool.Get().(*xz.Reader); ok {
 		if err = x.Reset(stream); err == nil {
 			xr = x
@@ -220,28 +216,74 @@ func (p *xzParallel) decode(b xzBlock) xzBlockResult {
 	} else {
 		xr, err = xz.NewReader(stream, 0)
 	}
-	if err != nil {
-		return xzBlockResult{err: err}
+	if err == nil {
+		defer xzPool.Put(xr)
+		xr.Multistream(false)
 	}
-	defer xzPool.Put(xr)
-	xr.Multistream(false)
-	out := make([]byte, b.uncomp)
-	if _, err := io.ReadFull(xr, out); err != nil {
+	out := getBlockBuf(b.uncomp)
+	if err == nil {
+		_, err = io.ReadFull(xr, out)
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
+	}
+	if in.err != nil {
+		putBlockBuf(out)
+		return xzBlockResult{err: in.err, input: true}
+	}
+	if err != nil {
+		putBlockBuf(out)
 		return xzBlockResult{err: err}
 	}
 	// The end: the block's check, then the index the sizes are checked
 	// against, then the footer.
 	var one [1]byte
 	if n, err := xr.Read(one[:]); n != 0 || err != io.EOF {
+		putBlockBuf(out)
+		if in.err != nil {
+			return xzBlockResult{err: in.err, input: true}
+		}
 		if err == nil || err == io.EOF {
 			err = errors.New("block larger than its index record")
 		}
 		return xzBlockResult{err: err}
 	}
 	return xzBlockResult{data: out}
+}
+
+// sourceAt records the first error of a block's input other than io.EOF.
+type sourceAt struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceAt) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// blockBufs holds the decoded blocks' buffers for reuse (*[]byte of
+// capacity xzMaxParallelBlock).
+var blockBufs sync.Pool
+
+func getBlockBuf(n int64) []byte {
+	if n <= 1<<20 {
+		return make([]byte, n) // small blocks are not kept
+	}
+	if b, ok := blockBufs.Get().(*[]byte); ok {
+		return (*b)[:n]
+	}
+	return make([]byte, n, xzMaxParallelBlock)
+}
+
+func putBlockBuf(b []byte) {
+	if cap(b) == xzMaxParallelBlock {
+		b = b[:0]
+		blockBufs.Put(&b)
+	}
 }
 
 func (p *xzParallel) Read(b []byte) (int, error) {
@@ -266,10 +308,11 @@ func (p *xzParallel) Read(b []byte) (int, error) {
 		p.buf = r.data
 		p.fill()
 	}
-	n := copy(b, p.buf)
-	p.buf = p.buf[n:]
-	if len(p.buf) == 0 {
-		p.buf = nil
+	n := copy(b, p.buf[p.off:])
+	p.off += n
+	if p.off == len(p.buf) {
+		putBlockBuf(p.buf)
+		p.buf, p.off = nil, 0
 	}
 	return n, nil
 }
