@@ -258,6 +258,9 @@ func (z *Reader) Finish() error {
 // Close releases the decoder; the Reader must not be used afterwards.
 // It does not close the input.
 func (z *Reader) Close() {
+	if p, ok := z.dec.(*xzParallel); ok {
+		p.close()
+	}
 	if z.put != nil {
 		z.put()
 		z.put = nil

@@ -203,7 +203,7 @@ func (p *xzParallel) fill() {
 
 func (p *xzParallel) decode(b xzBlock) xzBlockResult {
 	// The block is read from the input as the decoder asks for it; an
-	// input error is told from corruption by inputErr.
+	// input error is told from corruption by sourceAt.
 	in := &sourceAt{r: io.NewSectionReader(p.ra, b.off, b.padded)}
 	head, tail := xzOneBlock(p.hdr, b)
 	stream := io.MultiReader(bytes.NewReader(head), in, bytes.NewReader(tail))
@@ -249,6 +249,24 @@ func (p *xzParallel) decode(b xzBlock) xzBlockResult {
 		return xzBlockResult{err: err}
 	}
 	return xzBlockResult{data: out}
+}
+
+// close waits for the blocks still being decoded, so that nothing reads
+// the input once the Reader is closed (the caller may then close or unmap
+// it).
+func (p *xzParallel) close() {
+	for i := p.cur; i < p.next; i++ {
+		if ch := p.pending[i]; ch != nil {
+			if r := <-ch; r.data != nil {
+				putBlockBuf(r.data)
+			}
+			p.pending[i] = nil
+		}
+	}
+	p.cur = p.next
+	if p.err == nil {
+		p.err = errClosed
+	}
 }
 
 // sourceAt records the first error of a block's input other than io.EOF.

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // sectionOf is how a .deb's member reaches Open: an *io.SectionReader.
@@ -177,4 +179,40 @@ func (f failingAt) ReadAt(p []byte, off int64) (int, error) {
 		return 0, f.err
 	}
 	return f.Reader.ReadAt(p, off)
+}
+
+// TestXZParallelClose: closing a Reader mid-stream waits for the blocks
+// being decoded, so that none reads the input afterwards.
+func TestXZParallelClose(t *testing.T) {
+	data := readFile(t, "content.blocks.xz")
+	for _, n := range []int{0, 1, 5000, 20000} {
+		r := &closable{Reader: bytes.NewReader(data)}
+		z, err := Open(r, XZ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(z, make([]byte, n)); err != nil {
+			t.Fatal(err)
+		}
+		z.Close()
+		r.closed.Store(true)
+		time.Sleep(100 * time.Millisecond) // for a read still under way
+		if r.late.Load() {
+			t.Errorf("read %d bytes, closed: the input was read after Close", n)
+		}
+	}
+}
+
+// closable records reads at an offset after it was marked closed.
+type closable struct {
+	*bytes.Reader
+	closed, late atomic.Bool
+}
+
+func (c *closable) ReadAt(p []byte, off int64) (int, error) {
+	time.Sleep(20 * time.Millisecond)
+	if c.closed.Load() {
+		c.late.Store(true)
+	}
+	return c.Reader.ReadAt(p, off)
 }
