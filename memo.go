@@ -32,8 +32,9 @@ import (
 //
 // Only a build without warnings is kept (a warning may depend on the host,
 // such as bytecode not compiled for a foreign architecture), and a memo
-// is used only when every package file is still in the download cache, so
-// that gen succeeds or fails as a full build would.
+// is used only when every package file is still in the download cache and
+// passes its check (its SHA-256), so that gen succeeds or fails, and warns
+// of a damaged download, as a full build would.
 
 // toolID is the running binary's Go build ID, or "" when it has none.
 var toolID = sync.OnceValue(func() string {
@@ -98,13 +99,14 @@ func (in *genInput) memoKey(spec assemble.Spec) string {
 	return "image/" + hex.EncodeToString(sum[:])
 }
 
-// packagesCached reports whether every package file is in the cache with
-// its size.
+// packagesCached reports whether every package file is in the cache,
+// verified as a fetch verifies it: one that is damaged is removed, with
+// the warning a fetch gives, and the build then fetches it again, so that
+// a gen using the memo notices what a full build would.
 func (in *genInput) packagesCached() bool {
 	for _, lv := range in.levels {
 		for _, p := range lv {
-			st, err := os.Stat(in.cache.BlobPath(p.SHA256))
-			if err != nil || !st.Mode().IsRegular() || st.Size() != p.Size {
+			if _, ok := in.cache.Blob(p.SHA256); !ok {
 				return false
 			}
 		}

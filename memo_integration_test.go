@@ -78,4 +78,38 @@ func TestGenMemo(t *testing.T) {
 	if _, err := os.Stat(blob); err != nil {
 		t.Errorf("the package file was not fetched again: %v", err)
 	}
+	// A package file damaged in place: said, fetched again, built.
+	raw, err := os.ReadFile(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)/2] ^= 1
+	if err := os.WriteFile(blob, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d5, e5 := gen("e")
+	if strings.Contains(e5, memoUsed) || d5 != d1 || !strings.Contains(e5, "warning: cache entry "+blob+" was damaged") {
+		t.Errorf("package file damaged: digest %s, want %s; memo used: %v\n%s", d5, d1, strings.Contains(e5, memoUsed), tail(e5, 10))
+	}
+}
+
+// dropImageMemos removes the image memos from a cache (named entries
+// holding a memo's JSON), so that the next gen builds.
+func dropImageMemos(t *testing.T, cache string) {
+	t.Helper()
+	named, _ := filepath.Glob(filepath.Join(cache, "named", "*"))
+	for _, p := range named {
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		head := make([]byte, 128)
+		n, _ := f.Read(head)
+		f.Close()
+		if bytes.Contains(head[:n], []byte(`{"Version":1,"Manifest":`)) {
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
