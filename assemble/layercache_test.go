@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -17,12 +18,16 @@ import (
 )
 
 // mapCache is a DerivedCache in memory that counts its reads and writes.
+// It is safe for concurrent use, as Build needs.
 type mapCache struct {
+	mu         sync.Mutex
 	m          map[string][]byte
 	gets, puts int
 }
 
 func (c *mapCache) Get(key string) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.gets++
 	if b, ok := c.m[key]; ok {
 		return bytes.Clone(b), nil
@@ -31,6 +36,8 @@ func (c *mapCache) Get(key string) ([]byte, error) {
 }
 
 func (c *mapCache) Put(key string, data []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.puts++
 	c.m[key] = bytes.Clone(data)
 	return nil
