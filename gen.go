@@ -48,7 +48,8 @@ type GenOptions struct {
 	User             string // nonroot (default), root, or a numeric UID
 	KeepDocs         bool
 	AllowMissingLibs bool
-	Parallel         int // downloads at once; 0 = 8
+	Compression      string // layer compression: gzip ("", the default) or zstd
+	Parallel         int    // downloads at once; 0 = 8
 	// MaxImageSize and MaxFileSize bound the packages' files ("2GiB",
 	// "500MB"; "" = assemble's defaults): all together, and each one.
 	MaxImageSize, MaxFileSize string
@@ -400,6 +401,10 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 	if err != nil {
 		return nil, &UsageError{err}
 	}
+	comp, err := assemble.ParseCompression(o.Compression)
+	if err != nil {
+		return nil, &UsageError{fmt.Errorf("--compression: %w", err)}
+	}
 	maxImage, err := sizeFlag("--max-image-size", o.MaxImageSize)
 	if err != nil {
 		return nil, err
@@ -468,12 +473,42 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 		arrived[i] = make(chan string, len(wants[i])) // never blocks: a failed build stops reading it
 	}
 	donor := -1
-	var share *assemble.BytecodeShare
 	if len(ins) > 1 {
 		donor = slices.IndexFunc(ins, func(in *genInput) bool { return in.arch == runtime.GOARCH })
-		if donor >= 0 {
-			share = assemble.NewBytecodeShare()
+	}
+	setting := func(i int) buildSetting {
+		return buildSetting{maxImage, maxFile, comp, arrived[i], len(ins) > 1, nil, i == donor, donor >= 0 && i != donor}
+	}
+
+	// Images whose inputs are those of earlier builds are taken from the
+	// cache (memo.go), with nothing fetched, when every platform's is
+	// there; otherwise every platform is built (the builds of an index
+	// share their Python bytecode, so one is not built without the
+	// others).
+	memo := make([]*PlatformImage, len(ins))
+	hits := 0
+	for i, in := range ins {
+		pi, err := in.fromMemo(o, user, payloadOf(in), setting(i))
+		if err != nil {
+			return nil, err
 		}
+		if pi == nil {
+			break
+		}
+		memo[i] = pi
+		hits++
+	}
+	if hits == len(ins) {
+		if len(ins) > 1 {
+			progress("the images of these inputs are in the cache")
+		} else {
+			progress("the image of these inputs is in the cache")
+		}
+		return memo, nil
+	}
+	var share *assemble.BytecodeShare
+	if donor >= 0 {
+		share = assemble.NewBytecodeShare()
 	}
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -489,7 +524,9 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 				sem <- struct{}{}
 				defer func() { <-sem }()
 			}
-			imgs[i], errs[i] = in.build(bctx, o, user, payloadOf(in), buildLimits{maxImage, maxFile, arrived[i]}, len(ins) > 1, share, i == donor)
+			set := setting(i)
+			set.share = share
+			imgs[i], errs[i] = in.build(bctx, o, user, payloadOf(in), set)
 			if errs[i] != nil {
 				cancel() // the index fails: no use downloading more, nor finishing the other builds
 			}
@@ -544,40 +581,85 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 	return imgs, nil
 }
 
-// buildLimits are the build settings of gen's flags and downloads: the
-// size limits, and the channel naming each package file as it arrives.
-type buildLimits struct {
+// buildSetting is what a build takes from gen's flags and downloads
+// beyond the input: the size limits, the layer compression, the channel
+// naming each package file as it arrives, whether it is one of several
+// platforms (its progress lines then name the platform), and the Python
+// bytecode it shares with the other builds of an index (as the donor, or
+// taking the donor's).
+type buildSetting struct {
 	maxImage, maxFile int64
+	comp              assemble.Compression
 	arrived           <-chan string
+	several           bool
+	share             *assemble.BytecodeShare
+	donor             bool
+	takesBytecode     bool
 }
 
-// build builds the input's image; several says it is one of several
-// platforms (its progress lines then name the platform).
-func (in *genInput) build(ctx context.Context, o GenOptions, user imageUser, payload packages.Payload, lim buildLimits, several bool, share *assemble.BytecodeShare, donor bool) (*PlatformImage, error) {
+// buildSpec is the spec of the input's image.
+func (in *genInput) buildSpec(o GenOptions, user imageUser, payload packages.Payload, set buildSetting) (assemble.Spec, error) {
 	spec, err := in.spec(o, user, payload)
 	if err != nil {
-		return nil, err
+		return spec, err
 	}
-	spec.MaxImageSize, spec.MaxFileSize = lim.maxImage, lim.maxFile
-	spec.Arrived = lim.arrived
+	spec.MaxImageSize, spec.MaxFileSize = set.maxImage, set.maxFile
+	spec.Compression = set.comp
+	spec.Arrived = set.arrived
 	// File contents wait on disk, in the cache, rather than in memory.
 	spec.SpoolDir = in.cache.Dir
-	spec.Bytecode, spec.BytecodeDonor = share, donor
+	spec.Bytecode, spec.BytecodeDonor = set.share, set.donor
 	spec.Progress = o.progress()
-	if several {
+	if set.several {
 		name := PlatformName(in.arch)
 		spec.Progress = func(s string) { o.progress()(name + ": " + s) }
 	}
-	img, rep, err := assemble.Build(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
+	return spec, nil
+}
+
+// platformImage is the PlatformImage of the input's image.
+func (in *genInput) platformImage(spec assemble.Spec, img v1.Image, rep *assemble.Report, payload packages.Payload) (*PlatformImage, error) {
 	d, err := img.Digest()
 	if err != nil {
 		return nil, err
 	}
 	return &PlatformImage{Arch: in.arch, Platform: PlatformOf(in.arch), Image: img, Digest: d.String(), Created: spec.Created, Distro: in.distro,
 		Plan: in.plan, Levels: in.levels, Indexes: in.indexes, Resolution: in.res, Report: rep, payload: payload}, nil
+}
+
+// fromMemo is the input's image from the image memo, or nil when the memo
+// has none for these inputs (or one of the package files is not in the
+// cache, or fails its check).
+func (in *genInput) fromMemo(o GenOptions, user imageUser, payload packages.Payload, set buildSetting) (*PlatformImage, error) {
+	spec, err := in.buildSpec(o, user, payload, set)
+	if err != nil {
+		return nil, err
+	}
+	key := in.memoKey(spec, set.takesBytecode)
+	if key == "" || !in.packagesCached() {
+		return nil, nil
+	}
+	img, rep, ok := assemble.LoadImage(in.cache, key, spec.SpoolDir)
+	if !ok {
+		return nil, nil
+	}
+	return in.platformImage(spec, img, rep, payload)
+}
+
+// build builds the input's image, and keeps it in the image memo.
+func (in *genInput) build(ctx context.Context, o GenOptions, user imageUser, payload packages.Payload, set buildSetting) (*PlatformImage, error) {
+	spec, err := in.buildSpec(o, user, payload, set)
+	if err != nil {
+		return nil, err
+	}
+	img, rep, err := assemble.Build(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	if key := in.memoKey(spec, set.takesBytecode); key != "" && len(rep.Warnings) == 0 {
+		_ = assemble.StoreImage(in.cache, key, img, rep)
+	}
+	return in.platformImage(spec, img, rep, payload)
 }
 
 // writeOptions are the output settings of an image of the named profile.

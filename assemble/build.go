@@ -82,6 +82,7 @@ type build struct {
 	npkgs    int
 	spool    *spool // file contents and compressed layers
 	limits   *payloadLimits
+	comp     Compression
 
 	pkgs  [][]*unpacked // unpacked packages, per layer of spec.Layers
 	t     *tree
@@ -98,6 +99,7 @@ type build struct {
 // validateSpec checks the spec and settles its defaults.
 func validateSpec(ctx context.Context, spec *Spec) (*build, error) {
 	b := &build{ctx: ctx, spec: spec, progress: spec.Progress, rep: &Report{}}
+	var err error
 	if b.progress == nil {
 		b.progress = func(string) {}
 	}
@@ -106,6 +108,9 @@ func validateSpec(ctx context.Context, spec *Spec) (*build, error) {
 		return nil, fmt.Errorf("unsupported architecture %q", spec.Arch)
 	}
 	b.arch = arch
+	if b.comp, err = ParseCompression(string(spec.Compression)); err != nil {
+		return nil, err
+	}
 	if len(spec.Layers) == 0 {
 		return nil, errors.New("no layers")
 	}
@@ -367,7 +372,7 @@ func (b *build) writeLayer(name string, entries []tarEntry) *layerJob {
 			return
 		}
 		j.content, j.size = content, t.size
-		ls, err := compressLayers(b.ctx, b.spool, []*stream{t})
+		ls, err := compressLayersWith(b.ctx, b.spool, []*stream{t}, b.comp, b.spec.Cache)
 		if err != nil {
 			j.err = err
 			return
@@ -483,7 +488,7 @@ func makeImage(spec *Spec, arch archInfo, env []string, created time.Time, names
 	for i, l := range layers {
 		adds[i] = mutate.Addendum{
 			Layer:     l,
-			MediaType: types.OCILayer,
+			MediaType: l.mediaType,
 			History:   v1.History{Created: ct, CreatedBy: "distroless: layer " + names[i]},
 		}
 	}

@@ -106,7 +106,11 @@
 // images of profiles that extend one another share their lower layers
 // byte for byte, and the same inputs always give the same image digest.
 // Compression is done in 1 MiB blocks in parallel, each primed with the
-// 32 KiB before it, and joined into one gzip member.
+// 32 KiB before it, and joined into one gzip member (Spec.Compression Zstd:
+// each block one zstd frame). A layer already compressed by an earlier
+// build with the same tar stream is taken from Spec.Cache, keyed by its
+// diffID (layercache.go); StoreImage and LoadImage keep and read back a
+// whole image for callers that know its inputs are unchanged (memo.go).
 //
 // # Modification times
 //

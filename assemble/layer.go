@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 )
 
 // Compression parameters. They are part of every layer digest: changing
@@ -249,6 +250,7 @@ type memLayer struct {
 	size           int64
 	digest, diffID v1.Hash
 	tarSize        int64
+	mediaType      types.MediaType
 }
 
 var _ v1.Layer = (*memLayer)(nil)
@@ -256,7 +258,7 @@ var _ v1.Layer = (*memLayer)(nil)
 func (l *memLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
 func (l *memLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
 func (l *memLayer) Size() (int64, error)                { return l.size, nil }
-func (l *memLayer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
+func (l *memLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
 
 func (l *memLayer) Compressed() (io.ReadCloser, error) {
 	rs := make([]io.Reader, len(l.parts))
@@ -268,6 +270,13 @@ func (l *memLayer) Compressed() (io.ReadCloser, error) {
 
 func (l *memLayer) Uncompressed() (io.ReadCloser, error) {
 	rc, _ := l.Compressed()
+	if l.mediaType == types.OCILayerZStd {
+		zr, err := zstd.NewReader(rc, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, err
+		}
+		return zr.IOReadCloser(), nil
+	}
 	return gzip.NewReader(rc)
 }
 
@@ -275,27 +284,72 @@ func hashOf(h hash.Hash) v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
 }
 
-// compressLayers gzips several tar streams at once: every stream is cut
-// into chunkSize blocks that are deflated in parallel, each primed with
-// the dictSize bytes before it and ended with a sync flush (the last with
-// the final block), then joined into one gzip member. The output depends
-// only on the input, never on scheduling.
+// compressLayers gzips several tar streams at once, with no layer cache.
 func compressLayers(ctx context.Context, sp *spool, tars []*stream) ([]*memLayer, error) {
-	type job struct {
-		layer, chunk int // chunk -1: hash the uncompressed stream
+	return compressLayersWith(ctx, sp, tars, Gzip, nil)
+}
+
+// compressLayersWith compresses several tar streams at once, into the
+// spool. Every stream's uncompressed digest (its diffID) is computed
+// first; a layer the cache holds compressed with the same compression is
+// taken from it (copied into the spool, see layercache.go), and only the
+// others are compressed, then stored there. Compression cuts every stream
+// into chunkSize blocks that are compressed in parallel: for gzip, each
+// block deflated primed with the dictSize bytes before it and ended with a
+// sync flush (the last with the final block), joined into one gzip
+// member; for zstd, each block one zstd frame (with its checksum), the
+// frames concatenated. The output depends only on the input, never on
+// scheduling or on the cache.
+func compressLayersWith(ctx context.Context, sp *spool, tars []*stream, comp Compression, cache DerivedCache) ([]*memLayer, error) {
+	diffIDs := make([]v1.Hash, len(tars))
+	crcs := make([]uint32, len(tars))
+	herrs := make([]error, len(tars))
+	var hw sync.WaitGroup
+	for i, t := range tars {
+		hw.Add(1)
+		go func() {
+			defer hw.Done()
+			h := sha256.New()
+			var crc uint32
+			herrs[i] = t.each(0, t.size, func(b []byte) error {
+				h.Write(b)
+				if comp != Zstd {
+					crc = crc32.Update(crc, crc32.IEEETable, b)
+				}
+				return nil
+			})
+			diffIDs[i], crcs[i] = hashOf(h), crc
+		}()
 	}
+	hw.Wait()
+	if err := errors.Join(herrs...); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	layers := make([]*memLayer, len(tars))
+	var todo []int // the layers to compress
+	for i, t := range tars {
+		if l := cachedLayer(cache, sp, comp, diffIDs[i], t.size, crcs[i]); l != nil {
+			layers[i] = l
+			continue
+		}
+		todo = append(todo, i)
+	}
+	if len(todo) == 0 {
+		return layers, nil
+	}
+	type job struct{ layer, chunk int }
 	var jobs []job
 	chunks := make([][]content, len(tars))
-	for i, t := range tars {
-		n := max(1, int((t.size+chunkSize-1)/chunkSize))
+	for _, i := range todo {
+		n := max(1, int((tars[i].size+chunkSize-1)/chunkSize))
 		chunks[i] = make([]content, n)
-		jobs = append(jobs, job{i, -1})
 		for c := range n {
 			jobs = append(jobs, job{i, c})
 		}
 	}
-	diffIDs := make([]v1.Hash, len(tars))
-	crcs := make([]uint32, len(tars))
 	var (
 		mu       sync.Mutex
 		next     int
@@ -306,6 +360,8 @@ func compressLayers(ctx context.Context, sp *spool, tars []*stream) ([]*memLayer
 		defer wg.Done()
 		var out bytes.Buffer
 		var zw *flate.Writer
+		var ze *zstd.Encoder
+		var buf, enc []byte
 		dict := make([]byte, dictSize)
 		for {
 			mu.Lock()
@@ -323,47 +379,50 @@ func compressLayers(ctx context.Context, sp *spool, tars []*stream) ([]*memLayer
 				return
 			}
 			t := tars[j.layer]
-			if j.chunk < 0 {
-				h := sha256.New()
-				var crc uint32
-				err := t.each(0, t.size, func(b []byte) error {
-					h.Write(b)
-					crc = crc32.Update(crc, crc32.IEEETable, b)
-					return nil
-				})
-				if err != nil {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
-					return
-				}
-				diffIDs[j.layer], crcs[j.layer] = hashOf(h), crc
-				continue
-			}
 			start := int64(j.chunk) * chunkSize
 			end := min(start+chunkSize, t.size)
-			d := dict[:min(start, dictSize)]
-			err := t.readAt(d, start-int64(len(d)))
-			out.Reset()
-			if err == nil {
-				err = deflateChunk(&zw, &out, d)
-			}
-			if err == nil {
-				err = t.each(start, end, func(b []byte) error {
-					_, err := zw.Write(b)
-					return err
-				})
-			}
-			if err == nil {
-				if end == t.size {
-					err = zw.Close()
-				} else {
-					err = zw.Flush()
+			var (
+				c   content
+				err error
+			)
+			if comp == Zstd {
+				if ze == nil {
+					ze, err = newZstdEncoder()
 				}
-			}
-			var c content
-			if err == nil {
-				c, err = sp.put(out.Bytes())
+				if err == nil {
+					if int64(cap(buf)) < end-start {
+						buf = make([]byte, chunkSize)
+					}
+					buf = buf[:end-start]
+					err = t.readAt(buf, start)
+				}
+				if err == nil {
+					enc = ze.EncodeAll(buf, enc[:0])
+					c, err = sp.put(enc)
+				}
+			} else {
+				d := dict[:min(start, dictSize)]
+				err = t.readAt(d, start-int64(len(d)))
+				out.Reset()
+				if err == nil {
+					err = deflateChunk(&zw, &out, d)
+				}
+				if err == nil {
+					err = t.each(start, end, func(b []byte) error {
+						_, err := zw.Write(b)
+						return err
+					})
+				}
+				if err == nil {
+					if end == t.size {
+						err = zw.Close()
+					} else {
+						err = zw.Flush()
+					}
+				}
+				if err == nil {
+					c, err = sp.put(out.Bytes())
+				}
 			}
 			if err != nil {
 				mu.Lock()
@@ -382,21 +441,27 @@ func compressLayers(ctx context.Context, sp *spool, tars []*stream) ([]*memLayer
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	layers := make([]*memLayer, len(tars))
-	for i, t := range tars {
-		trailer := binary.LittleEndian.AppendUint32(nil, crcs[i])
-		trailer = binary.LittleEndian.AppendUint32(trailer, uint32(t.size))
-		parts := append(append([]content{memContent(gzipHeader)}, chunks[i]...), memContent(trailer))
-		l := &memLayer{parts: parts, diffID: diffIDs[i], tarSize: t.size}
+	for _, i := range todo {
+		t := tars[i]
+		parts := chunks[i]
+		mt := types.OCILayerZStd
+		if comp != Zstd {
+			trailer := binary.LittleEndian.AppendUint32(nil, crcs[i])
+			trailer = binary.LittleEndian.AppendUint32(trailer, uint32(t.size))
+			parts = append(append([]content{memContent(gzipHeader)}, parts...), memContent(trailer))
+			mt = types.OCILayer
+		}
+		l := &memLayer{parts: parts, diffID: diffIDs[i], tarSize: t.size, mediaType: mt}
 		for _, p := range parts {
 			l.size += p.size()
 		}
 		layers[i] = l
 	}
-	// The compressed digests, one layer per goroutine.
-	var hw sync.WaitGroup
+	// The compressed digests, one layer per goroutine; each layer is then
+	// kept in the cache.
 	errs := make([]error, len(layers))
-	for i, l := range layers {
+	for _, i := range todo {
+		l := layers[i]
 		hw.Add(1)
 		go func() {
 			defer hw.Done()
@@ -404,8 +469,10 @@ func compressLayers(ctx context.Context, sp *spool, tars []*stream) ([]*memLayer
 			rc, _ := l.Compressed()
 			if _, err := io.Copy(h, rc); err != nil {
 				errs[i] = err
+				return
 			}
 			l.digest = hashOf(h)
+			storeLayer(cache, comp, l)
 		}()
 	}
 	hw.Wait()

@@ -81,8 +81,11 @@ type Spec struct {
 	// directories) for the library check; nil means Debian's: the
 	// multiarch directories, /lib and /usr/lib.
 	LibraryPath []string
+	// Compression compresses the layers: Gzip ("", the default) or Zstd
+	// (the OCI media type application/vnd.oci.image.layer.v1.tar+zstd).
+	Compression Compression
 	// Progress, when set, is told what the build is doing.
-	Progress func(string)
+	Progress func(string) `json:"-"`
 	// MaxImageSize bounds the bytes of regular files of the packages'
 	// payloads together (pruned files included), MaxFileSize those of
 	// one file: a payload past either is refused (a *LimitError) before
@@ -95,20 +98,20 @@ type Spec struct {
 	// them, and fails naming the packages whose files had not arrived
 	// when the channel is closed. Sends to it must not block on the build
 	// (a buffered channel): a failed build stops reading it.
-	Arrived <-chan string
+	Arrived <-chan string `json:"-"`
 	// SpoolDir is where the build keeps file contents and compressed
 	// layers while it runs (an unnamed file, see spool.go); empty means
 	// the system's temporary directory.
-	SpoolDir string
+	SpoolDir string `json:"-"`
 	// Cache, when set, keeps what the build derives at some cost (the
-	// Python bytecode) for the next build of the same inputs; its entries
+	// Python bytecode, the compressed layers) for the next build of the same inputs; its entries
 	// must be checked when read (fetch.Cache's named entries are).
-	Cache DerivedCache
+	Cache DerivedCache `json:"-"`
 	// Bytecode, when set, shares Python bytecode between the builds of
 	// one image index (see BytecodeShare): the BytecodeDonor build
 	// publishes what it compiles, the others take from it.
-	Bytecode      *BytecodeShare
-	BytecodeDonor bool
+	Bytecode      *BytecodeShare `json:"-"`
+	BytecodeDonor bool           `json:"-"`
 }
 
 // DerivedCache stores derived data under a key: Get fails for a key it

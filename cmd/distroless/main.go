@@ -254,6 +254,7 @@ Outputs (-o, repeatable: every one is written):
 	f.StringVar(&g.MaxFileSize, "max-file-size", "", "refuse a package with a file larger than this (default 1GiB)")
 	f.StringVar(&g.SBOM, "sbom", "", "also write the image's SBOM to this file (it is attached to OCI layouts and pushes as a referrer in any case)")
 	f.StringVar(&g.SBOMFormat, "sbom-format", "spdx", "SBOM format: spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON)")
+	f.StringVar(&g.Compression, "compression", "gzip", "layer compression: gzip, or zstd (OCI media type tar+zstd, for runtimes that read it)")
 	pf.register(c)
 	return c
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
-	"github.com/xi2/xz"
+	"github.com/therootcompany/xz"
 )
 
 // Format is a compression format, named as the usual file extension
@@ -94,6 +94,7 @@ type Reader struct {
 	br     *bufio.Reader
 	dec    io.Reader
 	put    func() // returns the decoder to its pool
+	whole  bool   // dec checked that the stream fills the input (parallel xz)
 	err    error  // sticky: io.EOF once the stream ended cleanly
 }
 
@@ -148,6 +149,17 @@ func Open(r io.Reader, f Format) (*Reader, error) {
 			z.dec, z.put = &gzipMembers{gr, z.br}, func() { gr.Close(); gzipPool.Put(gr) }
 		}
 	case XZ:
+		if ra, ok := r.(sizedReaderAt); ok && xzWorkers() > 1 {
+			blocks, hdr, lerr := xzLayout(ra)
+			if lerr != nil {
+				z.src.err = lerr
+				return nil, lerr
+			}
+			if blocks != nil {
+				z.dec, z.whole = newXZParallel(ra, hdr, blocks, z.src), true
+				return z, nil
+			}
+		}
 		var xr *xz.Reader
 		if x, ok := xzPool.Get().(*xz.Reader); ok {
 			if err = x.Reset(z.br); err == nil {
@@ -199,7 +211,7 @@ func (z *Reader) Read(p []byte) (int, error) {
 // ended there too (the decoders read concatenated streams, so this only
 // catches what one leaves unread).
 func (z *Reader) atEnd() error {
-	if z.format == None {
+	if z.format == None || z.whole {
 		return io.EOF
 	}
 	if _, err := z.br.Peek(1); err == nil {
@@ -246,6 +258,9 @@ func (z *Reader) Finish() error {
 // Close releases the decoder; the Reader must not be used afterwards.
 // It does not close the input.
 func (z *Reader) Close() {
+	if p, ok := z.dec.(*xzParallel); ok {
+		p.close()
+	}
 	if z.put != nil {
 		z.put()
 		z.put = nil

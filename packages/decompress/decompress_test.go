@@ -25,7 +25,10 @@ import (
 //	bzip2 -c content > content.bz2
 //
 // and the .2streams files are two such files concatenated, the first of
-// content's first 10000 bytes, the second of the rest.
+// content's first 10000 bytes, the second of the rest. The .blocks files
+// have 4096-byte blocks, as xz's threaded encoder (dpkg-deb) cuts them:
+//
+//	xz -c [--check=sha256] --block-size=4096 content > content.blocks[.sha256].xz
 func content() []byte {
 	var b bytes.Buffer
 	for i := 0; i < 300; i++ {
@@ -90,6 +93,8 @@ func streams(t testing.TB) []stream {
 		{"xz no check", XZ, readFile(t, "content.none.xz"), false},
 		{"xz 2 streams", XZ, readFile(t, "content.2streams.xz"), true},
 		{"xz padding", XZ, append(readFile(t, "content.xz"), 0, 0, 0, 0), true},
+		{"xz blocks", XZ, readFile(t, "content.blocks.xz"), true},
+		{"xz blocks sha256", XZ, readFile(t, "content.blocks.sha256.xz"), true},
 		{"bzip2", Bzip2, readFile(t, "content.bz2"), true},
 		{"bzip2 2 streams", Bzip2, readFile(t, "content.2streams.bz2"), true},
 	}

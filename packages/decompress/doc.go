@@ -21,6 +21,13 @@
 //     end-of-archive marker, before the compressor's trailer: they call
 //     Finish, which reads and checks the rest.
 //
+// An xz stream of several blocks (dpkg-deb writes them with xz's threaded
+// encoder, 24 MiB each) read from an input that can be read at any offset
+// (a .deb's ar member) is decoded a few blocks at a time, in parallel,
+// after its header, index and footer were checked and found to tile the
+// input exactly; each block is checked as a serial read checks it
+// (xzblocks.go). Anything else is read serially.
+//
 // Memory is bounded by what a stream may declare, since decoders allocate
 // their window or dictionary from the header before reading any data: an
 // xz dictionary may have 64 MiB (xz -9), a zstd window 128 MiB (libzstd's

@@ -29,7 +29,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
-	"github.com/xi2/xz"
+	"github.com/therootcompany/xz"
 )
 
 // Fixture is a built set of repositories.
