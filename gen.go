@@ -116,6 +116,9 @@ type GenResult struct {
 	// repositories written, each REPO@DIGEST with its tags.
 	Outputs []string    `json:"outputs"`
 	Pushed  []GenPushed `json:"pushed,omitempty"`
+	// Memo says the image (every platform's) was taken from the image
+	// memo, built earlier from the same inputs, rather than built.
+	Memo bool `json:"memo,omitempty"`
 }
 
 // GenPushed is a repository gen pushed to.
@@ -158,6 +161,7 @@ type PlatformImage struct {
 	Resolution *Resolution
 	Report     *assemble.Report
 	payload    packages.Payload // the reader of its package files
+	memo       bool             // taken from the image memo
 }
 
 // GenLayerResult describes one layer of the image.
@@ -301,6 +305,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		Distro: imgs[0].Distro.Name, Images: imgs,
 		Provenance: supply.Provenance[imgs[0].Digest], Signature: supply.Signature[digest], Attestations: supply.Attestations[digest]}
 	res.SBOMFiles = sbomFiles
+	res.Memo = !slices.ContainsFunc(imgs, func(pi *PlatformImage) bool { return !pi.memo })
 	if boms[0] != nil && wantSBOM("", outputs...) {
 		res.SBOM = boms[0].digest
 	}
@@ -643,7 +648,11 @@ func (in *genInput) fromMemo(o GenOptions, user imageUser, payload packages.Payl
 	if !ok {
 		return nil, nil
 	}
-	return in.platformImage(spec, img, rep, payload)
+	pi, err := in.platformImage(spec, img, rep, payload)
+	if pi != nil {
+		pi.memo = true
+	}
+	return pi, err
 }
 
 // build builds the input's image, and keeps it in the image memo.

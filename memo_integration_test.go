@@ -10,8 +10,6 @@ import (
 	"time"
 )
 
-const memoUsed = "the image of these inputs is in the cache"
-
 // TestGenMemo: a second gen of the same inputs takes the image from the
 // cache (and says so) with the same digest and the same layout; a gen
 // with an input changed builds; a gen after a package file left the
@@ -22,7 +20,7 @@ func TestGenMemo(t *testing.T) {
 	// memo of these inputs.
 	t.Setenv("SOURCE_DATE_EPOCH", fmt.Sprint(1600000000+time.Now().UnixNano()%100000000))
 	dir := t.TempDir()
-	gen := func(out string, args ...string) (string, string) {
+	gen := func(out string, args ...string) (string, bool, string) {
 		t.Helper()
 		args = append([]string{"gen", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:" + filepath.Join(dir, out) + ":s", "--json"}, args...)
 		stdout, stderr, code := cli(t, args...)
@@ -33,15 +31,15 @@ func TestGenMemo(t *testing.T) {
 		if err := decodeOne(stdout, &r); err != nil {
 			t.Fatalf("--json: %v", err)
 		}
-		return r.Digest, stderr
+		return r.Digest, r.Memo, stderr
 	}
-	d1, e1 := gen("a")
-	if strings.Contains(e1, memoUsed) {
-		t.Fatalf("first build of new inputs said %q", memoUsed)
+	d1, e1, _ := gen("a")
+	if e1 {
+		t.Fatal("the first build of new inputs took the image from the memo")
 	}
-	d2, e2 := gen("b")
-	if !strings.Contains(e2, memoUsed) || d2 != d1 {
-		t.Fatalf("second build: digest %s (first %s), memo used: %v", d2, d1, strings.Contains(e2, memoUsed))
+	d2, e2, _ := gen("b")
+	if !e2 || d2 != d1 {
+		t.Fatalf("second build: digest %s (first %s), memo used: %v", d2, d1, e2)
 	}
 	a, b := readLayout(t, filepath.Join(dir, "a"), "s"), readLayout(t, filepath.Join(dir, "b"), "s")
 	if !bytes.Equal(a.Raw, b.Raw) || !bytes.Equal(a.Index, b.Index) {
@@ -55,9 +53,9 @@ func TestGenMemo(t *testing.T) {
 		}
 	}
 	// Another input: built, another image.
-	d3, e3 := gen("c", "--user", "root")
-	if strings.Contains(e3, memoUsed) || d3 == d1 {
-		t.Errorf("--user root: digest %s (nonroot %s), memo used: %v", d3, d1, strings.Contains(e3, memoUsed))
+	d3, e3, _ := gen("c", "--user", "root")
+	if e3 || d3 == d1 {
+		t.Errorf("--user root: digest %s (nonroot %s), memo used: %v", d3, d1, e3)
 	}
 	// A package file gone from the cache: fetched again and built.
 	if _, stderr, code := cli(t, "resolve", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--lock", filepath.Join(dir, "lock")); code != 0 {
@@ -71,9 +69,9 @@ func TestGenMemo(t *testing.T) {
 	if err := os.Remove(blob); err != nil {
 		t.Fatal(err)
 	}
-	d4, e4 := gen("d")
-	if strings.Contains(e4, memoUsed) || d4 != d1 {
-		t.Errorf("package file removed: digest %s, want %s; memo used: %v", d4, d1, strings.Contains(e4, memoUsed))
+	d4, e4, _ := gen("d")
+	if e4 || d4 != d1 {
+		t.Errorf("package file removed: digest %s, want %s; memo used: %v", d4, d1, e4)
 	}
 	if _, err := os.Stat(blob); err != nil {
 		t.Errorf("the package file was not fetched again: %v", err)
@@ -87,9 +85,9 @@ func TestGenMemo(t *testing.T) {
 	if err := os.WriteFile(blob, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d5, e5 := gen("e")
-	if strings.Contains(e5, memoUsed) || d5 != d1 || !strings.Contains(e5, "warning: cache entry "+blob+" was damaged") {
-		t.Errorf("package file damaged: digest %s, want %s; memo used: %v\n%s", d5, d1, strings.Contains(e5, memoUsed), tail(e5, 10))
+	d5, e5, stderr5 := gen("e")
+	if e5 || d5 != d1 || !strings.Contains(stderr5, "warning: cache entry "+blob+" was damaged") {
+		t.Errorf("package file damaged: digest %s, want %s; memo used: %v\n%s", d5, d1, e5, tail(stderr5, 10))
 	}
 }
 
@@ -111,5 +109,56 @@ func dropImageMemos(t *testing.T, cache string) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestGenMemoPlatforms: an image index is taken from the memo only as a
+// whole. A second gen of the same two platforms takes both images from
+// the cache (and says so) with the same index digest; a single-platform
+// gen of amd64 takes the index's amd64 image (the same inputs); one of
+// arm64 does not take the index's arm64 image (which took its Python
+// bytecode from the amd64 build, an input a lone build lacks): it builds,
+// the same image here as static has no Python, and is then in the memo.
+func TestGenMemoPlatforms(t *testing.T) {
+	integration(t)
+	t.Setenv("SOURCE_DATE_EPOCH", fmt.Sprint(1600000000+time.Now().UnixNano()%100000000))
+	dir := t.TempDir()
+	gen := func(out, platform string) (string, bool, *GenResult) {
+		t.Helper()
+		args := []string{"gen", "static", "--distro", "debian:trixie", "--platform", platform, "--cache-dir", testCache, "-o", "oci:" + filepath.Join(dir, out) + ":s", "--json"}
+		stdout, stderr, code := cli(t, args...)
+		if code != 0 {
+			t.Fatalf("distroless %s: exit %d\n%s", strings.Join(args, " "), code, tail(stderr, 30))
+		}
+		var r GenResult
+		if err := decodeOne(stdout, &r); err != nil {
+			t.Fatalf("--json: %v", err)
+		}
+		return r.Digest, r.Memo, &r
+	}
+	d1, e1, r1 := gen("a", "linux/amd64,linux/arm64")
+	if e1 || len(r1.Platforms) != 2 {
+		t.Fatalf("first index build: memo used %v, %d platforms", e1, len(r1.Platforms))
+	}
+	d2, e2, r2 := gen("b", "linux/amd64,linux/arm64")
+	if !e2 || d2 != d1 {
+		t.Fatalf("second index build: digest %s (first %s), memo used: %v", d2, d1, e2)
+	}
+	for i := range r1.Platforms {
+		if r2.Platforms[i].Digest != r1.Platforms[i].Digest {
+			t.Errorf("platform %d: %s from the memo, %s built", i, r2.Platforms[i].Digest, r1.Platforms[i].Digest)
+		}
+	}
+	amd, e3, _ := gen("c", "linux/amd64")
+	if !e3 || amd != r1.Platforms[0].Digest {
+		t.Errorf("amd64 alone: digest %s (index's %s), memo used: %v", amd, r1.Platforms[0].Digest, e3)
+	}
+	arm, e4, _ := gen("d", "linux/arm64")
+	if e4 || arm != r1.Platforms[1].Digest {
+		t.Errorf("arm64 alone: digest %s (index's %s), memo used: %v", arm, r1.Platforms[1].Digest, e4)
+	}
+	arm2, e5, _ := gen("e", "linux/arm64")
+	if !e5 || arm2 != arm {
+		t.Errorf("arm64 alone again: digest %s (first %s), memo used: %v", arm2, arm, e5)
 	}
 }
