@@ -156,6 +156,9 @@ func genDigest(t *testing.T, args ...string) string {
 	}
 	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
 	d := lines[len(lines)-1]
+	if _, at, ok := strings.Cut(d, "@"); ok {
+		d = at // a push prints REPO@DIGEST
+	}
 	if !digestRE.MatchString(d) {
 		t.Fatalf("gen %s: last stdout line %q is not a digest", strings.Join(args, " "), d)
 	}

@@ -566,7 +566,9 @@ func TestGenPlatformsSharedLayers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(blobs) != 4+5 {
-		t.Errorf("the layout holds %d blobs, want 9: 4 distinct layers, 2 configs, 2 manifests, the index", len(blobs))
+	// And beside them each image's SBOM and provenance (a manifest and a
+	// document each) with their one empty config.
+	if len(blobs) != 4+5+2*4+1 {
+		t.Errorf("the layout holds %d blobs, want 18: 4 distinct layers, 2 configs, 2 manifests, the index, 2×2 referrers and their documents, the empty config", len(blobs))
 	}
 }

@@ -269,14 +269,18 @@ func TestSupplyChainRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(im.Manifests) != 1 || im.Manifests[0].Digest.String() != res.Provenance || im.Manifests[0].ArtifactType != attest.InTotoMediaType {
-		t.Errorf("fallback index %+v, want the provenance %s", im.Manifests, res.Provenance)
+	listed := map[string]string{}
+	for _, m := range im.Manifests {
+		listed[m.Digest.String()] = m.ArtifactType
+	}
+	if len(im.Manifests) != 2 || listed[res.Provenance] != attest.InTotoMediaType || listed[res.SBOM] != "application/spdx+json" {
+		t.Errorf("fallback index %+v, want the provenance %s and the SBOM %s", im.Manifests, res.Provenance, res.SBOM)
 	}
 	refs, err := remote.Referrers(sub, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rm, _ := refs.IndexManifest(); rm == nil || len(rm.Manifests) != 1 || rm.Manifests[0].Digest.String() != res.Provenance {
+	if rm, _ := refs.IndexManifest(); rm == nil || len(rm.Manifests) != 2 || !slices.ContainsFunc(rm.Manifests, func(d v1.Descriptor) bool { return d.Digest.String() == res.Provenance }) {
 		t.Errorf("remote.Referrers: %+v", rm)
 	}
 	// (The registry has no referrers API: it answers 404, and does not
@@ -374,13 +378,21 @@ func TestSupplyChainLayout(t *testing.T) {
 		"static": res.Digest,
 		attest.FallbackTag(h, attest.SignatureSuffix):   res.Signature,
 		attest.FallbackTag(h, attest.AttestationSuffix): res.Attestations,
-		"": res.Provenance,
+		"provenance": res.Provenance,
+		"sbom":       res.SBOM,
 	}
 	got := map[string]string{}
 	for _, m := range index.Manifests {
-		got[m.Annotations["org.opencontainers.image.ref.name"]] = m.Digest.String()
-		if m.Annotations["org.opencontainers.image.ref.name"] == "" && m.ArtifactType != attest.InTotoMediaType {
-			t.Errorf("untagged manifest %+v is not the provenance", m)
+		tag, tagged := m.Annotations["org.opencontainers.image.ref.name"]
+		switch {
+		case tagged:
+			got[tag] = m.Digest.String()
+		case m.ArtifactType == attest.InTotoMediaType:
+			got["provenance"] = m.Digest.String()
+		case m.ArtifactType == "application/spdx+json":
+			got["sbom"] = m.Digest.String()
+		default:
+			t.Errorf("untagged manifest %+v is neither the provenance nor the SBOM", m)
 		}
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
