@@ -24,7 +24,18 @@ import (
 	"github.com/distroless-dev/distroless/lockfile"
 )
 
+// softMemoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT
+// sets one: the garbage collector then keeps the heap near what is live
+// (the distro index while resolving, a few decoded xz blocks while
+// unpacking) instead of letting it double, which bounds peak RSS without
+// slowing a build (cold java25 on 2 cores: 9.3 s and 179 MB peak RSS with it,
+// 9.2 s and 270 to 295 MB without).
+const softMemoryLimit = 120 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(softMemoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRoot().ExecuteContext(ctx); err != nil {
