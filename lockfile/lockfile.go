@@ -69,24 +69,38 @@ func Read(path string) (*Lock, error) {
 	if err := json.Unmarshal(data, &l); err != nil {
 		return nil, fmt.Errorf("lockfile %s: %w", path, err)
 	}
+	var probe struct {
+		Locks json.RawMessage `json:"locks"`
+	}
+	if json.Unmarshal(data, &probe) == nil && probe.Locks != nil {
+		return nil, fmt.Errorf("lockfile %s holds the locks of several images (a release's); it is read by distroless release and lock update, not for one image", path)
+	}
+	if err := l.check(path); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// check checks a lock's structure (see Read).
+func (l *Lock) check(path string) error {
 	if l.Version != Version {
-		return nil, fmt.Errorf("lockfile %s: version %d, this tool reads version %d", path, l.Version, Version)
+		return fmt.Errorf("lockfile %s: version %d, this tool reads version %d", path, l.Version, Version)
 	}
 	if l.Profile == "" || l.Distro == "" || len(l.Packages) == 0 {
-		return nil, fmt.Errorf("lockfile %s: profile, distro and packages are required", path)
+		return fmt.Errorf("lockfile %s: profile, distro and packages are required", path)
 	}
 	if err := packages.CheckArch("", l.Arch); err != nil {
-		return nil, fmt.Errorf("lockfile %s: arch: %w", path, err)
+		return fmt.Errorf("lockfile %s: arch: %w", path, err)
 	}
 	for i, p := range l.Packages {
 		if p.Name == "" || p.URL == "" || len(p.SHA256) != 64 || p.Size <= 0 {
-			return nil, fmt.Errorf("lockfile %s: packages[%d] (%q) needs name, url, a sha256 and a size", path, i, p.Name)
+			return fmt.Errorf("lockfile %s: packages[%d] (%q) needs name, url, a sha256 and a size", path, i, p.Name)
 		}
 		if _, err := hex.DecodeString(p.SHA256); err != nil {
-			return nil, fmt.Errorf("lockfile %s: packages[%d] (%q): sha256 %q is not hexadecimal", path, i, p.Name, p.SHA256)
+			return fmt.Errorf("lockfile %s: packages[%d] (%q): sha256 %q is not hexadecimal", path, i, p.Name, p.SHA256)
 		}
 	}
-	return &l, nil
+	return nil
 }
 
 // CheckPackages checks each pinned package's name, version and
