@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/distro"
@@ -103,7 +104,39 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	if progress == nil {
 		progress = func(string) {}
 	}
+	img, rep, all, err := in.build(ctx, o, user, progress)
+	if err != nil {
+		return nil, err
+	}
+	progress("writing " + output)
+	// The image is named for the profile it resolved to (python3 → python3.X).
+	writeOpts := writeOptions(in.plan.Name)
+	for _, p := range assemble.CleanStale(output, writeOpts) {
+		o.log("removed %s, left by an interrupted gen", p)
+	}
+	digest, err := assemble.Write(ctx, img, output, writeOpts)
+	if err != nil {
+		return nil, err
+	}
+	res := &GenResult{Digest: digest, Output: output, Profile: in.plan.Name, Distro: in.distro.Name, Arch: in.arch,
+		Size: rep.Size, Warnings: rep.Warnings}
+	for _, p := range all {
+		res.Packages = append(res.Packages, p.Name+"="+p.Version)
+		res.Download += p.Size
+	}
+	sort.Strings(res.Packages)
+	for _, l := range rep.Layers {
+		res.Layers = append(res.Layers, GenLayerResult{Name: l.Name, Digest: l.Digest, Packages: l.Packages, Size: l.Size, CompressedSize: l.CompressedSize})
+		res.ImageSize += l.CompressedSize
+	}
+	return res, nil
+}
 
+// build fetches the plan's packages (verified against the signed index or
+// the lockfile's pins, each decoded as soon as it is there) and assembles
+// the image; it returns the image, the assembler's report and the
+// packages.
+func (in *genInput) build(ctx context.Context, o GenOptions, user imageUser, progress func(string)) (v1.Image, *assemble.Report, []*packages.Package, error) {
 	// Fetch every package file, verified against the signed index (or the
 	// lockfile's pins) before use.
 	var reqs []fetch.Request
@@ -133,7 +166,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	}
 	var prepared sync.WaitGroup
 	cpus := make(chan struct{}, runtime.NumCPU())
-	_, err = in.cache.FetchAll(ctx, reqs, par, func(done, total int, r fetch.Request) {
+	_, err := in.cache.FetchAll(ctx, reqs, par, func(done, total int, r fetch.Request) {
 		progress(fmt.Sprintf("fetched %d/%d %s", done, total, r.URL[strings.LastIndex(r.URL, "/")+1:]))
 		prepared.Add(1)
 		go func() {
@@ -159,42 +192,21 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	prepared.Wait()
 	if err != nil {
 		if o.Lock != "" {
-			return nil, fmt.Errorf("a package pinned by %s can no longer be fetched with its sha256: %w", o.Lock, err)
+			return nil, nil, nil, fmt.Errorf("a package pinned by %s can no longer be fetched with its sha256: %w", o.Lock, err)
 		}
-		return nil, err
+		return nil, nil, nil, err
 	}
 
 	spec, err := in.spec(o, user, payload)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	spec.Progress = progress
 	img, rep, err := assemble.Build(ctx, spec)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	progress("writing " + output)
-	// The image is named for the profile it resolved to (python3 → python3.X).
-	writeOpts := writeOptions(in.plan.Name)
-	for _, p := range assemble.CleanStale(output, writeOpts) {
-		o.log("removed %s, left by an interrupted gen", p)
-	}
-	digest, err := assemble.Write(ctx, img, output, writeOpts)
-	if err != nil {
-		return nil, err
-	}
-	res := &GenResult{Digest: digest, Output: output, Profile: in.plan.Name, Distro: in.distro.Name, Arch: in.arch,
-		Size: rep.Size, Warnings: rep.Warnings}
-	for _, p := range all {
-		res.Packages = append(res.Packages, p.Name+"="+p.Version)
-		res.Download += p.Size
-	}
-	sort.Strings(res.Packages)
-	for _, l := range rep.Layers {
-		res.Layers = append(res.Layers, GenLayerResult{Name: l.Name, Digest: l.Digest, Packages: l.Packages, Size: l.Size, CompressedSize: l.CompressedSize})
-		res.ImageSize += l.CompressedSize
-	}
-	return res, nil
+	return img, rep, all, nil
 }
 
 // writeOptions are the output settings of an image of the named profile.

@@ -401,6 +401,11 @@ func resolveOn(ctx context.Context, profile string, d *distro.Distro, o Options)
 	if err != nil {
 		return nil, &openError{err}
 	}
+	return resolveIn(profile, d, ix, keys, c, o)
+}
+
+// resolveIn resolves the profile in an opened index of distro d.
+func resolveIn(profile string, d *distro.Distro, ix distro.Index, keys distro.Keys, c *fetch.Cache, o Options) (*Resolution, error) {
 	plan, err := o.expand(profile, ix, d)
 	if err != nil {
 		return nil, err
