@@ -114,7 +114,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	for _, p := range assemble.CleanStale(output, writeOpts) {
 		o.log("removed %s, left by an interrupted gen", p)
 	}
-	digest, err := assemble.Write(ctx, img, output, writeOpts)
+	digest, err := assemble.WriteArtifact(ctx, assemble.Artifact{Image: img}, []string{output}, writeOpts)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -38,15 +39,107 @@ const RefNameAnnotation = "org.opencontainers.image.ref.name"
 
 var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
 
-// Write writes img to output and returns its manifest digest
-// ("sha256:…"). Output is one of:
+// Artifact is what WriteArtifact writes: one image or one image index,
+// with the manifests that go with it.
+type Artifact struct {
+	// Image is a single-platform image and Index a multi-platform image
+	// index; exactly one of the two is set.
+	Image v1.Image
+	Index v1.ImageIndex
+	// Referrers are OCI 1.1 manifests whose subject is the artifact or one
+	// of the index's images (an SBOM, a provenance statement). A layout
+	// holds them untagged in its index.json, kept while their subject is;
+	// a push sends each by digest after the artifact, and the registry
+	// indexes it by its subject (or the client updates the referrers tag
+	// schema's fallback tag where the registry has no referrers API). A
+	// docker-archive holds the image alone.
+	Referrers []v1.Image
+	// Tagged are manifests stored under tags of their own beside the
+	// artifact (cosign's sha256-HEX.sig and .att), replacing what those
+	// tags held. A docker-archive holds none of them.
+	Tagged map[string]v1.Image
+}
+
+// check reports an artifact that is not exactly one image or index.
+func (a Artifact) check() error {
+	if (a.Image == nil) == (a.Index == nil) {
+		return errors.New("an artifact is one image or one image index")
+	}
+	for tag := range a.Tagged {
+		if !tagRE.MatchString(tag) {
+			return fmt.Errorf("tag %q of an attached manifest is not a valid tag", tag)
+		}
+	}
+	return nil
+}
+
+// descriptor describes the artifact's top manifest.
+func (a Artifact) descriptor() (v1.Descriptor, error) {
+	if a.Index != nil {
+		return describe(a.Index)
+	}
+	d, err := describe(a.Image)
+	if err != nil {
+		return d, err
+	}
+	if cf, err := a.Image.ConfigFile(); err == nil && cf.Architecture != "" {
+		d.Platform = &v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
+	}
+	return d, nil
+}
+
+// manifest is what an image and an image index have in common.
+type manifest interface {
+	MediaType() (types.MediaType, error)
+	RawManifest() ([]byte, error)
+	Digest() (v1.Hash, error)
+}
+
+func describe(m manifest) (v1.Descriptor, error) {
+	mt, err := m.MediaType()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	raw, err := m.RawManifest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	d, err := m.Digest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	desc := v1.Descriptor{MediaType: mt, Size: int64(len(raw)), Digest: d}
+	var head struct {
+		ArtifactType string         `json:"artifactType"`
+		Config       *v1.Descriptor `json:"config"`
+	}
+	if json.Unmarshal(raw, &head) == nil {
+		desc.ArtifactType = head.ArtifactType
+		if desc.ArtifactType == "" && head.Config != nil && mt == types.OCIManifestSchema1 &&
+			head.Config.MediaType != types.OCIConfigJSON {
+			desc.ArtifactType = string(head.Config.MediaType)
+		}
+	}
+	return desc, nil
+}
+
+// Write writes img to output and returns its manifest digest; it is
+// WriteArtifact of the image alone to one output.
+func Write(ctx context.Context, img v1.Image, output string, opts WriteOptions) (string, error) {
+	return WriteArtifact(ctx, Artifact{Image: img}, []string{output}, opts)
+}
+
+// WriteArtifact writes a to every output, one after another, and returns
+// its manifest digest ("sha256:…"). Every output is checked before any is
+// written. An output is one of:
 //
 //   - oci:DIR[:TAG] — an OCI image layout, the image tagged TAG
 //     ("latest" by default) through the org.opencontainers.image.ref.name
 //     annotation. An existing layout keeps its other images; one with the
 //     same tag is replaced (and its blobs no longer needed dropped).
 //   - docker-archive:FILE[:REF] — a tarball docker load and podman load
-//     accept, the image named REF (opts.DefaultRef by default).
+//     accept, the image named REF (opts.DefaultRef by default). It holds
+//     one image: an index cannot be written to it.
 //   - REGISTRY/REPO[:TAG|@DIGEST] — pushed to a registry. The first
 //     component must name a registry (contain a dot or a colon, or be
 //     localhost), so that a mistyped file name is never pushed to Docker
@@ -59,42 +152,99 @@ var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
 // land; two writers of one docker-archive each replace it whole, the last
 // one winning. Layout files and archives get mode 0644 and layout
 // directories 0755 whatever the umask.
-func Write(ctx context.Context, img v1.Image, output string, opts WriteOptions) (string, error) {
-	t, err := parseOutput(output, opts)
+func WriteArtifact(ctx context.Context, a Artifact, outputs []string, opts WriteOptions) (string, error) {
+	if err := a.check(); err != nil {
+		return "", err
+	}
+	if len(outputs) == 0 {
+		return "", errors.New("no output")
+	}
+	desc, err := a.descriptor()
 	if err != nil {
 		return "", err
 	}
-	d, err := img.Digest()
-	if err != nil {
-		return "", err
+	var targets []target
+	for _, output := range outputs {
+		t, err := parseOutput(output, opts)
+		if err != nil {
+			return "", err
+		}
+		if t.file != "" && a.Index != nil {
+			return "", fmt.Errorf("output %q: a docker-archive holds one platform's image, not an image index; write oci:DIR or push to a registry", output)
+		}
+		targets = append(targets, t)
 	}
-	// Create the output's parent directory, as users expect of -o.
-	for _, p := range []string{t.dir, t.file} {
-		if p != "" {
-			if err := os.MkdirAll(filepath.Dir(filepath.Clean(p)), 0o755); err != nil {
-				return "", fmt.Errorf("output %q: %w", output, err)
+	for i, t := range targets {
+		output := outputs[i]
+		// Create the output's parent directory, as users expect of -o.
+		for _, p := range []string{t.dir, t.file} {
+			if p != "" {
+				if err := os.MkdirAll(filepath.Dir(filepath.Clean(p)), 0o755); err != nil {
+					return "", fmt.Errorf("output %q: %w", output, err)
+				}
+			}
+		}
+		switch {
+		case t.dir != "":
+			if err := writeOCI(ctx, a, t.dir, t.tag); err != nil {
+				return "", fmt.Errorf("writing %s: %w", output, err)
+			}
+		case t.file != "":
+			if err := writeArchive(ctx, a.Image, t.file, t.archiveTag); err != nil {
+				return "", fmt.Errorf("writing %s: %w", output, err)
+			}
+		default:
+			if err := push(ctx, a, t.ref, opts); err != nil {
+				return "", err
 			}
 		}
 	}
-	switch {
-	case t.dir != "":
-		if err := writeOCI(ctx, img, t.dir, t.tag); err != nil {
-			return "", fmt.Errorf("writing %s: %w", output, err)
+	return desc.Digest.String(), nil
+}
+
+// push sends a to a registry: the artifact, then its referrers by digest,
+// then its tagged manifests.
+func push(ctx context.Context, a Artifact, ref name.Reference, opts WriteOptions) error {
+	kc := opts.Keychain
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	ro := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
+	var err error
+	if a.Index != nil {
+		err = remote.WriteIndex(ref, a.Index, ro...)
+	} else {
+		err = remote.Write(ref, a.Image, ro...)
+	}
+	if err != nil {
+		return fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	for _, r := range a.Referrers {
+		d, err := r.Digest()
+		if err != nil {
+			return err
 		}
-	case t.file != "":
-		if err := writeArchive(ctx, img, t.file, t.archiveTag); err != nil {
-			return "", fmt.Errorf("writing %s: %w", output, err)
-		}
-	default:
-		kc := opts.Keychain
-		if kc == nil {
-			kc = authn.DefaultKeychain
-		}
-		if err := remote.Write(t.ref, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)); err != nil {
-			return "", fmt.Errorf("pushing %s: %w", t.ref, err)
+		at := ref.Context().Digest(d.String())
+		if err := remote.Write(at, r, ro...); err != nil {
+			return fmt.Errorf("pushing %s (attached to %s): %w", at, ref, err)
 		}
 	}
-	return d.String(), nil
+	for _, tag := range sortedKeys(a.Tagged) {
+		at := ref.Context().Tag(tag)
+		if err := remote.Write(at, a.Tagged[tag], ro...); err != nil {
+			return fmt.Errorf("pushing %s (attached to %s): %w", at, ref, err)
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // CheckOutput reports whether Write would accept output, without writing
@@ -217,7 +367,7 @@ const LayoutLockName = "index.json.lock"
 // bringing over the images of an existing layout whose tag differs, and
 // swaps it into place, holding the layout's lock throughout so that
 // concurrent writers of one layout each see the others' tags.
-func writeOCI(ctx context.Context, img v1.Image, dir, tag string) (err error) {
+func writeOCI(ctx context.Context, a Artifact, dir, tag string) (err error) {
 	dir = filepath.Clean(dir)
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		return fmt.Errorf("%s exists and is not a directory", dir)
@@ -274,49 +424,84 @@ func writeOCI(ctx context.Context, img v1.Image, dir, tag string) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := lp.WriteImage(img); err != nil {
+	if a.Index != nil {
+		err = lp.WriteIndex(a.Index)
+	} else {
+		err = lp.WriteImage(a.Image)
+	}
+	if err != nil {
 		return err
+	}
+	desc, err := a.descriptor()
+	if err != nil {
+		return err
+	}
+	desc.Annotations = map[string]string{RefNameAnnotation: tag}
+	// The new manifests: the artifact under tag, its tagged manifests
+	// under theirs, its referrers untagged.
+	fresh := []v1.Descriptor{desc}
+	for _, t := range sortedKeys(a.Tagged) {
+		if err := lp.WriteImage(a.Tagged[t]); err != nil {
+			return err
+		}
+		d, err := describe(a.Tagged[t])
+		if err != nil {
+			return err
+		}
+		d.Annotations = map[string]string{RefNameAnnotation: t}
+		fresh = append(fresh, d)
+	}
+	for _, r := range a.Referrers {
+		if err := lp.WriteImage(r); err != nil {
+			return err
+		}
+		d, err := describe(r)
+		if err != nil {
+			return err
+		}
+		fresh = append(fresh, d)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	mt, err := img.MediaType()
-	if err != nil {
-		return err
-	}
-	raw, err := img.RawManifest()
-	if err != nil {
-		return err
-	}
-	d, err := img.Digest()
-	if err != nil {
-		return err
-	}
-	desc := v1.Descriptor{MediaType: mt, Size: int64(len(raw)), Digest: d, Annotations: map[string]string{RefNameAnnotation: tag}}
-	if cf, err := img.ConfigFile(); err == nil && cf.Architecture != "" {
-		desc.Platform = &v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
-	}
 
 	index := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
-	placed := false
 	if old != nil {
 		index.Annotations = old.Annotations
-		for _, m := range old.Manifests {
-			if m.Annotations[RefNameAnnotation] == tag {
-				if !placed {
-					index.Manifests = append(index.Manifests, desc)
-					placed = true
-				}
-				continue
-			}
+		kept, err := keptManifests(dir, old.Manifests, fresh)
+		if err != nil {
+			return err
+		}
+		for _, m := range kept {
 			if err := copyBlobs(dir, tmp, m, 0); err != nil {
 				return fmt.Errorf("keeping %s from the existing layout: %w", m.Digest, err)
 			}
-			index.Manifests = append(index.Manifests, m)
 		}
-	}
-	if !placed {
-		index.Manifests = append(index.Manifests, desc)
+		// A replaced tag keeps its place in the index.
+		placed := map[string]bool{}
+		for _, m := range old.Manifests {
+			if t, ok := m.Annotations[RefNameAnnotation]; ok {
+				for _, f := range fresh {
+					if f.Annotations[RefNameAnnotation] == t && !placed[t] {
+						index.Manifests = append(index.Manifests, f)
+						placed[t] = true
+					}
+				}
+			}
+			for _, k := range kept {
+				if k.Digest == m.Digest && sameRef(k, m) {
+					index.Manifests = append(index.Manifests, m)
+					break
+				}
+			}
+		}
+		for _, f := range fresh {
+			if t, ok := f.Annotations[RefNameAnnotation]; !ok || !placed[t] {
+				index.Manifests = append(index.Manifests, f)
+			}
+		}
+	} else {
+		index.Manifests = fresh
 	}
 	b, err := json.MarshalIndent(index, "", "  ")
 	if err != nil {
@@ -558,4 +743,100 @@ func syncDir(dir string) {
 		f.Sync()
 		f.Close()
 	}
+}
+
+func sameRef(a, b v1.Descriptor) bool {
+	return a.Annotations[RefNameAnnotation] == b.Annotations[RefNameAnnotation]
+}
+
+// keptManifests are the manifests of an existing layout (in dir) that stay
+// beside the fresh ones: those tagged with a tag no fresh manifest has,
+// and the untagged ones (referrers) whose subject is among the manifests
+// that stay or one of their child manifests. A referrer of a replaced
+// image goes with it. An untagged manifest without a subject stays.
+func keptManifests(dir string, old, fresh []v1.Descriptor) ([]v1.Descriptor, error) {
+	taken := map[string]bool{}
+	for _, f := range fresh {
+		if t, ok := f.Annotations[RefNameAnnotation]; ok {
+			taken[t] = true
+		}
+	}
+	live := map[v1.Hash]bool{}
+	addLive := func(d v1.Descriptor) error {
+		live[d.Digest] = true
+		if d.MediaType != types.OCIImageIndex && d.MediaType != types.DockerManifestList {
+			return nil
+		}
+		var ix v1.IndexManifest
+		if err := readJSONBlob(dir, d, &ix); err != nil {
+			return err
+		}
+		for _, m := range ix.Manifests {
+			live[m.Digest] = true
+		}
+		return nil
+	}
+	for _, f := range fresh {
+		live[f.Digest] = true
+	}
+	var kept, pending []v1.Descriptor
+	for _, m := range old {
+		t, tagged := m.Annotations[RefNameAnnotation]
+		switch {
+		case tagged && taken[t]:
+		case tagged:
+			kept = append(kept, m)
+			if err := addLive(m); err != nil {
+				return nil, fmt.Errorf("reading %s of the existing layout: %w", m.Digest, err)
+			}
+		default:
+			pending = append(pending, m)
+		}
+	}
+	// Referrers of referrers (a signature of an SBOM) follow their
+	// subject; go round until nothing changes.
+	for changed := true; changed; {
+		changed = false
+		var rest []v1.Descriptor
+		for _, m := range pending {
+			var head struct {
+				Subject *v1.Descriptor `json:"subject"`
+			}
+			if !isManifestish(m.MediaType) {
+				kept = append(kept, m)
+				changed = true
+				continue
+			}
+			if err := readJSONBlob(dir, m, &head); err != nil {
+				return nil, fmt.Errorf("reading %s of the existing layout: %w", m.Digest, err)
+			}
+			switch {
+			case head.Subject == nil:
+				kept = append(kept, m)
+				changed = true
+			case live[head.Subject.Digest] && !live[m.Digest]:
+				kept = append(kept, m)
+				live[m.Digest] = true
+				changed = true
+			case live[m.Digest]:
+				// The same referrer is among the fresh ones.
+			default:
+				rest = append(rest, m)
+			}
+		}
+		pending = rest
+	}
+	return kept, nil
+}
+
+// readJSONBlob reads the manifest blob d of the layout at dir into v.
+func readJSONBlob(dir string, d v1.Descriptor, v any) error {
+	if d.Digest.Algorithm == "" || d.Digest.Hex == "" || strings.ContainsAny(d.Digest.Algorithm+d.Digest.Hex, `/\.`) {
+		return fmt.Errorf("bad digest %q", d.Digest)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "blobs", d.Digest.Algorithm, d.Digest.Hex))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
 }
