@@ -18,6 +18,8 @@ need=(podman runc skopeo umoci default-jdk-headless
   g++ libssl-dev openssl mmdebstrap)
 # xz and bzip2 compress the hostile packages the payload tests build.
 need+=(xz-utils bzip2)
+# The distribution registry the push tests run (internal/registrytest).
+need+=(docker-registry)
 missing=()
 for pkg in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
