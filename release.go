@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/packages/fetch"
@@ -370,7 +371,7 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 		ri.Status = "would push"
 	default:
 		progress(fmt.Sprintf("%s: pushing %s", im.Key(), strings.Join(stale, ", ")))
-		if err := push(art, stale, ropts); err != nil {
+		if err := o.push(ctx, art, stale); err != nil {
 			return nil, nil, err
 		}
 		ri.Status = "pushed"
@@ -519,33 +520,19 @@ func staleTags(ctx context.Context, tags []string, digest string, ropts []remote
 	return stale, nil
 }
 
-// push writes the artifact to the first tag of each repository, then
-// sets that repository's other tags to it (a manifest PUT each).
-func push(art artifact, tags []string, ropts []remote.Option) error {
-	done := map[string]bool{}
-	for _, t := range tags {
-		ref, err := name.NewTag(t, name.StrictValidation)
-		if err != nil {
-			return err
-		}
-		repo := ref.Context().String()
-		switch {
-		case done[repo]:
-			err = remote.Tag(ref, art.(remote.Taggable), ropts...)
-		default:
-			switch a := art.(type) {
-			case v1.ImageIndex:
-				err = remote.WriteIndex(ref, a, ropts...)
-			case v1.Image:
-				err = remote.Write(ref, a, ropts...)
-			default:
-				err = fmt.Errorf("cannot push a %T", art)
-			}
-			done[repo] = true
-		}
-		if err != nil {
-			return fmt.Errorf("pushing %s: %w", t, err)
-		}
+// push sends the artifact to the tags through gen's registry output
+// (assemble.WriteArtifact), with whatever it attaches (referrers, tagged
+// manifests); blobs the registry has are not uploaded again.
+func (o *ReleaseOptions) push(ctx context.Context, art artifact, tags []string) error {
+	a := assemble.Artifact{}
+	switch x := art.(type) {
+	case v1.ImageIndex:
+		a.Index = x
+	case v1.Image:
+		a.Image = x
+	default:
+		return fmt.Errorf("cannot push a %T", art)
 	}
-	return nil
+	_, err := assemble.WriteArtifact(ctx, a, tags, assemble.WriteOptions{Keychain: o.Keychain})
+	return err
 }
