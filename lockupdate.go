@@ -69,6 +69,7 @@ func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, d
 		return nil, err
 	}
 	res := &LockUpdateResult{Lock: path}
+	o.refresh = !o.Offline // today's indexes, however recent the cached ones
 	next := &lockfile.Set{Single: old.Single && len(targets) == 1}
 	s := newSession(o)
 	wanted := map[string]bool{}

@@ -151,6 +151,14 @@ func (s *session) resolve(ctx context.Context, profile string, pf *profiles.Prof
 	if distroName == "" {
 		return resolve(ctx, profile, o)
 	}
+	if err := checkArch(arch); err != nil {
+		return nil, err
+	}
+	if pf == nil {
+		if _, _, err := profiles.Find(profile); err != nil {
+			return nil, &UsageError{err}
+		}
+	}
 	d, err := o.distro(distroName)
 	if err != nil {
 		return nil, err

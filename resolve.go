@@ -45,6 +45,10 @@ type Options struct {
 	// no files-only roots (for comparison; such a closure is not what gen
 	// builds).
 	NoPrune bool
+
+	// refresh downloads each distro's signed index root again however
+	// recent the cached one is (lock update must see today's index).
+	refresh bool
 }
 
 // LoadProfileFile reads a profile file in the built-in profiles' schema.
@@ -167,6 +171,11 @@ func (o *Options) OpenIndex(ctx context.Context, d *distro.Distro) (distro.Index
 			root = "/"
 		}
 		m, mirrErr = distro.ResolveMirrors(o.Mirrors, root)
+	}
+	if o.refresh {
+		fresh := *d
+		fresh.RefreshAfter = -1
+		d = &fresh
 	}
 	ix, keys, err := d.Open(ctx, c, o.arch(), m)
 	if err != nil {
