@@ -3,10 +3,12 @@
 # prints the figures. Not part of the test command: run it by hand.
 #
 #   ./scripts/bench.sh [profile] [distro]     (default: python3.11 debian:bookworm)
+#   ./scripts/bench.sh release [PROFILES [PLATFORMS]]   (scripts/release-bench.sh)
 #
 # Needs mmdebstrap (installed if missing) for the cold-cache comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = release ]; then shift; exec ./scripts/release-bench.sh "$@"; fi
 profile=${1:-python3.11}
 dist=${2:-debian:bookworm}
 suite=${dist#debian:}
