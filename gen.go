@@ -44,6 +44,8 @@ type GenOptions struct {
 	AllowMissingLibs bool
 	Parallel         int // downloads at once; 0 = 8
 	Progress         func(string)
+
+	layerMemo *assemble.LayerMemo // layers compressed by earlier builds of this process (release)
 }
 
 // GenResult is what gen made.
@@ -202,6 +204,7 @@ func (in *genInput) build(ctx context.Context, o GenOptions, user imageUser, pro
 		return nil, nil, nil, err
 	}
 	spec.Progress = progress
+	spec.LayerMemo = o.layerMemo
 	img, rep, err := assemble.Build(ctx, spec)
 	if err != nil {
 		return nil, nil, nil, err

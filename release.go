@@ -44,6 +44,8 @@ type ReleaseOptions struct {
 	// credentials (authn.DefaultKeychain).
 	Keychain authn.Keychain
 	Progress func(string)
+
+	memo *assemble.LayerMemo // the layers compressed so far, shared across the matrix
 }
 
 // ReleasedImage is one image of a release and what became of it.
@@ -247,6 +249,7 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 		o.log("wrote lockfile %s (%d images added)", f.LockPath(), len(res.Locked))
 	}
 
+	o.memo = &assemble.LayerMemo{}
 	ropts := o.remoteOptions(ctx)
 	tool, err := toolDigest()
 	if err != nil {
@@ -331,7 +334,7 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 		b = &builtPlatforms{key: buildKey}
 		for i, arch := range im.Platforms {
 			progress(fmt.Sprintf("%s: building for %s", im.Key(), arch))
-			g := GenOptions{Options: o.Options, Progress: progress}
+			g := GenOptions{Options: o.Options, Progress: progress, layerMemo: o.memo}
 			g.Options.Profile, g.Options.Distro, g.Options.Arch = pf, im.Distro, arch
 			g.Options.Add, g.Options.Exclude = nil, nil
 			g.Lock = lockPath + " (" + locks[i].Key() + ")"

@@ -331,7 +331,11 @@ func (b *build) writeLayers() error {
 		rep.Layers[i].TarSize = t.size
 	}
 	if tarErr == nil {
-		b.layers, tarErr = compressLayers(b.ctx, tars)
+		if b.spec.LayerMemo != nil {
+			b.layers, tarErr = b.spec.LayerMemo.compress(b.ctx, tars)
+		} else {
+			b.layers, tarErr = compressLayers(b.ctx, tars)
+		}
 	}
 	wg.Wait()
 	return tarErr

@@ -87,6 +87,9 @@ type Spec struct {
 	// Python bytecode) for the next build of the same inputs; its entries
 	// must be checked when read (fetch.Cache's named entries are).
 	Cache DerivedCache
+	// LayerMemo, when set, gives layers an earlier build of this process
+	// compressed (the same tar stream) instead of compressing them again.
+	LayerMemo *LayerMemo
 }
 
 // DerivedCache stores derived data under a key: Get fails for a key it
