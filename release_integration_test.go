@@ -306,6 +306,20 @@ images:
 			t.Errorf("release after lock update: %s %s %s", im.Name, im.Variant, im.Status)
 		}
 	}
+
+	// Without valid credentials the release fails naming the tag it
+	// asked about, and pushes nothing.
+	if err := os.WriteFile(filepath.Join(e.dir, "docker", "config.json"), []byte(`{"auths":{"`+host+`":{"auth":"ZGlzdHJvbGVzczp3cm9uZw=="}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before = len(e.reg.Requests(t))
+	_, stderr, code = e.run(t, "release", "release.yaml")
+	if code != 1 || !strings.Contains(stderr, host+"/distroless/python3-debian13:latest") || !strings.Contains(stderr, "401") && !strings.Contains(strings.ToLower(stderr), "unauthorized") {
+		t.Errorf("release with a wrong password: exit %d\n%s", code, tail(stderr, 10))
+	}
+	if n := len(e.reg.Requests(t).Since(before).ManifestPuts()); n != 0 {
+		t.Errorf("release with a wrong password stored %d manifests", n)
+	}
 }
 
 func mustTag(t *testing.T, s string) name.Tag {
