@@ -162,6 +162,29 @@ func TestUpdateLock(t *testing.T) {
 	if res, err = UpdateLock(ctx, lock, targets, false, false, o); err != nil || res.Changed {
 		t.Errorf("update after writing: %+v, %v", res, err)
 	}
+
+	// A release's lockfile: an entry the matrix no longer builds is
+	// dropped (prune), and said; without prune it is kept.
+	other := *l
+	other.Requested, other.Arch = "gone", "arm64"
+	set := &lockfile.Set{Locks: []*lockfile.Lock{l, &other}}
+	if err := lockfile.WriteSet(lock, set); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = UpdateLock(ctx, lock, targets, false, false, o); err != nil || res.Changed {
+		t.Errorf("update keeping other entries: %+v, %v", res, err)
+	}
+	res, err = UpdateLock(ctx, lock, targets, true, false, o)
+	if err != nil || !res.Changed || len(res.Images) != 2 || res.Images[1].Status != "removed" || res.Images[1].Key != "gone test:two arm64" {
+		t.Fatalf("update with prune: %+v, %v", res, err)
+	}
+	if !strings.Contains(res.Text(), "app on test:two (arm64): removed (no longer in the release)") {
+		t.Errorf("report: %s", res.Text())
+	}
+	got2, err := lockfile.ReadSet(lock)
+	if err != nil || len(got2.Locks) != 1 || got2.Locks[0].Key() != l.Key() {
+		t.Errorf("lockfile after prune: %+v, %v", got2, err)
+	}
 }
 
 // TestUpdateLockRefuses: a damaged lockfile or an unknown profile is an
