@@ -324,51 +324,13 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 		}
 	}
 
-	// Build, once per platform, sharing the build of the previous image
-	// when only the user differs.
-	buildKey := profile + " " + im.Distro + " " + strings.Join(im.Platforms, ",") + " " + fmt.Sprint(im.Debug)
-	var b *builtPlatforms
-	if last != nil && last.key == buildKey {
-		b = last
-	} else {
-		b = &builtPlatforms{key: buildKey}
-		for i, arch := range im.Platforms {
-			progress(fmt.Sprintf("%s: building for %s", im.Key(), arch))
-			g := GenOptions{Options: o.Options, Progress: progress, layerMemo: o.memo}
-			g.Options.Profile, g.Options.Distro, g.Options.Arch = pf, im.Distro, arch
-			g.Options.Add, g.Options.Exclude = nil, nil
-			g.Lock = lockPath + " (" + locks[i].Key() + ")"
-			in, err := lockPlan(profile, locks[i], g)
-			if err != nil {
-				return nil, nil, err
-			}
-			img, rep, _, err := in.build(ctx, g, imageUser{"65532:65532", "/home/nonroot", true}, progress)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", arch, err)
-			}
-			b.imgs = append(b.imgs, img)
-			b.plan = append(b.plan, in)
-			b.warn = append(b.warn, rep.Warnings...)
-		}
+	art, digest, b, err := o.buildImage(ctx, releaseBuild{profile: profile, file: pf, distro: im.Distro, platforms: im.Platforms,
+		user: im.User, debug: im.Debug, locks: locks, lockPath: lockPath, label: im.Key()}, last, progress)
+	if err != nil {
+		return nil, nil, err
 	}
 	ri.Built = true
 	ri.Warnings = b.warn
-	u, err := userOf(im.User)
-	if err != nil {
-		return nil, nil, err
-	}
-	var imgs []v1.Image
-	for i, img := range b.imgs {
-		vi, err := withUser(img, u, b.plan[i].plan.Config)
-		if err != nil {
-			return nil, nil, err
-		}
-		imgs = append(imgs, vi)
-	}
-	art, digest, err := artifactOf(imgs)
-	if err != nil {
-		return nil, nil, err
-	}
 	ri.Digest = digest
 	stale, err := staleTags(ctx, im.Tags, digest, ropts)
 	if err != nil {
@@ -391,6 +353,66 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 		o.log("warning: %v", err)
 	}
 	return ri, b, nil
+}
+
+// releaseBuild is one image of a release matrix to build.
+type releaseBuild struct {
+	profile   string            // a built-in profile (PROFILE-debug for debug) or the file's name
+	file      *profiles.Profile // the profile file's profile, or nil
+	distro    string
+	platforms []string // OCI architectures, in the index's order
+	user      string   // nonroot, root or a UID
+	debug     bool
+	locks     []*lockfile.Lock // the packages of each platform
+	lockPath  string           // for messages
+	label     string           // for progress
+}
+
+// buildImage builds one image of the matrix from its locks: one image per
+// platform (reusing last, the previous image's build, when only the user
+// differs), as the user; it returns the image (one platform) or the index
+// (several) to push, its digest, and the build for the next image.
+func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *builtPlatforms, progress func(string)) (artifact, string, *builtPlatforms, error) {
+	buildKey := rb.profile + " " + rb.distro + " " + strings.Join(rb.platforms, ",") + " " + fmt.Sprint(rb.debug)
+	b := last
+	if b == nil || b.key != buildKey {
+		b = &builtPlatforms{key: buildKey}
+		for i, arch := range rb.platforms {
+			progress(fmt.Sprintf("%s: building for %s", rb.label, arch))
+			g := GenOptions{Options: o.Options, Progress: progress, layerMemo: o.memo}
+			g.Options.Profile, g.Options.Distro, g.Options.Arch = rb.file, rb.distro, arch
+			g.Options.Add, g.Options.Exclude = nil, nil
+			g.Lock = rb.lockPath + " (" + rb.locks[i].Key() + ")"
+			in, err := lockPlan(rb.profile, rb.locks[i], g)
+			if err != nil {
+				return nil, "", nil, err
+			}
+			img, rep, _, err := in.build(ctx, g, imageUser{"65532:65532", "/home/nonroot", true}, progress)
+			if err != nil {
+				return nil, "", nil, fmt.Errorf("%s: %w", arch, err)
+			}
+			b.imgs = append(b.imgs, img)
+			b.plan = append(b.plan, in)
+			b.warn = append(b.warn, rep.Warnings...)
+		}
+	}
+	u, err := userOf(rb.user)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	var imgs []v1.Image
+	for i, img := range b.imgs {
+		vi, err := withUser(img, u, b.plan[i].plan.Config)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		imgs = append(imgs, vi)
+	}
+	art, digest, err := artifactOf(imgs)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return art, digest, b, nil
 }
 
 // withUser returns img with the user and working directory that gen
