@@ -186,7 +186,7 @@ func profileOf(im releasefile.Image) (string, *profiles.Profile, error) {
 	}
 	p, err := LoadProfileFile(im.ProfileFile)
 	if err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("image %s (line %d): %w", im.Name, im.Line, err)
 	}
 	return p.Name, p, nil
 }

@@ -59,3 +59,22 @@ func TestReleaseAndLockUsage(t *testing.T) {
 		t.Error("a refused lock update wrote its lockfile")
 	}
 }
+
+// TestReleaseMissingProfileFile: a profile file the release names that
+// is not there is an error naming the image, its line and the file.
+func TestReleaseMissingProfileFile(t *testing.T) {
+	dir := t.TempDir()
+	rf := filepath.Join(dir, "r.yaml")
+	if err := os.WriteFile(rf, []byte("registry: r.example.com\nimages:\n  - file: nothere.yaml\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"release", rf}, {"lock", "update", "--release", rf}} {
+		root := newRoot()
+		root.SetArgs(append(args, "--cache-dir", dir, "--offline"))
+		root.SetOut(io.Discard)
+		err := root.Execute()
+		if err == nil || !strings.Contains(err.Error(), "image nothere (line 3)") || !strings.Contains(err.Error(), filepath.Join(dir, "nothere.yaml")) {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
