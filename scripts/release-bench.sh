@@ -9,6 +9,7 @@
 #
 #   ./scripts/release-bench.sh [PROFILES [PLATFORMS]]
 #     (default: "static base cc python3 nodejs java21" "linux/amd64 linux/arm64")
+# BENCH_CACHE_DIR names a cache to use (and keep) instead of a fresh one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profiles=${1:-static base cc python3 nodejs java21}
@@ -58,7 +59,9 @@ n_images=$(( $(wc -w <<<"$profiles") * 4 ))
 echo "== release of $profiles × 4 variants × $platforms ($n_images images, $(nproc) cores)"
 # Warm-up (fills the cache, writes the lockfile every run below shares).
 release_file warmup
-echo "release, cold cache:                $(secs "$dl" release "$work/warmup.yaml") s"
+label="release, cold cache:               "
+[ -n "${BENCH_CACHE_DIR:-}" ] && label="release, cache $BENCH_CACHE_DIR:"
+echo "$label $(secs "$dl" release "$work/warmup.yaml") s"
 for ns in measured gens; do release_file $ns; done
 cp "$work/release.lock.json" "$work/keep.lock.json"
 
