@@ -434,9 +434,7 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 		return ri, b, nil // nothing recorded: nothing was pushed
 	default:
 		progress(fmt.Sprintf("%s: pushing %s", im.Key(), strings.Join(stale, ", ")))
-		w := writeOptions(ri.Profile)
-		w.Registry = o.Registry
-		if _, err := assemble.WriteOutputs(ctx, art, stale, w); err != nil {
+		if err := o.push(ctx, art, stale, ri.Profile); err != nil {
 			return nil, nil, err
 		}
 		ri.Status = "pushed"
@@ -702,4 +700,66 @@ func headDigest(ref name.Reference, ropts []remote.Option) (string, error) {
 		return "", fmt.Errorf("asking %s for %s: %w", ref.Context().RegistryStr(), ref, err)
 	}
 	return desc.Digest.String(), nil
+}
+
+// push sends the artifact to the tags through gen's registry output
+// (assemble.WriteOutputs: blobs a repository has are not sent, those
+// another repository of the registry has are mounted), one repository
+// at a time, each with only the attachments it lacks: a referrer (SBOM,
+// provenance) is stored once by digest, and a signature or attestation
+// tag that exists signs the same digest already (a tag moved back to an
+// image stores one manifest).
+func (o *ReleaseOptions) push(ctx context.Context, art assemble.Artifact, tags []string, profile string) error {
+	w := writeOptions(profile)
+	w.Registry = o.Registry
+	var repos []name.Repository
+	byRepo := map[string][]string{}
+	for _, t := range tags {
+		ref, err := name.NewTag(t, name.StrictValidation)
+		if err != nil {
+			return err
+		}
+		r := ref.Context()
+		if byRepo[r.Name()] == nil {
+			repos = append(repos, r)
+		}
+		byRepo[r.Name()] = append(byRepo[r.Name()], t)
+	}
+	for _, repo := range repos {
+		ropts, err := o.Registry.Remote(ctx, repo.Tag("latest"))
+		if err != nil {
+			return err
+		}
+		a := art
+		a.Referrers, a.Tagged = nil, nil
+		for _, r := range art.Referrers {
+			d, err := r.Digest()
+			if err != nil {
+				return err
+			}
+			held, err := headDigest(repo.Digest(d.String()), ropts)
+			if err != nil {
+				return err
+			}
+			if held == "" {
+				a.Referrers = append(a.Referrers, r)
+			}
+		}
+		for tag, m := range art.Tagged {
+			held, err := headDigest(repo.Tag(tag), ropts)
+			if err != nil {
+				return err
+			}
+			if held == "" {
+				if a.Tagged == nil {
+					a.Tagged = map[string]v1.Image{}
+				}
+				a.Tagged[tag] = m
+			}
+		}
+		if _, err := assemble.WriteOutputs(ctx, a, byRepo[repo.Name()], w); err != nil {
+			return err
+		}
+	}
+	return nil
 }

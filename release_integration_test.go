@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +15,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/distroless-dev/distroless/attest"
 	"github.com/distroless-dev/distroless/internal/registrytest"
 	"github.com/distroless-dev/distroless/lockfile"
 )
@@ -219,6 +222,21 @@ images:
 		t.Errorf("static index platforms %v", plats)
 	}
 
+	// Each platform image has its SBOM and its provenance beside it, of
+	// its own digest (the root and nonroot python3 each theirs), listed
+	// under the referrers tag schema's fallback tag (the registry has no
+	// referrers API).
+	subjects := map[string]string{ // image digest → repository
+		digests["python3/latest"]:  "distroless/python3-debian13",
+		digests["python3/nonroot"]: "distroless/python3-debian13",
+	}
+	for _, m := range im.Manifests {
+		subjects[m.Digest.String()] = "distroless/static-debian13"
+	}
+	for d, repo := range subjects {
+		e.checkReferrers(t, host+"/"+repo, d)
+	}
+
 	// Again: nothing built, nothing uploaded, no manifest stored.
 	before = len(e.reg.Requests(t))
 	again := e.release(t)
@@ -232,7 +250,10 @@ images:
 		}
 	}
 
-	// A tag moved to another image is put back, without a blob upload.
+	// A tag moved to another image is put back, without a blob upload:
+	// the image is built again and its SBOM and provenance are the same
+	// bytes as the first release's (else they would be stored again,
+	// under both tags of the repository), so one manifest is stored.
 	moved := host + "/distroless/python3-debian13:latest"
 	src, err := remote.Get(mustTag(t, host+"/distroless/python3-debian13:nonroot"), remote.WithTransport(e.reg.Transport()),
 		remote.WithAuth(&authn.Basic{Username: e.reg.User, Password: e.reg.Password}))
@@ -256,6 +277,11 @@ images:
 		t.Errorf("%s holds %s after the release, want %s", moved, got, digests["python3/latest"])
 	}
 	row := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(moved) + ` +` + digests["python3/latest"] + ` +pushed$`)
+	for _, im := range e.release(t, "--dry-run").Images {
+		if im.Status != "unchanged" {
+			t.Errorf("dry run after putting the tag back: %s %s %s", im.Name, im.Variant, im.Status)
+		}
+	}
 	if !row.MatchString(stdout) || len(regexp.MustCompile(`(?m)sha256:[0-9a-f]{64} +unchanged$`).FindAllString(stdout, -1)) != 5 || !strings.Contains(stdout, "# 4 images: 1 pushed, 3 unchanged") {
 		t.Errorf("release table:\n%s", stdout)
 	}
@@ -322,6 +348,66 @@ images:
 	}
 }
 
+// checkReferrers checks that the image digest of repo has exactly two
+// referrers, listed in the fallback tag's index: an SPDX SBOM and an
+// in-toto SLSA provenance statement, each naming the image's digest.
+func (e *releaseEnv) checkReferrers(t *testing.T, repo, digest string) {
+	t.Helper()
+	opts := []remote.Option{remote.WithTransport(e.reg.Transport()), remote.WithAuth(&authn.Basic{Username: e.reg.User, Password: e.reg.Password})}
+	h, err := v1.NewHash(digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := name.NewRepository(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(r.Tag(attest.FallbackTag(h, "")), opts...)
+	if err != nil {
+		t.Fatalf("%s@%s: the referrers fallback tag: %v", repo, digest, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]string{} // artifact type → referrer digest
+	for _, m := range im.Manifests {
+		types[m.ArtifactType] = m.Digest.String()
+	}
+	if len(im.Manifests) != 2 || types["application/spdx+json"] == "" || types[attest.InTotoMediaType] == "" {
+		t.Fatalf("%s@%s: referrers %+v, want an SPDX SBOM and a provenance", repo, digest, im.Manifests)
+	}
+	for typ, d := range types {
+		img, err := remote.Image(r.Digest(d), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Subject == nil || m.Subject.Digest != h {
+			t.Errorf("%s referrer %s: subject %+v, want %s", typ, d, m.Subject, digest)
+		}
+		ls, err := img.Layers()
+		if err != nil || len(ls) != 1 {
+			t.Fatalf("%s referrer %s: %d layers, %v", typ, d, len(ls), err)
+		}
+		rc, err := ls[0].Compressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(data, []byte(h.Hex)) {
+			t.Errorf("%s referrer %s does not name the image %s:\n%.400s", typ, d, digest, data)
+		}
+	}
+}
+
 func mustTag(t *testing.T, s string) name.Tag {
 	t.Helper()
 	tag, err := name.NewTag(s)
@@ -329,4 +415,49 @@ func mustTag(t *testing.T, s string) name.Tag {
 		t.Fatal(err)
 	}
 	return tag
+}
+
+// TestReleaseSigned: release --sign-key pushes a two-platform index whose
+// signature and attestations (the provenance and SBOM of each platform
+// image) cosign verifies with the public key and refuses with another;
+// a second release stores nothing, the signatures included.
+func TestReleaseSigned(t *testing.T) {
+	integration(t)
+	s := newSupplyEnv(t)
+	key, pub := s.keyPair(t)
+	_, otherPub := s.keyPair(t)
+	release := "registry: " + s.reg.Host + "/signed\ndistros: [debian:trixie]\nplatforms: [linux/amd64, linux/arm64]\nimages: [static]\n"
+	if err := os.WriteFile(filepath.Join(s.dir, "release.yaml"), []byte(release), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func() *ReleaseResult {
+		t.Helper()
+		stdout, stderr, code := s.run(t, s.dir, nil, testBin, "release", "release.yaml", "--json", "--cache-dir", testCache, "--sign-key", key)
+		if code != 0 {
+			t.Fatalf("release --sign-key: exit %d\n%s", code, tail(stderr, 30))
+		}
+		var res ReleaseResult
+		if err := decodeOne(stdout, &res); err != nil {
+			t.Fatalf("release --json: %v\n%s", err, stdout)
+		}
+		return &res
+	}
+	res := run()
+	if len(res.Images) != 1 || res.Images[0].Status != "pushed" || len(res.Images[0].Tags) != 1 {
+		t.Fatalf("release: %+v", res.Images)
+	}
+	tag := res.Images[0].Tags[0]
+	digestRef := mustTag(t, tag).Context().Name() + "@" + res.Images[0].Digest
+	st := s.verify(t, digestRef, pub, "slsaprovenance1", "spdxjson")
+	if !bytes.Contains(st["spdxjson"], []byte(`"SPDX-2.3"`)) {
+		t.Errorf("spdxjson statement %.300s", st["spdxjson"])
+	}
+	s.refuses(t, digestRef, otherPub)
+
+	before := len(s.reg.Requests(t))
+	again := run()
+	reqs := s.reg.Requests(t).Since(before)
+	if n, m := len(reqs.Uploads()), len(reqs.ManifestPuts()); n+m != 0 || again.Images[0].Status != "unchanged" {
+		t.Errorf("a signed release with nothing changed: %s, uploaded %d blobs and %d manifests", again.Images[0].Status, n, m)
+	}
 }
