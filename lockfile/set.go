@@ -17,8 +17,9 @@ import (
 type Set struct {
 	Version int     `json:"version"`
 	Locks   []*Lock `json:"locks"`
-	// Single says the file held one image's lock (the form gen --lock
-	// reads and writes), which WriteSet keeps while the set has one lock.
+	// Single says the file held one image's lockfile (the form gen --lock
+	// reads and writes, of one platform or several), which WriteSet keeps
+	// while the set holds one image (one profile on one distro).
 	Single bool `json:"-"`
 }
 
@@ -78,10 +79,8 @@ func ReadSet(path string) (*Set, error) {
 		}
 		// One image's lockfile; one of several platforms (version 2)
 		// is a lock per platform.
-		s := &Set{Version: Version, Single: len(l.Platforms) == 0}
-		for _, pl := range l.Split() {
-			s.Put(pl)
-		}
+		s := &Set{Version: Version, Single: true}
+		s.Locks = l.Split() // in the file's order, which WriteSet keeps
 		return s, nil
 	}
 	var s Set
@@ -116,8 +115,21 @@ func ReadSet(path string) (*Set, error) {
 // image's lockfile when it was read as one and still holds one lock,
 // else as a set.
 func WriteSet(path string, s *Set) error {
-	if s.Single && len(s.Locks) == 1 {
-		return Write(path, s.Locks[0])
+	if s.Single && len(s.Locks) > 0 {
+		// Still one image (one profile on one distro, one lock per
+		// platform): one lockfile, of version 2 for several platforms.
+		first := s.Locks[0]
+		one := true
+		for _, l := range s.Locks {
+			one = one && l.Profile == first.Profile && l.Requested == first.Requested && l.Distro == first.Distro
+		}
+		if one {
+			l, err := Merge(s.Locks)
+			if err != nil {
+				return err
+			}
+			return Write(path, l)
+		}
 	}
 	s.Version = Version
 	data, err := json.MarshalIndent(s, "", "  ")

@@ -67,6 +67,59 @@ func TestSetSingle(t *testing.T) {
 	}
 }
 
+// TestSetSinglePlatforms: gen's lockfile of several platforms (version 2)
+// is a set of one lock per platform, written back as one version-2
+// lockfile in its order; a set lock of version 2 is refused.
+func TestSetSinglePlatforms(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.lock")
+	arm := sample()
+	arm.Arch = "arm64"
+	amd := sample()
+	amd.Arch = "amd64"
+	m, err := Merge([]*Lock{arm, amd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(path, m); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ReadSet(path)
+	if err != nil || !s.Single || len(s.Locks) != 2 || s.Locks[0].Arch != "arm64" || s.Locks[1].Key() != amd.Key() {
+		t.Fatalf("ReadSet: %+v, %v", s, err)
+	}
+	s.Locks[1].Packages[0].Version = "9"
+	if err := WriteSet(path, s); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Read(path)
+	if err != nil || l.Version != VersionPlatforms || strings.Join(l.Archs(), ",") != "arm64,amd64" || l.Platforms[1].Packages[0].Version != "9" {
+		t.Fatalf("Read after WriteSet: %+v, %v", l, err)
+	}
+	// Another image added: the file becomes a set.
+	other := sample()
+	other.Profile = "other"
+	s.Put(other)
+	if err := WriteSet(path, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(path); err == nil || !strings.Contains(err.Error(), "several images") {
+		t.Errorf("Read of a set: %v", err)
+	}
+	data, _ := os.ReadFile(path)
+	bad := strings.Replace(string(data), `"version": 1,
+      "profile": "other"`, `"version": 2,
+      "profile": "other"`, 1)
+	if bad == string(data) {
+		t.Fatalf("set file:\n%s", data)
+	}
+	if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadSet(path); err == nil || !strings.Contains(err.Error(), "version") {
+		t.Errorf("ReadSet of a version-2 lock in a set: %v", err)
+	}
+}
+
 func TestReadSetRefuses(t *testing.T) {
 	good := `{"version":1,"profile":"p","distro":"d","arch":"amd64","packages":[{"name":"a","url":"u","sha256":"` + strings.Repeat("a", 64) + `","size":1}]}`
 	for _, c := range []struct{ raw, want string }{
