@@ -64,13 +64,44 @@ func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, d
 	old, err := lockfile.ReadSet(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		old = &lockfile.Set{Single: len(targets) == 1}
+		old = &lockfile.Set{Single: true} // one image's, if the targets are one image
 	case err != nil:
 		return nil, err
 	}
 	res := &LockUpdateResult{Lock: path}
 	o.refresh = !o.Offline // today's indexes, however recent the cached ones
-	next := &lockfile.Set{Single: old.Single && len(targets) == 1}
+	// One target per platform: --arch may list several, and without it
+	// an image's lockfile is updated for the platforms it pins.
+	var expanded []LockTarget
+	for _, t := range targets {
+		archs, err := ParseArchList(t.Arch)
+		if err != nil {
+			return nil, &UsageError{err}
+		}
+		if len(archs) == 0 && old.Single {
+			for _, l := range old.Locks {
+				archs = append(archs, l.Arch)
+			}
+		}
+		if len(archs) == 0 {
+			archs = []string{"amd64"}
+		}
+		for _, a := range archs {
+			x := t
+			x.Arch = a
+			expanded = append(expanded, x)
+		}
+	}
+	targets = expanded
+	// One image (one profile on one distro, for one or more platforms):
+	// a lockfile of one image stays one.
+	oneImage := len(targets) > 0
+	targetArchs := map[string]bool{}
+	for _, t := range targets {
+		oneImage = oneImage && t.Profile == targets[0].Profile && t.ProfileFile == targets[0].ProfileFile && t.Distro == targets[0].Distro
+		targetArchs[t.Arch] = true
+	}
+	next := &lockfile.Set{Single: old.Single && oneImage}
 	s := newSession(o)
 	wanted := map[string]bool{}
 	for _, t := range targets {
@@ -101,9 +132,11 @@ func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, d
 		prev := old.Find(l.Key())
 		// A single image's lockfile asked for another key (python3.13
 		// locked as python3.13, asked now as python3): the same image.
-		if prev == nil && old.Single && len(old.Locks) == 1 && len(targets) == 1 {
-			if p := old.Locks[0]; p.Profile == l.Profile && p.Distro == l.Distro && p.Arch == l.Arch {
-				prev = p
+		if prev == nil && old.Single && oneImage {
+			for _, p := range old.Locks {
+				if p.Profile == l.Profile && p.Distro == l.Distro && p.Arch == l.Arch {
+					prev = p
+				}
 			}
 		}
 		if prev == nil {
@@ -128,8 +161,8 @@ func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, d
 		if wanted[l.Key()] {
 			continue
 		}
-		if old.Single && len(targets) == 1 {
-			continue // replaced by the one target (see above)
+		if old.Single && oneImage && targetArchs[l.Arch] {
+			continue // replaced by the target of its platform (see above)
 		}
 		if !prune {
 			next.Put(l)
