@@ -28,9 +28,9 @@ func TestReleasePlatforms(t *testing.T) {
 	}
 	for body, want := range map[string]string{
 		"registry: r.example.com\nplatforms:\n  - linux/amd64\n  - linux/mips64el\nimages: [static]\n": "line 4",
-		"registry: r.example.com\nplatforms: [windows/amd64]\nimages: [static]\n":                   "only linux",
-		"registry: r.example.com\nplatforms: [\"amd64,arm64\"]\nimages: [static]\n":                 "one platform per list item",
-		"registry: r.example.com\nplatforms: [linux/amd64, amd64]\nimages: [static]\n":              "amd64",
+		"registry: r.example.com\nplatforms: [windows/amd64]\nimages: [static]\n":                      "only linux",
+		"registry: r.example.com\nplatforms: [\"amd64,arm64\"]\nimages: [static]\n":                    "one platform per list item",
+		"registry: r.example.com\nplatforms: [linux/amd64, amd64]\nimages: [static]\n":                 "amd64",
 	} {
 		if _, _, err := ReleaseUsage(write(body), "20260101"); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: err = %v, want %q", body, err, want)
