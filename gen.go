@@ -75,6 +75,10 @@ type GenOptions struct {
 	// registry settings of the pushes.
 	Outputs  []string
 	Registry assemble.RegistryOptions
+
+	// provenance, when set, amends what each image's provenance says of
+	// its build (a release records its file and lockfile).
+	provenance func(*attest.Build)
 }
 
 // GenResult is what gen made. For several platforms, Digest is the image
@@ -257,34 +261,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 			writeOpts.Registry.BlobMemory = filepath.Join(c.Dir, "registry", "blobs.json")
 		}
 	}
-	var art assemble.Artifact
-	var built []builtImage
-	boms := make([]*genSBOM, len(imgs))
-	for i, im := range imgs {
-		b := builtImage{img: im.Image,
-			build: provenanceBuild(o, im.Distro, im.Arch, im.Plan, im.Levels, im.Indexes, im.Created)}
-		if wantSBOM(o.SBOM, outputs...) {
-			progress("describing the packages for the SBOM of " + PlatformName(im.Arch))
-			c, err := o.cache()
-			if err != nil {
-				return nil, err
-			}
-			if boms[i], err = makeSBOM(im, c, sbomFormat); err != nil {
-				return nil, err
-			}
-			if wantSBOM("", outputs...) {
-				art.Referrers = append(art.Referrers, boms[i].referrer)
-				b.docs = append(b.docs, attest.Predicate{Type: sbomFormat.PredicateType(), JSON: boms[i].doc})
-			}
-		}
-		built = append(built, b)
-	}
-	if len(imgs) == 1 {
-		art.Image = imgs[0].Image
-	} else if art.Index, err = imageIndex(imgs); err != nil {
-		return nil, err
-	}
-	supply, err := sc.attach(&art, signOutput(outputs), built)
+	art, boms, supply, err := o.artifactOf(imgs, outputs, sc, sbomFormat)
 	if err != nil {
 		return nil, err
 	}
@@ -355,6 +332,52 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	return res, nil
 }
 
+// artifactOf is what gen writes of its images (one, or several making an
+// index in their order): the image or the index, each image's SBOM (when
+// an output can hold it or --sbom asks for it; attached as a referrer
+// when an output can hold it) and provenance as referrers and, with a
+// signing key, the signatures and attestations. The SBOMs are in the
+// images' order (nil entries when none was made).
+func (o GenOptions) artifactOf(imgs []*PlatformImage, outputs []string, sc *supplyChain, sbomFormat sbom.Format) (assemble.Artifact, []*genSBOM, attached, error) {
+	progress := o.progress()
+	var art assemble.Artifact
+	var built []builtImage
+	boms := make([]*genSBOM, len(imgs))
+	for i, im := range imgs {
+		b := builtImage{img: im.Image,
+			build: provenanceBuild(o, im.Distro, im.Arch, im.Plan, im.Levels, im.Indexes, im.Created)}
+		if o.provenance != nil {
+			o.provenance(&b.build)
+		}
+		if wantSBOM(o.SBOM, outputs...) {
+			progress("describing the packages for the SBOM of " + PlatformName(im.Arch))
+			c, err := o.cache()
+			if err != nil {
+				return art, nil, attached{}, err
+			}
+			if boms[i], err = makeSBOM(im, c, sbomFormat); err != nil {
+				return art, nil, attached{}, err
+			}
+			if wantSBOM("", outputs...) {
+				art.Referrers = append(art.Referrers, boms[i].referrer)
+				b.docs = append(b.docs, attest.Predicate{Type: sbomFormat.PredicateType(), JSON: boms[i].doc})
+			}
+		}
+		built = append(built, b)
+	}
+	var err error
+	if len(imgs) == 1 {
+		art.Image = imgs[0].Image
+	} else if art.Index, err = imageIndex(imgs); err != nil {
+		return art, nil, attached{}, err
+	}
+	supply, err := sc.attach(&art, signOutput(outputs), built)
+	if err != nil {
+		return art, nil, attached{}, err
+	}
+	return art, boms, supply, nil
+}
+
 // progress is the progress callback, never nil.
 func (o *GenOptions) progress() func(string) {
 	if o.Progress == nil {
@@ -406,19 +429,40 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 	if err != nil {
 		return nil, &UsageError{err}
 	}
+	if _, err := assemble.ParseCompression(o.Compression); err != nil { // before anything is fetched
+		return nil, &UsageError{fmt.Errorf("--compression: %w", err)}
+	}
+	if _, _, err := o.sizeLimits(); err != nil {
+		return nil, err
+	}
+	ins, err := genPlans(ctx, profile, o)
+	if err != nil {
+		return nil, err
+	}
+	return buildImages(ctx, ins, o, user)
+}
+
+// sizeLimits are --max-image-size and --max-file-size in bytes (0: the
+// default).
+func (o GenOptions) sizeLimits() (maxImage, maxFile int64, err error) {
+	if maxImage, err = sizeFlag("--max-image-size", o.MaxImageSize); err != nil {
+		return 0, 0, err
+	}
+	if maxFile, err = sizeFlag("--max-file-size", o.MaxFileSize); err != nil {
+		return 0, 0, err
+	}
+	return maxImage, maxFile, nil
+}
+
+// buildImages fetches every package file of the inputs (one per
+// platform) once and builds each platform's image as user, the builds
+// running alongside the downloads; the images are in the inputs' order.
+func buildImages(ctx context.Context, ins []*genInput, o GenOptions, user imageUser) ([]*PlatformImage, error) {
 	comp, err := assemble.ParseCompression(o.Compression)
 	if err != nil {
 		return nil, &UsageError{fmt.Errorf("--compression: %w", err)}
 	}
-	maxImage, err := sizeFlag("--max-image-size", o.MaxImageSize)
-	if err != nil {
-		return nil, err
-	}
-	maxFile, err := sizeFlag("--max-file-size", o.MaxFileSize)
-	if err != nil {
-		return nil, err
-	}
-	ins, err := genPlans(ctx, profile, o)
+	maxImage, maxFile, err := o.sizeLimits()
 	if err != nil {
 		return nil, err
 	}

@@ -49,6 +49,10 @@ type Options struct {
 	// no files-only roots (for comparison; such a closure is not what gen
 	// builds).
 	NoPrune bool
+
+	// refresh downloads each distro's signed index root again however
+	// recent the cached one is (lock update must see today's index).
+	refresh bool
 }
 
 // LoadProfileFile reads a profile file in the built-in profiles' schema.
@@ -187,6 +191,11 @@ func (o *Options) OpenIndex(ctx context.Context, d *distro.Distro) (distro.Index
 			root = "/"
 		}
 		m, mirrErr = distro.ResolveMirrors(o.Mirrors, root)
+	}
+	if o.refresh {
+		fresh := *d
+		fresh.RefreshAfter = -1
+		d = &fresh
 	}
 	ix, keys, err := d.Open(ctx, c, o.arch(), m)
 	if err != nil {
@@ -447,6 +456,11 @@ func resolveOn(ctx context.Context, profile string, d *distro.Distro, o Options)
 	if err != nil {
 		return nil, &openError{err}
 	}
+	return resolveIn(profile, d, ix, keys, c, o)
+}
+
+// resolveIn resolves the profile in an opened index of distro d.
+func resolveIn(profile string, d *distro.Distro, ix distro.Index, keys distro.Keys, c *fetch.Cache, o Options) (*Resolution, error) {
 	plan, err := o.expand(profile, ix, d)
 	if err != nil {
 		return nil, err

@@ -106,7 +106,7 @@ func (debDriver) needsMirrors(d *Distro) bool {
 }
 
 func (debDriver) open(ctx context.Context, c *fetch.Cache, d *Distro, arch string, keys Keys, m Mirrors) (Index, error) {
-	spec := deb.Spec{Name: d.Name, Keyring: keys, Arch: arch, Now: time.Now()}
+	spec := deb.Spec{Name: d.Name, Keyring: keys, Arch: arch, Now: time.Now(), RefreshAfter: d.RefreshAfter}
 	for _, s := range d.Suites {
 		base := s.URL
 		if base == "" {

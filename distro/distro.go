@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"go.yaml.in/yaml/v3"
@@ -67,6 +68,11 @@ type Distro struct {
 	// os-release: absolute path → content (the RPM family's
 	// /etc/redhat-release and the like, which image scanners read).
 	ReleaseFiles map[string]string `yaml:"release-files"`
+
+	// RefreshAfter is how old a cached signed index root (InRelease,
+	// repomd.xml) may be before Open downloads it again: zero means the
+	// format's default (an hour), negative means always (lock update).
+	RefreshAfter time.Duration `yaml:"-"`
 
 	// dir is the directory of the distro file, for relative paths.
 	dir string

@@ -137,23 +137,37 @@ func Read(path string) (*Lock, error) {
 	if err := json.Unmarshal(data, &l); err != nil {
 		return nil, fmt.Errorf("lockfile %s: %w", path, err)
 	}
+	var probe struct {
+		Locks json.RawMessage `json:"locks"`
+	}
+	if json.Unmarshal(data, &probe) == nil && probe.Locks != nil {
+		return nil, fmt.Errorf("lockfile %s holds the locks of several images (a release's); it is read by distroless release and lock update, not for one image", path)
+	}
+	if err := l.check(path); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// check checks a lock's structure (see Read); path names it in errors.
+func (l *Lock) check(path string) error {
 	switch l.Version {
 	case Version:
 		if len(l.Platforms) > 0 {
-			return nil, fmt.Errorf("lockfile %s: platforms is for version %d lockfiles, this one is version %d", path, VersionPlatforms, l.Version)
+			return fmt.Errorf("lockfile %s: platforms is for version %d lockfiles, this one is version %d", path, VersionPlatforms, l.Version)
 		}
 		if l.Profile == "" || l.Distro == "" || len(l.Packages) == 0 {
-			return nil, fmt.Errorf("lockfile %s: profile, distro and packages are required", path)
+			return fmt.Errorf("lockfile %s: profile, distro and packages are required", path)
 		}
 	case VersionPlatforms:
 		if l.Arch != "" || len(l.Indexes) > 0 || len(l.Packages) > 0 {
-			return nil, fmt.Errorf("lockfile %s: version %d pins arch, indexes and packages per platform, under platforms, not at the top", path, l.Version)
+			return fmt.Errorf("lockfile %s: version %d pins arch, indexes and packages per platform, under platforms, not at the top", path, l.Version)
 		}
 		if l.Profile == "" || l.Distro == "" || len(l.Platforms) == 0 {
-			return nil, fmt.Errorf("lockfile %s: profile, distro and platforms are required", path)
+			return fmt.Errorf("lockfile %s: profile, distro and platforms are required", path)
 		}
 	default:
-		return nil, fmt.Errorf("lockfile %s: version %d, this tool reads versions %d and %d", path, l.Version, Version, VersionPlatforms)
+		return fmt.Errorf("lockfile %s: version %d, this tool reads versions %d and %d", path, l.Version, Version, VersionPlatforms)
 	}
 	seen := map[string]bool{}
 	for pi, pl := range l.Split() {
@@ -161,29 +175,29 @@ func Read(path string) (*Lock, error) {
 		if l.Version == VersionPlatforms {
 			where = fmt.Sprintf("platforms[%d] ", pi)
 			if len(pl.Packages) == 0 {
-				return nil, fmt.Errorf("lockfile %s: %s(%q) has no packages", path, where, pl.Arch)
+				return fmt.Errorf("lockfile %s: %s(%q) has no packages", path, where, pl.Arch)
 			}
 		}
 		if err := packages.CheckArch("", pl.Arch); err != nil || pl.Arch == "" {
 			if err == nil {
 				err = fmt.Errorf("empty")
 			}
-			return nil, fmt.Errorf("lockfile %s: %sarch: %w", path, where, err)
+			return fmt.Errorf("lockfile %s: %sarch: %w", path, where, err)
 		}
 		if seen[pl.Arch] {
-			return nil, fmt.Errorf("lockfile %s: %sarch %s is pinned twice", path, where, pl.Arch)
+			return fmt.Errorf("lockfile %s: %sarch %s is pinned twice", path, where, pl.Arch)
 		}
 		seen[pl.Arch] = true
 		for i, p := range pl.Packages {
 			if p.Name == "" || p.URL == "" || len(p.SHA256) != 64 || p.Size <= 0 {
-				return nil, fmt.Errorf("lockfile %s: %spackages[%d] (%q) needs name, url, a sha256 and a size", path, where, i, p.Name)
+				return fmt.Errorf("lockfile %s: %spackages[%d] (%q) needs name, url, a sha256 and a size", path, where, i, p.Name)
 			}
 			if _, err := hex.DecodeString(p.SHA256); err != nil {
-				return nil, fmt.Errorf("lockfile %s: %spackages[%d] (%q): sha256 %q is not hexadecimal", path, where, i, p.Name, p.SHA256)
+				return fmt.Errorf("lockfile %s: %spackages[%d] (%q): sha256 %q is not hexadecimal", path, where, i, p.Name, p.SHA256)
 			}
 		}
 	}
-	return &l, nil
+	return nil
 }
 
 // CheckPackages checks each pinned package's name, version and

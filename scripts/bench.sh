@@ -3,6 +3,7 @@
 # prints the figures. Not part of the test command: run it by hand.
 #
 #   ./scripts/bench.sh [profile] [distro]     (default: python3.11 debian:bookworm)
+#   ./scripts/bench.sh release [PROFILES [PLATFORMS]]   (scripts/release-bench.sh)
 #
 # Without arguments the cold-cache comparison with mmdebstrap runs for
 # python3.11 (bookworm) and java21 (trixie) in the same run. Peak memory is
@@ -11,6 +12,7 @@
 # missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = release ]; then shift; exec ./scripts/release-bench.sh "$@"; fi
 profile=${1:-python3.11}
 dist=${2:-debian:bookworm}
 suite=${dist#debian:}

@@ -39,6 +39,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRoot().ExecuteContext(ctx); err != nil {
+		var es *exitStatus
+		if errors.As(err, &es) {
+			os.Exit(es.code)
+		}
 		fmt.Fprintln(os.Stderr, "distroless:", err)
 		var ue *usageError
 		var lue *distroless.UsageError
@@ -89,7 +93,8 @@ func newRoot() *cobra.Command {
 		opts.Timeout = d
 		return nil
 	}
-	root.AddCommand(newProfiles(opts), newResolve(opts), newGen(opts), newWhy(opts), newCache(opts))
+	root.AddCommand(newProfiles(opts), newResolve(opts), newGen(opts), newWhy(opts), newCache(opts),
+		newRelease(opts), newLock(opts))
 	return root
 }
 

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Measures `distroless release` against the equivalent single gens, on a
+# local distribution registry (Debian's docker-registry, plain HTTP on
+# 127.0.0.1, started here): the release of PROFILES × {root, nonroot} ×
+# {plain, debug} × PLATFORMS, warm cache, into an empty repository
+# namespace; the sum of one `gen -o REGISTRY/…` per image and platform,
+# warm, into another; and a re-release with nothing changed (its time and
+# the blob uploads the registry logged). Run by scripts/bench.sh release.
+#
+#   ./scripts/release-bench.sh [PROFILES [PLATFORMS]]
+#     (default: "static base cc python3 nodejs java21" "linux/amd64 linux/arm64")
+# BENCH_CACHE_DIR names a cache to use (and keep) instead of a fresh one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profiles=${1:-static base cc python3 nodejs java21}
+platforms=${2:-linux/amd64 linux/arm64}
+
+if ! command -v docker-registry >/dev/null; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends docker-registry >/dev/null
+fi
+
+work=$(mktemp -d)
+regpid=""
+cleanup() { [ -n "$regpid" ] && kill "$regpid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+go build -o "$work/distroless" ./cmd/distroless
+dl="$work/distroless"
+export DISTROLESS_CACHE_DIR=${BENCH_CACHE_DIR:-$work/cache}
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$work/registry.yml" <<EOF
+version: 0.1
+log: {level: info, accesslog: {disabled: false}}
+storage: {filesystem: {rootdirectory: $work/registry}, maintenance: {uploadpurging: {enabled: false}}}
+http: {addr: 127.0.0.1:$port}
+EOF
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+regpid=$!
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.2; done
+reg=127.0.0.1:$port
+
+secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>>"$work/err.log" || { tail -20 "$work/err.log" >&2; exit 1; }; e=$(date +%s.%N); awk -v a="$s" -v b="$e" 'BEGIN{printf "%.2f", b-a}'; }
+uploads() { grep -c '"PUT /v2/[^ ]*/blobs/uploads/' "$work/registry.log" || true; }
+
+release_file() { # NAMESPACE
+  { echo "registry: $reg/$1"
+    echo "lock: release.lock.json"
+    echo "distros: [debian:trixie]"
+    echo "platforms: [$(echo "$platforms" | sed 's/ /, /g')]"
+    echo "users: [root, nonroot]"
+    echo "debug: [false, true]"
+    echo "images:"
+    for p in $profiles; do echo "  - $p"; done
+  } > "$work/$1.yaml"
+}
+
+n_images=$(( $(wc -w <<<"$profiles") * 4 ))
+echo "== release of $profiles × 4 variants × $platforms ($n_images images, $(nproc) cores)"
+# Warm-up (fills the cache, writes the lockfile every run below shares).
+release_file warmup
+label="release, cold cache:               "
+[ -n "${BENCH_CACHE_DIR:-}" ] && label="release, cache $BENCH_CACHE_DIR:"
+echo "$label $(secs "$dl" release "$work/warmup.yaml") s"
+for ns in measured gens; do release_file $ns; done
+cp "$work/release.lock.json" "$work/keep.lock.json"
+
+u0=$(uploads)
+t_release=$(secs "$dl" release "$work/measured.yaml")
+u1=$(uploads)
+echo "release, warm cache, empty registry: ${t_release} s ($((u1 - u0)) blob uploads)"
+
+# The same images one gen each (per platform: gen builds one), from the
+# release's lockfile entries so both build the same packages.
+t_gens=0
+n_gens=0
+for p in $profiles; do
+  for debug in "" -debug; do
+    for plat in $platforms; do
+      arch=${plat#linux/}
+      python3 - "$work/keep.lock.json" "$p$debug" "$arch" "$work/one.lock" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+for l in s["locks"]:
+    if (l.get("requested") or l["profile"]) == sys.argv[2] and l["arch"] == sys.argv[3] and l["distro"] == "debian:trixie":
+        json.dump(l, open(sys.argv[4], "w"))
+        break
+else:
+    sys.exit("no lock for " + sys.argv[2] + " " + sys.argv[3])
+PY
+      for user in root nonroot; do
+        variant=$user; [ "$user" = root ] && variant=latest
+        [ -n "$debug" ] && { [ "$user" = root ] && variant=debug || variant=debug-nonroot; }
+        t=$(secs "$dl" gen "$p$debug" --distro debian:trixie --arch "$arch" --user "$user" --lock "$work/one.lock" -o "$reg/gens/$p-debian13:$variant-$arch")
+        t_gens=$(awk -v a="$t_gens" -v b="$t" 'BEGIN{printf "%.2f", a+b}')
+        n_gens=$((n_gens + 1))
+      done
+    done
+  done
+done
+echo "sum of $n_gens single gens, warm:     ${t_gens} s"
+echo "ratio release / gens:               $(awk -v a="$t_release" -v b="$t_gens" 'BEGIN{printf "%.2f", a/b}')"
+
+best=999
+u0=$(uploads)
+for i in 1 2 3; do
+  t=$(secs "$dl" release "$work/measured.yaml")
+  echo "re-release, nothing changed, run $i: ${t} s"
+  best=$(awk -v a="$t" -v b="$best" 'BEGIN{print (a < b) ? a : b}')
+done
+u1=$(uploads)
+echo "re-release, nothing changed, best:  ${best} s ($((u1 - u0)) blob uploads in 3 runs)"
