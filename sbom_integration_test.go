@@ -465,16 +465,25 @@ func TestSBOMPushed(t *testing.T) {
 	// (This registry lists a referrer by its config's media type, the
 	// empty descriptor's, where the OCI 1.1 referrers API gives the
 	// manifest's artifactType: the manifest itself is checked.)
-	if len(im.Manifests) != 1 {
+	// Two referrers: the SBOM and the provenance.
+	if len(im.Manifests) != 2 {
 		t.Fatalf("referrers of %s: %+v", d, im.Manifests)
 	}
-	img, err := remote.Image(ref.Context().Digest(im.Manifests[0].Digest.String()))
-	if err != nil {
-		t.Fatal(err)
+	var m *v1.Manifest
+	var img v1.Image
+	for _, r := range im.Manifests {
+		i, err := remote.Image(ref.Context().Digest(r.Digest.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mm, err := i.Manifest(); err != nil {
+			t.Fatal(err)
+		} else if mm.ArtifactType == "application/spdx+json" {
+			m, img = mm, i
+		}
 	}
-	m, err := img.Manifest()
-	if err != nil {
-		t.Fatal(err)
+	if m == nil {
+		t.Fatalf("no SBOM among the referrers of %s: %+v", d, im.Manifests)
 	}
 	if m.ArtifactType != "application/spdx+json" || m.Subject == nil || m.Subject.Digest.String() != d {
 		t.Errorf("referrer: artifactType %q, subject %+v", m.ArtifactType, m.Subject)
