@@ -45,6 +45,9 @@ type Options struct {
 	// Add names packages added to the profile's top level; Exclude names
 	// packages pruned from the closure (the ELF check of gen still applies).
 	Add, Exclude []string
+	// keepResolution uses and fills the resolution memo (resmemo.go):
+	// gen's resolutions.
+	keepResolution bool
 	// NoPrune resolves Debian's full Depends closure: no prune list and
 	// no files-only roots (for comparison; such a closure is not what gen
 	// builds).
@@ -175,6 +178,11 @@ func (o *Options) archs() ([]string, error) {
 // with the keys it was verified with (for the distro's Payload). The
 // host's apt sources are read only for a distro that needs mirrors.
 func (o *Options) OpenIndex(ctx context.Context, d *distro.Distro) (distro.Index, distro.Keys, *fetch.Cache, error) {
+	return o.openIndex(ctx, d, false)
+}
+
+// openIndex is OpenIndex; deferred opens as distro.OpenDeferred.
+func (o *Options) openIndex(ctx context.Context, d *distro.Distro, deferred bool) (distro.Index, distro.Keys, *fetch.Cache, error) {
 	c, err := o.cache()
 	if err != nil {
 		return nil, nil, nil, err
@@ -188,7 +196,11 @@ func (o *Options) OpenIndex(ctx context.Context, d *distro.Distro) (distro.Index
 		}
 		m, mirrErr = distro.ResolveMirrors(o.Mirrors, root)
 	}
-	ix, keys, err := d.Open(ctx, c, o.arch(), m)
+	open := d.Open
+	if deferred {
+		open = d.OpenDeferred
+	}
+	ix, keys, err := open(ctx, c, o.arch(), m)
 	if err != nil {
 		if mirrErr != nil && (m.Archive == "" || m.Security == "") {
 			err = fmt.Errorf("%w (host apt sources: %v)", err, mirrErr)
@@ -443,9 +455,22 @@ func (e *openError) Error() string { return e.err.Error() }
 func (e *openError) Unwrap() error { return e.err }
 
 func resolveOn(ctx context.Context, profile string, d *distro.Distro, o Options) (*Resolution, error) {
-	ix, keys, c, err := o.OpenIndex(ctx, d)
+	ix, keys, c, err := o.openIndex(ctx, d, o.keepResolution)
 	if err != nil {
 		return nil, &openError{err}
+	}
+	memoKey := ""
+	if l, ok := ix.(distro.Loader); ok && !l.Loaded() {
+		memoKey = o.resolutionKey(profile, d, keys, ix.Sources())
+		if plan, res := loadResolution(c, memoKey, d.Format); memoKey != "" && plan != nil {
+			if plan.Note != "" {
+				o.log("%s", plan.Note)
+			}
+			return &Resolution{Distro: d, Arch: o.arch(), Index: ix, Keys: keys, Plan: plan, Result: res, Cache: c}, nil
+		}
+		if err := l.Load(ctx); err != nil {
+			return nil, &openError{err}
+		}
 	}
 	plan, err := o.expand(profile, ix, d)
 	if err != nil {
@@ -464,6 +489,9 @@ func resolveOn(ctx context.Context, profile string, d *distro.Distro, o Options)
 			}
 		}
 		return nil, fmt.Errorf("%s on %s: %w", plan.Name, d.Name, err)
+	}
+	if memoKey != "" {
+		storeResolution(c, memoKey, plan, res)
 	}
 	return &Resolution{Distro: d, Arch: o.arch(), Index: ix, Keys: keys, Plan: plan, Result: res, Cache: c}, nil
 }
