@@ -72,7 +72,9 @@ func TestResolutionMemo(t *testing.T) {
 		return n
 	}
 	has := func(r GenResult, name string) bool {
-		return slices.ContainsFunc(r.Packages, func(p string) bool { return p == name || strings.HasPrefix(p, name+" ") || strings.HasPrefix(p, name+"=") })
+		return slices.ContainsFunc(r.Packages, func(p string) bool {
+			return p == name || strings.HasPrefix(p, name+" ") || strings.HasPrefix(p, name+"=")
+		})
 	}
 
 	first, _ := gen()
