@@ -866,6 +866,7 @@ func genPlans(ctx context.Context, profile string, o GenOptions) ([]*genInput, e
 			defer wg.Done()
 			po := o.Options
 			po.Arch = a
+			po.keepResolution = true
 			rs[i], errs[i] = resolve(ctx, profile, po)
 		}()
 	}

@@ -210,7 +210,7 @@ func (s *session) resolve(ctx context.Context, profile string, pf *profiles.Prof
 		op = &openedIndex{d: d, ix: ix, keys: keys, c: c}
 		s.indexes[key] = op
 	}
-	return resolveIn(profile, op.d, op.ix, op.keys, op.c, o)
+	return resolveIn(profile, op.d, op.ix, op.keys, op.c, o, "")
 }
 
 // profileOf is an image's profile: its name and, for a profile file, the

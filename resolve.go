@@ -45,6 +45,9 @@ type Options struct {
 	// Add names packages added to the profile's top level; Exclude names
 	// packages pruned from the closure (the ELF check of gen still applies).
 	Add, Exclude []string
+	// keepResolution uses and fills the resolution memo (resmemo.go):
+	// gen's resolutions.
+	keepResolution bool
 	// NoPrune resolves Debian's full Depends closure: no prune list and
 	// no files-only roots (for comparison; such a closure is not what gen
 	// builds).
@@ -179,6 +182,11 @@ func (o *Options) archs() ([]string, error) {
 // with the keys it was verified with (for the distro's Payload). The
 // host's apt sources are read only for a distro that needs mirrors.
 func (o *Options) OpenIndex(ctx context.Context, d *distro.Distro) (distro.Index, distro.Keys, *fetch.Cache, error) {
+	return o.openIndex(ctx, d, false)
+}
+
+// openIndex is OpenIndex; deferred opens as distro.OpenDeferred.
+func (o *Options) openIndex(ctx context.Context, d *distro.Distro, deferred bool) (distro.Index, distro.Keys, *fetch.Cache, error) {
 	c, err := o.cache()
 	if err != nil {
 		return nil, nil, nil, err
@@ -197,7 +205,11 @@ func (o *Options) OpenIndex(ctx context.Context, d *distro.Distro) (distro.Index
 		fresh.RefreshAfter = -1
 		d = &fresh
 	}
-	ix, keys, err := d.Open(ctx, c, o.arch(), m)
+	open := d.Open
+	if deferred {
+		open = d.OpenDeferred
+	}
+	ix, keys, err := open(ctx, c, o.arch(), m)
 	if err != nil {
 		if mirrErr != nil && (m.Archive == "" || m.Security == "") {
 			err = fmt.Errorf("%w (host apt sources: %v)", err, mirrErr)
@@ -452,15 +464,29 @@ func (e *openError) Error() string { return e.err.Error() }
 func (e *openError) Unwrap() error { return e.err }
 
 func resolveOn(ctx context.Context, profile string, d *distro.Distro, o Options) (*Resolution, error) {
-	ix, keys, c, err := o.OpenIndex(ctx, d)
+	ix, keys, c, err := o.openIndex(ctx, d, o.keepResolution)
 	if err != nil {
 		return nil, &openError{err}
 	}
-	return resolveIn(profile, d, ix, keys, c, o)
+	memoKey := ""
+	if l, ok := ix.(distro.Loader); ok && !l.Loaded() {
+		memoKey = o.resolutionKey(profile, d, keys, ix.Sources())
+		if plan, res := loadResolution(c, memoKey, d.Format); memoKey != "" && plan != nil {
+			if plan.Note != "" {
+				o.log("%s", plan.Note)
+			}
+			return &Resolution{Distro: d, Arch: o.arch(), Index: ix, Keys: keys, Plan: plan, Result: res, Cache: c}, nil
+		}
+		if err := l.Load(ctx); err != nil {
+			return nil, &openError{err}
+		}
+	}
+	return resolveIn(profile, d, ix, keys, c, o, memoKey)
 }
 
-// resolveIn resolves the profile in an opened index of distro d.
-func resolveIn(profile string, d *distro.Distro, ix distro.Index, keys distro.Keys, c *fetch.Cache, o Options) (*Resolution, error) {
+// resolveIn resolves the profile in an opened index of distro d, and
+// keeps the resolution under memoKey when it is set.
+func resolveIn(profile string, d *distro.Distro, ix distro.Index, keys distro.Keys, c *fetch.Cache, o Options, memoKey string) (*Resolution, error) {
 	plan, err := o.expand(profile, ix, d)
 	if err != nil {
 		return nil, err
@@ -478,6 +504,9 @@ func resolveIn(profile string, d *distro.Distro, ix distro.Index, keys distro.Ke
 			}
 		}
 		return nil, fmt.Errorf("%s on %s: %w", plan.Name, d.Name, err)
+	}
+	if memoKey != "" {
+		storeResolution(c, memoKey, plan, res)
 	}
 	return &Resolution{Distro: d, Arch: o.arch(), Index: ix, Keys: keys, Plan: plan, Result: res, Cache: c}, nil
 }

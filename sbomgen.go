@@ -90,7 +90,7 @@ func makeSBOM(im *PlatformImage, cache *fetch.Cache, f sbom.Format) (*genSBOM, e
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			p := &doc.Packages[i]
-			d, err := describer.Describe(in.cache.BlobPath(p.SHA256))
+			d, err := describeMemo(in.cache, describer, in.cache.BlobPath(p.SHA256), p.SHA256)
 			if err != nil {
 				errs[i] = fmt.Errorf("SBOM: reading package %s %s: %w", p.Name, p.Version, err)
 				return

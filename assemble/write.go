@@ -476,6 +476,9 @@ func writeOCI(ctx context.Context, a Artifact, dir, tag string) (err error) {
 		}
 	}
 
+	if old != nil && layoutHolds(dir, a, tag, old) {
+		return nil // nothing to change (unchanged.go)
+	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-*")
 	if err != nil {
 		return err

@@ -105,8 +105,8 @@ func (debDriver) needsMirrors(d *Distro) bool {
 	return false
 }
 
-func (debDriver) open(ctx context.Context, c *fetch.Cache, d *Distro, arch string, keys Keys, m Mirrors) (Index, error) {
-	spec := deb.Spec{Name: d.Name, Keyring: keys, Arch: arch, Now: time.Now(), RefreshAfter: d.RefreshAfter}
+func (debDriver) open(ctx context.Context, c *fetch.Cache, d *Distro, arch string, keys Keys, m Mirrors, deferLoad bool) (Index, error) {
+	spec := deb.Spec{Name: d.Name, Keyring: keys, Arch: arch, Now: time.Now(), RefreshAfter: d.RefreshAfter, Defer: deferLoad}
 	for _, s := range d.Suites {
 		base := s.URL
 		if base == "" {

@@ -311,6 +311,26 @@ func (d *Distro) keyring(ctx context.Context, c *fetch.Cache) (openpgp.EntityLis
 // returns it with the verified keys it was checked against (for
 // Payload). Only the mirror settings its suites use must be set.
 func (d *Distro) Open(ctx context.Context, c *fetch.Cache, arch string, m Mirrors) (Index, Keys, error) {
+	return d.open(ctx, c, arch, m, false)
+}
+
+// OpenDeferred is Open, but an index that can (a Debian one) only
+// verifies its signed root (the InRelease files, which name every
+// Packages file's digest) and loads the rest on its first use or its
+// Load(ctx) method (the index is then a Loader); Sources is complete at
+// once.
+func (d *Distro) OpenDeferred(ctx context.Context, c *fetch.Cache, arch string, m Mirrors) (Index, Keys, error) {
+	return d.open(ctx, c, arch, m, true)
+}
+
+// Loader is an index opened by OpenDeferred whose files are yet to be
+// loaded.
+type Loader interface {
+	Load(ctx context.Context) error
+	Loaded() bool
+}
+
+func (d *Distro) open(ctx context.Context, c *fetch.Cache, arch string, m Mirrors, deferLoad bool) (Index, Keys, error) {
 	if !slices.Contains(d.Architectures, arch) {
 		return nil, nil, fmt.Errorf("%s has no architecture %q (it has %s)", d.Name, arch, strings.Join(d.Architectures, ", "))
 	}
@@ -323,7 +343,7 @@ func (d *Distro) Open(ctx context.Context, c *fetch.Cache, arch string, m Mirror
 	if err != nil {
 		return nil, nil, err
 	}
-	ix, err := drv.open(ctx, c, d, farch, keys, m)
+	ix, err := drv.open(ctx, c, d, farch, keys, m, deferLoad)
 	if err != nil {
 		return nil, nil, err
 	}

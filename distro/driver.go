@@ -37,7 +37,7 @@ type driver interface {
 	// needsMirrors reports whether opening d uses the mirror settings.
 	needsMirrors(d *Distro) bool
 	// open opens d's index for arch (an OCI name) with verified keys.
-	open(ctx context.Context, c *fetch.Cache, d *Distro, arch string, keys Keys, m Mirrors) (Index, error)
+	open(ctx context.Context, c *fetch.Cache, d *Distro, arch string, keys Keys, m Mirrors, deferLoad bool) (Index, error)
 	// payload is the reader of d's package files (and its package
 	// database); keys are those Open returned, or nil.
 	payload(d *Distro, cacheDir string, keys Keys) packages.Payload
@@ -80,7 +80,7 @@ func (noDriver) embeddedKeyring(string) (openpgp.EntityList, string, bool, error
 	return nil, "", false, nil
 }
 func (noDriver) needsMirrors(*Distro) bool { return false }
-func (n noDriver) open(context.Context, *fetch.Cache, *Distro, string, Keys, Mirrors) (Index, error) {
+func (n noDriver) open(context.Context, *fetch.Cache, *Distro, string, Keys, Mirrors, bool) (Index, error) {
 	return nil, n.err
 }
 func (n noDriver) payload(*Distro, string, Keys) packages.Payload { return failPayload{n.err} }

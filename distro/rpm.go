@@ -59,7 +59,7 @@ func (rpmDriver) embeddedKeyring(string) (openpgp.EntityList, string, bool, erro
 // needsMirrors: repositories are named by URL in the definition.
 func (rpmDriver) needsMirrors(*Distro) bool { return false }
 
-func (rpmDriver) open(ctx context.Context, c *fetch.Cache, d *Distro, arch string, keys Keys, _ Mirrors) (Index, error) {
+func (rpmDriver) open(ctx context.Context, c *fetch.Cache, d *Distro, arch string, keys Keys, _ Mirrors, _ bool) (Index, error) {
 	spec := rpm.Spec{Name: d.Name, Keyring: keys, Arch: arch, UnsignedMetadata: !d.signedMetadata(), Now: time.Now(), RefreshAfter: d.RefreshAfter}
 	for _, r := range d.Repos {
 		spec.Repos = append(spec.Repos, rpm.Repo{Name: r.Name, URL: strings.ReplaceAll(r.URL, "{arch}", arch)})

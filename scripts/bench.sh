@@ -85,6 +85,8 @@ for i in 1 2 3 4 5; do
   echo "$t" >> "$work/nochange"
 done
 echo "gen, warm cache, no change, median: $(median < "$work/nochange") s"
+# The same, CPU seconds too, next to a warm resolve (medians of 5).
+RUNS=5 DISTROLESS_CACHE_DIR="$work/cold-$profile" ./scripts/nochange.sh "$profile" "$dist" "$dl" | sed 1d
 # Only the image config changes (another --user each run): every layer is
 # taken from the layer cache, the rest of the build runs.
 for i in 1 2 3 4 5; do

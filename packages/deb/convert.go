@@ -259,6 +259,7 @@ func profilesAllow(sets []dependency.StageSet) bool {
 // Field(p, "Multi-Arch")); field names match without regard to case, as
 // in deb822.
 func (ix *Index) Field(p *packages.Package, name string) string {
+	ix.ensure()
 	ix.mu.Lock()
 	d := ix.byPkg[p]
 	ix.mu.Unlock()
@@ -285,5 +286,6 @@ func recordField(record []byte, name string) string {
 // MultiArch returns the Multi-Arch value of one of the index's packages
 // ("same", "foreign", "allowed"), or "" (meaning "no").
 func (ix *Index) MultiArch(p *packages.Package) string {
+	ix.ensure()
 	return strings.ToLower(ix.Field(p, "Multi-Arch"))
 }

@@ -52,6 +52,12 @@ type Spec struct {
 	// before an online Open downloads it again: zero means one hour,
 	// negative means always. Offline opens always use the cached copy.
 	RefreshAfter time.Duration
+	// Defer makes Open stop once the InRelease files are verified: the
+	// Packages files they name (Sources lists them) are loaded by Load,
+	// or by the first use of the index. A caller that already knows what
+	// it wants of these exact files (a resolution kept under their
+	// digests) then never reads them.
+	Defer bool
 }
 
 // Index is the merged package universe of a Spec's suites for one
@@ -72,6 +78,12 @@ type Index struct {
 
 	namesOnce sync.Once
 	names     []string
+
+	// pending are the Packages files a deferred Open has yet to load
+	// (Load), from cache.
+	loadMu  sync.Mutex
+	pending []*fileJob
+	cache   *fetch.Cache
 }
 
 type stanzaKey struct{ file, stanza int32 }
@@ -169,10 +181,59 @@ func Open(ctx context.Context, c *fetch.Cache, s Spec) (*Index, error) {
 	for _, j := range jobs {
 		ix.sources = append(ix.sources, packages.IndexFile{URL: j.fetchURL, SHA256: j.fetched.SHA256})
 	}
+	if s.Defer {
+		ix.pending, ix.cache = jobs, c
+		return ix, nil
+	}
+	if err := ix.load(ctx, c, jobs); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
 
+// Loaded reports whether the index's Packages files are loaded (always,
+// but after an Open with Spec.Defer and before Load or a use).
+func (ix *Index) Loaded() bool {
+	ix.loadMu.Lock()
+	defer ix.loadMu.Unlock()
+	return ix.pending == nil
+}
+
+// Load loads the Packages files of an index opened with Spec.Defer,
+// verified as Open verifies them; it does nothing for a loaded index.
+// An index that could not be loaded stays unloaded: Load may be called
+// again.
+func (ix *Index) Load(ctx context.Context) error {
+	ix.loadMu.Lock()
+	defer ix.loadMu.Unlock()
+	if ix.pending == nil {
+		return nil
+	}
+	if err := ix.load(ctx, ix.cache, ix.pending); err != nil {
+		return err
+	}
+	ix.pending, ix.cache = nil, nil
+	return nil
+}
+
+// ensure loads a deferred index on its first use; a failure is one of
+// its Problems, and the index is then empty.
+func (ix *Index) ensure() {
+	if !ix.Loaded() {
+		if err := ix.Load(context.Background()); err != nil {
+			ix.mu.Lock()
+			ix.problems = append(ix.problems, err)
+			ix.mu.Unlock()
+		}
+	}
+}
+
+// load loads the Packages files jobs name.
+func (ix *Index) load(ctx context.Context, c *fetch.Cache, jobs []*fileJob) error {
+	var wg sync.WaitGroup
 	files := make([]*pkgFile, len(jobs))
 	unmaps := make([]func(), len(jobs))
-	errs = make([]error, len(jobs))
+	errs := make([]error, len(jobs))
 	for i, j := range jobs {
 		wg.Add(1)
 		go func() {
@@ -187,7 +248,7 @@ func Open(ctx context.Context, c *fetch.Cache, s Spec) (*Index, error) {
 				u()
 			}
 		}
-		return nil, err
+		return err
 	}
 	ix.files = files
 	runtime.AddCleanup(ix, func(us []func()) {
@@ -195,7 +256,7 @@ func Open(ctx context.Context, c *fetch.Cache, s Spec) (*Index, error) {
 			u()
 		}
 	}, unmaps)
-	return ix, nil
+	return nil
 }
 
 func loadRelease(ctx context.Context, c *fetch.Cache, s Spec, su Suite, now time.Time) (*release, error) {
@@ -365,6 +426,7 @@ func (ix *Index) Sources() []packages.IndexFile { return slices.Clone(ix.sources
 // Problems returns the errors met so far while parsing stanzas: a stanza
 // that does not parse is left out of the index and reported here.
 func (ix *Index) Problems() []error {
+	ix.ensure()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	return slices.Clone(ix.problems)
@@ -425,6 +487,7 @@ func (ix *Index) winner(name string) *debPkg {
 // (the highest version across the suites), or nil: packages.Lookup's
 // answer, without gathering providers (it implements packages.Looker).
 func (ix *Index) Lookup(name string) *packages.Package {
+	ix.ensure()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if d := ix.winner(name); d != nil {
@@ -442,6 +505,7 @@ func (ix *Index) Lookup(name string) *packages.Package {
 // loaded), :any only by Multi-Arch: allowed packages, :<arch> only when
 // <arch> is the target.
 func (ix *Index) Satisfiers(a packages.Atom) []*packages.Package {
+	ix.ensure()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	var want *version.Version
@@ -530,6 +594,7 @@ func relationHolds(have version.Version, op string, want version.Version) bool {
 // Names returns every real package name of the target architecture or
 // "all", sorted.
 func (ix *Index) Names() []string {
+	ix.ensure()
 	ix.namesOnce.Do(func() {
 		var names []string
 		for _, f := range ix.files {
