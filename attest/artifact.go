@@ -23,6 +23,17 @@ var emptyConfig = []byte("{}")
 // org.opencontainers.image.created, for tools that list referrers). The
 // manifest's bytes depend only on its arguments.
 func Referrer(subject v1.Descriptor, mediaType string, data []byte, annotations map[string]string) (v1.Image, error) {
+	return referrer(subject, mediaType, data, annotations, true)
+}
+
+// ReferrerBareConfig is Referrer with the empty config's descriptor
+// carrying no inline data (only its media type, digest and size), the
+// form of the SBOM referrers: the same arguments make the same manifest.
+func ReferrerBareConfig(subject v1.Descriptor, mediaType string, data []byte, annotations map[string]string) (v1.Image, error) {
+	return referrer(subject, mediaType, data, annotations, false)
+}
+
+func referrer(subject v1.Descriptor, mediaType string, data []byte, annotations map[string]string, inlineConfig bool) (v1.Image, error) {
 	if subject.Digest.Algorithm == "" || subject.MediaType == "" || subject.Size <= 0 {
 		return nil, fmt.Errorf("referrer of %s: the subject needs a media type, a digest and a size", mediaType)
 	}
@@ -39,9 +50,12 @@ func Referrer(subject v1.Descriptor, mediaType string, data []byte, annotations 
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
 		ArtifactType:  mediaType,
-		Config:        v1.Descriptor{MediaType: types.OCIEmptyJSON, Digest: cfgDigest, Size: cfgSize, Data: emptyConfig},
+		Config:        v1.Descriptor{MediaType: types.OCIEmptyJSON, Digest: cfgDigest, Size: cfgSize},
 		Layers:        []v1.Descriptor{{MediaType: types.MediaType(mediaType), Digest: layerDigest, Size: size}},
 		Subject:       &sub,
+	}
+	if inlineConfig {
+		m.Config.Data = emptyConfig
 	}
 	if len(annotations) > 0 {
 		m.Annotations = maps.Clone(annotations)
