@@ -29,29 +29,9 @@ func writeOCIArchive(ctx context.Context, a Artifact, file, tag string) (err err
 	if err := writeOCI(ctx, a, layoutDir, tag); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := tarLayout(ctx, layoutDir, &ctxWriter{ctx, f}); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), file); err != nil {
+	if err := replaceFile(file, "."+filepath.Base(file)+".tmp-*", true, func(w io.Writer) error {
+		return tarLayout(ctx, layoutDir, &ctxWriter{ctx, w})
+	}); err != nil {
 		return err
 	}
 	syncDir(filepath.Dir(file))

@@ -384,8 +384,18 @@ func parseRegistryRef(s string) (name.Reference, error) {
 }
 
 // writeArchive writes a docker-archive through a temporary file.
-func writeArchive(ctx context.Context, img v1.Image, file string, tag name.Tag) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
+func writeArchive(ctx context.Context, img v1.Image, file string, tag name.Tag) error {
+	return replaceFile(file, "."+filepath.Base(file)+".tmp-*", true, func(w io.Writer) error {
+		return tarball.Write(tag, img, &ctxWriter{ctx, w})
+	})
+}
+
+// replaceFile writes file through a temporary file in its directory,
+// named by pattern (os.CreateTemp's) and filled by fill, then made mode
+// 0644, synced to disk if sync, and renamed over file. On an error the
+// temporary file is removed and file is left as it was.
+func replaceFile(file, pattern string, sync bool, fill func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(file), pattern)
 	if err != nil {
 		return err
 	}
@@ -395,14 +405,16 @@ func writeArchive(ctx context.Context, img v1.Image, file string, tag name.Tag) 
 			os.Remove(f.Name())
 		}
 	}()
-	if err := tarball.Write(tag, img, &ctxWriter{ctx, f}); err != nil {
+	if err := fill(f); err != nil {
 		return err
 	}
 	if err := f.Chmod(0o644); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	if sync {
+		if err := f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
