@@ -314,12 +314,9 @@ func parseOutput(output string, opts WriteOptions) (target, error) {
 			return t, fmt.Errorf("output %q: no directory", output)
 		}
 	case strings.HasPrefix(output, "docker-archive:"):
-		file, ref, _ := strings.Cut(strings.TrimPrefix(output, "docker-archive:"), ":")
-		if file == "" {
-			return t, fmt.Errorf("output %q: no file", output)
-		}
-		if ref == "" {
-			ref = opts.DefaultRef
+		file, ref, err := splitArchive(output, "docker-archive:", opts)
+		if err != nil {
+			return t, err
 		}
 		if ref == "" {
 			return t, fmt.Errorf("output %q: no image name (docker-archive:FILE:NAME:TAG)", output)
@@ -333,12 +330,9 @@ func parseOutput(output string, opts WriteOptions) (target, error) {
 		// FILE[:REF], REF a tag or NAME:TAG (the layout's ref.name, which
 		// podman load takes for the image's name), as podman and skopeo
 		// write it; the default is the docker-archive's.
-		file, ref, _ := strings.Cut(strings.TrimPrefix(output, "oci-archive:"), ":")
-		if file == "" {
-			return t, fmt.Errorf("output %q: no file", output)
-		}
-		if ref == "" {
-			ref = opts.DefaultRef
+		file, ref, err := splitArchive(output, "oci-archive:", opts)
+		if err != nil {
+			return t, err
 		}
 		if ref == "" {
 			ref = "latest"
@@ -360,6 +354,19 @@ func parseOutput(output string, opts WriteOptions) (target, error) {
 		t.ref = ref
 	}
 	return t, nil
+}
+
+// splitArchive splits an archive output "PREFIXFILE[:REF]" into its
+// file and its reference, opts.DefaultRef when it names none.
+func splitArchive(output, prefix string, opts WriteOptions) (file, ref string, err error) {
+	file, ref, _ = strings.Cut(strings.TrimPrefix(output, prefix), ":")
+	if file == "" {
+		return "", "", fmt.Errorf("output %q: no file", output)
+	}
+	if ref == "" {
+		ref = opts.DefaultRef
+	}
+	return file, ref, nil
 }
 
 // splitOCI splits "DIR[:TAG]"; a suffix after the last colon is a tag
