@@ -10,9 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
-
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
 )
@@ -22,20 +19,7 @@ import (
 func twoSuiteDistro(t *testing.T, a *debtest.Archive) string {
 	t.Helper()
 	dir := t.TempDir()
-	var key bytes.Buffer
-	w, err := armor.Encode(&key, openpgp.PublicKeyType, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range a.Keyring {
-		if err := e.Serialize(w); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w.Close()
-	if err := os.WriteFile(filepath.Join(dir, "key.asc"), key.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeArchiveKey(t, a, filepath.Join(dir, "key.asc"))
 	def := fmt.Sprintf(`name: test:two
 format: deb
 architectures: [amd64]

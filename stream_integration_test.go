@@ -26,11 +26,10 @@ import (
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
 )
 
-// debtestDistro writes a distro file for a served test archive (suite
-// "stable", component main) and returns its path.
-func debtestDistro(t *testing.T, a *debtest.Archive) string {
+// writeArchiveKey writes the served test archive's public keys, armored,
+// to file.
+func writeArchiveKey(t *testing.T, a *debtest.Archive, file string) {
 	t.Helper()
-	dir := t.TempDir()
 	var key bytes.Buffer
 	w, err := armor.Encode(&key, openpgp.PublicKeyType, nil)
 	if err != nil {
@@ -42,9 +41,17 @@ func debtestDistro(t *testing.T, a *debtest.Archive) string {
 		}
 	}
 	w.Close()
-	if err := os.WriteFile(filepath.Join(dir, "test-archive.asc"), key.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(file, key.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// debtestDistro writes a distro file for a served test archive (suite
+// "stable", component main) and returns its path.
+func debtestDistro(t *testing.T, a *debtest.Archive) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeArchiveKey(t, a, filepath.Join(dir, "test-archive.asc"))
 	def := fmt.Sprintf(`name: test:stable
 format: deb
 architectures: [amd64]
