@@ -68,6 +68,13 @@ func (u *userEnv) run(t *testing.T, args ...string) (stdout, stderr string, code
 	defer cancel()
 	cmd := exec.CommandContext(ctx, testBin, append(args, "--cache-dir", testCache)...)
 	cmd.Env = u.env()
+	return runExit(t, cmd)
+}
+
+// runExit runs cmd and returns its stdout, its stderr and its exit status;
+// a command that cannot run fails the test.
+func runExit(t *testing.T, cmd *exec.Cmd) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -62,17 +62,7 @@ func (e *releaseEnv) run(t *testing.T, args ...string) (string, string, int) {
 	cmd := exec.CommandContext(ctx, testBin, args...)
 	cmd.Dir = e.dir
 	cmd.Env = append(os.Environ(), e.env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		return out.String(), errb.String(), ee.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), 0
+	return runExit(t, cmd)
 }
 
 func (e *releaseEnv) release(t *testing.T, args ...string) *ReleaseResult {
