@@ -514,14 +514,21 @@ func TestWriteOCIArchive(t *testing.T) {
 	}
 }
 
+// quietRegistry isolates the registry settings and serves an in-memory
+// registry for the test, whose host:port it returns.
+func quietRegistry(t *testing.T) string {
+	t.Helper()
+	isolateConfig(t)
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
 // Several outputs in one write: every tag of a repository and every
 // repository get the image, each repository reported once with its tags,
 // in output order.
 func TestWriteOutputsSeveralTags(t *testing.T) {
-	isolateConfig(t)
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := quietRegistry(t)
 	img := testImage(t, "tags")
 	layout := filepath.Join(t.TempDir(), "lay")
 	outs := []string{host + "/x/y:t1", "oci:" + layout + ":l", host + "/z:t", host + "/x/y:t2"}
@@ -640,10 +647,7 @@ func TestPushIndexMountRefused(t *testing.T) {
 // Remote's options reach a registry with the settings: a HEAD of what a
 // push wrote gives its digest.
 func TestRegistryOptionsRemote(t *testing.T) {
-	isolateConfig(t)
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := quietRegistry(t)
 	img := testImage(t, "remote")
 	o := RegistryOptions{BlobMemory: filepath.Join(t.TempDir(), "b.json")}
 	if _, err := WriteOutputs(context.Background(), Artifact{Image: img}, []string{host + "/r:t"}, WriteOptions{Registry: o}); err != nil {
