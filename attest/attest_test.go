@@ -282,11 +282,7 @@ func writeKey(t *testing.T, dir, name string, key any, pemType string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeFile(t, dir, name, string(pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: der})))
 }
 
 // Keys: P-256 in PKCS#8 or SEC 1 PEM, and cosign's encrypted key files
@@ -351,7 +347,9 @@ func TestLoadKey(t *testing.T) {
 	}
 }
 
+// writeFile writes s to dir/name, mode 0600, and returns its path.
 func writeFile(t *testing.T, dir, name, s string) string {
+	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
 		t.Fatal(err)
