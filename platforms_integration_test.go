@@ -151,6 +151,21 @@ func platformImages(t *testing.T, idx v1.ImageIndex) ([]v1.Descriptor, map[strin
 	return im.Manifests, out
 }
 
+// imageLayers is the layer digests of img.
+func imageLayers(t *testing.T, img v1.Image) []string {
+	t.Helper()
+	ls, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range ls {
+		d, _ := l.Digest()
+		out = append(out, d.String())
+	}
+	return out
+}
+
 // imageFiles reads the named files of an image's flattened root
 // filesystem (symlinks by their target).
 func imageFiles(t *testing.T, img v1.Image, names ...string) map[string][]byte {
@@ -218,19 +233,7 @@ func TestGenPlatformsIndex(t *testing.T) {
 
 	// Layers: the same layer in both images is one blob; the os-release
 	// layer is the same bytes for both.
-	layersOf := func(img v1.Image) []string {
-		ls, err := img.Layers()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, l := range ls {
-			d, _ := l.Digest()
-			out = append(out, d.String())
-		}
-		return out
-	}
-	amd, arm := layersOf(imgs["amd64"]), layersOf(imgs["arm64"])
+	amd, arm := imageLayers(t, imgs["amd64"]), imageLayers(t, imgs["arm64"])
 	if amd[len(amd)-1] != arm[len(arm)-1] {
 		t.Errorf("the os-release layers differ: %s and %s", amd[len(amd)-1], arm[len(arm)-1])
 	}

@@ -134,16 +134,7 @@ func remoteLayers(t *testing.T, reg *registrytest.Registry, ref string) []string
 	if err != nil {
 		t.Fatal(err)
 	}
-	ls, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, l := range ls {
-		d, _ := l.Digest()
-		out = append(out, d.String())
-	}
-	return out
+	return imageLayers(t, img)
 }
 
 // TestRegistryPush pushes to the real distribution registry with TLS from
