@@ -170,33 +170,41 @@ func imageLayers(t *testing.T, img v1.Image) []string {
 // filesystem (symlinks by their target).
 func imageFiles(t *testing.T, img v1.Image, names ...string) map[string][]byte {
 	t.Helper()
-	rc := mutate.Extract(img)
-	defer rc.Close()
-	tr := tar.NewReader(rc)
 	out := map[string][]byte{}
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := strings.TrimPrefix(h.Name, "./")
+	eachImageEntry(t, img, func(name string, h *tar.Header, tr *tar.Reader) {
 		if !slices.Contains(names, name) {
-			continue
+			return
 		}
 		if h.Typeflag == tar.TypeSymlink {
 			out[name] = []byte("-> " + h.Linkname)
-			continue
+			return
 		}
 		b, err := io.ReadAll(tr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		out[name] = b
-	}
+	})
 	return out
+}
+
+// eachImageEntry calls fn with every entry of an image's flattened root
+// filesystem, its name without a leading "./"; tr reads the entry.
+func eachImageEntry(t *testing.T, img v1.Image, fn func(name string, h *tar.Header, tr *tar.Reader)) {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(strings.TrimPrefix(h.Name, "./"), h, tr)
+	}
 }
 
 // TestGenPlatformsIndex: python3 for linux/amd64 and linux/arm64 is one
@@ -331,22 +339,11 @@ func TestGenPlatformsIndex(t *testing.T) {
 // no tests) and reads its .pyc files.
 func pythonFiles(t *testing.T, img v1.Image) ([]string, map[string][]byte) {
 	t.Helper()
-	rc := mutate.Extract(img)
-	defer rc.Close()
-	tr := tar.NewReader(rc)
 	var srcs []string
 	pyc := map[string][]byte{}
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := strings.TrimPrefix(h.Name, "./")
+	eachImageEntry(t, img, func(name string, h *tar.Header, tr *tar.Reader) {
 		if !strings.HasPrefix(name, "usr/lib/python3.13/") || (h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeSymlink) {
-			continue
+			return
 		}
 		switch {
 		case strings.HasSuffix(name, ".py"):
@@ -358,7 +355,7 @@ func pythonFiles(t *testing.T, img v1.Image) ([]string, map[string][]byte) {
 			}
 			pyc[name] = b
 		}
-	}
+	})
 	return srcs, pyc
 }
 
