@@ -480,41 +480,40 @@ func (rs Requests) Since(n int) Requests {
 	return rs[n:]
 }
 
-// Uploads is the completed blob uploads: the final PUT of an upload
-// session, answered 201 Created.
-func (rs Requests) Uploads() Requests {
+// where is the requests keep keeps, in order.
+func (rs Requests) where(keep func(Request) bool) Requests {
 	var out Requests
 	for _, q := range rs {
-		if q.Method == http.MethodPut && strings.Contains(q.Path, "/blobs/uploads/") && q.Status == http.StatusCreated {
+		if keep(q) {
 			out = append(out, q)
 		}
 	}
 	return out
+}
+
+// Uploads is the completed blob uploads: the final PUT of an upload
+// session, answered 201 Created.
+func (rs Requests) Uploads() Requests {
+	return rs.where(func(q Request) bool {
+		return q.Method == http.MethodPut && strings.Contains(q.Path, "/blobs/uploads/") && q.Status == http.StatusCreated
+	})
 }
 
 // Mounts is the cross-repository blob mounts the registry made: a POST
 // to /blobs/uploads/ with mount= and from=, answered 201 Created (a
 // registry that cannot mount answers 202 and opens an upload instead).
 func (rs Requests) Mounts() Requests {
-	var out Requests
-	for _, q := range rs {
-		if q.Method == http.MethodPost && strings.HasSuffix(q.Path, "/blobs/uploads/") && q.Query.Get("mount") != "" && q.Status == http.StatusCreated {
-			out = append(out, q)
-		}
-	}
-	return out
+	return rs.where(func(q Request) bool {
+		return q.Method == http.MethodPost && strings.HasSuffix(q.Path, "/blobs/uploads/") && q.Query.Get("mount") != "" && q.Status == http.StatusCreated
+	})
 }
 
 // ManifestPuts is the manifests stored (PUT /v2/REPO/manifests/REF
 // answered 201), one per tag or digest pushed.
 func (rs Requests) ManifestPuts() Requests {
-	var out Requests
-	for _, q := range rs {
-		if q.Method == http.MethodPut && strings.Contains(q.Path, "/manifests/") && q.Status == http.StatusCreated {
-			out = append(out, q)
-		}
-	}
-	return out
+	return rs.where(func(q Request) bool {
+		return q.Method == http.MethodPut && strings.Contains(q.Path, "/manifests/") && q.Status == http.StatusCreated
+	})
 }
 
 // Digests is the digests the requests name: the digest= of uploads, the
