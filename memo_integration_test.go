@@ -23,14 +23,7 @@ func TestGenMemo(t *testing.T) {
 	gen := func(out string, args ...string) (string, bool, string) {
 		t.Helper()
 		args = append([]string{"gen", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:" + filepath.Join(dir, out) + ":s", "--json"}, args...)
-		stdout, stderr, code := cli(t, args...)
-		if code != 0 {
-			t.Fatalf("distroless %s: exit %d\n%s", strings.Join(args, " "), code, tail(stderr, 30))
-		}
-		var r GenResult
-		if err := decodeOne(stdout, &r); err != nil {
-			t.Fatalf("--json: %v", err)
-		}
+		r, stderr := genJSON(t, args...)
 		return r.Digest, r.Memo, stderr
 	}
 	d1, e1, _ := gen("a")
@@ -94,6 +87,21 @@ func TestGenMemo(t *testing.T) {
 	}
 }
 
+// genJSON runs distroless with args (a gen with --json), which must
+// succeed, and returns its decoded result and its stderr.
+func genJSON(t *testing.T, args ...string) (*GenResult, string) {
+	t.Helper()
+	stdout, stderr, code := cli(t, args...)
+	if code != 0 {
+		t.Fatalf("distroless %s: exit %d\n%s", strings.Join(args, " "), code, tail(stderr, 30))
+	}
+	var r GenResult
+	if err := decodeOne(stdout, &r); err != nil {
+		t.Fatalf("--json: %v", err)
+	}
+	return &r, stderr
+}
+
 // dropImageMemos removes the image memos from a cache (named entries
 // holding a memo's JSON), so that the next gen builds.
 func dropImageMemos(t *testing.T, cache string) {
@@ -128,16 +136,8 @@ func TestGenMemoPlatforms(t *testing.T) {
 	dir := t.TempDir()
 	gen := func(out, platform string) (string, bool, *GenResult) {
 		t.Helper()
-		args := []string{"gen", "static", "--distro", "debian:trixie", "--platform", platform, "--cache-dir", testCache, "-o", "oci:" + filepath.Join(dir, out) + ":s", "--json"}
-		stdout, stderr, code := cli(t, args...)
-		if code != 0 {
-			t.Fatalf("distroless %s: exit %d\n%s", strings.Join(args, " "), code, tail(stderr, 30))
-		}
-		var r GenResult
-		if err := decodeOne(stdout, &r); err != nil {
-			t.Fatalf("--json: %v", err)
-		}
-		return r.Digest, r.Memo, &r
+		r, _ := genJSON(t, "gen", "static", "--distro", "debian:trixie", "--platform", platform, "--cache-dir", testCache, "-o", "oci:"+filepath.Join(dir, out)+":s", "--json")
+		return r.Digest, r.Memo, r
 	}
 	d1, e1, r1 := gen("a", "linux/amd64,linux/arm64")
 	if e1 || len(r1.Platforms) != 2 {
