@@ -92,13 +92,8 @@ func genRusage(t *testing.T, args ...string) (string, int, int64) {
 // limit without growing it: its peak RSS stays under 200 MiB.
 func TestGenSizeLimits(t *testing.T) {
 	integration(t)
-	good := debtestPkg("bomb", "1.0-1", "hello\n")
-	a := debtest.NewArchive(t, debtest.Suite{Name: "stable", Packages: []debtest.Package{good}})
-	distroFile := debtestDistro(t, a)
-	profile := debtestProfile(t, "bomb", "bomb")
-	layout := filepath.Join(t.TempDir(), "img")
-	out := "oci:" + layout + ":v1"
-	genDigest(t, "-f", profile, "--distro", distroFile, "--cache-dir", filepath.Join(t.TempDir(), "cache"), "-o", out)
+	g := newDebtestGen(t, debtestPkg("bomb", "1.0-1", "hello\n"))
+	a, distroFile, profile, layout, out := g.a, g.distro, g.profile, g.layout, g.out
 	before := snapshotDir(t, layout)
 	control := "Package: bomb\nVersion: 2.0-1\nArchitecture: amd64\nDescription: test"
 

@@ -132,6 +132,25 @@ func arMemberSpan(t *testing.T, ar []byte, name string) (start, size int) {
 	return 0, 0
 }
 
+// debtestGen is a served test archive of one package, a profile of that
+// package, and the OCI layout (tag v1) a first gen wrote from them with a
+// cache of its own.
+type debtestGen struct {
+	a                                    *debtest.Archive
+	distro, profile, layout, out, digest string
+}
+
+func newDebtestGen(t *testing.T, pkg debtest.Package) *debtestGen {
+	t.Helper()
+	g := &debtestGen{a: debtest.NewArchive(t, debtest.Suite{Name: "stable", Packages: []debtest.Package{pkg}})}
+	g.distro = debtestDistro(t, g.a)
+	g.profile = debtestProfile(t, pkg.Name, pkg.Name)
+	g.layout = filepath.Join(t.TempDir(), "img")
+	g.out = "oci:" + g.layout + ":v1"
+	g.digest = genDigest(t, "-f", g.profile, "--distro", g.distro, "--cache-dir", filepath.Join(t.TempDir(), "cache"), "-o", g.out)
+	return g
+}
+
 // TestGenCorruptStream: the signed index vouches for a .deb (its SHA-256
 // is the damaged file's), but the .deb's data.tar.gz is damaged where the
 // tar reader never looks: gen exits 1 naming the package, the existing
@@ -139,13 +158,8 @@ func arMemberSpan(t *testing.T, ar []byte, name string) (start, size int) {
 func TestGenCorruptStream(t *testing.T) {
 	integration(t)
 	good := debtestPkg("hello", "1.0-1", "hello, world\n")
-	a := debtest.NewArchive(t, debtest.Suite{Name: "stable", Packages: []debtest.Package{good}})
-	distroFile := debtestDistro(t, a)
-	profile := debtestProfile(t, "hello", "hello")
-	cache := filepath.Join(t.TempDir(), "cache")
-	layout := filepath.Join(t.TempDir(), "img")
-	out := "oci:" + layout + ":v1"
-	base := genDigest(t, "-f", profile, "--distro", distroFile, "--cache-dir", cache, "-o", out)
+	g := newDebtestGen(t, good)
+	a, distroFile, profile, layout, out, base := g.a, g.distro, g.profile, g.layout, g.out, g.digest
 	before := snapshotDir(t, layout)
 
 	start, size := arMemberSpan(t, good.Deb, "data.tar.gz")
