@@ -343,21 +343,34 @@ func (o GenOptions) artifactOf(imgs []*PlatformImage, outputs []string, sc *supp
 	var art assemble.Artifact
 	var built []builtImage
 	boms := make([]*genSBOM, len(imgs))
+	if wantSBOM(o.SBOM, outputs...) {
+		// Each platform's SBOM, side by side.
+		c, err := o.cache()
+		if err != nil {
+			return art, nil, attached{}, err
+		}
+		errs := make([]error, len(imgs))
+		var wg sync.WaitGroup
+		for i, im := range imgs {
+			progress("describing the packages for the SBOM of " + PlatformName(im.Arch))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				boms[i], errs[i] = makeSBOM(im, c, sbomFormat)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return art, nil, attached{}, err
+		}
+	}
 	for i, im := range imgs {
 		b := builtImage{img: im.Image,
 			build: provenanceBuild(o, im.Distro, im.Arch, im.Plan, im.Levels, im.Indexes, im.Created)}
 		if o.provenance != nil {
 			o.provenance(&b.build)
 		}
-		if wantSBOM(o.SBOM, outputs...) {
-			progress("describing the packages for the SBOM of " + PlatformName(im.Arch))
-			c, err := o.cache()
-			if err != nil {
-				return art, nil, attached{}, err
-			}
-			if boms[i], err = makeSBOM(im, c, sbomFormat); err != nil {
-				return art, nil, attached{}, err
-			}
+		if boms[i] != nil {
 			if wantSBOM("", outputs...) {
 				art.Referrers = append(art.Referrers, boms[i].referrer)
 				b.docs = append(b.docs, attest.Predicate{Type: sbomFormat.PredicateType(), JSON: boms[i].doc})
@@ -534,20 +547,22 @@ func buildImages(ctx context.Context, ins []*genInput, o GenOptions, user imageU
 	// there; otherwise every platform is built (the builds of an index
 	// share their Python bytecode, so one is not built without the
 	// others).
+	// The platforms are looked up side by side.
 	memo := make([]*PlatformImage, len(ins))
-	hits := 0
+	memoErrs := make([]error, len(ins))
+	var looked sync.WaitGroup
 	for i, in := range ins {
-		pi, err := in.fromMemo(o, user, payloadOf(in), setting(i))
-		if err != nil {
-			return nil, err
-		}
-		if pi == nil {
-			break
-		}
-		memo[i] = pi
-		hits++
+		looked.Add(1)
+		go func() {
+			defer looked.Done()
+			memo[i], memoErrs[i] = in.fromMemo(o, user, payloadOf(in), setting(i))
+		}()
 	}
-	if hits == len(ins) {
+	looked.Wait()
+	if err := errors.Join(memoErrs...); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(memo, nil) {
 		if len(ins) > 1 {
 			progress("the images of these inputs are in the cache")
 		} else {
