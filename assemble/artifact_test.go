@@ -53,18 +53,18 @@ func layoutRefs(t *testing.T, dir string) map[string]string {
 	return got
 }
 
-func TestWriteArtifactReferrersFollowTheirSubject(t *testing.T) {
+func TestWriteOutputsReferrersFollowTheirSubject(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir() + "/l"
 	img1, img2, img3 := testImage(t, "one"), testImage(t, "two"), testImage(t, "three")
 	r1, r2, r3 := referrer(t, img1, "sbom one"), referrer(t, img2, "sbom two"), referrer(t, img3, "sbom three")
 	sig1 := referrer(t, img1, "signature one")
 
-	if _, err := WriteArtifact(ctx, Artifact{Image: img1, Referrers: []v1.Image{r1}, Tagged: map[string]v1.Image{"sha256-x.sig": sig1}},
+	if _, err := WriteOutputs(ctx, Artifact{Image: img1, Referrers: []v1.Image{r1}, Tagged: map[string]v1.Image{"sha256-x.sig": sig1}},
 		[]string{"oci:" + dir + ":a"}, WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := WriteArtifact(ctx, Artifact{Image: img2, Referrers: []v1.Image{r2}}, []string{"oci:" + dir + ":b"}, WriteOptions{}); err != nil {
+	if _, err := WriteOutputs(ctx, Artifact{Image: img2, Referrers: []v1.Image{r2}}, []string{"oci:" + dir + ":b"}, WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got := layoutRefs(t, dir)
@@ -77,7 +77,7 @@ func TestWriteArtifactReferrersFollowTheirSubject(t *testing.T) {
 		t.Fatalf("tags: %v", got)
 	}
 	// Replacing tag a drops img1's referrer and keeps b's.
-	if _, err := WriteArtifact(ctx, Artifact{Image: img3, Referrers: []v1.Image{r3}}, []string{"oci:" + dir + ":a"}, WriteOptions{}); err != nil {
+	if _, err := WriteOutputs(ctx, Artifact{Image: img3, Referrers: []v1.Image{r3}}, []string{"oci:" + dir + ":a"}, WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got = layoutRefs(t, dir)
@@ -104,7 +104,7 @@ func TestWriteArtifactReferrersFollowTheirSubject(t *testing.T) {
 	}
 }
 
-func TestWriteArtifactIndex(t *testing.T) {
+func TestWriteOutputsIndex(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir() + "/l"
 	img1, img2 := testImage(t, "amd"), testImage(t, "arm")
@@ -123,10 +123,11 @@ func TestWriteArtifactIndex(t *testing.T) {
 	)
 	idx = mutate.IndexMediaType(idx, types.OCIImageIndex)
 	r2 := referrer(t, img2, "sbom arm")
-	d, err := WriteArtifact(ctx, Artifact{Index: idx, Referrers: []v1.Image{r2}}, []string{"oci:" + dir + ":multi"}, WriteOptions{})
+	wr, err := WriteOutputs(ctx, Artifact{Index: idx, Referrers: []v1.Image{r2}}, []string{"oci:" + dir + ":multi"}, WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	d := wr.Digest
 	want, _ := idx.Digest()
 	if d != want.String() {
 		t.Fatalf("digest %s, want the index's %s", d, want)
@@ -137,7 +138,7 @@ func TestWriteArtifactIndex(t *testing.T) {
 	}
 	// A second write of another tag keeps the index's referrer: its
 	// subject is one of the index's images.
-	if _, err := WriteArtifact(ctx, Artifact{Image: testImage(t, "x")}, []string{"oci:" + dir + ":other"}, WriteOptions{}); err != nil {
+	if _, err := WriteOutputs(ctx, Artifact{Image: testImage(t, "x")}, []string{"oci:" + dir + ":other"}, WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := layoutRefs(t, dir); !hasDigest(got, digestOf(t, r2)) || got["multi"] != want.String() {
@@ -156,17 +157,17 @@ func TestWriteArtifactIndex(t *testing.T) {
 	}
 	// An index cannot go into a docker-archive; nothing is written.
 	arch := t.TempDir() + "/x.tar"
-	if _, err := WriteArtifact(ctx, Artifact{Index: idx}, []string{"oci:" + dir + ":n2", "docker-archive:" + arch + ":a/b:c"}, WriteOptions{}); err == nil || !strings.Contains(err.Error(), "image index") {
+	if _, err := WriteOutputs(ctx, Artifact{Index: idx}, []string{"oci:" + dir + ":n2", "docker-archive:" + arch + ":a/b:c"}, WriteOptions{}); err == nil || !strings.Contains(err.Error(), "image index") {
 		t.Fatalf("index into docker-archive: %v", err)
 	}
 	if _, ok := layoutRefs(t, dir)["n2"]; ok {
 		t.Fatal("a refused write list wrote its first output")
 	}
 	// Not exactly one of Image and Index.
-	if _, err := WriteArtifact(ctx, Artifact{}, []string{"oci:" + dir}, WriteOptions{}); err == nil {
+	if _, err := WriteOutputs(ctx, Artifact{}, []string{"oci:" + dir}, WriteOptions{}); err == nil {
 		t.Fatal("empty artifact written")
 	}
-	if _, err := WriteArtifact(ctx, Artifact{Image: img1, Tagged: map[string]v1.Image{"../x": img2}}, []string{"oci:" + dir}, WriteOptions{}); err == nil {
+	if _, err := WriteOutputs(ctx, Artifact{Image: img1, Tagged: map[string]v1.Image{"../x": img2}}, []string{"oci:" + dir}, WriteOptions{}); err == nil {
 		t.Fatal("bad attached tag accepted")
 	}
 }

@@ -50,7 +50,7 @@ const RefNameAnnotation = "org.opencontainers.image.ref.name"
 
 var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
 
-// Artifact is what WriteArtifact writes: one image or one image index,
+// Artifact is what WriteOutputs writes: one image or one image index,
 // with the manifests that go with it.
 type Artifact struct {
 	// Image is a single-platform image and Index a multi-platform image
@@ -135,36 +135,9 @@ func describe(m manifest) (v1.Descriptor, error) {
 }
 
 // Write writes img to output and returns its manifest digest; it is
-// WriteArtifact of the image alone to one output.
+// WriteOutputs of the image alone to one output.
 func Write(ctx context.Context, img v1.Image, output string, opts WriteOptions) (string, error) {
-	return WriteArtifact(ctx, Artifact{Image: img}, []string{output}, opts)
-}
-
-// WriteArtifact writes a to every output, one after another, and returns
-// its manifest digest ("sha256:…"). Every output is checked before any is
-// written. An output is one of:
-//
-//   - oci:DIR[:TAG] — an OCI image layout, the image tagged TAG
-//     ("latest" by default) through the org.opencontainers.image.ref.name
-//     annotation. An existing layout keeps its other images; one with the
-//     same tag is replaced (and its blobs no longer needed dropped).
-//   - docker-archive:FILE[:REF] — a tarball docker load and podman load
-//     accept, the image named REF (opts.DefaultRef by default). It holds
-//     one image: an index cannot be written to it.
-//   - REGISTRY/REPO[:TAG|@DIGEST] — pushed to a registry. The first
-//     component must name a registry (contain a dot or a colon, or be
-//     localhost), so that a mistyped file name is never pushed to Docker
-//     Hub; write docker.io/… for that.
-//
-// Files are written next to their target and renamed into place, so an
-// interrupted or failed write leaves an earlier output as it was. Writers
-// of one layout take turns through the layout's lock file
-// (LayoutLockName), so that concurrent writes of different tags all
-// land; two writers of one docker-archive each replace it whole, the last
-// one winning. Layout files and archives get mode 0644 and layout
-// directories 0755 whatever the umask.
-func WriteArtifact(ctx context.Context, a Artifact, outputs []string, opts WriteOptions) (string, error) {
-	res, err := WriteOutputs(ctx, a, outputs, opts)
+	res, err := WriteOutputs(ctx, Artifact{Image: img}, []string{output}, opts)
 	return res.Digest, err
 }
 
@@ -174,14 +147,36 @@ type WriteResult struct {
 	Pushed []Pushed // the registry repositories written, in output order
 }
 
-// WriteOutputs is WriteArtifact, also returning the repositories pushed
-// to. Besides WriteArtifact's outputs it writes oci-archive:FILE[:REF],
-// a tar of an OCI image layout (as podman, skopeo and buildah read it)
-// holding the artifact under REF, a tag or NAME:TAG (opts.DefaultRef,
-// else "latest", by default). The registry outputs are pushed together,
-// at the place of the first one: each repository once, then each
-// further tag in it, layers sent to another repository of the registry
-// before mounted from there (pushAll), with opts.Registry's settings.
+// WriteOutputs writes a to every output, one after another, and returns
+// its manifest digest ("sha256:…") and the repositories pushed to. Every
+// output is checked before any is written. An output is one of:
+//
+//   - oci:DIR[:TAG] — an OCI image layout, the image tagged TAG
+//     ("latest" by default) through the org.opencontainers.image.ref.name
+//     annotation. An existing layout keeps its other images; one with the
+//     same tag is replaced (and its blobs no longer needed dropped).
+//   - oci-archive:FILE[:REF] — a tar of an OCI image layout (as podman,
+//     skopeo and buildah read it) holding the artifact under REF, a tag or
+//     NAME:TAG (opts.DefaultRef, else "latest", by default).
+//   - docker-archive:FILE[:REF] — a tarball docker load and podman load
+//     accept, the image named REF (opts.DefaultRef by default). It holds
+//     one image: an index cannot be written to it.
+//   - REGISTRY/REPO[:TAG|@DIGEST] — pushed to a registry. The first
+//     component must name a registry (contain a dot or a colon, or be
+//     localhost), so that a mistyped file name is never pushed to Docker
+//     Hub; write docker.io/… for that. The registry outputs are pushed
+//     together, at the place of the first one: each repository once, then
+//     each further tag in it, layers sent to another repository of the
+//     registry before mounted from there (pushAll), with opts.Registry's
+//     settings.
+//
+// Files are written next to their target and renamed into place, so an
+// interrupted or failed write leaves an earlier output as it was. Writers
+// of one layout take turns through the layout's lock file
+// (LayoutLockName), so that concurrent writes of different tags all
+// land; two writers of one docker-archive each replace it whole, the last
+// one winning. Layout files and archives get mode 0644 and layout
+// directories 0755 whatever the umask.
 func WriteOutputs(ctx context.Context, a Artifact, outputs []string, opts WriteOptions) (WriteResult, error) {
 	var res WriteResult
 	if err := a.check(); err != nil {
