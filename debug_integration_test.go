@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/distroless-dev/distroless/internal/ldcache"
+	"github.com/distroless-dev/distroless/internal/ldcache/ldcachetest"
 )
 
 var (
@@ -308,7 +309,7 @@ func TestPythonFindLibrary(t *testing.T) {
 			if e := fs["usr/sbin/ldconfig"]; e.h == nil || e.h.Typeflag != tar.TypeReg {
 				t.Fatal("no /usr/sbin/ldconfig")
 			}
-			cache, err := ldcache.Parse(ours.data)
+			cache, err := ldcachetest.Parse(ours.data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -370,7 +371,7 @@ print("locale", locale.setlocale(locale.LC_ALL, ""))
 			if err != nil {
 				t.Fatal(err)
 			}
-			rc, err := ldcache.Parse(real)
+			rc, err := ldcachetest.Parse(real)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -770,16 +770,6 @@ func (o GenOptions) outputsOf(profile string) ([]string, error) {
 	return outputs, nil
 }
 
-// outputOf is the output gen writes (-o, else oci:./PROFILE), checked
-// before anything is fetched.
-func outputOf(flag, profile string) (string, error) {
-	outputs, err := GenOptions{Output: flag}.outputsOf(profile)
-	if err != nil {
-		return "", err
-	}
-	return outputs[0], nil
-}
-
 // outputForms lists the outputs gen accepts, for error messages.
 const outputForms = "oci:DIR[:TAG] (an OCI layout), oci-archive:FILE[:REF] (a tar of one), docker-archive:FILE[:REF] (a tarball) or REGISTRY/REPO:TAG (a push)"
 

@@ -61,13 +61,13 @@ func TestOutputOf(t *testing.T) {
 		"docker-archive:py.tar":         "docker-archive:py.tar",
 		"registry.example/team/py:3.13": "registry.example/team/py:3.13",
 	} {
-		got, err := outputOf(flag, "python3")
-		if err != nil || got != want {
+		got, err := GenOptions{Output: flag}.outputsOf("python3")
+		if err != nil || len(got) != 1 || got[0] != want {
 			t.Errorf("-o %q: %q, %v; want %q", flag, got, err, want)
 		}
 	}
 	for _, bad := range []string{"./out", "out", "oci:", "docker-archive:", "docker-archive:x.tar:UPPER/Case"} {
-		if got, err := outputOf(bad, "python3"); err == nil {
+		if got, err := (GenOptions{Output: bad}).outputsOf("python3"); err == nil {
 			t.Errorf("-o %q: accepted as %q", bad, got)
 		}
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/distroless-dev/distroless/internal/ldcache"
+	"github.com/distroless-dev/distroless/internal/ldcache/ldcachetest"
 )
 
 // trixieMain is a distro file of trixie's main suite alone (see the
@@ -277,7 +278,7 @@ func TestGenPlatformsIndex(t *testing.T) {
 			t.Errorf("%s: /usr/bin/python3.13 is not a %s program (%v)", arch, want, err)
 			continue
 		}
-		c, err := ldcache.Parse(fs["etc/ld.so.cache"])
+		c, err := ldcachetest.Parse(fs["etc/ld.so.cache"])
 		if err != nil {
 			t.Fatalf("%s: ld.so.cache: %v", arch, err)
 		}
@@ -376,7 +377,7 @@ func TestGenPlatformsArmhf(t *testing.T) {
 	if err != nil || f.Machine != elf.EM_ARM || f.Class != elf.ELFCLASS32 {
 		t.Fatalf("armhf: /usr/bin/python3.13 is not a 32-bit ARM program (%v)", err)
 	}
-	c, err := ldcache.Parse(fs["etc/ld.so.cache"])
+	c, err := ldcachetest.Parse(fs["etc/ld.so.cache"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,7 +426,7 @@ print(platform.machine(), ssl.OPENSSL_VERSION.split()[0], ctypes.util.find_libra
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := ldcache.Parse(real)
+	rc, err := ldcachetest.Parse(real)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +434,7 @@ print(platform.machine(), ssl.OPENSSL_VERSION.split()[0], ctypes.util.find_libra
 	_, imgs := platformImages(t, idx)
 	arch := strings.Split(platform, "/")[1]
 	ours := imageFiles(t, imgs[arch], "etc/ld.so.cache")["etc/ld.so.cache"]
-	oc, err := ldcache.Parse(ours)
+	oc, err := ldcachetest.Parse(ours)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,18 +45,6 @@ func registerGenerator(name string, g generator) {
 	generators[name] = g
 }
 
-// generatorNames lists the registered generators, sorted.
-func generatorNames() []string {
-	generatorsMu.RLock()
-	defer generatorsMu.RUnlock()
-	var out []string
-	for n := range generators {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func lookupGenerator(name string) (generator, error) {
 	generatorsMu.RLock()
 	defer generatorsMu.RUnlock()

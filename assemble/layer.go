@@ -284,11 +284,6 @@ func hashOf(h hash.Hash) v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
 }
 
-// compressLayers gzips several tar streams at once, with no layer cache.
-func compressLayers(ctx context.Context, sp *spool, tars []*stream) ([]*memLayer, error) {
-	return compressLayersWith(ctx, sp, tars, Gzip, nil)
-}
-
 // compressLayersWith compresses several tar streams at once, into the
 // spool. Every stream's uncompressed digest (its diffID) is computed
 // first; a layer the cache holds compressed with the same compression is

@@ -84,11 +84,14 @@ func TestCompressLayers(t *testing.T) {
 	for _, in := range inputs {
 		streams = append(streams, streamOf(in))
 	}
-	layers, err := compressLayers(context.Background(), newSpool(t.TempDir()), streams)
+	layers, err := compressLayersWith(context.Background(), newSpool(t.TempDir()), streams, Gzip, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, _ := compressLayers(context.Background(), newSpool(t.TempDir()), streams[2:])
+	again, err := compressLayersWith(context.Background(), newSpool(t.TempDir()), streams[2:], Gzip, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, l := range layers {
 		rc, _ := l.Compressed()
 		gz, _ := io.ReadAll(rc)

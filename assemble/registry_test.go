@@ -426,7 +426,7 @@ func TestWriteOCIArchive(t *testing.T) {
 	img := testImage(t, "archived")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "sub", "img.tar")
-	d, err := Write(ctx, img, "oci-archive:"+file+":v2", WriteOptions{})
+	d, err := writeImage(ctx, img, "oci-archive:"+file+":v2", WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,7 +475,7 @@ func TestWriteOCIArchive(t *testing.T) {
 		t.Error(err)
 	}
 	// Again: the same bytes.
-	if _, err := Write(ctx, img, "oci-archive:"+file+":v2", WriteOptions{}); err != nil {
+	if _, err := writeImage(ctx, img, "oci-archive:"+file+":v2", WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := os.ReadFile(file); !bytes.Equal(again, first) {
@@ -484,7 +484,7 @@ func TestWriteOCIArchive(t *testing.T) {
 	// A cancelled write keeps the earlier archive and leaves nothing.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := Write(cctx, testImage(t, "other"), "oci-archive:"+file, WriteOptions{}); err == nil {
+	if _, err := writeImage(cctx, testImage(t, "other"), "oci-archive:"+file, WriteOptions{}); err == nil {
 		t.Fatal("a cancelled write succeeded")
 	}
 	if again, _ := os.ReadFile(file); !bytes.Equal(again, first) {
@@ -496,7 +496,7 @@ func TestWriteOCIArchive(t *testing.T) {
 	}
 	// REF: NAME:TAG too, the default ref, and a bad one refused.
 	for out, want := range map[string]string{"oci-archive:" + file + ":example/app:1.0": "example/app:1.0", "oci-archive:" + file: "distroless/x:latest"} {
-		if _, err := Write(ctx, img, out, WriteOptions{DefaultRef: "distroless/x:latest"}); err != nil {
+		if _, err := writeImage(ctx, img, out, WriteOptions{DefaultRef: "distroless/x:latest"}); err != nil {
 			t.Fatal(err)
 		}
 		if got := archiveRefs(t, file); !slices.Equal(got, []string{want}) {
@@ -509,7 +509,7 @@ func TestWriteOCIArchive(t *testing.T) {
 		}
 	}
 	// A directory is refused.
-	if _, err := Write(ctx, img, "oci-archive:"+dir, WriteOptions{}); err == nil || !strings.Contains(err.Error(), "directory") {
+	if _, err := writeImage(ctx, img, "oci-archive:"+dir, WriteOptions{}); err == nil || !strings.Contains(err.Error(), "directory") {
 		t.Errorf("oci-archive of a directory: %v", err)
 	}
 }

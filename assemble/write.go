@@ -134,13 +134,6 @@ func describe(m manifest) (v1.Descriptor, error) {
 	return desc, nil
 }
 
-// Write writes img to output and returns its manifest digest; it is
-// WriteOutputs of the image alone to one output.
-func Write(ctx context.Context, img v1.Image, output string, opts WriteOptions) (string, error) {
-	res, err := WriteOutputs(ctx, Artifact{Image: img}, []string{output}, opts)
-	return res.Digest, err
-}
-
 // WriteResult is what WriteOutputs wrote.
 type WriteResult struct {
 	Digest string   // the artifact's manifest digest, "sha256:…"

@@ -30,6 +30,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
+// writeImage writes img alone to output through WriteOutputs and returns
+// its manifest digest.
+func writeImage(ctx context.Context, img v1.Image, output string, opts WriteOptions) (string, error) {
+	res, err := WriteOutputs(ctx, Artifact{Image: img}, []string{output}, opts)
+	return res.Digest, err
+}
+
 func testImage(t *testing.T, content string) v1.Image {
 	t.Helper()
 	f := newFixture()
@@ -88,7 +95,7 @@ func TestWriteOCI(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	img1, img2, img3 := testImage(t, "one"), testImage(t, "two"), testImage(t, "three")
 
-	d, err := Write(ctx, img1, "oci:"+out, WriteOptions{})
+	d, err := writeImage(ctx, img1, "oci:"+out, WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +115,7 @@ func TestWriteOCI(t *testing.T) {
 	one := blobCount(t, out) // config, manifest, 3 layers
 
 	// Another tag is added beside it.
-	if _, err := Write(ctx, img2, "oci:"+out+":v2", WriteOptions{}); err != nil {
+	if _, err := writeImage(ctx, img2, "oci:"+out+":v2", WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	tags, imgs = layoutTags(t, out)
@@ -122,7 +129,7 @@ func TestWriteOCI(t *testing.T) {
 	}
 	// Replacing latest keeps v2, in place, and drops what only the old
 	// latest used (its app layer, config and manifest).
-	if _, err := Write(ctx, img3, "oci:"+out, WriteOptions{}); err != nil {
+	if _, err := writeImage(ctx, img3, "oci:"+out, WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	tags, imgs = layoutTags(t, out)
@@ -182,10 +189,10 @@ func TestWriteFailureKeepsOutput(t *testing.T) {
 	out := filepath.Join(tmp, "layout")
 	archive := filepath.Join(tmp, "image.tar")
 	good := testImage(t, "good")
-	if _, err := Write(ctx, good, "oci:"+out+":v1", WriteOptions{}); err != nil {
+	if _, err := writeImage(ctx, good, "oci:"+out+":v1", WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Write(ctx, good, "docker-archive:"+archive, WriteOptions{DefaultRef: "distroless/test:latest"}); err != nil {
+	if _, err := writeImage(ctx, good, "docker-archive:"+archive, WriteOptions{DefaultRef: "distroless/test:latest"}); err != nil {
 		t.Fatal(err)
 	}
 	beforeDir := snapshotDir(t, out)
@@ -193,14 +200,14 @@ func TestWriteFailureKeepsOutput(t *testing.T) {
 
 	bad := brokenImage(t)
 	for _, o := range []string{"oci:" + out + ":v1", "oci:" + out + ":v2", "docker-archive:" + archive + ":distroless/test:latest"} {
-		if _, err := Write(ctx, bad, o, WriteOptions{}); err == nil {
+		if _, err := writeImage(ctx, bad, o, WriteOptions{}); err == nil {
 			t.Errorf("%s: no error", o)
 		}
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	for _, o := range []string{"oci:" + out + ":v1", "docker-archive:" + archive + ":distroless/test:latest"} {
-		if _, err := Write(cancelled, testImage(t, "other"), o, WriteOptions{}); err == nil {
+		if _, err := writeImage(cancelled, testImage(t, "other"), o, WriteOptions{}); err == nil {
 			t.Errorf("%s with a cancelled context: no error", o)
 		}
 	}
@@ -224,7 +231,7 @@ func TestWriteFailureKeepsOutput(t *testing.T) {
 	other := filepath.Join(tmp, "other")
 	os.MkdirAll(other, 0o755)
 	os.WriteFile(filepath.Join(other, "precious"), []byte("x"), 0o644)
-	if _, err := Write(ctx, good, "oci:"+other, WriteOptions{}); err == nil || !strings.Contains(err.Error(), "not replacing") {
+	if _, err := writeImage(ctx, good, "oci:"+other, WriteOptions{}); err == nil || !strings.Contains(err.Error(), "not replacing") {
 		t.Errorf("non-layout dir: err = %v", err)
 	}
 }
@@ -237,7 +244,7 @@ func TestWriteDockerArchive(t *testing.T) {
 		{"docker-archive:" + filepath.Join(dir, "a.tar"), "distroless/python3:latest"},
 		{"docker-archive:" + filepath.Join(dir, "b.tar") + ":example.com/team/app:v1", "example.com/team/app:v1"},
 	} {
-		d, err := Write(ctx, img, tc.output, WriteOptions{DefaultRef: "distroless/python3:latest"})
+		d, err := writeImage(ctx, img, tc.output, WriteOptions{DefaultRef: "distroless/python3:latest"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -271,7 +278,7 @@ func TestWriteDockerArchive(t *testing.T) {
 			t.Errorf("mode %v", st.Mode())
 		}
 	}
-	if _, err := Write(ctx, img, "docker-archive:"+filepath.Join(dir, "c.tar"), WriteOptions{}); err == nil {
+	if _, err := writeImage(ctx, img, "docker-archive:"+filepath.Join(dir, "c.tar"), WriteOptions{}); err == nil {
 		t.Error("no name and no default: no error")
 	}
 }
@@ -282,7 +289,7 @@ func TestWriteRegistry(t *testing.T) {
 	host := strings.TrimPrefix(srv.URL, "http://")
 	img := testImage(t, "pushed")
 	ref := host + "/distroless/test:v1"
-	d, err := Write(context.Background(), img, ref, WriteOptions{Keychain: authn.NewMultiKeychain()})
+	d, err := writeImage(context.Background(), img, ref, WriteOptions{Keychain: authn.NewMultiKeychain()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +309,7 @@ func TestWriteRegistry(t *testing.T) {
 	}
 	// Names that do not name a registry are refused, never sent to Docker Hub.
 	for _, bad := range []string{"image.tar", "distroless/test:v1", "", "oops:"} {
-		if _, err := Write(context.Background(), img, bad, WriteOptions{}); err == nil {
+		if _, err := writeImage(context.Background(), img, bad, WriteOptions{}); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
@@ -356,7 +363,7 @@ func TestWriteCreatesParents(t *testing.T) {
 		"oci:" + filepath.Join(root, "a", "b", "layout") + ":v1",
 		"docker-archive:" + filepath.Join(root, "c", "d", "image.tar") + ":example/x:1",
 	} {
-		if _, err := Write(ctx, img, out, WriteOptions{}); err != nil {
+		if _, err := writeImage(ctx, img, out, WriteOptions{}); err != nil {
 			t.Fatalf("%s: %v", out, err)
 		}
 	}
@@ -420,7 +427,7 @@ func TestWriteModes(t *testing.T) {
 				img v1.Image
 				out string
 			}{{img1, "oci:" + out}, {img2, "oci:" + out + ":v2"}, {img2, "oci:" + out}, {img1, "docker-archive:" + archive + ":x/y:z"}} {
-				if _, err := Write(ctx, w.img, w.out, WriteOptions{}); err != nil {
+				if _, err := writeImage(ctx, w.img, w.out, WriteOptions{}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -436,7 +443,7 @@ func TestWriteModes(t *testing.T) {
 	// alone.
 	root := t.TempDir()
 	out := filepath.Join(root, "layout")
-	if _, err := Write(ctx, testImage(t, "one"), "oci:"+out, WriteOptions{}); err != nil {
+	if _, err := writeImage(ctx, testImage(t, "one"), "oci:"+out, WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// As an older version wrote them.
@@ -451,7 +458,7 @@ func TestWriteModes(t *testing.T) {
 		}
 	}
 	os.Chmod(filepath.Join(out, "index.json"), 0o755)
-	if _, err := Write(ctx, testImage(t, "two"), "oci:"+out+":v2", WriteOptions{}); err != nil {
+	if _, err := writeImage(ctx, testImage(t, "two"), "oci:"+out+":v2", WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	checkModes(t, out)
@@ -474,7 +481,7 @@ func TestWriteConcurrent(t *testing.T) {
 	root := t.TempDir()
 	existing, fresh := filepath.Join(root, "existing"), filepath.Join(root, "sub", "fresh")
 	base := testImage(t, "base")
-	if _, err := Write(ctx, base, "oci:"+existing+":base", WriteOptions{}); err != nil {
+	if _, err := writeImage(ctx, base, "oci:"+existing+":base", WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 8
@@ -490,7 +497,7 @@ func TestWriteConcurrent(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, errs[2*i+j] = Write(ctx, imgs[i], fmt.Sprintf("oci:%s:r%d-t%d", dir, round, i), WriteOptions{})
+					_, errs[2*i+j] = writeImage(ctx, imgs[i], fmt.Sprintf("oci:%s:r%d-t%d", dir, round, i), WriteOptions{})
 				}()
 			}
 		}
@@ -540,7 +547,7 @@ func TestWriteConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = Write(ctx, imgs[i], "docker-archive:"+archive+":x/y:z", WriteOptions{})
+			_, errs[i] = writeImage(ctx, imgs[i], "docker-archive:"+archive+":x/y:z", WriteOptions{})
 		}()
 	}
 	wg.Wait()
@@ -571,7 +578,7 @@ func TestWriteConcurrent(t *testing.T) {
 func TestWriteWaitsForLock(t *testing.T) {
 	root := t.TempDir()
 	out := filepath.Join(root, "layout")
-	if _, err := Write(context.Background(), testImage(t, "one"), "oci:"+out, WriteOptions{}); err != nil {
+	if _, err := writeImage(context.Background(), testImage(t, "one"), "oci:"+out, WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	before := snapshotDir(t, out)
@@ -587,7 +594,7 @@ func TestWriteWaitsForLock(t *testing.T) {
 	done := make(chan error)
 	two := testImage(t, "two")
 	go func() {
-		_, err := Write(ctx, two, "oci:"+out+":v2", WriteOptions{})
+		_, err := writeImage(ctx, two, "oci:"+out+":v2", WriteOptions{})
 		done <- err
 	}()
 	// The writer cannot finish while the lock is held; cancelling it ends
@@ -604,7 +611,7 @@ func TestWriteWaitsForLock(t *testing.T) {
 	fresh := filepath.Join(root, "fresh")
 	ctx, cancel = context.WithCancel(context.Background())
 	cancel()
-	if _, err := Write(ctx, testImage(t, "two"), "oci:"+fresh, WriteOptions{}); err == nil {
+	if _, err := writeImage(ctx, testImage(t, "two"), "oci:"+fresh, WriteOptions{}); err == nil {
 		t.Fatal("no error with a cancelled context")
 	}
 	if _, err := os.Stat(fresh); !errors.Is(err, fs.ErrNotExist) {
@@ -613,7 +620,7 @@ func TestWriteWaitsForLock(t *testing.T) {
 
 	// Released, the next writer proceeds.
 	f.Close()
-	if _, err := Write(context.Background(), testImage(t, "two"), "oci:"+out+":v2", WriteOptions{}); err != nil {
+	if _, err := writeImage(context.Background(), testImage(t, "two"), "oci:"+out+":v2", WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if tags, _ := layoutTags(t, out); !slices.Equal(tags, []string{"latest", "v2"}) {
@@ -646,7 +653,7 @@ func TestWriteLockReplaced(t *testing.T) {
 	done := make(chan error)
 	one := testImage(t, "one")
 	go func() {
-		_, err := Write(context.Background(), one, "oci:"+out, WriteOptions{})
+		_, err := writeImage(context.Background(), one, "oci:"+out, WriteOptions{})
 		done <- err
 	}()
 	// Replace the lock file, then let the old one go.

@@ -304,7 +304,14 @@ func TestLoadKey(t *testing.T) {
 			t.Errorf("%s: %v", p, err)
 			continue
 		}
-		pub, _ := s.PublicKeyPEM()
+		pk, err := s.sv.PublicKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := cryptoutils.MarshalPublicKeyToPEM(pk)
+		if err != nil {
+			t.Fatal(err)
+		}
 		want, _ := cryptoutils.MarshalPublicKeyToPEM(k256.Public())
 		if !bytes.Equal(pub, want) {
 			t.Errorf("%s: public key %s", p, pub)

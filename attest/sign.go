@@ -111,16 +111,6 @@ func readKeyFile(file string) ([]byte, error) {
 	return data, nil
 }
 
-// PublicKeyPEM is the signer's public key in PEM, as cosign verify --key
-// reads it.
-func (s *Signer) PublicKeyPEM() ([]byte, error) {
-	pub, err := s.sv.PublicKey()
-	if err != nil {
-		return nil, err
-	}
-	return cryptoutils.MarshalPublicKeyToPEM(pub)
-}
-
 // Sign returns the signature manifest of the image with manifest digest
 // d, which cosign looks for at tag FallbackTag(d, SignatureSuffix) of the
 // image's repository: one layer of cosign's simple signing payload,

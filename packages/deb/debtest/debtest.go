@@ -214,18 +214,6 @@ func (a *Archive) SetFile(path string, data []byte) {
 	a.files[path] = data
 }
 
-// Paths lists the served paths, sorted.
-func (a *Archive) Paths() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []string
-	for p := range a.files {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Filename is where the pool file of p is served, relative to URL (the
 // stanza's Filename).
 func (a *Archive) Filename(component string, p Package) string {
