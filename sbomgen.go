@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 
 	"github.com/distroless-dev/distroless/distro"
+	"github.com/distroless-dev/distroless/internal/atomicfile"
 	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/packages/fetch"
 	"github.com/distroless-dev/distroless/profiles"
@@ -140,7 +141,7 @@ func writeSBOMFile(file string, doc []byte) error {
 	if err := os.MkdirAll(filepath.Dir(filepath.Clean(file)), 0o755); err != nil {
 		return fmt.Errorf("--sbom %s: %w", file, err)
 	}
-	if err := fetch.WriteFileAtomic(file, doc); err != nil {
+	if err := atomicfile.WriteFile(file, doc, atomicfile.Options{MkdirAll: true}); err != nil {
 		return fmt.Errorf("--sbom %s: %w", file, err)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/distroless-dev/distroless/internal/atomicfile"
 )
 
 // writeOCIArchive writes an oci-archive: a tar of an OCI image layout
@@ -29,7 +31,7 @@ func writeOCIArchive(ctx context.Context, a Artifact, file, tag string) (err err
 	if err := writeOCI(ctx, a, layoutDir, tag); err != nil {
 		return err
 	}
-	if err := replaceFile(file, "."+filepath.Base(file)+".tmp-*", true, func(w io.Writer) error {
+	if err := atomicfile.Write(file, atomicfile.Options{Pattern: "." + filepath.Base(file) + ".tmp-*", Sync: true}, func(w io.Writer) error {
 		return tarLayout(ctx, layoutDir, &ctxWriter{ctx, w})
 	}); err != nil {
 		return err

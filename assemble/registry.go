@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/distroless-dev/distroless/internal/atomicfile"
 	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/configfile"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -634,19 +634,7 @@ func (b *blobMemory) add(registry, repo string, digests []string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(b.path, data)
-}
-
-// writeFileAtomic writes data to path through a temporary file in the
-// same directory (named .tmp-*, which cache pruning knows).
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return replaceFile(path, ".tmp-"+filepath.Base(path)+"-*", false, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
+	return atomicfile.WriteFile(b.path, data, atomicfile.Options{Pattern: ".tmp-" + filepath.Base(b.path) + "-*", MkdirAll: true})
 }
 
 // artifactLayers is the layers of the artifact's image or of every image

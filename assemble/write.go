@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distroless-dev/distroless/internal/atomicfile"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1"
@@ -380,41 +381,9 @@ func parseRegistryRef(s string) (name.Reference, error) {
 
 // writeArchive writes a docker-archive through a temporary file.
 func writeArchive(ctx context.Context, img v1.Image, file string, tag name.Tag) error {
-	return replaceFile(file, "."+filepath.Base(file)+".tmp-*", true, func(w io.Writer) error {
+	return atomicfile.Write(file, atomicfile.Options{Pattern: "." + filepath.Base(file) + ".tmp-*", Sync: true}, func(w io.Writer) error {
 		return tarball.Write(tag, img, &ctxWriter{ctx, w})
 	})
-}
-
-// replaceFile writes file through a temporary file in its directory,
-// named by pattern (os.CreateTemp's) and filled by fill, then made mode
-// 0644, synced to disk if sync, and renamed over file. On an error the
-// temporary file is removed and file is left as it was.
-func replaceFile(file, pattern string, sync bool, fill func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(file), pattern)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := fill(f); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if sync {
-		if err := f.Sync(); err != nil {
-			return err
-		}
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), file)
 }
 
 // ctxWriter stops a long write when the context ends.

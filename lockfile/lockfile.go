@@ -15,8 +15,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/distroless-dev/distroless/internal/atomicfile"
 	"github.com/distroless-dev/distroless/packages"
-	"github.com/distroless-dev/distroless/packages/fetch"
 )
 
 // Lock pins a resolution: every package with its digest, and the digests
@@ -121,7 +121,7 @@ func Write(path string, l *Lock) error {
 	if err != nil {
 		return err
 	}
-	return fetch.WriteFileAtomic(path, append(data, '\n'))
+	return atomicfile.WriteFile(path, append(data, '\n'), atomicfile.Options{MkdirAll: true})
 }
 
 // Read reads a lockfile and checks its structure: the version, the

@@ -7,7 +7,7 @@ import (
 	"os"
 	"sort"
 
-	"github.com/distroless-dev/distroless/packages/fetch"
+	"github.com/distroless-dev/distroless/internal/atomicfile"
 )
 
 // Set is the lockfile of several images (a release matrix): one Lock per
@@ -136,5 +136,5 @@ func WriteSet(path string, s *Set) error {
 	if err != nil {
 		return err
 	}
-	return fetch.WriteFileAtomic(path, append(data, '\n'))
+	return atomicfile.WriteFile(path, append(data, '\n'), atomicfile.Options{MkdirAll: true})
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/distroless-dev/distroless/internal/atomicfile"
 )
 
 // Cache is a content-addressed download cache rooted at Dir. The zero
@@ -328,43 +330,8 @@ func (c *Cache) WriteBlob(sha256hex string, write func(w io.Writer) error) (stri
 	return dst, nil
 }
 
-// writeAtomic writes a file through a temporary file in the same
-// directory and a rename.
-func writeAtomic(dst string, write func(w io.Writer) error) (err error) {
-	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("cache: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, tempPrefix+"*")
-	if err != nil {
-		return fmt.Errorf("cache: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := write(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("cache: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cache: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return fmt.Errorf("cache: %w", err)
-	}
-	return nil
-}
-
-// WriteFileAtomic writes data to path through a temporary file in the same
-// directory and a rename, creating the directory when needed.
-func WriteFileAtomic(path string, data []byte) error {
-	return writeAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
+// writeAtomic writes dst whole or not at all (a temporary file named
+// tempPrefix*, which cache pruning knows, renamed into place).
+func writeAtomic(dst string, write func(w io.Writer) error) error {
+	return atomicfile.Write(dst, atomicfile.Options{Pattern: tempPrefix + "*", MkdirAll: true}, write)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/distroless-dev/distroless/internal/atomicfile"
 	"github.com/distroless-dev/distroless/packages/decompress"
 	"github.com/distroless-dev/distroless/packages/fetch"
 )
@@ -201,30 +202,7 @@ func WriteFile(dst, key string, b []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(append(b[:len(b):len(b)], s...))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return atomicfile.WriteFile(dst, append(b[:len(b):len(b)], s...), atomicfile.Options{MkdirAll: true, Sync: true})
 }
 
 func damaged(path string, err error) error {
@@ -236,10 +214,9 @@ func damaged(path string, err error) error {
 // Abort removes. Its errors are kept, never returned by Write: a broken
 // cache only costs speed, so it must not fail the walk that feeds it.
 type Writer struct {
-	f    *os.File
+	f    *atomicfile.File
 	zw   *zstd.Encoder
 	sum  hash.Hash
-	dst  string
 	key  string
 	err  error
 	done bool
@@ -252,26 +229,21 @@ func Create(dst, key string) (*Writer, error) {
 	if _, err := seal(key, nil); err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
 	ext := ""
 	if i := strings.IndexByte(filepath.Base(dst), '.'); i >= 0 {
 		ext = filepath.Base(dst)[i:]
 	}
-	f, err := os.CreateTemp(dir, ".tmp-*"+ext)
+	f, err := atomicfile.Create(dst, atomicfile.Options{Pattern: ".tmp-*" + ext, MkdirAll: true, Sync: true})
 	if err != nil {
 		return nil, err
 	}
 	sum := sha256.New()
 	zw, err := zstd.NewWriter(io.MultiWriter(f, sum), zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
 	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		f.Abort()
 		return nil, err
 	}
-	return &Writer{f: f, zw: zw, sum: sum, dst: dst, key: key}, nil
+	return &Writer{f: f, zw: zw, sum: sum, key: key}, nil
 }
 
 // Write compresses b into the entry. It never fails; an error is kept and
@@ -301,19 +273,9 @@ func (w *Writer) Commit() error {
 		}
 	}
 	if w.err == nil {
-		w.err = w.f.Chmod(0o644)
-	}
-	if w.err == nil {
-		w.err = w.f.Sync()
-	}
-	if err := w.f.Close(); w.err == nil {
-		w.err = err
-	}
-	if w.err == nil {
-		w.err = os.Rename(w.f.Name(), w.dst)
-	}
-	if w.err != nil {
-		os.Remove(w.f.Name())
+		w.err = w.f.Commit()
+	} else {
+		w.f.Abort()
 	}
 	return w.err
 }
@@ -325,8 +287,7 @@ func (w *Writer) Abort() {
 	}
 	w.done = true
 	w.zw.Close()
-	w.f.Close()
-	os.Remove(w.f.Name())
+	w.f.Abort()
 }
 
 // Has reports whether dir holds the entry for the package file, named
