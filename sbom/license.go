@@ -351,12 +351,16 @@ func (c *converter) term(words []string) (string, error) {
 	if strings.EqualFold(words[1], "with") && len(words) >= 3 {
 		exc := strings.Join(words[2:], " ")
 		exc = strings.TrimSuffix(strings.TrimSuffix(exc, " exception"), " Exception")
-		id := c.license(name, "")
-		if e, ok := exceptionID(exc, id); ok && !strings.HasPrefix(id, "LicenseRef-") {
-			return id + " WITH " + e, nil
+		// Only a license on the SPDX list takes an exception (and only
+		// one license: WITH binds tighter than OR). Anything else is one
+		// LicenseRef for the whole term, and no other is made for the
+		// name alone: every LicenseRef made must be in the expression.
+		if id, ok := spdxID(name); ok && !strings.Contains(id, " ") {
+			if e, ok := exceptionID(exc, id); ok {
+				return id + " WITH " + e, nil
+			}
 		}
-		full := strings.Join(words, " ")
-		return c.ref(full), nil
+		return c.ref(strings.Join(words, " ")), nil
 	}
 	// Words that are not an exception: one name with spaces.
 	return c.ref(strings.Join(words, " ")), nil
