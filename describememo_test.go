@@ -26,7 +26,7 @@ func (d *countingDescriber) Describe(file string) (packages.Description, error) 
 		return packages.Description{}, d.fail
 	}
 	return packages.Description{Supplier: "Maint <m@example.org>", Homepage: "https://example.org/" + file,
-		Copyright: []byte("Format: x\n"), DocLink: "",
+		License:  packages.License{Expression: "LicenseRef-x", Extracted: []packages.ExtractedLicense{{ID: "LicenseRef-x", Name: "x", Text: "x"}}},
 		Depends:  []packages.Dep{{Kind: packages.DepOr, Args: []packages.Dep{{Atom: packages.Atom{Name: "a", Op: ">=", Version: "1"}}, {Atom: packages.Atom{Name: "b"}}}}},
 		Provides: []string{"p"}}, nil
 }

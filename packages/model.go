@@ -201,15 +201,14 @@ type DBFile struct {
 type Description struct {
 	Supplier string // deb: Maintainer; rpm: Vendor, else Packager
 	Homepage string
-	// License is the package's own license field (rpm's License header),
-	// as the package spells it; empty for deb.
-	License string
-	// Copyright is a deb's /usr/share/doc/NAME/copyright, the place Debian
-	// policy puts a package's licenses; nil when the package has none.
-	Copyright []byte
+	// License is the package's license, as the format says it (rpm's
+	// License header; a deb's /usr/share/doc/NAME/copyright, the place
+	// Debian policy puts a package's licenses); empty when it says none.
+	License License
 	// DocLink, for a deb whose /usr/share/doc/NAME is a symlink to another
 	// package's documentation directory (as Debian allows for packages
-	// built from one source), is that package's name.
+	// built from one source), is that package's name: its License is that
+	// package's.
 	DocLink string
 	// Depends and Provides are the package's requirements and what it
 	// provides (names only), as its own control record or header has them.

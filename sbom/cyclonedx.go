@@ -6,6 +6,7 @@ import (
 	"time"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
+	"github.com/distroless-dev/distroless/packages"
 )
 
 // writeCycloneDX writes the CycloneDX 1.6 JSON BOM.
@@ -101,7 +102,7 @@ func writeCycloneDX(w io.Writer, img *Image, ps []*pkg) error {
 // cdxLicense is a license as CycloneDX has it: one SPDX identifier, one
 // named license with its text (a copyright file that is not machine
 // readable), or an expression.
-func cdxLicense(l License) *cdx.Licenses {
+func cdxLicense(l packages.License) *cdx.Licenses {
 	switch {
 	case l.Expression == "":
 		return nil

@@ -9,20 +9,15 @@
 // The document has one package (component) per installed package, with
 // version, architecture, purl (pkg:deb/debian/NAME@VERSION?arch=…&distro=
 // debian-13, pkg:rpm/ID/NAME@V-R?arch=…&distro=ID-VERSION), supplier,
-// download location, the package file's sha256 and the license mapped
-// to an SPDX expression (FromCopyright reads Debian's machine-readable
-// copyright format, FromRPM the License header); one package for the
+// download location, the package file's sha256 and its license as an
+// SPDX expression (packages.License, which the format's Describer works
+// out: Debian's copyright file, rpm's License header); one package for the
 // distro (purpose OPERATING-SYSTEM, so scanners learn it) with the
 // digest of every signed index file the packages came from; one for the
 // image itself, by its manifest digest; the dependency relationships
 // between installed packages (a requirement met by the name or a
 // Provides of an installed package); and the tool and its version as
 // creator.
-//
-// A copyright file is read by a reader of its own (linear in its size)
-// and mapped within bounds no real file reaches (License line length,
-// distinct licenses); beyond them a line or the whole file becomes one
-// LicenseRef with its text, so a package cannot make the mapping slow.
 //
 // Everything in the document is a function of the Image: the creation
 // time is the image's (SOURCE_DATE_EPOCH), identifiers and the

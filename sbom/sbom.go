@@ -97,7 +97,7 @@ type pkg struct {
 	*Package
 	id      string // SPDX element id
 	purl    string
-	license License
+	license packages.License
 	deps    []*pkg
 }
 
@@ -131,7 +131,7 @@ func model(img *Image) ([]*pkg, error) {
 		for _, pr := range p.Description.Provides {
 			provides[pr] = append(provides[pr], p)
 		}
-		base := "SPDXRef-Package-" + img.Distro.Format + "-" + idstring(p.Name) + "-" + idstring(p.Arch)
+		base := "SPDXRef-Package-" + img.Distro.Format + "-" + packages.SPDXIDString(p.Name) + "-" + packages.SPDXIDString(p.Arch)
 		p.id = base
 		for n := 2; ids[p.id]; n++ {
 			p.id = fmt.Sprintf("%s-%d", base, n)
@@ -144,16 +144,12 @@ func model(img *Image) ([]*pkg, error) {
 	}
 	for _, p := range ps {
 		d := p.Description
-		switch {
-		case img.Distro.Format == packages.FormatRPM:
-			p.license = FromRPM(p.Name, d.License)
-		case d.Copyright != nil:
-			p.license = FromCopyright(p.Name, d.Copyright)
-		case d.DocLink != "":
-			// A shared doc directory: the other package's copyright.
+		p.license = d.License
+		if p.license.Expression == "" && d.DocLink != "" {
+			// A shared doc directory: the other package's license.
 			for _, o := range byName[d.DocLink] {
-				if o.Description.Copyright != nil {
-					p.license = FromCopyright(o.Name, o.Description.Copyright)
+				if o.Description.License.Expression != "" {
+					p.license = o.Description.License
 					break
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distroless-dev/distroless/packages"
 	"github.com/github/go-spdx/v2/spdxexp/spdxlicenses"
 	spdxjson "github.com/spdx/tools-golang/json"
 	"github.com/spdx/tools-golang/spdx/v2/common"
@@ -27,7 +28,7 @@ func writeSPDX(w io.Writer, img *Image, ps []*pkg) error {
 		DataLicense:       spdx.DataLicense,
 		SPDXIdentifier:    "DOCUMENT",
 		DocumentName:      img.Name + "@" + img.Digest,
-		DocumentNamespace: "https://spdx.org/spdxdocs/distroless-" + idstring(img.Name) + "-" + hexDigest,
+		DocumentNamespace: "https://spdx.org/spdxdocs/distroless-" + packages.SPDXIDString(img.Name) + "-" + hexDigest,
 		CreationInfo: &spdx.CreationInfo{
 			LicenseListVersion: spdxlicenses.LicenseListVersion(),
 			Creators:           []common.Creator{{CreatorType: "Tool", Creator: tool}},

@@ -57,4 +57,3 @@ func TestFinalizeStrings(t *testing.T) {
 		t.Errorf("empty table %q", table2)
 	}
 }
-

@@ -16,7 +16,7 @@ import (
 var _ packages.Describer = Payload{}
 
 // maxCopyright bounds the copyright file Describe reads; a larger one is
-// left out (the description then has no Copyright).
+// left out (the description then has no License).
 const maxCopyright = 4 << 20
 
 // errFound stops a walk once the copyright file is read.
@@ -24,8 +24,9 @@ var errFound = errors.New("found")
 
 // Describe reads what the .deb says of itself for a bill of materials:
 // Maintainer, Homepage, Pre-Depends and Depends, and Provides of its
-// control file, and /usr/share/doc/NAME/copyright from its data (or, when
-// that directory is a symlink to another package's, which one).
+// control file, and the licenses of /usr/share/doc/NAME/copyright in its
+// data (see fromCopyright; or, when that directory is a symlink to another
+// package's, which one).
 // Dependency fields are read for the package's own architecture (for an
 // "all" package, without architecture restrictions applied).
 func (p Payload) Describe(file string) (packages.Description, error) {
@@ -90,7 +91,7 @@ func (p Payload) Describe(file string) (packages.Description, error) {
 				return err
 			}
 			if len(data) <= maxCopyright {
-				d.Copyright = data
+				d.License = fromCopyright(name, data)
 			}
 			return errFound
 		}

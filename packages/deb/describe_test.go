@@ -33,7 +33,7 @@ func TestDescribe(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := packages.Description{
-		Supplier: "Foo Team <foo@example.org>", Homepage: "https://foo.example/", Copyright: copyright,
+		Supplier: "Foo Team <foo@example.org>", Homepage: "https://foo.example/", License: packages.License{Expression: "MIT"},
 		Depends: []packages.Dep{
 			{Kind: packages.DepAtom, Atom: packages.Atom{Name: "dpkg", Op: ">=", Version: "1.15"}},
 			{Kind: packages.DepAtom, Atom: packages.Atom{Name: "libc6", Op: ">=", Version: "2.34"}},
@@ -85,8 +85,8 @@ func TestDescribeDocDir(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d.DocLink != tc.docLink || (d.Copyright != nil) != tc.hasCopy {
-				t.Errorf("DocLink %q, copyright %d bytes; want %q, %v", d.DocLink, len(d.Copyright), tc.docLink, tc.hasCopy)
+			if d.DocLink != tc.docLink || (d.License.Expression != "") != tc.hasCopy {
+				t.Errorf("DocLink %q, license %+v; want %q, a license %v", d.DocLink, d.License, tc.docLink, tc.hasCopy)
 			}
 		})
 	}

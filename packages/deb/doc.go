@@ -56,7 +56,14 @@
 //
 // Payload reads a .deb's files and is the Debian package database
 // (packages.PackageDB): /var/lib/dpkg/status.d, one record per package
-// from the .deb's own control file, and its md5sums.
+// from the .deb's own control file, and its md5sums. Its Describe reads
+// what a .deb says of itself for a bill of materials, the license from
+// /usr/share/doc/NAME/copyright: a machine-readable one (DEP-5) mapped to
+// an SPDX expression, any other one a LicenseRef with the file as text.
+// The copyright file is read by a reader of its own (linear in its size)
+// and mapped within bounds no real file reaches (License line length,
+// distinct licenses); beyond them a line or the whole file becomes one
+// LicenseRef with its text, so a package cannot make the mapping slow.
 //
 // HostMirrors reads the host's apt sources to find a Debian mirror.
 package deb

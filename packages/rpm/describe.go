@@ -18,7 +18,7 @@ const scriptletOnly = crpm.DepFlagPrereq | crpm.DepFlagScriptPre | crpm.DepFlagS
 	crpm.DepFlagScriptPreUn | crpm.DepFlagScriptPostUn
 
 // Describe reads what the package's header says of it for a bill of
-// materials: Vendor (else Packager), URL, License, the run-time Requires
+// materials: Vendor (else Packager), URL, License (mapped to SPDX), the run-time Requires
 // (without rpmlib() features and scriptlet-only ones, as the index's are
 // read) and Provides.
 func (p Payload) Describe(file string) (d packages.Description, err error) {
@@ -44,7 +44,7 @@ func (p Payload) Describe(file string) (d packages.Description, err error) {
 		d.Supplier = oneLine(pkg.Packager())
 	}
 	d.Homepage = oneLine(pkg.URL())
-	d.License = oneLine(pkg.License())
+	d.License = licenseOf(pkg.Name(), oneLine(pkg.License()))
 	for _, r := range pkg.Requires() {
 		n := strings.TrimSpace(r.Name())
 		switch {

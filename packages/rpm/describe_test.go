@@ -84,8 +84,8 @@ func TestRPMDescribe(t *testing.T) {
 		if !slices.Equal(slices.Compact(prov), slices.Compact(provNames)) {
 			t.Errorf("%s: provides from the header %v, from the index %v", file, prov, provNames)
 		}
-		if d.License != "MIT" {
-			t.Errorf("%s: License %q, want the spec's MIT", file, d.License)
+		if d.License.Expression != "MIT" {
+			t.Errorf("%s: License %+v, want the spec's MIT", file, d.License)
 		}
 	}
 	if checked < 5 {

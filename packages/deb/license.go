@@ -1,4 +1,4 @@
-package sbom
+package deb
 
 import (
 	"bytes"
@@ -6,29 +6,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/github/go-spdx/v2/spdxexp"
+	"github.com/distroless-dev/distroless/packages"
 	"github.com/github/go-spdx/v2/spdxexp/spdxlicenses"
 )
-
-// License is a package's license as an SPDX expression, with the text of
-// every LicenseRef-… it uses.
-type License struct {
-	// Expression is an SPDX license expression, "" when nothing is known
-	// (NOASSERTION).
-	Expression string
-	// Extracted are the licenses the expression names as LicenseRef-…,
-	// each with its text.
-	Extracted []Extracted
-}
-
-// Extracted is a license that is not on the SPDX list: its LicenseRef
-// identifier, the name the package gives it, and its text.
-type Extracted struct {
-	ID, Name, Text string
-}
-
-// maxRefText bounds the text kept for one extracted license.
-const maxRefText = 256 << 10
 
 // Bounds on what of a copyright file is mapped license by license (real
 // files stay far below them; beyond them a line, or the whole file, is one
@@ -40,50 +20,35 @@ const (
 	maxConjuncts    = 256
 )
 
-// FromCopyright reads a Debian copyright file. A machine-readable one
+// fromCopyright reads a Debian copyright file. A machine-readable one
 // (DEP-5: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/)
 // gives the licenses of its Files paragraphs, each mapped to SPDX
 // (Debian's short names such as GPL-2+, Expat, BSD-3-clause are
 // translated; names on the SPDX list are taken as they are; others become
-// LicenseRef-NAME with the text of their License paragraph), joined with
+// LicenseRef-NAME with the text of their License dep5Paragraph), joined with
 // AND. Any other copyright file becomes one LicenseRef-PKG-copyright whose
 // text is the whole file. pkg names the package (for that identifier); an
 // empty file is no license at all.
-func FromCopyright(pkg string, data []byte) License {
+func fromCopyright(pkg string, data []byte) packages.License {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return License{}
+		return packages.License{}
 	}
 	if l, ok := fromDEP5(data); ok {
 		return l
 	}
-	id := "LicenseRef-" + idstring(pkg) + "-copyright"
-	return License{Expression: id, Extracted: []Extracted{{ID: id, Name: pkg + " copyright file", Text: clip(string(data))}}}
-}
-
-// FromRPM maps an rpm License header: an SPDX expression (what Fedora
-// writes since 2022) is kept, normalised; anything else (Fedora's older
-// short names, "GPLv2+") becomes a LicenseRef with the header as text.
-func FromRPM(pkg, header string) License {
-	header = strings.TrimSpace(header)
-	if header == "" {
-		return License{}
-	}
-	if e, ok := validExpression(header); ok {
-		return License{Expression: e}
-	}
-	id := "LicenseRef-" + idstring(header)
-	return License{Expression: id, Extracted: []Extracted{{ID: id, Name: header, Text: clip(fmt.Sprintf("The License header of %s: %s", pkg, header))}}}
+	id := "LicenseRef-" + packages.SPDXIDString(pkg) + "-copyright"
+	return packages.License{Expression: id, Extracted: []packages.ExtractedLicense{{ID: id, Name: pkg + " copyright file", Text: packages.ClipLicenseText(string(data))}}}
 }
 
 // fromDEP5 reads a machine-readable copyright file; ok is false when the
 // file is not one or does not parse.
-func fromDEP5(data []byte) (License, bool) {
-	paras, err := paragraphs(data)
+func fromDEP5(data []byte) (packages.License, bool) {
+	paras, err := dep5Paragraphs(data)
 	if err != nil || len(paras) == 0 {
-		return License{}, false
+		return packages.License{}, false
 	}
 	if !strings.Contains(strings.ToLower(paras[0]["format"]), "copyright-format") {
-		return License{}, false
+		return packages.License{}, false
 	}
 	// Standalone License paragraphs give the texts of names.
 	texts := map[string]string{}
@@ -117,7 +82,7 @@ func fromDEP5(data []byte) (License, bool) {
 			// No real file has such a line; parsing it would only cost time.
 			e = c.ref(line)
 		} else if e, err = c.expression(line); err != nil {
-			return License{}, false
+			return packages.License{}, false
 		}
 		for _, t := range conjuncts(e) {
 			if !seen[t] {
@@ -127,18 +92,18 @@ func fromDEP5(data []byte) (License, bool) {
 		}
 	}
 	if len(exprs) > maxConjuncts {
-		return License{}, false // the whole file, as a LicenseRef
+		return packages.License{}, false // the whole file, as a LicenseRef
 	}
 	if len(exprs) == 0 {
-		// A header paragraph's License alone (a file with no Files
-		// paragraph is not valid DEP-5, but says something).
+		// A header dep5Paragraph's License alone (a file with no Files
+		// dep5Paragraph is not valid DEP-5, but says something).
 		line, _ := licenseField(paras[0]["license"])
 		if line == "" {
-			return License{}, false
+			return packages.License{}, false
 		}
 		e, err := c.expression(line)
 		if err != nil {
-			return License{}, false
+			return packages.License{}, false
 		}
 		exprs = append(exprs, e)
 	}
@@ -148,31 +113,31 @@ func fromDEP5(data []byte) (License, bool) {
 		}
 	}
 	expr := strings.Join(exprs, " AND ")
-	if _, ok := validExpression(expr); !ok {
-		return License{}, false
+	if !packages.ValidLicenseExpression(expr) {
+		return packages.License{}, false
 	}
-	return License{Expression: expr, Extracted: c.extracted}, true
+	return packages.License{Expression: expr, Extracted: c.extracted}, true
 }
 
-// paragraph is one deb822 paragraph: lower-cased field name → value
+// dep5Paragraph is one deb822 dep5Paragraph: lower-cased field name → value
 // (continuation lines joined with "\n", each without its first blank).
-type paragraph map[string]string
+type dep5Paragraph map[string]string
 
 // maxParagraphs bounds the paragraphs of a copyright file.
 const maxParagraphs = 10000
 
-// paragraphs reads the deb822 paragraphs of a copyright file. It is
+// dep5Paragraphs reads the deb822 paragraphs of a copyright file. It is
 // written here rather than taken from pault.ag/go/debian/control, whose
 // reader takes time quadratic in a field's length (seconds for a 1 MB
 // license text), which a package must not be able to cost a build.
 // Lines starting with '#' are comments; a line that is neither a field
 // nor a continuation is an error, as in dpkg.
-func paragraphs(data []byte) ([]paragraph, error) {
+func dep5Paragraphs(data []byte) ([]dep5Paragraph, error) {
 	if !utf8.Valid(data) {
 		data = bytes.ToValidUTF8(data, []byte("\uFFFD")) // old files are Latin-1
 	}
-	var out []paragraph
-	var cur paragraph
+	var out []dep5Paragraph
+	var cur dep5Paragraph
 	var field string
 	var val *strings.Builder
 	vals := map[string]*strings.Builder{}
@@ -206,11 +171,11 @@ func paragraphs(data []byte) ([]paragraph, error) {
 				return nil, fmt.Errorf("line %.40q is not a field", line)
 			}
 			if cur == nil {
-				cur = paragraph{}
+				cur = dep5Paragraph{}
 			}
 			field = strings.ToLower(k)
 			if _, dup := vals[field]; dup {
-				return nil, fmt.Errorf("field %s twice in one paragraph", k)
+				return nil, fmt.Errorf("field %s twice in one dep5Paragraph", k)
 			}
 			val = &strings.Builder{}
 			val.WriteString(strings.TrimSpace(v))
@@ -241,7 +206,7 @@ func licenseField(v string) (line, body string) {
 type converter struct {
 	texts     map[string]string // lower-cased name → text
 	refs      map[string]int    // LicenseRef id → index in extracted
-	extracted []Extracted
+	extracted []packages.ExtractedLicense
 }
 
 // expression converts one DEP-5 license line. In DEP-5, "and" binds
@@ -376,7 +341,7 @@ func (c *converter) license(name, _ string) string {
 
 // ref is a LicenseRef for a name, with the text the file gives it.
 func (c *converter) ref(name string) string {
-	id := "LicenseRef-" + idstring(name)
+	id := "LicenseRef-" + packages.SPDXIDString(name)
 	if _, ok := c.refs[id]; ok {
 		return id
 	}
@@ -388,7 +353,7 @@ func (c *converter) ref(name string) string {
 		name = strings.ToValidUTF8(name[:200], "") + "…"
 	}
 	c.refs[id] = len(c.extracted)
-	c.extracted = append(c.extracted, Extracted{ID: id, Name: name, Text: clip(text)})
+	c.extracted = append(c.extracted, packages.ExtractedLicense{ID: id, Name: name, Text: packages.ClipLicenseText(text)})
 	return id
 }
 
@@ -526,41 +491,6 @@ func exceptionID(name, license string) (string, bool) {
 	return "", false
 }
 
-// validExpression checks an SPDX expression (LicenseRefs allowed).
-func validExpression(e string) (string, bool) {
-	if strings.ContainsAny(e, "\n\r\t") {
-		return "", false
-	}
-	if ok, _ := spdxexp.ValidateLicenses([]string{e}); !ok {
-		return "", false
-	}
-	return e, true
-}
-
-// idstring makes a string an SPDX idstring ([A-Za-z0-9.-]+): a '+' is
-// "plus", anything else outside the set a '-'.
-func idstring(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-':
-			b.WriteRune(r)
-		case r == '+':
-			b.WriteString("-plus")
-		default:
-			b.WriteByte('-')
-		}
-		if b.Len() > 200 {
-			break
-		}
-	}
-	out := strings.Trim(b.String(), "-.")
-	if out == "" {
-		out = "unnamed"
-	}
-	return out
-}
-
 // conjuncts splits an expression that is only licenses joined by AND
 // (in any grouping) into them, so that the package's expression names
 // each once; any other expression is one conjunct.
@@ -581,13 +511,4 @@ func paren(e string) string {
 		return "(" + e + ")"
 	}
 	return e
-}
-
-// clip bounds a license text.
-func clip(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) > maxRefText {
-		s = strings.ToValidUTF8(s[:maxRefText], "") + "\n[…]"
-	}
-	return s
 }

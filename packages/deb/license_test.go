@@ -1,12 +1,13 @@
-package sbom
+package deb
 
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/distroless-dev/distroless/packages/packagestest"
 )
 
 // TestFromCopyrightTrixie maps real copyright files of trixie packages.
@@ -39,15 +40,15 @@ func TestFromCopyrightTrixie(t *testing.T) {
 			"LicenseRef-permissive-nowarranty AND FSFUL AND LicenseRef-noderivs AND LicenseRef-PD-debian", nil},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			data, err := os.ReadFile("testdata/" + tc.file + ".copyright")
+			data, err := os.ReadFile("testdata/copyright/" + tc.file + ".copyright")
 			if err != nil {
 				t.Fatal(err)
 			}
-			l := FromCopyright(tc.file, data)
+			l := fromCopyright(tc.file, data)
 			if l.Expression != tc.want {
 				t.Errorf("expression\n got %s\nwant %s", l.Expression, tc.want)
 			}
-			checkLicense(t, l)
+			packagestest.CheckLicense(t, l)
 			var ids []string
 			for _, x := range l.Extracted {
 				ids = append(ids, x.ID)
@@ -62,11 +63,11 @@ func TestFromCopyrightTrixie(t *testing.T) {
 // TestFromCopyrightTexts: a LicenseRef's text is its standalone License
 // paragraph's, with DEP-5's " ." lines as empty lines.
 func TestFromCopyrightTexts(t *testing.T) {
-	data, err := os.ReadFile("testdata/libbz2-1.0.copyright")
+	data, err := os.ReadFile("testdata/copyright/libbz2-1.0.copyright")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := FromCopyright("libbz2-1.0", data)
+	l := fromCopyright("libbz2-1.0", data)
 	if len(l.Extracted) != 1 {
 		t.Fatalf("extracted %v", l.Extracted)
 	}
@@ -80,15 +81,15 @@ func TestFromCopyrightTexts(t *testing.T) {
 // TestFromCopyrightNotMachineReadable: a free-form copyright file is one
 // LicenseRef with the whole file as its text.
 func TestFromCopyrightNotMachineReadable(t *testing.T) {
-	data, err := os.ReadFile("testdata/gcc-14-base.copyright.head")
+	data, err := os.ReadFile("testdata/copyright/gcc-14-base.copyright.head")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := FromCopyright("gcc-14-base", data)
+	l := fromCopyright("gcc-14-base", data)
 	if l.Expression != "LicenseRef-gcc-14-base-copyright" || len(l.Extracted) != 1 || l.Extracted[0].Text != string(data) {
 		t.Errorf("got %q with %d extracted", l.Expression, len(l.Extracted))
 	}
-	checkLicense(t, l)
+	packagestest.CheckLicense(t, l)
 }
 
 // TestDEP5Syntax: DEP-5's operators, precedence, exceptions and names.
@@ -117,11 +118,11 @@ func TestDEP5Syntax(t *testing.T) {
 		"GPL-2+ with Nobody-Knows exception":       "LicenseRef-GPL-2-plus-with-Nobody-Knows-exception",
 	} {
 		doc := "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nCopyright: someone\nLicense: " + line + "\n"
-		l := FromCopyright("p", []byte(doc))
+		l := fromCopyright("p", []byte(doc))
 		if l.Expression != want {
 			t.Errorf("License: %s\n got %s\nwant %s", line, l.Expression, want)
 		}
-		checkLicense(t, l)
+		packagestest.CheckLicense(t, l)
 	}
 }
 
@@ -162,8 +163,8 @@ func TestFromCopyrightHostile(t *testing.T) {
 		"exception of nothing": header + "Files: *\nLicense: with GCC exception\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			l := FromCopyright("pkg+name/..", []byte(doc))
-			checkLicense(t, l)
+			l := fromCopyright("pkg+name/..", []byte(doc))
+			packagestest.CheckLicense(t, l)
 			if strings.TrimSpace(doc) != "" && l.Expression == "" {
 				t.Errorf("no license at all for a non-empty file")
 			}
@@ -175,7 +176,7 @@ func TestFromCopyrightHostile(t *testing.T) {
 // LicenseRefs all have texts.
 func FuzzFromCopyright(f *testing.F) {
 	for _, n := range []string{"libdb5.3t64", "liblzma5", "libzstd1", "base-files"} {
-		b, err := os.ReadFile("testdata/" + n + ".copyright")
+		b, err := os.ReadFile("testdata/copyright/" + n + ".copyright")
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -183,64 +184,8 @@ func FuzzFromCopyright(f *testing.F) {
 	}
 	f.Add([]byte("Format: copyright-format\n\nFiles: *\nLicense: GPL-2+ or MIT, and X with Y exception\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkLicense(t, FromCopyright("p", data))
+		packagestest.CheckLicense(t, fromCopyright("p", data))
 	})
-}
-
-// TestFromRPM: an SPDX License header is kept; anything else is a
-// LicenseRef with the header as text.
-func TestFromRPM(t *testing.T) {
-	for h, want := range map[string]string{
-		"MIT":                                "MIT",
-		"GPL-2.0-or-later AND LGPL-2.1-only": "GPL-2.0-or-later AND LGPL-2.1-only",
-		"GPLv2+":                             "LicenseRef-GPLv2-plus",
-		"GPLv2+ and LGPLv2+ with exceptions": "LicenseRef-GPLv2-plus-and-LGPLv2-plus-with-exceptions",
-		"":                                   "",
-	} {
-		l := FromRPM("p", h)
-		if l.Expression != want {
-			t.Errorf("License: %s: got %q, want %q", h, l.Expression, want)
-		}
-		checkLicense(t, l)
-		if strings.HasPrefix(want, "LicenseRef-") && !strings.Contains(l.Extracted[0].Text, h) {
-			t.Errorf("License: %s: text %q", h, l.Extracted[0].Text)
-		}
-	}
-}
-
-var refRE = regexp.MustCompile(`LicenseRef-[A-Za-z0-9.-]+`)
-
-// checkLicense: the expression is valid SPDX, and every LicenseRef it
-// names has exactly one extracted text, which is valid UTF-8 and bounded.
-func checkLicense(t *testing.T, l License) {
-	t.Helper()
-	if l.Expression == "" {
-		if len(l.Extracted) != 0 {
-			t.Errorf("no expression but %d extracted licenses", len(l.Extracted))
-		}
-		return
-	}
-	if _, ok := validExpression(l.Expression); !ok {
-		t.Errorf("invalid SPDX expression %q", l.Expression)
-	}
-	have := map[string]int{}
-	for _, x := range l.Extracted {
-		have[x.ID]++
-		if !refRE.MatchString(x.ID) || refRE.FindString(x.ID) != x.ID {
-			t.Errorf("bad LicenseRef id %q", x.ID)
-		}
-		if x.Text == "" || !strings.Contains(l.Expression, x.ID) {
-			t.Errorf("extracted %s: empty text or not in the expression", x.ID)
-		}
-		if len(x.Text) > maxRefText+16 || strings.ToValidUTF8(x.Text, "?") != x.Text {
-			t.Errorf("extracted %s: text of %d bytes or not UTF-8", x.ID, len(x.Text))
-		}
-	}
-	for _, id := range refRE.FindAllString(l.Expression, -1) {
-		if have[id] != 1 {
-			t.Errorf("%s: %d extracted texts, want 1", id, have[id])
-		}
-	}
 }
 
 // TestFromCopyrightBounded: a License line longer than any real one is
@@ -253,11 +198,11 @@ func TestFromCopyrightBounded(t *testing.T) {
 	for i := 0; i < 5000; i++ {
 		ids = append(ids, fmt.Sprintf("L%d", i))
 	}
-	l := FromCopyright("p", []byte(header+"Files: *\nLicense: "+strings.Join(ids, " or ")+", and MIT\n"))
+	l := fromCopyright("p", []byte(header+"Files: *\nLicense: "+strings.Join(ids, " or ")+", and MIT\n"))
 	if len(l.Extracted) != 1 || l.Expression != l.Extracted[0].ID || len(l.Extracted[0].Name) > 210 {
 		t.Errorf("a 5000-license line: %.100q with %d extracted", l.Expression, len(l.Extracted))
 	}
-	checkLicense(t, l)
+	packagestest.CheckLicense(t, l)
 
 	paragraphs := func(n int) []byte {
 		var b strings.Builder
@@ -267,22 +212,22 @@ func TestFromCopyrightBounded(t *testing.T) {
 		}
 		return []byte(b.String())
 	}
-	l = FromCopyright("p", paragraphs(100))
+	l = fromCopyright("p", paragraphs(100))
 	if !strings.Contains(l.Expression, "(LicenseRef-L99 OR MIT)") || len(l.Extracted) != 100 {
 		t.Errorf("100 licenses: %d extracted, expression %.100q…", len(l.Extracted), l.Expression)
 	}
-	checkLicense(t, l)
-	l = FromCopyright("p", paragraphs(1000))
+	packagestest.CheckLicense(t, l)
+	l = fromCopyright("p", paragraphs(1000))
 	if l.Expression != "LicenseRef-p-copyright" {
 		t.Errorf("1000 licenses: %.100q, want the whole file as one LicenseRef", l.Expression)
 	}
-	checkLicense(t, l)
+	packagestest.CheckLicense(t, l)
 }
 
 // BenchmarkFromCopyright: a real file, and the worst a package can make
 // (one long License line; thousands of Files paragraphs).
 func BenchmarkFromCopyright(b *testing.B) {
-	real, err := os.ReadFile("testdata/libdb5.3t64.copyright")
+	real, err := os.ReadFile("testdata/copyright/libdb5.3t64.copyright")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -299,7 +244,7 @@ func BenchmarkFromCopyright(b *testing.B) {
 	} {
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
-				FromCopyright("p", data)
+				fromCopyright("p", data)
 			}
 		})
 	}
