@@ -333,7 +333,7 @@ func TestRegistryPush(t *testing.T) {
 func TestRegistryRootPodmanLogin(t *testing.T) {
 	integration(t)
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: podman as root keeps its login in /run/containers/0/auth.json")
+		t.Fatal("needs root: podman as root keeps its login in /run/containers/0/auth.json")
 	}
 	reg := registrytest.Start(t, registrytest.Options{})
 	u := newUserEnv(t)

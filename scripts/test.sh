@@ -35,15 +35,14 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# binfmt_misc, with qemu-user's arm64 and armhf entries enabled (the
-# tests that run those images say so in their log when this failed).
-if [ "$(id -u)" = 0 ] || command -v sudo >/dev/null; then
-  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-  mountpoint -q /proc/sys/fs/binfmt_misc || $sudo mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
-  for q in qemu-aarch64 qemu-arm; do
-    [ -e "/proc/sys/fs/binfmt_misc/$q" ] || $sudo update-binfmts --enable "$q" || true
-  done
-fi
+# binfmt_misc, with qemu-user's arm64 and armhf entries enabled: the
+# multi-platform tests run those images, and fail when they cannot.
+sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+mountpoint -q /proc/sys/fs/binfmt_misc || $sudo mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+for q in qemu-aarch64 qemu-arm; do
+  [ -e "/proc/sys/fs/binfmt_misc/$q" ] || $sudo update-binfmts --enable "$q"
+  grep -qx enabled "/proc/sys/fs/binfmt_misc/$q" || { echo "binfmt_misc: $q is not enabled" >&2; exit 1; }
+done
 
 # trivy and syft, at pinned versions, for the scanner tests (built once,
 # kept outside the repository).
