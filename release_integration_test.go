@@ -78,6 +78,16 @@ func (e *releaseEnv) release(t *testing.T, args ...string) *ReleaseResult {
 	return &res
 }
 
+// images is res's images, failing t unless there are n: a loop over
+// them must not check nothing.
+func images(t *testing.T, res *ReleaseResult, n int) []ReleasedImage {
+	t.Helper()
+	if len(res.Images) != n {
+		t.Fatalf("release: %d images, want %d: %+v", len(res.Images), n, res.Images)
+	}
+	return res.Images
+}
+
 // head is the digest a tag holds in the test registry.
 func (e *releaseEnv) head(t *testing.T, tag string) string {
 	t.Helper()
@@ -151,7 +161,7 @@ images:
 	}
 	digests := map[string]string{} // name/variant → digest
 	tags := 0
-	for _, im := range res.Images {
+	for _, im := range images(t, res, 4) {
 		if im.Status != "pushed" || !im.Built {
 			t.Errorf("%s %s: status %q, built %v", im.Name, im.Variant, im.Status, im.Built)
 		}
@@ -234,7 +244,7 @@ images:
 	if n, m := len(reqs.Uploads()), len(reqs.ManifestPuts()); n+m != 0 {
 		t.Errorf("a release with nothing changed uploaded %d blobs and %d manifests", n, m)
 	}
-	for _, im := range again.Images {
+	for _, im := range images(t, again, 4) {
 		if im.Status != "unchanged" || im.Built || im.Digest != digests[im.Name+"/"+im.Variant] || len(im.Pushed) != 0 {
 			t.Errorf("second release: %s %s: status %q, built %v, digest %s, pushed %v", im.Name, im.Variant, im.Status, im.Built, im.Digest, im.Pushed)
 		}
@@ -267,7 +277,7 @@ images:
 		t.Errorf("%s holds %s after the release, want %s", moved, got, digests["python3/latest"])
 	}
 	row := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(moved) + ` +` + digests["python3/latest"] + ` +pushed$`)
-	for _, im := range e.release(t, "--dry-run").Images {
+	for _, im := range images(t, e.release(t, "--dry-run"), 4) {
 		if im.Status != "unchanged" {
 			t.Errorf("dry run after putting the tag back: %s %s %s", im.Name, im.Variant, im.Status)
 		}
@@ -317,7 +327,7 @@ images:
 	}
 	// The lockfile is back to what the images were built from: the
 	// release has nothing to push.
-	for _, im := range e.release(t).Images {
+	for _, im := range images(t, e.release(t), 4) {
 		if im.Status != "unchanged" {
 			t.Errorf("release after lock update: %s %s %s", im.Name, im.Variant, im.Status)
 		}
@@ -447,7 +457,7 @@ func TestReleaseSigned(t *testing.T) {
 	before := len(s.reg.Requests(t))
 	again := run()
 	reqs := s.reg.Requests(t).Since(before)
-	if n, m := len(reqs.Uploads()), len(reqs.ManifestPuts()); n+m != 0 || again.Images[0].Status != "unchanged" {
+	if n, m := len(reqs.Uploads()), len(reqs.ManifestPuts()); n+m != 0 || images(t, again, 1)[0].Status != "unchanged" {
 		t.Errorf("a signed release with nothing changed: %s, uploaded %d blobs and %d manifests", again.Images[0].Status, n, m)
 	}
 }
