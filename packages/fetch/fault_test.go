@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -111,13 +112,6 @@ func TestDownloadFaults(t *testing.T) {
 	if _, err := c.Download(ctx, srv.At("/InRelease"), 1<<20); err == nil || !strings.Contains(err.Error(), "connection closed before the end") {
 		t.Fatalf("err = %v", err)
 	}
-	// The total time is bounded: no new attempt after RetryFor.
-	c.RetryFor = 100 * time.Millisecond
-	srv.Always("/InRelease", faulttest.Status503)
-	start := time.Now()
-	if _, err := c.Download(ctx, srv.At("/InRelease"), 1<<20); err == nil || time.Since(start) > 5*time.Second {
-		t.Fatalf("err = %v after %s", err, time.Since(start))
-	}
 	// A cancelled context ends a stall at once.
 	srv.Always("/InRelease", faulttest.StallHeaders)
 	c.Timeout = time.Hour
@@ -165,6 +159,59 @@ func TestSilentServer(t *testing.T) {
 		var te *TimeoutError
 		if !errors.As(err, &te) || err.Error() != "GET "+url+": "+want {
 			t.Errorf("%s: err = %v, want %q", scheme, err, want)
+		}
+	}
+}
+
+// fakeClock is a clock whose waits pass at once, moving its time on.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (f *fakeClock) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fakeClock) After(d time.Duration) <-chan time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+	ch := make(chan time.Time, 1)
+	ch <- f.now
+	return ch
+}
+
+// TestRetryBudget: no attempt starts once its wait would end past
+// RetryFor. With waits of 1, 2, 4 and 8 s (on a clock of the test's),
+// a budget of 10 s allows 4 attempts, one of 15 s 5 (maxAttempts), and a
+// negative one a single attempt; the error says how many were made.
+func TestRetryBudget(t *testing.T) {
+	srv := faulttest.New(t, map[string][]byte{"/InRelease": []byte("data")})
+	srv.Always("/InRelease", faulttest.Status503)
+	for _, tc := range []struct {
+		budget   time.Duration
+		attempts int
+	}{{10 * time.Second, 4}, {15 * time.Second, maxAttempts}, {-1, 1}} {
+		c, _ := faultCache(t)
+		c.RetryFor, c.RetryDelay = tc.budget, time.Second
+		clk := &fakeClock{now: time.Unix(1700000000, 0)}
+		c.clock = clk
+		before := srv.Hits("/InRelease")
+		_, err := c.Download(context.Background(), srv.At("/InRelease"), 1<<20)
+		if err == nil {
+			t.Fatalf("budget %s: a server that always answers 503 gave an answer", tc.budget)
+		}
+		if n := srv.Hits("/InRelease") - before; n != tc.attempts {
+			t.Errorf("budget %s: %d attempts, want %d (%v)", tc.budget, n, tc.attempts, err)
+		}
+		if tc.attempts > 1 && !strings.Contains(err.Error(), fmt.Sprintf("gave up after %d attempts", tc.attempts)) {
+			t.Errorf("budget %s: %v", tc.budget, err)
+		}
+		if waited := clk.Now().Sub(time.Unix(1700000000, 0)); waited > max(tc.budget, 0) {
+			t.Errorf("budget %s: waited %s", tc.budget, waited)
 		}
 	}
 }

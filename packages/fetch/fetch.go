@@ -46,6 +46,9 @@ type Cache struct {
 	// fetched or rebuilt again, a request being retried. Nil discards them.
 	Log io.Writer
 
+	// clock times the retries; nil is the real one (tests set another).
+	clock clock
+
 	mu         sync.Mutex
 	inflight   map[string]*flight
 	clientOnce sync.Once

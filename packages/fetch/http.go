@@ -223,7 +223,11 @@ func (c *Cache) retry(ctx context.Context, url string, once func() error) error 
 	if delay <= 0 {
 		delay = DefaultRetryDelay
 	}
-	start := time.Now()
+	clk := c.clock
+	if clk == nil {
+		clk = realClock{}
+	}
+	start := clk.Now()
 	mismatches := 0
 	for attempt := 1; ; attempt++ {
 		err := once()
@@ -248,21 +252,32 @@ func (c *Cache) retry(ctx context.Context, url string, once func() error) error 
 		if errors.As(err, &se) && se.after > wait {
 			wait = min(se.after, 30*time.Second)
 		}
-		if budget < 0 || attempt >= maxAttempts || time.Since(start)+wait > budget {
+		if budget < 0 || attempt >= maxAttempts || clk.Now().Sub(start)+wait > budget {
 			if attempt == 1 {
 				return err
 			}
-			return fmt.Errorf("%w (gave up after %d attempts in %s)", err, attempt, time.Since(start).Round(time.Millisecond))
+			return fmt.Errorf("%w (gave up after %d attempts in %s)", err, attempt, clk.Now().Sub(start).Round(time.Millisecond))
 		}
 		c.logf("warning: %v; retrying in %s", err, wait)
 		select {
 		case <-ctx.Done():
 			return err
-		case <-time.After(wait):
+		case <-clk.After(wait):
 		}
 		delay *= 2
 	}
 }
+
+// clock is the time retry reads and waits on.
+type clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 func (c *Cache) logf(format string, args ...any) {
 	if c.Log != nil {
