@@ -3,6 +3,7 @@ package distroless
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,24 +104,43 @@ func genJSON(t *testing.T, args ...string) (*GenResult, string) {
 }
 
 // dropImageMemos removes the image memos from a cache (named entries
-// holding a memo's JSON), so that the next gen builds.
+// holding a memo record), so that the next gen builds; the test fails if
+// there was none to remove.
 func dropImageMemos(t *testing.T, cache string) {
 	t.Helper()
-	named, _ := filepath.Glob(filepath.Join(cache, "named", "*"))
+	if removeImageMemos(t, cache) == 0 {
+		t.Fatalf("%s holds no image memo to remove", cache)
+	}
+}
+
+// removeImageMemos removes the image memos from a cache, if any, and
+// says how many it removed.
+func removeImageMemos(t *testing.T, cache string) int {
+	t.Helper()
+	named, err := filepath.Glob(filepath.Join(cache, "named", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
 	for _, p := range named {
 		f, err := os.Open(p)
 		if err != nil {
-			continue
+			t.Fatal(err)
 		}
 		head := make([]byte, 128)
-		n, _ := f.Read(head)
+		m, err := io.ReadFull(f, head)
 		f.Close()
-		if bytes.Contains(head[:n], []byte(`{"Version":1,"Manifest":`)) {
+		if err != nil && err != io.ErrUnexpectedEOF {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if bytes.Contains(head[:m], []byte(`{"Version":1,"Manifest":`)) {
 			if err := os.Remove(p); err != nil {
 				t.Fatal(err)
 			}
+			n++
 		}
 	}
+	return n
 }
 
 // TestGenMemoPlatforms: an image index is taken from the memo only as a
