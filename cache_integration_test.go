@@ -2,6 +2,7 @@ package distroless
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,16 +29,28 @@ func TestGenDamagedCache(t *testing.T) {
 	}
 	list := func(sub string, keep func(p string, head []byte) bool) []file {
 		var fs []file
-		ents, _ := os.ReadDir(filepath.Join(cache, sub))
+		ents, err := os.ReadDir(filepath.Join(cache, sub))
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, e := range ents {
 			p := filepath.Join(cache, sub, e.Name())
-			f, err := os.Open(p)
-			if err != nil {
+			if !e.Type().IsRegular() {
 				continue
 			}
+			f, err := os.Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
 			head := make([]byte, 64)
-			n, _ := f.Read(head)
-			st, _ := f.Stat()
+			n, err := io.ReadFull(f, head)
+			if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+				t.Fatalf("%s: %v", p, err)
+			}
+			st, err := f.Stat()
+			if err != nil {
+				t.Fatal(err)
+			}
 			f.Close()
 			if keep(p, head[:n]) {
 				fs = append(fs, file{p, st.Size()})
@@ -56,14 +69,27 @@ func TestGenDamagedCache(t *testing.T) {
 	}
 	// The largest .deb, one byte changed in place.
 	deb := debs[0].path
+	debBefore, err := os.ReadFile(deb)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f, err := os.OpenFile(deb, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := make([]byte, 1)
-	f.ReadAt(b, debs[0].size/2)
-	f.WriteAt([]byte{b[0] ^ 0x55}, debs[0].size/2)
-	f.Close()
+	if _, err := f.ReadAt(b, debs[0].size/2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{b[0] ^ 0x55}, debs[0].size/2); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := os.ReadFile(deb); err != nil || len(after) != len(debBefore) || bytes.Equal(after, debBefore) {
+		t.Fatalf("%s: not changed in place (%d bytes, were %d): %v", deb, len(after), len(debBefore), err)
+	}
 	// The unpack entry of another package replaced by a third one's.
 	var victim, donor string
 	for _, e := range entries {
@@ -76,14 +102,28 @@ func TestGenDamagedCache(t *testing.T) {
 			donor = e.path
 		}
 	}
-	data, _ := os.ReadFile(donor)
+	if victim == "" || donor == "" {
+		t.Fatalf("no two unpack entries of packages other than %s: %v", filepath.Base(deb), entries)
+	}
+	data, err := os.ReadFile(donor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old, err := os.ReadFile(victim); err != nil || bytes.Equal(old, data) {
+		t.Fatalf("%s: the same as %s, or unreadable (%v): replacing it changes nothing", victim, donor, err)
+	}
 	if err := os.WriteFile(victim, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// The largest sidecar, one byte changed.
-	side, _ := os.ReadFile(named[0].path)
+	side, err := os.ReadFile(named[0].path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	side[len(side)/2] ^= 1
-	os.WriteFile(named[0].path, side, 0o644)
+	if err := os.WriteFile(named[0].path, side, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	stdout, stderr, code := cli(t, append([]string{"gen"}, args...)...)
 	if code != 0 {

@@ -15,10 +15,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -100,22 +102,43 @@ os-release:
 func flatten(t *testing.T, layout, tag string) string {
 	t.Helper()
 	root := t.TempDir()
+	at := func(name string) string {
+		rel := filepath.FromSlash(strings.TrimPrefix(path.Clean("/"+name), "/"))
+		if rel == "" {
+			rel = "."
+		}
+		return filepath.Join(root, rel)
+	}
+	check := func(h *tar.Header, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("flattening %s: %v", h.Name, err)
+		}
+	}
+	// replace removes what a later layer's entry replaces.
+	replace := func(p string) error {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
 	walkLayers(t, layout, tag, func(_ int, h *tar.Header, r io.Reader) {
-		p := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(h.Name, "./")))
-		os.MkdirAll(filepath.Dir(p), 0o755)
+		p := at(h.Name)
+		check(h, os.MkdirAll(filepath.Dir(p), 0o755))
 		switch h.Typeflag {
 		case tar.TypeDir:
-			os.MkdirAll(p, 0o755)
+			check(h, os.MkdirAll(p, 0o755))
 		case tar.TypeSymlink:
-			os.Remove(p)
-			os.Symlink(h.Linkname, p)
+			check(h, replace(p))
+			check(h, os.Symlink(h.Linkname, p))
 		case tar.TypeLink:
-			os.Remove(p)
-			os.Link(filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(h.Linkname, "./"))), p)
+			check(h, replace(p))
+			check(h, os.Link(at(h.Linkname), p))
 		case tar.TypeReg:
-			b, _ := io.ReadAll(r)
-			os.Remove(p)
-			os.WriteFile(p, b, 0o644)
+			b, err := io.ReadAll(r)
+			check(h, err)
+			check(h, replace(p))
+			check(h, os.WriteFile(p, b, 0o644))
 		}
 	})
 	return root
