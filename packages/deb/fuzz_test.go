@@ -79,9 +79,31 @@ func FuzzInRelease(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		verifyInRelease("u", raw, kr, time.Now(), false)
-		verifyInRelease("u", raw, openpgp.EntityList{}, time.Now(), false)
-		splitPackets(raw)
-		splitChecksumFields(raw)
+		// Without a key, nothing verifies, whatever it says.
+		if r, err := verifyInRelease("u", raw, openpgp.EntityList{}, time.Now(), false); err == nil {
+			t.Fatalf("verified against an empty keyring: %+v", r)
+		}
+		// The packets are pieces of the input, in order.
+		rest := raw
+		for _, p := range splitPackets(raw) {
+			if !bytes.HasPrefix(rest, p) {
+				t.Fatalf("packet % x is not the next piece of the input", p)
+			}
+			rest = rest[len(p):]
+		}
+		// The header's lines are the input's, but for the SHA256 field,
+		// which it only says is there; the checksum lines are the input's.
+		header, lines := splitChecksumFields(raw)
+		for _, l := range bytes.SplitAfter(header, []byte("\n")) {
+			if !bytes.Equal(l, []byte("SHA256: present\n")) && !bytes.Contains(raw, l) {
+				t.Fatalf("header line %q is not in the input", l)
+			}
+		}
+		for _, l := range lines {
+			if !bytes.Contains(raw, []byte(l)) {
+				t.Fatalf("checksum line %q is not in the input", l)
+			}
+		}
 	})
 }
 

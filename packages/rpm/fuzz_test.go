@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"encoding/binary"
+	"encoding/xml"
 	"io"
 	"os"
 	"path/filepath"
@@ -24,9 +25,45 @@ func FuzzParseRich(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		d, err := ParseRich(s)
 		if err == nil {
-			_ = d.String()
+			checkDep(t, s, d)
 		}
 	})
+}
+
+// checkDep fails t unless d, parsed from s, is well formed: atoms with a
+// name of one word (parentheses allowed: libc.so.6()(64bit)) that is
+// no operator, a relation only with a version
+// rpm parses, and operators with the operands their kind takes.
+func checkDep(t *testing.T, s string, d packages.Dep) {
+	t.Helper()
+	switch d.Kind {
+	case packages.DepAtom:
+		a := d.Atom
+		if a.Name == "" || strings.ContainsAny(a.Name, " \t\n") || isKnownOp(a.Name) || (a.Op == "") != (a.Version == "") {
+			t.Fatalf("%q: atom %+v", s, a)
+		}
+		if a.Op != "" {
+			if _, err := ParseEVR(a.Version); err != nil {
+				t.Fatalf("%q: atom %+v: %v", s, a, err)
+			}
+		}
+		if len(d.Args) != 0 {
+			t.Fatalf("%q: an atom with operands", s)
+		}
+	case packages.DepOr, packages.DepAnd, packages.DepWith, packages.DepWithout:
+		if len(d.Args) < 2 {
+			t.Fatalf("%q: %s with %d operands", s, d, len(d.Args))
+		}
+	case packages.DepIf, packages.DepUnless:
+		if len(d.Args) != 2 && len(d.Args) != 3 {
+			t.Fatalf("%q: %s with %d operands", s, d, len(d.Args))
+		}
+	default:
+		t.Fatalf("%q: kind %v", s, d.Kind)
+	}
+	for _, a := range d.Args {
+		checkDep(t, s, a)
+	}
 }
 
 func FuzzVercmp(f *testing.F) {
@@ -137,14 +174,28 @@ func FuzzSidecar(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for i := 0; i < sc.n; i++ {
-			sc.pkgRange(i)
-			_ = sc.name(i) + sc.arch(i)
-			_ = sc.sortedName(i)
+		// What a parsed sidecar answers stays within it: package ranges
+		// within the file, package numbers below the count.
+		inRange := func(what string, is []int) {
+			for _, i := range is {
+				if i < 0 || i >= sc.n {
+					t.Fatalf("%s: package %d of %d", what, i, sc.n)
+				}
+			}
 		}
-		sc.named("a")
-		sc.providers("x")
-		sc.fileOwners("/usr/bin/a")
+		for i := 0; i < sc.n; i++ {
+			if off, end := sc.pkgRange(i); off < 0 || off > end || end > 100 {
+				t.Fatalf("package %d: range %d-%d of a 100-byte file", i, off, end)
+			}
+			_ = sc.name(i) + sc.arch(i)
+			if j := sc.sortedName(i); j < 0 || j >= sc.n {
+				t.Fatalf("name order %d: package %d of %d", i, j, sc.n)
+			}
+			inRange("named", sc.named(sc.name(i)))
+		}
+		inRange("named", sc.named("a"))
+		inRange("providers", sc.providers("x"))
+		inRange("fileOwners", sc.fileOwners("/usr/bin/a"))
 	})
 }
 
@@ -166,14 +217,40 @@ func FuzzRepomd(f *testing.F) {
 func FuzzModules(f *testing.F) {
 	f.Add([]byte("---\ndocument: modulemd\nversion: 2\ndata:\n  artifacts:\n    rpms: [a-0:1.0-1.noarch, b-2:3-4.x86_64]\n...\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = parseModules(b)
+		nevras, err := parseModules(b)
+		if err != nil {
+			return
+		}
+		// Each NEVRA is in the index's spelling already.
+		for _, n := range nevras {
+			if again, ok := normNEVRA(n); !ok || again != n {
+				t.Fatalf("module artifact %q: normalised again %q, %v", n, again, ok)
+			}
+		}
 	})
 }
 
 func FuzzFilelistAttrs(f *testing.F) {
 	f.Add([]byte(`<package pkgid="abc" name="demo" arch="x86_64"><version epoch="0" ver="1" rel="1"/><file>/x</file>`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		packageAttrs(b)
+		pkgid, name, arch, ok := packageAttrs(b)
+		if !ok {
+			return
+		}
+		// The attributes read are what a package element with them,
+		// written again, gives back.
+		var w bytes.Buffer
+		w.WriteString(`<package pkgid="`)
+		xml.EscapeText(&w, []byte(pkgid))
+		w.WriteString(`" name="`)
+		xml.EscapeText(&w, []byte(name))
+		w.WriteString(`" arch="`)
+		xml.EscapeText(&w, []byte(arch))
+		w.WriteString(`">`)
+		p2, n2, a2, ok2 := packageAttrs(w.Bytes())
+		if !ok2 || p2 != pkgid || n2 != name || a2 != arch {
+			t.Fatalf("%q: read %q %q %q; written again %q: %q %q %q %v", b, pkgid, name, arch, w.Bytes(), p2, n2, a2, ok2)
+		}
 	})
 }
 
