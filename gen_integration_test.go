@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -784,9 +785,9 @@ func dirList(t *testing.T, dir string) []string {
 
 // TestGenBadInput: outputs and users gen does not understand are usage
 // errors (exit 2) with a message saying what is wrong, and nothing is
-// written.
+// written. Hermetic (offline, a cold cache of its own: nothing is read
+// before the usage is checked), so it runs under -short too.
 func TestGenBadInput(t *testing.T) {
-	integration(t)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -804,7 +805,8 @@ func TestGenBadInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			args := append([]string{"gen", "static", "--distro", "debian:bookworm", "--cache-dir", testCache}, tc.args...)
+			cache := filepath.Join(t.TempDir(), "cache")
+			args := append([]string{"gen", "static", "--distro", "debian:bookworm", "--offline", "--cache-dir", cache}, tc.args...)
 			stdout, stderr, code, err := runBin(dir, args...)
 			if err != nil {
 				t.Fatal(err)
@@ -824,12 +826,18 @@ func TestGenBadInput(t *testing.T) {
 			if strings.TrimSpace(stdout) != "" {
 				t.Errorf("stdout %q", stdout)
 			}
-			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
-				var n []string
-				for _, e := range ents {
-					n = append(n, e.Name())
+			for _, d := range []string{dir, cache} {
+				ents, err := os.ReadDir(d)
+				if err != nil && !errors.Is(err, fs.ErrNotExist) {
+					t.Fatal(err)
 				}
-				t.Errorf("wrote %v", n)
+				if len(ents) != 0 {
+					var n []string
+					for _, e := range ents {
+						n = append(n, e.Name())
+					}
+					t.Errorf("wrote %v in %s", n, d)
+				}
 			}
 		})
 	}

@@ -279,8 +279,8 @@ func TestSBOMFileReproducible(t *testing.T) {
 
 // TestSBOMRefused: a bad --sbom-format or an --sbom that is a directory
 // is refused before anything is fetched, and nothing is written.
+// Hermetic (offline, a cold cache), so it runs under -short too.
 func TestSBOMRefused(t *testing.T) {
-	integration(t)
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		args []string
