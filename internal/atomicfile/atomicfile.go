@@ -87,13 +87,14 @@ func (f *File) Abort() {
 }
 
 // Write writes dst with what fill writes; if fill fails, dst is left as
-// it was and fill's error returned.
+// it was and fill's error returned. fill is given the temporary file, an
+// *os.File (for a writer that goes back to fill in a header, WriteAt).
 func Write(dst string, o Options, fill func(io.Writer) error) error {
 	f, err := Create(dst, o)
 	if err != nil {
 		return err
 	}
-	if err := fill(f); err != nil {
+	if err := fill(f.File); err != nil {
 		f.Abort()
 		return err
 	}

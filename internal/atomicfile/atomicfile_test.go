@@ -38,6 +38,21 @@ func TestWrite(t *testing.T) {
 	if ents, _ := os.ReadDir(filepath.Dir(dst)); len(ents) != 1 {
 		t.Errorf("left behind: %v", ents)
 	}
+	// fill has the file itself, to go back and write a header.
+	err = Write(dst, Options{}, func(w io.Writer) error {
+		f, ok := w.(*os.File)
+		if !ok {
+			return errors.New("not an *os.File")
+		}
+		if _, err := f.Write([]byte("xxxdata")); err != nil {
+			return err
+		}
+		_, err := f.WriteAt([]byte("hdr"), 0)
+		return err
+	})
+	if b, _ := os.ReadFile(dst); err != nil || string(b) != "hdrdata" {
+		t.Fatalf("%q, %v", b, err)
+	}
 	// Commit once; a second Commit fails, Abort then does nothing.
 	f, err := Create(dst, Options{})
 	if err != nil {
