@@ -227,6 +227,14 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 			return nil, &UsageError{err}
 		}
 	}
+	if o.Registry.Timeout == 0 {
+		o.Registry.Timeout = o.Timeout
+	}
+	// Registry outputs that refuse this push fail now, not after the
+	// build.
+	if err := assemble.CheckPush(ctx, outputs, o.writeOptions(profile)); err != nil {
+		return nil, err
+	}
 	if report := o.Progress; report != nil {
 		// The builds and the downloads run at once: one message at a time.
 		var mu sync.Mutex

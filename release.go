@@ -245,6 +245,9 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 		progress = func(string) {}
 	}
 	o.path = path
+	if o.Registry.Timeout == 0 {
+		o.Registry.Timeout = o.Timeout
+	}
 	if o.format, err = sbom.ParseFormat(o.SBOMFormat); err != nil {
 		return nil, &UsageError{err}
 	}
@@ -253,6 +256,18 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 	}
 	if _, _, err := (GenOptions{MaxImageSize: o.MaxImageSize, MaxFileSize: o.MaxFileSize}).sizeLimits(); err != nil {
 		return nil, err
+	}
+	if !o.DryRun {
+		// Registries that refuse the pushes fail now, not after builds.
+		var tags []string
+		for _, im := range ims {
+			tags = append(tags, im.Tags...)
+		}
+		w := writeOptions("")
+		w.Registry = o.Registry
+		if err := assemble.CheckPush(ctx, tags, w); err != nil {
+			return nil, err
+		}
 	}
 	res := &ReleaseResult{File: path, Lock: f.LockPath()}
 	set, err := lockfile.ReadSet(f.LockPath())
