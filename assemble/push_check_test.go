@@ -90,7 +90,9 @@ func TestPushTimeoutSilentRegistry(t *testing.T) {
 			_, err := WriteOutputs(context.Background(), Artifact{Image: img}, []string{host + "/r:t"}, opts)
 			return err
 		},
-		"check": func() error { return CheckPush(context.Background(), []string{"oci:" + t.TempDir(), host + "/r:t"}, opts) },
+		"check": func() error {
+			return CheckPush(context.Background(), []string{"oci:" + t.TempDir(), host + "/r:t"}, opts)
+		},
 	} {
 		err, took := returnsWithin(t, 2*time.Minute, f)
 		t.Logf("%s: failed after %s: %v", what, took.Round(time.Millisecond), err)
