@@ -36,7 +36,9 @@ type Options struct {
 	HostRoot string    // where to read apt sources; "" = "/"
 	Log      io.Writer // notes and progress; nil = discard
 	// Timeout bounds each network wait (connect, TLS handshake, response
-	// headers, a pause in a body); 0 = fetch.DefaultTimeout.
+	// headers, a pause in a body), of downloads and, unless
+	// Registry.Timeout is set, of gen's and release's registry requests;
+	// 0 = fetch.DefaultTimeout.
 	Timeout time.Duration
 
 	// Profile, when set, is a profile read from a file (LoadProfileFile);

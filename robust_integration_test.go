@@ -497,6 +497,10 @@ func TestGenConcurrentWriters(t *testing.T) {
 			}
 		}
 		checkModes(t, dir)
+		// Writers took turns without a file of theirs in the layout.
+		if names := entryNames(t, dir); !slices.Equal(names, []string{"blobs", "index.json", "oci-layout"}) {
+			t.Errorf("%s holds %v", dir, names)
+		}
 	}
 	// Nothing is left beside the outputs.
 	for _, d := range []string{root, filepath.Dir(fresh)} {

@@ -75,7 +75,7 @@ func newRoot() *cobra.Command {
 	pf.BoolVar(&opts.Offline, "offline", false, "use only the cache; fail if something is missing")
 	pf.StringVar(&opts.Mirrors.Archive, "mirror", "", "Debian archive mirror URL (default: $DISTROLESS_DEBIAN_MIRROR, else the host's apt sources)")
 	pf.StringVar(&opts.Mirrors.Security, "security-mirror", "", "Debian security archive URL (default: $DISTROLESS_DEBIAN_SECURITY_MIRROR, else the host's apt sources)")
-	timeout := pf.String("timeout", os.Getenv("DISTROLESS_TIMEOUT"), "longest wait on the network: connect, TLS handshake, response headers, a pause in a download (default: $DISTROLESS_TIMEOUT, else 30s)")
+	timeout := pf.String("timeout", os.Getenv("DISTROLESS_TIMEOUT"), "longest wait on the network, downloads and registry pushes alike: connect, TLS handshake, response headers, a pause in a download or an upload (default: $DISTROLESS_TIMEOUT, else 30s)")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if *platform != "" {
 			if opts.Arch != "" && opts.Arch != *platform {
