@@ -230,11 +230,6 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	if o.Registry.Timeout == 0 {
 		o.Registry.Timeout = o.Timeout
 	}
-	// Registry outputs that refuse this push fail now, not after the
-	// build.
-	if err := assemble.CheckPush(ctx, outputs, o.writeOptions(profile)); err != nil {
-		return nil, err
-	}
 	if report := o.Progress; report != nil {
 		// The builds and the downloads run at once: one message at a time.
 		var mu sync.Mutex
@@ -454,6 +449,21 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 		return nil, &UsageError{fmt.Errorf("--compression: %w", err)}
 	}
 	if _, _, err := o.sizeLimits(); err != nil {
+		return nil, err
+	}
+	if o.Profile == nil && o.Lock == "" {
+		if _, _, err := profiles.Find(profile); err != nil {
+			return nil, &UsageError{err}
+		}
+	}
+	// The mistakes of the command line first, then the registries: one
+	// that refuses the push fails now, before anything is fetched, not
+	// after the build.
+	outputs, err := o.outputsOf(profile)
+	if err != nil {
+		return nil, &UsageError{err}
+	}
+	if err := assemble.CheckPush(ctx, outputs, o.writeOptions(profile)); err != nil {
 		return nil, err
 	}
 	ins, err := genPlans(ctx, profile, o)

@@ -258,9 +258,13 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 		return nil, err
 	}
 	if !o.DryRun {
-		// Registries that refuse the pushes fail now, not after builds.
+		// Registries that refuse the pushes fail now, not after builds;
+		// a profile file that cannot be read first.
 		var tags []string
 		for _, im := range ims {
+			if _, _, err := profileOf(im); err != nil {
+				return nil, err
+			}
 			tags = append(tags, im.Tags...)
 		}
 		w := writeOptions("")
