@@ -172,11 +172,12 @@ type WriteResult struct {
 //
 // Files are written next to their target and renamed into place, so an
 // interrupted or failed write leaves an earlier output as it was. Writers
-// of one layout take turns through a lock on the layout's directory,
-// so that concurrent writes of different tags all land, and leave no file
-// of their own in it (nor in a directory they refuse); two writers of one docker-archive each replace it whole, the last
-// one winning. Layout files and archives get mode 0644 and layout
-// directories 0755 whatever the umask.
+// of one layout take turns through a lock on the layout's directory, so
+// that concurrent writes of different tags all land, and leave no file of
+// their own in it (nor in a directory they refuse); two writers of one
+// docker-archive each replace it whole, the last one winning. Layout
+// files and archives get mode 0644 and layout directories 0755 whatever
+// the umask.
 func WriteOutputs(ctx context.Context, a Artifact, outputs []string, opts WriteOptions) (WriteResult, error) {
 	var res WriteResult
 	if err := a.check(); err != nil {
@@ -646,9 +647,6 @@ func lockLayout(ctx context.Context, dir string) (release func(), created bool, 
 			continue // dir was removed after the Mkdir
 		}
 		if err != nil {
-			if created {
-				os.Remove(dir)
-			}
 			return nil, false, err
 		}
 		held, err := f.Stat()
