@@ -459,7 +459,7 @@ func writeOCI(ctx context.Context, a Artifact, dir, tag string) (err error) {
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	release, created, err := lockLayout(ctx, dir)
+	lock, created, err := lockLayout(ctx, dir)
 	if err != nil {
 		return err
 	}
@@ -471,7 +471,7 @@ func writeOCI(ctx context.Context, a Artifact, dir, tag string) (err error) {
 		if err != nil && created {
 			os.Remove(dir)
 		}
-		release()
+		lock.Close()
 	}()
 
 	if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err == nil {
@@ -612,6 +612,12 @@ func writeOCI(ctx context.Context, a Artifact, dir, tag string) (err error) {
 		return err
 	}
 	defer next.Close()
+	// Where directories are swapped by two renames, a writer that came
+	// while dir was missing may have made a new dir, which the other's
+	// rename replaced: its lock is on a directory that is gone.
+	if !isLocked(lock, dir) {
+		return fmt.Errorf("%s was replaced while this write held its lock; not writing over it", dir)
+	}
 	// Swap the new layout in; tmp then holds the old one, removed on return.
 	if err := swapDirs(tmp, dir); err != nil {
 		return err
@@ -628,9 +634,10 @@ func writeOCI(ctx context.Context, a Artifact, dir, tag string) (err error) {
 //
 // Where the file system cannot exchange two directories atomically (see
 // swapDirs), dir is briefly missing during a swap; a writer arriving just
-// then can make a new dir, and the swap then fails with an error, leaving
-// the earlier layout beside dir (.DIR.old-*).
-func lockLayout(ctx context.Context, dir string) (release func(), created bool, err error) {
+// then can make a new dir, which the swap's second rename replaces (when
+// still empty) or which makes it fail (leaving the earlier layout beside
+// dir, .DIR.old-*); the newcomer's write then fails with an error.
+func lockLayout(ctx context.Context, dir string) (lock *os.File, created bool, err error) {
 	for range 1000 {
 		created = false
 		if err := os.Mkdir(dir, 0o755); err == nil {
@@ -649,17 +656,23 @@ func lockLayout(ctx context.Context, dir string) (release func(), created bool, 
 		if err != nil {
 			return nil, false, err
 		}
-		held, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return nil, false, err
-		}
-		if now, err := os.Stat(dir); err == nil && os.SameFile(held, now) {
-			return func() { f.Close() }, created, nil
+		if isLocked(f, dir) {
+			return f, created, nil
 		}
 		f.Close()
 	}
 	return nil, false, fmt.Errorf("locking %s: it keeps being replaced", dir)
+}
+
+// isLocked reports whether lock, a directory's open file, is the
+// directory at dir.
+func isLocked(lock *os.File, dir string) bool {
+	held, err := lock.Stat()
+	if err != nil {
+		return false
+	}
+	now, err := os.Stat(dir)
+	return err == nil && os.SameFile(held, now)
 }
 
 // lockDir opens the directory dir (for reading, which is all flock needs,
