@@ -252,7 +252,7 @@ func Run(ctx context.Context, c Cmd) error {
 		// host's root, seen from inside as the overflow uid): setuid(0)
 		// in the namespace makes it the mapped uid.
 		Credential: &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true},
-		Pdeathsig:                  syscall.SIGKILL,
+		Pdeathsig:  syscall.SIGKILL,
 	}
 	if err := cmd.Start(); err != nil {
 		statusW.Close()

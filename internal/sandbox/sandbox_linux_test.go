@@ -87,7 +87,7 @@ func TestProbe(t *testing.T) {
 	eperm := syscall.EPERM.Error()
 	want := map[string]string{
 		"uid": "0 0 0", "pid": "1", "root": "probe", "env": "PATH=/,ONLY=this",
-		"write": "open /written: read-only file system",
+		"write":  "open /written: read-only file system",
 		"chroot": eperm, "mount": eperm, "umount": eperm, "pivot_root": eperm, "unshare": eperm, "unshare-ns": eperm,
 		"setns": eperm, "clone-newuser": eperm, "clone3": syscall.ENOSYS.Error(), "ptrace": eperm, "ptrace-self": eperm,
 		"keyctl": eperm, "add_key": eperm, "bpf": eperm, "perf_event_open": eperm, "process_vm_readv": eperm,
@@ -266,4 +266,3 @@ func TestUnprivileged(t *testing.T) {
 	}
 	t.Logf("as uid 4242:\n%s", out.String())
 }
-

@@ -52,9 +52,9 @@ func seccompFilter() ([]unix.SockFilter, error) {
 		return nil, err
 	}
 	const (
-		offNr   = 0
-		offArch = 4
-		offArg0 = 16 // the low half on a little-endian host
+		offNr     = 0
+		offArch   = 4
+		offArg0   = 16 // the low half on a little-endian host
 		retEPERM  = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
 		retENOSYS = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
 	)
