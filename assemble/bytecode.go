@@ -297,7 +297,7 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 			return nil, []string{fmt.Sprintf("no Python bytecode: %v", err)}, nil
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("/%s: %w", in, err)
+			return nil, nil, err // it names the program
 		}
 		got, failed, err := parsePyc(stdout, srcs)
 		if err != nil {
