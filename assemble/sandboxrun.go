@@ -17,6 +17,14 @@ type SandboxLimits = sandbox.Limits
 // DefaultSandboxLimits are the limits a zero SandboxLimits field means.
 var DefaultSandboxLimits = sandbox.DefaultLimits
 
+// SandboxMain must be called first thing in main by a program that builds
+// images with Python bytecode (Spec's layers with PythonBytecode): the
+// sandbox's first process is that program started again, and this is
+// where it turns into the sandboxed program. Otherwise it returns at once.
+// Without it, no program of an image is run and those layers get no
+// bytecode (with a warning).
+func SandboxMain() { sandbox.Main() }
+
 // runSandboxed runs argv (a program of the root filesystem at dir) in the
 // sandbox (internal/sandbox) with stdin as its standard input, and
 // returns its standard output, refused past maxOut bytes. An error
