@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -147,6 +148,27 @@ func child(setting string) error {
 	return fmt.Errorf("executing %s: %w", s.Argv[0], unix.Exec(s.Argv[0], s.Argv, s.Env))
 }
 
+// reachable checks that uid 65534 can reach dir: it and every directory
+// above it searchable by everyone.
+func reachable(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("the sandbox's user (uid 65534) cannot reach %s: %s is not searchable by everyone", abs, d)
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
+}
+
 // dropCapabilities empties the bounding and ambient sets, locks the
 // securebits that would give uid 0 capabilities on execve, and clears the
 // effective, permitted and inheritable sets.
@@ -241,6 +263,9 @@ func Run(ctx context.Context, c Cmd) error {
 	if uid == 0 {
 		// Not the host's root, even should it get out.
 		uid, gid = 65534, 65534
+		if err := reachable(c.Root); err != nil {
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWNET |

@@ -212,8 +212,20 @@ func TestStderrTail(t *testing.T) {
 // ErrUnavailable; the program did not run.
 func TestUnavailable(t *testing.T) {
 	err := Run(context.Background(), Cmd{Root: filepath.Join(t.TempDir(), "none"), Argv: []string{"/probe"}, MaxStdout: 10})
-	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "binding the root") {
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "no such file or directory") {
 		t.Fatalf("no root: %v", err)
+	}
+	if os.Getuid() == 0 {
+		// A root the sandbox's user cannot reach: said before anything
+		// starts.
+		hidden := filepath.Join(t.TempDir(), "root") // under a 0700 directory
+		if err := os.Mkdir(hidden, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		err := Run(context.Background(), Cmd{Root: hidden, Argv: []string{"/probe"}, MaxStdout: 10})
+		if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "is not searchable by everyone") {
+			t.Fatalf("hidden root: %v", err)
+		}
 	}
 	err = Run(context.Background(), Cmd{Root: probeRoot(t), Argv: []string{"/nothing"}, MaxStdout: 10})
 	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "executing /nothing") {
