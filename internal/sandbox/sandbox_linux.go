@@ -222,6 +222,14 @@ func Run(ctx context.Context, c Cmd) error {
 	if _, err := seccompFilter(); err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
+	uid, gid := os.Getuid(), os.Getgid()
+	if uid == 0 {
+		// Not the host's root, even should it get out.
+		uid, gid = 65534, 65534
+		if err := reachable(c.Root); err != nil {
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+	}
 	l := c.Limits.WithDefaults()
 	setting, err := json.Marshal(childSetting{Root: c.Root, Argv: c.Argv, Env: c.Env, Limits: l})
 	if err != nil {
@@ -259,14 +267,6 @@ func Run(ctx context.Context, c Cmd) error {
 	// with it.
 	cmd.Cancel = func() error { return cmd.Process.Kill() }
 	cmd.WaitDelay = 5 * time.Second
-	uid, gid := os.Getuid(), os.Getgid()
-	if uid == 0 {
-		// Not the host's root, even should it get out.
-		uid, gid = 65534, 65534
-		if err := reachable(c.Root); err != nil {
-			return fmt.Errorf("%w: %v", ErrUnavailable, err)
-		}
-	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWNET |
 			syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS | syscall.CLONE_NEWCGROUP,
@@ -287,10 +287,8 @@ func Run(ctx context.Context, c Cmd) error {
 	// The status pipe closes at the program's execve, or carries why the
 	// setup failed.
 	setupErr, _ := io.ReadAll(io.LimitReader(statusR, 4096))
-	var outErr error
-	copied := make(chan struct{})
-	go func() {
-		defer close(copied)
+	// The output, as a stream, up to its bound.
+	outErr := func() error {
 		w := c.Stdout
 		if w == nil {
 			w = io.Discard
@@ -300,30 +298,26 @@ func Run(ctx context.Context, c Cmd) error {
 		for {
 			k, err := stdout.Read(buf)
 			if n+int64(k) > c.MaxStdout {
-				outErr = &OutputError{Program: prog, Max: c.MaxStdout}
-				cmd.Process.Kill()
-				return
+				return &OutputError{Program: prog, Max: c.MaxStdout}
 			}
 			n += int64(k)
 			if k > 0 {
 				if _, werr := w.Write(buf[:k]); werr != nil {
-					outErr = werr
-					cmd.Process.Kill()
-					return
+					return werr
 				}
 			}
 			if err == io.EOF {
-				return
+				return nil
 			}
 			if err != nil {
-				outErr = err
-				cmd.Process.Kill()
-				return
+				return err
 			}
 		}
-		// Whatever else comes is not read: the process is ended.
 	}()
-	<-copied
+	if outErr != nil {
+		// Whatever else it writes is not read: it is ended.
+		cmd.Process.Kill()
+	}
 	werr := cmd.Wait()
 	if len(setupErr) > 0 {
 		return fmt.Errorf("%w: %s", ErrUnavailable, bytes.TrimSpace(setupErr))
