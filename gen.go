@@ -76,6 +76,11 @@ type GenOptions struct {
 	Outputs  []string
 	Registry assemble.RegistryOptions
 
+	// Sandbox bounds the programs of an image the build runs (the Python
+	// compiler, see assemble.SandboxLimits); zero fields take
+	// assemble.DefaultSandboxLimits'.
+	Sandbox assemble.SandboxLimits
+
 	// provenance, when set, amends what each image's provenance says of
 	// its build (a release records its file and lockfile).
 	provenance func(*attest.Build)
@@ -691,6 +696,7 @@ func (in *genInput) buildSpec(o GenOptions, user imageUser, payload packages.Pay
 	// File contents wait on disk, in the cache, rather than in memory.
 	spec.SpoolDir = in.cache.Dir
 	spec.Bytecode, spec.BytecodeDonor = set.share, set.donor
+	spec.Sandbox = o.Sandbox
 	spec.Progress = o.progress()
 	if set.several {
 		name := PlatformName(in.arch)

@@ -286,7 +286,7 @@ func (b *build) runGenerators(names []string) error {
 // placeBytecode compiles the tree's Python sources and places the .pyc
 // files.
 func (b *build) placeBytecode() error {
-	files, warns, err := b.t.pythonBytecode(b.ctx, b.spec.Arch, b.spec.Cache, b.spec.Bytecode, b.spec.BytecodeDonor, b.progress)
+	files, warns, err := b.t.pythonBytecode(b.ctx, b.spec.Arch, b.spec.Cache, b.spec.Bytecode, b.spec.BytecodeDonor, b.spec.Sandbox, b.progress)
 	if err != nil {
 		return err
 	}

@@ -94,8 +94,8 @@
 // from the payload reader or from a generator a profile names.
 //
 // A layer with PythonBytecode gets the hash-based .pyc files of the Python
-// modules it placed, compiled by the image's own interpreter run chrooted
-// in a user namespace (bytecode.go).
+// modules it placed, compiled by the image's own interpreter run in the
+// sandbox, internal/sandbox (bytecode.go).
 //
 // # Determinism
 //

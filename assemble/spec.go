@@ -112,6 +112,9 @@ type Spec struct {
 	// publishes what it compiles, the others take from it.
 	Bytecode      *BytecodeShare `json:"-"`
 	BytecodeDonor bool           `json:"-"`
+	// Sandbox bounds the programs of the image the build runs (the
+	// Python compiler); zero fields take DefaultSandboxLimits'.
+	Sandbox SandboxLimits `json:"-"`
 }
 
 // DerivedCache stores derived data under a key: Get fails for a key it

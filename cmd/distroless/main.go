@@ -21,6 +21,7 @@ import (
 	"github.com/distroless-dev/distroless"
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/attest"
+	"github.com/distroless-dev/distroless/internal/sandbox"
 	"github.com/distroless-dev/distroless/lockfile"
 )
 
@@ -33,6 +34,8 @@ import (
 const softMemoryLimit = 120 << 20
 
 func main() {
+	// A sandbox child (an image's program about to run) goes no further.
+	sandbox.Main()
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(softMemoryLimit)
 	}
@@ -220,6 +223,9 @@ Outputs (-o, repeatable: every one is written):
 			if err != nil {
 				return err
 			}
+			if g.Sandbox.Wall <= 0 {
+				return &usageError{fmt.Errorf("--sandbox-timeout %v: want a positive duration such as 30m", g.Sandbox.Wall)}
+			}
 			g.Options = o
 			g.Argv = os.Args[1:] // recorded in the provenance
 			endProgress := func() {}
@@ -271,6 +277,7 @@ Outputs (-o, repeatable: every one is written):
 	f.StringVar(&g.SBOM, "sbom", "", "also write the image's SBOM to this file (it is attached to OCI layouts and pushes as a referrer in any case)")
 	f.StringVar(&g.SBOMFormat, "sbom-format", "spdx", "SBOM format: spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON)")
 	f.StringVar(&g.Compression, "compression", "gzip", "layer compression: gzip, or zstd (OCI media type tar+zstd, for runtimes that read it)")
+	f.DurationVar(&g.Sandbox.Wall, "sandbox-timeout", assemble.DefaultSandboxLimits.Wall, "longest a program of the image (the Python compiler) may run in the build's sandbox before it is killed and gen fails")
 	pf.register(c)
 	return c
 }
