@@ -506,7 +506,7 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 			ins = append(ins, in)
 		}
 		progress(fmt.Sprintf("%s: building for %s", rb.label, strings.Join(rb.platforms, ", ")))
-		imgs, err := buildImages(ctx, ins, g, imageUser{"65532:65532", "/home/nonroot", true})
+		imgs, err := buildImages(ctx, ins, g, imageUser{user: "65532:65532", workdir: "/home/nonroot", flag: true})
 		if err != nil {
 			return art, "", nil, err
 		}
