@@ -21,6 +21,32 @@ import (
 	"github.com/distroless-dev/distroless/profiles"
 )
 
+// checkCustom checks --ca-cert and --add-file before anything is
+// fetched: the certificates (as caCertFiles does) and the trees (as
+// HostFiles walks them); the build checks them again as it reads them.
+func (o GenOptions) checkCustom() error {
+	now := time.Now()
+	for _, f := range o.CACerts {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("--ca-cert: %w", err)
+		}
+		if _, err := trust.LocalCA(f, data, now); err != nil {
+			return fmt.Errorf("--ca-cert: %w", err)
+		}
+	}
+	for _, a := range o.AddFiles {
+		src, dest, err := addFileOf(a)
+		if err != nil {
+			return err
+		}
+		if _, err := assemble.HostFiles(src, dest, assemble.HostOptions{}); err != nil {
+			return fmt.Errorf("--add-file %s: %w", a, err)
+		}
+	}
+	return nil
+}
+
 // caCertFiles are the image files of --ca-cert: each file, checked
 // (PEM certificates only, none expired, none given twice), goes into the
 // distro's directory of local CAs (distro.LocalCA) under its base name

@@ -454,6 +454,9 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 	if _, _, err := o.sizeLimits(); err != nil {
 		return nil, err
 	}
+	if err := o.checkCustom(); err != nil { // before anything is fetched
+		return nil, err
+	}
 	ins, err := genPlans(ctx, profile, o)
 	if err != nil {
 		return nil, err

@@ -64,6 +64,8 @@ type ReleaseOptions struct {
 	sc     *supplyChain
 	format sbom.Format
 	path   string // the release file
+
+	caCerts []string // the release file's ca-certs, resolved
 }
 
 // ReleasedImage is one image of a release and what became of it.
@@ -245,6 +247,10 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 		progress = func(string) {}
 	}
 	o.path = path
+	o.caCerts = f.CACertPaths()
+	if err := (GenOptions{CACerts: o.caCerts}).checkCustom(); err != nil {
+		return nil, err
+	}
 	if o.format, err = sbom.ParseFormat(o.SBOMFormat); err != nil {
 		return nil, &UsageError{err}
 	}
@@ -467,7 +473,7 @@ type releaseBuild struct {
 func (o *ReleaseOptions) genOptions(rb releaseBuild, progress func(string)) GenOptions {
 	g := GenOptions{Options: o.Options, Progress: progress, User: rb.user, Parallel: o.Parallel,
 		MaxImageSize: o.MaxImageSize, MaxFileSize: o.MaxFileSize, BuilderID: o.BuilderID, Argv: o.Argv, Registry: o.Registry,
-		SBOMFormat: o.SBOMFormat, SignKey: o.SignKey, Lock: rb.lockPath}
+		SBOMFormat: o.SBOMFormat, SignKey: o.SignKey, Lock: rb.lockPath, CACerts: o.caCerts}
 	g.Options.Profile, g.Options.Distro, g.Options.Arch = rb.file, rb.distro, ""
 	g.Options.Add, g.Options.Exclude = nil, nil
 	release, lockPath := o.path, rb.lockPath
@@ -568,7 +574,7 @@ func withUser(img v1.Image, u imageUser, cfg profiles.Config) (v1.Image, error) 
 // releaseInputs is a digest of everything an image is made of: the tool
 // (its executable), the pinned packages of each platform, the profile
 // file or name, the distro (its file's content for a distro file), the
-// user, the debug variant and SOURCE_DATE_EPOCH; and what the
+// user, the debug variant, SOURCE_DATE_EPOCH and the ca-certs' contents; and what the
 // attachments say: the SBOM format, the signing key, the builder id, the
 // invocation, the release file's and lockfile's names and the signed
 // index files of each platform.
@@ -583,7 +589,7 @@ func (o *ReleaseOptions) releaseInputs(tool string, im releasefile.Image, pf *pr
 	put(im.Platforms...)
 	put(o.SBOMFormat, o.BuilderID, o.path, o.SignKey, o.Keyring)
 	put(o.Argv...)
-	for _, f := range []string{o.SignKey, o.Keyring} {
+	for _, f := range append([]string{o.SignKey, o.Keyring}, o.caCerts...) {
 		if f != "" {
 			data, err := os.ReadFile(f)
 			if err != nil {
