@@ -100,7 +100,7 @@ func TestHostFilesRefused(t *testing.T) {
 			os.Symlink("..", filepath.Join(d, "up"))
 			return os.Symlink("up/etc", filepath.Join(d, "s"))
 		}, "leads out of the tree"},
-		"dangling": {func(d string) error { return os.Symlink("nothing", filepath.Join(d, "s")) }, "does not exist"},
+		"dangling":  {func(d string) error { return os.Symlink("nothing", filepath.Join(d, "s")) }, "does not exist"},
 		"self loop": {func(d string) error { return os.Symlink("s", filepath.Join(d, "s")) }, "a loop"},
 		"two-link loop": {func(d string) error {
 			os.Symlink("b", filepath.Join(d, "a"))
