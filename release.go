@@ -488,6 +488,15 @@ func (o *ReleaseOptions) genOptions(rb releaseBuild, progress func(string)) GenO
 	return g
 }
 
+// variants are the images a user's variant is made from: the shared
+// build's, or none for a user with an account (built on its own).
+func (b *builtPlatforms) variants(u imageUser) []*PlatformImage {
+	if b == nil || u.account != nil {
+		return nil
+	}
+	return b.imgs
+}
+
 // buildImage builds one image of the matrix from its locks: one image per
 // platform, fetched and built as gen builds them (reusing last, the
 // previous image's build, when only the user differs), as the user; it
@@ -498,8 +507,11 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 	var art assemble.Artifact
 	g := o.genOptions(rb, progress)
 	buildKey := rb.profile + " " + rb.distro + " " + strings.Join(rb.platforms, ",") + " " + fmt.Sprint(rb.debug)
-	b := last
-	if b == nil || b.key != buildKey {
+	u, err := userOf(rb.user)
+	if err != nil {
+		return art, "", nil, err
+	}
+	build := func(as imageUser) ([]*PlatformImage, error) {
 		var ins []*genInput
 		for i, arch := range rb.platforms {
 			lg := g
@@ -507,25 +519,31 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 			lg.Lock = rb.lockPath + " (" + rb.locks[i].Key() + ")"
 			in, err := lockPlan(rb.profile, rb.locks[i], lg)
 			if err != nil {
-				return art, "", nil, err
+				return nil, err
 			}
 			ins = append(ins, in)
 		}
 		progress(fmt.Sprintf("%s: building for %s", rb.label, strings.Join(rb.platforms, ", ")))
-		imgs, err := buildImages(ctx, ins, g, imageUser{user: "65532:65532", workdir: "/home/nonroot", flag: true})
+		return buildImages(ctx, ins, g, as)
+	}
+	b := last
+	var imgs []*PlatformImage
+	if u.account != nil {
+		// A UID the image has no user for gets one in its top layer (as
+		// gen --user N): a build of its own, not a config variant.
+		if imgs, err = build(u); err != nil {
+			return art, "", nil, err
+		}
+	} else if b == nil || b.key != buildKey {
+		nonroot, err := build(imageUser{user: "65532:65532", workdir: "/home/nonroot", flag: true})
 		if err != nil {
 			return art, "", nil, err
 		}
-		b = &builtPlatforms{key: buildKey, imgs: imgs}
-	}
-	u, err := userOf(rb.user)
-	if err != nil {
-		return art, "", nil, err
+		b = &builtPlatforms{key: buildKey, imgs: nonroot}
 	}
 	// The user's variant of each image: the build differs by user only
 	// in its config; SBOM and provenance are of this image.
-	var imgs []*PlatformImage
-	for _, pi := range b.imgs {
+	for _, pi := range b.variants(u) {
 		vi, err := withUser(pi.Image, u, pi.Plan.Config)
 		if err != nil {
 			return art, "", nil, err
