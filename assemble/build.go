@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -197,7 +198,13 @@ func (b *build) placeLayers() error {
 				if err != nil {
 					return err
 				}
+				sum, err := c.sha256()
+				if err != nil {
+					return err
+				}
 				f.src = &c
+				b.rep.HostFiles = append(b.rep.HostFiles, HostFile{Path: f.Path, Source: f.Source, Layer: l.Name,
+					SHA256: hex.EncodeToString(sum[:]), Size: c.size()})
 			}
 			b.t.placeFile(f)
 		}

@@ -141,6 +141,16 @@ type Report struct {
 	Size     int64 // bytes of regular file content in it (uncompressed)
 	ELFFiles int   // ELF files whose libraries were checked
 	Warnings []string
+	// HostFiles are the regular files read from the build host
+	// (File.Source), in placement order.
+	HostFiles []HostFile `json:",omitempty"`
+}
+
+// HostFile is a file the build read from the build host.
+type HostFile struct {
+	Path, Source, Layer string
+	SHA256              string // hex
+	Size                int64
 }
 
 // LayerReport describes one layer.
