@@ -139,7 +139,13 @@ accounts:
 user: "10001:10001"
 workdir: /home/app
 `), 0o644)
-	pyCA := gen("py-ca", "-f", prof, "--distro", "debian:trixie")
+	sbomFile := filepath.Join(out, "py-ca.spdx.json")
+	pyCA := gen("py-ca", "-f", prof, "--distro", "debian:trixie", "--sbom", sbomFile)
+	// The SBOM names the files from the host as a component.
+	if b, err := os.ReadFile(sbomFile); err != nil || !bytes.Contains(b, []byte(`"name": "host-files-corp-python"`)) ||
+		!bytes.Contains(b, []byte("  /etc/app/sub/app.conf")) || !bytes.Contains(b, []byte("  /usr/local/share/ca-certificates/corp.crt")) {
+		t.Errorf("the SBOM (%v) lacks the host files' component", err)
+	}
 	o := run(pyCA, nil, "/m/custom.py", url, port, "/m")
 	want("python3 with the CA", o, "ok   python: hello", "ok   c: hello", "ok   go: hello", "user=app", "home=/home/app", "zone=US/Eastern")
 	// Without it: every client refuses the server.
