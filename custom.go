@@ -5,8 +5,11 @@ package distroless
 // entries, --add-file) and accounts (a profile's accounts:, --user).
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -142,4 +145,41 @@ func accountsOf(a *profiles.Accounts) []assemble.Account {
 		out = append(out, assemble.Account{Name: u.Name, UID: &uid, GID: gid, Home: u.Home, Shell: u.Shell})
 	}
 	return out
+}
+
+// hostFilesDigest is a digest of what a profile's src: entries copy from
+// the host: each file's path in the image, type, mode, owner, link target,
+// modification time and content.
+// A file larger than maxFile (the build's limit) is refused before any of
+// it is read.
+func hostFilesDigest(p *profiles.Profile, maxFile int64) (string, error) {
+	h := sha256.New()
+	for _, f := range p.Files {
+		if f.Src == "" {
+			continue
+		}
+		files, err := hostFilesOf(f, p.Dir)
+		if err != nil {
+			return "", fmt.Errorf("profile %s: %w", p.Name, err)
+		}
+		for _, hf := range files {
+			fmt.Fprintf(h, "%q %v %d %d %q %d\n", hf.Path, hf.Mode, hf.UID, hf.GID, hf.Link, hf.MTime)
+			if hf.Source != "" {
+				if hf.Size > maxFile {
+					return "", fmt.Errorf("%w; --max-file-size raises the limit",
+						&assemble.LimitError{File: hf.Source, Path: strings.TrimPrefix(hf.Path, "/"), Size: hf.Size, Limit: maxFile})
+				}
+				r, err := os.Open(hf.Source)
+				if err != nil {
+					return "", err
+				}
+				_, err = io.Copy(h, r)
+				r.Close()
+				if err != nil {
+					return "", fmt.Errorf("%s: %w", hf.Source, err)
+				}
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -534,6 +534,7 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 		if imgs, err = build(u); err != nil {
 			return art, "", nil, err
 		}
+		b = &builtPlatforms{key: buildKey + " as " + rb.user, imgs: imgs} // shared with no other variant
 	} else if b == nil || b.key != buildKey {
 		nonroot, err := build(imageUser{user: "65532:65532", workdir: "/home/nonroot", flag: true})
 		if err != nil {
@@ -592,7 +593,9 @@ func withUser(img v1.Image, u imageUser, cfg profiles.Config) (v1.Image, error) 
 // releaseInputs is a digest of everything an image is made of: the tool
 // (its executable), the pinned packages of each platform, the profile
 // file or name, the distro (its file's content for a distro file), the
-// user, the debug variant, SOURCE_DATE_EPOCH and the ca-certs' contents; and what the
+// files its src: entries copy), the distro (its file's content for a distro
+// file), the user, the debug variant, SOURCE_DATE_EPOCH and the ca-certs'
+// contents; and what the
 // attachments say: the SBOM format, the signing key, the builder id, the
 // invocation, the release file's and lockfile's names and the signed
 // index files of each platform.
@@ -622,6 +625,19 @@ func (o *ReleaseOptions) releaseInputs(tool string, im releasefile.Image, pf *pr
 			return "", err
 		}
 		put(string(data))
+		// And the files its src: entries copy from the host.
+		_, maxFile, err := GenOptions{MaxFileSize: o.MaxFileSize}.sizeLimits()
+		if err != nil {
+			return "", err
+		}
+		if maxFile == 0 {
+			maxFile = assemble.DefaultMaxFileSize
+		}
+		hf, err := hostFilesDigest(pf, maxFile)
+		if err != nil {
+			return "", err
+		}
+		put(hf)
 	}
 	if distro.IsFile(im.Distro) {
 		data, err := os.ReadFile(im.Distro)
