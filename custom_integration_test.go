@@ -261,3 +261,44 @@ func TestCustomRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestReleaseCustom: a release file's ca-certs and a numeric user give
+// the digests gen gives with --ca-cert and --user (a dry run: nothing is
+// pushed).
+func TestReleaseCustom(t *testing.T) {
+	integration(t)
+	e := newReleaseEnv(t)
+	testTLS(t, e.dir)
+	release := `registry: ` + e.reg.Host + `/distroless
+distros: [debian:trixie]
+ca-certs: [ca.pem]
+images:
+  - profile: static
+    users: [nonroot, "1234"]
+`
+	if err := os.WriteFile(filepath.Join(e.dir, "release.yaml"), []byte(release), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := e.release(t, "--dry-run")
+	got := map[string]string{}
+	for _, im := range res.Images {
+		got[im.User] = im.Digest
+	}
+	ca := filepath.Join(e.dir, "ca.pem")
+	for user, args := range map[string][]string{
+		"nonroot": {"--ca-cert", ca},
+		"1234":    {"--ca-cert", ca, "--user", "1234"},
+	} {
+		all := append([]string{"static", "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:" + filepath.Join(t.TempDir(), "o")}, args...)
+		if d := genDigest(t, all...); d != got[user] {
+			t.Errorf("user %s: release %s, gen %s", user, got[user], d)
+		}
+	}
+	if got["nonroot"] == got["1234"] || len(got) != 2 {
+		t.Errorf("release digests %v", got)
+	}
+	// Without the CA the image differs.
+	if d := genDigest(t, "static", "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:"+filepath.Join(t.TempDir(), "o")); d == got["nonroot"] {
+		t.Errorf("the CA changed nothing: %s", d)
+	}
+}
