@@ -27,6 +27,7 @@ func TestHostFilesTree(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "conf"), []byte("a=1"), 0o600)
 	os.Symlink("bin/tool", filepath.Join(src, "tool"))
 	os.Symlink("../conf", filepath.Join(src, "bin", "conf"))
+	os.Symlink("bin", filepath.Join(src, "bin2")) // a link to a directory, no loop
 	old := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 	os.Chtimes(filepath.Join(src, "conf"), old, old)
 	files, err := HostFiles(src, "/opt/app", HostOptions{UID: 10001, GID: 10002})
@@ -47,6 +48,7 @@ func TestHostFilesTree(t *testing.T) {
 		"opt/app/conf":     {mode: 0o600, data: "a=1"},
 		"opt/app/tool":     {mode: 0o777, link: "bin/tool"},
 		"opt/app/bin/conf": {mode: 0o777, link: "../conf"},
+		"opt/app/bin2":     {mode: 0o777, link: "bin"},
 	} {
 		f, ok := fsys[p]
 		if !ok {
@@ -109,6 +111,12 @@ func TestHostFilesRefused(t *testing.T) {
 		"directory cycle": {func(d string) error {
 			os.Mkdir(filepath.Join(d, "sub"), 0o755)
 			return os.Symlink("..", filepath.Join(d, "sub", "up"))
+		}, "a loop"},
+		"cycle through two links": {func(d string) error {
+			os.Mkdir(filepath.Join(d, "a"), 0o755)
+			os.Mkdir(filepath.Join(d, "b"), 0o755)
+			os.Symlink("../b", filepath.Join(d, "a", "x"))
+			return os.Symlink("../a", filepath.Join(d, "b", "y"))
 		}, "a loop"},
 		"FIFO": {func(d string) error { return syscall.Mkfifo(filepath.Join(d, "f"), 0o644) }, "a FIFO"},
 		"socket": {func(d string) error {

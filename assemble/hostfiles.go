@@ -84,6 +84,9 @@ func HostFiles(src, dest string, o HostOptions) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := w.checkCycles(); err != nil {
+		return nil, err
+	}
 	sort.Slice(w.out, func(i, j int) bool { return w.out[i].Path < w.out[j].Path })
 	return w.out, nil
 }
@@ -92,6 +95,7 @@ type hostWalk struct {
 	root, dest string
 	o          HostOptions
 	out        []File
+	dirLinks   map[string]string // link → the directory it resolves to
 }
 
 // file is the File of host path p (info its lstat) at ip in the image.
@@ -150,6 +154,56 @@ func (w *hostWalk) checkLink(p, target string) error {
 	if cur == filepath.Dir(p) || strings.HasPrefix(filepath.Dir(p)+string(filepath.Separator), cur+string(filepath.Separator)) {
 		if st, err := os.Stat(cur); err == nil && st.IsDir() {
 			return fmt.Errorf("%s: a symlink to %s, a directory above it: a loop", p, target)
+		}
+	}
+	if st, err := os.Stat(cur); err == nil && st.IsDir() {
+		if w.dirLinks == nil {
+			w.dirLinks = map[string]string{}
+		}
+		w.dirLinks[p] = cur
+	}
+	return nil
+}
+
+// checkCycles refuses links to directories that, followed, come back to
+// themselves: a/x → ../b and b/y → ../a make a/x/y/x/y/… endless. A link
+// L leads to every link under its target; a cycle of such steps is a
+// loop.
+func (w *hostWalk) checkCycles() error {
+	links := make([]string, 0, len(w.dirLinks))
+	for l := range w.dirLinks {
+		links = append(links, l)
+	}
+	sort.Strings(links)
+	const (
+		unseen = iota
+		open
+		done
+	)
+	state := map[string]int{}
+	var visit func(l string, path []string) error
+	visit = func(l string, path []string) error {
+		switch state[l] {
+		case open:
+			return fmt.Errorf("%s: symlinks to directories that lead back to it: a loop (%s)", l, strings.Join(append(path, l), " → "))
+		case done:
+			return nil
+		}
+		state[l] = open
+		under := w.dirLinks[l] + string(filepath.Separator)
+		for _, m := range links {
+			if strings.HasPrefix(m, under) {
+				if err := visit(m, append(path, l)); err != nil {
+					return err
+				}
+			}
+		}
+		state[l] = done
+		return nil
+	}
+	for _, l := range links {
+		if err := visit(l, nil); err != nil {
+			return err
 		}
 	}
 	return nil
