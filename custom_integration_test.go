@@ -161,6 +161,9 @@ workdir: /home/app
 
 	// java21 through --ca-cert, with --user NAME:UID.
 	j := gen("java-ca", "java21", "--ca-cert", ca, "--user", "app:10001")
+	if c := inspectConfig(t, j); c.Config.User != "10001:10001" || c.Config.WorkingDir != "/home/app" {
+		t.Errorf("--user app:10001: config user %q, workdir %q", c.Config.User, c.Config.WorkingDir)
+	}
 	o = run(j, []string{"--entrypoint", "/usr/bin/java"}, "-cp", "/m", "Custom", url)
 	want("java21 with --ca-cert", o, "ok   java: hello", "user.home=/home/app", "user.name=app", "zone=US/Eastern")
 	o = run(rtJava21Image.get(t).ref(), []string{"--entrypoint", "/usr/bin/java"}, "-cp", "/m", "Custom", url)
