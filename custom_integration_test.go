@@ -232,6 +232,13 @@ func TestCustomRefused(t *testing.T) {
 		mk(d)
 		treeDir[name] = d
 	}
+	// The same through a profile's src: (relative to the profile file).
+	prof := filepath.Join(dir, "hostile.yaml")
+	os.WriteFile(prof, []byte("name: hostile\nextends: static\nfiles:\n  - path: /srv\n    src: tree-loop\n"), 0o644)
+	_, stderr, code, err := runBin("", "gen", "-f", prof, "--distro", "debian:trixie", "--cache-dir", testCache, "-q", "-o", "oci:"+filepath.Join(t.TempDir(), "o"))
+	if err != nil || code != 1 || !strings.Contains(stderr, "profile hostile: file /srv: src tree-loop:") || !strings.Contains(stderr, "a loop") {
+		t.Errorf("a profile's hostile src: exit %d (%v)\n%s", code, err, stderr)
+	}
 	for _, c := range []struct {
 		name string
 		args []string
