@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -73,6 +74,7 @@ func LoadProfileFile(path string) (*profiles.Profile, error) {
 	if p.Template != nil || p.Variant != "" {
 		return nil, fmt.Errorf("profile %s: template and variant are for built-in profiles only", path)
 	}
+	p.Dir = filepath.Dir(path) // files' src paths are relative to it
 	return p, nil
 }
 

@@ -264,7 +264,7 @@ Outputs (-o, repeatable: every one is written):
 	f := c.Flags()
 	f.StringArrayVarP(&g.Outputs, "output", "o", nil, "where to write the image (repeatable): oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG (default oci:./PROFILE)")
 	f.StringVar(&g.Lock, "lock", "", "rebuild exactly the packages this lockfile pins (written by this run when it does not exist)")
-	f.StringVar(&g.User, "user", "", "image user: nonroot (65532, the default), root, or a numeric UID")
+	f.StringVar(&g.User, "user", "", "image user: nonroot (65532, the default), root, a numeric UID, or NAME:UID[:GID] (a new UID gets an /etc/passwd entry and a home)")
 	f.BoolVar(&g.KeepDocs, "keep-docs", false, "keep documentation, man pages and locales")
 	f.BoolVar(&g.AllowMissingLibs, "allow-missing-libs", false, "warn instead of failing when an ELF file needs a library the image lacks")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object (digest, outputs, pushed references, packages, sizes)")
@@ -278,6 +278,9 @@ Outputs (-o, repeatable: every one is written):
 	f.StringVar(&g.SBOMFormat, "sbom-format", "spdx", "SBOM format: spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON)")
 	f.StringVar(&g.Compression, "compression", "gzip", "layer compression: gzip, or zstd (OCI media type tar+zstd, for runtimes that read it)")
 	f.DurationVar(&g.Sandbox.Wall, "sandbox-timeout", assemble.DefaultSandboxLimits.Wall, "longest a program of the image (the Python compiler) may run in the build's sandbox before it is killed and gen fails")
+	// Customisations of the top layer.
+	f.StringArrayVar(&g.CACerts, "ca-cert", nil, "trust this PEM CA certificate everywhere the image trusts its distro's CAs (repeatable)")
+	f.StringArrayVar(&g.AddFiles, "add-file", nil, "copy a host file or directory SRC to DEST in the image, SRC:DEST (repeatable)")
 	pf.register(c)
 	return c
 }
