@@ -76,6 +76,16 @@ type GenOptions struct {
 	Outputs  []string
 	Registry assemble.RegistryOptions
 
+	// Sandbox bounds the programs of an image the build runs (the Python
+	// compiler, see assemble.SandboxLimits); zero fields take
+	// assemble.DefaultSandboxLimits'.
+	Sandbox assemble.SandboxLimits
+	// Customisations of the top layer: CACerts are PEM files the image
+	// trusts as its distro's local CAs (--ca-cert); AddFiles copy host
+	// files or trees into the image, each SRC:DEST (--add-file).
+	CACerts  []string
+	AddFiles []string
+
 	// provenance, when set, amends what each image's provenance says of
 	// its build (a release records its file and lockfile).
 	provenance func(*attest.Build)
@@ -226,6 +236,9 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		if err := checkSBOMFile(f); err != nil {
 			return nil, &UsageError{err}
 		}
+	}
+	if o.Registry.Timeout == 0 {
+		o.Registry.Timeout = o.Timeout
 	}
 	if report := o.Progress; report != nil {
 		// The builds and the downloads run at once: one message at a time.
@@ -446,6 +459,24 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 		return nil, &UsageError{fmt.Errorf("--compression: %w", err)}
 	}
 	if _, _, err := o.sizeLimits(); err != nil {
+		return nil, err
+	}
+	if err := o.checkCustom(); err != nil { // before anything is fetched
+		return nil, err
+	}
+	if o.Profile == nil && o.Lock == "" {
+		if _, _, err := profiles.Find(profile); err != nil {
+			return nil, &UsageError{err}
+		}
+	}
+	// The mistakes of the command line first, then the registries: one
+	// that refuses the push fails now, before anything is fetched, not
+	// after the build.
+	outputs, err := o.outputsOf(profile)
+	if err != nil {
+		return nil, &UsageError{err}
+	}
+	if err := assemble.CheckPush(ctx, outputs, o.writeOptions(profile)); err != nil {
 		return nil, err
 	}
 	ins, err := genPlans(ctx, profile, o)
@@ -673,6 +704,7 @@ func (in *genInput) buildSpec(o GenOptions, user imageUser, payload packages.Pay
 	// File contents wait on disk, in the cache, rather than in memory.
 	spec.SpoolDir = in.cache.Dir
 	spec.Bytecode, spec.BytecodeDonor = set.share, set.donor
+	spec.Sandbox = o.Sandbox
 	spec.Progress = o.progress()
 	if set.several {
 		name := PlatformName(in.arch)
@@ -1108,14 +1140,44 @@ func (in *genInput) spec(o GenOptions, u imageUser, payload packages.Payload) (a
 		for _, p := range in.levels[li] {
 			layer.Packages = append(layer.Packages, assemble.Unpack{Pkg: p, File: in.cache.BlobPath(p.SHA256)})
 		}
-		for _, f := range in.plan.Chain[li].Files {
+		prof := in.plan.Chain[li]
+		for _, f := range prof.Files {
+			if f.Src != "" {
+				hf, err := hostFilesOf(f, prof.Dir)
+				if err != nil {
+					return assemble.Spec{}, fmt.Errorf("profile %s: %w", prof.Name, err)
+				}
+				layer.Files = append(layer.Files, hf...)
+				continue
+			}
 			af, err := fileOf(f)
 			if err != nil {
-				return assemble.Spec{}, fmt.Errorf("profile %s: %w", in.plan.Chain[li].Name, err)
+				return assemble.Spec{}, fmt.Errorf("profile %s: %w", prof.Name, err)
 			}
 			layer.Files = append(layer.Files, af)
 		}
+		layer.Accounts = accountsOf(prof.Accounts)
 		spec.Layers = append(spec.Layers, layer)
+	}
+	top := &spec.Layers[len(spec.Layers)-1]
+	cas, err := caCertFiles(o.CACerts, in.distro)
+	if err != nil {
+		return assemble.Spec{}, err
+	}
+	top.Files = append(top.Files, cas...)
+	for _, a := range o.AddFiles {
+		src, dest, err := addFileOf(a)
+		if err != nil {
+			return assemble.Spec{}, err
+		}
+		hf, err := assemble.HostFiles(src, dest, assemble.HostOptions{})
+		if err != nil {
+			return assemble.Spec{}, fmt.Errorf("--add-file %s: %w", a, err)
+		}
+		top.Files = append(top.Files, hf...)
+	}
+	if u.account != nil {
+		top.Accounts = append(top.Accounts, *u.account)
 	}
 	return spec, nil
 }
@@ -1143,21 +1205,84 @@ func fileOf(f profiles.File) (assemble.File, error) {
 type imageUser struct {
 	user, workdir string
 	flag          bool // --user was given: it wins over the profile's
+	// account, when set, is the user --user adds to the top layer.
+	account *assemble.Account
 }
 
-// userOf maps --user to the config's user and working directory.
+// userOf maps --user to the config's user and working directory: nonroot
+// and root (and their UIDs 65532 and 0, and nobody's 65534) are the
+// image's own users; another numeric UID N is a user named userN, and
+// NAME:UID[:GID] the user NAME, either added to /etc/passwd with a home
+// /home/NAME that is the working directory.
 func userOf(u string) (imageUser, error) {
 	switch u {
 	case "", "nonroot":
-		return imageUser{"65532:65532", "/home/nonroot", u != ""}, nil
+		return imageUser{user: "65532:65532", workdir: "/home/nonroot", flag: u != ""}, nil
 	case "root":
-		return imageUser{"0:0", "/", true}, nil
+		return imageUser{user: "0:0", workdir: "/", flag: true}, nil
 	}
-	n, err := strconv.ParseUint(u, 10, 31)
-	if err != nil {
-		return imageUser{}, fmt.Errorf("--user %q: want nonroot, root or a numeric UID", u)
+	bad := fmt.Errorf("--user %q: want nonroot, root, a numeric UID or NAME:UID[:GID]", u)
+	id := func(s string) (int, bool) {
+		n, err := strconv.ParseUint(s, 10, 31)
+		return int(n), err == nil && strconv.FormatUint(n, 10) == s
 	}
-	return imageUser{fmt.Sprintf("%d:%d", n, n), "/", true}, nil
+	name, uid, gid := "", 0, 0
+	if f := strings.Split(u, ":"); len(f) == 1 {
+		n, ok := id(u)
+		if !ok {
+			return imageUser{}, bad
+		}
+		switch n {
+		case 0:
+			return imageUser{user: "0:0", workdir: "/", flag: true}, nil
+		case 65532:
+			return imageUser{user: "65532:65532", workdir: "/home/nonroot", flag: true}, nil
+		case 65534:
+			return imageUser{user: "65534:65534", workdir: "/", flag: true}, nil
+		}
+		name, uid, gid = fmt.Sprintf("user%d", n), n, n
+	} else {
+		if len(f) > 3 || !validUserName(f[0]) {
+			return imageUser{}, bad
+		}
+		var ok bool
+		if uid, ok = id(f[1]); !ok {
+			return imageUser{}, bad
+		}
+		gid = uid
+		if len(f) == 3 {
+			if gid, ok = id(f[2]); !ok {
+				return imageUser{}, bad
+			}
+		}
+		name = f[0]
+		if b, err := userOf(name); name == "root" || name == "nonroot" {
+			if b.user != fmt.Sprintf("%d:%d", uid, gid) {
+				return imageUser{}, fmt.Errorf("--user %q: the image's %s is %s", u, name, b.user)
+			}
+			return b, err
+		}
+	}
+	home := "/home/" + name
+	return imageUser{user: fmt.Sprintf("%d:%d", uid, gid), workdir: home, flag: true,
+		account: &assemble.Account{Name: name, UID: &uid, GID: gid, Home: home}}, nil
+}
+
+// validUserName is a user name --user takes: a lower-case letter or "_",
+// then lower-case letters, digits, "_", "-" and ".", at most 32.
+func validUserName(s string) bool {
+	if s == "" || len(s) > 32 || s == "nonroot" || s == "root" {
+		return s == "nonroot" || s == "root"
+	}
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c == '_':
+		case i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // with returns the user and working directory of an image of a profile

@@ -798,7 +798,7 @@ func TestGenBadInput(t *testing.T) {
 		{"oci without dir", []string{"-o", "oci:"}, []string{`output "oci:"`, "no directory"}},
 		{"archive without file", []string{"-o", "docker-archive:"}, []string{`output "docker-archive:"`, "no file"}},
 		{"archive bad name", []string{"-o", "docker-archive:out.tar:Not A Name"}, []string{`output "docker-archive:out.tar:Not A Name"`}},
-		{"user word", []string{"--user", "bogus", "-o", "oci:out"}, []string{`--user "bogus"`, "nonroot, root or a numeric UID"}},
+		{"user word", []string{"--user", "bogus", "-o", "oci:out"}, []string{`--user "bogus"`, "nonroot, root, a numeric UID or NAME:UID[:GID]"}},
 		{"user negative", []string{"--user=-5", "-o", "oci:out"}, []string{`--user "-5"`}},
 		{"user too big", []string{"--user", "4294967296", "-o", "oci:out"}, []string{`--user "4294967296"`}},
 		{"user pair", []string{"--user", "1000:1000", "-o", "oci:out"}, []string{`--user "1000:1000"`}},

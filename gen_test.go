@@ -3,6 +3,7 @@ package distroless
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,7 +28,12 @@ func TestUserOf(t *testing.T) {
 		{"", "65532:65532", "/home/nonroot", "1000:1000", "/app"},
 		{"nonroot", "65532:65532", "/home/nonroot", "65532:65532", "/home/nonroot"},
 		{"root", "0:0", "/", "0:0", "/"},
-		{"1234", "1234:1234", "/", "1234:1234", "/"},
+		{"1234", "1234:1234", "/home/user1234", "1234:1234", "/home/user1234"},
+		{"app:10001", "10001:10001", "/home/app", "10001:10001", "/home/app"},
+		{"app:10001:20", "10001:20", "/home/app", "10001:20", "/home/app"},
+		{"0", "0:0", "/", "0:0", "/"},
+		{"65532", "65532:65532", "/home/nonroot", "65532:65532", "/home/nonroot"},
+		{"nonroot:65532", "65532:65532", "/home/nonroot", "65532:65532", "/home/nonroot"},
 	} {
 		u, err := userOf(c.flag)
 		if err != nil {
@@ -45,9 +51,25 @@ func TestUserOf(t *testing.T) {
 	if user, wd := u.with(profiles.Config{Workdir: "/srv"}); user != "65532:65532" || wd != "/srv" {
 		t.Errorf("profile workdir only: %s %s", user, wd)
 	}
-	for _, bad := range []string{"admin", "-1", "0x10", "4294967296", "1:1", " 1"} {
-		if _, err := userOf(bad); err == nil || !strings.Contains(err.Error(), "want nonroot, root or a numeric UID") {
+	for _, bad := range []string{"admin", "-1", "0x10", "4294967296", "1:1", " 1", "App:1", "app:", "app:x", "app:1:2:3", "app:01", ":5"} {
+		if _, err := userOf(bad); err == nil || !strings.Contains(err.Error(), "want nonroot, root, a numeric UID or NAME:UID[:GID]") {
 			t.Errorf("--user %q: %v, want an error saying what is accepted", bad, err)
+		}
+	}
+	if _, err := userOf("root:5"); err == nil || !strings.Contains(err.Error(), "the image's root is 0:0") {
+		t.Errorf("--user root:5: %v", err)
+	}
+	// A new user gets an account: NAME (userN for a bare UID), its IDs and
+	// a home under /home.
+	for flag, want := range map[string]string{"1234": "user1234 1234 1234 /home/user1234", "app:10001:20": "app 10001 20 /home/app"} {
+		u, _ := userOf(flag)
+		if a := u.account; a == nil || fmt.Sprintf("%s %d %d %s", a.Name, *a.UID, a.GID, a.Home) != want {
+			t.Errorf("--user %s: account %+v, want %s", flag, a, want)
+		}
+	}
+	for _, flag := range []string{"", "nonroot", "root", "0", "65532"} {
+		if u, _ := userOf(flag); u.account != nil {
+			t.Errorf("--user %q adds an account", flag)
 		}
 	}
 }

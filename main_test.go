@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/distroless-dev/distroless/internal/sandbox"
 )
 
 // Shared by the integration tests of this package: one download cache per
@@ -16,6 +18,8 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// Gen in this process runs the image's programs through the sandbox.
+	sandbox.Main()
 	os.Exit(run(m))
 }
 

@@ -21,7 +21,7 @@ import (
 //   - the distroless binary itself: its Go build ID, which changes with
 //     any change to its code or its dependencies (no memo without one);
 //   - the whole assembler spec: every layer's packages (each one's index
-//     entry, sha256 included), files, generators and bytecode setting, the
+//     entry, sha256 included), files, accounts, generators and bytecode setting, the
 //     architecture, creation time and mtime clamping (SOURCE_DATE_EPOCH),
 //     user, working directory, environment, entrypoint, command, labels
 //     (the tool's version and revision among them), annotations,
@@ -39,6 +39,9 @@ import (
 // under its own key, and the memo is used only when every platform's
 // image is there: otherwise all are built, as they share their Python
 // bytecode.
+//
+// An image with files from the build host (File.Source) is never kept:
+// their contents are not in the key.
 //
 // Only a build without warnings is kept (a warning may depend on the host,
 // such as bytecode not compiled for a foreign architecture), and a memo
@@ -72,6 +75,7 @@ type memoLayer struct {
 	Name           string
 	Packages       []*packages.Package
 	Files          []assemble.File
+	Accounts       []assemble.Account
 	Generate       []string
 	PythonBytecode bool
 }
@@ -97,7 +101,12 @@ func (in *genInput) memoKey(spec assemble.Spec, takesBytecode bool) string {
 		k.Keys = append(k.Keys, hex.EncodeToString(e.PrimaryKey.Fingerprint))
 	}
 	for _, l := range spec.Layers {
-		ml := memoLayer{Name: l.Name, Files: l.Files, Generate: l.Generate, PythonBytecode: l.PythonBytecode}
+		for _, f := range l.Files {
+			if f.Source != "" {
+				return "" // files from the host: their contents are not in the key
+			}
+		}
+		ml := memoLayer{Name: l.Name, Files: l.Files, Accounts: l.Accounts, Generate: l.Generate, PythonBytecode: l.PythonBytecode}
 		for _, u := range l.Packages {
 			ml.Packages = append(ml.Packages, u.Pkg)
 		}

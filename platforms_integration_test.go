@@ -531,8 +531,10 @@ func TestGenPlatformsLockAndErrors(t *testing.T) {
 func TestGenPlatformsSharedLayers(t *testing.T) {
 	integration(t)
 	dir := t.TempDir()
-	prof := filepath.Join(dir, "tzlegacy.yaml")
-	if err := os.WriteFile(prof, []byte("name: tzlegacy\nextends: static\npackages: [tzdata-legacy]\nfiles:\n  - path: /app/hello.txt\n    content: \"hi\\n\"\n"), 0o644); err != nil {
+	// (sensible-utils: an Architecture: all package without requirements;
+	// tzdata-legacy, which this used to add, is in static now.)
+	prof := filepath.Join(dir, "allarch.yaml")
+	if err := os.WriteFile(prof, []byte("name: allarch\nextends: static\npackages: [sensible-utils]\nfiles:\n  - path: /app/hello.txt\n    content: \"hi\\n\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")

@@ -64,6 +64,8 @@ type ReleaseOptions struct {
 	sc     *supplyChain
 	format sbom.Format
 	path   string // the release file
+
+	caCerts []string // the release file's ca-certs, resolved
 }
 
 // ReleasedImage is one image of a release and what became of it.
@@ -245,6 +247,13 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 		progress = func(string) {}
 	}
 	o.path = path
+	if o.Registry.Timeout == 0 {
+		o.Registry.Timeout = o.Timeout
+	}
+	o.caCerts = f.CACertPaths()
+	if err := (GenOptions{CACerts: o.caCerts}).checkCustom(); err != nil {
+		return nil, err
+	}
 	if o.format, err = sbom.ParseFormat(o.SBOMFormat); err != nil {
 		return nil, &UsageError{err}
 	}
@@ -253,6 +262,22 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 	}
 	if _, _, err := (GenOptions{MaxImageSize: o.MaxImageSize, MaxFileSize: o.MaxFileSize}).sizeLimits(); err != nil {
 		return nil, err
+	}
+	if !o.DryRun {
+		// Registries that refuse the pushes fail now, not after builds;
+		// a profile file that cannot be read first.
+		var tags []string
+		for _, im := range ims {
+			if _, _, err := profileOf(im); err != nil {
+				return nil, err
+			}
+			tags = append(tags, im.Tags...)
+		}
+		w := writeOptions("")
+		w.Registry = o.Registry
+		if err := assemble.CheckPush(ctx, tags, w); err != nil {
+			return nil, err
+		}
 	}
 	res := &ReleaseResult{File: path, Lock: f.LockPath()}
 	set, err := lockfile.ReadSet(f.LockPath())
@@ -467,7 +492,7 @@ type releaseBuild struct {
 func (o *ReleaseOptions) genOptions(rb releaseBuild, progress func(string)) GenOptions {
 	g := GenOptions{Options: o.Options, Progress: progress, User: rb.user, Parallel: o.Parallel,
 		MaxImageSize: o.MaxImageSize, MaxFileSize: o.MaxFileSize, BuilderID: o.BuilderID, Argv: o.Argv, Registry: o.Registry,
-		SBOMFormat: o.SBOMFormat, SignKey: o.SignKey, Lock: rb.lockPath}
+		SBOMFormat: o.SBOMFormat, SignKey: o.SignKey, Lock: rb.lockPath, CACerts: o.caCerts}
 	g.Options.Profile, g.Options.Distro, g.Options.Arch = rb.file, rb.distro, ""
 	g.Options.Add, g.Options.Exclude = nil, nil
 	release, lockPath := o.path, rb.lockPath
@@ -482,6 +507,15 @@ func (o *ReleaseOptions) genOptions(rb releaseBuild, progress func(string)) GenO
 	return g
 }
 
+// variants are the images a user's variant is made from: the shared
+// build's, or none for a user with an account (built on its own).
+func (b *builtPlatforms) variants(u imageUser) []*PlatformImage {
+	if b == nil || u.account != nil {
+		return nil
+	}
+	return b.imgs
+}
+
 // buildImage builds one image of the matrix from its locks: one image per
 // platform, fetched and built as gen builds them (reusing last, the
 // previous image's build, when only the user differs), as the user; it
@@ -492,8 +526,11 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 	var art assemble.Artifact
 	g := o.genOptions(rb, progress)
 	buildKey := rb.profile + " " + rb.distro + " " + strings.Join(rb.platforms, ",") + " " + fmt.Sprint(rb.debug)
-	b := last
-	if b == nil || b.key != buildKey {
+	u, err := userOf(rb.user)
+	if err != nil {
+		return art, "", nil, err
+	}
+	build := func(as imageUser) ([]*PlatformImage, error) {
 		var ins []*genInput
 		for i, arch := range rb.platforms {
 			lg := g
@@ -501,25 +538,32 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 			lg.Lock = rb.lockPath + " (" + rb.locks[i].Key() + ")"
 			in, err := lockPlan(rb.profile, rb.locks[i], lg)
 			if err != nil {
-				return art, "", nil, err
+				return nil, err
 			}
 			ins = append(ins, in)
 		}
 		progress(fmt.Sprintf("%s: building for %s", rb.label, strings.Join(rb.platforms, ", ")))
-		imgs, err := buildImages(ctx, ins, g, imageUser{"65532:65532", "/home/nonroot", true})
+		return buildImages(ctx, ins, g, as)
+	}
+	b := last
+	var imgs []*PlatformImage
+	if u.account != nil {
+		// A UID the image has no user for gets one in its top layer (as
+		// gen --user N): a build of its own, not a config variant.
+		if imgs, err = build(u); err != nil {
+			return art, "", nil, err
+		}
+		b = &builtPlatforms{key: buildKey + " as " + rb.user, imgs: imgs} // shared with no other variant
+	} else if b == nil || b.key != buildKey {
+		nonroot, err := build(imageUser{user: "65532:65532", workdir: "/home/nonroot", flag: true})
 		if err != nil {
 			return art, "", nil, err
 		}
-		b = &builtPlatforms{key: buildKey, imgs: imgs}
-	}
-	u, err := userOf(rb.user)
-	if err != nil {
-		return art, "", nil, err
+		b = &builtPlatforms{key: buildKey, imgs: nonroot}
 	}
 	// The user's variant of each image: the build differs by user only
 	// in its config; SBOM and provenance are of this image.
-	var imgs []*PlatformImage
-	for _, pi := range b.imgs {
+	for _, pi := range b.variants(u) {
 		vi, err := withUser(pi.Image, u, pi.Plan.Config)
 		if err != nil {
 			return art, "", nil, err
@@ -568,7 +612,9 @@ func withUser(img v1.Image, u imageUser, cfg profiles.Config) (v1.Image, error) 
 // releaseInputs is a digest of everything an image is made of: the tool
 // (its executable), the pinned packages of each platform, the profile
 // file or name, the distro (its file's content for a distro file), the
-// user, the debug variant and SOURCE_DATE_EPOCH; and what the
+// files its src: entries copy), the distro (its file's content for a distro
+// file), the user, the debug variant, SOURCE_DATE_EPOCH and the ca-certs'
+// contents; and what the
 // attachments say: the SBOM format, the signing key, the builder id, the
 // invocation, the release file's and lockfile's names and the signed
 // index files of each platform.
@@ -583,7 +629,7 @@ func (o *ReleaseOptions) releaseInputs(tool string, im releasefile.Image, pf *pr
 	put(im.Platforms...)
 	put(o.SBOMFormat, o.BuilderID, o.path, o.SignKey, o.Keyring)
 	put(o.Argv...)
-	for _, f := range []string{o.SignKey, o.Keyring} {
+	for _, f := range append([]string{o.SignKey, o.Keyring}, o.caCerts...) {
 		if f != "" {
 			data, err := os.ReadFile(f)
 			if err != nil {
@@ -598,6 +644,19 @@ func (o *ReleaseOptions) releaseInputs(tool string, im releasefile.Image, pf *pr
 			return "", err
 		}
 		put(string(data))
+		// And the files its src: entries copy from the host.
+		_, maxFile, err := GenOptions{MaxFileSize: o.MaxFileSize}.sizeLimits()
+		if err != nil {
+			return "", err
+		}
+		if maxFile == 0 {
+			maxFile = assemble.DefaultMaxFileSize
+		}
+		hf, err := hostFilesDigest(pf, maxFile)
+		if err != nil {
+			return "", err
+		}
+		put(hf)
 	}
 	if distro.IsFile(im.Distro) {
 		data, err := os.ReadFile(im.Distro)

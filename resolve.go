@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -36,7 +37,9 @@ type Options struct {
 	HostRoot string    // where to read apt sources; "" = "/"
 	Log      io.Writer // notes and progress; nil = discard
 	// Timeout bounds each network wait (connect, TLS handshake, response
-	// headers, a pause in a body); 0 = fetch.DefaultTimeout.
+	// headers, a pause in a body), of downloads and, unless
+	// Registry.Timeout is set, of gen's and release's registry requests;
+	// 0 = fetch.DefaultTimeout.
 	Timeout time.Duration
 
 	// Profile, when set, is a profile read from a file (LoadProfileFile);
@@ -71,6 +74,7 @@ func LoadProfileFile(path string) (*profiles.Profile, error) {
 	if p.Template != nil || p.Variant != "" {
 		return nil, fmt.Errorf("profile %s: template and variant are for built-in profiles only", path)
 	}
+	p.Dir = filepath.Dir(path) // files' src paths are relative to it
 	return p, nil
 }
 

@@ -79,6 +79,15 @@ func makeSBOM(im *PlatformImage, cache *fetch.Cache, f sbom.Format) (*genSBOM, e
 				URL: p.URL, SHA256: p.SHA256, Size: p.Size, Layer: in.plan.Levels[li].Name})
 		}
 	}
+	if im.Report != nil {
+		for _, f := range im.Report.HostFiles {
+			if n := len(doc.Added); n == 0 || doc.Added[n-1].Layer != f.Layer {
+				doc.Added = append(doc.Added, sbom.Added{Layer: f.Layer})
+			}
+			a := &doc.Added[len(doc.Added)-1]
+			a.Files = append(a.Files, sbom.AddedFile{Path: f.Path, SHA256: f.SHA256, Size: f.Size})
+		}
+	}
 	// Each package file is read once (its control data and, for a deb,
 	// its data up to the copyright file), several at a time.
 	var wg sync.WaitGroup

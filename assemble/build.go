@@ -4,8 +4,10 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -90,6 +92,7 @@ type build struct {
 	jobs  []*layerJob // each layer's tar and compression, started when it is placed
 	bg    sync.WaitGroup
 	names []string // each layer's name
+	ran   []string // the generators run so far, in order
 
 	problems []elfProblem
 	layers   []*memLayer
@@ -190,9 +193,28 @@ func (b *build) placeLayers() error {
 			}
 		}
 		for _, f := range l.Files {
+			if f.Source != "" && f.Mode.IsRegular() {
+				c, err := b.readSource(f)
+				if err != nil {
+					return err
+				}
+				sum, err := c.sha256()
+				if err != nil {
+					return err
+				}
+				f.src = &c
+				b.rep.HostFiles = append(b.rep.HostFiles, HostFile{Path: f.Path, Source: f.Source, Layer: l.Name,
+					SHA256: hex.EncodeToString(sum[:]), Size: c.size()})
+			}
 			b.t.placeFile(f)
 		}
+		if err := b.placeAccounts(l.Accounts); err != nil {
+			return fmt.Errorf("layer %s: %w", l.Name, err)
+		}
 		if err := b.runGenerators(l.Generate); err != nil {
+			return fmt.Errorf("layer %s: %w", l.Name, err)
+		}
+		if err := b.rerunGenerators(l.Generate); err != nil {
 			return fmt.Errorf("layer %s: %w", l.Name, err)
 		}
 		if l.PythonBytecode {
@@ -279,6 +301,31 @@ func (b *build) runGenerators(names []string) error {
 		for _, f := range files {
 			b.t.placeFile(f)
 		}
+		if !slices.Contains(b.ran, name) {
+			b.ran = append(b.ran, name)
+		}
+	}
+	return nil
+}
+
+// rerunGenerators runs again, in the order they first ran, the
+// generators of lower layers that watch a path this layer placed (see
+// registerRerun); own names those this layer ran itself.
+func (b *build) rerunGenerators(own []string) error {
+	for _, name := range b.ran {
+		generatorsMu.RLock()
+		r, ok := reruns[name]
+		generatorsMu.RUnlock()
+		if !ok || slices.Contains(own, name) || !b.t.placedUnder(r.watch) {
+			continue
+		}
+		files, err := r.g(treeFS{b.t})
+		if err != nil {
+			return fmt.Errorf("generator %s: %w", name, err)
+		}
+		for _, f := range files {
+			b.t.placeFile(f)
+		}
 	}
 	return nil
 }
@@ -286,7 +333,7 @@ func (b *build) runGenerators(names []string) error {
 // placeBytecode compiles the tree's Python sources and places the .pyc
 // files.
 func (b *build) placeBytecode() error {
-	files, warns, err := b.t.pythonBytecode(b.ctx, b.spec.Arch, b.spec.Cache, b.spec.Bytecode, b.spec.BytecodeDonor, b.progress)
+	files, warns, err := b.t.pythonBytecode(b.ctx, b.spec.Arch, b.spec.Cache, b.spec.Bytecode, b.spec.BytecodeDonor, b.spec.Sandbox, b.progress)
 	if err != nil {
 		return err
 	}

@@ -27,8 +27,9 @@ import (
 // process would compile what it imports, every time. The build does what
 // py3compile does, with the image's own interpreter: the root filesystem
 // as it stands is written to a temporary directory, the interpreter runs
-// chrooted there (in a new user namespace, so no privilege is needed, and
-// without network) and
+// in the sandbox with that directory as its root (internal/sandbox: no
+// privilege on the host, no network, bounded in time, memory and output)
+// and
 // compiles the layer's .py files in one process, in path order, writing
 // each .pyc to its standard output; they go into the same layer as their
 // sources, so lower layers do not change.
@@ -43,8 +44,8 @@ import (
 //
 // An image of another architecture is compiled when the host can run its
 // programs (386 on amd64, or a binfmt_misc qemu-user entry with the F
-// flag, which works inside the chroot); otherwise the layer gets no
-// bytecode and the build a warning.
+// flag, which works inside the sandbox); otherwise, or where the sandbox
+// cannot be set up, the layer gets no bytecode and the build a warning.
 
 // pycDriver reads source paths, one a line, and writes for each one
 // "P <path length> <pyc length>\n<cache path><pyc>" or, when it does not
@@ -136,10 +137,10 @@ var qemuNames = map[string]string{
 	"ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64",
 }
 
-// hostRuns says whether the host runs arch's programs chrooted: natively,
-// or through a qemu-user binfmt_misc entry that is enabled and has the F
-// flag (its interpreter opened when registered, so the chroot need not
-// hold it).
+// hostRuns says whether the host runs arch's programs in the sandbox:
+// natively, or through a qemu-user binfmt_misc entry that is enabled and
+// has the F flag (its interpreter opened when registered, so the
+// sandbox's root need not hold it).
 func hostRuns(arch string) (bool, string) {
 	if arch == runtime.GOARCH || (arch == "386" && runtime.GOARCH == "amd64") {
 		return true, "natively"
@@ -175,7 +176,7 @@ func hostRuns(arch string) (bool, string) {
 // With a share (the builds of one image index), the donor publishes what
 // it compiled, and every other build takes from it what it can before
 // running its own interpreter on the rest.
-func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCache, share *BytecodeShare, donor bool, progress func(string)) ([]File, []string, error) {
+func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCache, share *BytecodeShare, donor bool, limits SandboxLimits, progress func(string)) ([]File, []string, error) {
 	bySrc := t.pythonSources()
 	if len(bySrc) == 0 {
 		return nil, nil, nil
@@ -247,7 +248,7 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 		}
 		if share != nil && !donor {
 			// The donor's interpreter, natively, in its own tree.
-			stdout, ok, err := share.compile(ctx, id, in, t, srcs, list.Bytes())
+			stdout, ok, err := share.compile(ctx, id, in, t, srcs, list.Bytes(), limits)
 			if err != nil {
 				return nil, nil, fmt.Errorf("/%s of the native build: %w", in, err)
 			}
@@ -280,18 +281,23 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 			if err != nil {
 				return nil, nil, err
 			}
+			// The sandbox's user (65534 under root) must reach it.
+			if err := os.Chmod(dir, 0o755); err != nil {
+				os.RemoveAll(dir)
+				return nil, nil, err
+			}
 			root = filepath.Join(dir, "root")
 			if err := t.writeRoot(root); err != nil {
 				return nil, nil, fmt.Errorf("writing the root filesystem to run the interpreter in: %w", err)
 			}
 		}
 		progress(fmt.Sprintf("compiling %d Python modules with /%s (%s)", len(srcs), in, how))
-		stdout, err := runChrooted(ctx, root, []string{"/" + in, "-s", "-S", "-B", "-c", pycDriver}, pycEnv, list.Bytes())
+		stdout, err := runSandboxed(ctx, root, []string{"/" + in, "-s", "-S", "-B", "-c", pycDriver}, pycEnv, list.Bytes(), t.pycOutputBound(srcs), limits)
 		if errors.Is(err, errCannotRun) {
 			return nil, []string{fmt.Sprintf("no Python bytecode: %v", err)}, nil
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("/%s: %w", in, err)
+			return nil, nil, err // it names the program
 		}
 		got, failed, err := parsePyc(stdout, srcs)
 		if err != nil {

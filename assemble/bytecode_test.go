@@ -138,7 +138,7 @@ func TestBytecodeShare(t *testing.T) {
 		t.Errorf("another interpreter: taken %v", files)
 	}
 	// Without a kept root, the share compiles nothing.
-	if _, ok, err := s.compile(context.Background(), taker.interpID(in), in, taker, rest, nil); ok || err != nil {
+	if _, ok, err := s.compile(context.Background(), taker.interpID(in), in, taker, rest, nil, SandboxLimits{}); ok || err != nil {
 		t.Errorf("compile without a root: %v, %v", ok, err)
 	}
 }

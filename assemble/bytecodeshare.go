@@ -85,7 +85,7 @@ func (s *BytecodeShare) keepRoot(root string, interps []string) bool {
 // after. It returns the driver's output, or ok false when it cannot (no
 // root kept, another interpreter, a source's path taken in the donor's
 // tree).
-func (s *BytecodeShare) compile(ctx context.Context, id, in string, t *tree, srcs []string, list []byte) (out []byte, ok bool, err error) {
+func (s *BytecodeShare) compile(ctx context.Context, id, in string, t *tree, srcs []string, list []byte, limits SandboxLimits) (out []byte, ok bool, err error) {
 	s.mu.Lock()
 	root, has := s.root, s.interps[id]
 	s.mu.Unlock()
@@ -124,7 +124,7 @@ func (s *BytecodeShare) compile(ctx context.Context, id, in string, t *tree, src
 		}
 		made = append(made, dst)
 	}
-	out, err = runChrooted(ctx, root, []string{"/" + in, "-s", "-S", "-B", "-c", pycDriver}, pycEnv, list)
+	out, err = runSandboxed(ctx, root, []string{"/" + in, "-s", "-S", "-B", "-c", pycDriver}, pycEnv, list, t.pycOutputBound(srcs), limits)
 	return out, err == nil, err
 }
 

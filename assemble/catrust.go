@@ -16,7 +16,13 @@ import (
 	"github.com/distroless-dev/distroless/internal/trust"
 )
 
-func init() { registerGenerator("ca-trust", caTrust) }
+func init() {
+	registerGenerator("ca-trust", caTrust)
+	// A later layer adding anchors (a profile's files, gen's --ca-cert)
+	// gets the bundle extracted again.
+	registerRerun("ca-trust", func(f imageFS) ([]File, error) { return caTrustWith(f, true) },
+		caTrustSourceDist+"/", caTrustSourceEtc+"/")
+}
 
 // Paths of the RPM family's shared system certificates (ca-certificates,
 // p11-kit).
@@ -37,9 +43,13 @@ const (
 // attached to its key (an x-certificate-extension object) or in it does
 // not allow TLS servers. It also makes /etc/pki/tls/certs/ca-bundle.crt
 // and /etc/pki/tls/cert.pem point at the bundle when they are missing.
-func caTrust(f imageFS) ([]File, error) {
+func caTrust(f imageFS) ([]File, error) { return caTrustWith(f, false) }
+
+// caTrustWith is caTrust; again makes the bundle even when the image has
+// one (a lower layer's, extracted before anchors were added).
+func caTrustWith(f imageFS, again bool) ([]File, error) {
 	var out []File
-	if b, err := f.ReadFile(caTrustBundlePath); err != nil || len(b) == 0 {
+	if b, err := f.ReadFile(caTrustBundlePath); again || err != nil || len(b) == 0 {
 		bundle, err := caTrustBundle(f)
 		if err != nil {
 			return nil, err
@@ -90,6 +100,17 @@ func caTrustBundle(f imageFS) ([]byte, error) {
 		return nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	// The administrator's anchors (/etc/pki/ca-trust/source/anchors) are
+	// checked as gen's --ca-cert is; the distro's are taken as they are.
+	var checked []string
+	for _, p := range anchorFiles {
+		if strings.HasPrefix(p, caTrustSourceEtc+"/") {
+			checked = append(checked, p)
+		}
+	}
+	if err := checkLocalCAs(f, checked, caTrustSourceEtc+"/"); err != nil {
 		return nil, err
 	}
 	var anchors []anchor

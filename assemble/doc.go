@@ -93,9 +93,20 @@
 // trust sources, the Java PKCS#12 trust store). assemble knows no package format: what differs between them comes
 // from the payload reader or from a generator a profile names.
 //
+// A trust generator that ran in a lower layer runs again in a layer that
+// places its inputs (registerRerun: a CA under the local CA directories,
+// then the bundle the Java trust store is made from), as a package trigger
+// would. A layer's Accounts are added to /etc/passwd and /etc/group after
+// its files, each user with a home it owns (accounts.go). Files from the
+// build host (HostFiles: a file or a directory tree, refusing links out of
+// it, loops, devices, FIFOs and sockets) are read into the spool when the
+// layer is placed, within the size limits, their mtimes clamped as
+// packaged files' are (hostfiles.go); the Report lists them with their
+// SHA-256.
+//
 // A layer with PythonBytecode gets the hash-based .pyc files of the Python
-// modules it placed, compiled by the image's own interpreter run chrooted
-// in a user namespace (bytecode.go).
+// modules it placed, compiled by the image's own interpreter run in the
+// sandbox, internal/sandbox (bytecode.go).
 //
 // # Determinism
 //

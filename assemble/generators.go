@@ -35,7 +35,29 @@ type generator func(imageFS) ([]File, error)
 var (
 	generatorsMu sync.RWMutex
 	generators   = map[string]generator{}
+	// reruns are the generators that run again in a later layer that
+	// places something they read (watch), and how (rerun).
+	reruns = map[string]rerun{}
 )
+
+// rerun says when a generator that ran in a lower layer runs again: when
+// a layer places a path that is one of watch, or under one ending in
+// "/"; g is what runs then.
+type rerun struct {
+	watch []string
+	g     generator
+}
+
+// registerRerun makes the generator name run again (as g) in each later
+// layer that places a path it watches: what a package's trigger would
+// have done when another package, or a profile's file, changed its
+// input (a CA added under /usr/local/share/ca-certificates, and then the
+// bundle the Java trust store is made from).
+func registerRerun(name string, g generator, watch ...string) {
+	generatorsMu.Lock()
+	defer generatorsMu.Unlock()
+	reruns[name] = rerun{watch: watch, g: g}
+}
 
 // registerGenerator makes a generator available to Layer.Generate under a
 // name; profiles name it in their generate: list.

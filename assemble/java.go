@@ -19,6 +19,8 @@ import (
 func init() {
 	registerGenerator("java-alternatives", javaAlternatives)
 	registerGenerator("java-cacerts", javaCACerts)
+	// Made again from the bundle when a later layer changes it.
+	registerRerun("java-cacerts", javaCACerts, caBundlePath)
 }
 
 // Where the JVMs live, and where the Java trust store goes: the path

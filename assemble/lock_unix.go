@@ -33,3 +33,9 @@ func tryLock(f *os.File) (busy bool, err error) {
 	}
 	return false, lerr
 }
+
+// openDir opens the directory dir for reading (O_DIRECTORY: a file put
+// in its place is refused), to lock it.
+func openDir(dir string) (*os.File, error) {
+	return os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+}

@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -51,6 +55,23 @@ type RegistryOptions struct {
 	// repository of that registry mounts it from there instead of
 	// uploading it. "" keeps the record for this process only.
 	BlobMemory string
+	// Timeout bounds each wait on a registry: connecting, the TLS
+	// handshake, the response headers, a pause while sending a request
+	// body (an upload the registry stops taking) or while reading a
+	// response body. A request that waited that long is not retried.
+	// Zero means DefaultRegistryTimeout.
+	Timeout time.Duration
+}
+
+// DefaultRegistryTimeout is RegistryOptions.Timeout's default, the same
+// as downloads'.
+const DefaultRegistryTimeout = 30 * time.Second
+
+func (o RegistryOptions) timeout() time.Duration {
+	if o.Timeout > 0 {
+		return o.Timeout
+	}
+	return DefaultRegistryTimeout
 }
 
 // Where podman's configuration lives; variables so that tests can move
@@ -469,24 +490,206 @@ func (o RegistryOptions) Remote(ctx context.Context, ref name.Reference) ([]remo
 // transport with its TLS settings, the credentials, ctx; and the
 // keychain, to name the credentials' source in an error.
 func (o RegistryOptions) remoteFor(ctx context.Context, ref name.Reference) ([]remote.Option, *AuthKeychain, error) {
+	rt, kc, ak, err := o.client(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(rt), remote.WithAuthFromKeychain(kc),
+		remote.WithRetryPredicate(retryable)}, ak, nil
+}
+
+// client is the HTTP transport for ref's registry (its TLS settings and
+// the timeouts) and the keychain of its credentials; ak is the keychain
+// when it is an AuthKeychain, to name the credentials' source in an
+// error.
+func (o RegistryOptions) client(ref name.Reference) (rt http.RoundTripper, kc authn.Keychain, ak *AuthKeychain, err error) {
 	registry := ref.Context().RegistryStr()
 	insecure, err := o.insecure(ref.Context())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	tc, err := o.tlsConfig(registry, insecure)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	t := o.timeout()
 	tr := remote.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tc
-	var ak *AuthKeychain
-	kc := o.Keychain
+	dialer := &net.Dialer{Timeout: t, KeepAlive: 30 * time.Second}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &writeDeadlineConn{Conn: c, t: t}, nil
+	}
+	tr.TLSHandshakeTimeout = t
+	tr.ResponseHeaderTimeout = t
+	kc = o.Keychain
 	if kc == nil {
 		ak = NewAuthKeychain()
 		kc = ak
 	}
-	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(tr), remote.WithAuthFromKeychain(kc)}, ak, nil
+	return &idleBodyTransport{base: tr, t: t, registry: registry}, kc, ak, nil
+}
+
+// CheckPush makes sure, before a build, that every repository the
+// registry outputs among outputs name can be pushed to: one request to
+// each, authenticated as the push will be, that opens an upload (with
+// the push scope, so that a token registry checks the right to push)
+// and cancels it. What the registry refuses (credentials, certificate,
+// plain HTTP, a timeout) fails with the message the push would give.
+// Outputs that are not registries are left alone.
+func CheckPush(ctx context.Context, outputs []string, opts WriteOptions) error {
+	o := opts.registry()
+	seen := map[string]bool{}
+	for _, output := range outputs {
+		t, err := parseOutput(output, opts)
+		if err != nil {
+			return err
+		}
+		if t.ref == nil || seen[t.ref.Context().Name()] {
+			continue
+		}
+		seen[t.ref.Context().Name()] = true
+		if err := o.checkPush(ctx, t.ref); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkPush opens an upload to ref's repository and cancels it.
+func (o RegistryOptions) checkPush(ctx context.Context, ref name.Reference) error {
+	rt, kc, ak, err := o.client(ref)
+	if err != nil {
+		return err
+	}
+	repo := ref.Context()
+	auth, err := authn.Resolve(ctx, kc, repo)
+	if err != nil {
+		return o.explainPushError(err, ref, ak)
+	}
+	tr, err := transport.NewWithContext(ctx, repo.Registry, auth, rt, []string{ref.Scope(transport.PushScope)})
+	if err != nil {
+		return o.explainPushError(err, ref, ak)
+	}
+	client := &http.Client{Transport: tr}
+	u := &url.URL{Scheme: repo.Registry.Scheme(), Host: repo.RegistryStr(), Path: "/v2/" + repo.RepositoryStr() + "/blobs/uploads/"}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return o.explainPushError(err, ref, ak)
+	}
+	defer resp.Body.Close()
+	if err := transport.CheckError(resp, http.StatusAccepted, http.StatusCreated); err != nil {
+		return o.explainPushError(err, ref, ak)
+	}
+	// The upload opened is of no use: cancel it (what the registry says
+	// to that does not matter; it drops unfinished uploads anyway).
+	if loc, err := resp.Location(); err == nil {
+		if del, err := http.NewRequestWithContext(ctx, http.MethodDelete, loc.String(), nil); err == nil {
+			if r, err := client.Do(del); err == nil {
+				r.Body.Close()
+			}
+		}
+	}
+	return nil
+}
+
+// writeDeadlineConn is a connection whose every write must be done
+// within t: a registry that stops taking an upload fails it.
+type writeDeadlineConn struct {
+	net.Conn
+	t time.Duration
+}
+
+func (c *writeDeadlineConn) Write(b []byte) (int, error) {
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.t)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(b)
+}
+
+// idleBodyTransport gives each response a body that fails when no data
+// comes for t.
+type idleBodyTransport struct {
+	base     http.RoundTripper
+	t        time.Duration
+	registry string
+}
+
+// registryTimeoutError is a registry that sent nothing for the timeout.
+type registryTimeoutError struct{ what string }
+
+func (e *registryTimeoutError) Error() string { return e.what }
+func (e *registryTimeoutError) Timeout() bool { return true }
+
+func (it *idleBodyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(req.Context())
+	resp, err := it.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel(nil)
+		return nil, err
+	}
+	b := &idleBody{r: resp.Body, t: it.t, ctx: ctx, cancel: cancel}
+	b.timer = time.AfterFunc(it.t, func() {
+		cancel(&registryTimeoutError{fmt.Sprintf("%s %s: no data from %s for %s while reading the response", req.Method, req.URL.Redacted(), it.registry, it.t)})
+	})
+	b.timer.Stop() // runs only while a Read waits
+	resp.Body = b
+	return resp, nil
+}
+
+// idleBody is a response body that fails with a registryTimeoutError
+// when a Read gets no data for t.
+type idleBody struct {
+	r      io.ReadCloser
+	t      time.Duration
+	timer  *time.Timer
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	b.timer.Reset(b.t)
+	n, err := b.r.Read(p)
+	b.timer.Stop()
+	var te *registryTimeoutError
+	if err != nil && err != io.EOF && errors.As(context.Cause(b.ctx), &te) {
+		return n, te
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
+	err := b.r.Close()
+	b.cancel(nil)
+	return err
+}
+
+// retryable is go-containerregistry's retry rule for a failed request
+// (a temporary network error, a connection cut short) less the waits
+// that reached the timeout: those have waited long enough.
+func retryable(err error) bool {
+	if isTimeout(err) {
+		return false
+	}
+	if te, ok := err.(interface{ Temporary() bool }); ok && te.Temporary() {
+		return true
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed)
+}
+
+// isTimeout reports a network wait that reached its bound.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // hintError is an error followed, on a line of its own, by what to do
@@ -523,6 +726,9 @@ func (o RegistryOptions) explainPushError(err error, ref name.Reference, ak *Aut
 	}
 	if errors.Is(err, http.ErrSchemeMismatch) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
 		return &hintError{fmt.Errorf("pushing %s: %w", ref, err), registry + " speaks plain HTTP: allow it with --insecure, or with insecure = true for it in registries.conf"}
+	}
+	if isTimeout(err) {
+		return fmt.Errorf("pushing %s: %s did not answer within %s (the network timeout): %w", ref, registry, o.timeout(), err)
 	}
 	var te *transport.Error
 	if !errors.As(err, &te) || (te.StatusCode != http.StatusUnauthorized && te.StatusCode != http.StatusForbidden) {

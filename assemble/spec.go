@@ -21,6 +21,16 @@ type File struct {
 	UID, GID int
 	Data     []byte // a regular file's content
 	Link     string // a symlink's target
+	// Source, for a regular file, is a file on the build host the build
+	// reads its content from (within the size limits; Data is unused),
+	// Size its size when listed; MTime, when not 0, the entry's
+	// modification time (clamped as packaged files' are), else it is
+	// dated as generated files are. HostFiles fills them.
+	Source string `json:",omitempty"`
+	Size   int64  `json:",omitempty"`
+	MTime  int64  `json:",omitempty"`
+
+	src *content // Source's content, once read
 }
 
 // Unpack is one package to unpack: its index entry and the local file
@@ -37,6 +47,9 @@ type Layer struct {
 	Name     string
 	Packages []Unpack
 	Files    []File
+	// Accounts are users and groups added to /etc/passwd and /etc/group
+	// after the layer's files (see Account).
+	Accounts []Account
 	// Generate names registered generators (registerGenerator) run after
 	// the layer's packages and files are placed; their files go into this
 	// layer.
@@ -112,6 +125,9 @@ type Spec struct {
 	// publishes what it compiles, the others take from it.
 	Bytecode      *BytecodeShare `json:"-"`
 	BytecodeDonor bool           `json:"-"`
+	// Sandbox bounds the programs of the image the build runs (the
+	// Python compiler); zero fields take DefaultSandboxLimits'.
+	Sandbox SandboxLimits `json:"-"`
 }
 
 // DerivedCache stores derived data under a key: Get fails for a key it
@@ -128,6 +144,16 @@ type Report struct {
 	Size     int64 // bytes of regular file content in it (uncompressed)
 	ELFFiles int   // ELF files whose libraries were checked
 	Warnings []string
+	// HostFiles are the regular files read from the build host
+	// (File.Source), in placement order.
+	HostFiles []HostFile `json:",omitempty"`
+}
+
+// HostFile is a file the build read from the build host.
+type HostFile struct {
+	Path, Source, Layer string
+	SHA256              string // hex
+	Size                int64
 }
 
 // LayerReport describes one layer.

@@ -43,6 +43,13 @@ type LimitError struct {
 }
 
 func (e *LimitError) Error() string {
+	if e.Package == "" { // a file from the build host
+		if e.Image {
+			return fmt.Sprintf("%s (/%s in the image, %d bytes) brings the files of the image to %d bytes, more than the image may have (%d bytes)",
+				e.File, e.Path, e.Size, e.Total, e.Limit)
+		}
+		return fmt.Sprintf("%s (/%s in the image) has %d bytes, more than a file may have (%d bytes)", e.File, e.Path, e.Size, e.Limit)
+	}
 	if e.Image {
 		return fmt.Sprintf("package %s (%s): /%s (%d bytes) brings the files of the packages to %d bytes, more than the image may have (%d bytes)",
 			e.Package, e.File, e.Path, e.Size, e.Total, e.Limit)

@@ -14,6 +14,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/distroless-dev/distroless/internal/trust"
 )
@@ -27,7 +28,16 @@ const (
 	sslCertsMode = fs.ModeSymlink | 0o777
 )
 
-func init() { registerGenerator("ca-certificates", caCertificates) }
+func init() {
+	registerGenerator("ca-certificates", caCertificates)
+	// A later layer adding certificates (a profile's files, gen's
+	// --ca-cert) gets the bundle and links made again.
+	registerRerun("ca-certificates", caCertificates, "/usr/share/ca-certificates/", localCADir+"/")
+}
+
+// localCADir is where an administrator puts CA certificates of their own
+// (*.crt, PEM) for update-ca-certificates.
+const localCADir = "/usr/local/share/ca-certificates"
 
 // caBundlePath is where the CA bundle goes (and SSL_CERT_FILE points).
 const caBundlePath = "/etc/ssl/certs/ca-certificates.crt"
@@ -41,9 +51,13 @@ const caBundlePath = "/etc/ssl/certs/ca-certificates.crt"
 // certificate it makes nothing and warns.
 func caCertificates(f imageFS) ([]File, error) {
 	have := map[string]bool{}
+	links := map[string]string{} // symlink → target
 	var certs []string
-	err := f.Walk(func(p string, mode fs.FileMode, _ string) error {
+	err := f.Walk(func(p string, mode fs.FileMode, target string) error {
 		have[p] = true
+		if mode&fs.ModeSymlink != 0 {
+			links[p] = target
+		}
 		if strings.HasSuffix(p, ".crt") && (mode.IsRegular() || mode&fs.ModeSymlink != 0) &&
 			(strings.HasPrefix(p, "/usr/share/ca-certificates/") || strings.HasPrefix(p, "/usr/local/share/ca-certificates/")) {
 			certs = append(certs, p)
@@ -61,6 +75,9 @@ func caCertificates(f imageFS) ([]File, error) {
 		}
 		return certs[i] < certs[j]
 	})
+	if err := checkLocalCAs(f, certs, localCADir+"/"); err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	for _, p := range certs {
 		data, err := f.ReadFile(p) // a link must lead to a regular file
@@ -77,11 +94,71 @@ func caCertificates(f imageFS) ([]File, error) {
 		return nil, nil
 	}
 	out := []File{{Path: caBundlePath, Mode: 0o644, Data: buf.Bytes()}}
-	links, warnings := sslCertLinks(f, have, certs)
+	made, warnings := sslCertLinks(f, have, links, certs)
 	for _, w := range warnings {
 		f.Warn(w)
 	}
-	return append(out, links...), nil
+	return append(out, made...), nil
+}
+
+// checkLocalCAs checks the certificate files under the local directory
+// local among files (the store's certificate files): each must be a
+// valid PEM certificate (trust.LocalCA), and none may repeat one of the
+// store's other certificates. Errors name the file.
+func checkLocalCAs(f imageFS, files []string, local string) error {
+	now := time.Now()
+	seen := map[string]string{} // DER → the file first holding it
+	for _, p := range files {
+		data, err := f.ReadFile(p)
+		if err != nil {
+			if strings.HasPrefix(p, local) {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			continue
+		}
+		if !strings.HasPrefix(p, local) {
+			for rest := data; ; {
+				var b *pem.Block
+				if b, rest = pem.Decode(rest); b == nil {
+					break
+				}
+				if _, ok := seen[string(b.Bytes)]; !ok {
+					seen[string(b.Bytes)] = p
+				}
+			}
+			continue
+		}
+		certs, err := trust.LocalCA(p, data, now)
+		if err != nil {
+			return err
+		}
+		for _, c := range certs {
+			if q, ok := seen[string(c.Raw)]; ok {
+				return fmt.Errorf("%s: certificate %q is a duplicate: %s has it already", p, c.Subject.String(), q)
+			}
+			seen[string(c.Raw)] = p
+		}
+	}
+	return nil
+}
+
+// isHashLink reports whether name is a subject-hash link's: HASH.N.
+func isHashLink(name string) bool {
+	h, n, ok := strings.Cut(name, ".")
+	if !ok || len(h) != 8 || n == "" {
+		return false
+	}
+	for _, c := range h {
+		if !strings.ContainsRune("0123456789abcdef", c) {
+			return false
+		}
+	}
+	for _, c := range n {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // certPEMName is the name update-ca-certificates gives a certificate's
@@ -104,7 +181,7 @@ func certPEMName(crt string) string {
 // openssl package links them. A path the image already has is left as it
 // is. certs are the bundle's certificate files (absolute paths), have
 // every path the image has.
-func sslCertLinks(f imageFS, have map[string]bool, certs []string) ([]File, []string) {
+func sslCertLinks(f imageFS, have map[string]bool, links map[string]string, certs []string) ([]File, []string) {
 	var out []File
 	var warnings []string
 	link := func(p, target string) {
@@ -158,6 +235,15 @@ func sslCertLinks(f imageFS, have map[string]bool, certs []string) ([]File, []st
 		pems = append(pems, pemLink{name, c.Raw, c.RawSubject})
 	}
 	sort.Slice(pems, func(i, j int) bool { return pems[i].name < pems[j].name })
+	// A hash link a lower layer made stays; a certificate without one
+	// takes the next number its hash has free (as `openssl rehash` run
+	// again numbers a new certificate).
+	linked := map[string]bool{} // NAME.pem the image has a hash link to
+	for p, target := range links {
+		if strings.HasPrefix(p, etcCertsDir+"/") && isHashLink(path.Base(p)) {
+			linked[target] = true
+		}
+	}
 	next := map[uint32]int{}
 	seenCert := map[[20]byte]bool{}
 	for _, pl := range pems {
@@ -171,6 +257,12 @@ func sslCertLinks(f imageFS, have map[string]bool, certs []string) ([]File, []st
 			continue
 		}
 		seenCert[fp] = true
+		if linked[pl.name] {
+			continue
+		}
+		for have[fmt.Sprintf("%s/%08x.%d", etcCertsDir, h, next[h])] {
+			next[h]++
+		}
 		link(fmt.Sprintf("%s/%08x.%d", etcCertsDir, h, next[h]), pl.name)
 		next[h]++
 	}

@@ -81,6 +81,27 @@ func (t *tree) add(p string, n *node) {
 	t.layers[t.cur][p] = n
 }
 
+// exists reports whether the image has path p (absolute), following
+// symlinks.
+func (t *tree) exists(p string) bool {
+	rp, err := t.realpath(strings.TrimPrefix(p, "/"), true)
+	return err == nil && (rp == "" || t.view[rp] != nil)
+}
+
+// placedUnder reports whether the current layer placed one of the paths
+// watch names (absolute; one ending in "/" stands for what is under it).
+func (t *tree) placedUnder(watch []string) bool {
+	for p := range t.layers[t.cur] {
+		for _, w := range watch {
+			w = strings.TrimPrefix(w, "/")
+			if p == w || strings.HasSuffix(w, "/") && strings.HasPrefix(p, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func splitPath(p string) []string {
 	if p == "" || p == "." {
 		return nil
@@ -356,6 +377,9 @@ func (t *tree) placeFile(f File) {
 		return
 	}
 	n := &node{uid: max(f.UID, 0), gid: max(f.GID, 0), owner: generatedOwner, mode: int64(f.Mode.Perm()), mtime: t.times.gen}
+	if f.MTime != 0 {
+		n.mtime = t.times.of(f.MTime)
+	}
 	switch {
 	case f.Mode.IsDir():
 		n.typ = tar.TypeDir
@@ -375,6 +399,9 @@ func (t *tree) placeFile(f File) {
 		}
 	case f.Mode.IsRegular():
 		n.typ, n.c = tar.TypeReg, memContent(f.Data)
+		if f.src != nil {
+			n.c = *f.src
+		}
 	default:
 		t.fail("generated file %q: unsupported mode %v", f.Path, f.Mode)
 		return

@@ -16,7 +16,7 @@ import (
 // layoutHolds reports whether the OCI layout at dir (whose index.json
 // holds old; the caller holds its lock) is exactly what writing the
 // artifact under tag would make of it: index.json byte for byte, nothing
-// but the oci-layout file, index.json, the lock and the artifact's blobs,
+// but the oci-layout file, index.json and the artifact's blobs,
 // each of them with its size and SHA-256, every file mode 0644 and every
 // directory 0755. A gen that changed nothing then leaves the layout as it
 // is rather than writing, syncing and swapping it whole; any doubt means
@@ -120,7 +120,6 @@ func layoutHolds(dir string, a Artifact, tag string, old *v1.IndexManifest) bool
 	}
 	for _, e := range top {
 		switch e.Name() {
-		case LayoutLockName:
 		case "oci-layout", "index.json":
 			if !mode(filepath.Join(dir, e.Name()), 0o644) {
 				return false

@@ -166,11 +166,12 @@ type WriteResult struct {
 //
 // Files are written next to their target and renamed into place, so an
 // interrupted or failed write leaves an earlier output as it was. Writers
-// of one layout take turns through the layout's lock file
-// (LayoutLockName), so that concurrent writes of different tags all
-// land; two writers of one docker-archive each replace it whole, the last
-// one winning. Layout files and archives get mode 0644 and layout
-// directories 0755 whatever the umask.
+// of one layout take turns through a lock on the layout's directory, so
+// that concurrent writes of different tags all land, and leave no file of
+// their own in it (nor in a directory they refuse); two writers of one
+// docker-archive each replace it whole, the last one winning. Layout
+// files and archives get mode 0644 and layout directories 0755 whatever
+// the umask.
 func WriteOutputs(ctx context.Context, a Artifact, outputs []string, opts WriteOptions) (WriteResult, error) {
 	var res WriteResult
 	if err := a.check(); err != nil {
@@ -399,15 +400,20 @@ func (c *ctxWriter) Write(b []byte) (int, error) {
 	return c.w.Write(b)
 }
 
-// LayoutLockName is the lock file in an OCI layout that serialises the
-// writers of the layout: each holds an exclusive flock(2) on it from
-// reading the layout's index.json to swapping the new layout into place.
+// LayoutLockName is the lock file that earlier versions kept in every
+// OCI layout they wrote. Writers now lock the layout's directory itself
+// (see lockLayout) and leave no file of their own in it; a directory
+// holding nothing but this file (left by a killed writer of an earlier
+// version) is taken for an empty one, and the file goes with the next
+// write of the layout.
 const LayoutLockName = "index.json.lock"
 
 // writeOCI writes a new layout in a temporary directory next to dir,
 // bringing over the images of an existing layout whose tag differs, and
 // swaps it into place, holding the layout's lock throughout so that
-// concurrent writers of one layout each see the others' tags.
+// concurrent writers of one layout each see the others' tags. Nothing is
+// ever written into dir itself: a write that fails or is refused leaves
+// dir as it was (and removes it when it made it).
 func writeOCI(ctx context.Context, a Artifact, dir, tag string) (err error) {
 	dir = filepath.Clean(dir)
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
@@ -415,20 +421,19 @@ func writeOCI(ctx context.Context, a Artifact, dir, tag string) (err error) {
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	release, created, err := lockLayout(ctx, dir)
+	lock, created, err := lockLayout(ctx, dir)
 	if err != nil {
 		return err
 	}
 	var old *v1.IndexManifest
 	defer func() {
-		// A directory this writer made for nothing (and that no other
-		// writer has put a layout in since) is removed, under the lock: a
-		// writer waiting for it then finds it gone and starts over.
-		if err != nil && created && old == nil {
-			os.Remove(filepath.Join(dir, LayoutLockName))
+		// A directory this writer made for nothing is removed, under the
+		// lock (only if still empty: nothing of another tool is removed).
+		// A writer waiting for it then finds it gone and starts over.
+		if err != nil && created {
 			os.Remove(dir)
 		}
-		release()
+		lock.Close()
 	}()
 
 	if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err == nil {
@@ -554,18 +559,26 @@ func writeOCI(ctx context.Context, a Artifact, dir, tag string) (err error) {
 	if err := os.WriteFile(filepath.Join(tmp, "index.json"), b, 0o644); err != nil {
 		return err
 	}
-	// The new layout shares the lock file's inode, so that a writer
-	// waiting for the lock gets the one at dir's lock path after the swap.
-	if err := os.Link(filepath.Join(dir, LayoutLockName), filepath.Join(tmp, LayoutLockName)); err != nil {
-		if err := os.WriteFile(filepath.Join(tmp, LayoutLockName), nil, 0o644); err != nil {
-			return err
-		}
-	}
 	if err := finishTree(tmp); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	// The new layout's directory is locked before it takes dir's place,
+	// so that a writer opening dir after the swap waits for this one to
+	// finish; one waiting on the old directory finds it replaced and
+	// starts over.
+	next, err := lockDir(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	defer next.Close()
+	// Where directories are swapped by two renames, a writer that came
+	// while dir was missing may have made a new dir, which the other's
+	// rename replaced: its lock is on a directory that is gone.
+	if !isLocked(lock, dir) {
+		return fmt.Errorf("%s was replaced while this write held its lock; not writing over it", dir)
 	}
 	// Swap the new layout in; tmp then holds the old one, removed on return.
 	if err := swapDirs(tmp, dir); err != nil {
@@ -575,49 +588,68 @@ func writeOCI(ctx context.Context, a Artifact, dir, tag string) (err error) {
 	return nil
 }
 
-// lockLayout takes the lock of the layout at dir, waiting while another
-// writer holds it, and creates dir (reporting so) if it does not exist. A
-// lock taken on a file that is no longer dir's lock file (the directory
-// was removed or replaced meanwhile) is let go and taken again.
+// lockLayout takes the lock of the layout at dir, an exclusive
+// flock(2) on the directory itself, waiting while another writer holds
+// it, and creates dir (reporting so) if it does not exist. A lock taken
+// on a directory that is no longer at dir (it was removed or replaced by
+// another writer's swap meanwhile) is let go and taken again.
 //
 // Where the file system cannot exchange two directories atomically (see
 // swapDirs), dir is briefly missing during a swap; a writer arriving just
-// then can make a new dir, and the swap then fails with an error, leaving
-// the earlier layout beside dir (.DIR.old-*).
-func lockLayout(ctx context.Context, dir string) (release func(), created bool, err error) {
-	path := filepath.Join(dir, LayoutLockName)
+// then can make a new dir, which the swap's second rename replaces (when
+// still empty) or which makes it fail (leaving the earlier layout beside
+// dir, .DIR.old-*); the newcomer's write then fails with an error.
+func lockLayout(ctx context.Context, dir string) (lock *os.File, created bool, err error) {
 	for range 1000 {
 		created = false
 		if err := os.Mkdir(dir, 0o755); err == nil {
 			created = true
 			if err := os.Chmod(dir, 0o755); err != nil {
+				os.Remove(dir)
 				return nil, false, err
 			}
 		} else if !errors.Is(err, fs.ErrExist) {
 			return nil, false, err
 		}
-		f, err := openLockFile(path)
+		f, err := lockDir(ctx, dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // dir was removed after the Mkdir
 		}
 		if err != nil {
-			return nil, false, fmt.Errorf("the layout's lock file: %w", err)
-		}
-		if err := waitLock(ctx, f); err != nil {
-			f.Close()
-			return nil, false, fmt.Errorf("locking %s: %w", path, err)
-		}
-		held, err := f.Stat()
-		if err != nil {
-			f.Close()
 			return nil, false, err
 		}
-		if now, err := os.Stat(path); err == nil && os.SameFile(held, now) {
-			return func() { f.Close() }, created, nil
+		if isLocked(f, dir) {
+			return f, created, nil
 		}
 		f.Close()
 	}
-	return nil, false, fmt.Errorf("locking %s: it keeps being replaced", path)
+	return nil, false, fmt.Errorf("locking %s: it keeps being replaced", dir)
+}
+
+// isLocked reports whether lock, a directory's open file, is the
+// directory at dir.
+func isLocked(lock *os.File, dir string) bool {
+	held, err := lock.Stat()
+	if err != nil {
+		return false
+	}
+	now, err := os.Stat(dir)
+	return err == nil && os.SameFile(held, now)
+}
+
+// lockDir opens the directory dir (for reading, which is all flock needs,
+// so that one of another user can be locked too) and takes its exclusive
+// lock, waiting while another writer holds it, until ctx ends.
+func lockDir(ctx context.Context, dir string) (*os.File, error) {
+	f, err := openDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitLock(ctx, f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	}
+	return f, nil
 }
 
 // openLockFile opens the lock file, creating it (mode 0644) if need be.
@@ -749,14 +781,10 @@ func copyFile(src, dst string) (err error) {
 // finishTree gives the files of a freshly written layout mode 0644 and
 // its directories 0755, whatever the umask, so that other users can read
 // the layout, as skopeo writes them; then it flushes every file to disk.
-// The lock file, which may belong to another user, is left as it is.
 func finishTree(root string) error {
 	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
-		}
-		if d.Name() == LayoutLockName && filepath.Dir(p) == root {
-			return nil
 		}
 		mode := fs.FileMode(0o644)
 		if d.IsDir() {

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -582,7 +583,7 @@ func TestWriteWaitsForLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := snapshotDir(t, out)
-	f, err := os.Open(filepath.Join(out, LayoutLockName))
+	f, err := openDir(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -628,21 +629,16 @@ func TestWriteWaitsForLock(t *testing.T) {
 	}
 }
 
-// TestWriteLockReplaced: a writer that got the lock of a file that is no
-// longer the layout's lock file (the layout was removed and made again
-// meanwhile) takes the new one instead, and a directory holding nothing
-// but a lock file (left by a killed writer) is written into.
+// TestWriteLockReplaced: a writer that got the lock of a directory that
+// is no longer the layout's (the layout was removed and made again
+// meanwhile) takes the new one's instead.
 func TestWriteLockReplaced(t *testing.T) {
 	root := t.TempDir()
 	out := filepath.Join(root, "layout")
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	lock := filepath.Join(out, LayoutLockName)
-	if err := os.WriteFile(lock, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(lock)
+	f, err := openDir(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -656,22 +652,155 @@ func TestWriteLockReplaced(t *testing.T) {
 		_, err := writeImage(context.Background(), one, "oci:"+out, WriteOptions{})
 		done <- err
 	}()
-	// Replace the lock file, then let the old one go.
-	if err := os.WriteFile(lock+".new", nil, 0o644); err != nil {
+	// Replace the directory, then let the old one go.
+	if err := os.Rename(out, out+".old"); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(lock+".new", lock); err != nil {
+	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	held, _ := f.Stat()
 	f.Close()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if now, err := os.Stat(lock); err != nil || os.SameFile(held, now) {
-		t.Errorf("lock file: %v", err)
-	}
 	if tags, _ := layoutTags(t, out); !slices.Equal(tags, []string{"latest"}) {
 		t.Errorf("tags %v", tags)
 	}
+	if ents, err := os.ReadDir(out + ".old"); err != nil || len(ents) != 0 {
+		t.Errorf("the replaced directory was written into: %v %v", ents, err)
+	}
+}
+
+// TestWriteLeavesNoLockFile: a written layout holds the layout's files
+// only, and a directory refused as an output is left exactly as it was,
+// with no file of the writer in it.
+func TestWriteLeavesNoLockFile(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	out := filepath.Join(root, "layout")
+	for _, tag := range []string{"v1", "v2", "v1"} {
+		if _, err := writeImage(ctx, testImage(t, tag), "oci:"+out+":"+tag, WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if names := dirNames(t, out); !slices.Equal(names, []string{"blobs", "index.json", "oci-layout"}) {
+			t.Errorf("layout holds %v", names)
+		}
+	}
+	// Unchanged: left as it is, still without a lock file.
+	if _, err := writeImage(ctx, testImage(t, "v1"), "oci:"+out+":v1", WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if names := dirNames(t, out); !slices.Equal(names, []string{"blobs", "index.json", "oci-layout"}) {
+		t.Errorf("layout holds %v", names)
+	}
+
+	// Refused: a directory of the user's, every entry and mode the same
+	// afterwards, and its modification time (no entry made and removed).
+	user := filepath.Join(root, "mine")
+	if err := os.MkdirAll(filepath.Join(user, "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(user, "notes.txt"), []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := os.Chtimes(user, old, old); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotTree(t, user)
+	for _, o := range []string{"oci:" + user, "oci:" + user + ":v1"} {
+		_, err := writeImage(ctx, testImage(t, "x"), o, WriteOptions{})
+		if err == nil || !strings.Contains(err.Error(), "neither empty nor an OCI image layout") {
+			t.Fatalf("%s: err = %v", o, err)
+		}
+	}
+	if after := snapshotTree(t, user); !maps.Equal(before, after) {
+		t.Errorf("refused directory changed:\nbefore %v\nafter  %v", before, after)
+	}
+	if st, err := os.Stat(user); err != nil || !st.ModTime().Equal(old) {
+		t.Errorf("refused directory's mtime changed: %v %v", st.ModTime(), err)
+	}
+	if names := dirNames(t, root); !slices.Equal(names, []string{"layout", "mine"}) {
+		t.Errorf("left beside the outputs: %v", names)
+	}
+}
+
+// TestWriteIntoLeftLockFile: a directory holding nothing but the lock
+// file an earlier version's killed writer left is written into, and the
+// layout then holds a valid image and no lock file; so does an existing
+// layout of an earlier version, once written again.
+func TestWriteIntoLeftLockFile(t *testing.T) {
+	ctx := context.Background()
+	out := filepath.Join(t.TempDir(), "layout")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, LayoutLockName), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img := testImage(t, "one")
+	if _, err := writeImage(ctx, img, "oci:"+out+":x", WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tags, imgs := layoutTags(t, out)
+	if !slices.Equal(tags, []string{"x"}) || digestOf(t, imgs["x"]) != digestOf(t, img) {
+		t.Fatalf("tags %v", tags)
+	}
+	if err := validate.Image(imgs["x"]); err != nil {
+		t.Error(err)
+	}
+	if names := dirNames(t, out); !slices.Equal(names, []string{"blobs", "index.json", "oci-layout"}) {
+		t.Errorf("layout holds %v", names)
+	}
+	// A layout with the lock file: the same image again is written (the
+	// layout is not what a write makes), and the file goes.
+	if err := os.WriteFile(filepath.Join(out, LayoutLockName), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writeImage(ctx, img, "oci:"+out+":x", WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if names := dirNames(t, out); !slices.Equal(names, []string{"blobs", "index.json", "oci-layout"}) {
+		t.Errorf("layout holds %v", names)
+	}
+}
+
+// dirNames is the sorted names of dir's entries.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// snapshotTree maps every path under dir (dir itself too) to its mode
+// and, for a file, its content.
+func snapshotTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		v := fi.Mode().String()
+		if fi.Mode().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			v += " " + string(b)
+		}
+		m[strings.TrimPrefix(p, dir)] = v
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

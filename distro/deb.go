@@ -136,3 +136,7 @@ func (debDriver) payload(_ *Distro, cacheDir string, _ Keys) packages.Payload {
 
 // libraryDirs: nil, the assembler's default, which is Debian's.
 func (debDriver) libraryDirs(d *Distro) []string { return d.LibraryPath }
+
+// localCA: update-ca-certificates takes *.crt files (PEM) from
+// /usr/local/share/ca-certificates.
+func (debDriver) localCA() (string, string) { return "/usr/local/share/ca-certificates", ".crt" }

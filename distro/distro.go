@@ -282,6 +282,13 @@ func (d *Distro) Payload(cacheDir string, keys Keys) packages.Payload {
 // library check (nil: the assembler's default, Debian's).
 func (d *Distro) LibraryDirs() []string { return d.drv().libraryDirs(d) }
 
+// LocalCA is where the distro's trust store takes an administrator's CA
+// certificates (PEM), and the file name suffix they need there: Debian's
+// /usr/local/share/ca-certificates and .crt (update-ca-certificates),
+// the RPM family's /etc/pki/ca-trust/source/anchors (update-ca-trust).
+// The image's trust generators make the bundles from what is there.
+func (d *Distro) LocalCA() (dir, suffix string) { return d.drv().localCA() }
+
 // keyring loads the distro's signing keys: the keyring file (or the keys
 // the binary embeds for its name, as for deb's "debian"), else the keys
 // downloaded from KeyringURLs (cached); either way only keys with a

@@ -43,6 +43,9 @@ type driver interface {
 	payload(d *Distro, cacheDir string, keys Keys) packages.Payload
 	// libraryDirs is the dynamic loader's built-in search path.
 	libraryDirs(d *Distro) []string
+	// localCA is where the format's trust store takes an administrator's
+	// CA certificates, and the file name suffix they need there.
+	localCA() (dir, suffix string)
 }
 
 // drivers are the package formats, by Distro.Format.
@@ -85,6 +88,7 @@ func (n noDriver) open(context.Context, *fetch.Cache, *Distro, string, Keys, Mir
 }
 func (n noDriver) payload(*Distro, string, Keys) packages.Payload { return failPayload{n.err} }
 func (noDriver) libraryDirs(*Distro) []string                     { return nil }
+func (noDriver) localCA() (string, string)                        { return "", "" }
 
 // failPayload reads no package file.
 type failPayload struct{ err error }

@@ -85,6 +85,10 @@ func (rpmDriver) payload(d *Distro, cacheDir string, keys Keys) packages.Payload
 	return p
 }
 
+// localCA: update-ca-trust takes the files of
+// /etc/pki/ca-trust/source/anchors as trust anchors.
+func (rpmDriver) localCA() (string, string) { return "/etc/pki/ca-trust/source/anchors", ".pem" }
+
 func (rpmDriver) libraryDirs(d *Distro) []string {
 	if len(d.LibraryPath) > 0 {
 		return d.LibraryPath

@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"slices"
 	"sort"
@@ -24,6 +25,8 @@ type Plan struct {
 	// image, on top of the default documentation pruning.
 	PruneFiles []string
 	Config     Config
+
+	optional map[string]bool // roots of optional entries, which prune rules drop
 }
 
 // Config is the image configuration a profile chain asks for.
@@ -127,16 +130,45 @@ func ExpandProfile(p *Profile, name, val string, ix packages.Index, format, dist
 			return nil, err
 		}
 	}
+	plan.dropPrunedOptional()
 	return plan, nil
+}
+
+// dropPrunedOptional leaves out the roots of optional entries that a
+// prune rule of the chain names (a profile opts out of tzdata-legacy with
+// prune: [tzdata-legacy]); a plain root is kept whatever prune says.
+func (plan *Plan) dropPrunedOptional() {
+	for i := range plan.Levels {
+		plan.Levels[i].Roots = slices.DeleteFunc(plan.Levels[i].Roots, func(r resolver.Root) bool {
+			if !plan.optional[r.Name] {
+				return false
+			}
+			for _, rule := range plan.Prune {
+				if ok, _ := path.Match(rule.Name, r.Name); ok {
+					return true
+				}
+			}
+			return false
+		})
+	}
 }
 
 // add puts profile q on top of the plan as its next level.
 func (plan *Plan) add(q *Profile, ix packages.Index, distro string) error {
 	lv := resolver.Level{Name: q.Name}
 	for _, r := range q.Packages {
+		if r.Optional && !rootInIndex(r, ix) {
+			continue
+		}
 		root, err := pickRoot(r, ix)
 		if err != nil {
 			return fmt.Errorf("profile %s on %s: %w", q.Name, distro, err)
+		}
+		if r.Optional {
+			if plan.optional == nil {
+				plan.optional = map[string]bool{}
+			}
+			plan.optional[root.Name] = true
 		}
 		lv.Roots = append(lv.Roots, root)
 	}
@@ -157,6 +189,7 @@ func (plan *Plan) withVariant(v *Profile, name string, ix packages.Index, distro
 	if err := plan.add(&q, ix, distro); err != nil {
 		return nil, err
 	}
+	plan.dropPrunedOptional()
 	plan.Requested = name
 	plan.Name = q.Name
 	return plan, nil

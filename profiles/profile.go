@@ -47,6 +47,12 @@ type Profile struct {
 	Workdir    string            `yaml:"workdir"`
 	Labels     map[string]string `yaml:"labels"`
 	Files      []File            `yaml:"files"`
+	// Accounts are users and groups this profile's layer adds to
+	// /etc/passwd and /etc/group.
+	Accounts *Accounts `yaml:"accounts"`
+	// Dir is the directory of the profile's file, which files' src
+	// paths are relative to ("" for a built-in profile).
+	Dir string `yaml:"-"`
 	// Generate names files the build makes in Go for this profile's layer
 	// (what maintainer scripts would have done), e.g. ld.so.cache.
 	Generate []string `yaml:"generate"`
@@ -77,6 +83,8 @@ type PackageRef struct {
 	Name string   `yaml:"name"`
 	Any  []string `yaml:"any"`
 	Deps *bool    `yaml:"deps"`
+	// Optional roots are left out on distros that do not have them.
+	Optional bool `yaml:"optional"`
 
 	line int // where the entry is in its file, for errors
 }
@@ -93,9 +101,9 @@ func (r *PackageRef) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			switch k := n.Content[i]; k.Value {
-			case "name", "any", "deps":
+			case "name", "any", "deps", "optional":
 			default:
-				return fmt.Errorf("line %d: field %s not found in a packages entry (name, any, deps)", k.Line, k.Value)
+				return fmt.Errorf("line %d: field %s not found in a packages entry (name, any, deps, optional)", k.Line, k.Value)
 			}
 		}
 	}
@@ -173,9 +181,34 @@ type File struct {
 	Path    string `yaml:"path"`
 	Link    string `yaml:"link"`    // a symlink to this target
 	Content string `yaml:"content"` // a regular file with this content
-	Mode    string `yaml:"mode"`    // octal, e.g. "0644"
-	UID     int    `yaml:"uid"`
-	GID     int    `yaml:"gid"`
+	// Src is a file or directory on the build host copied to Path
+	// (relative to the profile file's directory).
+	Src  string `yaml:"src"`
+	Mode string `yaml:"mode"` // octal, e.g. "0644"
+	UID  int    `yaml:"uid"`
+	GID  int    `yaml:"gid"`
+}
+
+// Accounts are the users and groups a profile adds.
+type Accounts struct {
+	Users  []User  `yaml:"users"`
+	Groups []Group `yaml:"groups"`
+}
+
+// User is a user a profile adds: GID defaults to its UID, Home to
+// /home/NAME, Shell to /sbin/nologin.
+type User struct {
+	Name  string `yaml:"name"`
+	UID   *int   `yaml:"uid"`
+	GID   *int   `yaml:"gid"`
+	Home  string `yaml:"home"`
+	Shell string `yaml:"shell"`
+}
+
+// Group is a group a profile adds.
+type Group struct {
+	Name string `yaml:"name"`
+	GID  *int   `yaml:"gid"`
 }
 
 // Decode reads one profile file strictly: unknown fields are errors that
@@ -208,6 +241,21 @@ func Decode(name string, data []byte) (*Profile, error) {
 		if f.Mode != "" {
 			if _, err := strconv.ParseUint(f.Mode, 8, 32); err != nil {
 				return nil, fmt.Errorf("profile %s: files[%d]: mode %q is not octal", name, i, f.Mode)
+			}
+		}
+		if f.Src != "" && (f.Link != "" || f.Content != "") {
+			return nil, fmt.Errorf("profile %s: files[%d]: give one of src, link or content", name, i)
+		}
+	}
+	if a := p.Accounts; a != nil {
+		for i, u := range a.Users {
+			if u.Name == "" || u.UID == nil {
+				return nil, fmt.Errorf("profile %s: accounts.users[%d]: name and uid are required", name, i)
+			}
+		}
+		for i, g := range a.Groups {
+			if g.Name == "" || g.GID == nil {
+				return nil, fmt.Errorf("profile %s: accounts.groups[%d]: name and gid are required", name, i)
 			}
 		}
 	}
@@ -384,7 +432,7 @@ func (p *Profile) instantiate(vars map[string]string) *Profile {
 	q.Entrypoint, q.Cmd = subs(p.Entrypoint), subs(p.Cmd)
 	q.Packages = make([]PackageRef, len(p.Packages))
 	for i, r := range p.Packages {
-		q.Packages[i] = PackageRef{Name: sub(r.Name), Any: subs(r.Any), Deps: r.Deps}
+		q.Packages[i] = PackageRef{Name: sub(r.Name), Any: subs(r.Any), Deps: r.Deps, Optional: r.Optional}
 	}
 	q.Files = make([]File, len(p.Files))
 	for i, f := range p.Files {

@@ -153,12 +153,16 @@ func TestExpandAlias(t *testing.T) {
 
 func TestDecodeErrors(t *testing.T) {
 	cases := map[string]string{
-		"name: x\npackges: [a]\n":                      "line 2: field packges not found",
-		"packages: [a]\n":                              "field name is missing",
-		"name: x\npackages:\n  - deps: false\n":        "packages[0]: give exactly one of name or any",
-		"name: x\nfiles:\n  - path: rel/x\n":           `files[0]: path "rel/x" must be absolute`,
-		"name: x\nfiles:\n  - path: /x\n    mode: 9\n": `mode "9" is not octal`,
-		"name: x\npackages: {a: b}\n":                  "cannot unmarshal",
+		"name: x\npackges: [a]\n":                                           "line 2: field packges not found",
+		"packages: [a]\n":                                                   "field name is missing",
+		"name: x\npackages:\n  - deps: false\n":                             "packages[0]: give exactly one of name or any",
+		"name: x\nfiles:\n  - path: rel/x\n":                                `files[0]: path "rel/x" must be absolute`,
+		"name: x\nfiles:\n  - path: /x\n    mode: 9\n":                      `mode "9" is not octal`,
+		"name: x\npackages: {a: b}\n":                                       "cannot unmarshal",
+		"name: x\nfiles:\n  - path: /x\n    src: a\n    content: b\n":       "files[0]: give one of src, link or content",
+		"name: x\naccounts:\n  users:\n    - name: a\n":                     "accounts.users[0]: name and uid are required",
+		"name: x\naccounts:\n  groups:\n    - gid: 5\n":                     "accounts.groups[0]: name and gid are required",
+		"name: x\naccounts:\n  users:\n    - {name: a, uid: 1, home2: x}\n": "field home2 not found",
 	}
 	for in, want := range cases {
 		_, err := Decode("my.yaml", []byte(in))
@@ -198,5 +202,34 @@ func TestExpandVariant(t *testing.T) {
 	}
 	if _, err := Expand("ruby-debug", ix, "deb", "debian:bookworm"); err == nil || !strings.Contains(err.Error(), `unknown profile "ruby"`) {
 		t.Fatalf("ruby-debug: %v", err)
+	}
+}
+
+// An optional root is taken where the index has it, left out where it has
+// not, and a prune rule of the chain drops it (tzdata-legacy's opt-out).
+func TestOptionalRoot(t *testing.T) {
+	trixie := &packagestest.Index{Pkgs: append(bookwormLike().Pkgs, pkg("tzdata-legacy", "1", "tzdata"))}
+	roots := func(plan *Plan) []string {
+		var out []string
+		for _, r := range plan.Levels[0].Roots {
+			out = append(out, r.Name)
+		}
+		return out
+	}
+	plan, err := Expand("static", trixie, "deb", "debian:trixie")
+	if err != nil || !slices.Contains(roots(plan), "tzdata-legacy") {
+		t.Fatalf("trixie-like: %v %v", roots(plan), err)
+	}
+	plan, err = Expand("static", bookwormLike(), "deb", "debian:bookworm")
+	if err != nil || slices.Contains(roots(plan), "tzdata-legacy") {
+		t.Fatalf("bookworm-like: %v %v", roots(plan), err)
+	}
+	p, err := Decode("mine.yaml", []byte("name: mine\nextends: static\nprune:\n  - name: tzdata-legacy\n    reason: no legacy zones\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err = ExpandProfile(p, "mine", "", trixie, "deb", "debian:trixie")
+	if err != nil || slices.Contains(roots(plan), "tzdata-legacy") || !slices.Contains(roots(plan), "tzdata") {
+		t.Fatalf("opted out: %v %v", roots(plan), err)
 	}
 }

@@ -31,6 +31,20 @@ type File struct {
 	Lock     string
 	Defaults Axes
 	Images   []Entry
+	// CACerts are PEM CA certificates every image trusts (gen's
+	// --ca-cert), relative to the file's directory; CACertPaths resolves
+	// them.
+	CACerts []string
+}
+
+// CACertPaths are the ca-certs, relative paths taken from the release
+// file's directory.
+func (f *File) CACertPaths() []string {
+	var out []string
+	for _, c := range f.CACerts {
+		out = append(out, f.rel(c))
+	}
+	return out
 }
 
 // Axes are the matrix settings a file gives for every image and an image
@@ -118,7 +132,7 @@ func Decode(path string, data []byte) (*File, error) {
 	f := &File{Path: path}
 	f.Defaults.lines = map[string]int{}
 	var images *yaml.Node
-	err := eachKey(path, root, "the release file", []string{"registry", "lock", "images", "distros", "platforms", "users", "debug", "tags"}, func(k string, v *yaml.Node) error {
+	err := eachKey(path, root, "the release file", []string{"registry", "lock", "images", "distros", "platforms", "users", "debug", "tags", "ca-certs"}, func(k string, v *yaml.Node) error {
 		switch k {
 		case "registry":
 			s, err := scalar(path, k, v)
@@ -143,6 +157,17 @@ func Decode(path string, data []byte) (*File, error) {
 			f.Lock = s
 		case "images":
 			images = v
+		case "ca-certs":
+			items, err := list(path, k, v)
+			if err != nil {
+				return err
+			}
+			for _, c := range items {
+				if c == "" {
+					return lineError(path, v, "ca-certs: an empty file name")
+				}
+			}
+			f.CACerts = items
 		default:
 			return f.Defaults.set(path, k, v)
 		}

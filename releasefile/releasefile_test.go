@@ -224,4 +224,17 @@ func TestLoad(t *testing.T) {
 	if _, err := Load(filepath.Join(dir, "missing.yaml")); err == nil {
 		t.Error("a missing file loaded")
 	}
+	// ca-certs: relative to the file's directory.
+	if err := os.WriteFile(p, []byte(gdMatrix+"ca-certs: [certs/corp.pem, /etc/other.pem]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if f, err = Load(p); err != nil || !reflect.DeepEqual(f.CACertPaths(), []string{filepath.Join(dir, "certs/corp.pem"), "/etc/other.pem"}) {
+		t.Errorf("ca-certs: %v %v", f, err)
+	}
+	if err := os.WriteFile(p, []byte(gdMatrix+"ca-certs: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = Load(p); err == nil || !strings.Contains(err.Error(), "ca-certs: want a list") {
+		t.Errorf("ca-certs empty: %v", err)
+	}
 }

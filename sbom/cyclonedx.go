@@ -1,6 +1,7 @@
 package sbom
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -90,6 +91,22 @@ func writeCycloneDX(w io.Writer, img *Image, ps []*pkg) error {
 			on = append(on, q.purl)
 		}
 		deps = append(deps, cdx.Dependency{Ref: p.purl, Dependencies: &on})
+	}
+	for _, a := range img.Added {
+		_, sum := a.manifest()
+		props := []cdx.Property{{Name: "distroless:layer", Value: a.Layer}}
+		for _, f := range a.Files {
+			props = append(props, cdx.Property{Name: "distroless:file", Value: "sha256:" + f.SHA256 + " " + f.Path})
+		}
+		comps = append(comps, cdx.Component{
+			BOMRef:      "host-files:" + a.Layer + "@sha256:" + sum,
+			Type:        cdx.ComponentTypeFile,
+			Name:        a.name(),
+			Version:     "sha256:" + sum,
+			Description: fmt.Sprintf("%d files copied from the build host", len(a.Files)),
+			Hashes:      &[]cdx.Hash{{Algorithm: cdx.HashAlgoSHA256, Value: sum}},
+			Properties:  &props,
+		})
 	}
 	bom.Components = &comps
 	bom.Dependencies = &deps

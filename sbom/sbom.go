@@ -66,6 +66,38 @@ type Image struct {
 	// predates them.
 	Indexes  []Index
 	Packages []Package
+	// Added are the files copied into the image from the build host (a
+	// profile's src: entries, gen's --add-file), one component per layer.
+	Added []Added
+}
+
+// Added is the files one layer took from the build host.
+type Added struct {
+	Layer string
+	Files []AddedFile
+}
+
+// AddedFile is one file taken from the build host: its path in the
+// image, and its content's SHA-256 (hex) and size.
+type AddedFile struct {
+	Path, SHA256 string
+	Size         int64
+}
+
+// name is the component's name: host-files-LAYER.
+func (a Added) name() string { return "host-files-" + a.Layer }
+
+// manifest lists the files, one "SHA256  PATH" line each in path order
+// (sha256sum's format); its SHA-256 is the component's checksum.
+func (a Added) manifest() (string, string) {
+	fs := slices.Clone(a.Files)
+	sort.Slice(fs, func(i, j int) bool { return fs[i].Path < fs[j].Path })
+	var b strings.Builder
+	for _, f := range fs {
+		b.WriteString(f.SHA256 + "  " + f.Path + "\n")
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return b.String(), hex.EncodeToString(sum[:])
 }
 
 // Distro is the distro the packages come from.

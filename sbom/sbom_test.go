@@ -2,6 +2,8 @@ package sbom
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"math/rand"
 	"regexp"
@@ -372,5 +374,59 @@ func BenchmarkMarshal(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Files from the build host are one component per layer in both
+// formats, with the checksum of their sha256sum-style list.
+func TestAddedFiles(t *testing.T) {
+	img := debImage(t)
+	img.Added = []Added{{Layer: "app", Files: []AddedFile{
+		{Path: "/srv/b", SHA256: strings.Repeat("b", 64), Size: 2},
+		{Path: "/srv/a", SHA256: strings.Repeat("a", 64), Size: 1},
+	}}}
+	list := strings.Repeat("a", 64) + "  /srv/a\n" + strings.Repeat("b", 64) + "  /srv/b\n"
+	sum := sha256.Sum256([]byte(list))
+	want := hex.EncodeToString(sum[:])
+	data, err := Marshal(img, SPDX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc spdx.Document
+	if err := spdxjson.ReadInto(bytes.NewReader(data), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, p := range doc.Packages {
+		if p.PackageName == "host-files-app" {
+			found = true
+			if len(p.PackageChecksums) != 1 || p.PackageChecksums[0].Value != want || !strings.Contains(p.PackageComment, list) {
+				t.Errorf("host-files-app: %+v %q", p.PackageChecksums, p.PackageComment)
+			}
+		}
+	}
+	contained := false
+	for _, r := range doc.Relationships {
+		contained = contained || r.RefB.ElementRefID == "HostFiles-app" && r.Relationship == "CONTAINS"
+	}
+	if !found || !contained {
+		t.Errorf("SPDX: component %v, contained %v", found, contained)
+	}
+	data, err = Marshal(img, CycloneDX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bom cdx.BOM
+	if err := cdx.NewBOMDecoder(bytes.NewReader(data), cdx.BOMFileFormatJSON).Decode(&bom); err != nil {
+		t.Fatal(err)
+	}
+	found = false
+	for _, c := range *bom.Components {
+		if c.Name == "host-files-app" {
+			found = c.Type == cdx.ComponentTypeFile && (*c.Hashes)[0].Value == want && len(*c.Properties) == 3
+		}
+	}
+	if !found {
+		t.Errorf("CycloneDX: no host-files-app component with the list's checksum:\n%s", data)
 	}
 }

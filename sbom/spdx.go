@@ -1,6 +1,7 @@
 package sbom
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -141,6 +142,25 @@ func writeSPDX(w io.Writer, img *Image, ps []*pkg) error {
 		for _, q := range p.deps {
 			doc.Relationships = append(doc.Relationships, describes(p.id, q.id, "DEPENDS_ON"))
 		}
+	}
+	for _, a := range img.Added {
+		list, sum := a.manifest()
+		id := "SPDXRef-HostFiles-" + packages.SPDXIDString(a.Layer)
+		doc.Packages = append(doc.Packages, &spdx.Package{
+			PackageName:             a.name(),
+			PackageSPDXIdentifier:   common.ElementID(id),
+			PackageVersion:          "sha256:" + sum,
+			PackageDownloadLocation: noAssertion,
+			PackageChecksums:        []common.Checksum{{Algorithm: common.SHA256, Value: sum}},
+			PackageLicenseConcluded: noAssertion,
+			PackageLicenseDeclared:  noAssertion,
+			PackageCopyrightText:    noAssertion,
+			PackageSupplier:         &common.Supplier{Supplier: noAssertion},
+			PrimaryPackagePurpose:   "FILE",
+			PackageComment: fmt.Sprintf("%d files copied from the build host into layer %s; the checksum is that of this list (sha256sum's format):\n%s",
+				len(a.Files), a.Layer, list),
+		})
+		doc.Relationships = append(doc.Relationships, describes(spdxImageID, id, "CONTAINS"))
 	}
 	return spdxjson.Write(doc, w, spdxjson.Indent("  "), spdxjson.EscapeHTML(false))
 }

@@ -33,6 +33,8 @@ import (
 const softMemoryLimit = 120 << 20
 
 func main() {
+	// A sandbox child (an image's program about to run) goes no further.
+	assemble.SandboxMain()
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(softMemoryLimit)
 	}
@@ -75,7 +77,7 @@ func newRoot() *cobra.Command {
 	pf.BoolVar(&opts.Offline, "offline", false, "use only the cache; fail if something is missing")
 	pf.StringVar(&opts.Mirrors.Archive, "mirror", "", "Debian archive mirror URL (default: $DISTROLESS_DEBIAN_MIRROR, else the host's apt sources)")
 	pf.StringVar(&opts.Mirrors.Security, "security-mirror", "", "Debian security archive URL (default: $DISTROLESS_DEBIAN_SECURITY_MIRROR, else the host's apt sources)")
-	timeout := pf.String("timeout", os.Getenv("DISTROLESS_TIMEOUT"), "longest wait on the network: connect, TLS handshake, response headers, a pause in a download (default: $DISTROLESS_TIMEOUT, else 30s)")
+	timeout := pf.String("timeout", os.Getenv("DISTROLESS_TIMEOUT"), "longest wait on the network, downloads and registry pushes alike: connect, TLS handshake, response headers, a pause in a download or an upload (default: $DISTROLESS_TIMEOUT, else 30s)")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if *platform != "" {
 			if opts.Arch != "" && opts.Arch != *platform {
@@ -220,6 +222,9 @@ Outputs (-o, repeatable: every one is written):
 			if err != nil {
 				return err
 			}
+			if g.Sandbox.Wall <= 0 {
+				return &usageError{fmt.Errorf("--sandbox-timeout %v: want a positive duration such as 30m", g.Sandbox.Wall)}
+			}
 			g.Options = o
 			g.Argv = os.Args[1:] // recorded in the provenance
 			endProgress := func() {}
@@ -258,7 +263,7 @@ Outputs (-o, repeatable: every one is written):
 	f := c.Flags()
 	f.StringArrayVarP(&g.Outputs, "output", "o", nil, "where to write the image (repeatable): oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG (default oci:./PROFILE)")
 	f.StringVar(&g.Lock, "lock", "", "rebuild exactly the packages this lockfile pins (written by this run when it does not exist)")
-	f.StringVar(&g.User, "user", "", "image user: nonroot (65532, the default), root, or a numeric UID")
+	f.StringVar(&g.User, "user", "", "image user: nonroot (65532, the default), root, a numeric UID, or NAME:UID[:GID] (a new UID gets an /etc/passwd entry and a home)")
 	f.BoolVar(&g.KeepDocs, "keep-docs", false, "keep documentation, man pages and locales")
 	f.BoolVar(&g.AllowMissingLibs, "allow-missing-libs", false, "warn instead of failing when an ELF file needs a library the image lacks")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object (digest, outputs, pushed references, packages, sizes)")
@@ -271,6 +276,10 @@ Outputs (-o, repeatable: every one is written):
 	f.StringVar(&g.SBOM, "sbom", "", "also write the image's SBOM to this file (it is attached to OCI layouts and pushes as a referrer in any case)")
 	f.StringVar(&g.SBOMFormat, "sbom-format", "spdx", "SBOM format: spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON)")
 	f.StringVar(&g.Compression, "compression", "gzip", "layer compression: gzip, or zstd (OCI media type tar+zstd, for runtimes that read it)")
+	f.DurationVar(&g.Sandbox.Wall, "sandbox-timeout", assemble.DefaultSandboxLimits.Wall, "longest a program of the image (the Python compiler) may run in the build's sandbox before it is killed and gen fails")
+	// Customisations of the top layer.
+	f.StringArrayVar(&g.CACerts, "ca-cert", nil, "trust this PEM CA certificate everywhere the image trusts its distro's CAs (repeatable)")
+	f.StringArrayVar(&g.AddFiles, "add-file", nil, "copy a host file or directory SRC to DEST in the image, SRC:DEST (repeatable)")
 	pf.register(c)
 	return c
 }

@@ -9,4 +9,6 @@
 //   - JavaTrustStore encodes a PEM bundle as Java's PKCS#12 trust store,
 //     with software.sslmate.com/src/go-pkcs12 (the "java-cacerts"
 //     generator).
+//   - LocalCA checks a CA certificate file added to the trust store
+//     (the generators' local CAs, gen's --ca-cert).
 package trust
