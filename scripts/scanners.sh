@@ -15,6 +15,10 @@ COSIGN_VERSION=v2.6.5
 GRYPE_VERSION=v0.121.3
 dir=${1:-${DISTROLESS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/distroless-tools}}
 mkdir -p "$dir"
+# Concurrent runs (two test processes on one machine) take turns: the
+# second finds what the first built.
+exec 9>"$dir/.lock"
+flock 9
 build() { # NAME MODULE VERSION PACKAGE
   local name=$1 mod=$2 ver=$3 pkg=$4
   local bin="$dir/$name-$ver"
@@ -25,9 +29,9 @@ build() { # NAME MODULE VERSION PACKAGE
       cd "$tmp"
       go mod init tools.local/"$name" >/dev/null 2>&1
       go get "$pkg@$ver" >&2
-      CGO_ENABLED=0 go build -trimpath -o "$bin.tmp" "$pkg" >&2
+      CGO_ENABLED=0 go build -trimpath -o "$bin.tmp.$$" "$pkg" >&2
     )
-    mv "$bin.tmp" "$bin"
+    mv "$bin.tmp.$$" "$bin"
     rm -rf "$tmp"
   fi
   ln -sfn "$name-$ver" "$dir/$name"
@@ -73,9 +77,9 @@ func main() {
 }
 GO
     go get "github.com/anchore/grype/grype/db/v6@$GRYPE_VERSION" >&2
-    CGO_ENABLED=0 go build -trimpath -o "$emptydb.tmp" . >&2
+    CGO_ENABLED=0 go build -trimpath -o "$emptydb.tmp.$$" . >&2
   )
-  mv "$emptydb.tmp" "$emptydb"
+  mv "$emptydb.tmp.$$" "$emptydb"
   rm -rf "$tmp"
 fi
 ln -sfn "grype-emptydb-$GRYPE_VERSION" "$dir/grype-emptydb"
