@@ -490,9 +490,19 @@ func (st *state) propagate() error {
 func (st *state) require(d packages.Dep, from *Selected) error {
 	switch d.Kind {
 	case packages.DepOr:
-		if !st.met(d) {
-			st.choices = append(st.choices, pending{d, from})
+		if st.met(d) {
+			return nil
 		}
+		// An alternative that is pruned adds nothing: no choice to make.
+		for _, a := range d.Args {
+			if a.Kind == packages.DepAtom {
+				if r := st.ruleFor(a.Atom.Name); r != nil {
+					st.prune(a.Atom.Name, r, from, st.isVirtual(a.Atom.Name))
+					return nil
+				}
+			}
+		}
+		st.choices = append(st.choices, pending{d, from})
 		return nil
 	case packages.DepIf, packages.DepUnless:
 		st.conds = append(st.conds, pending{d, from})
