@@ -21,7 +21,6 @@ func names(r *resolver.Result) []string {
 	return out
 }
 
-
 func TestVirtualSmallestClosure(t *testing.T) {
 	ix := debIndex(t, debtest.Suite{Name: "stable", Packages: []debtest.Package{
 		{Name: "app", Version: "1", Depends: "awk"},
