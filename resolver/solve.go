@@ -31,6 +31,17 @@ const maxTries = 20000
 // lookDepth is how deep nested choices are looked ahead.
 const lookDepth = 2
 
+// Lookahead budgets, in packages visited: one candidate's closure is
+// followed so far (nested choices' less far), and one resolution's
+// lookaheads visit so many packages in all; past that, candidates are
+// compared by their own installed size. Real profiles stay far below
+// (a 50-package profile visits some hundreds); a huge generated index stays linear.
+const (
+	lookBudget   = 2000
+	nestedBudget = 200
+	totalBudget  = 100000
+)
+
 // UnsatisfiableError is returned when a requirement has no candidate, or
 // when every candidate conflicts with the closure.
 type UnsatisfiableError struct {
@@ -70,6 +81,7 @@ type shared struct {
 	sats   map[packages.Atom][]*packages.Package
 	ruleOf map[string]*PruneRule
 	tries  int
+	visits int // packages visited by lookaheads
 	// memo holds nested lookahead costs for one choice (cleared per
 	// choice, since they depend on the closure as it stands).
 	memo map[memoKey]cost
@@ -86,11 +98,12 @@ type cost struct {
 	ok   bool
 }
 
-// state is one branch of the search. clone copies it before a branch
-// that may be undone.
+// state is the search's state. Every change to it is logged (trail), so
+// that a branch that fails is undone back to a mark.
 type state struct {
 	sh      *shared
 	sel     map[string]*Selected // by Package.ID
+	in      map[*packages.Package]bool
 	pruned  map[string]*Pruned
 	banned  map[*packages.Package]string // package → which selected package conflicts with it
 	results []*Selected
@@ -99,6 +112,7 @@ type state struct {
 	conds   []pending
 	made    []*Choice
 	level   int
+	trail   []undo
 }
 
 type pending struct {
@@ -106,28 +120,46 @@ type pending struct {
 	from *Selected // nil for a root naming a virtual package
 }
 
-func (st *state) clone() *state {
-	c := *st
-	c.sel = make(map[string]*Selected, len(st.sel))
-	for k, v := range st.sel {
-		c.sel[k] = v
+// undo is one logged change: a selection, a ban, a pruned name or one
+// more NeededBy of one.
+type undo struct {
+	id   string // sel key, or pruned name
+	ban  *packages.Package
+	prev int // NeededBy's length before, -1 for a new pruned entry
+}
+
+// mark is a point the state can go back to.
+type mark struct {
+	trail          int
+	results        int
+	queue          []*Selected
+	choices, conds []pending
+	made           []*Choice
+}
+
+func (st *state) mark() mark {
+	return mark{len(st.trail), len(st.results), st.queue, st.choices, st.conds, st.made}
+}
+
+func (st *state) restore(m mark) {
+	for i := len(st.trail) - 1; i >= m.trail; i-- {
+		u := st.trail[i]
+		switch {
+		case u.ban != nil:
+			delete(st.banned, u.ban)
+		case u.prev == -2:
+			delete(st.in, st.sel[u.id].Pkg)
+			delete(st.sel, u.id)
+		case u.prev == -1:
+			delete(st.pruned, u.id)
+		default:
+			p := st.pruned[u.id]
+			p.NeededBy = p.NeededBy[:u.prev]
+		}
 	}
-	c.pruned = make(map[string]*Pruned, len(st.pruned))
-	for k, v := range st.pruned {
-		p := *v
-		p.NeededBy = append([]string(nil), v.NeededBy...)
-		c.pruned[k] = &p
-	}
-	c.banned = make(map[*packages.Package]string, len(st.banned))
-	for k, v := range st.banned {
-		c.banned[k] = v
-	}
-	c.results = append([]*Selected(nil), st.results...)
-	c.queue = append([]*Selected(nil), st.queue...)
-	c.choices = append([]pending(nil), st.choices...)
-	c.conds = append([]pending(nil), st.conds...)
-	c.made = append([]*Choice(nil), st.made...)
-	return &c
+	st.trail = st.trail[:m.trail]
+	st.results = st.results[:m.results]
+	st.queue, st.choices, st.conds, st.made = m.queue, m.choices, m.conds, m.made
 }
 
 // Resolve computes the closure of levels over ix.
@@ -135,6 +167,7 @@ func Resolve(ix packages.Index, levels []Level, opts Options) (*Result, error) {
 	st := &state{
 		sh:     &shared{ix: ix, rules: opts.Prune, sats: map[packages.Atom][]*packages.Package{}, ruleOf: map[string]*PruneRule{}},
 		sel:    map[string]*Selected{},
+		in:     map[*packages.Package]bool{},
 		pruned: map[string]*Pruned{},
 		banned: map[*packages.Package]string{},
 	}
@@ -203,8 +236,7 @@ func (st *state) satisfiers(a packages.Atom) []*packages.Package {
 }
 
 func (st *state) selected(p *packages.Package) bool {
-	s, ok := st.sel[p.ID()]
-	return ok && s.Pkg == p
+	return st.in[p]
 }
 
 func (st *state) add(p *packages.Package, from *Selected, noDeps bool) *Selected {
@@ -214,11 +246,14 @@ func (st *state) add(p *packages.Package, from *Selected, noDeps bool) *Selected
 	}
 	s := &Selected{Pkg: p, Level: st.level, NoDeps: noDeps, Chain: chain}
 	st.sel[p.ID()] = s
+	st.in[p] = true
+	st.trail = append(st.trail, undo{id: p.ID(), prev: -2})
 	st.results = append(st.results, s)
 	st.queue = append(st.queue, s)
 	st.forEachConflict(p, func(kind string, a packages.Atom, q *packages.Package) {
 		if _, ok := st.banned[q]; !ok {
 			st.banned[q] = fmt.Sprintf("%s conflicts with %s (%s: %s: %s), in through %s", q.Name, p.Name, p.Name, kind, a, strings.Join(chain, " → "))
+			st.trail = append(st.trail, undo{ban: q})
 		}
 	})
 	return s
@@ -332,28 +367,25 @@ func (st *state) decide(c pending) (*state, error) {
 		st.made = append(st.made, ch)
 	}
 	var last error
-	for i, o := range viable {
+	for _, o := range viable {
 		st.sh.tries++
 		if st.sh.tries > maxTries {
 			return nil, &TooHardError{Tries: maxTries, Last: last}
 		}
-		b := st
-		if i < len(viable)-1 {
-			b = st.clone()
-		}
+		m := st.mark()
 		ch.Chosen = o.name()
-		if err := b.apply(o, c.from); err != nil {
-			last = err
-			continue
-		}
-		res, err := b.solve()
+		err := st.apply(o, c.from)
 		if err == nil {
-			return res, nil
+			var res *state
+			if res, err = st.solve(); err == nil {
+				return res, nil
+			}
 		}
 		if _, ok := err.(*TooHardError); ok {
 			return nil, err
 		}
 		last = err
+		st.restore(m)
 	}
 	return nil, last
 }
@@ -610,6 +642,14 @@ func (st *state) candidates(d packages.Dep) []*packages.Package {
 			}
 		}
 	}
+	if len(raw) == 1 {
+		// Most requirements: a name the closure has, or no other version
+		// of it is in.
+		if p := raw[0]; st.in[p] || st.sel[p.ID()] == nil {
+			return raw
+		}
+		return nil
+	}
 	out := raw[:0:0]
 	for _, p := range raw {
 		if s, ok := st.sel[p.ID()]; ok && s.Pkg != p {
@@ -668,31 +708,32 @@ func metBy(st *state, d packages.Dep, has func(*packages.Package) bool) bool {
 // view is a lookahead: the packages a candidate would add over the
 // closure as it stands.
 type view struct {
-	st    *state
-	base  *view // an enclosing lookahead whose packages count as present
-	added map[*packages.Package]bool
-	size  int64
-	n     int
+	st     *state
+	added  map[*packages.Package]bool
+	size   int64
+	n      int
+	budget int // packages it may still visit
 }
 
 func newView(st *state) *view {
-	return &view{st: st, added: map[*packages.Package]bool{}}
+	return &view{st: st, added: map[*packages.Package]bool{}, budget: lookBudget}
 }
 
 func (v *view) has(p *packages.Package) bool {
-	if v.added[p] {
-		return true
-	}
-	if v.base != nil {
-		return v.base.has(p)
-	}
-	return v.st.selected(p)
+	return v.added[p] || v.st.selected(p)
 }
 
 // look is the cost of taking p now, nested choices decided to depth.
 func (st *state) look(p *packages.Package, depth int) cost {
 	v := newView(st)
+	if depth < lookDepth {
+		v.budget = nestedBudget
+	}
+	if st.sh.visits >= totalBudget {
+		v.budget = 1
+	}
 	ok := v.pkg(p, depth)
+	st.sh.visits += v.n
 	return cost{v.size, v.n, ok}
 }
 
@@ -707,6 +748,10 @@ func (v *view) pkg(p *packages.Package, depth int) bool {
 		if v.has(x) {
 			continue
 		}
+		if v.budget <= 0 {
+			break
+		}
+		v.budget--
 		if v.st.conflict(x) != "" {
 			ok = false
 			continue
@@ -776,7 +821,7 @@ func (v *view) need(d packages.Dep, depth int) ([]*packages.Package, bool) {
 	switch {
 	case len(cands) == 0:
 		return nil, false
-	case len(cands) == 1 || depth == 0:
+	case len(cands) == 1 || depth == 0 || st.sh.visits >= totalBudget:
 		return cands[:1], true
 	}
 	best, bestCost := cands[0], cost{}
@@ -811,6 +856,7 @@ func (st *state) prune(name string, r *PruneRule, from *Selected, virtual bool) 
 	if !ok {
 		p = &Pruned{Name: name, Reason: r.Reason, Virtual: virtual}
 		st.pruned[name] = p
+		st.trail = append(st.trail, undo{id: name, prev: -1})
 	}
 	if from == nil {
 		return
@@ -820,6 +866,7 @@ func (st *state) prune(name string, r *PruneRule, from *Selected, virtual bool) 
 			return
 		}
 	}
+	st.trail = append(st.trail, undo{id: name, prev: len(p.NeededBy)})
 	p.NeededBy = append(p.NeededBy, from.Pkg.Name)
 }
 
