@@ -101,11 +101,15 @@ type cost struct {
 // state is the search's state. Every change to it is logged (trail), so
 // that a branch that fails is undone back to a mark.
 type state struct {
-	sh      *shared
-	sel     map[string]*Selected // by Package.ID
-	in      map[*packages.Package]bool
-	pruned  map[string]*Pruned
-	banned  map[*packages.Package]string // package → which selected package conflicts with it
+	sh     *shared
+	sel    map[string]*Selected // by Package.ID
+	in     map[*packages.Package]bool
+	pruned map[string]*Pruned
+	// against holds the Conflicts, Breaks and Obsoletes of the closure's
+	// packages by the name they name; names counts the names the closure's
+	// packages have or provide.
+	against map[string][]conflictRec
+	names   map[string]int
 	results []*Selected
 	queue   []*Selected
 	choices []pending
@@ -120,12 +124,11 @@ type pending struct {
 	from *Selected // nil for a root naming a virtual package
 }
 
-// undo is one logged change: a selection, a ban, a pruned name or one
-// more NeededBy of one.
+// undo is one logged change: a selection, a pruned name or one more
+// NeededBy of one.
 type undo struct {
 	id   string // sel key, or pruned name
-	ban  *packages.Package
-	prev int // NeededBy's length before, -1 for a new pruned entry
+	prev int    // NeededBy's length before, -1 for a new pruned entry, -2 for a selection
 }
 
 // mark is a point the state can go back to.
@@ -145,10 +148,22 @@ func (st *state) restore(m mark) {
 	for i := len(st.trail) - 1; i >= m.trail; i-- {
 		u := st.trail[i]
 		switch {
-		case u.ban != nil:
-			delete(st.banned, u.ban)
 		case u.prev == -2:
-			delete(st.in, st.sel[u.id].Pkg)
+			p := st.sel[u.id].Pkg
+			forNames(p, func(n string) {
+				if st.names[n]--; st.names[n] <= 0 {
+					delete(st.names, n)
+				}
+			})
+			forRelations(p, func(r conflictRec) {
+				l := st.against[r.atom.Name]
+				if len(l) <= 1 {
+					delete(st.against, r.atom.Name)
+				} else {
+					st.against[r.atom.Name] = l[:len(l)-1]
+				}
+			})
+			delete(st.in, p)
 			delete(st.sel, u.id)
 		case u.prev == -1:
 			delete(st.pruned, u.id)
@@ -165,11 +180,12 @@ func (st *state) restore(m mark) {
 // Resolve computes the closure of levels over ix.
 func Resolve(ix packages.Index, levels []Level, opts Options) (*Result, error) {
 	st := &state{
-		sh:     &shared{ix: ix, rules: opts.Prune, sats: map[packages.Atom][]*packages.Package{}, ruleOf: map[string]*PruneRule{}},
-		sel:    map[string]*Selected{},
-		in:     map[*packages.Package]bool{},
-		pruned: map[string]*Pruned{},
-		banned: map[*packages.Package]string{},
+		sh:      &shared{ix: ix, rules: opts.Prune, sats: map[packages.Atom][]*packages.Package{}, ruleOf: map[string]*PruneRule{}},
+		sel:     map[string]*Selected{},
+		in:      map[*packages.Package]bool{},
+		pruned:  map[string]*Pruned{},
+		against: map[string][]conflictRec{},
+		names:   map[string]int{},
 	}
 	for i, lv := range levels {
 		st.level = i
@@ -250,32 +266,60 @@ func (st *state) add(p *packages.Package, from *Selected, noDeps bool) *Selected
 	st.trail = append(st.trail, undo{id: p.ID(), prev: -2})
 	st.results = append(st.results, s)
 	st.queue = append(st.queue, s)
-	st.forEachConflict(p, func(kind string, a packages.Atom, q *packages.Package) {
-		if _, ok := st.banned[q]; !ok {
-			st.banned[q] = fmt.Sprintf("%s conflicts with %s (%s: %s: %s), in through %s", q.Name, p.Name, p.Name, kind, a, strings.Join(chain, " → "))
-			st.trail = append(st.trail, undo{ban: q})
-		}
+	forNames(p, func(n string) { st.names[n]++ })
+	forRelations(p, func(r conflictRec) {
+		r.owner = s
+		st.against[r.atom.Name] = append(st.against[r.atom.Name], r)
 	})
 	return s
 }
 
-// forEachConflict calls fn for every package of the index that p's
-// Conflicts, Breaks or Obsoletes match (never p's own name).
-func (st *state) forEachConflict(p *packages.Package, fn func(kind string, a packages.Atom, q *packages.Package)) {
-	for _, k := range []struct {
-		kind     string
-		atoms    []packages.Atom
-		nameOnly bool
-	}{{"Conflicts", p.Conflicts, false}, {"Breaks", p.Breaks, false}, {"Obsoletes", p.Obsoletes, true}} {
-		for _, a := range k.atoms {
-			for _, q := range st.satisfiers(a) {
-				if q.Name == p.Name || (k.nameOnly && q.Name != a.Name) {
-					continue
-				}
-				fn(k.kind, a, q)
-			}
+// conflictRec is one Conflicts, Breaks or Obsoletes relation of a package.
+type conflictRec struct {
+	kind     string
+	atom     packages.Atom
+	nameOnly bool      // Obsoletes: package names, never Provides
+	owner    *Selected // set once the package is in the closure
+}
+
+func forRelations(p *packages.Package, fn func(conflictRec)) {
+	for _, a := range p.Conflicts {
+		fn(conflictRec{kind: "Conflicts", atom: a})
+	}
+	for _, a := range p.Breaks {
+		fn(conflictRec{kind: "Breaks", atom: a})
+	}
+	for _, a := range p.Obsoletes {
+		fn(conflictRec{kind: "Obsoletes", atom: a, nameOnly: true})
+	}
+}
+
+// forNames calls fn with p's name and each name it provides (a Provides
+// entry as the index wrote it: the name, then a space or the relation;
+// rpm names such as "libc.so.6()(64bit)" keep their parentheses).
+func forNames(p *packages.Package, fn func(string)) {
+	fn(p.Name)
+	for _, pr := range p.Provides {
+		if i := strings.IndexAny(pr, " =<>"); i >= 0 {
+			pr = pr[:i]
+		}
+		if pr != "" && pr != p.Name {
+			fn(pr)
 		}
 	}
+}
+
+// matches reports whether relation r (of another package) names p.
+func (st *state) matches(r conflictRec, p *packages.Package) bool {
+	if r.nameOnly && r.atom.Name != p.Name {
+		return false
+	}
+	for _, q := range st.satisfiers(r.atom) {
+		if q == p {
+			return true
+		}
+	}
+	return false
 }
 
 // conflict says why p cannot join the closure, or "".
@@ -283,13 +327,30 @@ func (st *state) conflict(p *packages.Package) string {
 	if s, ok := st.sel[p.ID()]; ok && s.Pkg != p {
 		return fmt.Sprintf("%s %s is in the closure (through %s)", s.Pkg.Name, s.Pkg.Version, strings.Join(s.Chain, " → "))
 	}
-	if why, ok := st.banned[p]; ok {
+	why := ""
+	// The closure's relations that name p.
+	forNames(p, func(n string) {
+		for _, r := range st.against[n] {
+			if why == "" && r.owner.Pkg.Name != p.Name && st.matches(r, p) {
+				o := r.owner
+				why = fmt.Sprintf("%s conflicts with %s (%s: %s: %s), in through %s", p.Name, o.Pkg.Name, o.Pkg.Name, r.kind, r.atom, strings.Join(o.Chain, " → "))
+			}
+		}
+	})
+	if why != "" {
 		return why
 	}
-	why := ""
-	st.forEachConflict(p, func(kind string, a packages.Atom, q *packages.Package) {
-		if why == "" && st.selected(q) {
-			why = fmt.Sprintf("%s conflicts with %s (%s: %s: %s), in through %s", p.Name, q.Name, p.Name, kind, a, strings.Join(st.sel[q.ID()].Chain, " → "))
+	// p's relations that name the closure.
+	forRelations(p, func(r conflictRec) {
+		if why != "" || st.names[r.atom.Name] == 0 {
+			return
+		}
+		for _, q := range st.satisfiers(r.atom) {
+			if q.Name == p.Name || !st.in[q] || (r.nameOnly && q.Name != r.atom.Name) {
+				continue
+			}
+			why = fmt.Sprintf("%s conflicts with %s (%s: %s: %s), in through %s", p.Name, q.Name, p.Name, r.kind, r.atom, strings.Join(st.sel[q.ID()].Chain, " → "))
+			return
 		}
 	})
 	return why
