@@ -3,6 +3,8 @@ package distroless
 import (
 	"context"
 	"testing"
+
+	"github.com/distroless-dev/distroless/resolver"
 )
 
 // BenchmarkResolveWarm resolves python3 on trixie from a warm cache (the
@@ -33,5 +35,53 @@ func BenchmarkGenWarm(b *testing.B) {
 		if _, err := Gen(context.Background(), "python3", o); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkResolveCustom resolves a custom profile of 50 packages over
+// python3 (testdata/bench/custom50.yaml) on trixie from a warm cache.
+func BenchmarkResolveCustom(b *testing.B) {
+	p, err := LoadProfileFile("testdata/bench/custom50.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := Options{Distro: "debian:trixie", CacheDir: testCache, Profile: p}
+	if _, err := Resolve(context.Background(), p.Name, o); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Resolve(context.Background(), p.Name, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkClosure times the resolver alone on an open index (its parsed
+// stanzas kept): python3, and the 50-package profile above.
+func BenchmarkClosure(b *testing.B) {
+	p, err := LoadProfileFile("testdata/bench/custom50.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		o    Options
+	}{
+		{"python3", Options{Distro: "debian:trixie", CacheDir: testCache}},
+		{"custom50", Options{Distro: "debian:trixie", CacheDir: testCache, Profile: p}},
+	} {
+		name := c.name
+		r, err := Resolve(context.Background(), name, c.o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := resolver.Resolve(r.Index, r.Plan.Levels, resolver.Options{Prune: r.Plan.Prune}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

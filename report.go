@@ -1,5 +1,7 @@
 package distroless
 
+import "github.com/distroless-dev/distroless/resolver"
+
 // Totals returns the download and installed sizes of the closure.
 func (r *Resolution) Totals() (download, installed int64) {
 	for _, s := range r.Result.Packages {
@@ -42,13 +44,52 @@ type JSONResolution struct {
 	InstalledSize int64         `json:"installed_size"`
 	Packages      []JSONPackage `json:"packages"`
 	Pruned        []JSONPruned  `json:"pruned"`
+	Choices       []JSONChoice  `json:"choices"`
+}
+
+// JSONChoice is a requirement more than one candidate could meet, and
+// how it was decided: the options in the order tried, smallest added
+// closure first.
+type JSONChoice struct {
+	Dep        string       `json:"dep"`
+	RequiredBy []string     `json:"required_by"`
+	Layer      string       `json:"layer"`
+	Chosen     string       `json:"chosen"`
+	Options    []JSONOption `json:"options"`
+}
+
+// JSONOption is one candidate of a choice, with the installed size and
+// the number of packages it would have added.
+type JSONOption struct {
+	Name          string `json:"name"`
+	Version       string `json:"version,omitempty"`
+	Pruned        bool   `json:"pruned,omitempty"`
+	AddedSize     int64  `json:"added_installed_size"`
+	AddedPackages int    `json:"added_packages"`
+	Rejected      string `json:"rejected,omitempty"`
+}
+
+// jsonChoice is the JSON form of a resolver choice.
+func jsonChoice(c *resolver.Choice, levels []resolver.Level) JSONChoice {
+	j := JSONChoice{Dep: c.Dep, RequiredBy: c.From, Chosen: c.Chosen, Options: []JSONOption{}}
+	if j.RequiredBy == nil {
+		j.RequiredBy = []string{}
+	}
+	if c.Level >= 0 && c.Level < len(levels) {
+		j.Layer = levels[c.Level].Name
+	}
+	for _, o := range c.Options {
+		j.Options = append(j.Options, JSONOption{Name: o.Name, Version: o.Version, Pruned: o.Pruned,
+			AddedSize: o.Added, AddedPackages: o.Packages, Rejected: o.Rejected})
+	}
+	return j
 }
 
 // JSON returns the JSON form of a resolution.
 func (r *Resolution) JSON() *JSONResolution {
 	dl, inst := r.Totals()
 	out := &JSONResolution{Profile: r.Plan.Name, Requested: r.Plan.Requested, Distro: r.Distro.Name, Arch: r.Arch,
-		Size: dl, InstalledSize: inst, Packages: []JSONPackage{}, Pruned: []JSONPruned{}}
+		Size: dl, InstalledSize: inst, Packages: []JSONPackage{}, Pruned: []JSONPruned{}, Choices: []JSONChoice{}}
 	for _, l := range r.Result.Levels {
 		out.Layers = append(out.Layers, l.Name)
 	}
@@ -60,6 +101,9 @@ func (r *Resolution) JSON() *JSONResolution {
 	}
 	for _, p := range r.Result.Pruned {
 		out.Pruned = append(out.Pruned, JSONPruned{Name: p.Name, Virtual: p.Virtual, Reason: p.Reason, NeededBy: p.NeededBy})
+	}
+	for _, c := range r.Result.Choices {
+		out.Choices = append(out.Choices, jsonChoice(c, r.Result.Levels))
 	}
 	return out
 }

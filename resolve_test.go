@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -190,5 +192,37 @@ func TestResolveAutoDistro(t *testing.T) {
 	r, err = Resolve(context.Background(), "python3", Options{CacheDir: testCache})
 	if err != nil || r.Distro.Name != "debian:trixie" {
 		t.Fatalf("python3 without --distro: %v %v", r, err)
+	}
+}
+
+// TestResolveChoicesTrixie: on the real trixie index, PHP's virtual
+// phpapi goes to the provider with the smallest closure (the CLI, not the
+// Apache module), and --explain and why say so with the candidates' sizes.
+func TestResolveChoicesTrixie(t *testing.T) {
+	integration(t)
+	prof := filepath.Join(t.TempDir(), "php.yaml")
+	if err := os.WriteFile(prof, []byte("name: php\npackages: [php8.4-yaml]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := LoadProfileFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Resolve(context.Background(), p.Name, Options{Distro: "debian:trixie", CacheDir: testCache, Profile: p, NoPrune: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := closureNames(r)
+	if !names["php8.4-cli"] || names["libapache2-mod-php8.4"] || names["apache2-bin"] {
+		t.Fatalf("phpapi provider: cli %v, apache module %v", names["php8.4-cli"], names["libapache2-mod-php8.4"])
+	}
+	out, stderr, code := cli(t, "resolve", "-f", prof, "--distro", "debian:trixie", "--cache-dir", testCache, "--no-prune", "--explain")
+	if code != 0 || !regexp.MustCompile(`phpapi-\d+, required by php8.4-yaml \(layer php\): took php8.4-cli\n    \* php8.4-cli \S+: adds [0-9.]+ MB installed in \d+ packages\n`).MatchString(out) ||
+		!strings.Contains(out, "      libapache2-mod-php8.4 ") {
+		t.Fatalf("resolve --explain (exit %d): %s\n%s", code, out, stderr)
+	}
+	out, stderr, code = cli(t, "why", "-f", prof, "libapache2-mod-php8.4", "--distro", "debian:trixie", "--cache-dir", testCache)
+	if code != 0 || !strings.HasPrefix(out, "libapache2-mod-php8.4 is not in php on debian:trixie; it was a candidate of:\n") || !strings.Contains(out, "took php8.4-cli") {
+		t.Fatalf("why (exit %d): %s\n%s", code, out, stderr)
 	}
 }

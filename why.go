@@ -21,6 +21,9 @@ type WhyResult struct {
 	Chains [][]string `json:"chains,omitempty"`
 	// Pruned is set when the package was left out on purpose.
 	Pruned *resolver.Pruned `json:"pruned,omitempty"`
+	// Choices are the choices the package was a candidate of: why it was
+	// taken over the others, or why another was.
+	Choices []JSONChoice `json:"choices,omitempty"`
 }
 
 // Why explains why pkg is in (or pruned from) the closure of a profile.
@@ -30,6 +33,11 @@ func Why(ctx context.Context, profile, pkg string, o Options) (*WhyResult, error
 		return nil, err
 	}
 	w := &WhyResult{Profile: r.Plan.Name, Distro: r.Distro.Name, Package: pkg}
+	for _, c := range r.Result.Choices {
+		if slices.ContainsFunc(c.Options, func(o resolver.Option) bool { return o.Name == pkg }) {
+			w.Choices = append(w.Choices, jsonChoice(c, r.Result.Levels))
+		}
+	}
 	for _, p := range r.Result.Pruned {
 		if p.Name == pkg {
 			w.Pruned = p
@@ -38,6 +46,9 @@ func Why(ctx context.Context, profile, pkg string, o Options) (*WhyResult, error
 	}
 	i := slices.IndexFunc(r.Result.Packages, func(s *resolver.Selected) bool { return s.Pkg.Name == pkg })
 	if i < 0 {
+		if len(w.Choices) > 0 {
+			return w, nil // a candidate not taken
+		}
 		if packages.Lookup(r.Index, pkg) != nil {
 			return nil, fmt.Errorf("%s is in %s but nothing in %s needs it", pkg, r.Distro.Name, r.Plan.Name)
 		}

@@ -19,6 +19,15 @@ type Package struct {
 	Depends []Dep
 	// Provides lists what the package provides, as the index wrote it.
 	Provides []string
+	// Conflicts are relations no other package of the same closure may
+	// satisfy, by name or by Provides (Debian: Conflicts; RPM: Conflicts).
+	Conflicts []Atom
+	// Breaks are Debian's Breaks. An image is never upgraded in place, so
+	// the resolver treats them as Conflicts.
+	Breaks []Atom
+	// Obsoletes (RPM) are relations on package names only, never on
+	// Provides: a package they match cannot share a closure with this one.
+	Obsoletes []Atom
 
 	Size          int64  // download size in bytes
 	InstalledSize int64  // unpacked size in bytes

@@ -155,7 +155,7 @@ func newProfiles(opts *distroless.Options) *cobra.Command {
 }
 
 func newResolve(opts *distroless.Options) *cobra.Command {
-	var asJSON, explain bool
+	var asJSON, explain, explainAll bool
 	var lock string
 	var pf profileFlags
 	c := &cobra.Command{
@@ -179,11 +179,12 @@ func newResolve(opts *distroless.Options) *cobra.Command {
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), r.JSON())
 			}
-			return writeTable(cmd.OutOrStdout(), r, explain)
+			return writeTable(cmd.OutOrStdout(), r, explain || explainAll, explainAll)
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().BoolVar(&explain, "explain-pruned", false, "list pruned packages with the reason and who asked for them")
+	c.Flags().BoolVar(&explainAll, "explain", false, "as --explain-pruned, and list every choice among alternatives or providers with each candidate's added closure")
 	c.Flags().BoolVar(&opts.NoPrune, "no-prune", false, "resolve Debian's full Depends closure (no pruning), for comparison")
 	c.Flags().StringVar(&lock, "lock", "", "write a lockfile pinning every package and index digest")
 	pf.register(c)

@@ -33,8 +33,9 @@ func whyChain(chain []string, noDeps bool) string {
 }
 
 // writeTable prints the closure, one row per package, and the pruned
-// packages (with reasons when explain is set).
-func writeTable(w io.Writer, r *distroless.Resolution, explain bool) error {
+// packages (with reasons when explain is set), and with choices set the
+// choices the resolver made.
+func writeTable(w io.Writer, r *distroless.Resolution, explain, choices bool) error {
 	dl, inst := r.Totals()
 	fmt.Fprintf(w, "# %s on %s (%s): %d packages, %s to download, %s installed\n",
 		r.Plan.Name, r.Distro.Name, r.Arch, len(r.Result.Packages), formatSize(dl), formatSize(inst))
@@ -47,6 +48,13 @@ func writeTable(w io.Writer, r *distroless.Resolution, explain bool) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if choices {
+		cs := r.JSON().Choices
+		fmt.Fprintf(w, "\n# choices: %d (candidates in the order tried: smallest added closure first)\n", len(cs))
+		for _, c := range cs {
+			writeChoice(w, c)
+		}
 	}
 	if len(r.Result.Pruned) == 0 {
 		return nil
@@ -107,9 +115,43 @@ func writeWhy(w io.Writer, res *distroless.WhyResult) error {
 			p.Reason, strings.Join(p.NeededBy, ", "))
 		return err
 	}
-	fmt.Fprintf(w, "%s is in %s on %s (layer %s):\n", res.Package, res.Profile, res.Distro, res.Layer)
-	for _, c := range res.Chains {
-		fmt.Fprintf(w, "  %s\n", strings.Join(c, " → "))
+	if res.Layer == "" {
+		fmt.Fprintf(w, "%s is not in %s on %s; it was a candidate of:\n", res.Package, res.Profile, res.Distro)
+	} else {
+		fmt.Fprintf(w, "%s is in %s on %s (layer %s):\n", res.Package, res.Profile, res.Distro, res.Layer)
+		for _, c := range res.Chains {
+			fmt.Fprintf(w, "  %s\n", strings.Join(c, " → "))
+		}
+		if len(res.Choices) > 0 {
+			fmt.Fprintf(w, "chosen among candidates:\n")
+		}
+	}
+	for _, c := range res.Choices {
+		writeChoice(w, c)
 	}
 	return nil
+}
+
+// writeChoice prints one choice: the requirement, who required it, and
+// every candidate with the closure it would have added.
+func writeChoice(w io.Writer, c distroless.JSONChoice) {
+	by := "(root)"
+	if len(c.RequiredBy) > 0 {
+		by = strings.Join(c.RequiredBy, " → ")
+	}
+	fmt.Fprintf(w, "  %s, required by %s (layer %s): took %s\n", c.Dep, by, c.Layer, c.Chosen)
+	for _, o := range c.Options {
+		mark := " "
+		if o.Name == c.Chosen {
+			mark = "*"
+		}
+		switch {
+		case o.Rejected != "":
+			fmt.Fprintf(w, "    %s %s: %s\n", mark, o.Name, o.Rejected)
+		case o.Pruned:
+			fmt.Fprintf(w, "    %s %s: pruned, adds nothing\n", mark, o.Name)
+		default:
+			fmt.Fprintf(w, "    %s %s %s: adds %s installed in %d packages\n", mark, o.Name, o.Version, formatSize(o.AddedSize), o.AddedPackages)
+		}
+	}
 }

@@ -105,3 +105,27 @@ func TestWriteGenRefs(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteWhyChoices(t *testing.T) {
+	choice := distroless.JSONChoice{Dep: "awk", RequiredBy: []string{"app"}, Layer: "app", Chosen: "mawk",
+		Options: []distroless.JSONOption{
+			{Name: "mawk", Version: "1.3", AddedSize: 300 * 1024, AddedPackages: 1},
+			{Name: "gawk", Version: "5", AddedSize: 6100 * 1024, AddedPackages: 3},
+			{Name: "busybox", Pruned: true},
+			{Name: "mawk-conflicting", Rejected: "mawk-conflicting conflicts with libx (libx: Conflicts: mawk-conflicting), in through app → libx"},
+		}}
+	var b strings.Builder
+	if err := writeWhy(&b, &distroless.WhyResult{Profile: "p", Distro: "d", Package: "gawk", Choices: []distroless.JSONChoice{choice}}); err != nil {
+		t.Fatal(err)
+	}
+	want := `gawk is not in p on d; it was a candidate of:
+  awk, required by app (layer app): took mawk
+    * mawk 1.3: adds 307.2 kB installed in 1 packages
+      gawk 5: adds 6.2 MB installed in 3 packages
+      busybox: pruned, adds nothing
+      mawk-conflicting: mawk-conflicting conflicts with libx (libx: Conflicts: mawk-conflicting), in through app → libx
+`
+	if b.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}

@@ -125,6 +125,16 @@ func parseStanza(stanza []byte, mirror, origin, arch string) (*debPkg, error) {
 		}
 		p.Depends = append(p.Depends, deps...)
 	}
+	for _, f := range []struct {
+		name string
+		to   *[]packages.Atom
+	}{{"Conflicts", &p.Conflicts}, {"Breaks", &p.Breaks}} {
+		deps, err := convertDeps(v[f.name], *target)
+		if err != nil {
+			return fail("%s: %v", f.name, err)
+		}
+		*f.to = atomsOf(deps)
+	}
 	d := &debPkg{pkg: p, ver: ver, multiArch: strings.ToLower(strings.TrimSpace(v["Multi-Arch"]))}
 	if s := strings.TrimSpace(v["Provides"]); s != "" {
 		for _, item := range strings.Split(s, ",") {
@@ -231,6 +241,22 @@ func convertDeps(field string, target dependency.Arch) ([]packages.Dep, error) {
 		}
 	}
 	return out, nil
+}
+
+// atomsOf flattens relations to their atoms (Conflicts and Breaks allow
+// no alternatives; a field that has them conflicts with each).
+func atomsOf(deps []packages.Dep) []packages.Atom {
+	var out []packages.Atom
+	for _, d := range deps {
+		if d.Kind == packages.DepAtom {
+			out = append(out, d.Atom)
+			continue
+		}
+		for _, a := range d.Args {
+			out = append(out, a.Atom)
+		}
+	}
+	return out
 }
 
 // profilesAllow evaluates build-profile restrictions with no profile

@@ -38,6 +38,8 @@ type xmlPackage struct {
 		SourceRPM string     `xml:"sourcerpm"`
 		Provides  []xmlEntry `xml:"provides>entry"`
 		Requires  []xmlEntry `xml:"requires>entry"`
+		Conflicts []xmlEntry `xml:"conflicts>entry"`
+		Obsoletes []xmlEntry `xml:"obsoletes>entry"`
 		Files     []xmlFile  `xml:"file"`
 	} `xml:"format"`
 }
@@ -228,6 +230,33 @@ func convertPackage(x *xmlPackage, base, origin string) (*rpmPkg, error) {
 			a.Op, a.Version = op, v.String()
 		}
 		p.Depends = append(p.Depends, packages.Dep{Kind: packages.DepAtom, Atom: a})
+	}
+	for _, f := range []struct {
+		field   string
+		entries []xmlEntry
+		to      *[]packages.Atom
+	}{{"Conflicts", x.Format.Conflicts, &p.Conflicts}, {"Obsoletes", x.Format.Obsoletes, &p.Obsoletes}} {
+		for _, e := range f.entries {
+			n := strings.TrimSpace(e.Name)
+			if n == "" || strings.HasPrefix(n, "(") {
+				// A rich Conflicts is rare and rpm itself reads few; it
+				// is not enforced.
+				continue
+			}
+			a := packages.Atom{Name: n}
+			op, ok := flagsOp[e.Flags]
+			if !ok {
+				return fail("%s %s: bad flags %q", f.field, n, e.Flags)
+			}
+			if op != "" {
+				v, err := entryEVR(e)
+				if err != nil {
+					return fail("%s %s: %v", f.field, n, err)
+				}
+				a.Op, a.Version = op, v.String()
+			}
+			*f.to = append(*f.to, a)
+		}
 	}
 	for _, f := range x.Format.Files {
 		if fp := strings.TrimSpace(f.Path); strings.HasPrefix(fp, "/") {

@@ -1,0 +1,952 @@
+package resolver
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/distroless-dev/distroless/packages"
+)
+
+// How the closure is found. Requirements with one candidate are followed
+// at once; those with several (alternatives, providers of a virtual name,
+// versions) wait until nothing else is left, so that a requirement an
+// already chosen package meets (by name or by a versioned Provides) stays
+// met. They are then decided one at a time, in the order they were met:
+// every candidate is looked ahead (its closure over the packages chosen
+// so far, nested choices decided the same way to a bounded depth) and
+// the one adding the least installed size is taken; ties keep the
+// requirement's own order (alternatives as written, then the index's
+// preference). A candidate that conflicts with the closure (Conflicts,
+// Breaks, Obsoletes, or another version of the same package) is not
+// taken; when a requirement is left without a candidate, the search goes
+// back to the latest choice and takes its next candidate. A level's
+// search never changes the levels below it.
+
+// maxTries bounds the candidates tried over one resolution, so that a
+// hopeless search ends with an error instead of running on.
+const maxTries = 20000
+
+// lookDepth is how deep nested choices are looked ahead.
+const lookDepth = 2
+
+// Lookahead budgets, in packages visited: one candidate's closure is
+// followed so far (nested choices' less far), and one resolution's
+// lookaheads visit so many packages in all; past that, candidates are
+// compared by their own installed size. Real profiles stay far below
+// (a 50-package profile visits some hundreds); a huge generated index stays linear.
+const (
+	lookBudget   = 2000
+	nestedBudget = 200
+	totalBudget  = 100000
+)
+
+// UnsatisfiableError is returned when a requirement has no candidate, or
+// when every candidate conflicts with the closure.
+type UnsatisfiableError struct {
+	Dep   string
+	Chain []string // root → … → the package that requires Dep
+	// Conflicts says, for each candidate that exists but could not be
+	// taken, which pair conflicts ("b conflicts with c (c: Conflicts: b),
+	// in through app → c").
+	Conflicts []string
+}
+
+func (e *UnsatisfiableError) Error() string {
+	msg := fmt.Sprintf("unsatisfiable dependency %s, required by %s", e.Dep, strings.Join(e.Chain, " → "))
+	if len(e.Conflicts) > 0 {
+		msg += ": " + strings.Join(e.Conflicts, "; ")
+	}
+	return msg
+}
+
+// TooHardError is returned when the search tried maxTries candidates
+// without finding a closure.
+type TooHardError struct {
+	Tries int
+	Last  error // the last dead end met
+}
+
+func (e *TooHardError) Error() string {
+	return fmt.Sprintf("no closure found after trying %d candidates; the last dead end: %v", e.Tries, e.Last)
+}
+
+func (e *TooHardError) Unwrap() error { return e.Last }
+
+// shared is what every branch of the search reads.
+type shared struct {
+	ix     packages.Index
+	rules  []PruneRule
+	sats   map[packages.Atom][]*packages.Package
+	ruleOf map[string]*PruneRule
+	tries  int
+	visits int // packages visited by lookaheads
+	// memo holds nested lookahead costs for one choice (cleared per
+	// choice, since they depend on the closure as it stands).
+	memo map[memoKey]cost
+}
+
+type memoKey struct {
+	p     *packages.Package
+	depth int
+}
+
+type cost struct {
+	size int64
+	n    int
+	ok   bool
+}
+
+// state is the search's state. Every change to it is logged (trail), so
+// that a branch that fails is undone back to a mark.
+type state struct {
+	sh     *shared
+	sel    map[string]*Selected // by Package.ID
+	in     map[*packages.Package]bool
+	pruned map[string]*Pruned
+	// against holds the Conflicts, Breaks and Obsoletes of the closure's
+	// packages by the name they name; names counts the names the closure's
+	// packages have or provide.
+	against map[string][]conflictRec
+	names   map[string]int
+	results []*Selected
+	queue   []*Selected
+	choices []pending
+	conds   []pending
+	made    []*Choice
+	level   int
+	trail   []undo
+}
+
+type pending struct {
+	dep  packages.Dep
+	from *Selected // nil for a root naming a virtual package
+}
+
+// undo is one logged change: a selection, a pruned name or one more
+// NeededBy of one.
+type undo struct {
+	id   string // sel key, or pruned name
+	prev int    // NeededBy's length before, -1 for a new pruned entry, -2 for a selection
+}
+
+// mark is a point the state can go back to.
+type mark struct {
+	trail          int
+	results        int
+	queue          []*Selected
+	choices, conds []pending
+	made           []*Choice
+}
+
+func (st *state) mark() mark {
+	return mark{len(st.trail), len(st.results), st.queue, st.choices, st.conds, st.made}
+}
+
+func (st *state) restore(m mark) {
+	for i := len(st.trail) - 1; i >= m.trail; i-- {
+		u := st.trail[i]
+		switch {
+		case u.prev == -2:
+			p := st.sel[u.id].Pkg
+			forNames(p, func(n string) {
+				if st.names[n]--; st.names[n] <= 0 {
+					delete(st.names, n)
+				}
+			})
+			forRelations(p, func(r conflictRec) {
+				l := st.against[r.atom.Name]
+				if len(l) <= 1 {
+					delete(st.against, r.atom.Name)
+				} else {
+					st.against[r.atom.Name] = l[:len(l)-1]
+				}
+			})
+			delete(st.in, p)
+			delete(st.sel, u.id)
+		case u.prev == -1:
+			delete(st.pruned, u.id)
+		default:
+			p := st.pruned[u.id]
+			p.NeededBy = p.NeededBy[:u.prev]
+		}
+	}
+	st.trail = st.trail[:m.trail]
+	st.results = st.results[:m.results]
+	st.queue, st.choices, st.conds, st.made = m.queue, m.choices, m.conds, m.made
+}
+
+// Resolve computes the closure of levels over ix.
+func Resolve(ix packages.Index, levels []Level, opts Options) (*Result, error) {
+	st := &state{
+		sh:      &shared{ix: ix, rules: opts.Prune, sats: map[packages.Atom][]*packages.Package{}, ruleOf: map[string]*PruneRule{}},
+		sel:     map[string]*Selected{},
+		in:      map[*packages.Package]bool{},
+		pruned:  map[string]*Pruned{},
+		against: map[string][]conflictRec{},
+		names:   map[string]int{},
+	}
+	for i, lv := range levels {
+		st.level = i
+		for _, r := range lv.Roots {
+			if err := st.addRoot(r); err != nil {
+				return nil, fmt.Errorf("%s: %w", lv.Name, err)
+			}
+		}
+		next, err := st.solve()
+		if err != nil {
+			return nil, err
+		}
+		st = next
+	}
+	res := &Result{Levels: levels, Packages: st.results, Choices: st.made}
+	sort.Slice(res.Packages, func(i, j int) bool {
+		a, b := res.Packages[i].Pkg, res.Packages[j].Pkg
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.Arch < b.Arch
+	})
+	for _, p := range st.pruned {
+		sort.Strings(p.NeededBy)
+		res.Pruned = append(res.Pruned, p)
+	}
+	sort.Slice(res.Pruned, func(i, j int) bool { return res.Pruned[i].Name < res.Pruned[j].Name })
+	return res, nil
+}
+
+func (st *state) addRoot(r Root) error {
+	pick := packages.Lookup(st.sh.ix, r.Name)
+	if pick == nil {
+		if len(st.sh.ix.Satisfiers(packages.Atom{Name: r.Name})) == 0 {
+			return &MissingRootError{Name: r.Name, Nearest: Nearest(st.sh.ix.Names(), r.Name, 5)}
+		}
+		// A virtual name: a choice among its providers.
+		st.choices = append(st.choices, pending{dep: packages.Dep{Kind: packages.DepAtom, Atom: packages.Atom{Name: r.Name}}})
+		return nil
+	}
+	if s, ok := st.sel[pick.ID()]; ok && s.Pkg == pick {
+		if s.NoDeps && !r.NoDeps {
+			// Asked for again with its requirements: follow them now.
+			s.NoDeps = false
+			st.queue = append(st.queue, s)
+		}
+		return nil
+	}
+	if why := st.conflict(pick); why != "" {
+		return fmt.Errorf("package %s cannot be taken: %s", r.Name, why)
+	}
+	st.add(pick, nil, r.NoDeps)
+	return nil
+}
+
+// satisfiers is the index's answer for a, kept for the resolution.
+func (st *state) satisfiers(a packages.Atom) []*packages.Package {
+	if s, ok := st.sh.sats[a]; ok {
+		return s
+	}
+	s := st.sh.ix.Satisfiers(a)
+	st.sh.sats[a] = s
+	return s
+}
+
+func (st *state) selected(p *packages.Package) bool {
+	return st.in[p]
+}
+
+func (st *state) add(p *packages.Package, from *Selected, noDeps bool) *Selected {
+	chain := []string{p.Name}
+	if from != nil {
+		chain = append(append([]string(nil), from.Chain...), p.Name)
+	}
+	s := &Selected{Pkg: p, Level: st.level, NoDeps: noDeps, Chain: chain}
+	st.sel[p.ID()] = s
+	st.in[p] = true
+	st.trail = append(st.trail, undo{id: p.ID(), prev: -2})
+	st.results = append(st.results, s)
+	st.queue = append(st.queue, s)
+	forNames(p, func(n string) { st.names[n]++ })
+	forRelations(p, func(r conflictRec) {
+		r.owner = s
+		st.against[r.atom.Name] = append(st.against[r.atom.Name], r)
+	})
+	return s
+}
+
+// conflictRec is one Conflicts, Breaks or Obsoletes relation of a package.
+type conflictRec struct {
+	kind     string
+	atom     packages.Atom
+	nameOnly bool      // Obsoletes: package names, never Provides
+	owner    *Selected // set once the package is in the closure
+}
+
+func forRelations(p *packages.Package, fn func(conflictRec)) {
+	for _, a := range p.Conflicts {
+		fn(conflictRec{kind: "Conflicts", atom: a})
+	}
+	for _, a := range p.Breaks {
+		fn(conflictRec{kind: "Breaks", atom: a})
+	}
+	for _, a := range p.Obsoletes {
+		fn(conflictRec{kind: "Obsoletes", atom: a, nameOnly: true})
+	}
+}
+
+// forNames calls fn with p's name and each name it provides (a Provides
+// entry as the index wrote it: the name, then a space or the relation;
+// rpm names such as "libc.so.6()(64bit)" keep their parentheses).
+func forNames(p *packages.Package, fn func(string)) {
+	fn(p.Name)
+	for _, pr := range p.Provides {
+		if i := strings.IndexAny(pr, " =<>"); i >= 0 {
+			pr = pr[:i]
+		}
+		if pr != "" && pr != p.Name {
+			fn(pr)
+		}
+	}
+}
+
+// matches reports whether relation r (of another package) names p.
+func (st *state) matches(r conflictRec, p *packages.Package) bool {
+	if r.nameOnly && r.atom.Name != p.Name {
+		return false
+	}
+	for _, q := range st.satisfiers(r.atom) {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// conflict says why p cannot join the closure, or "".
+func (st *state) conflict(p *packages.Package) string {
+	if s, ok := st.sel[p.ID()]; ok && s.Pkg != p {
+		return fmt.Sprintf("%s %s is in the closure (through %s)", s.Pkg.Name, s.Pkg.Version, strings.Join(s.Chain, " → "))
+	}
+	why := ""
+	// The closure's relations that name p.
+	forNames(p, func(n string) {
+		for _, r := range st.against[n] {
+			if why == "" && r.owner.Pkg.Name != p.Name && st.matches(r, p) {
+				o := r.owner
+				why = fmt.Sprintf("%s conflicts with %s (%s: %s: %s), in through %s", p.Name, o.Pkg.Name, o.Pkg.Name, r.kind, r.atom, strings.Join(o.Chain, " → "))
+			}
+		}
+	})
+	if why != "" {
+		return why
+	}
+	// p's relations that name the closure.
+	forRelations(p, func(r conflictRec) {
+		if why != "" || st.names[r.atom.Name] == 0 {
+			return
+		}
+		for _, q := range st.satisfiers(r.atom) {
+			if q.Name == p.Name || !st.in[q] || (r.nameOnly && q.Name != r.atom.Name) {
+				continue
+			}
+			why = fmt.Sprintf("%s conflicts with %s (%s: %s: %s), in through %s", p.Name, q.Name, p.Name, r.kind, r.atom, strings.Join(st.sel[q.ID()].Chain, " → "))
+			return
+		}
+	})
+	return why
+}
+
+// solve runs the current level to its end, returning the finished branch.
+func (st *state) solve() (*state, error) {
+	for {
+		if err := st.propagate(); err != nil {
+			return nil, err
+		}
+		var c pending
+		open := false
+		for len(st.choices) > 0 {
+			c = st.choices[0]
+			st.choices = st.choices[1:]
+			if !st.met(c.dep) {
+				open = true
+				break
+			}
+		}
+		if !open {
+			progressed, err := st.resolveConds()
+			if err != nil {
+				return nil, err
+			}
+			if !progressed {
+				return st, nil
+			}
+			continue
+		}
+		return st.decide(c)
+	}
+}
+
+// option is one way to meet a choice.
+type option struct {
+	pkg   *packages.Package
+	prune string // a name to prune instead
+	dep   *packages.Dep
+	order int // the requirement's own order
+	later bool
+	cost  cost
+	why   string // a conflict: not taken
+}
+
+// decide tries the candidates of c, best first, each on its own branch.
+func (st *state) decide(c pending) (*state, error) {
+	opts := st.options(c)
+	ch := &Choice{Dep: c.dep.String(), Level: st.level}
+	if c.from != nil {
+		ch.From = c.from.Chain
+	}
+	var viable []*option
+	var conflicts []string
+	for _, o := range opts {
+		op := Option{Name: o.name(), Added: o.cost.size, Packages: o.cost.n, Pruned: o.prune != "", Rejected: o.why}
+		if o.pkg != nil {
+			op.Version = o.pkg.Version
+		}
+		if o.why == "" && !o.cost.ok {
+			op.Rejected = "its closure cannot be met as things stand"
+		}
+		ch.Options = append(ch.Options, op)
+		if o.why != "" {
+			conflicts = append(conflicts, o.why)
+			continue
+		}
+		viable = append(viable, o)
+	}
+	if len(viable) == 0 {
+		return nil, &UnsatisfiableError{Dep: c.dep.String(), Chain: chainOf(c), Conflicts: conflicts}
+	}
+	if len(opts) > 1 {
+		st.made = append(st.made, ch)
+	}
+	var last error
+	for _, o := range viable {
+		st.sh.tries++
+		if st.sh.tries > maxTries {
+			return nil, &TooHardError{Tries: maxTries, Last: last}
+		}
+		m := st.mark()
+		ch.Chosen = o.name()
+		err := st.apply(o, c.from)
+		if err == nil {
+			var res *state
+			if res, err = st.solve(); err == nil {
+				return res, nil
+			}
+		}
+		if _, ok := err.(*TooHardError); ok {
+			return nil, err
+		}
+		last = err
+		st.restore(m)
+	}
+	return nil, last
+}
+
+func chainOf(c pending) []string {
+	if c.from == nil {
+		return []string{"(root)"}
+	}
+	return c.from.Chain
+}
+
+func (o *option) name() string {
+	switch {
+	case o.pkg != nil:
+		return o.pkg.Name
+	case o.prune != "":
+		return o.prune
+	}
+	return o.dep.String()
+}
+
+func (st *state) apply(o *option, from *Selected) error {
+	switch {
+	case o.pkg != nil:
+		st.add(o.pkg, from, false)
+		return nil
+	case o.prune != "":
+		st.prune(o.prune, st.ruleFor(o.prune), from, st.isVirtual(o.prune))
+		return nil
+	}
+	return st.require(*o.dep, from)
+}
+
+// options lists the ways to meet c, best first.
+func (st *state) options(c pending) []*option {
+	var opts []*option
+	seen := map[*packages.Package]bool{}
+	seenName := map[string]bool{}
+	addAtom := func(d packages.Dep) {
+		if d.Kind == packages.DepAtom && c.from != nil {
+			if r := st.ruleFor(d.Atom.Name); r != nil {
+				if !seenName["prune:"+d.Atom.Name] {
+					seenName["prune:"+d.Atom.Name] = true
+					opts = append(opts, &option{prune: d.Atom.Name})
+				}
+				return
+			}
+		}
+		for _, p := range st.candidates(d) {
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			if c.from != nil && st.ruleFor(p.Name) != nil {
+				if !seenName["prune:"+p.Name] {
+					seenName["prune:"+p.Name] = true
+					opts = append(opts, &option{prune: p.Name})
+				}
+				continue
+			}
+			// Other versions of a name come after every name's preferred one.
+			opts = append(opts, &option{pkg: p, later: seenName[p.Name]})
+			seenName[p.Name] = true
+		}
+	}
+	var walk func(d packages.Dep)
+	walk = func(d packages.Dep) {
+		switch d.Kind {
+		case packages.DepAtom, packages.DepWith, packages.DepWithout:
+			addAtom(d)
+		case packages.DepOr:
+			for _, a := range d.Args {
+				walk(a)
+			}
+		default:
+			dd := d
+			opts = append(opts, &option{dep: &dd})
+		}
+	}
+	walk(c.dep)
+	st.sh.memo = map[memoKey]cost{}
+	for i, o := range opts {
+		o.order = i
+		switch {
+		case o.pkg != nil:
+			if o.why = st.conflict(o.pkg); o.why == "" {
+				o.cost = st.look(o.pkg, lookDepth)
+			}
+		case o.prune != "":
+			o.cost = cost{ok: true}
+		default:
+			v := newView(st)
+			ok := v.dep(*o.dep, lookDepth)
+			o.cost = cost{v.size, v.n, ok}
+		}
+	}
+	sort.SliceStable(opts, func(i, j int) bool {
+		a, b := opts[i], opts[j]
+		if (a.why == "") != (b.why == "") {
+			return a.why == ""
+		}
+		if a.later != b.later {
+			return !a.later
+		}
+		if a.cost.ok != b.cost.ok {
+			return a.cost.ok
+		}
+		if a.cost.size != b.cost.size {
+			return a.cost.size < b.cost.size
+		}
+		return a.order < b.order
+	})
+	return opts
+}
+
+// propagate drains the queue: every requirement with one candidate is
+// followed, those with several wait in st.choices.
+func (st *state) propagate() error {
+	for len(st.queue) > 0 {
+		s := st.queue[0]
+		st.queue = st.queue[1:]
+		if s.NoDeps {
+			continue
+		}
+		for _, d := range s.Pkg.Depends {
+			if err := st.require(d, s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (st *state) require(d packages.Dep, from *Selected) error {
+	switch d.Kind {
+	case packages.DepOr:
+		if st.met(d) {
+			return nil
+		}
+		// An alternative that is pruned adds nothing: no choice to make.
+		for _, a := range d.Args {
+			if a.Kind == packages.DepAtom {
+				if r := st.ruleFor(a.Atom.Name); r != nil {
+					st.prune(a.Atom.Name, r, from, st.isVirtual(a.Atom.Name))
+					return nil
+				}
+			}
+		}
+		st.choices = append(st.choices, pending{d, from})
+		return nil
+	case packages.DepIf, packages.DepUnless:
+		st.conds = append(st.conds, pending{d, from})
+		return nil
+	case packages.DepAnd:
+		for _, a := range d.Args {
+			if err := st.require(a, from); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return st.resolveOne(d, from)
+}
+
+// resolveOne follows an atom-like requirement: met already, pruned, one
+// candidate (taken), or several (a choice, for later).
+func (st *state) resolveOne(d packages.Dep, from *Selected) error {
+	if d.Kind == packages.DepAtom {
+		if r := st.ruleFor(d.Atom.Name); r != nil {
+			st.prune(d.Atom.Name, r, from, st.isVirtual(d.Atom.Name))
+			return nil
+		}
+	}
+	cands := st.candidates(d)
+	for _, p := range cands {
+		if st.selected(p) {
+			return nil
+		}
+	}
+	if len(cands) == 0 {
+		return &UnsatisfiableError{Dep: d.String(), Chain: from.Chain}
+	}
+	for _, p := range cands[1:] {
+		if p.Name != cands[0].Name {
+			st.choices = append(st.choices, pending{d, from})
+			return nil
+		}
+	}
+	// One package (in one or more versions, the preferred first).
+	if r := st.ruleFor(cands[0].Name); r != nil {
+		st.prune(cands[0].Name, r, from, false)
+		return nil
+	}
+	var conflicts []string
+	for _, p := range cands {
+		why := st.conflict(p)
+		if why == "" {
+			st.add(p, from, false)
+			return nil
+		}
+		conflicts = append(conflicts, why)
+	}
+	return &UnsatisfiableError{Dep: d.String(), Chain: from.Chain, Conflicts: conflicts}
+}
+
+// resolveConds handles conditional requirements whose condition now holds
+// and, when none does, the else branch of the first one that has one.
+func (st *state) resolveConds() (bool, error) {
+	for i, p := range st.conds {
+		if st.condHolds(p.dep) {
+			st.conds = append(st.conds[:i:i], st.conds[i+1:]...)
+			return true, st.require(p.dep.Args[0], p.from)
+		}
+	}
+	for i, p := range st.conds {
+		if len(p.dep.Args) > 2 {
+			st.conds = append(st.conds[:i:i], st.conds[i+1:]...)
+			return true, st.require(p.dep.Args[2], p.from)
+		}
+	}
+	return false, nil
+}
+
+func (st *state) condHolds(d packages.Dep) bool {
+	if len(d.Args) < 2 {
+		return false
+	}
+	holds := st.met(d.Args[1])
+	if d.Kind == packages.DepUnless {
+		return !holds
+	}
+	return holds
+}
+
+// candidates returns the packages that satisfy an atom-like requirement,
+// in the index's order, without other versions of a package the closure
+// has.
+func (st *state) candidates(d packages.Dep) []*packages.Package {
+	var raw []*packages.Package
+	switch d.Kind {
+	case packages.DepAtom:
+		raw = st.satisfiers(d.Atom)
+	case packages.DepWith, packages.DepWithout:
+		if len(d.Args) != 2 {
+			return nil
+		}
+		other := map[*packages.Package]bool{}
+		for _, p := range st.candidates(d.Args[1]) {
+			other[p] = true
+		}
+		for _, p := range st.candidates(d.Args[0]) {
+			if other[p] == (d.Kind == packages.DepWith) {
+				raw = append(raw, p)
+			}
+		}
+	}
+	if len(raw) == 1 {
+		// Most requirements: a name the closure has, or no other version
+		// of it is in.
+		if p := raw[0]; st.in[p] || st.sel[p.ID()] == nil {
+			return raw
+		}
+		return nil
+	}
+	out := raw[:0:0]
+	for _, p := range raw {
+		if s, ok := st.sel[p.ID()]; ok && s.Pkg != p {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// met reports whether a package already in the closure meets d.
+func (st *state) met(d packages.Dep) bool {
+	return metBy(st, d, st.selected)
+}
+
+// metBy reports whether d is met by the packages has accepts.
+func metBy(st *state, d packages.Dep, has func(*packages.Package) bool) bool {
+	switch d.Kind {
+	case packages.DepAtom, packages.DepWith, packages.DepWithout:
+		for _, p := range st.candidates(d) {
+			if has(p) {
+				return true
+			}
+		}
+		return false
+	case packages.DepOr:
+		for _, a := range d.Args {
+			if metBy(st, a, has) {
+				return true
+			}
+		}
+		return false
+	case packages.DepAnd:
+		for _, a := range d.Args {
+			if !metBy(st, a, has) {
+				return false
+			}
+		}
+		return true
+	case packages.DepIf, packages.DepUnless:
+		if len(d.Args) < 2 {
+			return true
+		}
+		holds := metBy(st, d.Args[1], has)
+		if d.Kind == packages.DepUnless {
+			holds = !holds
+		}
+		if holds {
+			return metBy(st, d.Args[0], has)
+		}
+		return len(d.Args) < 3 || metBy(st, d.Args[2], has)
+	}
+	return false
+}
+
+// view is a lookahead: the packages a candidate would add over the
+// closure as it stands.
+type view struct {
+	st     *state
+	added  map[*packages.Package]bool
+	size   int64
+	n      int
+	budget int // packages it may still visit
+}
+
+func newView(st *state) *view {
+	return &view{st: st, added: map[*packages.Package]bool{}, budget: lookBudget}
+}
+
+func (v *view) has(p *packages.Package) bool {
+	return v.added[p] || v.st.selected(p)
+}
+
+// look is the cost of taking p now, nested choices decided to depth.
+func (st *state) look(p *packages.Package, depth int) cost {
+	v := newView(st)
+	if depth < lookDepth {
+		v.budget = nestedBudget
+	}
+	if st.sh.visits >= totalBudget {
+		v.budget = 1
+	}
+	ok := v.pkg(p, depth)
+	st.sh.visits += v.n
+	return cost{v.size, v.n, ok}
+}
+
+// pkg adds p and what it requires to the view; false when something
+// cannot be met.
+func (v *view) pkg(p *packages.Package, depth int) bool {
+	work := []*packages.Package{p}
+	ok := true
+	for len(work) > 0 {
+		x := work[len(work)-1]
+		work = work[:len(work)-1]
+		if v.has(x) {
+			continue
+		}
+		if v.budget <= 0 {
+			break
+		}
+		v.budget--
+		if v.st.conflict(x) != "" {
+			ok = false
+			continue
+		}
+		v.added[x] = true
+		v.size += x.InstalledSize
+		v.n++
+		for _, d := range x.Depends {
+			next, good := v.need(d, depth)
+			ok = ok && good
+			work = append(work, next...)
+		}
+	}
+	return ok
+}
+
+// dep adds what d needs to the view.
+func (v *view) dep(d packages.Dep, depth int) bool {
+	next, ok := v.need(d, depth)
+	for _, p := range next {
+		ok = v.pkg(p, depth) && ok
+	}
+	return ok
+}
+
+// need returns the packages d would bring in over the view.
+func (v *view) need(d packages.Dep, depth int) ([]*packages.Package, bool) {
+	st := v.st
+	if metBy(st, d, v.has) {
+		return nil, true
+	}
+	switch d.Kind {
+	case packages.DepAnd:
+		var out []*packages.Package
+		ok := true
+		for _, a := range d.Args {
+			n, good := v.need(a, depth)
+			out, ok = append(out, n...), ok && good
+		}
+		return out, ok
+	case packages.DepIf, packages.DepUnless:
+		return nil, true // decided later, against the whole closure
+	}
+	var cands []*packages.Package
+	var alts []packages.Dep
+	if d.Kind == packages.DepOr {
+		alts = d.Args
+	} else {
+		alts = []packages.Dep{d}
+	}
+	for _, a := range alts {
+		if a.Kind == packages.DepAtom && st.ruleFor(a.Atom.Name) != nil {
+			return nil, true
+		}
+		if a.Kind != packages.DepAtom && a.Kind != packages.DepWith && a.Kind != packages.DepWithout {
+			continue
+		}
+		for _, p := range st.candidates(a) {
+			if st.ruleFor(p.Name) != nil {
+				return nil, true
+			}
+			if st.conflict(p) == "" {
+				cands = append(cands, p)
+			}
+		}
+	}
+	switch {
+	case len(cands) == 0:
+		return nil, false
+	case len(cands) == 1 || depth == 0 || st.sh.visits >= totalBudget:
+		return cands[:1], true
+	}
+	best, bestCost := cands[0], cost{}
+	for i, p := range cands {
+		c := st.nested(p, depth-1)
+		if i == 0 || (c.ok && !bestCost.ok) || (c.ok == bestCost.ok && c.size < bestCost.size) {
+			best, bestCost = p, c
+		}
+	}
+	return []*packages.Package{best}, true
+}
+
+// nested is the cost of p over the closure as it stands (not over the
+// enclosing lookahead), memoised for the choice being decided.
+func (st *state) nested(p *packages.Package, depth int) cost {
+	k := memoKey{p, depth}
+	if c, ok := st.sh.memo[k]; ok {
+		return c
+	}
+	st.sh.memo[k] = cost{ok: false, size: 1 << 62} // a cycle costs as much as it can
+	c := st.look(p, depth)
+	st.sh.memo[k] = c
+	return c
+}
+
+func (st *state) isVirtual(name string) bool {
+	return packages.Lookup(st.sh.ix, name) == nil
+}
+
+func (st *state) prune(name string, r *PruneRule, from *Selected, virtual bool) {
+	p, ok := st.pruned[name]
+	if !ok {
+		p = &Pruned{Name: name, Reason: r.Reason, Virtual: virtual}
+		st.pruned[name] = p
+		st.trail = append(st.trail, undo{id: name, prev: -1})
+	}
+	if from == nil {
+		return
+	}
+	for _, n := range p.NeededBy {
+		if n == from.Pkg.Name {
+			return
+		}
+	}
+	st.trail = append(st.trail, undo{id: name, prev: len(p.NeededBy)})
+	p.NeededBy = append(p.NeededBy, from.Pkg.Name)
+}
+
+func (st *state) ruleFor(name string) *PruneRule {
+	if r, ok := st.sh.ruleOf[name]; ok {
+		return r
+	}
+	var found *PruneRule
+	for i := range st.sh.rules {
+		r := &st.sh.rules[i]
+		if r.Name == name {
+			found = r
+			break
+		}
+		if ok, _ := path.Match(r.Name, name); ok {
+			found = r
+			break
+		}
+	}
+	st.sh.ruleOf[name] = found
+	return found
+}
