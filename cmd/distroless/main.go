@@ -94,7 +94,8 @@ func newRoot() *cobra.Command {
 		return nil
 	}
 	root.AddCommand(newProfiles(opts), newResolve(opts), newGen(opts), newWhy(opts), newCache(opts),
-		newRelease(opts), newLock(opts))
+		newRelease(opts), newLock(opts), newVersion(root))
+	registerCompletions(root)
 	return root
 }
 
@@ -200,6 +201,7 @@ func newGen(opts *distroless.Options) *cobra.Command {
 	g := &distroless.GenOptions{}
 	var asJSON, quiet bool
 	var pf profileFlags
+	var sf settingsFlags
 	c := &cobra.Command{
 		Use:   "gen PROFILE | -f FILE",
 		Short: "Build a distroless image of a profile and print its digest",
@@ -221,6 +223,9 @@ Outputs (-o, repeatable: every one is written):
 				return err
 			}
 			g.Options = o
+			if g.Settings, err = sf.settings(cmd); err != nil {
+				return err
+			}
 			g.Argv = os.Args[1:] // recorded in the provenance
 			endProgress := func() {}
 			// Progress is for people: not with -q, nor with --json when
@@ -268,7 +273,9 @@ Outputs (-o, repeatable: every one is written):
 	registryFlags(c, &g.Registry)
 	f.StringVar(&g.MaxImageSize, "max-image-size", "", "refuse packages whose files come to more than this in all (default 2GiB)")
 	f.StringVar(&g.MaxFileSize, "max-file-size", "", "refuse a package with a file larger than this (default 1GiB)")
-	f.StringVar(&g.SBOM, "sbom", "", "also write the image's SBOM to this file (it is attached to OCI layouts and pushes as a referrer in any case)")
+	f.StringVar(&g.SBOM, "sbom", "", "also write the image's SBOM to this file, in --sbom-format (it is attached to pushes, and with --attach to layouts, as a referrer in any case)")
+	f.BoolVar(&g.Attach, "attach", false, "put the attachments (SBOM and provenance referrers, --sign-key's signatures) into OCI layouts and oci-archives too; without it they hold only the image, one manifest per tag (pushes carry the attachments in any case)")
+	sf.register(c)
 	f.StringVar(&g.SBOMFormat, "sbom-format", "spdx", "SBOM format: spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON)")
 	f.StringVar(&g.Compression, "compression", "gzip", "layer compression: gzip, or zstd (OCI media type tar+zstd, for runtimes that read it)")
 	pf.register(c)
