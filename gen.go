@@ -1115,10 +1115,7 @@ func (in *genInput) spec(o GenOptions, u imageUser, payload packages.Payload) (a
 		return assemble.Spec{}, err
 	}
 	cfg := o.Settings.apply(in.plan.Config)
-	user, workdir := u.with(cfg)
-	if o.Settings.Workdir != "" {
-		workdir = o.Settings.Workdir
-	}
+	user, workdir := u.withSettings(in.plan.Config, o.Settings)
 	spec := assemble.Spec{
 		Payload:          payload,
 		Arch:             in.arch,
