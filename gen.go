@@ -225,7 +225,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	if err := o.Settings.Check(); err != nil {
 		return nil, &UsageError{err}
 	}
-	if o.SignKey != "" && len(o.attachOutputs(outputs)) == 0 {
+	if o.SignKey != "" && len(o.attachOutputs(outputs)) == 0 && !slices.ContainsFunc(outputs, func(op string) bool { return strings.HasPrefix(op, "docker-archive:") }) {
 		return nil, &UsageError{fmt.Errorf("--sign-key: no output holds signatures: they go to registry pushes, and with --attach into OCI layouts and oci-archives")}
 	}
 	sc, err := openSupplyChain(o, outputs)
