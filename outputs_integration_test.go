@@ -16,6 +16,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/distroless-dev/distroless/lockfile"
 )
 
 const sourceURL = "https://example.com/team/app"
@@ -192,4 +194,71 @@ func TestGenPlainLayoutSyft(t *testing.T) {
 		t.Errorf("syft's packages differ from gen's:\n%s", d)
 	}
 	t.Logf("syft: %d packages", len(found))
+}
+
+// TestReleaseSettings: a release file's settings (the file's for every
+// image, an image's over them) are in the pushed images' configs and
+// manifests as skopeo reads them, for root and nonroot alike, and the
+// image is the one gen makes with the same settings as flags.
+func TestReleaseSettings(t *testing.T) {
+	integration(t)
+	e := newReleaseEnv(t)
+	release := `registry: ` + e.reg.Host + `/settings
+distros: [debian:trixie]
+users: [root, nonroot]
+env: {TZ: UTC, FOO: file}
+annotations: {org.opencontainers.image.source: "` + sourceURL + `"}
+images:
+  - profile: static
+    debug: [true]
+    entrypoint: [/busybox/sh, -c]
+    cmd: [echo hi]
+    workdir: /srv
+    env: {FOO: image}
+    labels: {team: platform}
+`
+	if err := os.WriteFile(filepath.Join(e.dir, "release.yaml"), []byte(release), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := e.release(t)
+	digests := map[string]string{}
+	for _, im := range res.Images {
+		digests[im.Variant] = im.Digest
+	}
+	creds := "--creds=" + e.reg.User + ":" + e.reg.Password
+	for variant, user := range map[string]string{"debug": "0:0", "debug-nonroot": "65532:65532"} {
+		ref := "docker://" + e.reg.Host + "/settings/static-debian13:" + variant
+		var cfg imageConfig
+		if err := json.Unmarshal(skopeo(t, "inspect", "--tls-verify=false", creds, "--config", ref), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		c := cfg.Config
+		if !slices.Equal(c.Entrypoint, []string{"/busybox/sh", "-c"}) || !slices.Equal(c.Cmd, []string{"echo hi"}) || c.WorkingDir != "/srv" || c.User != user {
+			t.Errorf("%s: entrypoint %q, cmd %q, workdir %q, user %q", variant, c.Entrypoint, c.Cmd, c.WorkingDir, c.User)
+		}
+		if !slices.Contains(c.Env, "FOO=image") || !slices.Contains(c.Env, "TZ=UTC") || c.Labels["team"] != "platform" {
+			t.Errorf("%s: env %q, labels %v", variant, c.Env, c.Labels)
+		}
+		var m ociManifest
+		if err := json.Unmarshal(skopeo(t, "inspect", "--tls-verify=false", creds, "--raw", ref), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Annotations["org.opencontainers.image.source"] != sourceURL {
+			t.Errorf("%s: manifest annotations %v", variant, m.Annotations)
+		}
+	}
+	set, err := lockfile.ReadSet(filepath.Join(e.dir, "release.lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(e.dir, "static-debug.lock")
+	if err := lockfile.Write(lock, set.Find("static-debug debian:trixie amd64")); err != nil {
+		t.Fatal(err)
+	}
+	d := genDigest(t, "static", "--debug", "--distro", "debian:trixie", "--lock", lock, "--cache-dir", testCache, "-o", "oci:"+filepath.Join(e.dir, "gen"),
+		"--env", "TZ=UTC", "--env", "FOO=image", "--entrypoint", "/busybox/sh -c", "--cmd", `["echo hi"]`, "--workdir", "/srv",
+		"--label", "team=platform", "--annotation", "org.opencontainers.image.source="+sourceURL)
+	if d != digests["debug-nonroot"] {
+		t.Errorf("gen with the settings as flags gives %s, the release pushed %s", d, digests["debug-nonroot"])
+	}
 }
