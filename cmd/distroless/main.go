@@ -215,7 +215,11 @@ Outputs (-o, repeatable: every one is written):
   oci:DIR[:TAG]                an OCI image layout (default oci:./PROFILE, tag latest)
   oci-archive:FILE[:REF]       a tar of an OCI image layout (podman, skopeo)
   docker-archive:FILE[:REF]    a tarball for docker load / podman load
-  REGISTRY/REPO:TAG            a push, with podman's or docker's credentials`,
+  REGISTRY/REPO:TAG            a push, with podman's or docker's credentials
+
+A layout or oci-archive holds the image alone, which podman, skopeo, syft
+and umoci read untagged; --attach adds the SBOM and provenance referrers
+(and --sign-key's signatures). Pushes carry them in any case.`,
 		Args: pf.args(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, name, err := pf.apply(*opts, args)
