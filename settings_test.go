@@ -71,3 +71,18 @@ func TestSettingsOverProfile(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestAttachOutputs: pushes hold attachments; layouts and oci-archives
+// only with Attach; docker-archives never.
+func TestAttachOutputs(t *testing.T) {
+	outs := []string{"oci:a", "oci-archive:b.tar", "docker-archive:c.tar", "registry.example/r:t"}
+	if got := (GenOptions{}).attachOutputs(outs); !reflect.DeepEqual(got, []string{"registry.example/r:t"}) {
+		t.Errorf("without Attach: %v", got)
+	}
+	if got := (GenOptions{Attach: true}).attachOutputs(outs); !reflect.DeepEqual(got, []string{"oci:a", "oci-archive:b.tar", "registry.example/r:t"}) {
+		t.Errorf("with Attach: %v", got)
+	}
+	if got := (GenOptions{Attach: true}).attachOutputs([]string{"docker-archive:c.tar"}); len(got) != 0 {
+		t.Errorf("docker-archive with Attach: %v", got)
+	}
+}
