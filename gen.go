@@ -85,6 +85,14 @@ type GenOptions struct {
 	// files or trees into the image, each SRC:DEST (--add-file).
 	CACerts  []string
 	AddFiles []string
+	// Settings override the profile's entrypoint, command, working
+	// directory, environment, labels and annotations (settings.go).
+	Settings Settings
+	// Attach puts the attachments (SBOM and provenance referrers, cosign
+	// signatures and attestations) into OCI layouts and oci-archives too;
+	// without it they hold the image or index alone, which every tool
+	// reads untagged. Pushes carry the attachments in any case.
+	Attach bool
 
 	// provenance, when set, amends what each image's provenance says of
 	// its build (a release records its file and lockfile).
@@ -223,6 +231,12 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 			}
 		}
 	}
+	if err := o.Settings.Check(); err != nil {
+		return nil, &UsageError{err}
+	}
+	if o.SignKey != "" && len(o.attachOutputs(outputs)) == 0 && !slices.ContainsFunc(outputs, func(op string) bool { return strings.HasPrefix(op, "docker-archive:") }) {
+		return nil, &UsageError{fmt.Errorf("--sign-key: no output holds signatures: they go to registry pushes, and with --attach into OCI layouts and oci-archives")}
+	}
 	sc, err := openSupplyChain(o, outputs)
 	if err != nil {
 		return nil, err
@@ -264,6 +278,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	progress("writing " + strings.Join(outputs, ", "))
 	// The image is named for the profile it resolved to (python3 → python3.X).
 	writeOpts := o.writeOptions(imgs[0].Plan.Name)
+	writeOpts.Attach = o.Attach
 	for _, out := range outputs {
 		for _, p := range assemble.CleanStale(out, writeOpts) {
 			o.log("removed %s, left by an interrupted gen", p)
@@ -296,7 +311,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 		Provenance: supply.Provenance[imgs[0].Digest], Signature: supply.Signature[digest], Attestations: supply.Attestations[digest]}
 	res.SBOMFiles = sbomFiles
 	res.Memo = !slices.ContainsFunc(imgs, func(pi *PlatformImage) bool { return !pi.memo })
-	if boms[0] != nil && wantSBOM("", outputs...) {
+	if boms[0] != nil && wantSBOM("", o.attachOutputs(outputs)...) {
 		res.SBOM = boms[0].digest
 	}
 	if len(imgs) == 1 {
@@ -310,7 +325,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	for i, im := range imgs {
 		pr := im.result()
 		pr.Provenance = supply.Provenance[im.Digest]
-		if boms[i] != nil && wantSBOM("", outputs...) {
+		if boms[i] != nil && wantSBOM("", o.attachOutputs(outputs)...) {
 			pr.SBOM = boms[i].digest
 		}
 		res.Platforms = append(res.Platforms, pr)
@@ -356,7 +371,7 @@ func (o GenOptions) artifactOf(imgs []*PlatformImage, outputs []string, sc *supp
 	var art assemble.Artifact
 	var built []builtImage
 	boms := make([]*genSBOM, len(imgs))
-	if wantSBOM(o.SBOM, outputs...) {
+	if wantSBOM(o.SBOM, o.attachOutputs(outputs)...) {
 		// Each platform's SBOM, side by side.
 		c, err := o.cache()
 		if err != nil {
@@ -384,7 +399,7 @@ func (o GenOptions) artifactOf(imgs []*PlatformImage, outputs []string, sc *supp
 			o.provenance(&b.build)
 		}
 		if boms[i] != nil {
-			if wantSBOM("", outputs...) {
+			if wantSBOM("", o.attachOutputs(outputs)...) {
 				art.Referrers = append(art.Referrers, boms[i].referrer)
 				b.docs = append(b.docs, attest.Predicate{Type: sbomFormat.PredicateType(), JSON: boms[i].doc})
 			}
@@ -397,11 +412,36 @@ func (o GenOptions) artifactOf(imgs []*PlatformImage, outputs []string, sc *supp
 	} else if art.Index, err = imageIndex(imgs); err != nil {
 		return art, nil, attached{}, err
 	}
+	if len(o.Settings.Annotations) > 0 && art.Index != nil {
+		art.Index = mutate.Annotations(art.Index, o.Settings.Annotations).(v1.ImageIndex)
+	}
+	if len(o.attachOutputs(outputs)) == 0 {
+		return art, boms, attached{}, nil // nowhere to attach anything
+	}
 	supply, err := sc.attach(&art, signOutput(outputs), built)
 	if err != nil {
 		return art, nil, attached{}, err
 	}
 	return art, boms, supply, nil
+}
+
+// attachOutputs are the outputs that hold attachments (SBOM and
+// provenance referrers, signatures): the pushes, and with Attach the OCI
+// layouts and oci-archives.
+func (o GenOptions) attachOutputs(outputs []string) []string {
+	var out []string
+	for _, op := range outputs {
+		switch {
+		case strings.HasPrefix(op, "docker-archive:"):
+		case strings.HasPrefix(op, "oci:"), strings.HasPrefix(op, "oci-archive:"):
+			if o.Attach {
+				out = append(out, op)
+			}
+		default:
+			out = append(out, op)
+		}
+	}
+	return out
 }
 
 // progress is the progress callback, never nil.
@@ -1095,8 +1135,8 @@ func (in *genInput) spec(o GenOptions, u imageUser, payload packages.Payload) (a
 	if err != nil {
 		return assemble.Spec{}, err
 	}
-	cfg := in.plan.Config
-	user, workdir := u.with(cfg)
+	cfg := o.Settings.apply(in.plan.Config)
+	user, workdir := u.withSettings(in.plan.Config, o.Settings)
 	spec := assemble.Spec{
 		Payload:          payload,
 		Arch:             in.arch,
@@ -1133,6 +1173,7 @@ func (in *genInput) spec(o GenOptions, u imageUser, payload packages.Payload) (a
 	})
 	maps.Copy(spec.Labels, cfg.Labels)
 	spec.Annotations = maps.Clone(spec.Labels)
+	maps.Copy(spec.Annotations, o.Settings.Annotations)
 
 	for li, lv := range in.plan.Levels {
 		layer := assemble.Layer{Name: lv.Name, Generate: in.plan.Chain[li].Generate}

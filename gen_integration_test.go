@@ -83,7 +83,9 @@ func (s *sharedImage) get(t *testing.T) *sharedImage {
 		}
 		s.dir = filepath.Join(root, s.name)
 		args := append([]string{"gen"}, s.args...)
-		args = append(args, "--cache-dir", testCache, "-o", "oci:"+s.dir+":"+s.tag, "--json")
+		// --attach: the tests read the SBOM and provenance referrers of
+		// these layouts.
+		args = append(args, "--cache-dir", testCache, "-o", "oci:"+s.dir+":"+s.tag, "--json", "--attach")
 		start := time.Now()
 		stdout, stderr, code, err := runBin("", args...)
 		s.stderr = stderr

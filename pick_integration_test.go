@@ -354,8 +354,8 @@ func TestNoSilentDowngrade(t *testing.T) {
 			if got := lastLine(stdout); got != res.Digest {
 				t.Errorf("clean run: digest %s, baseline %s", got, res.Digest)
 			}
-			// The image is the baseline's; its SBOM and provenance name
-			// this proxy's URLs, so the layout's referrers changed.
+			// The image is the baseline's (the layout holds it alone; its
+			// SBOM and provenance, unattached, would name this proxy's URLs).
 			before = treeDigest(t, out)
 		})
 	}

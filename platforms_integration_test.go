@@ -539,7 +539,7 @@ func TestGenPlatformsSharedLayers(t *testing.T) {
 	}
 	out := filepath.Join(dir, "out")
 	stdout, stderr, code := cli(t, "gen", "-f", prof, "--distro", "debian:trixie", "--platform", "linux/amd64,linux/arm64",
-		"--cache-dir", testCache, "-o", "oci:"+out+":x", "--json")
+		"--cache-dir", testCache, "-o", "oci:"+out+":x", "--json", "--attach")
 	if code != 0 {
 		t.Fatalf("gen: exit %d: %s", code, tail(stderr, 20))
 	}

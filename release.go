@@ -428,7 +428,8 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 	}
 
 	art, digest, b, err := o.buildImage(ctx, releaseBuild{profile: profile, file: pf, distro: im.Distro, platforms: im.Platforms,
-		user: im.User, debug: im.Debug, locks: locks, lockPath: lockPath, label: im.Key(), tags: im.Tags}, last, progress)
+		user: im.User, debug: im.Debug, locks: locks, lockPath: lockPath, label: im.Key(), tags: im.Tags,
+		settings: Settings(im.Settings)}, last, progress)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -486,13 +487,14 @@ type releaseBuild struct {
 	lockPath  string           // the release's lockfile
 	label     string           // for progress
 	tags      []string         // where it goes (the signatures name the first's repository)
+	settings  Settings         // the release file's image settings
 }
 
 // genOptions are the gen settings of an image of the matrix.
 func (o *ReleaseOptions) genOptions(rb releaseBuild, progress func(string)) GenOptions {
 	g := GenOptions{Options: o.Options, Progress: progress, User: rb.user, Parallel: o.Parallel,
 		MaxImageSize: o.MaxImageSize, MaxFileSize: o.MaxFileSize, BuilderID: o.BuilderID, Argv: o.Argv, Registry: o.Registry,
-		SBOMFormat: o.SBOMFormat, SignKey: o.SignKey, Lock: rb.lockPath, CACerts: o.caCerts}
+		SBOMFormat: o.SBOMFormat, SignKey: o.SignKey, Lock: rb.lockPath, CACerts: o.caCerts, Settings: rb.settings}
 	g.Options.Profile, g.Options.Distro, g.Options.Arch = rb.file, rb.distro, ""
 	g.Options.Add, g.Options.Exclude = nil, nil
 	release, lockPath := o.path, rb.lockPath
@@ -525,7 +527,11 @@ func (b *builtPlatforms) variants(u imageUser) []*PlatformImage {
 func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *builtPlatforms, progress func(string)) (assemble.Artifact, string, *builtPlatforms, error) {
 	var art assemble.Artifact
 	g := o.genOptions(rb, progress)
-	buildKey := rb.profile + " " + rb.distro + " " + strings.Join(rb.platforms, ",") + " " + fmt.Sprint(rb.debug)
+	settings, err := json.Marshal(rb.settings)
+	if err != nil {
+		return art, "", nil, err
+	}
+	buildKey := rb.profile + " " + rb.distro + " " + strings.Join(rb.platforms, ",") + " " + fmt.Sprint(rb.debug) + " " + string(settings)
 	u, err := userOf(rb.user)
 	if err != nil {
 		return art, "", nil, err
@@ -564,7 +570,7 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 	// The user's variant of each image: the build differs by user only
 	// in its config; SBOM and provenance are of this image.
 	for _, pi := range b.variants(u) {
-		vi, err := withUser(pi.Image, u, pi.Plan.Config)
+		vi, err := withUser(pi.Image, u, pi.Plan.Config, rb.settings)
 		if err != nil {
 			return art, "", nil, err
 		}
@@ -593,14 +599,15 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 }
 
 // withUser returns img with the user and working directory that gen
-// --user gives an image of a profile with config cfg: a build differs
-// by user only in its config, so the image is the same as gen's.
-func withUser(img v1.Image, u imageUser, cfg profiles.Config) (v1.Image, error) {
+// --user gives an image of a profile with config cfg and settings s: a
+// build differs by user only in its config, so the image is the same as
+// gen's.
+func withUser(img v1.Image, u imageUser, cfg profiles.Config, s Settings) (v1.Image, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
 	}
-	user, workdir := u.with(cfg)
+	user, workdir := u.withSettings(cfg, s)
 	if cf.Config.User == user && cf.Config.WorkingDir == workdir {
 		return img, nil
 	}
@@ -627,6 +634,11 @@ func (o *ReleaseOptions) releaseInputs(tool string, im releasefile.Image, pf *pr
 	}
 	put("distroless-release-2", tool, Version, im.Profile, im.User, fmt.Sprint(im.Debug), os.Getenv("SOURCE_DATE_EPOCH"), im.Distro)
 	put(im.Platforms...)
+	settings, err := json.Marshal(im.Settings)
+	if err != nil {
+		return "", err
+	}
+	put(string(settings))
 	put(o.SBOMFormat, o.BuilderID, o.path, o.SignKey, o.Keyring)
 	put(o.Argv...)
 	for _, f := range append([]string{o.SignKey, o.Keyring}, o.caCerts...) {

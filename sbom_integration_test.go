@@ -185,10 +185,10 @@ func TestSBOMFileReproducible(t *testing.T) {
 	integration(t)
 	dir := t.TempDir()
 	lock := filepath.Join(dir, "static.lock")
-	gen := func(out, file string) GenResult {
+	gen := func(out, file string, extra ...string) GenResult {
 		t.Helper()
-		cmd := exec.Command(testBin, "gen", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--lock", lock,
-			"-o", out, "--sbom", file, "--sbom-format", "cyclonedx", "--json")
+		cmd := exec.Command(testBin, append([]string{"gen", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--lock", lock,
+			"-o", out, "--sbom", file, "--sbom-format", "cyclonedx", "--json"}, extra...)...)
 		cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -203,7 +203,7 @@ func TestSBOMFileReproducible(t *testing.T) {
 		return res
 	}
 	first := filepath.Join(dir, "first.cdx.json")
-	res1 := gen("oci:"+filepath.Join(dir, "one"), first) // resolves and writes the lockfile
+	res1 := gen("oci:"+filepath.Join(dir, "one"), first, "--attach") // resolves and writes the lockfile
 	ref, attached := layoutReferrer(t, filepath.Join(dir, "one"), res1.Digest, "application/vnd.cyclonedx+json")
 	a, err := os.ReadFile(first)
 	if err != nil {
@@ -275,6 +275,33 @@ func TestSBOMFileReproducible(t *testing.T) {
 	if res2.SBOM != "" {
 		t.Errorf("a docker-archive holds no referrer, yet gen says SBOM %s", res2.SBOM)
 	}
+	// A layout without --attach: the file alone, the layout the image alone.
+	third := filepath.Join(dir, "third.cdx.json")
+	res3 := gen("oci:"+filepath.Join(dir, "plain"), third)
+	c, err := os.ReadFile(third)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res3.Digest != res1.Digest || !bytes.Equal(a, c) || res3.SBOM != "" || res3.Provenance != "" {
+		t.Errorf("without --attach: image %s (was %s), same SBOM %v, attached SBOM %q, provenance %q", res3.Digest, res1.Digest, bytes.Equal(a, c), res3.SBOM, res3.Provenance)
+	}
+	if n := len(readIndex(t, filepath.Join(dir, "plain")).Manifests); n != 1 {
+		t.Errorf("a layout without --attach holds %d manifests, want the image alone", n)
+	}
+}
+
+// readIndex reads a layout's index.json.
+func readIndex(t *testing.T, dir string) v1.IndexManifest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ix v1.IndexManifest
+	if err := json.Unmarshal(b, &ix); err != nil {
+		t.Fatal(err)
+	}
+	return ix
 }
 
 // TestSBOMRefused: a bad --sbom-format or an --sbom that is a directory
@@ -376,7 +403,7 @@ func TestSBOMHostilePackages(t *testing.T) {
 	prof := writeProfile(t, "name: app\npackages: [odd]\n")
 	out := filepath.Join(t.TempDir(), "img")
 	file := filepath.Join(t.TempDir(), "sbom.json")
-	d := genDigest(t, "-f", prof, "--distro", distroFile, "--cache-dir", filepath.Join(t.TempDir(), "cache"), "-o", "oci:"+out+":v1", "--sbom", file)
+	d := genDigest(t, "-f", prof, "--distro", distroFile, "--cache-dir", filepath.Join(t.TempDir(), "cache"), "-o", "oci:"+out+":v1", "--sbom", file, "--attach")
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)

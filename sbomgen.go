@@ -28,8 +28,9 @@ type genSBOM struct {
 }
 
 // wantSBOM says whether gen makes an SBOM: when asked for a file, and
-// when an output can hold a referrer (an OCI layout, a push; not a
-// docker-archive). wantSBOM("", outputs...) says whether to attach it.
+// when an output holds a referrer (a push, an OCI layout with --attach;
+// not a docker-archive; callers pass GenOptions.attachOutputs).
+// wantSBOM("", outputs...) says whether to attach it.
 func wantSBOM(file string, outputs ...string) bool {
 	if file != "" {
 		return true

@@ -379,7 +379,7 @@ func TestSupplyChainLayout(t *testing.T) {
 	for _, d := range []string{"a", "b"} {
 		dir := filepath.Join(s.dir, d)
 		os.MkdirAll(dir, 0o755)
-		results = append(results, s.gen(t, dir, "static", "--distro", "debian:trixie", "-o", "oci:./out:static", "--sign-key", key))
+		results = append(results, s.gen(t, dir, "static", "--distro", "debian:trixie", "-o", "oci:./out:static", "--sign-key", key, "--attach"))
 	}
 	res := results[0]
 	if results[1].Digest != res.Digest || results[1].Provenance != res.Provenance {
@@ -463,7 +463,7 @@ func TestSupplyChainLayout(t *testing.T) {
 		"no password":    {[]string{"COSIGN_PASSWORD="}, []string{"-o", "oci:" + out}, 1, "COSIGN_PASSWORD"},
 		"docker-archive": {nil, []string{"-o", "docker-archive:" + out + ".tar"}, 2, "docker-archive"},
 	} {
-		_, stderr, code := s.run(t, "", c.env, testBin, append([]string{"gen", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--sign-key", key}, c.args...)...)
+		_, stderr, code := s.run(t, "", c.env, testBin, append([]string{"gen", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--sign-key", key, "--attach"}, c.args...)...)
 		if code != c.code || !strings.Contains(stderr, c.want) {
 			t.Errorf("%s: exit %d, want %d with %q:\n%s", name, code, c.code, c.want, stderr)
 		}

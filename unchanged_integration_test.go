@@ -124,4 +124,25 @@ func TestGenLayoutUnchanged(t *testing.T) {
 	if err != nil || !strings.Contains(string(idx), `"v1"`) || !strings.Contains(string(idx), `"v2"`) {
 		t.Errorf("index.json after v2 and v1 again: %v\n%s", err, idx)
 	}
+
+	// With --attach (the SBOM and provenance beside the image) too, a gen
+	// that changes nothing leaves the layout as it is; one without
+	// --attach takes them out.
+	out = filepath.Join(t.TempDir(), "attached")
+	attached := func(extra ...string) string {
+		t.Helper()
+		return genDigest(t, append([]string{"-f", prof, "--distro", distroFile, "--cache-dir", cache, "-o", "oci:" + out}, extra...)...)
+	}
+	attached("--attach")
+	before = ids(t)
+	if attached("--attach") != d || !same(before, ids(t)) {
+		t.Error("a gen --attach that changed nothing rewrote the layout")
+	}
+	if idx, err := os.ReadFile(filepath.Join(out, "index.json")); err != nil || strings.Count(string(idx), `"digest"`) != 3 {
+		t.Errorf("index.json with --attach: %v\n%s", err, idx)
+	}
+	attached()
+	if idx, err := os.ReadFile(filepath.Join(out, "index.json")); err != nil || strings.Count(string(idx), `"digest"`) != 1 {
+		t.Errorf("index.json after a gen without --attach: %v\n%s", err, idx)
+	}
 }

@@ -1,7 +1,11 @@
 package assemble
 
 import (
+	"archive/tar"
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -61,10 +65,10 @@ func TestWriteOutputsReferrersFollowTheirSubject(t *testing.T) {
 	sig1 := referrer(t, img1, "signature one")
 
 	if _, err := WriteOutputs(ctx, Artifact{Image: img1, Referrers: []v1.Image{r1}, Tagged: map[string]v1.Image{"sha256-x.sig": sig1}},
-		[]string{"oci:" + dir + ":a"}, WriteOptions{}); err != nil {
+		[]string{"oci:" + dir + ":a"}, WriteOptions{Attach: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := WriteOutputs(ctx, Artifact{Image: img2, Referrers: []v1.Image{r2}}, []string{"oci:" + dir + ":b"}, WriteOptions{}); err != nil {
+	if _, err := WriteOutputs(ctx, Artifact{Image: img2, Referrers: []v1.Image{r2}}, []string{"oci:" + dir + ":b"}, WriteOptions{Attach: true}); err != nil {
 		t.Fatal(err)
 	}
 	got := layoutRefs(t, dir)
@@ -77,7 +81,7 @@ func TestWriteOutputsReferrersFollowTheirSubject(t *testing.T) {
 		t.Fatalf("tags: %v", got)
 	}
 	// Replacing tag a drops img1's referrer and keeps b's.
-	if _, err := WriteOutputs(ctx, Artifact{Image: img3, Referrers: []v1.Image{r3}}, []string{"oci:" + dir + ":a"}, WriteOptions{}); err != nil {
+	if _, err := WriteOutputs(ctx, Artifact{Image: img3, Referrers: []v1.Image{r3}}, []string{"oci:" + dir + ":a"}, WriteOptions{Attach: true}); err != nil {
 		t.Fatal(err)
 	}
 	got = layoutRefs(t, dir)
@@ -123,7 +127,7 @@ func TestWriteOutputsIndex(t *testing.T) {
 	)
 	idx = mutate.IndexMediaType(idx, types.OCIImageIndex)
 	r2 := referrer(t, img2, "sbom arm")
-	wr, err := WriteOutputs(ctx, Artifact{Index: idx, Referrers: []v1.Image{r2}}, []string{"oci:" + dir + ":multi"}, WriteOptions{})
+	wr, err := WriteOutputs(ctx, Artifact{Index: idx, Referrers: []v1.Image{r2}}, []string{"oci:" + dir + ":multi"}, WriteOptions{Attach: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,6 +173,87 @@ func TestWriteOutputsIndex(t *testing.T) {
 	}
 	if _, err := WriteOutputs(ctx, Artifact{Image: img1, Tagged: map[string]v1.Image{"../x": img2}}, []string{"oci:" + dir}, WriteOptions{}); err == nil {
 		t.Fatal("bad attached tag accepted")
+	}
+}
+
+// Without WriteOptions.Attach a layout or oci-archive holds the artifact
+// alone, and a write drops what an earlier one attached to the same image,
+// but not other images' attachments.
+func TestWriteOutputsLayoutWithoutAttachments(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir() + "/l"
+	img1, img2 := testImage(t, "one"), testImage(t, "two")
+	r1, r2 := referrer(t, img1, "sbom one"), referrer(t, img2, "sbom two")
+	sigTag := strings.Replace(digestOf(t, img1), ":", "-", 1) + ".sig"
+	sig1 := referrer(t, img1, "signature one")
+	art1 := Artifact{Image: img1, Referrers: []v1.Image{r1}, Tagged: map[string]v1.Image{sigTag: sig1}}
+
+	if _, err := WriteOutputs(ctx, art1, []string{"oci:" + dir}, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := layoutRefs(t, dir); len(got) != 1 || got["latest"] != digestOf(t, img1) {
+		t.Fatalf("layout without --attach: %v", got)
+	}
+	if _, err := WriteOutputs(ctx, art1, []string{"oci:" + dir}, WriteOptions{Attach: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := layoutRefs(t, dir); len(got) != 3 || got[sigTag] != digestOf(t, sig1) || !hasDigest(got, digestOf(t, r1)) {
+		t.Fatalf("layout with Attach: %v", got)
+	}
+	if _, err := WriteOutputs(ctx, Artifact{Image: img2, Referrers: []v1.Image{r2}}, []string{"oci:" + dir + ":b"}, WriteOptions{Attach: true}); err != nil {
+		t.Fatal(err)
+	}
+	// The same image again without attachments: its own go, b's stay.
+	if _, err := WriteOutputs(ctx, art1, []string{"oci:" + dir}, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := layoutRefs(t, dir)
+	if len(got) != 3 || got["latest"] != digestOf(t, img1) || got["b"] != digestOf(t, img2) || !hasDigest(got, digestOf(t, r2)) {
+		t.Fatalf("after a write without attachments: %v", got)
+	}
+	blobs, err := os.ReadDir(filepath.Join(dir, "blobs", "sha256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range blobs {
+		for _, gone := range []v1.Image{r1, sig1} {
+			if "sha256:"+b.Name() == digestOf(t, gone) {
+				t.Fatalf("blob %s of a dropped attachment is still in the layout", b.Name())
+			}
+		}
+	}
+	// An oci-archive holds the image alone too.
+	arch := t.TempDir() + "/a.tar"
+	if _, err := WriteOutputs(ctx, art1, []string{"oci-archive:" + arch}, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ix := untarIndex(t, arch)
+	if len(ix.Manifests) != 1 || ix.Manifests[0].Digest.String() != digestOf(t, img1) {
+		t.Fatalf("oci-archive index: %+v", ix.Manifests)
+	}
+}
+
+// untarIndex is the index.json of an oci-archive.
+func untarIndex(t *testing.T, file string) v1.IndexManifest {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no index.json in %s: %v", file, err)
+		}
+		if h.Name == "index.json" {
+			var ix v1.IndexManifest
+			if err := json.NewDecoder(tr).Decode(&ix); err != nil {
+				t.Fatal(err)
+			}
+			return ix
+		}
 	}
 }
 

@@ -35,6 +35,13 @@ type WriteOptions struct {
 	Keychain authn.Keychain
 	// Registry is the registry settings of pushes.
 	Registry RegistryOptions
+	// Attach writes the artifact's Referrers and Tagged manifests into OCI
+	// layouts and oci-archives too. Without it those hold the image or
+	// index alone (one manifest per tag, which podman, skopeo, syft and
+	// umoci read untagged), and the attachments an earlier write left
+	// there for the same image are dropped. Pushes carry them in any
+	// case; a docker-archive never does.
+	Attach bool
 }
 
 // registry is the registry settings, with Keychain applied.
@@ -70,6 +77,10 @@ type Artifact struct {
 	// artifact (cosign's sha256-HEX.sig and .att), replacing what those
 	// tags held. A docker-archive holds none of them.
 	Tagged map[string]v1.Image
+	// detached says the attachments were left out (WriteOptions.Attach
+	// unset): a layout write then drops those an earlier write left of the
+	// same image.
+	detached bool
 }
 
 // check reports an artifact that is not exactly one image or index.
@@ -210,9 +221,13 @@ func WriteOutputs(ctx context.Context, a Artifact, outputs []string, opts WriteO
 				}
 			}
 		}
+		la := a // what a layout gets
+		if !opts.Attach {
+			la.Referrers, la.Tagged, la.detached = nil, nil, true
+		}
 		switch {
 		case t.dir != "":
-			if err := writeOCI(ctx, a, t.dir, t.tag); err != nil {
+			if err := writeOCI(ctx, la, t.dir, t.tag); err != nil {
 				return res, fmt.Errorf("writing %s: %w", output, err)
 			}
 		case t.file != "":
@@ -220,7 +235,7 @@ func WriteOutputs(ctx context.Context, a Artifact, outputs []string, opts WriteO
 				return res, fmt.Errorf("writing %s: %w", output, err)
 			}
 		case t.ociArchive != "":
-			if err := writeOCIArchive(ctx, a, t.ociArchive, t.tag); err != nil {
+			if err := writeOCIArchive(ctx, la, t.ociArchive, t.tag); err != nil {
 				return res, fmt.Errorf("writing %s: %w", output, err)
 			}
 		case !pushed:
@@ -517,7 +532,13 @@ func writeOCI(ctx context.Context, a Artifact, dir, tag string) (err error) {
 	index := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
 	if old != nil {
 		index.Annotations = old.Annotations
-		kept, err := keptManifests(dir, old.Manifests, fresh)
+		var detach map[v1.Hash]bool // the attachments of these go
+		if a.detached {
+			if detach, err = artifactDigests(a); err != nil {
+				return err
+			}
+		}
+		kept, err := keptManifests(dir, old.Manifests, fresh, detach)
 		if err != nil {
 			return err
 		}
@@ -821,16 +842,43 @@ func sameRef(a, b v1.Descriptor) bool {
 	return a.Annotations[RefNameAnnotation] == b.Annotations[RefNameAnnotation]
 }
 
+// artifactDigests are the digests of the artifact's manifests: the image,
+// or the index and its images.
+func artifactDigests(a Artifact) (map[v1.Hash]bool, error) {
+	desc, err := a.descriptor()
+	if err != nil {
+		return nil, err
+	}
+	ds := map[v1.Hash]bool{desc.Digest: true}
+	if a.Index != nil {
+		im, err := a.Index.IndexManifest()
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range im.Manifests {
+			ds[m.Digest] = true
+		}
+	}
+	return ds, nil
+}
+
 // keptManifests are the manifests of an existing layout (in dir) that stay
 // beside the fresh ones: those tagged with a tag no fresh manifest has,
 // and the untagged ones (referrers) whose subject is among the manifests
 // that stay or one of their child manifests. A referrer of a replaced
-// image goes with it. An untagged manifest without a subject stays.
-func keptManifests(dir string, old, fresh []v1.Descriptor) ([]v1.Descriptor, error) {
+// image goes with it. An untagged manifest without a subject stays. The
+// attachments of the manifests in detach go: their referrers and cosign's
+// sha256-HEX.sig, .att and .sbom tags.
+func keptManifests(dir string, old, fresh []v1.Descriptor, detach map[v1.Hash]bool) ([]v1.Descriptor, error) {
 	taken := map[string]bool{}
 	for _, f := range fresh {
 		if t, ok := f.Annotations[RefNameAnnotation]; ok {
 			taken[t] = true
+		}
+	}
+	for d := range detach {
+		for _, suffix := range []string{".sig", ".att", ".sbom"} {
+			taken[d.Algorithm+"-"+d.Hex+suffix] = true
 		}
 	}
 	live := map[v1.Hash]bool{}
@@ -886,6 +934,8 @@ func keptManifests(dir string, old, fresh []v1.Descriptor) ([]v1.Descriptor, err
 			case head.Subject == nil:
 				kept = append(kept, m)
 				changed = true
+			case detach[head.Subject.Digest]:
+				// An attachment of an image written without them.
 			case live[head.Subject.Digest] && !live[m.Digest]:
 				kept = append(kept, m)
 				live[m.Digest] = true

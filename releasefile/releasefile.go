@@ -1,7 +1,8 @@
 // Package releasefile is the release file format of `distroless release`:
 // a matrix of images (built-in profiles or profile files) × distros ×
 // platforms × users × debug variants, the tag templates that name each
-// image, and the registry they are pushed to. Load reads and checks a file,
+// image, the registry they are pushed to, and image settings (entrypoint,
+// cmd, workdir, env, labels, annotations) for all or one of them. Load reads and checks a file,
 // every error naming its line; Expand turns the matrix into the list of
 // images to build, a pure function of the file and the distros' names.
 package releasefile
@@ -34,7 +35,109 @@ type File struct {
 	// CACerts are PEM CA certificates every image trusts (gen's
 	// --ca-cert), relative to the file's directory; CACertPaths resolves
 	// them.
-	CACerts []string
+	CACerts  []string
+	Settings Settings // of every image, under each image's own
+}
+
+// Settings are image settings (as gen's --entrypoint, --cmd, --workdir,
+// --env, --label and --annotation) over the profile's, as a child
+// profile's would be: entrypoint replaces the profile's and drops its
+// cmd. The file's apply to every image, an image's over the file's.
+type Settings struct {
+	Entrypoint, Cmd          []string // nil: not given ([] gives none)
+	Workdir                  string
+	Env, Labels, Annotations map[string]string
+}
+
+// settingKeys are the keys of Settings in a file and in an images entry.
+var settingKeys = []string{"entrypoint", "cmd", "workdir", "env", "labels", "annotations"}
+
+// Over returns s over d: s's entrypoint replaces d's and d's cmd, s's cmd
+// and workdir replace d's, and s's maps add to d's.
+func (s Settings) Over(d Settings) Settings {
+	out := d
+	if s.Entrypoint != nil {
+		out.Entrypoint, out.Cmd = s.Entrypoint, nil
+	}
+	if s.Cmd != nil {
+		out.Cmd = s.Cmd
+	}
+	if s.Workdir != "" {
+		out.Workdir = s.Workdir
+	}
+	merge := func(a, b map[string]string) map[string]string {
+		if len(a)+len(b) == 0 {
+			return nil
+		}
+		m := map[string]string{}
+		for k, v := range a {
+			m[k] = v
+		}
+		for k, v := range b {
+			m[k] = v
+		}
+		return m
+	}
+	out.Env, out.Labels, out.Annotations = merge(d.Env, s.Env), merge(d.Labels, s.Labels), merge(d.Annotations, s.Annotations)
+	return out
+}
+
+// set reads one setting.
+func (s *Settings) set(path, k string, v *yaml.Node) error {
+	switch k {
+	case "entrypoint", "cmd":
+		if v.Kind != yaml.SequenceNode {
+			return lineError(path, v, "%s: want a list of strings (the argument vector; [] for none)", k)
+		}
+		argv := []string{}
+		for _, c := range v.Content {
+			if c.Kind != yaml.ScalarNode || c.Tag == "!!null" || strings.ContainsRune(c.Value, 0) {
+				return lineError(path, c, "%s: want strings", k)
+			}
+			argv = append(argv, c.Value)
+		}
+		if k == "entrypoint" {
+			s.Entrypoint = argv
+		} else {
+			s.Cmd = argv
+		}
+	case "workdir":
+		w, err := scalar(path, k, v)
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(w, "/") || strings.ContainsRune(w, 0) {
+			return lineError(path, v, "workdir %q: want an absolute path", w)
+		}
+		s.Workdir = w
+	default: // env, labels, annotations
+		if v.Kind != yaml.MappingNode {
+			return lineError(path, v, "%s: want a mapping of KEY: VALUE", k)
+		}
+		m := map[string]string{}
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			kn, vn := v.Content[i], v.Content[i+1]
+			if kn.Kind != yaml.ScalarNode || kn.Value == "" || strings.ContainsRune(kn.Value, 0) || (k == "env" && strings.ContainsRune(kn.Value, '=')) {
+				return lineError(path, kn, "%s: key %q: want a non-empty name without '='", k, kn.Value)
+			}
+			if vn.Kind != yaml.ScalarNode || vn.Tag == "!!null" || strings.ContainsRune(vn.Value, 0) {
+				return lineError(path, vn, "%s: %s: want a string value", k, kn.Value)
+			}
+			if _, ok := m[kn.Value]; ok {
+				return lineError(path, kn, "%s: %s is given twice", k, kn.Value)
+			}
+			m[kn.Value] = vn.Value
+		}
+		switch k {
+		case "env":
+			s.Env = m
+		case "labels":
+			s.Labels = m
+		default:
+			s.Annotations = m
+		}
+	}
+	return nil
 }
 
 // CACertPaths are the ca-certs, relative paths taken from the release
@@ -66,6 +169,8 @@ type Entry struct {
 	Name    string // {name}; default the profile's name (a file's: its base name without .yaml)
 	Axes    Axes   // overrides of the file's defaults
 	Line    int
+	// Settings are the image's settings, over the file's.
+	Settings Settings
 }
 
 // Image is one image of the expanded matrix: what to build and the tags
@@ -82,6 +187,7 @@ type Image struct {
 	Variant     string   // latest, nonroot, debug, debug-nonroot, N, debug-N
 	Tags        []string // full references REGISTRY/REPO:TAG, in template order
 	Line        int      // the images entry it comes from
+	Settings    Settings // the entry's over the file's
 }
 
 // Key names the image in messages: NAME (DISTRO, VARIANT).
@@ -132,7 +238,10 @@ func Decode(path string, data []byte) (*File, error) {
 	f := &File{Path: path}
 	f.Defaults.lines = map[string]int{}
 	var images *yaml.Node
-	err := eachKey(path, root, "the release file", []string{"registry", "lock", "images", "distros", "platforms", "users", "debug", "tags", "ca-certs"}, func(k string, v *yaml.Node) error {
+	err := eachKey(path, root, "the release file", append([]string{"registry", "lock", "images", "distros", "platforms", "users", "debug", "tags", "ca-certs"}, settingKeys...), func(k string, v *yaml.Node) error {
+		if slices.Contains(settingKeys, k) {
+			return f.Settings.set(path, k, v)
+		}
 		switch k {
 		case "registry":
 			s, err := scalar(path, k, v)
@@ -377,7 +486,10 @@ func decodeEntry(path string, n *yaml.Node) (Entry, error) {
 	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
 		e.Profile = n.Value // - python3
 	} else {
-		err := eachKey(path, n, "an images entry", []string{"profile", "file", "name", "distros", "platforms", "users", "debug", "tags"}, func(k string, v *yaml.Node) error {
+		err := eachKey(path, n, "an images entry", append([]string{"profile", "file", "name", "distros", "platforms", "users", "debug", "tags"}, settingKeys...), func(k string, v *yaml.Node) error {
+			if slices.Contains(settingKeys, k) {
+				return e.Settings.set(path, k, v)
+			}
 			switch k {
 			case "profile", "file", "name":
 				s, err := scalar(path, k, v)
@@ -481,7 +593,7 @@ func Expand(f *File, env Env) ([]Image, error) {
 			for _, debug := range ax.Debug {
 				for _, user := range ax.Users {
 					im := Image{Name: e.Name, Distro: dn, Platforms: slices.Clone(ax.Platforms), User: user, Debug: debug,
-						Variant: Variant(user, debug), Line: e.Line}
+						Variant: Variant(user, debug), Line: e.Line, Settings: e.Settings.Over(f.Settings)}
 					if e.File != "" {
 						im.ProfileFile = f.rel(e.File)
 					} else {

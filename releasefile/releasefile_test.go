@@ -238,3 +238,63 @@ func TestLoad(t *testing.T) {
 		t.Errorf("ca-certs empty: %v", err)
 	}
 }
+
+func TestSettings(t *testing.T) {
+	src := `registry: r.example.com
+env: {TZ: UTC, A: file}
+labels: {team: platform}
+annotations: {org.opencontainers.image.source: https://example.com/src}
+cmd: [--help]
+images:
+  - static
+  - profile: python3
+    entrypoint: [/usr/bin/python3, -u]
+    cmd: [app.py]
+    workdir: /app
+    env: {A: image, B: "2"}
+    annotations: {x: y}
+  - profile: cc
+    entrypoint: []
+`
+	f, err := Decode("s.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ims, err := Expand(f, testEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Settings{
+		{Cmd: []string{"--help"}, Env: map[string]string{"TZ": "UTC", "A": "file"}, Labels: map[string]string{"team": "platform"},
+			Annotations: map[string]string{"org.opencontainers.image.source": "https://example.com/src"}},
+		{Entrypoint: []string{"/usr/bin/python3", "-u"}, Cmd: []string{"app.py"}, Workdir: "/app",
+			Env: map[string]string{"TZ": "UTC", "A": "image", "B": "2"}, Labels: map[string]string{"team": "platform"},
+			Annotations: map[string]string{"org.opencontainers.image.source": "https://example.com/src", "x": "y"}},
+		// The image's entrypoint drops the file's cmd, as a child profile's does.
+		{Entrypoint: []string{}, Env: map[string]string{"TZ": "UTC", "A": "file"}, Labels: map[string]string{"team": "platform"},
+			Annotations: map[string]string{"org.opencontainers.image.source": "https://example.com/src"}},
+	}
+	if len(ims) != len(want) {
+		t.Fatalf("%d images", len(ims))
+	}
+	for i, im := range ims {
+		if !reflect.DeepEqual(im.Settings, want[i]) {
+			t.Errorf("%s: settings %+v, want %+v", im.Key(), im.Settings, want[i])
+		}
+	}
+	for _, c := range []struct{ src, want string }{
+		{"registry: r.example.com\nenv: {\"\": x}\nimages: [static]\n", "line 2: env: key \"\""},
+		{"registry: r.example.com\nenv: {\"A=B\": x}\nimages: [static]\n", "line 2: env: key \"A=B\""},
+		{"registry: r.example.com\nenv: [A=B]\nimages: [static]\n", "line 2: env: want a mapping"},
+		{"registry: r.example.com\nlabels: {a: ~}\nimages: [static]\n", "line 2: labels: a: want a string value"},
+		{"registry: r.example.com\nimages:\n  - profile: static\n    entrypoint: /bin/app\n", "line 4: entrypoint: want a list"},
+		{"registry: r.example.com\nimages:\n  - profile: static\n    cmd: [[a]]\n", "line 4: cmd: want strings"},
+		{"registry: r.example.com\nworkdir: app\nimages: [static]\n", "line 2: workdir \"app\": want an absolute path"},
+		{"registry: r.example.com\nannotations: {a: b, a: c}\nimages: [static]\n", "annotations"},
+	} {
+		_, err := Decode("e.yaml", []byte(c.src))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: err = %v, want %q", c.src, err, c.want)
+		}
+	}
+}

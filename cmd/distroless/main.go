@@ -96,7 +96,8 @@ func newRoot() *cobra.Command {
 		return nil
 	}
 	root.AddCommand(newProfiles(opts), newResolve(opts), newGen(opts), newWhy(opts), newCache(opts),
-		newRelease(opts), newLock(opts))
+		newRelease(opts), newLock(opts), newVersion(root))
+	registerCompletions(root)
 	return root
 }
 
@@ -203,6 +204,7 @@ func newGen(opts *distroless.Options) *cobra.Command {
 	g := &distroless.GenOptions{}
 	var asJSON, quiet bool
 	var pf profileFlags
+	var sf settingsFlags
 	c := &cobra.Command{
 		Use:   "gen PROFILE | -f FILE",
 		Short: "Build a distroless image of a profile and print its digest",
@@ -216,7 +218,11 @@ Outputs (-o, repeatable: every one is written):
   oci:DIR[:TAG]                an OCI image layout (default oci:./PROFILE, tag latest)
   oci-archive:FILE[:REF]       a tar of an OCI image layout (podman, skopeo)
   docker-archive:FILE[:REF]    a tarball for docker load / podman load
-  REGISTRY/REPO:TAG            a push, with podman's or docker's credentials`,
+  REGISTRY/REPO:TAG            a push, with podman's or docker's credentials
+
+A layout or oci-archive holds the image alone, which podman, skopeo, syft
+and umoci read untagged; --attach adds the SBOM and provenance referrers
+(and --sign-key's signatures). Pushes carry them in any case.`,
 		Args: pf.args(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, name, err := pf.apply(*opts, args)
@@ -227,6 +233,9 @@ Outputs (-o, repeatable: every one is written):
 				return &usageError{fmt.Errorf("--sandbox-timeout %v: want a positive duration such as 30m", g.Sandbox.Wall)}
 			}
 			g.Options = o
+			if g.Settings, err = sf.settings(cmd); err != nil {
+				return err
+			}
 			g.Argv = os.Args[1:] // recorded in the provenance
 			endProgress := func() {}
 			// Progress is for people: not with -q, nor with --json when
@@ -274,7 +283,9 @@ Outputs (-o, repeatable: every one is written):
 	registryFlags(c, &g.Registry)
 	f.StringVar(&g.MaxImageSize, "max-image-size", "", "refuse packages whose files come to more than this in all (default 2GiB)")
 	f.StringVar(&g.MaxFileSize, "max-file-size", "", "refuse a package with a file larger than this (default 1GiB)")
-	f.StringVar(&g.SBOM, "sbom", "", "also write the image's SBOM to this file (it is attached to OCI layouts and pushes as a referrer in any case)")
+	f.StringVar(&g.SBOM, "sbom", "", "also write the image's SBOM to this file, in --sbom-format (it is attached to pushes, and with --attach to layouts, as a referrer in any case)")
+	f.BoolVar(&g.Attach, "attach", false, "put the attachments (SBOM and provenance referrers, --sign-key's signatures) into OCI layouts and oci-archives too; without it they hold only the image, one manifest per tag (pushes carry the attachments in any case)")
+	sf.register(c)
 	f.StringVar(&g.SBOMFormat, "sbom-format", "spdx", "SBOM format: spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON)")
 	f.StringVar(&g.Compression, "compression", "gzip", "layer compression: gzip, or zstd (OCI media type tar+zstd, for runtimes that read it)")
 	f.DurationVar(&g.Sandbox.Wall, "sandbox-timeout", assemble.DefaultSandboxLimits.Wall, "longest a program of the image (the Python compiler) may run in the build's sandbox before it is killed and gen fails")

@@ -1,0 +1,88 @@
+package distroless
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/distroless-dev/distroless/profiles"
+)
+
+// TestSettingsOverProfile: settings override the profile's config as a
+// child profile would, leave the profile's config as it was, and the
+// working directory wins over the user's.
+func TestSettingsOverProfile(t *testing.T) {
+	base := profiles.Config{Entrypoint: []string{"/usr/bin/python3"}, Cmd: []string{"-V"}, Workdir: "/w",
+		Env: map[string]string{"PATH": "/usr/bin", "A": "profile"}, Labels: map[string]string{"l": "profile"}}
+	for _, c := range []struct {
+		name string
+		s    Settings
+		want profiles.Config
+	}{
+		{"none", Settings{}, base},
+		{"entrypoint drops cmd", Settings{Entrypoint: []string{"/app"}},
+			profiles.Config{Entrypoint: []string{"/app"}, Workdir: "/w", Env: base.Env, Labels: base.Labels}},
+		{"empty entrypoint", Settings{Entrypoint: []string{}, Cmd: []string{"x"}},
+			profiles.Config{Entrypoint: []string{}, Cmd: []string{"x"}, Workdir: "/w", Env: base.Env, Labels: base.Labels}},
+		{"cmd keeps entrypoint", Settings{Cmd: []string{}},
+			profiles.Config{Entrypoint: base.Entrypoint, Cmd: []string{}, Workdir: "/w", Env: base.Env, Labels: base.Labels}},
+		{"maps add", Settings{Workdir: "/srv", Env: map[string]string{"A": "flag", "B": ""}, Labels: map[string]string{"m": "x"}},
+			profiles.Config{Entrypoint: base.Entrypoint, Cmd: base.Cmd, Workdir: "/srv",
+				Env:    map[string]string{"PATH": "/usr/bin", "A": "flag", "B": ""},
+				Labels: map[string]string{"l": "profile", "m": "x"}}},
+	} {
+		if got := c.s.apply(base); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
+		}
+	}
+	if base.Env["A"] != "profile" || len(base.Env) != 2 || len(base.Labels) != 1 {
+		t.Errorf("apply changed the profile's config: %+v", base)
+	}
+	root, err := userOf("root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, w := root.withSettings(base, Settings{}); u != "0:0" || w != "/" {
+		t.Errorf("--user root: %s %s", u, w)
+	}
+	if u, w := root.withSettings(base, Settings{Workdir: "/srv"}); u != "0:0" || w != "/srv" {
+		t.Errorf("--user root --workdir /srv: %s %s", u, w)
+	}
+	def, _ := userOf("")
+	if _, w := def.withSettings(base, Settings{}); w != "/w" {
+		t.Errorf("the profile's workdir: %s", w)
+	}
+	for _, c := range []struct {
+		s    Settings
+		want string
+	}{
+		{Settings{Env: map[string]string{"": "x"}}, "empty key"},
+		{Settings{Env: map[string]string{"A=B": "x"}}, "'='"},
+		{Settings{Labels: map[string]string{"": "x"}}, "label"},
+		{Settings{Annotations: map[string]string{"a": "b\x00"}}, "NUL"},
+		{Settings{Workdir: "srv"}, "absolute"},
+		{Settings{Cmd: []string{"a\x00"}}, "NUL"},
+	} {
+		if err := c.s.Check(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.s, err, c.want)
+		}
+	}
+	if err := (Settings{Env: map[string]string{"A": "x=y"}, Workdir: "/srv"}).Check(); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestAttachOutputs: pushes hold attachments; layouts and oci-archives
+// only with Attach; docker-archives never.
+func TestAttachOutputs(t *testing.T) {
+	outs := []string{"oci:a", "oci-archive:b.tar", "docker-archive:c.tar", "registry.example/r:t"}
+	if got := (GenOptions{}).attachOutputs(outs); !reflect.DeepEqual(got, []string{"registry.example/r:t"}) {
+		t.Errorf("without Attach: %v", got)
+	}
+	if got := (GenOptions{Attach: true}).attachOutputs(outs); !reflect.DeepEqual(got, []string{"oci:a", "oci-archive:b.tar", "registry.example/r:t"}) {
+		t.Errorf("with Attach: %v", got)
+	}
+	if got := (GenOptions{Attach: true}).attachOutputs([]string{"docker-archive:c.tar"}); len(got) != 0 {
+		t.Errorf("docker-archive with Attach: %v", got)
+	}
+}
