@@ -6,13 +6,11 @@ import (
 	"encoding/json"
 	"io/fs"
 	"maps"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -191,32 +189,7 @@ func TestGenChecksCredentialsFirst(t *testing.T) {
 // timeout, before the build (nothing downloaded).
 func TestGenRegistryTimeout(t *testing.T) {
 	integration(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	host := l.Addr().String()
+	host := registrytest.SilentListener(t)
 	u := newUserEnv(t)
 	cache := filepath.Join(t.TempDir(), "cache")
 	start := time.Now()

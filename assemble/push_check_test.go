@@ -6,14 +6,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,38 +25,6 @@ import (
 
 	"github.com/distroless-dev/distroless/internal/registrytest"
 )
-
-// silentListener accepts connections on a loopback port and never sends
-// a byte; it returns the port's host:port.
-func silentListener(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().String()
-}
 
 // returnsWithin runs f, failing the test if it has not returned after
 // limit (a hang, not a measure of speed); it returns f's error and how
@@ -82,7 +48,7 @@ func returnsWithin(t *testing.T, limit time.Duration, f func() error) (error, ti
 // waiting for ever; so does the check before a build.
 func TestPushTimeoutSilentRegistry(t *testing.T) {
 	isolateConfig(t)
-	host := silentListener(t)
+	host := registrytest.SilentListener(t)
 	opts := WriteOptions{Keychain: authn.NewMultiKeychain(), Registry: RegistryOptions{Timeout: time.Second, BlobMemory: filepath.Join(t.TempDir(), "b.json")}}
 	img := testImage(t, "silent")
 	for what, f := range map[string]func() error{
