@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -67,6 +66,7 @@ func zeroPayload(t *testing.T, files ...int64) []byte {
 func genRusage(t *testing.T, args ...string) (string, int, int64) {
 	t.Helper()
 	cmd := exec.Command(testBin, args...)
+	throughMaxRSS(cmd, testMaxRSS)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	err := cmd.Run()
@@ -77,11 +77,11 @@ func genRusage(t *testing.T, args ...string) (string, int, int64) {
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		t.Fatal("no rusage for the process")
+	rss := peakRSS(errb.String())
+	if rss < 0 {
+		t.Fatalf("no peak RSS from the launcher:\n%s", tail(errb.String(), 5))
 	}
-	return errb.String(), code, ru.Maxrss << 10 // kilobytes on Linux
+	return errb.String(), code, rss
 }
 
 // TestGenSizeLimits: a package over a limit is refused, exit 1, with an
@@ -205,12 +205,16 @@ func TestGenHugePayload(t *testing.T) {
 	layout := filepath.Join(t.TempDir(), "img")
 	cmd := exec.Command(testBin, "gen", "-f", profile, "--distro", distroFile, "--cache-dir", cache, "-o", "oci:"+layout+":v1",
 		"--max-file-size", "5GiB", "--max-image-size", "5GiB", "--json")
+	throughMaxRSS(cmd, testMaxRSS)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	rss := peakRSS(stderr.String())
+	if rss < 0 {
+		t.Fatalf("no peak RSS from the launcher:\n%s", tail(stderr.String(), 5))
+	}
 	t.Logf("peak RSS %d MiB", rss>>20)
 	if rss > 200<<20 {
 		t.Errorf("peak RSS %d MiB, want at most 200 MiB", rss>>20)

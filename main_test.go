@@ -1,9 +1,11 @@
 package distroless
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/distroless-dev/distroless/internal/sandbox"
@@ -13,8 +15,9 @@ import (
 // test run (cold at the start, so a run measures a fresh machine) and the
 // distroless binary built from this tree.
 var (
-	testCache string
-	testBin   string
+	testCache  string
+	testBin    string
+	testMaxRSS string // testdata/maxrss: see throughMaxRSS
 )
 
 func TestMain(m *testing.M) {
@@ -36,6 +39,12 @@ func run(m *testing.M) int {
 	if err := build.Run(); err != nil {
 		panic("building the distroless binary: " + err.Error())
 	}
+	testMaxRSS = filepath.Join(dir, "maxrss")
+	build = exec.Command("go", "build", "-o", testMaxRSS, "./testdata/maxrss")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		panic("building testdata/maxrss: " + err.Error())
+	}
 	return m.Run()
 }
 
@@ -46,4 +55,27 @@ func integration(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test (network or podman): skipped with -short")
 	}
+}
+
+// throughMaxRSS makes cmd start through the launcher testdata/maxrss,
+// which prints the command's peak RSS on stderr (read it with peakRSS): a
+// process the test binary starts itself inherits the test binary's peak
+// with its memory (the kernel keeps the peak across execve), which would
+// hide the command's own.
+func throughMaxRSS(cmd *exec.Cmd, launcher string) {
+	cmd.Args = append([]string{launcher, cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = launcher
+}
+
+// peakRSS is the peak resident set size in bytes that testdata/maxrss
+// printed in stderr, or -1 when it printed none.
+func peakRSS(stderr string) int64 {
+	var kib int64 = -1
+	for _, line := range strings.Split(stderr, "\n") {
+		fmt.Sscanf(line, "maxrss: %d KiB", &kib)
+	}
+	if kib < 0 {
+		return -1
+	}
+	return kib << 10
 }
