@@ -319,6 +319,7 @@ images:
 		t.Fatal(err)
 	}
 	stdout, stderr, code = e.run(t, "lock", "update", "--release", "release.yaml")
+	updated := stdout
 	if code != 3 || strings.Count(stdout, "tzdata ") != 5 || !strings.Contains(stdout, "~old → ") || !strings.Contains(stderr, "wrote ") {
 		t.Fatalf("lock update with tzdata moved: exit %d (want 3)\n%s\n%s", code, stdout, tail(stderr, 20))
 	}
@@ -329,7 +330,8 @@ images:
 	// release has nothing to push.
 	for _, im := range images(t, e.release(t), 4) {
 		if im.Status != "unchanged" {
-			t.Errorf("release after lock update: %s %s %s", im.Name, im.Variant, im.Status)
+			t.Errorf("release after lock update: %s %s %s: %s, the first release %s; the lock update said:\n%s",
+				im.Name, im.Variant, im.Status, im.Digest, digests[im.Name+"/"+im.Variant], updated)
 		}
 	}
 
