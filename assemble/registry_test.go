@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -558,34 +557,11 @@ func TestWriteOutputsSeveralTags(t *testing.T) {
 // archiveRefs is the ref.name annotations of an oci-archive's index.
 func archiveRefs(t *testing.T, file string) []string {
 	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
+	var refs []string
+	for _, m := range untarIndex(t, file).Manifests {
+		refs = append(refs, m.Annotations[RefNameAnnotation])
 	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			t.Fatalf("no index.json in %s: %v", file, err)
-		}
-		if h.Name != "index.json" {
-			continue
-		}
-		var idx struct {
-			Manifests []struct {
-				Annotations map[string]string `json:"annotations"`
-			} `json:"manifests"`
-		}
-		if err := json.NewDecoder(tr).Decode(&idx); err != nil {
-			t.Fatal(err)
-		}
-		var refs []string
-		for _, m := range idx.Manifests {
-			refs = append(refs, m.Annotations[RefNameAnnotation])
-		}
-		return refs
-	}
+	return refs
 }
 
 // An image index pushed to one repository, then to another of the same
