@@ -772,17 +772,7 @@ func TestGenLockfile(t *testing.T) {
 // dirList lists dir's entries but the caches.
 func dirList(t *testing.T, dir string) []string {
 	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		if !strings.Contains(e.Name(), "cache") {
-			names = append(names, e.Name())
-		}
-	}
-	return names
+	return slices.DeleteFunc(entryNames(t, dir), func(n string) bool { return strings.Contains(n, "cache") })
 }
 
 // TestGenBadInput: outputs and users gen does not understand are usage
