@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -69,13 +70,9 @@ func (s Settings) Over(d Settings) Settings {
 		if len(a)+len(b) == 0 {
 			return nil
 		}
-		m := map[string]string{}
-		for k, v := range a {
-			m[k] = v
-		}
-		for k, v := range b {
-			m[k] = v
-		}
+		m := make(map[string]string, len(a)+len(b))
+		maps.Copy(m, a)
+		maps.Copy(m, b)
 		return m
 	}
 	out.Env, out.Labels, out.Annotations = merge(d.Env, s.Env), merge(d.Labels, s.Labels), merge(d.Annotations, s.Annotations)
