@@ -452,8 +452,17 @@ func Build(dir string) (*Fixture, error) {
 			return nil, err
 		}
 		out := filepath.Join(dir, "repo", p.repo)
+		top := filepath.Join(dir, "rpmbuild", fmt.Sprint(i))
+		// rpm's own mkdir -p is not safe against a concurrent one
+		// (EEXIST on a shared parent fails the build): every directory
+		// the builds share is made here, before they start.
+		for _, d := range []string{out, top} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return nil, err
+			}
+		}
 		args := []string{"rpmbuild", "-bb", "--quiet",
-			"--define", "_topdir " + filepath.Join(dir, "rpmbuild", fmt.Sprint(i)),
+			"--define", "_topdir " + top,
 			"--define", "_sourcedir " + src,
 			"--define", "_rpmdir " + out,
 			"--define", "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm",
