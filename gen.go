@@ -32,6 +32,7 @@ import (
 	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/packages/fetch"
 	"github.com/distroless-dev/distroless/profiles"
+	"github.com/distroless-dev/distroless/publish"
 	"github.com/distroless-dev/distroless/resolver"
 	"github.com/distroless-dev/distroless/sbom"
 )
@@ -74,7 +75,7 @@ type GenOptions struct {
 	// Outputs are further outputs, written after Output; Registry is the
 	// registry settings of the pushes.
 	Outputs  []string
-	Registry assemble.RegistryOptions
+	Registry publish.RegistryOptions
 
 	// Sandbox bounds the programs of an image the build runs (the Python
 	// compiler, see assemble.SandboxLimits); zero fields take
@@ -144,7 +145,7 @@ type GenResult struct {
 }
 
 // GenPushed is a repository gen pushed to.
-type GenPushed = assemble.Pushed
+type GenPushed = publish.Pushed
 
 // GenPlatformResult is one platform's image of an image index.
 type GenPlatformResult struct {
@@ -280,7 +281,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	writeOpts := o.writeOptions(imgs[0].Plan.Name)
 	writeOpts.Attach = o.Attach
 	for _, out := range outputs {
-		for _, p := range assemble.CleanStale(out, writeOpts) {
+		for _, p := range publish.CleanStale(out, writeOpts) {
 			o.log("removed %s, left by an interrupted gen", p)
 		}
 	}
@@ -293,7 +294,7 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	if err != nil {
 		return nil, err
 	}
-	wr, err := assemble.WriteOutputs(ctx, art, outputs, writeOpts)
+	wr, err := publish.WriteOutputs(ctx, art, outputs, writeOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -366,9 +367,9 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 // when an output can hold it) and provenance as referrers and, with a
 // signing key, the signatures and attestations. The SBOMs are in the
 // images' order (nil entries when none was made).
-func (o GenOptions) artifactOf(imgs []*PlatformImage, outputs []string, sc *supplyChain, sbomFormat sbom.Format) (assemble.Artifact, []*genSBOM, attached, error) {
+func (o GenOptions) artifactOf(imgs []*PlatformImage, outputs []string, sc *supplyChain, sbomFormat sbom.Format) (publish.Artifact, []*genSBOM, attached, error) {
 	progress := o.progress()
-	var art assemble.Artifact
+	var art publish.Artifact
 	var built []builtImage
 	boms := make([]*genSBOM, len(imgs))
 	if wantSBOM(o.SBOM, o.attachOutputs(outputs)...) {
@@ -516,7 +517,7 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 	if err != nil {
 		return nil, &UsageError{err}
 	}
-	if err := assemble.CheckPush(ctx, outputs, o.writeOptions(profile)); err != nil {
+	if err := publish.CheckPush(ctx, outputs, o.writeOptions(profile)); err != nil {
 		return nil, err
 	}
 	ins, err := genPlans(ctx, profile, o)
@@ -803,13 +804,13 @@ func (in *genInput) build(ctx context.Context, o GenOptions, user imageUser, pay
 }
 
 // writeOptions are the output settings of an image of the named profile.
-func writeOptions(profile string) assemble.WriteOptions {
-	return assemble.WriteOptions{DefaultRef: "distroless/" + profile + ":latest"}
+func writeOptions(profile string) publish.WriteOptions {
+	return publish.WriteOptions{DefaultRef: "distroless/" + profile + ":latest"}
 }
 
 // writeOptions are the output settings of an image of the named profile,
 // with gen's registry settings.
-func (o GenOptions) writeOptions(profile string) assemble.WriteOptions {
+func (o GenOptions) writeOptions(profile string) publish.WriteOptions {
 	w := writeOptions(profile)
 	w.Registry = o.Registry
 	return w
@@ -835,7 +836,7 @@ func (o GenOptions) outputsOf(profile string) ([]string, error) {
 		if err := checkOutput(output); err != nil {
 			return nil, err
 		}
-		if err := assemble.CheckOutput(output, o.writeOptions(profile)); err != nil {
+		if err := publish.CheckOutput(output, o.writeOptions(profile)); err != nil {
 			return nil, err
 		}
 	}

@@ -9,19 +9,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/attest"
@@ -29,6 +24,7 @@ import (
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/packages/fetch"
 	"github.com/distroless-dev/distroless/profiles"
+	"github.com/distroless-dev/distroless/publish"
 	"github.com/distroless-dev/distroless/releasefile"
 	"github.com/distroless-dev/distroless/sbom"
 )
@@ -45,7 +41,7 @@ type ReleaseOptions struct {
 	// Registry is the registry settings (TLS, insecure registries,
 	// credentials, the blob memory for cross-repository mounts) of the
 	// HEAD requests and pushes, as gen's.
-	Registry assemble.RegistryOptions
+	Registry publish.RegistryOptions
 	Progress func(string)
 	// SBOMFormat is the format of the SBOM attached to each platform
 	// image: spdx (default) or cyclonedx.
@@ -275,7 +271,7 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 		}
 		w := writeOptions("")
 		w.Registry = o.Registry
-		if err := assemble.CheckPush(ctx, tags, w); err != nil {
+		if err := publish.CheckPush(ctx, tags, w); err != nil {
 			return nil, err
 		}
 	}
@@ -351,33 +347,8 @@ type builtPlatforms struct {
 }
 
 // releaseRecord is what the cache keeps of an image a release pushed, by
-// the digest of its inputs: the image's (or index's) digest, and what is
-// attached beside it, the referrers by digest (SBOMs and provenance,
-// which the same inputs make byte for byte) and the tags of cosign's
-// signatures and attestations (signatures differ from run to run, so
-// only their presence counts).
-type releaseRecord struct {
-	Digest    string   `json:"digest"`
-	Referrers []string `json:"referrers,omitempty"`
-	Tagged    []string `json:"tagged,omitempty"`
-}
-
-// recordOf is the record of an artifact.
-func recordOf(art assemble.Artifact, digest string) (releaseRecord, error) {
-	r := releaseRecord{Digest: digest}
-	for _, ref := range art.Referrers {
-		d, err := ref.Digest()
-		if err != nil {
-			return r, err
-		}
-		r.Referrers = append(r.Referrers, d.String())
-	}
-	for t := range art.Tagged {
-		r.Tagged = append(r.Tagged, t)
-	}
-	sort.Strings(r.Tagged)
-	return r, nil
-}
+// the digest of its inputs.
+type releaseRecord = publish.Record
 
 // releaseOne makes one image of the matrix and brings its tags to it.
 func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, set *lockfile.Set, lockPath, tool string,
@@ -443,7 +414,7 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 		}
 	}
 	ri.Digest = digest
-	rec, err := recordOf(art, digest)
+	rec, err := publish.RecordOf(art, digest)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -524,8 +495,8 @@ func (b *builtPlatforms) variants(u imageUser) []*PlatformImage {
 // returns the artifact to push, the image (one platform) or the index
 // (several) with each image's SBOM and provenance and, with a signing
 // key, the signatures, its digest, and the build for the next image.
-func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *builtPlatforms, progress func(string)) (assemble.Artifact, string, *builtPlatforms, error) {
-	var art assemble.Artifact
+func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *builtPlatforms, progress func(string)) (publish.Artifact, string, *builtPlatforms, error) {
+	var art publish.Artifact
 	g := o.genOptions(rb, progress)
 	settings, err := json.Marshal(rb.settings)
 	if err != nil {
@@ -706,131 +677,15 @@ func toolDigest() (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// staleTags are the tags that do not hold the record's digest (missing
-// ones included), or whose repository lacks one of its referrers or
-// signature tags, asked of the registry with HEAD requests only.
+// staleTags are the tags that do not hold the record (publish.StaleTags).
 func (o *ReleaseOptions) staleTags(ctx context.Context, tags []string, rec releaseRecord) ([]string, error) {
-	var stale []string
-	complete := map[string]bool{} // by repository: every attachment is there
-	for _, t := range tags {
-		ref, err := name.NewTag(t, name.StrictValidation)
-		if err != nil {
-			return nil, err
-		}
-		ropts, err := o.Registry.Remote(ctx, ref)
-		if err != nil {
-			return nil, err
-		}
-		held, err := headDigest(ref, ropts)
-		if err != nil {
-			return nil, err
-		}
-		if held != rec.Digest {
-			stale = append(stale, t)
-			continue
-		}
-		repo := ref.Context()
-		ok, seen := complete[repo.Name()]
-		if !seen {
-			ok = true
-			for _, d := range rec.Referrers {
-				if held, err := headDigest(repo.Digest(d), ropts); err != nil {
-					return nil, err
-				} else if held == "" {
-					ok = false
-					break
-				}
-			}
-			for _, tg := range rec.Tagged {
-				if !ok {
-					break
-				}
-				if held, err := headDigest(repo.Tag(tg), ropts); err != nil {
-					return nil, err
-				} else if held == "" {
-					ok = false
-				}
-			}
-			complete[repo.Name()] = ok
-		}
-		if !ok {
-			stale = append(stale, t)
-		}
-	}
-	return stale, nil
+	return publish.StaleTags(ctx, o.Registry, tags, rec)
 }
 
-// headDigest is the digest ref holds, "" when the registry has none.
-func headDigest(ref name.Reference, ropts []remote.Option) (string, error) {
-	desc, err := remote.Head(ref, ropts...)
-	var te *transport.Error
-	switch {
-	case errors.As(err, &te) && te.StatusCode == http.StatusNotFound:
-		return "", nil
-	case err != nil:
-		return "", fmt.Errorf("asking %s for %s: %w", ref.Context().RegistryStr(), ref, err)
-	}
-	return desc.Digest.String(), nil
-}
-
-// push sends the artifact to the tags through gen's registry output
-// (assemble.WriteOutputs: blobs a repository has are not sent, those
-// another repository of the registry has are mounted), one repository
-// at a time, each with only the attachments it lacks: a referrer (SBOM,
-// provenance) is stored once by digest, and a signature or attestation
-// tag that exists signs the same digest already (a tag moved back to an
-// image stores one manifest).
-func (o *ReleaseOptions) push(ctx context.Context, art assemble.Artifact, tags []string, profile string) error {
+// push sends the artifact to the tags, each repository only the
+// attachments it lacks (publish.PushMissing).
+func (o *ReleaseOptions) push(ctx context.Context, art publish.Artifact, tags []string, profile string) error {
 	w := writeOptions(profile)
 	w.Registry = o.Registry
-	var repos []name.Repository
-	byRepo := map[string][]string{}
-	for _, t := range tags {
-		ref, err := name.NewTag(t, name.StrictValidation)
-		if err != nil {
-			return err
-		}
-		r := ref.Context()
-		if byRepo[r.Name()] == nil {
-			repos = append(repos, r)
-		}
-		byRepo[r.Name()] = append(byRepo[r.Name()], t)
-	}
-	for _, repo := range repos {
-		ropts, err := o.Registry.Remote(ctx, repo.Tag("latest"))
-		if err != nil {
-			return err
-		}
-		a := art
-		a.Referrers, a.Tagged = nil, nil
-		for _, r := range art.Referrers {
-			d, err := r.Digest()
-			if err != nil {
-				return err
-			}
-			held, err := headDigest(repo.Digest(d.String()), ropts)
-			if err != nil {
-				return err
-			}
-			if held == "" {
-				a.Referrers = append(a.Referrers, r)
-			}
-		}
-		for tag, m := range art.Tagged {
-			held, err := headDigest(repo.Tag(tag), ropts)
-			if err != nil {
-				return err
-			}
-			if held == "" {
-				if a.Tagged == nil {
-					a.Tagged = map[string]v1.Image{}
-				}
-				a.Tagged[tag] = m
-			}
-		}
-		if _, err := assemble.WriteOutputs(ctx, a, byRepo[repo.Name()], w); err != nil {
-			return err
-		}
-	}
-	return nil
+	return publish.PushMissing(ctx, art, tags, w)
 }

@@ -27,7 +27,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distroless-dev/distroless/assemble"
+	"github.com/distroless-dev/distroless/publish"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -107,7 +107,7 @@ func layoutTagDigests(t *testing.T, dir string) map[string]string {
 	}
 	tags := map[string]string{}
 	for _, d := range im.Manifests {
-		tag, tagged := d.Annotations[assemble.RefNameAnnotation]
+		tag, tagged := d.Annotations[publish.RefNameAnnotation]
 		if !tagged {
 			continue
 		}
@@ -135,7 +135,7 @@ func checkLayoutImage(t *testing.T, dir, tag string) string {
 	}
 	var img v1.Image
 	for _, d := range im.Manifests {
-		if d.Annotations[assemble.RefNameAnnotation] == tag {
+		if d.Annotations[publish.RefNameAnnotation] == tag {
 			if img, err = idx.Image(d.Digest); err != nil {
 				t.Fatalf("%s:%s: %v", dir, tag, err)
 			}

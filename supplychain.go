@@ -11,11 +11,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/attest"
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/profiles"
+	"github.com/distroless-dev/distroless/publish"
 )
 
 // supplyChain is what gen attaches beside an image: its provenance, and
@@ -71,7 +71,7 @@ type attached struct {
 // attestations are all of its images' (each statement names the index
 // as a subject beside its image). A docker-archive output gets nothing:
 // it holds the image alone.
-func (sc *supplyChain) attach(art *assemble.Artifact, output string, images []builtImage) (attached, error) {
+func (sc *supplyChain) attach(art *publish.Artifact, output string, images []builtImage) (attached, error) {
 	res := attached{Provenance: map[string]string{}, Signature: map[string]string{}, Attestations: map[string]string{}}
 	if strings.HasPrefix(output, "docker-archive:") {
 		return res, nil

@@ -26,10 +26,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/attest"
 	"github.com/distroless-dev/distroless/internal/registrytest"
 	"github.com/distroless-dev/distroless/lockfile"
+	"github.com/distroless-dev/distroless/publish"
 )
 
 // supplyEnv is what gen, cosign and skopeo need to reach a test registry:
@@ -511,7 +511,7 @@ func TestSupplyChainIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	repo := s.reg.Host + "/multi/static"
-	art := assemble.Artifact{Index: idx}
+	art := publish.Artifact{Index: idx}
 	res, err := (&supplyChain{signer: signer}).attach(&art, repo+":v1", images)
 	if err != nil {
 		t.Fatal(err)

@@ -2,9 +2,9 @@
 // each package's payload into a root filesystem (its tree in memory, file
 // contents in a spool file on disk), does in Go
 // what maintainer scripts would have done, checks that every ELF file's
-// libraries are present, writes one deterministic layer per profile level
-// and writes the image to an OCI layout, a docker-archive tarball or a
-// registry.
+// libraries are present and writes one deterministic layer per profile
+// level. It ends at the image, a value; writing it to layouts, archives
+// and registries is package publish's job.
 //
 // # Root filesystem
 //

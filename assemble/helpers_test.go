@@ -207,3 +207,12 @@ func names(m map[string]tarFile) []string {
 	sort.Strings(out)
 	return out
 }
+
+func digestOf(t *testing.T, img v1.Image) string {
+	t.Helper()
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/attest"
 	"github.com/distroless-dev/distroless/lockfile"
+	"github.com/distroless-dev/distroless/publish"
 )
 
 // softMemoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT
@@ -297,7 +298,7 @@ and umoci read untagged; --attach adds the SBOM and provenance referrers
 }
 
 // registryFlags registers the flags of registry access.
-func registryFlags(c *cobra.Command, r *assemble.RegistryOptions) {
+func registryFlags(c *cobra.Command, r *publish.RegistryOptions) {
 	f := c.Flags()
 	f.BoolVar(&r.Insecure, "insecure", false, "allow plain HTTP and unverified TLS for registries (registries.conf's insecure = true does so for one)")
 	f.StringVar(&r.CertDir, "cert-dir", "", "directory of CA certificates (*.crt) and a client certificate (*.cert, *.key) for registries, instead of certs.d/HOST:PORT")

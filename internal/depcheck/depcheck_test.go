@@ -1,10 +1,9 @@
 package depcheck
 
 import (
-	"errors"
-	"io/fs"
-	"os"
+	"go/build"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -31,15 +30,9 @@ func TestFormatNeutral(t *testing.T) {
 	for _, c := range []struct {
 		pkg   string
 		tests bool // its own test files count too
-		// optional: not there yet is not an error (publish, which is to
-		// take assemble's writers, registries and pushes).
-		optional bool
-	}{{"resolver", false, false}, {"profiles", true, false}, {"assemble", true, false},
-		{"sbom", true, false}, {"attest", true, false}, {"publish", true, true}} {
+	}{{"resolver", false}, {"profiles", true}, {"assemble", true},
+		{"sbom", true}, {"attest", true}, {"publish", true}} {
 		pkg := c.pkg
-		if _, err := os.Stat(filepath.Join(root, pkg)); c.optional && errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
 		deps, err := Deps(root, Module+"/"+pkg, c.tests)
 		if err != nil {
 			t.Fatal(err)
@@ -87,5 +80,64 @@ func TestDepsFindsIndirect(t *testing.T) {
 	}
 	if _, ok := deps[Module+"/assemble"]; !ok {
 		t.Error("packages/deb's tests: assemble not found among their imports")
+	}
+}
+
+// registryImports are the go-containerregistry packages that reach
+// registries or write layouts and archives: the publish stage's.
+var registryImports = []string{
+	"github.com/google/go-containerregistry/pkg/authn",
+	"github.com/google/go-containerregistry/pkg/name",
+	"github.com/google/go-containerregistry/pkg/v1/layout",
+	"github.com/google/go-containerregistry/pkg/v1/remote",
+	"github.com/google/go-containerregistry/pkg/v1/tarball",
+}
+
+// TestAssembleEndsAtImage: the assembler ends at an image (or index)
+// and its attachments as values. Neither it nor a package of the module
+// it depends on writes layouts or archives or talks to a registry
+// (those are the publish stage's), and it does not import the publish
+// stage, nor the publish stage it.
+func TestAssembleEndsAtImage(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps, err := Deps(root, Module+"/assemble", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chain, ok := deps[Module+"/publish"]; ok {
+		t.Errorf("assemble depends on publish: %s", strings.Join(chain, " → "))
+	}
+	pkgs := []string{Module + "/assemble"}
+	for p := range deps {
+		pkgs = append(pkgs, p)
+	}
+	checked := 0
+	for _, p := range pkgs {
+		dir := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(strings.TrimPrefix(p, Module), "/")))
+		bp, err := build.Default.ImportDir(dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range bp.Imports {
+			if strings.HasPrefix(imp, "github.com/google/go-containerregistry/") {
+				checked++
+			}
+			if slices.Contains(registryImports, imp) {
+				t.Errorf("%s imports %s", p, imp)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("assemble: no go-containerregistry import found; is the module root right?")
+	}
+	pdeps, err := Deps(root, Module+"/publish", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chain, ok := pdeps[Module+"/assemble"]; ok {
+		t.Errorf("publish depends on assemble: %s", strings.Join(chain, " → "))
 	}
 }

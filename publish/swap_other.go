@@ -1,5 +1,5 @@
 //go:build !linux
 
-package assemble
+package publish
 
 func swapDirs(a, b string) error { return swapByRename(a, b) }

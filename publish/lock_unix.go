@@ -1,6 +1,6 @@
 //go:build unix
 
-package assemble
+package publish
 
 import (
 	"errors"
