@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -24,7 +25,7 @@ import (
 	"github.com/distroless-dev/distroless/profiles"
 )
 
-// checkCustom checks --ca-cert and --add-file before anything is
+// checkCustom checks CACerts and AddFiles before anything is
 // fetched: the certificates (as caCertFiles does) and the trees (as
 // HostFiles walks them); the build checks them again as it reads them.
 func (o GenOptions) checkCustom() error {
@@ -32,10 +33,10 @@ func (o GenOptions) checkCustom() error {
 	for _, f := range o.CACerts {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return fmt.Errorf("--ca-cert: %w", err)
+			return &OptionError{Option: "CACerts", Err: err}
 		}
 		if _, err := trust.LocalCA(f, data, now); err != nil {
-			return fmt.Errorf("--ca-cert: %w", err)
+			return &OptionError{Option: "CACerts", Err: err}
 		}
 	}
 	for _, a := range o.AddFiles {
@@ -44,7 +45,7 @@ func (o GenOptions) checkCustom() error {
 			return err
 		}
 		if _, err := assemble.HostFiles(src, dest, assemble.HostOptions{}); err != nil {
-			return fmt.Errorf("--add-file %s: %w", a, err)
+			return &OptionError{Option: "AddFiles", Value: a, Err: err}
 		}
 	}
 	return nil
@@ -61,7 +62,7 @@ func caCertFiles(files []string, d *distro.Distro) ([]assemble.File, error) {
 	}
 	dir, suffix := d.LocalCA()
 	if dir == "" {
-		return nil, fmt.Errorf("--ca-cert: distro %s has no place for local CA certificates", d.Name)
+		return nil, &OptionError{Option: "CACerts", Err: fmt.Errorf("distro %s has no place for local CA certificates", d.Name)}
 	}
 	now := time.Now()
 	var out []assemble.File
@@ -70,22 +71,22 @@ func caCertFiles(files []string, d *distro.Distro) ([]assemble.File, error) {
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("--ca-cert: %w", err)
+			return nil, &OptionError{Option: "CACerts", Err: err}
 		}
 		certs, err := trust.LocalCA(f, data, now)
 		if err != nil {
-			return nil, fmt.Errorf("--ca-cert: %w", err)
+			return nil, &OptionError{Option: "CACerts", Err: err}
 		}
 		for _, c := range certs {
 			if g, ok := byDER[string(c.Raw)]; ok {
-				return nil, fmt.Errorf("--ca-cert: %s: certificate %q is a duplicate: %s has it already", f, subject(c), g)
+				return nil, &OptionError{Option: "CACerts", Err: fmt.Errorf("%s: certificate %q is a duplicate: %s has it already", f, subject(c), g)}
 			}
 			byDER[string(c.Raw)] = f
 		}
 		base := filepath.Base(f)
 		name := strings.TrimSuffix(base, filepath.Ext(base)) + suffix
 		if g, ok := byName[name]; ok {
-			return nil, fmt.Errorf("--ca-cert: %s and %s would both be %s/%s; rename one", g, f, dir, name)
+			return nil, &OptionError{Option: "CACerts", Err: fmt.Errorf("%s and %s would both be %s/%s; rename one", g, f, dir, name)}
 		}
 		byName[name] = f
 		out = append(out, assemble.File{Path: path.Join(dir, name), Mode: 0o644, Data: data})
@@ -117,11 +118,11 @@ func hostFilesOf(f profiles.File, dir string) ([]assemble.File, error) {
 	return files, nil
 }
 
-// addFileOf splits --add-file SRC:DEST at its last colon.
+// addFileOf splits an added file SRC:DEST at its last colon.
 func addFileOf(a string) (src, dest string, err error) {
 	i := strings.LastIndexByte(a, ':')
 	if i <= 0 || !strings.HasPrefix(a[i+1:], "/") {
-		return "", "", &UsageError{fmt.Errorf("--add-file %q: want SRC:DEST, DEST an absolute path in the image", a)}
+		return "", "", &UsageError{&OptionError{Option: "AddFiles", Value: strconv.Quote(a), Err: errors.New("want SRC:DEST, DEST an absolute path in the image")}}
 	}
 	return a[:i], a[i+1:], nil
 }
@@ -166,8 +167,7 @@ func hostFilesDigest(p *profiles.Profile, maxFile int64) (string, error) {
 			fmt.Fprintf(h, "%q %v %d %d %q %d\n", hf.Path, hf.Mode, hf.UID, hf.GID, hf.Link, hf.MTime)
 			if hf.Source != "" {
 				if hf.Size > maxFile {
-					return "", fmt.Errorf("%w; --max-file-size raises the limit",
-						&assemble.LimitError{File: hf.Source, Path: strings.TrimPrefix(hf.Path, "/"), Size: hf.Size, Limit: maxFile})
+					return "", (&assemble.LimitError{File: hf.Source, Path: strings.TrimPrefix(hf.Path, "/"), Size: hf.Size, Limit: maxFile})
 				}
 				r, err := os.Open(hf.Source)
 				if err != nil {

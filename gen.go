@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -44,28 +44,30 @@ var Version = "dev"
 // GenOptions are the settings of gen beyond those of resolve.
 type GenOptions struct {
 	Options
-	Output           string // oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG; "" = oci:./<profile> (when Outputs is empty too)
-	Lock             string // rebuild from this lockfile; written first when it does not exist
-	User             string // nonroot (default), root, or a numeric UID
+	Output string // oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG; "" = oci:./<profile> (when Outputs is empty too)
+	Lock   string // rebuild from this lockfile; written first when it does not exist
+	// User is the image's user (ParseUser); the zero User is nonroot
+	// unless the profile names another.
+	User             User
 	KeepDocs         bool
 	AllowMissingLibs bool
-	Compression      string // layer compression: gzip ("", the default) or zstd
-	Parallel         int    // downloads at once; 0 = 8
-	// MaxImageSize and MaxFileSize bound the packages' files ("2GiB",
-	// "500MB"; "" = assemble's defaults): all together, and each one.
-	MaxImageSize, MaxFileSize string
+	Compression      assemble.Compression // layer compression: gzip ("", the default) or zstd
+	Parallel         int                  // downloads at once; 0 = 8
+	// MaxImageSize and MaxFileSize bound the packages' files, in bytes
+	// (0 = assemble's defaults): all together, and each one.
+	MaxImageSize, MaxFileSize int64
 	// SBOM, when set, is a file the image's SBOM is written to (with
 	// several platforms, one file each: FILE's name with the
 	// architecture before its extension); the SBOM is also attached to
 	// OCI layouts and pushes as a referrer.
 	SBOM       string
-	SBOMFormat string // spdx (default) or cyclonedx
+	SBOMFormat sbom.Format // sbom.SPDX ("", the default) or sbom.CycloneDX
 	// Progress gets progress messages, one at a time (gen serialises the
 	// builds' and the downloads' messages).
 	Progress func(string)
-	// SignKey is a signing key file (--sign-key): the image and its
-	// attestations are signed in cosign's format.
-	SignKey string
+	// Signer, when set, signs the image and its attestations in cosign's
+	// format (attest.LoadKey).
+	Signer *attest.Signer
 	// BuilderID is the SLSA builder id of the provenance
 	// (attest.DefaultBuilderID when empty); Argv the invocation it
 	// records (the command's arguments).
@@ -235,16 +237,16 @@ func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err e
 	if err := o.Settings.Check(); err != nil {
 		return nil, &UsageError{err}
 	}
-	if o.SignKey != "" && len(o.attachOutputs(outputs)) == 0 && !slices.ContainsFunc(outputs, func(op string) bool { return strings.HasPrefix(op, "docker-archive:") }) {
-		return nil, &UsageError{fmt.Errorf("--sign-key: no output holds signatures: they go to registry pushes, and with --attach into OCI layouts and oci-archives")}
+	if o.Signer != nil && len(o.attachOutputs(outputs)) == 0 && !slices.ContainsFunc(outputs, func(op string) bool { return strings.HasPrefix(op, "docker-archive:") }) {
+		return nil, &UsageError{&OptionError{Option: "Signer", Err: ErrNoSignatureOutput}}
 	}
 	sc, err := openSupplyChain(o, outputs)
 	if err != nil {
 		return nil, err
 	}
-	sbomFormat, err := sbom.ParseFormat(o.SBOMFormat)
-	if err != nil {
-		return nil, &UsageError{err}
+	sbomFormat := o.SBOMFormat
+	if sbomFormat == "" {
+		sbomFormat = sbom.SPDX
 	}
 	sbomFiles := sbomFilesOf(o.SBOM, archs)
 	for _, f := range sbomFiles {
@@ -492,14 +494,11 @@ func imageIndex(imgs []*PlatformImage) (v1.ImageIndex, error) {
 // platform, fetches every package file once, and builds each platform's
 // image.
 func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformImage, error) {
-	user, err := userOf(o.User)
-	if err != nil {
-		return nil, &UsageError{err}
+	user := o.User
+	if user.user == "" {
+		user, _ = ParseUser("")
 	}
-	if _, err := assemble.ParseCompression(o.Compression); err != nil { // before anything is fetched
-		return nil, &UsageError{fmt.Errorf("--compression: %w", err)}
-	}
-	if _, _, err := o.sizeLimits(); err != nil {
+	if err := o.checkSizes(); err != nil {
 		return nil, err
 	}
 	if err := o.checkCustom(); err != nil { // before anything is fetched
@@ -527,30 +526,26 @@ func genImages(ctx context.Context, profile string, o GenOptions) ([]*PlatformIm
 	return buildImages(ctx, ins, o, user)
 }
 
-// sizeLimits are --max-image-size and --max-file-size in bytes (0: the
-// default).
-func (o GenOptions) sizeLimits() (maxImage, maxFile int64, err error) {
-	if maxImage, err = sizeFlag("--max-image-size", o.MaxImageSize); err != nil {
-		return 0, 0, err
+// checkSizes refuses a negative size limit.
+func (o GenOptions) checkSizes() error {
+	if o.MaxImageSize < 0 || o.MaxFileSize < 0 {
+		return &UsageError{fmt.Errorf("size limits %d and %d: a limit is more than 0 bytes (0: the default)", o.MaxImageSize, o.MaxFileSize)}
 	}
-	if maxFile, err = sizeFlag("--max-file-size", o.MaxFileSize); err != nil {
-		return 0, 0, err
-	}
-	return maxImage, maxFile, nil
+	return nil
 }
 
 // buildImages fetches every package file of the inputs (one per
 // platform) once and builds each platform's image as user, the builds
 // running alongside the downloads; the images are in the inputs' order.
-func buildImages(ctx context.Context, ins []*genInput, o GenOptions, user imageUser) ([]*PlatformImage, error) {
-	comp, err := assemble.ParseCompression(o.Compression)
+func buildImages(ctx context.Context, ins []*genInput, o GenOptions, user User) ([]*PlatformImage, error) {
+	comp, err := assemble.ParseCompression(string(o.Compression))
 	if err != nil {
-		return nil, &UsageError{fmt.Errorf("--compression: %w", err)}
+		return nil, &UsageError{err}
 	}
-	maxImage, maxFile, err := o.sizeLimits()
-	if err != nil {
+	if err := o.checkSizes(); err != nil {
 		return nil, err
 	}
+	maxImage, maxFile := o.MaxImageSize, o.MaxFileSize
 	progress := o.progress()
 
 	// Fetch every package file of every platform, each once (arch: all
@@ -696,13 +691,6 @@ func buildImages(ctx context.Context, ins []*genInput, o GenOptions, user imageU
 	}
 	if at >= 0 && (fetchErr == nil || !errors.Is(errs[at], context.Canceled)) {
 		err := errs[at]
-		if le := (*assemble.LimitError)(nil); errors.As(err, &le) {
-			flag := "--max-file-size"
-			if le.Image {
-				flag = "--max-image-size"
-			}
-			err = fmt.Errorf("%w; %s raises the limit", err, flag)
-		}
 		if len(ins) > 1 {
 			return nil, fmt.Errorf("%s: %w", PlatformName(ins[at].arch), err)
 		}
@@ -734,7 +722,7 @@ type buildSetting struct {
 }
 
 // buildSpec is the spec of the input's image.
-func (in *genInput) buildSpec(o GenOptions, user imageUser, payload packages.Payload, set buildSetting) (assemble.Spec, error) {
+func (in *genInput) buildSpec(o GenOptions, user User, payload packages.Payload, set buildSetting) (assemble.Spec, error) {
 	spec, err := in.spec(o, user, payload)
 	if err != nil {
 		return spec, err
@@ -767,7 +755,7 @@ func (in *genInput) platformImage(spec assemble.Spec, img v1.Image, rep *assembl
 // fromMemo is the input's image from the image memo, or nil when the memo
 // has none for these inputs (or one of the package files is not in the
 // cache, or fails its check).
-func (in *genInput) fromMemo(o GenOptions, user imageUser, payload packages.Payload, set buildSetting) (*PlatformImage, error) {
+func (in *genInput) fromMemo(o GenOptions, user User, payload packages.Payload, set buildSetting) (*PlatformImage, error) {
 	spec, err := in.buildSpec(o, user, payload, set)
 	if err != nil {
 		return nil, err
@@ -788,7 +776,7 @@ func (in *genInput) fromMemo(o GenOptions, user imageUser, payload packages.Payl
 }
 
 // build builds the input's image, and keeps it in the image memo.
-func (in *genInput) build(ctx context.Context, o GenOptions, user imageUser, payload packages.Payload, set buildSetting) (*PlatformImage, error) {
+func (in *genInput) build(ctx context.Context, o GenOptions, user User, payload packages.Payload, set buildSetting) (*PlatformImage, error) {
 	spec, err := in.buildSpec(o, user, payload, set)
 	if err != nil {
 		return nil, err
@@ -1131,7 +1119,7 @@ func (ix *lockIndex) Names() []string {
 }
 
 // spec turns the plan into what the assembler builds.
-func (in *genInput) spec(o GenOptions, u imageUser, payload packages.Payload) (assemble.Spec, error) {
+func (in *genInput) spec(o GenOptions, u User, payload packages.Payload) (assemble.Spec, error) {
 	created, err := assemble.CreatedFromEnv()
 	if err != nil {
 		return assemble.Spec{}, err
@@ -1214,7 +1202,7 @@ func (in *genInput) spec(o GenOptions, u imageUser, payload packages.Payload) (a
 		}
 		hf, err := assemble.HostFiles(src, dest, assemble.HostOptions{})
 		if err != nil {
-			return assemble.Spec{}, fmt.Errorf("--add-file %s: %w", a, err)
+			return assemble.Spec{}, &OptionError{Option: "AddFiles", Value: a, Err: err}
 		}
 		top.Files = append(top.Files, hf...)
 	}
@@ -1243,27 +1231,34 @@ func fileOf(f profiles.File) (assemble.File, error) {
 	return af, nil
 }
 
-// imageUser is the image's user and working directory as --user says.
-type imageUser struct {
+// User is the image's user and working directory (ParseUser).
+type User struct {
+	given         string // as ParseUser was given it
 	user, workdir string
-	flag          bool // --user was given: it wins over the profile's
-	// account, when set, is the user --user adds to the top layer.
+	flag          bool // given: it wins over the profile's
+	// account, when set, is the user added to the top layer.
 	account *assemble.Account
 }
 
-// userOf maps --user to the config's user and working directory: nonroot
+// ParseUser maps a user to the config's user and working directory: nonroot
 // and root (and their UIDs 65532 and 0, and nobody's 65534) are the
 // image's own users; another numeric UID N is a user named userN, and
 // NAME:UID[:GID] the user NAME, either added to /etc/passwd with a home
 // /home/NAME that is the working directory.
-func userOf(u string) (imageUser, error) {
+func ParseUser(u string) (User, error) {
+	pu, err := parseUser(u)
+	pu.given = u
+	return pu, err
+}
+
+func parseUser(u string) (User, error) {
 	switch u {
 	case "", "nonroot":
-		return imageUser{user: "65532:65532", workdir: "/home/nonroot", flag: u != ""}, nil
+		return User{user: "65532:65532", workdir: "/home/nonroot", flag: u != ""}, nil
 	case "root":
-		return imageUser{user: "0:0", workdir: "/", flag: true}, nil
+		return User{user: "0:0", workdir: "/", flag: true}, nil
 	}
-	bad := fmt.Errorf("--user %q: want nonroot, root, a numeric UID or NAME:UID[:GID]", u)
+	bad := fmt.Errorf("user %q: want nonroot, root, a numeric UID or NAME:UID[:GID]", u)
 	id := func(s string) (int, bool) {
 		n, err := strconv.ParseUint(s, 10, 31)
 		return int(n), err == nil && strconv.FormatUint(n, 10) == s
@@ -1272,45 +1267,45 @@ func userOf(u string) (imageUser, error) {
 	if f := strings.Split(u, ":"); len(f) == 1 {
 		n, ok := id(u)
 		if !ok {
-			return imageUser{}, bad
+			return User{}, bad
 		}
 		switch n {
 		case 0:
-			return imageUser{user: "0:0", workdir: "/", flag: true}, nil
+			return User{user: "0:0", workdir: "/", flag: true}, nil
 		case 65532:
-			return imageUser{user: "65532:65532", workdir: "/home/nonroot", flag: true}, nil
+			return User{user: "65532:65532", workdir: "/home/nonroot", flag: true}, nil
 		case 65534:
-			return imageUser{user: "65534:65534", workdir: "/", flag: true}, nil
+			return User{user: "65534:65534", workdir: "/", flag: true}, nil
 		}
 		name, uid, gid = fmt.Sprintf("user%d", n), n, n
 	} else {
 		if len(f) > 3 || !validUserName(f[0]) {
-			return imageUser{}, bad
+			return User{}, bad
 		}
 		var ok bool
 		if uid, ok = id(f[1]); !ok {
-			return imageUser{}, bad
+			return User{}, bad
 		}
 		gid = uid
 		if len(f) == 3 {
 			if gid, ok = id(f[2]); !ok {
-				return imageUser{}, bad
+				return User{}, bad
 			}
 		}
 		name = f[0]
-		if b, err := userOf(name); name == "root" || name == "nonroot" {
+		if b, err := parseUser(name); name == "root" || name == "nonroot" {
 			if b.user != fmt.Sprintf("%d:%d", uid, gid) {
-				return imageUser{}, fmt.Errorf("--user %q: the image's %s is %s", u, name, b.user)
+				return User{}, fmt.Errorf("user %q: the image's %s is %s", u, name, b.user)
 			}
 			return b, err
 		}
 	}
 	home := "/home/" + name
-	return imageUser{user: fmt.Sprintf("%d:%d", uid, gid), workdir: home, flag: true,
+	return User{user: fmt.Sprintf("%d:%d", uid, gid), workdir: home, flag: true,
 		account: &assemble.Account{Name: name, UID: &uid, GID: gid, Home: home}}, nil
 }
 
-// validUserName is a user name --user takes: a lower-case letter or "_",
+// validUserName is a user name ParseUser takes: a lower-case letter or "_",
 // then lower-case letters, digits, "_", "-" and ".", at most 32.
 func validUserName(s string) bool {
 	if s == "" || len(s) > 32 || s == "nonroot" || s == "root" {
@@ -1328,9 +1323,9 @@ func validUserName(s string) bool {
 }
 
 // with returns the user and working directory of an image of a profile
-// with config cfg: the profile's own, each when it sets it and --user was
-// not given.
-func (u imageUser) with(cfg profiles.Config) (user, workdir string) {
+// with config cfg: the profile's own, each when it sets it and the user
+// was not given.
+func (u User) with(cfg profiles.Config) (user, workdir string) {
 	user, workdir = u.user, u.workdir
 	if cfg.User != "" && !u.flag {
 		user = cfg.User
@@ -1351,21 +1346,6 @@ func revision() string {
 		}
 	}
 	return "unknown"
-}
-
-// sizeFlag is the byte count of a size flag's value (0 for "").
-func sizeFlag(flag, v string) (int64, error) {
-	if v == "" {
-		return 0, nil
-	}
-	n, err := fetch.ParseSize(v)
-	if err == nil && n <= 0 {
-		err = fmt.Errorf("size %q: must be more than 0", v)
-	}
-	if err != nil {
-		return 0, &UsageError{fmt.Errorf("%s: %w", flag, err)}
-	}
-	return n, nil
 }
 
 // sbomFilesOf is the SBOM files of --sbom FILE: FILE itself for one

@@ -35,7 +35,7 @@ func TestUserOf(t *testing.T) {
 		{"65532", "65532:65532", "/home/nonroot", "65532:65532", "/home/nonroot"},
 		{"nonroot:65532", "65532:65532", "/home/nonroot", "65532:65532", "/home/nonroot"},
 	} {
-		u, err := userOf(c.flag)
+		u, err := ParseUser(c.flag)
 		if err != nil {
 			t.Fatalf("--user %q: %v", c.flag, err)
 		}
@@ -47,28 +47,28 @@ func TestUserOf(t *testing.T) {
 		}
 	}
 	// Only the profile's workdir: the default user keeps its own home unless told.
-	u, _ := userOf("")
+	u, _ := ParseUser("")
 	if user, wd := u.with(profiles.Config{Workdir: "/srv"}); user != "65532:65532" || wd != "/srv" {
 		t.Errorf("profile workdir only: %s %s", user, wd)
 	}
 	for _, bad := range []string{"admin", "-1", "0x10", "4294967296", "1:1", " 1", "App:1", "app:", "app:x", "app:1:2:3", "app:01", ":5"} {
-		if _, err := userOf(bad); err == nil || !strings.Contains(err.Error(), "want nonroot, root, a numeric UID or NAME:UID[:GID]") {
+		if _, err := ParseUser(bad); err == nil || !strings.Contains(err.Error(), "want nonroot, root, a numeric UID or NAME:UID[:GID]") {
 			t.Errorf("--user %q: %v, want an error saying what is accepted", bad, err)
 		}
 	}
-	if _, err := userOf("root:5"); err == nil || !strings.Contains(err.Error(), "the image's root is 0:0") {
+	if _, err := ParseUser("root:5"); err == nil || !strings.Contains(err.Error(), "the image's root is 0:0") {
 		t.Errorf("--user root:5: %v", err)
 	}
 	// A new user gets an account: NAME (userN for a bare UID), its IDs and
 	// a home under /home.
 	for flag, want := range map[string]string{"1234": "user1234 1234 1234 /home/user1234", "app:10001:20": "app 10001 20 /home/app"} {
-		u, _ := userOf(flag)
+		u, _ := ParseUser(flag)
 		if a := u.account; a == nil || fmt.Sprintf("%s %d %d %s", a.Name, *a.UID, a.GID, a.Home) != want {
 			t.Errorf("--user %s: account %+v, want %s", flag, a, want)
 		}
 	}
 	for _, flag := range []string{"", "nonroot", "root", "0", "65532"} {
-		if u, _ := userOf(flag); u.account != nil {
+		if u, _ := ParseUser(flag); u.account != nil {
 			t.Errorf("--user %q adds an account", flag)
 		}
 	}

@@ -51,7 +51,7 @@ func TestRegistryCheckedBeforeFetching(t *testing.T) {
 	if err := os.WriteFile(rf, []byte("registry: "+host+"/x\nimages: [static]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Release(context.Background(), rf, ReleaseOptions{Options: opts})
+	_, err = Release(context.Background(), rf, ReleaseOptions{GenOptions: GenOptions{Options: opts}})
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("release: %v", err)
 	}
@@ -66,7 +66,7 @@ func TestRegistryCheckedBeforeFetching(t *testing.T) {
 	// A dry run pushes nothing and asks nothing first: it fails on the
 	// empty cache.
 	before := n.Load()
-	_, err = Release(context.Background(), rf, ReleaseOptions{Options: opts, DryRun: true})
+	_, err = Release(context.Background(), rf, ReleaseOptions{GenOptions: GenOptions{Options: opts}, DryRun: true})
 	if err == nil || strings.Contains(err.Error(), "401") || n.Load() != before {
 		t.Errorf("release --dry-run: %v (%d requests)", err, n.Load()-before)
 	}

@@ -434,7 +434,7 @@ func TestErrorsLeadWithCause(t *testing.T) {
 		{"bad arch", []string{"gen", "python3", "--arch", "x86-64x"}, 2, `--platform/--arch: platform "x86-64x" is not a known architecture`, "linux/arm64/v8"},
 		{"bad arch resolve", []string{"resolve", "python3", "--arch", "armel"}, 2, `--platform/--arch: platform "armel"`, "armhf"},
 		{"bad platform why", []string{"why", "python3", "libc6", "--platform", "darwin/arm64"}, 2, `--platform/--arch: platform "darwin/arm64": only linux images`, ""},
-		{"two platforms profiles", []string{"profiles", "--arch", "amd64,s390x"}, 2, `--platform/--arch "amd64,s390x" names 2 platforms`, "gen builds an image index"},
+		{"two platforms profiles", []string{"profiles", "--arch", "amd64,s390x"}, 2, `--platform/--arch "amd64,s390x": names 2 platforms`, "gen builds an image index"},
 		{"platform not published", []string{"gen", "static", "--distro", "debian:bookworm", "--platform", "linux/riscv64"}, 2, "debian:bookworm does not publish linux/riscv64", "linux/arm/v7"},
 		{"unknown profile", []string{"gen", "pyhton3"}, 2, `unknown profile "pyhton3"`, "python3"},
 		{"unknown profile resolve", []string{"resolve", "nodejs99"}, 2, `unknown profile "nodejs99"`, ""},

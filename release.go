@@ -29,33 +29,20 @@ import (
 	"github.com/distroless-dev/distroless/sbom"
 )
 
-// ReleaseOptions are the settings of a release beyond those of resolve.
+// ReleaseOptions are the settings of a release: gen's, which every
+// image of the matrix is built with (Parallel, the size limits,
+// SBOMFormat, Signer, BuilderID, Argv, Registry and Progress; the
+// release file gives each image's profile, distro, platforms, user,
+// settings, CA certificates and lockfile, and its tags the outputs), and
+// a release's own.
 type ReleaseOptions struct {
-	Options
+	GenOptions
 	// DryRun builds (or, when the lockfile and the registry say nothing
 	// changed, skips) every image and reports what would be pushed,
 	// pushing nothing and writing no lockfile.
 	DryRun bool
 	// Date is {date} in tag templates; "" = today (UTC), as 20060102.
 	Date string
-	// Registry is the registry settings (TLS, insecure registries,
-	// credentials, the blob memory for cross-repository mounts) of the
-	// HEAD requests and pushes, as gen's.
-	Registry publish.RegistryOptions
-	Progress func(string)
-	// SBOMFormat is the format of the SBOM attached to each platform
-	// image: spdx (default) or cyclonedx.
-	SBOMFormat string
-	// SignKey signs every image and its attestations in cosign's format
-	// (as gen --sign-key); BuilderID and Argv are what the provenance
-	// says of the builder and the invocation.
-	SignKey   string
-	BuilderID string
-	Argv      []string
-	// Parallel is the downloads at once (0 = 8); MaxImageSize and
-	// MaxFileSize bound each image's files as gen's flags do.
-	Parallel                  int
-	MaxImageSize, MaxFileSize string
 
 	sc     *supplyChain
 	format sbom.Format
@@ -250,13 +237,13 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 	if err := (GenOptions{CACerts: o.caCerts}).checkCustom(); err != nil {
 		return nil, err
 	}
-	if o.format, err = sbom.ParseFormat(o.SBOMFormat); err != nil {
-		return nil, &UsageError{err}
+	if o.format = o.SBOMFormat; o.format == "" {
+		o.format = sbom.SPDX
 	}
-	if o.sc, err = openSupplyChain(GenOptions{SignKey: o.SignKey}, nil); err != nil {
+	if o.sc, err = openSupplyChain(GenOptions{Signer: o.Signer}, nil); err != nil {
 		return nil, err
 	}
-	if _, _, err := (GenOptions{MaxImageSize: o.MaxImageSize, MaxFileSize: o.MaxFileSize}).sizeLimits(); err != nil {
+	if err := o.checkSizes(); err != nil {
 		return nil, err
 	}
 	if !o.DryRun {
@@ -462,10 +449,11 @@ type releaseBuild struct {
 }
 
 // genOptions are the gen settings of an image of the matrix.
-func (o *ReleaseOptions) genOptions(rb releaseBuild, progress func(string)) GenOptions {
-	g := GenOptions{Options: o.Options, Progress: progress, User: rb.user, Parallel: o.Parallel,
-		MaxImageSize: o.MaxImageSize, MaxFileSize: o.MaxFileSize, BuilderID: o.BuilderID, Argv: o.Argv, Registry: o.Registry,
-		SBOMFormat: o.SBOMFormat, SignKey: o.SignKey, Lock: rb.lockPath, CACerts: o.caCerts, Settings: rb.settings}
+func (o *ReleaseOptions) genOptions(rb releaseBuild, u User, progress func(string)) GenOptions {
+	g := o.GenOptions
+	g.Progress, g.User, g.Lock, g.CACerts, g.Settings = progress, u, rb.lockPath, o.caCerts, rb.settings
+	g.Output, g.Outputs, g.SBOM, g.AddFiles = "", nil, "", nil // the tags are the outputs
+	g.SBOMFormat = o.format
 	g.Options.Profile, g.Options.Distro, g.Options.Arch = rb.file, rb.distro, ""
 	g.Options.Add, g.Options.Exclude = nil, nil
 	release, lockPath := o.path, rb.lockPath
@@ -482,7 +470,7 @@ func (o *ReleaseOptions) genOptions(rb releaseBuild, progress func(string)) GenO
 
 // variants are the images a user's variant is made from: the shared
 // build's, or none for a user with an account (built on its own).
-func (b *builtPlatforms) variants(u imageUser) []*PlatformImage {
+func (b *builtPlatforms) variants(u User) []*PlatformImage {
 	if b == nil || u.account != nil {
 		return nil
 	}
@@ -497,17 +485,17 @@ func (b *builtPlatforms) variants(u imageUser) []*PlatformImage {
 // key, the signatures, its digest, and the build for the next image.
 func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *builtPlatforms, progress func(string)) (publish.Artifact, string, *builtPlatforms, error) {
 	var art publish.Artifact
-	g := o.genOptions(rb, progress)
+	u, err := ParseUser(rb.user)
+	if err != nil {
+		return art, "", nil, err
+	}
+	g := o.genOptions(rb, u, progress)
 	settings, err := json.Marshal(rb.settings)
 	if err != nil {
 		return art, "", nil, err
 	}
 	buildKey := rb.profile + " " + rb.distro + " " + strings.Join(rb.platforms, ",") + " " + fmt.Sprint(rb.debug) + " " + string(settings)
-	u, err := userOf(rb.user)
-	if err != nil {
-		return art, "", nil, err
-	}
-	build := func(as imageUser) ([]*PlatformImage, error) {
+	build := func(as User) ([]*PlatformImage, error) {
 		var ins []*genInput
 		for i, arch := range rb.platforms {
 			lg := g
@@ -532,7 +520,7 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 		}
 		b = &builtPlatforms{key: buildKey + " as " + rb.user, imgs: imgs} // shared with no other variant
 	} else if b == nil || b.key != buildKey {
-		nonroot, err := build(imageUser{user: "65532:65532", workdir: "/home/nonroot", flag: true})
+		nonroot, err := build(User{user: "65532:65532", workdir: "/home/nonroot", flag: true})
 		if err != nil {
 			return art, "", nil, err
 		}
@@ -573,7 +561,7 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 // --user gives an image of a profile with config cfg and settings s: a
 // build differs by user only in its config, so the image is the same as
 // gen's.
-func withUser(img v1.Image, u imageUser, cfg profiles.Config, s Settings) (v1.Image, error) {
+func withUser(img v1.Image, u User, cfg profiles.Config, s Settings) (v1.Image, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
@@ -593,7 +581,7 @@ func withUser(img v1.Image, u imageUser, cfg profiles.Config, s Settings) (v1.Im
 // files its src: entries copy), the distro (its file's content for a distro
 // file), the user, the debug variant, SOURCE_DATE_EPOCH and the ca-certs'
 // contents; and what the
-// attachments say: the SBOM format, the signing key, the builder id, the
+// attachments say: the SBOM format, the signing key (its KeyID), the builder id, the
 // invocation, the release file's and lockfile's names and the signed
 // index files of each platform.
 func (o *ReleaseOptions) releaseInputs(tool string, im releasefile.Image, pf *profiles.Profile, locks []*lockfile.Lock) (string, error) {
@@ -610,9 +598,15 @@ func (o *ReleaseOptions) releaseInputs(tool string, im releasefile.Image, pf *pr
 		return "", err
 	}
 	put(string(settings))
-	put(o.SBOMFormat, o.BuilderID, o.path, o.SignKey, o.Keyring)
+	signer := ""
+	if o.Signer != nil {
+		if signer, err = o.Signer.KeyID(); err != nil {
+			return "", err
+		}
+	}
+	put(string(o.format), o.BuilderID, o.path, signer, o.Keyring)
 	put(o.Argv...)
-	for _, f := range append([]string{o.SignKey, o.Keyring}, o.caCerts...) {
+	for _, f := range append([]string{o.Keyring}, o.caCerts...) {
 		if f != "" {
 			data, err := os.ReadFile(f)
 			if err != nil {
@@ -628,10 +622,7 @@ func (o *ReleaseOptions) releaseInputs(tool string, im releasefile.Image, pf *pr
 		}
 		put(string(data))
 		// And the files its src: entries copy from the host.
-		_, maxFile, err := GenOptions{MaxFileSize: o.MaxFileSize}.sizeLimits()
-		if err != nil {
-			return "", err
-		}
+		maxFile := o.MaxFileSize
 		if maxFile == 0 {
 			maxFile = assemble.DefaultMaxFileSize
 		}

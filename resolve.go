@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -120,12 +121,12 @@ func (o *Options) expand(profile string, ix packages.Index, d *distro.Distro) (*
 func (o *Options) checkAddExclude(format string) error {
 	for _, name := range o.Add {
 		if err := packages.CheckName(format, name); err != nil {
-			return fmt.Errorf("--add: %w", err)
+			return &OptionError{Option: "Add", Err: err}
 		}
 	}
 	for _, name := range o.Exclude {
 		if err := packages.CheckPattern(format, name); err != nil {
-			return fmt.Errorf("--exclude: %w", err)
+			return &OptionError{Option: "Exclude", Err: err}
 		}
 	}
 	return nil
@@ -174,7 +175,7 @@ func (o *Options) arch() string {
 func (o *Options) archs() ([]string, error) {
 	a, err := ParseArchList(o.Arch)
 	if err != nil {
-		return nil, &UsageError{fmt.Errorf("--platform/--arch: %w", err)}
+		return nil, &UsageError{&OptionError{Option: "Arch", Err: err}}
 	}
 	if len(a) == 0 {
 		a = []string{"amd64"}
@@ -421,7 +422,7 @@ func checkArch(arch string) error {
 		return err
 	}
 	if len(a) > 1 {
-		return &UsageError{fmt.Errorf("--platform/--arch %q names %d platforms; this command takes one (gen builds an image index of several): run it once per platform", arch, len(a))}
+		return &UsageError{&OptionError{Option: "Arch", Value: strconv.Quote(arch), Err: fmt.Errorf("names %d platforms; this command takes one (gen builds an image index of several): run it once per platform", len(a))}}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package distroless
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/google/go-containerregistry/pkg/v1"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 
 	"github.com/distroless-dev/distroless/distro"
@@ -137,10 +138,10 @@ func checkSBOMFile(file string) error {
 		return nil
 	}
 	if st, err := os.Stat(file); err == nil && st.IsDir() {
-		return fmt.Errorf("--sbom %s is a directory; give a file name", file)
+		return &OptionError{Option: "SBOM", Value: file, Err: errors.New("is a directory; give a file name")}
 	}
 	if st, err := os.Stat(filepath.Dir(file)); err == nil && !st.IsDir() {
-		return fmt.Errorf("--sbom %s: %s is not a directory", file, filepath.Dir(file))
+		return &OptionError{Option: "SBOM", Value: file, Err: fmt.Errorf("%s is not a directory", filepath.Dir(file))}
 	}
 	return nil
 }
@@ -149,10 +150,10 @@ func checkSBOMFile(file string) error {
 // creating its directory as -o does.
 func writeSBOMFile(file string, doc []byte) error {
 	if err := os.MkdirAll(filepath.Dir(filepath.Clean(file)), 0o755); err != nil {
-		return fmt.Errorf("--sbom %s: %w", file, err)
+		return &OptionError{Option: "SBOM", Value: file, Err: err}
 	}
 	if err := atomicfile.WriteFile(file, doc, atomicfile.Options{MkdirAll: true}); err != nil {
-		return fmt.Errorf("--sbom %s: %w", file, err)
+		return &OptionError{Option: "SBOM", Value: file, Err: err}
 	}
 	return nil
 }

@@ -83,7 +83,7 @@ func (s Settings) apply(cfg profiles.Config) profiles.Config {
 // withSettings is the user and working directory of an image of a
 // profile with config cfg and settings s: the settings' working
 // directory wins over the user's.
-func (u imageUser) withSettings(cfg profiles.Config, s Settings) (user, workdir string) {
+func (u User) withSettings(cfg profiles.Config, s Settings) (user, workdir string) {
 	user, workdir = u.with(s.apply(cfg))
 	if s.Workdir != "" {
 		workdir = s.Workdir

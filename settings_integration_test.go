@@ -6,7 +6,12 @@ package distroless
 // umoci and syft read them untagged.
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,7 +136,19 @@ func TestGenSettingsAndPlainLayout(t *testing.T) {
 		t.Errorf("after a gen without --attach: digest %s (was %s), %d manifests", again.Digest, res.Digest, len(readIndex(t, out).Manifests))
 	}
 	// A signing key needs somewhere to put the signatures.
-	if _, stderr, code := cli(t, "gen", "static", "--offline", "--cache-dir", testCache, "-o", "oci:"+out, "--sign-key", filepath.Join(dir, "none.key")); code != 2 || !strings.Contains(stderr, "--attach") {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "sign.key")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := cli(t, "gen", "static", "--offline", "--cache-dir", testCache, "-o", "oci:"+out, "--sign-key", keyFile); code != 2 || !strings.Contains(stderr, "--sign-key: no output holds signatures") || !strings.Contains(stderr, "--attach") {
 		t.Errorf("--sign-key into a layout without --attach: exit %d, %s", code, stderr)
 	}
 }

@@ -38,7 +38,7 @@ func TestSettingsOverProfile(t *testing.T) {
 	if base.Env["A"] != "profile" || len(base.Env) != 2 || len(base.Labels) != 1 {
 		t.Errorf("apply changed the profile's config: %+v", base)
 	}
-	root, err := userOf("root")
+	root, err := ParseUser("root")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestSettingsOverProfile(t *testing.T) {
 	if u, w := root.withSettings(base, Settings{Workdir: "/srv"}); u != "0:0" || w != "/srv" {
 		t.Errorf("--user root --workdir /srv: %s %s", u, w)
 	}
-	def, _ := userOf("")
+	def, _ := ParseUser("")
 	if _, w := def.withSettings(base, Settings{}); w != "/w" {
 		t.Errorf("the profile's workdir: %s", w)
 	}

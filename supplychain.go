@@ -21,27 +21,22 @@ import (
 // supplyChain is what gen attaches beside an image: its provenance, and
 // with a signing key its signatures.
 type supplyChain struct {
-	signer *attest.Signer // nil without --sign-key
+	signer *attest.Signer // nil: unsigned
 }
 
 // openSupplyChain checks the supply-chain settings before anything is
-// fetched: the signing key loads (decrypted with $COSIGN_PASSWORD), and
-// the output can hold signatures.
+// fetched: the outputs can hold signatures.
 func openSupplyChain(o GenOptions, outputs []string) (*supplyChain, error) {
 	sc := &supplyChain{}
-	if o.SignKey == "" {
+	if o.Signer == nil {
 		return sc, nil
 	}
 	for _, output := range outputs {
 		if strings.HasPrefix(output, "docker-archive:") {
-			return nil, &UsageError{fmt.Errorf("--sign-key: %s: a docker-archive holds the image alone, no signatures; write oci:DIR[:TAG] or push to a registry", output)}
+			return nil, &UsageError{&OptionError{Option: "Signer", Err: fmt.Errorf("%s: a docker-archive holds the image alone, no signatures; write oci:DIR[:TAG] or push to a registry", output)}}
 		}
 	}
-	s, err := attest.LoadKey(o.SignKey, []byte(os.Getenv(attest.PasswordEnv)))
-	if err != nil {
-		return nil, err
-	}
-	sc.signer = s
+	sc.signer = o.Signer
 	return sc, nil
 }
 
@@ -210,7 +205,7 @@ func signIdentity(output, fallback string) string {
 // the settings of o, the distro, the profile chain of plan, the packages
 // of each level and the signed index files they came from.
 func provenanceBuild(o GenOptions, d *distro.Distro, arch string, plan *profiles.Plan, levels [][]*packages.Package, indexes []packages.IndexFile, created time.Time) attest.Build {
-	user := o.User
+	user := o.User.given
 	if user == "" {
 		user = "nonroot"
 	}

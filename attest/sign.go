@@ -58,7 +58,7 @@ func LoadKey(file string, password []byte) (*Signer, error) {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
 	if block, _ := pem.Decode(data); block != nil && strings.Contains(block.Type, "PUBLIC KEY") {
-		return nil, fmt.Errorf("signing key %s is a public key; --sign-key takes the private key (cosign.key), cosign verify the public one", file)
+		return nil, fmt.Errorf("signing key %s is a public key; signing takes the private key (cosign.key), cosign verify the public one", file)
 	}
 	if password == nil {
 		password = []byte{} // a cosign key made with an empty password

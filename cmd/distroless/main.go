@@ -22,6 +22,7 @@ import (
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/attest"
 	"github.com/distroless-dev/distroless/lockfile"
+	"github.com/distroless-dev/distroless/packages/fetch"
 	"github.com/distroless-dev/distroless/publish"
 )
 
@@ -46,7 +47,7 @@ func main() {
 		if errors.As(err, &es) {
 			os.Exit(es.code)
 		}
-		fmt.Fprintln(os.Stderr, "distroless:", err)
+		fmt.Fprintln(os.Stderr, "distroless:", withFlags(err))
 		var ue *usageError
 		var lue *distroless.UsageError
 		if errors.As(err, &ue) || errors.As(err, &lue) {
@@ -119,7 +120,22 @@ func newCache(opts *distroless.Options) *cobra.Command {
 	prune := &cobra.Command{Use: "prune [--older-than AGE] [--max-size SIZE]", Args: noArgs,
 		Short: "Remove cache entries unused for AGE (default 30d), then the least recently used above SIZE; safe while gens run",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := distroless.PruneCache(*opts, olderThan, maxSize)
+			po := fetch.PruneOptions{MaxSize: -1}
+			if olderThan == "" && maxSize == "" {
+				olderThan = "30d"
+			}
+			var err error
+			if olderThan != "" {
+				if po.OlderThan, err = fetch.ParseAge(olderThan); err != nil {
+					return &usageError{fmt.Errorf("--older-than: %w", err)}
+				}
+			}
+			if maxSize != "" {
+				if po.MaxSize, err = fetch.ParseSize(maxSize); err != nil {
+					return &usageError{fmt.Errorf("--max-size: %w", err)}
+				}
+			}
+			res, err := distroless.PruneCache(*opts, po)
 			if err != nil {
 				return err
 			}
@@ -204,6 +220,8 @@ func noArgs(cmd *cobra.Command, args []string) error {
 func newGen(opts *distroless.Options) *cobra.Command {
 	g := &distroless.GenOptions{}
 	var asJSON, quiet bool
+	var bf buildFlags
+	var user, compression string
 	var pf profileFlags
 	var sf settingsFlags
 	c := &cobra.Command{
@@ -235,6 +253,15 @@ and umoci read untagged; --attach adds the SBOM and provenance referrers
 			}
 			g.Options = o
 			if g.Settings, err = sf.settings(cmd); err != nil {
+				return err
+			}
+			if g.User, err = userFlag(user); err != nil {
+				return err
+			}
+			if g.Compression, err = compressionFlag(compression); err != nil {
+				return err
+			}
+			if err := bf.apply(g); err != nil {
 				return err
 			}
 			g.Argv = os.Args[1:] // recorded in the provenance
@@ -274,21 +301,20 @@ and umoci read untagged; --attach adds the SBOM and provenance referrers
 	f := c.Flags()
 	f.StringArrayVarP(&g.Outputs, "output", "o", nil, "where to write the image (repeatable): oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG (default oci:./PROFILE)")
 	f.StringVar(&g.Lock, "lock", "", "rebuild exactly the packages this lockfile pins (written by this run when it does not exist)")
-	f.StringVar(&g.User, "user", "", "image user: nonroot (65532, the default), root, a numeric UID, or NAME:UID[:GID] (a new UID gets an /etc/passwd entry and a home)")
+	f.StringVar(&user, "user", "", "image user: nonroot (65532, the default), root, a numeric UID, or NAME:UID[:GID] (a new UID gets an /etc/passwd entry and a home)")
 	f.BoolVar(&g.KeepDocs, "keep-docs", false, "keep documentation, man pages and locales")
 	f.BoolVar(&g.AllowMissingLibs, "allow-missing-libs", false, "warn instead of failing when an ELF file needs a library the image lacks")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object (digest, outputs, pushed references, packages, sizes)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress and no summary line: stdout has only the digest or references (notes, warnings and errors still go to stderr)")
-	f.StringVar(&g.SignKey, "sign-key", "", "sign the image and its attestations in cosign's format with this key: ECDSA P-256 PEM, or a cosign key file (password in $COSIGN_PASSWORD)")
 	f.StringVar(&g.BuilderID, "builder-id", "", "the SLSA builder id the provenance names (default "+attest.DefaultBuilderID+")")
 	registryFlags(c, &g.Registry)
-	f.StringVar(&g.MaxImageSize, "max-image-size", "", "refuse packages whose files come to more than this in all (default 2GiB)")
-	f.StringVar(&g.MaxFileSize, "max-file-size", "", "refuse a package with a file larger than this (default 1GiB)")
+	bf.register(c, "sign the image and its attestations in cosign's format with this key: ECDSA P-256 PEM, or a cosign key file (password in $COSIGN_PASSWORD)",
+		"SBOM format: spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON)",
+		"refuse packages whose files come to more than this in all (default 2GiB)")
 	f.StringVar(&g.SBOM, "sbom", "", "also write the image's SBOM to this file, in --sbom-format (it is attached to pushes, and with --attach to layouts, as a referrer in any case)")
 	f.BoolVar(&g.Attach, "attach", false, "put the attachments (SBOM and provenance referrers, --sign-key's signatures) into OCI layouts and oci-archives too; without it they hold only the image, one manifest per tag (pushes carry the attachments in any case)")
 	sf.register(c)
-	f.StringVar(&g.SBOMFormat, "sbom-format", "spdx", "SBOM format: spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON)")
-	f.StringVar(&g.Compression, "compression", "gzip", "layer compression: gzip, or zstd (OCI media type tar+zstd, for runtimes that read it)")
+	f.StringVar(&compression, "compression", "gzip", "layer compression: gzip, or zstd (OCI media type tar+zstd, for runtimes that read it)")
 	f.DurationVar(&g.Sandbox.Wall, "sandbox-timeout", assemble.DefaultSandboxLimits.Wall, "longest a program of the image (the Python compiler) may run in the build's sandbox before it is killed and gen fails")
 	// Customisations of the top layer.
 	f.StringArrayVar(&g.CACerts, "ca-cert", nil, "trust this PEM CA certificate everywhere the image trusts its distro's CAs (repeatable)")

@@ -25,6 +25,7 @@ func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.cod
 func newRelease(opts *distroless.Options) *cobra.Command {
 	r := &distroless.ReleaseOptions{}
 	var asJSON, quiet bool
+	var bf buildFlags
 	c := &cobra.Command{
 		Use:   "release FILE.yaml [--dry-run] [--json]",
 		Short: "Build every image of a release file, push each to all its tags, and print every reference and digest",
@@ -47,6 +48,9 @@ signatures and attestations, as gen gives them.`,
 				return &usageError{fmt.Errorf("release takes its distros and platforms from the release file, not --distro or --arch")}
 			}
 			r.Options = *opts
+			if err := bf.apply(&r.GenOptions); err != nil {
+				return err
+			}
 			// Recorded in each image's provenance: the invocation without
 			// the flags that change only what is printed or whether
 			// anything is pushed, so that a run of the same release gives
@@ -80,11 +84,10 @@ signatures and attestations, as gen gives them.`,
 	c.Flags().BoolVar(&asJSON, "json", false, "print one JSON object (every image with its digest, tags and status)")
 	c.Flags().StringVar(&r.Date, "date", "", "{date} in tag templates (default: today, UTC, as YYYYMMDD)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress lines (the table, warnings and errors are still printed)")
-	c.Flags().StringVar(&r.SignKey, "sign-key", "", "sign every image and its attestations in cosign's format with this key: ECDSA P-256 PEM, or a cosign key file (password in $COSIGN_PASSWORD)")
+	bf.register(c, "sign every image and its attestations in cosign's format with this key: ECDSA P-256 PEM, or a cosign key file (password in $COSIGN_PASSWORD)",
+		"format of the SBOM attached to each platform image: spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON)",
+		"refuse an image whose packages' files come to more than this in all (default 2GiB)")
 	c.Flags().StringVar(&r.BuilderID, "builder-id", "", "the SLSA builder id the provenance names (default "+attest.DefaultBuilderID+")")
-	c.Flags().StringVar(&r.SBOMFormat, "sbom-format", "spdx", "format of the SBOM attached to each platform image: spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON)")
-	c.Flags().StringVar(&r.MaxImageSize, "max-image-size", "", "refuse an image whose packages' files come to more than this in all (default 2GiB)")
-	c.Flags().StringVar(&r.MaxFileSize, "max-file-size", "", "refuse a package with a file larger than this (default 1GiB)")
 	registryFlags(c, &r.Registry)
 	return c
 }

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/distroless-dev/distroless"
+	"github.com/distroless-dev/distroless/assemble"
+)
+
+// TestWithFlags: the library names an option by its field; the command
+// names the flag that set it, in the same place of the message, and the
+// flag that raises a size limit.
+func TestWithFlags(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("linux/arm64: %w", &distroless.OptionError{Option: "AddFiles", Value: "a:/b", Err: errors.New("boom")}),
+			"linux/arm64: --add-file a:/b: boom"},
+		{&distroless.UsageError{Err: &distroless.OptionError{Option: "Signer", Err: distroless.ErrNoSignatureOutput}},
+			"--sign-key: no output holds signatures: they go to registry pushes, and with --attach into OCI layouts and oci-archives"},
+		{&distroless.OptionError{Option: "Arch", Value: `"a,b"`, Err: errors.New("names 2 platforms")},
+			`--platform/--arch "a,b": names 2 platforms`},
+		{fmt.Errorf("x: %w", &assemble.LimitError{Package: "p", File: "p.deb", Path: "f", Size: 3, Limit: 2}),
+			"x: package p (p.deb): /f has 3 bytes, more than a file may have (2 bytes); --max-file-size raises the limit"},
+		{&assemble.LimitError{Package: "p", File: "p.deb", Path: "f", Size: 3, Total: 9, Limit: 8, Image: true},
+			"package p (p.deb): /f (3 bytes) brings the files of the packages to 9 bytes, more than the image may have (8 bytes); --max-image-size raises the limit"},
+		{errors.New("plain"), "plain"},
+	} {
+		if got := withFlags(c.err); got != c.want {
+			t.Errorf("withFlags(%v)\n got %s\nwant %s", c.err, got, c.want)
+		}
+	}
+	// The library's own words name no flag.
+	if msg := (&distroless.OptionError{Option: "AddFiles", Value: "a:/b", Err: errors.New("boom")}).Error(); msg != "added file a:/b: boom" {
+		t.Errorf("library message %q", msg)
+	}
+}
+
+// TestUserFlag: --user's errors name the flag, and a bad user is a usage
+// error.
+func TestUserFlag(t *testing.T) {
+	if _, err := userFlag("nonroot"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := userFlag("Bad User")
+	var ue *usageError
+	if !errors.As(err, &ue) || err.Error() != `--user "Bad User": want nonroot, root, a numeric UID or NAME:UID[:GID]` {
+		t.Errorf("got %v", err)
+	}
+	if _, err := sizeFlag("--max-file-size", "0"); err == nil || err.Error() != `--max-file-size: size "0": must be more than 0` {
+		t.Errorf("size 0: %v", err)
+	}
+	if n, err := sizeFlag("--max-file-size", "2KiB"); err != nil || n != 2048 {
+		t.Errorf("2KiB: %d, %v", n, err)
+	}
+}
