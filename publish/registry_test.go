@@ -1,8 +1,6 @@
 package publish
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -13,29 +11,20 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
 // isolateConfig points every configuration location at empty temporary
@@ -414,209 +403,6 @@ func TestBlobMemory(t *testing.T) {
 		if got, ok := final.source("r:c", "x", fmt.Sprintf("sha256:%02d", i)); !ok || got != "repo"+strconv.Itoa(i) {
 			t.Errorf("concurrent writer %d lost: %q, %v", i, got, ok)
 		}
-	}
-}
-
-// An oci-archive holds the image tagged, reads back as an OCI layout,
-// is the same bytes when written twice, and a failed write leaves the
-// earlier archive and no temporary file.
-func TestWriteOCIArchive(t *testing.T) {
-	ctx := context.Background()
-	img := testImage(t, "archived")
-	dir := t.TempDir()
-	file := filepath.Join(dir, "sub", "img.tar")
-	d, err := writeImage(ctx, img, "oci-archive:"+file+":v2", WriteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d != digestOf(t, img) {
-		t.Errorf("digest %s, want %s", d, digestOf(t, img))
-	}
-	first, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st, _ := os.Stat(file); st.Mode().Perm() != 0o644 {
-		t.Errorf("mode %v", st.Mode())
-	}
-	// Unpack and read as a layout.
-	out := t.TempDir()
-	tr := tar.NewReader(bytes.NewReader(first))
-	var names []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, h.Name)
-		if h.Uid != 0 || h.Gid != 0 || !h.ModTime.Equal(time.Unix(0, 0)) {
-			t.Errorf("%s: owner %d:%d, mtime %v", h.Name, h.Uid, h.Gid, h.ModTime)
-		}
-		p := filepath.Join(out, filepath.FromSlash(h.Name))
-		if h.Typeflag == tar.TypeDir {
-			os.MkdirAll(p, 0o755)
-			continue
-		}
-		b, _ := io.ReadAll(tr)
-		writeFile(t, p, string(b))
-	}
-	if len(names) < 2 || names[0] != "oci-layout" || names[1] != "index.json" || slices.Contains(names, LayoutLockName) {
-		t.Errorf("archive entries %v", names)
-	}
-	tags, imgs := layoutTags(t, out)
-	if !slices.Equal(tags, []string{"v2"}) || digestOf(t, imgs["v2"]) != d {
-		t.Errorf("layout in the archive: tags %v", tags)
-	}
-	if _, err := layout.FromPath(out); err != nil {
-		t.Error(err)
-	}
-	// Again: the same bytes.
-	if _, err := writeImage(ctx, img, "oci-archive:"+file+":v2", WriteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if again, _ := os.ReadFile(file); !bytes.Equal(again, first) {
-		t.Error("writing the same image twice gave different archives")
-	}
-	// A cancelled write keeps the earlier archive and leaves nothing.
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := writeImage(cctx, testImage(t, "other"), "oci-archive:"+file, WriteOptions{}); err == nil {
-		t.Fatal("a cancelled write succeeded")
-	}
-	if again, _ := os.ReadFile(file); !bytes.Equal(again, first) {
-		t.Error("a failed write changed the archive")
-	}
-	ents, _ := os.ReadDir(filepath.Dir(file))
-	if len(ents) != 1 {
-		t.Errorf("left beside the archive: %v", ents)
-	}
-	// REF: NAME:TAG too, the default ref, and a bad one refused.
-	for out, want := range map[string]string{"oci-archive:" + file + ":example/app:1.0": "example/app:1.0", "oci-archive:" + file: "distroless/x:latest"} {
-		if _, err := writeImage(ctx, img, out, WriteOptions{DefaultRef: "distroless/x:latest"}); err != nil {
-			t.Fatal(err)
-		}
-		if got := archiveRefs(t, file); !slices.Equal(got, []string{want}) {
-			t.Errorf("%s: refs %v, want %s", out, got, want)
-		}
-	}
-	for _, bad := range []string{"oci-archive:" + file + ":Bad Ref", "oci-archive:" + file + ":a/b", "oci-archive::v1"} {
-		if err := CheckOutput(bad, WriteOptions{}); err == nil {
-			t.Errorf("%s accepted", bad)
-		}
-	}
-	// A directory is refused.
-	if _, err := writeImage(ctx, img, "oci-archive:"+dir, WriteOptions{}); err == nil || !strings.Contains(err.Error(), "directory") {
-		t.Errorf("oci-archive of a directory: %v", err)
-	}
-}
-
-// quietRegistry isolates the registry settings and serves an in-memory
-// registry for the test, whose host:port it returns.
-func quietRegistry(t *testing.T) string {
-	t.Helper()
-	isolateConfig(t)
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
-
-// Several outputs in one write: every tag of a repository and every
-// repository get the image, each repository reported once with its tags,
-// in output order.
-func TestWriteOutputsSeveralTags(t *testing.T) {
-	host := quietRegistry(t)
-	img := testImage(t, "tags")
-	layout := filepath.Join(t.TempDir(), "lay")
-	outs := []string{host + "/x/y:t1", "oci:" + layout + ":l", host + "/z:t", host + "/x/y:t2"}
-	res, err := WriteOutputs(context.Background(), Artifact{Image: img}, outs, WriteOptions{Keychain: authn.NewMultiKeychain(),
-		Registry: RegistryOptions{BlobMemory: filepath.Join(t.TempDir(), "blobs.json")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := digestOf(t, img)
-	want := []Pushed{{Ref: host + "/x/y@" + d, Tags: []string{"t1", "t2"}}, {Ref: host + "/z@" + d, Tags: []string{"t"}}}
-	if len(res.Pushed) != 2 || res.Pushed[0].Ref != want[0].Ref || !slices.Equal(res.Pushed[0].Tags, want[0].Tags) ||
-		res.Pushed[1].Ref != want[1].Ref || !slices.Equal(res.Pushed[1].Tags, want[1].Tags) {
-		t.Errorf("pushed %+v, want %+v", res.Pushed, want)
-	}
-	for _, ref := range []string{host + "/x/y:t1", host + "/x/y:t2", host + "/z:t"} {
-		r, _ := name.ParseReference(ref)
-		got, err := remote.Head(r)
-		if err != nil || got.Digest.String() != d {
-			t.Errorf("%s: %v, %v", ref, got, err)
-		}
-	}
-	if tags, _ := layoutTags(t, layout); !slices.Equal(tags, []string{"l"}) {
-		t.Errorf("layout tags %v", tags)
-	}
-}
-
-// archiveRefs is the ref.name annotations of an oci-archive's index.
-func archiveRefs(t *testing.T, file string) []string {
-	t.Helper()
-	var refs []string
-	for _, m := range untarIndex(t, file).Manifests {
-		refs = append(refs, m.Annotations[RefNameAnnotation])
-	}
-	return refs
-}
-
-// An image index pushed to one repository, then to another of the same
-// registry whose mounts fail (403): the second push asks to mount every
-// layer of every platform, falls back to uploads, and the index reads
-// back whole.
-func TestPushIndexMountRefused(t *testing.T) {
-	isolateConfig(t)
-	var mountTries atomic.Int32
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && r.URL.Query().Get("mount") != "" {
-			mountTries.Add(1)
-			http.Error(w, `{"errors":[{"code":"DENIED","message":"no"}]}`, http.StatusForbidden)
-			return
-		}
-		// This registry keeps blobs across repositories: make "two"
-		// look empty to the existence checks.
-		if r.Method == http.MethodHead && strings.HasPrefix(r.URL.Path, "/v2/two/blobs/") {
-			w.WriteHeader(http.StatusNotFound)
-			return
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
-	idx, err := random.Index(256, 2, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	layers, err := artifactLayers(Artifact{Index: idx})
-	if err != nil || len(layers) != 6 {
-		t.Fatalf("%d layers, %v; want 6", len(layers), err)
-	}
-	opts := WriteOptions{Keychain: authn.NewMultiKeychain(), Registry: RegistryOptions{BlobMemory: filepath.Join(t.TempDir(), "blobs.json")}}
-	for _, repo := range []string{"one", "two"} {
-		res, err := WriteOutputs(context.Background(), Artifact{Index: idx}, []string{host + "/" + repo + ":t"}, opts)
-		if err != nil {
-			t.Fatalf("push to %s: %v", repo, err)
-		}
-		d, _ := idx.Digest()
-		if len(res.Pushed) != 1 || res.Pushed[0].Ref != host+"/"+repo+"@"+d.String() {
-			t.Errorf("pushed %+v", res.Pushed)
-		}
-		r, _ := name.ParseReference(host + "/" + repo + ":t")
-		back, err := remote.Index(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := validate.Index(back); err != nil {
-			t.Errorf("%s: %v", repo, err)
-		}
-	}
-	if n := mountTries.Load(); n < 6 {
-		t.Errorf("%d mount attempts, want one per layer (6)", n)
 	}
 }
 
