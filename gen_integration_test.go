@@ -697,7 +697,7 @@ func TestGenLockfile(t *testing.T) {
 	lock := filepath.Join(dir, "python.lock")
 	outA, outB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	d1 := genDigest(t, "python3.11", "--distro", "debian:bookworm", "--cache-dir", testCache, "--lock", lock, "-o", "oci:"+outA+":py")
-	l, err := ReadLock(lock)
+	l, err := readLock(lock)
 	if err != nil {
 		t.Fatalf("gen --lock did not write the lockfile: %v", err)
 	}

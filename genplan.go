@@ -41,7 +41,7 @@ func genPlans(ctx context.Context, profile string, o GenOptions) ([]*genInput, e
 		return nil, err
 	}
 	if o.Lock != "" {
-		l, err := ReadLock(o.Lock)
+		l, err := readLock(o.Lock)
 		switch {
 		case err == nil:
 			if o.Arch == "" {

@@ -21,11 +21,11 @@ func (r *Resolution) Lock() *lockfile.Lock {
 	return l
 }
 
-// ReadLock reads and checks a lockfile. Names, versions and architectures
+// readLock reads and checks a lockfile. Names, versions and architectures
 // are checked against the format of the pinned distro when it is a
 // built-in one (a distro file's distro is checked by lockPlan once the
 // file is read), else against both formats.
-func ReadLock(path string) (*lockfile.Lock, error) {
+func readLock(path string) (*lockfile.Lock, error) {
 	l, err := lockfile.Read(path)
 	if err != nil {
 		return nil, err

@@ -74,7 +74,7 @@ func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, d
 	// an image's lockfile is updated for the platforms it pins.
 	var expanded []LockTarget
 	for _, t := range targets {
-		archs, err := ParseArchList(t.Arch)
+		archs, err := parseArchList(t.Arch)
 		if err != nil {
 			return nil, &UsageError{err}
 		}
@@ -220,7 +220,7 @@ func diffPackages(from, to []lockfile.Package, origin map[string]string) []Packa
 // ReleaseLockTargets are the profiles, distros and architectures a
 // release file's matrix builds, each once, and its lockfile.
 func ReleaseLockTargets(path string) (string, []LockTarget, error) {
-	f, ims, err := ReleaseUsage(path, "")
+	f, ims, err := releaseUsage(path, "")
 	if err != nil {
 		return "", nil, err
 	}

@@ -58,7 +58,7 @@ func TestGenMemo(t *testing.T) {
 	if _, stderr, code := cli(t, "resolve", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--lock", filepath.Join(dir, "lock")); code != 0 {
 		t.Fatalf("resolve --lock: exit %d\n%s", code, tail(stderr, 20))
 	}
-	lock, err := ReadLock(filepath.Join(dir, "lock"))
+	lock, err := readLock(filepath.Join(dir, "lock"))
 	if err != nil || len(lock.Packages) == 0 {
 		t.Fatalf("lockfile: %v", err)
 	}

@@ -34,10 +34,10 @@ var unsupportedArch = map[string]string{
 	"mipsel":   "mipsel is not supported",
 }
 
-// PlatformOf is the OCI platform of an image built for arch (an OCI
+// platformOf is the OCI platform of an image built for arch (an OCI
 // architecture name): linux, the architecture, and its variant (arm64 →
 // v8, arm → v7, as the images' configs say).
-func PlatformOf(arch string) v1.Platform {
+func platformOf(arch string) v1.Platform {
 	p := v1.Platform{OS: "linux", Architecture: arch}
 	switch arch {
 	case "arm64":
@@ -51,7 +51,7 @@ func PlatformOf(arch string) v1.Platform {
 // PlatformName is the platform of arch as --platform spells it
 // (linux/arm/v7, linux/amd64).
 func PlatformName(arch string) string {
-	p := PlatformOf(arch)
+	p := platformOf(arch)
 	s := p.OS + "/" + p.Architecture
 	if p.Variant != "" {
 		s += "/" + p.Variant
@@ -59,12 +59,12 @@ func PlatformName(arch string) string {
 	return s
 }
 
-// ParseArchList reads the value of --arch or --platform: a comma-separated
+// parseArchList reads the value of --arch or --platform: a comma-separated
 // list of architectures, each an OCI name (amd64, arm64, arm/v7, ppc64le,
 // 386), an OCI platform (linux/arm64, linux/arm/v7), or a Debian or RPM
 // name (armhf, ppc64el, i386, x86_64, aarch64). It returns the OCI names,
 // without repeats, in the order given; "" gives none.
-func ParseArchList(s string) ([]string, error) {
+func parseArchList(s string) ([]string, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
@@ -104,7 +104,7 @@ func parseArch(item string) (string, error) {
 	}
 	// An architecture with the wrong variant (arm64/v9, amd64/v3).
 	if a, v, ok := strings.Cut(s, "/"); ok && slices.Contains(Architectures, a) {
-		if pv := PlatformOf(a).Variant; pv != "" {
+		if pv := platformOf(a).Variant; pv != "" {
 			return "", fmt.Errorf("platform %q: %s images are variant %s; %s", item, a, pv, want)
 		}
 		return "", fmt.Errorf("platform %q: %s images have no variant (not %s); %s", item, a, v, want)

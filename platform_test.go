@@ -20,9 +20,9 @@ func TestParseArchList(t *testing.T) {
 		"LINUX/ARM/V7":                     {"arm"},
 		"arm,386,ppc64le":                  {"arm", "386", "ppc64le"},
 	} {
-		got, err := ParseArchList(in)
+		got, err := parseArchList(in)
 		if err != nil || !slices.Equal(got, want) {
-			t.Errorf("ParseArchList(%q) = %v, %v; want %v", in, got, err, want)
+			t.Errorf("parseArchList(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	for in, want := range map[string]string{
@@ -36,8 +36,8 @@ func TestParseArchList(t *testing.T) {
 		"sparc64":           "not a known architecture",
 		"linux/../../amd64": "not a known architecture",
 	} {
-		if _, err := ParseArchList(in); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("ParseArchList(%q) = %v, want an error saying %q", in, err, want)
+		if _, err := parseArchList(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("parseArchList(%q) = %v, want an error saying %q", in, err, want)
 		}
 	}
 	for arch, want := range map[string]string{"amd64": "linux/amd64", "arm64": "linux/arm64/v8", "arm": "linux/arm/v7", "386": "linux/386"} {

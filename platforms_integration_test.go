@@ -467,7 +467,7 @@ func TestGenPlatformsLockAndErrors(t *testing.T) {
 	out := "oci:" + filepath.Join(dir, "out") + ":static"
 	args := []string{"static", "--distro", "debian:trixie", "--platform", "linux/arm64,linux/amd64", "--cache-dir", testCache, "--lock", lock, "-o", out}
 	first := genDigest(t, args...)
-	l, err := ReadLock(lock)
+	l, err := readLock(lock)
 	if err != nil {
 		t.Fatal(err)
 	}

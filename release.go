@@ -79,7 +79,7 @@ func init() {
 		if strings.Contains(p, ",") {
 			return "", fmt.Errorf("%q: one platform per list item", p)
 		}
-		as, err := ParseArchList(p)
+		as, err := parseArchList(p)
 		if err != nil {
 			return "", err
 		}
@@ -90,9 +90,9 @@ func init() {
 	}
 }
 
-// ReleaseUsage checks a release file and its matrix without touching the
+// releaseUsage checks a release file and its matrix without touching the
 // network: the images it would build, in order.
-func ReleaseUsage(path, date string) (*releasefile.File, []releasefile.Image, error) {
+func releaseUsage(path, date string) (*releasefile.File, []releasefile.Image, error) {
 	f, err := releasefile.Load(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -211,7 +211,7 @@ func profileOf(im releasefile.Image) (string, *profiles.Profile, error) {
 // not pushed again.
 func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResult, err error) {
 	defer func() { err = diskFirst(err) }()
-	f, ims, err := ReleaseUsage(path, o.Date)
+	f, ims, err := releaseUsage(path, o.Date)
 	if err != nil {
 		return nil, err
 	}

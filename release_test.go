@@ -19,7 +19,7 @@ func TestReleasePlatforms(t *testing.T) {
 		}
 		return p
 	}
-	_, ims, err := ReleaseUsage(write("registry: r.example.com\nplatforms: [linux/arm/v7, ppc64el, linux/amd64]\nimages: [static]\n"), "20260101")
+	_, ims, err := releaseUsage(write("registry: r.example.com\nplatforms: [linux/arm/v7, ppc64el, linux/amd64]\nimages: [static]\n"), "20260101")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestReleasePlatforms(t *testing.T) {
 		"registry: r.example.com\nplatforms: [\"amd64,arm64\"]\nimages: [static]\n":                    "one platform per list item",
 		"registry: r.example.com\nplatforms: [linux/amd64, amd64]\nimages: [static]\n":                 "amd64",
 	} {
-		if _, _, err := ReleaseUsage(write(body), "20260101"); err == nil || !strings.Contains(err.Error(), want) {
+		if _, _, err := releaseUsage(write(body), "20260101"); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: err = %v, want %q", body, err, want)
 		}
 	}

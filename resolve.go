@@ -25,7 +25,7 @@ import (
 type Options struct {
 	Distro string // "" picks a built-in distro that packages the profile
 	// Arch is the target platform (amd64 by default): an architecture
-	// as ParseArchList reads it. Gen takes a comma-separated list and
+	// as parseArchList reads it. Gen takes a comma-separated list and
 	// builds an image index of one image per platform; resolve, why and
 	// profiles take one.
 	Arch     string
@@ -163,7 +163,7 @@ func (o *Options) cache() (*fetch.Cache, error) {
 // arch is the one platform o.Arch names, as an OCI architecture name
 // (amd64 when none); call it after checkArch.
 func (o *Options) arch() string {
-	a, err := ParseArchList(o.Arch)
+	a, err := parseArchList(o.Arch)
 	if err != nil || len(a) == 0 {
 		return "amd64"
 	}
@@ -173,7 +173,7 @@ func (o *Options) arch() string {
 // archs are the platforms o.Arch names (amd64 when none), or a usage
 // error naming what is wrong with it.
 func (o *Options) archs() ([]string, error) {
-	a, err := ParseArchList(o.Arch)
+	a, err := parseArchList(o.Arch)
 	if err != nil {
 		return nil, &UsageError{&OptionError{Option: "Arch", Err: err}}
 	}
@@ -309,11 +309,11 @@ func resolve(ctx context.Context, profile string, o Options) (*Resolution, error
 		case errors.As(err, &np):
 			why = append(why, err.Error())
 		case errors.As(err, &oe):
-			var de *DiskError
+			var de *diskError
 			if errors.As(diskFirst(oe.err), &de) {
 				return nil, de // a local failure, not the distro's
 			}
-			return nil, &UnreadDistroError{Distro: d.Name, Profile: profile, Passed: why, Err: oe.err}
+			return nil, &unreadDistroError{Distro: d.Name, Profile: profile, Passed: why, Err: oe.err}
 		default:
 			return nil, err
 		}
@@ -321,17 +321,17 @@ func resolve(ctx context.Context, profile string, o Options) (*Resolution, error
 	return nil, fmt.Errorf("%s is packaged by no built-in distro:\n  %s", profile, strings.Join(why, "\n  "))
 }
 
-// UnreadDistroError is the error of a distro choice (no --distro) that
+// unreadDistroError is the error of a distro choice (no --distro) that
 // met a built-in distro whose index could not be read or verified
 // before one that packages the profile.
-type UnreadDistroError struct {
+type unreadDistroError struct {
 	Distro  string   // the distro that could not be read
 	Profile string   // the profile asked for
 	Passed  []string // why each distro before it was passed over
 	Err     error    // why it could not be read
 }
 
-func (e *UnreadDistroError) Error() string {
+func (e *unreadDistroError) Error() string {
 	msg := fmt.Sprintf("%v\n  %s could not be read, so whether it packages %s is unknown: without --distro, gen takes the first built-in distro that packages the profile and never skips one it cannot read; restore access to %s, or choose a distro with --distro",
 		e.Err, e.Distro, e.Profile, e.Distro)
 	for _, w := range e.Passed {
@@ -340,7 +340,7 @@ func (e *UnreadDistroError) Error() string {
 	return msg
 }
 
-func (e *UnreadDistroError) Unwrap() error { return e.Err }
+func (e *unreadDistroError) Unwrap() error { return e.Err }
 
 // declaredNotFor reports, without reading any index, that the profile
 // (or a profile it extends, up to the first template) says it is not for
@@ -386,29 +386,29 @@ type UsageError struct{ Err error }
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
 
-// DiskError is an error of a write that found the disk full (or over a
+// diskError is an error of a write that found the disk full (or over a
 // quota or size limit): its message leads with the cause and the path.
-type DiskError struct {
+type diskError struct {
 	Path *fs.PathError // the write that failed
 	Err  error         // the whole error, for context
 }
 
-func (e *DiskError) Error() string {
+func (e *diskError) Error() string {
 	ctx := strings.Replace(e.Err.Error(), e.Path.Error(), "…", 1)
 	return fmt.Sprintf("%v: %s %s (%s)", e.Path.Err, e.Path.Op, e.Path.Path, ctx)
 }
 
-func (e *DiskError) Unwrap() error { return e.Err }
+func (e *diskError) Unwrap() error { return e.Err }
 
 // diskFirst makes an error whose cause is a full disk lead with it.
 func diskFirst(err error) error {
-	var de *DiskError
+	var de *diskError
 	var pe *fs.PathError
 	if err == nil || errors.As(err, &de) || !errors.As(err, &pe) {
 		return err
 	}
 	if errors.Is(pe.Err, syscall.ENOSPC) || errors.Is(pe.Err, syscall.EDQUOT) || errors.Is(pe.Err, syscall.EFBIG) {
-		return &DiskError{Path: pe, Err: err}
+		return &diskError{Path: pe, Err: err}
 	}
 	return err
 }

@@ -138,7 +138,7 @@ func TestCLIResolve(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	l, err := ReadLock(lock)
+	l, err := readLock(lock)
 	if err != nil {
 		t.Fatal(err)
 	}

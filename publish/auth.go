@@ -17,21 +17,21 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
-// AuthSource is where credentials for a registry were found.
-type AuthSource struct {
+// authSource is where credentials for a registry were found.
+type authSource struct {
 	File string // the auth file
 	Key  string // its entry ("HOST" or "HOST/NAMESPACE")
 	User string // the user name ("" for a token)
 }
 
-// AuthFiles is where credentials are looked for, in order, as podman and
+// authFiles is where credentials are looked for, in order, as podman and
 // skopeo do (containers-auth.json(5)): $REGISTRY_AUTH_FILE alone when it
 // is set; otherwise $XDG_RUNTIME_DIR/containers/auth.json (or
 // /run/containers/UID/auth.json without XDG_RUNTIME_DIR, where podman run
 // as root logs in), $XDG_CONFIG_HOME/containers/auth.json
 // (~/.config/containers/auth.json), then docker's
 // $DOCKER_CONFIG/config.json (~/.docker/config.json).
-func AuthFiles() []string {
+func authFiles() []string {
 	if f := os.Getenv("REGISTRY_AUTH_FILE"); f != "" {
 		return []string{f}
 	}
@@ -59,22 +59,22 @@ func AuthFiles() []string {
 	return out
 }
 
-// AuthKeychain finds credentials in AuthFiles: the first file with an
+// authKeychain finds credentials in authFiles: the first file with an
 // entry for the repository (the longest HOST/NAMESPACE prefix) or its
 // registry wins. Credential helpers a file names are run.
-type AuthKeychain struct {
+type authKeychain struct {
 	mu    sync.Mutex
-	found map[string]AuthSource // registry → where its credentials came from
+	found map[string]authSource // registry → where its credentials came from
 }
 
-// NewAuthKeychain returns an AuthKeychain.
-func NewAuthKeychain() *AuthKeychain { return &AuthKeychain{found: map[string]AuthSource{}} }
+// newAuthKeychain returns an authKeychain.
+func newAuthKeychain() *authKeychain { return &authKeychain{found: map[string]authSource{}} }
 
 // Resolve implements authn.Keychain.
-func (k *AuthKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
+func (k *authKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
 	repo := target.String()
 	host := target.RegistryStr()
-	for _, f := range AuthFiles() {
+	for _, f := range authFiles() {
 		cf, err := loadAuthFile(f)
 		if err != nil {
 			return nil, err
@@ -90,7 +90,7 @@ func (k *AuthKeychain) Resolve(target authn.Resource) (authn.Authenticator, erro
 			continue
 		}
 		k.mu.Lock()
-		k.found[host] = AuthSource{File: f, Key: key, User: ac.Username}
+		k.found[host] = authSource{File: f, Key: key, User: ac.Username}
 		k.mu.Unlock()
 		return authn.FromConfig(ac), nil
 	}
@@ -143,7 +143,7 @@ func authEntry(cf *configfile.ConfigFile, repo, host string) (string, authn.Auth
 
 // Source is where the credentials for registry came from, and whether
 // any were found.
-func (k *AuthKeychain) Source(registry string) (AuthSource, bool) {
+func (k *authKeychain) Source(registry string) (authSource, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	s, ok := k.found[registry]

@@ -18,13 +18,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// LayoutLockName is the lock file that earlier versions kept in every
+// layoutLockName is the lock file that earlier versions kept in every
 // OCI layout they wrote. Writers now lock the layout's directory itself
 // (see lockLayout) and leave no file of their own in it; a directory
 // holding nothing but this file (left by a killed writer of an earlier
 // version) is taken for an empty one, and the file goes with the next
 // write of the layout.
-const LayoutLockName = "index.json.lock"
+const layoutLockName = "index.json.lock"
 
 // writeOCI writes a new layout in a temporary directory next to dir,
 // bringing over the images of an existing layout whose tag differs, and
@@ -69,7 +69,7 @@ func writeOCI(ctx context.Context, a Artifact, dir, tag string) (err error) {
 			return err
 		}
 		for _, e := range ents {
-			if e.Name() != LayoutLockName {
+			if e.Name() != layoutLockName {
 				return fmt.Errorf("%s exists and is neither empty nor an OCI image layout; not replacing it", dir)
 			}
 		}

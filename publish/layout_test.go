@@ -406,7 +406,7 @@ func TestWriteIntoLeftLockFile(t *testing.T) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(out, LayoutLockName), nil, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, layoutLockName), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	img := testImage(t, "one")
@@ -425,7 +425,7 @@ func TestWriteIntoLeftLockFile(t *testing.T) {
 	}
 	// A layout with the lock file: the same image again is written (the
 	// layout is not what a write makes), and the file goes.
-	if err := os.WriteFile(filepath.Join(out, LayoutLockName), nil, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, layoutLockName), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := writeImage(ctx, img, "oci:"+out+":x", WriteOptions{}); err != nil {
@@ -522,7 +522,7 @@ func TestWriteOCIArchive(t *testing.T) {
 		b, _ := io.ReadAll(tr)
 		writeFile(t, p, string(b))
 	}
-	if len(names) < 2 || names[0] != "oci-layout" || names[1] != "index.json" || slices.Contains(names, LayoutLockName) {
+	if len(names) < 2 || names[0] != "oci-layout" || names[1] != "index.json" || slices.Contains(names, layoutLockName) {
 		t.Errorf("archive entries %v", names)
 	}
 	tags, imgs := layoutTags(t, out)

@@ -48,7 +48,7 @@ func tarLayout(ctx context.Context, dir string, w io.Writer) error {
 			return err
 		}
 		rel, err := filepath.Rel(dir, p)
-		if err != nil || rel == "." || rel == LayoutLockName {
+		if err != nil || rel == "." || rel == layoutLockName {
 			return err
 		}
 		names = append(names, filepath.ToSlash(rel))

@@ -109,7 +109,7 @@ func (e *hintError) Unwrap() error { return e.err }
 // for want of credentials, whether credentials were found and where; for
 // a certificate not trusted, where a CA would be looked for; for a
 // registry that speaks plain HTTP, how to allow it.
-func (o RegistryOptions) explainPushError(err error, ref name.Reference, ak *AuthKeychain) error {
+func (o RegistryOptions) explainPushError(err error, ref name.Reference, ak *authKeychain) error {
 	registry := ref.Context().RegistryStr()
 	var ua x509.UnknownAuthorityError
 	if errors.As(err, &ua) || strings.Contains(err.Error(), "certificate signed by unknown authority") {
@@ -149,7 +149,7 @@ func (o RegistryOptions) explainPushError(err error, ref name.Reference, ak *Aut
 		return fmt.Errorf("pushing %s: %s refused %s (from %s, entry %s) (%s); log in again with `podman login %s`", ref, registry, who, src.File, src.Key, status, registry)
 	}
 	return fmt.Errorf("pushing %s: %s requires credentials (%s) and none were found for it in %s; log in with `podman login %s` or `docker login %s`",
-		ref, registry, status, strings.Join(AuthFiles(), ", "), registry, registry)
+		ref, registry, status, strings.Join(authFiles(), ", "), registry, registry)
 }
 
 // blobMemory records which repository of each registry received each

@@ -142,7 +142,7 @@ func TestRegistryTimeoutStalledBody(t *testing.T) {
 	t.Cleanup(func() { close(release) })
 	host := strings.TrimPrefix(srv.URL, "http://")
 	o := RegistryOptions{Keychain: authn.NewMultiKeychain(), Timeout: time.Second}
-	ref, err := ParseRegistryRef(host+"/r:t", o)
+	ref, err := registryRef(host+"/r:t", o)
 	if err != nil {
 		t.Fatal(err)
 	}

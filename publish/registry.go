@@ -35,7 +35,7 @@ type RegistryOptions struct {
 	// every registry, as podman's --cert-dir; otherwise the registry's
 	// HOST[:PORT] directory of the certs.d directories is.
 	CertDir string
-	// Keychain finds credentials; nil means AuthKeychain (podman's auth
+	// Keychain finds credentials; nil means authKeychain (podman's auth
 	// files, then docker's config).
 	Keychain authn.Keychain
 	// BlobMemory is a file recording which repository of each registry
@@ -47,19 +47,19 @@ type RegistryOptions struct {
 	// handshake, the response headers, a pause while sending a request
 	// body (an upload the registry stops taking) or while reading a
 	// response body. A request that waited that long is not retried.
-	// Zero means DefaultRegistryTimeout.
+	// Zero means defaultRegistryTimeout.
 	Timeout time.Duration
 }
 
-// DefaultRegistryTimeout is RegistryOptions.Timeout's default, the same
+// defaultRegistryTimeout is RegistryOptions.Timeout's default, the same
 // as downloads'.
-const DefaultRegistryTimeout = 30 * time.Second
+const defaultRegistryTimeout = 30 * time.Second
 
 func (o RegistryOptions) timeout() time.Duration {
 	if o.Timeout > 0 {
 		return o.Timeout
 	}
-	return DefaultRegistryTimeout
+	return defaultRegistryTimeout
 }
 
 // Where podman's configuration lives; variables so that tests can move
@@ -209,11 +209,11 @@ func (rc *registriesConf) lookup(repo string) (registryConf, bool) {
 	return best, found
 }
 
-// ParseRegistryRef parses a registry output, REGISTRY/REPO[:TAG|@DIGEST],
+// registryRef parses a registry output, REGISTRY/REPO[:TAG|@DIGEST],
 // and applies registries.conf to it: a blocked registry is an error, one
 // marked insecure (or every one with o.Insecure) may be reached over
 // plain HTTP.
-func ParseRegistryRef(s string, o RegistryOptions) (name.Reference, error) {
+func registryRef(s string, o RegistryOptions) (name.Reference, error) {
 	ref, err := parseRegistryRef(s)
 	if err != nil {
 		return nil, err
@@ -325,7 +325,7 @@ func (o RegistryOptions) Remote(ctx context.Context, ref name.Reference) ([]remo
 // remoteFor is the go-containerregistry options for registry: the
 // transport with its TLS settings, the credentials, ctx; and the
 // keychain, to name the credentials' source in an error.
-func (o RegistryOptions) remoteFor(ctx context.Context, ref name.Reference) ([]remote.Option, *AuthKeychain, error) {
+func (o RegistryOptions) remoteFor(ctx context.Context, ref name.Reference) ([]remote.Option, *authKeychain, error) {
 	rt, kc, ak, err := o.client(ref)
 	if err != nil {
 		return nil, nil, err
@@ -336,9 +336,9 @@ func (o RegistryOptions) remoteFor(ctx context.Context, ref name.Reference) ([]r
 
 // client is the HTTP transport for ref's registry (its TLS settings and
 // the timeouts) and the keychain of its credentials; ak is the keychain
-// when it is an AuthKeychain, to name the credentials' source in an
+// when it is an authKeychain, to name the credentials' source in an
 // error.
-func (o RegistryOptions) client(ref name.Reference) (rt http.RoundTripper, kc authn.Keychain, ak *AuthKeychain, err error) {
+func (o RegistryOptions) client(ref name.Reference) (rt http.RoundTripper, kc authn.Keychain, ak *authKeychain, err error) {
 	registry := ref.Context().RegistryStr()
 	insecure, err := o.insecure(ref.Context())
 	if err != nil {
@@ -363,7 +363,7 @@ func (o RegistryOptions) client(ref name.Reference) (rt http.RoundTripper, kc au
 	tr.ResponseHeaderTimeout = t
 	kc = o.Keychain
 	if kc == nil {
-		ak = NewAuthKeychain()
+		ak = newAuthKeychain()
 		kc = ak
 	}
 	return &idleBodyTransport{base: tr, t: t, registry: registry}, kc, ak, nil

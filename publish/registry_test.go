@@ -116,12 +116,12 @@ registries = ["v1.example"]
 	if err == nil || !strings.Contains(err.Error(), registriesConfFile) || !strings.Contains(err.Error(), "blocks b.example/ns") {
 		t.Errorf("blocked prefix: %v", err)
 	}
-	if _, err := ParseRegistryRef("b.example/ns/img:t", o); err == nil {
-		t.Error("ParseRegistryRef accepted a blocked reference")
+	if _, err := registryRef("b.example/ns/img:t", o); err == nil {
+		t.Error("registryRef accepted a blocked reference")
 	}
-	ref, err := ParseRegistryRef("a.example:5000/x:t", o)
+	ref, err := registryRef("a.example:5000/x:t", o)
 	if err != nil || ref.Context().Scheme() != "http" {
-		t.Errorf("ParseRegistryRef of an insecure registry: %v, scheme %v", err, ref)
+		t.Errorf("registryRef of an insecure registry: %v, scheme %v", err, ref)
 	}
 
 	// $CONTAINERS_REGISTRIES_CONF replaces the main file; drop-ins still apply.
@@ -153,18 +153,18 @@ func TestAuthFiles(t *testing.T) {
 		filepath.Join(dir, "config", "containers", "auth.json"),
 		filepath.Join(dir, "home", ".docker", "config.json"),
 	}
-	if got := AuthFiles(); !slices.Equal(got, want) {
-		t.Errorf("AuthFiles() = %v, want %v", got, want)
+	if got := authFiles(); !slices.Equal(got, want) {
+		t.Errorf("authFiles() = %v, want %v", got, want)
 	}
 	os.Unsetenv("XDG_RUNTIME_DIR")
 	t.Setenv("DOCKER_CONFIG", filepath.Join(dir, "dc"))
 	want = []string{"/run/containers/" + uid + "/auth.json", filepath.Join(dir, "config", "containers", "auth.json"), filepath.Join(dir, "dc", "config.json")}
-	if got := AuthFiles(); !slices.Equal(got, want) {
-		t.Errorf("without XDG_RUNTIME_DIR: AuthFiles() = %v, want %v", got, want)
+	if got := authFiles(); !slices.Equal(got, want) {
+		t.Errorf("without XDG_RUNTIME_DIR: authFiles() = %v, want %v", got, want)
 	}
 	t.Setenv("REGISTRY_AUTH_FILE", filepath.Join(dir, "only.json"))
-	if got := AuthFiles(); !slices.Equal(got, []string{filepath.Join(dir, "only.json")}) {
-		t.Errorf("with REGISTRY_AUTH_FILE: AuthFiles() = %v", got)
+	if got := authFiles(); !slices.Equal(got, []string{filepath.Join(dir, "only.json")}) {
+		t.Errorf("with REGISTRY_AUTH_FILE: authFiles() = %v", got)
 	}
 }
 
@@ -188,7 +188,7 @@ func TestAuthKeychain(t *testing.T) {
 	writeFile(t, config, authJSON(map[string][2]string{"reg.example": {"host", "ph"}, "other.example:5000": {"o", "po"}}))
 	writeFile(t, docker, authJSON(map[string][2]string{"https://docker-only.example": {"d", "pd"}, "reg.example": {"never", "x"},
 		"https://index.docker.io/v1/": {"hub", "ph"}}))
-	k := NewAuthKeychain()
+	k := newAuthKeychain()
 	for repo, want := range map[string]struct{ user, file string }{
 		"reg.example/team/app":   {"team", runtime},
 		"reg.example/teamx/app":  {"host", config},
@@ -232,7 +232,7 @@ func TestExplainPushError(t *testing.T) {
 	dir := isolateConfig(t)
 	ref, _ := name.ParseReference("reg.example/a:t")
 	e401 := fmt.Errorf("wrapped: %w", &transport.Error{StatusCode: http.StatusUnauthorized})
-	k := NewAuthKeychain()
+	k := newAuthKeychain()
 	msg := RegistryOptions{}.explainPushError(e401, ref, k).Error()
 	for _, want := range []string{"requires credentials", "none were found", filepath.Join(dir, "run", "containers", "auth.json"), "podman login reg.example"} {
 		if !strings.Contains(msg, want) {
@@ -415,7 +415,7 @@ func TestRegistryOptionsRemote(t *testing.T) {
 	if _, err := WriteOutputs(context.Background(), Artifact{Image: img}, []string{host + "/r:t"}, WriteOptions{Registry: o}); err != nil {
 		t.Fatal(err)
 	}
-	ref, err := ParseRegistryRef(host+"/r:t", o)
+	ref, err := registryRef(host+"/r:t", o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -258,7 +258,7 @@ func parseOutput(output string, opts WriteOptions) (target, error) {
 			return t, fmt.Errorf("output %q: %s is a directory (for a layout directory say oci:%s)", output, t.ociArchive, t.ociArchive)
 		}
 	default:
-		ref, err := ParseRegistryRef(output, opts.Registry)
+		ref, err := registryRef(output, opts.Registry)
 		if err != nil {
 			return t, err
 		}
