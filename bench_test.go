@@ -26,7 +26,7 @@ func BenchmarkResolveWarm(b *testing.B) {
 // run warms it) into an OCI layout: index open, closure, the cache reads
 // (with their verification) and the image build and write.
 func BenchmarkGenWarm(b *testing.B) {
-	o := GenOptions{Options: Options{Distro: "debian:trixie", CacheDir: testCache}, Output: "oci:" + b.TempDir() + "/out:latest"}
+	o := GenOptions{Options: Options{Distro: "debian:trixie", CacheDir: testCache}, Output: mustOutput(b, "oci:"+b.TempDir()+"/out:latest")}
 	if _, err := Gen(context.Background(), "python3", o); err != nil {
 		b.Fatal(err)
 	}

@@ -29,7 +29,7 @@ var Version = "dev"
 // GenOptions are the settings of gen beyond those of resolve.
 type GenOptions struct {
 	Options
-	Output string // oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG; "" = oci:./<profile> (when Outputs is empty too)
+	Output publish.Output // publish.ParseOutput's; the zero Output = oci:./<profile> (when Outputs is empty too)
 	Lock   string // rebuild from this lockfile; written first when it does not exist
 	// User is the image's user (ParseUser); the zero User is nonroot
 	// unless the profile names another.
@@ -61,7 +61,7 @@ type GenOptions struct {
 
 	// Outputs are further outputs, written after Output; Registry is the
 	// registry settings of the pushes.
-	Outputs  []string
+	Outputs  []publish.Output
 	Registry publish.RegistryOptions
 
 	// Sandbox bounds the programs of an image the build runs (the Python

@@ -11,6 +11,7 @@ import (
 
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/profiles"
+	"github.com/distroless-dev/distroless/publish"
 )
 
 // Hermetic tests of gen's pieces: the image user, the output, and the
@@ -83,15 +84,28 @@ func TestOutputOf(t *testing.T) {
 		"docker-archive:py.tar":         "docker-archive:py.tar",
 		"registry.example/team/py:3.13": "registry.example/team/py:3.13",
 	} {
-		got, err := GenOptions{Output: flag}.outputsOf("python3")
+		var o GenOptions
+		if flag != "" {
+			o.Output = mustOutput(t, flag)
+		}
+		got, err := o.outputsOf("python3")
 		if err != nil || len(got) != 1 || got[0] != want {
 			t.Errorf("-o %q: %q, %v; want %q", flag, got, err, want)
 		}
 	}
 	for _, bad := range []string{"./out", "out", "oci:", "docker-archive:", "docker-archive:x.tar:UPPER/Case"} {
-		if got, err := (GenOptions{Output: bad}).outputsOf("python3"); err == nil {
+		if got, err := publish.ParseOutput(bad); err == nil {
 			t.Errorf("-o %q: accepted as %q", bad, got)
 		}
+	}
+	// Given twice, an output is refused.
+	twice := GenOptions{Output: mustOutput(t, "oci:./x"), Outputs: []publish.Output{mustOutput(t, "oci:./x")}}
+	if _, err := twice.outputsOf("python3"); err == nil || !strings.Contains(err.Error(), "given twice") {
+		t.Errorf("an output given twice: %v", err)
+	}
+	// A docker-archive that names no image takes the profile's name.
+	if _, err := (GenOptions{Output: mustOutput(t, "docker-archive:x.tar")}).outputsOf("python3"); err != nil {
+		t.Errorf("docker-archive without a name: %v", err)
 	}
 	if got := writeOptions("python3.13").DefaultRef; got != "distroless/python3.13:latest" {
 		t.Errorf("default docker-archive reference %q", got)
@@ -158,10 +172,10 @@ func TestLockPlan(t *testing.T) {
 		{name: "other profile", profile: "base", want: "pins profile static, not base"},
 		{name: "other distro", profile: "static", opts: func(o *GenOptions) { o.Distro = "debian:bookworm" }, want: "pins distro debian:trixie, not debian:bookworm"},
 		{name: "other arch", profile: "static", opts: func(o *GenOptions) { o.Arch = "arm64" }, want: "pins architecture amd64, not arm64"},
-		{name: "add", profile: "static", opts: func(o *GenOptions) { o.Add = []string{"hello"} }, want: "--add and --exclude change the closure"},
-		{name: "exclude", profile: "static", opts: func(o *GenOptions) { o.Exclude = []string{"tzdata"} }, want: "--add and --exclude change the closure"},
+		{name: "add", profile: "static", opts: func(o *GenOptions) { o.Add = []string{"hello"} }, want: "Options.Add and Options.Exclude change the closure"},
+		{name: "exclude", profile: "static", opts: func(o *GenOptions) { o.Exclude = []string{"tzdata"} }, want: "Options.Add and Options.Exclude change the closure"},
 		{name: "unknown layer", profile: "static", edit: func(l *lockfile.Lock) { l.Packages[1].Layer = "cc" }, want: `package netbase is in layer "cc", which profile static does not have`},
-		{name: "unknown distro", profile: "static", edit: func(l *lockfile.Lock) { l.Distro = "debian:potato" }, want: "give the file with --distro"},
+		{name: "unknown distro", profile: "static", edit: func(l *lockfile.Lock) { l.Distro = "debian:potato" }, want: "give the file with Options.Distro"},
 		{name: "rpm name on debian", profile: "static", edit: func(l *lockfile.Lock) { l.Packages[0].Version = "1.0^post" }, want: `packages[0] ("tzdata")`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -179,4 +193,14 @@ func TestLockPlan(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mustOutput is publish.ParseOutput's output of s.
+func mustOutput(tb testing.TB, s string) publish.Output {
+	tb.Helper()
+	o, err := publish.ParseOutput(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return o
 }

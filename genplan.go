@@ -85,7 +85,7 @@ func genPlans(ctx context.Context, profile string, o GenOptions) ([]*genInput, e
 	// One distro for all: without --distro each platform chose its own.
 	for _, r := range rs[1:] {
 		if r.Distro.Name != rs[0].Distro.Name {
-			return nil, fmt.Errorf("%s resolved on %s for %s but on %s for %s: choose one distro with --distro",
+			return nil, fmt.Errorf("%s resolved on %s for %s but on %s for %s: choose one distro with Options.Distro",
 				profile, rs[0].Distro.Name, PlatformName(rs[0].Arch), r.Distro.Name, PlatformName(r.Arch))
 		}
 	}
@@ -157,7 +157,7 @@ func lockPlans(profile string, l *lockfile.Lock, archs []string, o GenOptions) (
 	sorted := slices.Clone(pinned)
 	sortArchs(sorted)
 	if !slices.Equal(archs, sorted) {
-		return nil, fmt.Errorf("lockfile %s pins architecture %s, not %s (without --platform, gen builds what it pins)", o.Lock, strings.Join(pinned, ","), strings.Join(archs, ","))
+		return nil, fmt.Errorf("lockfile %s pins architecture %s, not %s (without Options.Arch, gen builds what it pins)", o.Lock, strings.Join(pinned, ","), strings.Join(archs, ","))
 	}
 	var ins []*genInput
 	for _, a := range archs {
@@ -194,7 +194,7 @@ func lockPlan(profile string, l *lockfile.Lock, o GenOptions) (*genInput, error)
 		}
 	} else {
 		if d, err = distro.Get(l.Distro); err != nil {
-			return nil, fmt.Errorf("lockfile %s: %w (for a distro file's distro, give the file with --distro)", o.Lock, err)
+			return nil, fmt.Errorf("lockfile %s: %w (for a distro file's distro, give the file with Options.Distro)", o.Lock, err)
 		}
 		if o.Distro != "" && o.Distro != l.Distro {
 			return nil, fmt.Errorf("lockfile %s pins distro %s, not %s", o.Lock, l.Distro, o.Distro)
@@ -209,7 +209,7 @@ func lockPlan(profile string, l *lockfile.Lock, o GenOptions) (*genInput, error)
 			Size: p.Size, URL: p.URL, Location: p.Path})
 	}
 	if len(o.Add) > 0 || len(o.Exclude) > 0 {
-		return nil, fmt.Errorf("--add and --exclude change the closure, which lockfile %s pins; remove the lockfile to resolve again", o.Lock)
+		return nil, fmt.Errorf("Options.Add and Options.Exclude change the closure, which lockfile %s pins; remove the lockfile to resolve again", o.Lock)
 	}
 	plan, err := o.expand(l.Profile, ix, d)
 	if err != nil {

@@ -43,7 +43,7 @@ func TestRegistryCheckedBeforeFetching(t *testing.T) {
 	opts := Options{CacheDir: cache, Offline: true}
 	want := host + " requires credentials (401 Unauthorized) and none were found"
 
-	_, err := Gen(context.Background(), "static", GenOptions{Options: opts, Output: host + "/x/static:t"})
+	_, err := Gen(context.Background(), "static", GenOptions{Options: opts, Output: mustOutput(t, host+"/x/static:t")})
 	if err == nil || !strings.Contains(err.Error(), "pushing "+host+"/x/static:t: "+want) {
 		t.Errorf("gen: %v", err)
 	}

@@ -50,7 +50,7 @@ type releaseBuild struct {
 func (o *ReleaseOptions) genOptions(rb releaseBuild, u User, progress func(string)) GenOptions {
 	g := o.GenOptions
 	g.Progress, g.User, g.Lock, g.CACerts, g.Settings = progress, u, rb.lockPath, o.caCerts, rb.settings
-	g.Output, g.Outputs, g.SBOM, g.AddFiles = "", nil, "", nil // the tags are the outputs
+	g.Output, g.Outputs, g.SBOM, g.AddFiles = publish.Output{}, nil, "", nil // the tags are the outputs
 	g.SBOMFormat = o.format
 	g.Options.Profile, g.Options.Distro, g.Options.Arch = rb.file, rb.distro, ""
 	g.Options.Add, g.Options.Exclude = nil, nil

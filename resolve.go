@@ -279,7 +279,7 @@ func resolve(ctx context.Context, profile string, o Options) (*Resolution, error
 					others = append(others, b.Name)
 				}
 			}
-			err = fmt.Errorf("%w (without --distro, gen tries the built-in distros in turn: %s)", err, strings.Join(others, ", "))
+			err = fmt.Errorf("%w (without Options.Distro, gen tries the built-in distros in turn: %s)", err, strings.Join(others, ", "))
 		}
 		return r, err
 	}
@@ -332,7 +332,7 @@ type unreadDistroError struct {
 }
 
 func (e *unreadDistroError) Error() string {
-	msg := fmt.Sprintf("%v\n  %s could not be read, so whether it packages %s is unknown: without --distro, gen takes the first built-in distro that packages the profile and never skips one it cannot read; restore access to %s, or choose a distro with --distro",
+	msg := fmt.Sprintf("%v\n  %s could not be read, so whether it packages %s is unknown: without Options.Distro, gen takes the first built-in distro that packages the profile and never skips one it cannot read; restore access to %s, or choose a distro with Options.Distro",
 		e.Err, e.Distro, e.Profile, e.Distro)
 	for _, w := range e.Passed {
 		msg += "\n  " + w

@@ -13,7 +13,7 @@ import (
 func BenchmarkGenWarmSBOM(b *testing.B) {
 	dir := b.TempDir()
 	for _, tc := range []struct{ name, sbom string }{{"without", ""}, {"with", filepath.Join(dir, "sbom.json")}} {
-		o := GenOptions{Options: Options{Distro: "debian:trixie", CacheDir: testCache}, Output: "docker-archive:" + filepath.Join(dir, "py.tar"), SBOM: tc.sbom}
+		o := GenOptions{Options: Options{Distro: "debian:trixie", CacheDir: testCache}, Output: mustOutput(b, "docker-archive:"+filepath.Join(dir, "py.tar")), SBOM: tc.sbom}
 		if _, err := Gen(context.Background(), "python3", o); err != nil {
 			b.Fatal(err)
 		}

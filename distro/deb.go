@@ -110,13 +110,13 @@ func (debDriver) open(ctx context.Context, c *fetch.Cache, d *Distro, arch strin
 	for _, s := range d.Suites {
 		base := s.URL
 		if base == "" {
-			var flag, env string
-			base, flag, env = m.Archive, "--mirror", EnvMirror
+			var setting, env string
+			base, setting, env = m.Archive, "Mirrors.Archive", EnvMirror
 			if s.Mirror == "security" {
-				base, flag, env = m.Security, "--security-mirror", EnvSecurityMirror
+				base, setting, env = m.Security, "Mirrors.Security", EnvSecurityMirror
 			}
 			if base == "" {
-				return nil, fmt.Errorf("%s: no %s mirror for suite %s: set %s or %s, or add one to the host's apt sources", d.Name, s.Mirror, s.Name, flag, env)
+				return nil, fmt.Errorf("%s: no %s mirror for suite %s: set %s or %s, or add one to the host's apt sources", d.Name, s.Mirror, s.Name, setting, env)
 			}
 		}
 		spec.Suites = append(spec.Suites, deb.Suite{Mirror: strings.TrimRight(base, "/"), Name: s.Name, Components: d.Components})

@@ -309,7 +309,7 @@ func (d *Distro) keyring(ctx context.Context, c *fetch.Cache) (openpgp.EntityLis
 	}
 	el, err = fetchKeyring(ctx, c, d.KeyringURLs, d.Fingerprints)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w (or give the key with --keyring FILE)", d.Name, err)
+		return nil, fmt.Errorf("%s: %w (or give the key with Options.Keyring)", d.Name, err)
 	}
 	return el, nil
 }

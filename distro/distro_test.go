@@ -103,7 +103,7 @@ func TestResolveMirrors(t *testing.T) {
 	m, _ = ResolveMirrors(Mirrors{}, t.TempDir())
 	d, _ := Get("debian:bookworm")
 	_, _, err = d.Open(context.Background(), &fetch.Cache{Dir: t.TempDir()}, "amd64", m)
-	if err == nil || !strings.Contains(err.Error(), "--mirror") || !strings.Contains(err.Error(), EnvMirror) {
+	if err == nil || !strings.Contains(err.Error(), "Mirrors.Archive") || !strings.Contains(err.Error(), EnvMirror) {
 		t.Fatalf("no mirror: %v", err)
 	}
 	if _, _, err := d.Open(context.Background(), &fetch.Cache{Dir: t.TempDir()}, "riscv64", m); err == nil || !strings.Contains(err.Error(), "amd64, arm64") {

@@ -121,11 +121,11 @@ func (o RegistryOptions) explainPushError(err error, ref name.Reference, ak *aut
 		for i := 1; i < len(dirs); i++ {
 			dirs[i] = filepath.Join(dirs[i], registry)
 		}
-		return &hintError{fmt.Errorf("pushing %s: %w", ref, err), fmt.Sprintf("%s does not present a certificate this machine trusts, and %s: put its CA in one of %s as ca.crt, or give --cert-dir DIR; --insecure skips verification",
+		return &hintError{fmt.Errorf("pushing %s: %w", ref, err), fmt.Sprintf("%s does not present a certificate this machine trusts, and %s: put its CA in one of %s as ca.crt, or give RegistryOptions.CertDir; RegistryOptions.Insecure skips verification",
 			registry, hint, strings.Join(dirs, ", "))}
 	}
 	if errors.Is(err, http.ErrSchemeMismatch) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
-		return &hintError{fmt.Errorf("pushing %s: %w", ref, err), registry + " speaks plain HTTP: allow it with --insecure, or with insecure = true for it in registries.conf"}
+		return &hintError{fmt.Errorf("pushing %s: %w", ref, err), registry + " speaks plain HTTP: allow it with RegistryOptions.Insecure, or with insecure = true for it in registries.conf"}
 	}
 	if isTimeout(err) {
 		return fmt.Errorf("pushing %s: %s did not answer within %s (the network timeout): %w", ref, registry, o.timeout(), err)

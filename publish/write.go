@@ -218,6 +218,9 @@ type target struct {
 
 func parseOutput(output string, opts WriteOptions) (target, error) {
 	var t target
+	if err := checkOutput(output); err != nil {
+		return t, err
+	}
 	switch {
 	case strings.HasPrefix(output, "oci:"):
 		t.dir, t.tag = splitOCI(strings.TrimPrefix(output, "oci:"))

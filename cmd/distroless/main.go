@@ -222,6 +222,7 @@ func newGen(opts *distroless.Options) *cobra.Command {
 	var asJSON, quiet bool
 	var bf buildFlags
 	var user, compression string
+	var outputs []string
 	var pf profileFlags
 	var sf settingsFlags
 	c := &cobra.Command{
@@ -247,6 +248,13 @@ and umoci read untagged; --attach adds the SBOM and provenance referrers
 			o, name, err := pf.apply(*opts, args)
 			if err != nil {
 				return err
+			}
+			for _, s := range outputs {
+				out, err := publish.ParseOutput(s)
+				if err != nil {
+					return &usageError{err}
+				}
+				g.Outputs = append(g.Outputs, out)
 			}
 			if g.Sandbox.Wall <= 0 {
 				return &usageError{fmt.Errorf("--sandbox-timeout %v: want a positive duration such as 30m", g.Sandbox.Wall)}
@@ -299,7 +307,7 @@ and umoci read untagged; --attach adds the SBOM and provenance referrers
 		},
 	}
 	f := c.Flags()
-	f.StringArrayVarP(&g.Outputs, "output", "o", nil, "where to write the image (repeatable): oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG (default oci:./PROFILE)")
+	f.StringArrayVarP(&outputs, "output", "o", nil, "where to write the image (repeatable): oci:DIR[:TAG], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or REGISTRY/REPO:TAG (default oci:./PROFILE)")
 	f.StringVar(&g.Lock, "lock", "", "rebuild exactly the packages this lockfile pins (written by this run when it does not exist)")
 	f.StringVar(&user, "user", "", "image user: nonroot (65532, the default), root, a numeric UID, or NAME:UID[:GID] (a new UID gets an /etc/passwd entry and a home)")
 	f.BoolVar(&g.KeepDocs, "keep-docs", false, "keep documentation, man pages and locales")

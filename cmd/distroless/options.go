@@ -93,11 +93,27 @@ var optionFlags = map[string]string{
 	"Add": "--add", "Exclude": "--exclude", "Arch": "--platform/--arch",
 }
 
+// fieldFlags are the flags of the options the library's advice names by
+// their fields, longest first.
+var fieldFlags = []struct{ field, flag string }{
+	{"Options.Add and Options.Exclude", "--add and --exclude"},
+	{"RegistryOptions.CertDir", "--cert-dir DIR"},
+	{"RegistryOptions.Insecure", "--insecure"},
+	{"Mirrors.Security", "--security-mirror"},
+	{"Mirrors.Archive", "--mirror"},
+	{"Options.Keyring", "--keyring FILE"},
+	{"Options.Distro", "--distro"},
+	{"Options.Arch", "--platform"},
+}
+
 // withFlags is the message of err with the flags that set what it is
 // about: an option the library names by its field gets its flag, and a
 // size limit a package passes the flag that raises it.
 func withFlags(err error) string {
 	msg := err.Error()
+	for _, f := range fieldFlags {
+		msg = strings.ReplaceAll(msg, f.field, f.flag)
+	}
 	var oe *distroless.OptionError
 	if errors.As(err, &oe) {
 		if f, ok := optionFlags[oe.Option]; ok {

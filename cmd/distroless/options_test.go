@@ -28,6 +28,12 @@ func TestWithFlags(t *testing.T) {
 		{&assemble.LimitError{Package: "p", File: "p.deb", Path: "f", Size: 3, Total: 9, Limit: 8, Image: true},
 			"package p (p.deb): /f (3 bytes) brings the files of the packages to 9 bytes, more than the image may have (8 bytes); --max-image-size raises the limit"},
 		{errors.New("plain"), "plain"},
+		{errors.New("x: y (without Options.Distro, gen tries the built-in distros in turn: a)"),
+			"x: y (without --distro, gen tries the built-in distros in turn: a)"},
+		{errors.New("r speaks plain HTTP: allow it with RegistryOptions.Insecure, or with insecure = true for it in registries.conf"),
+			"r speaks plain HTTP: allow it with --insecure, or with insecure = true for it in registries.conf"},
+		{errors.New("Options.Add and Options.Exclude change the closure; set Mirrors.Security or Mirrors.Archive"),
+			"--add and --exclude change the closure; set --security-mirror or --mirror"},
 	} {
 		if got := withFlags(c.err); got != c.want {
 			t.Errorf("withFlags(%v)\n got %s\nwant %s", c.err, got, c.want)

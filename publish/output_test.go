@@ -1,4 +1,4 @@
-package distroless
+package publish
 
 import (
 	"strings"
@@ -71,4 +71,25 @@ func FuzzCheckOutput(f *testing.F) {
 			t.Fatalf("%q accepted with registry %q", s, h)
 		}
 	})
+}
+
+// TestParseOutput: an output parses into what it says, written back as
+// given; the forms checkOutput refuses, and malformed archives and
+// layouts, are refused.
+func TestParseOutput(t *testing.T) {
+	for s, docker := range map[string]bool{
+		"oci:./out:v1": false, "oci-archive:x.tar": false, "docker-archive:x.tar": true,
+		"docker-archive:x.tar:a/b:c": true, "registry.example/r:t": false,
+	} {
+		o, err := ParseOutput(s)
+		if err != nil || o.String() != s || o.DockerArchive() != docker {
+			t.Errorf("%q: %q (docker-archive %v), %v", s, o, o.DockerArchive(), err)
+		}
+	}
+	for _, bad := range []string{"", "./out", "out", "oci:", "docker-archive:", "oci-archive:", "docker-archive:x.tar:UPPER/Case",
+		"oci-archive:x.tar:a b", "registry.example/UPPER:t"} {
+		if o, err := ParseOutput(bad); err == nil {
+			t.Errorf("%q: accepted as %q", bad, o)
+		}
+	}
 }
