@@ -30,7 +30,7 @@ var Version = "dev"
 type GenOptions struct {
 	Options
 	Output publish.Output // publish.ParseOutput's; the zero Output = oci:./<profile> (when Outputs is empty too)
-	Lock   string // rebuild from this lockfile; written first when it does not exist
+	Lock   string         // rebuild from this lockfile; written first when it does not exist
 	// User is the image's user (ParseUser); the zero User is nonroot
 	// unless the profile names another.
 	User             User
