@@ -105,7 +105,3 @@ func ParseOutput(s string) (Output, error) {
 
 // String is the output as it was written; "" for the zero Output.
 func (o Output) String() string { return o.s }
-
-// DockerArchive reports whether the output is a docker-archive, which
-// holds one image and no attachments.
-func (o Output) DockerArchive() bool { return strings.HasPrefix(o.s, "docker-archive:") }

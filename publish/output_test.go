@@ -73,17 +73,14 @@ func FuzzCheckOutput(f *testing.F) {
 	})
 }
 
-// TestParseOutput: an output parses into what it says, written back as
-// given; the forms checkOutput refuses, and malformed archives and
+// TestParseOutput: an output parses and is written back as given; the
+// forms checkOutput refuses, and malformed archives and
 // layouts, are refused.
 func TestParseOutput(t *testing.T) {
-	for s, docker := range map[string]bool{
-		"oci:./out:v1": false, "oci-archive:x.tar": false, "docker-archive:x.tar": true,
-		"docker-archive:x.tar:a/b:c": true, "registry.example/r:t": false,
-	} {
+	for _, s := range []string{"oci:./out:v1", "oci-archive:x.tar", "docker-archive:x.tar", "docker-archive:x.tar:a/b:c", "registry.example/r:t"} {
 		o, err := ParseOutput(s)
-		if err != nil || o.String() != s || o.DockerArchive() != docker {
-			t.Errorf("%q: %q (docker-archive %v), %v", s, o, o.DockerArchive(), err)
+		if err != nil || o.String() != s {
+			t.Errorf("%q: %q, %v", s, o, err)
 		}
 	}
 	for _, bad := range []string{"", "./out", "out", "oci:", "docker-archive:", "oci-archive:", "docker-archive:x.tar:UPPER/Case",
