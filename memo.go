@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/packages"
@@ -124,13 +126,37 @@ func (in *genInput) memoKey(spec assemble.Spec, takesBytecode bool) string {
 // verified as a fetch verifies it: one that is damaged is removed, with
 // the warning a fetch gives, and the build then fetches it again, so that
 // a gen using the memo notices what a full build would.
+//
+// The files are checked on every core at once (hashing them is most of
+// what a gen with nothing changed spends).
 func (in *genInput) packagesCached() bool {
+	var shas []string
 	for _, lv := range in.levels {
 		for _, p := range lv {
-			if _, ok := in.cache.Blob(p.SHA256); !ok {
-				return false
-			}
+			shas = append(shas, p.SHA256)
 		}
 	}
-	return true
+	next := make(chan string)
+	var missing atomic.Bool
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(shas)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for sha := range next {
+				if _, ok := in.cache.Blob(sha); !ok {
+					missing.Store(true)
+				}
+			}
+		}()
+	}
+	for _, sha := range shas {
+		if missing.Load() {
+			break
+		}
+		next <- sha
+	}
+	close(next)
+	wg.Wait()
+	return !missing.Load()
 }

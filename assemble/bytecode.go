@@ -30,8 +30,8 @@ import (
 // in the sandbox with that directory as its root (internal/sandbox: no
 // privilege on the host, no network, bounded in time, memory and output)
 // and
-// compiles the layer's .py files in one process, in path order, writing
-// each .pyc to its standard output; they go into the same layer as their
+// compiles the layer's .py files in path order (in one process per core,
+// bytecodepar.go), writing each .pyc to its standard output; they go into the same layer as their
 // sources, so lower layers do not change.
 //
 // The .pyc files are hash-based (PEP 552, "checked-hash"): their header
@@ -222,11 +222,13 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 			}
 		}
 		var list bytes.Buffer
+		listed := make([]string, 0, len(srcs))
 		for _, s := range srcs {
 			if strings.ContainsAny(s, "\n\x00") {
 				continue
 			}
 			list.WriteString("/" + s + "\n")
+			listed = append(listed, s)
 		}
 		key := ""
 		if cache != nil {
@@ -292,7 +294,7 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 			}
 		}
 		progress(fmt.Sprintf("compiling %d Python modules with /%s (%s)", len(srcs), in, how))
-		stdout, err := runSandboxed(ctx, root, []string{"/" + in, "-s", "-S", "-B", "-c", pycDriver}, pycEnv, list.Bytes(), t.pycOutputBound(srcs), limits)
+		stdout, err := t.compilePyc(ctx, root, in, listed, limits)
 		if errors.Is(err, errCannotRun) {
 			return nil, []string{fmt.Sprintf("no Python bytecode: %v", err)}, nil
 		}

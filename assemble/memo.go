@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
@@ -99,6 +100,9 @@ func memoImageOf(cache DerivedCache, sp *spool, e memoEntry) (v1.Image, error) {
 		return nil, fmt.Errorf("layer count")
 	}
 	mi := &memoImage{manifest: e.Manifest, config: e.Config, mediaType: m.MediaType, layers: map[v1.Hash]*memLayer{}}
+	// The layers are read (and their digests checked) side by side.
+	got := make([]*memLayer, len(m.Layers))
+	var wg sync.WaitGroup
 	for i, d := range m.Layers {
 		c := Gzip
 		if d.MediaType == types.OCILayerZStd {
@@ -106,7 +110,15 @@ func memoImageOf(cache DerivedCache, sp *spool, e memoEntry) (v1.Image, error) {
 		} else if d.MediaType != types.OCILayer {
 			return nil, fmt.Errorf("media type %s", d.MediaType)
 		}
-		l := layerEntry(cache, sp, c, cfg.RootFS.DiffIDs[i], e.Report.Layers[i].TarSize)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i] = layerEntry(cache, sp, c, cfg.RootFS.DiffIDs[i], e.Report.Layers[i].TarSize)
+		}()
+	}
+	wg.Wait()
+	for i, d := range m.Layers {
+		l := got[i]
 		if l == nil || l.digest != d.Digest || l.size != d.Size {
 			return nil, fmt.Errorf("layer %d", i)
 		}

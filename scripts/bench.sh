@@ -6,7 +6,13 @@
 #   ./scripts/bench.sh release [PROFILES [PLATFORMS]]   (scripts/release-bench.sh)
 #
 # Without arguments the cold-cache comparison with mmdebstrap runs for
-# python3.11 (bookworm) and java21 (trixie) in the same run. Peak memory is
+# python3.11 (bookworm, BENCH_RUNS runs each, default 5) and java21
+# (trixie, BENCH_JAVA_RUNS, default 3) in the same run, medians of wall,
+# CPU (user + system) and peak memory with their ratios; then a warm
+# no-change gen of python3 (trixie, medians of BENCH_WARM_RUNS, default
+# 11) and the README's first command from an empty build cache
+# (BENCH_FRESH=0 leaves it out). Each figure is printed with the load
+# average at the time. Peak memory is
 # measured with /usr/bin/time -v (gen java25) and, for hostile packages,
 # by the tests that assert it. Needs mmdebstrap and time (installed if
 # missing).
@@ -44,28 +50,57 @@ timev() {
   /usr/bin/time -v "$@" >/dev/null 2>"$log" || { tail -5 "$log" >&2; rm -f "$log"; return 1; }
   awk -F': ' '/Elapsed/{n=split($2,t,":"); s=(n==3)?t[1]*3600+t[2]*60+t[3]:t[1]*60+t[2]}
     /User time/{u=$2} /System time/{y=$2} /Maximum resident/{m=$2}
-    END{printf "%.2f %.1f %d", s, u+y, m/1024}' "$log"
+    END{printf "%.2f %.2f %d", s, u+y, m/1024}' "$log"
   rm -f "$log"
 }
 
-# compare PROFILE DISTRO PACKAGES: cold gen and mmdebstrap --variant=extract of
-# the profile's root packages, one after the other, in the same run.
+# compare PROFILE DISTRO PACKAGES [RUNS]: cold gen and mmdebstrap
+# --variant=extract of the profile's root packages, RUNS times each
+# (default $BENCH_RUNS, else 5), the two alternating; medians of wall
+# seconds, CPU seconds (user + system, children included) and peak RSS,
+# and the ratios of the medians.
 compare() {
-  local profile=$1 dist=$2 pkgs=$3 suite=${2#debian:} g m
-  rm -rf "$work/cold-$profile" "$work/mm.tar"
-  g=$(timev "$dl" gen "$profile" --distro "$dist" --cache-dir "$work/cold-$profile" -o "oci:$work/out-cold:x")
-  m=$(timev mmdebstrap --quiet --variant=extract --include="$pkgs" "$suite" "$work/mm.tar" "$mirror")
-  read -r gs gc gm <<<"$g"; read -r ms mc mm <<<"$m"
-  printf '%-11s cold: gen %6.2f s %5.1f CPU-s %4d MiB | mmdebstrap --variant=extract %6.2f s %5.1f CPU-s %4d MiB | ratio %.2fx\n' \
-    "$profile" "$gs" "$gc" "$gm" "$ms" "$mc" "$mm" "$(awk -v a="$gs" -v b="$ms" 'BEGIN{print a/b}')"
+  local profile=$1 dist=$2 pkgs=$3 runs=${4:-${BENCH_RUNS:-5}} suite=${2#debian:} i
+  : >"$work/g.txt"; : >"$work/m.txt"
+  for i in $(seq "$runs"); do
+    rm -rf "$work/cold-$profile" "$work/mm.tar"
+    timev "$dl" gen "$profile" --distro "$dist" --cache-dir "$work/cold-$profile" -o "oci:$work/out-cold:x" >>"$work/g.txt"; echo >>"$work/g.txt"
+    timev mmdebstrap --quiet --variant=extract --include="$pkgs" "$suite" "$work/mm.tar" "$mirror" >>"$work/m.txt"; echo >>"$work/m.txt"
+  done
+  local gs gc gm ms mc mm
+  gs=$(awk '{print $1}' "$work/g.txt" | median); gc=$(awk '{print $2}' "$work/g.txt" | median); gm=$(awk '{print $3}' "$work/g.txt" | median)
+  ms=$(awk '{print $1}' "$work/m.txt" | median); mc=$(awk '{print $2}' "$work/m.txt" | median); mm=$(awk '{print $3}' "$work/m.txt" | median)
+  printf '%-11s cold (medians of %d, load %s): gen %6.2f s %5.1f CPU-s %4d MiB | mmdebstrap --variant=extract %6.2f s %5.1f CPU-s %4d MiB | ratio %.2fx wall, %.2fx CPU\n' \
+    "$profile" "$runs" "$(cut -d' ' -f1 /proc/loadavg)" "$gs" "$gc" "$gm" "$ms" "$mc" "$mm" \
+    "$(awk -v a="$gs" -v b="$ms" 'BEGIN{print a/b}')" "$(awk -v a="$gc" -v b="$mc" 'BEGIN{print a/b}')"
 }
 
-echo "== cold cache, against mmdebstrap ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
+echo "== cold cache, against mmdebstrap ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 if [ "$profile" = python3.11 ] && [ -z "${2:-}" ]; then
   compare python3.11 debian:bookworm python3.11
-  compare java21 debian:trixie openjdk-21-jre-headless
+  compare java21 debian:trixie openjdk-21-jre-headless "${BENCH_JAVA_RUNS:-3}"
 else
   compare "$profile" "$dist" "$profile"
+fi
+
+# python3 on trixie, warm, nothing changed: medians of wall and CPU.
+rm -rf "$work/warm-py3"
+"$dl" gen python3 --distro debian:trixie --cache-dir "$work/warm-py3" -o "oci:$work/out-py3:x" >/dev/null 2>&1
+RUNS=${BENCH_WARM_RUNS:-11} DISTROLESS_CACHE_DIR="$work/warm-py3" ./scripts/nochange.sh python3 debian:trixie "$dl"
+
+# The README's first command on a fresh clone: the modules downloaded
+# beforehand, an empty build cache and an empty image cache, one run.
+# BENCH_FRESH=0 leaves it out (it compiles every dependency).
+if [ "${BENCH_FRESH:-1}" = 1 ]; then
+  go mod download
+  s=$(date +%s.%N)
+  GOCACHE="$work/gocache" go build -o "$work/fresh" ./cmd/distroless
+  b=$(date +%s.%N)
+  "$work/fresh" gen python3 --cache-dir "$work/fresh-cache" -o "oci:$work/fresh-out:python3" >/dev/null 2>&1
+  e=$(date +%s.%N)
+  awk -v s="$s" -v b="$b" -v e="$e" -v l="$(cut -d' ' -f1 /proc/loadavg)" \
+    'BEGIN{printf "first image from a fresh clone (empty build cache, load %s): %.1f s (build %.1f s, gen %.1f s)\n", l, e-s, b-s, e-b}'
+  rm -rf "$work/gocache"
 fi
 
 echo "== peak memory (/usr/bin/time -v)"

@@ -42,7 +42,10 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := newRoot().ExecuteContext(ctx); err != nil {
+	stopProfile := startProfile()
+	err := newRoot().ExecuteContext(ctx)
+	stopProfile()
+	if err != nil {
 		var es *exitStatus
 		if errors.As(err, &es) {
 			os.Exit(es.code)

@@ -70,20 +70,23 @@ func (p Payload) Describe(file string) (packages.Description, error) {
 		}
 	}
 
+	if seen, ok := takeDocs(file); ok {
+		// The build walked this file whole: what it saw.
+		if s, ok := seen[name]; ok {
+			if s.isLink {
+				d.DocLink = docLink(s.link)
+			} else if s.copyright != nil {
+				d.License = fromCopyright(name, s.copyright)
+			}
+		}
+		return d, nil
+	}
 	docDir := "usr/share/doc/" + name
-	err = p.Walk(file, func(h *tar.Header, r io.Reader) error {
+	err = p.walk(file, func(h *tar.Header, r io.Reader) error {
 		n := strings.TrimPrefix(path.Clean("/"+h.Name), "/")
 		switch {
 		case n == docDir && h.Typeflag == tar.TypeSymlink:
-			// Debian's shared doc directories: "libfoo1 → libfoo-common".
-			target := h.Linkname
-			if !path.IsAbs(target) {
-				target = path.Join("/usr/share/doc", target)
-			}
-			target = path.Clean(target)
-			if path.Dir(target) == "/usr/share/doc" {
-				d.DocLink = path.Base(target)
-			}
+			d.DocLink = docLink(h.Linkname)
 			return errFound
 		case n == docDir+"/copyright" && h.Typeflag == tar.TypeReg:
 			data, err := io.ReadAll(io.LimitReader(r, maxCopyright+1))
@@ -96,11 +99,24 @@ func (p Payload) Describe(file string) (packages.Description, error) {
 			return errFound
 		}
 		return nil
-	})
+	}, false)
 	if err != nil && !errors.Is(err, errFound) {
 		return d, err
 	}
 	return d, nil
+}
+
+// docLink is the package a /usr/share/doc/NAME symlink to target names
+// (Debian's shared doc directories: "libfoo1 → libfoo-common"), or "".
+func docLink(target string) string {
+	if !path.IsAbs(target) {
+		target = path.Join("/usr/share/doc", target)
+	}
+	target = path.Clean(target)
+	if path.Dir(target) == "/usr/share/doc" {
+		return path.Base(target)
+	}
+	return ""
 }
 
 // oneLine is a field's value on one line, trimmed.

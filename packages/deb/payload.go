@@ -64,12 +64,30 @@ const payloadMaxControl = 64 << 20
 // order. The names are as the package has them ("./usr/bin/x"); the
 // reader is valid until fn returns. An error from fn stops the walk and is
 // returned as is.
+//
+// A complete walk also records the package's docs for Describe
+// (walkdocs.go).
 func (p Payload) Walk(file string, fn func(h *tar.Header, r io.Reader) error) error {
+	return p.walk(file, fn, true)
+}
+
+func (p Payload) walk(file string, fn func(h *tar.Header, r io.Reader) error, record bool) (err error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	if record {
+		if st, serr := f.Stat(); serr == nil {
+			rec := newDocRecorder()
+			fn = rec.wrap(fn)
+			defer func() {
+				if err == nil {
+					walkDocs(idOfInfo(file, st), rec)
+				}
+			}()
+		}
+	}
 	var cached string
 	if p.CacheDir != "" {
 		key, err := unpackcache.Key(f)

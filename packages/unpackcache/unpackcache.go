@@ -213,14 +213,30 @@ func damaged(path string, err error) error {
 // compressed into a temporary file that Commit renames into place and
 // Abort removes. Its errors are kept, never returned by Write: a broken
 // cache only costs speed, so it must not fail the walk that feeds it.
+//
+// The compressing is off the walk's path: Write copies the bytes into a
+// buffer, and full buffers (writeBuf bytes, at most writeQueue of them
+// waiting) are compressed by a goroutine of the Writer's own. The file is
+// not flushed to disk before its rename: an entry cut short by a crash
+// fails its seal and is made again.
 type Writer struct {
 	f    *atomicfile.File
 	zw   *zstd.Encoder
 	sum  hash.Hash
 	key  string
-	err  error
+	err  error // the goroutine's, read once it ended
 	done bool
+
+	buf     []byte
+	queue   chan []byte
+	free    chan []byte
+	stopped chan struct{}
 }
+
+const (
+	writeBuf   = 256 << 10
+	writeQueue = 4
+)
 
 // Create starts the entry dst for the package whose Key is key, creating
 // its directory if need be. The temporary file is ".tmp-*" plus dst's
@@ -233,7 +249,7 @@ func Create(dst, key string) (*Writer, error) {
 	if i := strings.IndexByte(filepath.Base(dst), '.'); i >= 0 {
 		ext = filepath.Base(dst)[i:]
 	}
-	f, err := atomicfile.Create(dst, atomicfile.Options{Pattern: ".tmp-*" + ext, MkdirAll: true, Sync: true})
+	f, err := atomicfile.Create(dst, atomicfile.Options{Pattern: ".tmp-*" + ext, MkdirAll: true})
 	if err != nil {
 		return nil, err
 	}
@@ -243,16 +259,60 @@ func Create(dst, key string) (*Writer, error) {
 		f.Abort()
 		return nil, err
 	}
-	return &Writer{f: f, zw: zw, sum: sum, key: key}, nil
+	w := &Writer{f: f, zw: zw, sum: sum, key: key,
+		queue: make(chan []byte, writeQueue), free: make(chan []byte, writeQueue+2), stopped: make(chan struct{})}
+	go w.compress()
+	return w, nil
+}
+
+// compress compresses the queued buffers until the queue is closed; after
+// an error it only drains the queue.
+func (w *Writer) compress() {
+	defer close(w.stopped)
+	for b := range w.queue {
+		if w.err == nil {
+			_, w.err = w.zw.Write(b)
+		}
+		select {
+		case w.free <- b[:0]:
+		default:
+		}
+	}
 }
 
 // Write compresses b into the entry. It never fails; an error is kept and
 // the entry is then not committed.
 func (w *Writer) Write(b []byte) (int, error) {
-	if w.err == nil {
-		_, w.err = w.zw.Write(b)
+	n := len(b)
+	if w.done {
+		return n, nil
 	}
-	return len(b), nil
+	for len(b) > 0 {
+		if w.buf == nil {
+			select {
+			case w.buf = <-w.free:
+			default:
+				w.buf = make([]byte, 0, writeBuf)
+			}
+		}
+		k := copy(w.buf[len(w.buf):cap(w.buf)], b)
+		w.buf, b = w.buf[:len(w.buf)+k], b[k:]
+		if len(w.buf) == cap(w.buf) {
+			w.queue <- w.buf
+			w.buf = nil
+		}
+	}
+	return n, nil
+}
+
+// finish hands the last buffer to the goroutine and waits for it.
+func (w *Writer) finish() {
+	if len(w.buf) > 0 {
+		w.queue <- w.buf
+	}
+	w.buf = nil
+	close(w.queue)
+	<-w.stopped
 }
 
 // Commit completes the entry and renames it into place, or removes the
@@ -263,6 +323,7 @@ func (w *Writer) Commit() error {
 		return w.err
 	}
 	w.done = true
+	w.finish()
 	if w.err == nil {
 		w.err = w.zw.Close()
 	}
@@ -286,6 +347,7 @@ func (w *Writer) Abort() {
 		return
 	}
 	w.done = true
+	w.finish()
 	w.zw.Close()
 	w.f.Abort()
 }
