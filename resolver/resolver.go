@@ -157,8 +157,15 @@ type Choice struct {
 	From   []string `json:",omitempty"`
 	Level  int
 	Chosen string
+	// Why says why Chosen was taken over the others: the smallest added
+	// closure, the rule that broke a tie (the first alternative, the
+	// package of the name over its providers, Priority, the index's
+	// order), the
+	// only candidate without a conflict, or the candidates tried before
+	// it that led to no closure.
+	Why string `json:",omitempty"`
 	// Options are the candidates in the order they were tried: the
-	// smallest added closure first, ties in the requirement's own order.
+	// smallest added closure first, ties as Why says.
 	Options []Option
 }
 
@@ -167,7 +174,9 @@ type Option struct {
 	// Name is the package (or, for a pruned one, the name pruned).
 	Name    string
 	Version string `json:",omitempty"`
-	Pruned  bool   `json:",omitempty"`
+	// Priority is the package's (packages.Package.Priority), 0 for none.
+	Priority int  `json:",omitempty"`
+	Pruned   bool `json:",omitempty"`
 	// Added is the installed size in bytes, and Packages the number of
 	// packages, the candidate would have added to the closure as it stood
 	// (an estimate: nested choices are looked ahead a bounded depth).

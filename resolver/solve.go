@@ -504,10 +504,37 @@ type option struct {
 	pkg   *packages.Package
 	prune string // a name to prune instead
 	dep   *packages.Dep
-	order int // the requirement's own order
+	order int  // the requirement's own order
+	alt   int  // the alternative it meets, by its place in the requirement
+	named bool // it is the package the alternative names (not a provider)
 	later bool
 	cost  cost
 	why   string // a conflict: not taken
+}
+
+// rank is the option's Priority for comparing, unranked last.
+func (o *option) rank() int {
+	if o.pkg == nil || o.pkg.Priority <= 0 {
+		return 1 << 30
+	}
+	return o.pkg.Priority
+}
+
+// tie compares two options of the same added size by apt's order: the
+// alternative first written, then the package of the name the
+// alternative names over its providers, then Priority, then the index's
+// order of satisfiers (by name on Debian). It returns whether a goes
+// first and the rule that decided.
+func tie(a, b *option) (bool, string) {
+	switch {
+	case a.alt != b.alt:
+		return a.alt < b.alt, "the first alternative"
+	case a.named != b.named:
+		return a.named, "the package of the name required, not a provider"
+	case a.rank() != b.rank():
+		return a.rank() < b.rank(), "Priority"
+	}
+	return a.order < b.order, "the index's order"
 }
 
 // decide tries the candidates of c, best first, each on its own branch.
@@ -522,7 +549,7 @@ func (st *state) decide(c pending) (*state, error) {
 	for _, o := range opts {
 		op := Option{Name: o.name(), Added: o.cost.size, Packages: o.cost.n, Pruned: o.prune != "", Rejected: o.why}
 		if o.pkg != nil {
-			op.Version = o.pkg.Version
+			op.Version, op.Priority = o.pkg.Version, o.pkg.Priority
 		}
 		if o.why == "" && !o.cost.ok {
 			op.Rejected = "its closure cannot be met as things stand"
@@ -541,13 +568,15 @@ func (st *state) decide(c pending) (*state, error) {
 		st.made = append(st.made, ch)
 	}
 	var last error
-	for _, o := range viable {
+	var failed []string
+	for k, o := range viable {
 		st.sh.tries++
 		if st.sh.tries > maxTries {
 			return nil, &TooHardError{Tries: maxTries, Last: last}
 		}
 		m := st.mark()
 		ch.Chosen = o.name()
+		ch.Why = whyChosen(viable, k, len(conflicts) > 0, failed)
 		err := st.apply(o, c.from)
 		if err == nil {
 			var res *state
@@ -559,9 +588,49 @@ func (st *state) decide(c pending) (*state, error) {
 			return nil, err
 		}
 		last = err
+		failed = append(failed, fmt.Sprintf("%s (%v)", o.name(), err))
 		st.restore(m)
 	}
 	return nil, last
+}
+
+// whyChosen says why viable[k] is taken over the others.
+func whyChosen(viable []*option, k int, conflicts bool, failed []string) string {
+	o := viable[k]
+	switch {
+	case k > 0:
+		return "the candidates before it led to no closure: " + strings.Join(failed, "; ")
+	case o.prune != "":
+		return "pruned: it adds nothing"
+	case len(viable) == 1 && conflicts:
+		return "the only candidate that conflicts with nothing in the closure"
+	case len(viable) == 1:
+		return "the only candidate"
+	}
+	next := viable[1]
+	switch {
+	case o.later != next.later:
+		return "the index's preferred version"
+	case o.cost.ok && !next.cost.ok:
+		return "the only candidate whose closure can be met as things stand"
+	case o.cost.size < next.cost.size:
+		return "the smallest added closure"
+	}
+	_, rule := tie(o, next)
+	if rule == "Priority" {
+		rule = fmt.Sprintf("Priority (%s)", priorityWords(o, next))
+	}
+	return fmt.Sprintf("the same added closure as %s; then %s", next.name(), rule)
+}
+
+func priorityWords(a, b *option) string {
+	word := func(o *option) string {
+		if o.rank() == 1<<30 {
+			return o.name() + " has none"
+		}
+		return fmt.Sprintf("%s %d", o.name(), o.pkg.Priority)
+	}
+	return word(a) + ", " + word(b)
 }
 
 func chainOf(c pending) []string {
@@ -598,12 +667,14 @@ func (st *state) options(c pending) []*option {
 	var opts []*option
 	seen := map[*packages.Package]bool{}
 	seenName := map[string]bool{}
+	alt := 0
 	addAtom := func(d packages.Dep) {
+		defer func() { alt++ }()
 		if d.Kind == packages.DepAtom && c.from != nil {
 			if r := st.ruleFor(d.Atom.Name); r != nil {
 				if !seenName["prune:"+d.Atom.Name] {
 					seenName["prune:"+d.Atom.Name] = true
-					opts = append(opts, &option{prune: d.Atom.Name})
+					opts = append(opts, &option{prune: d.Atom.Name, alt: alt, named: true})
 				}
 				return
 			}
@@ -613,15 +684,16 @@ func (st *state) options(c pending) []*option {
 				continue
 			}
 			seen[p] = true
+			named := d.Kind == packages.DepAtom && p.Name == d.Atom.Name
 			if c.from != nil && st.ruleFor(p.Name) != nil {
 				if !seenName["prune:"+p.Name] {
 					seenName["prune:"+p.Name] = true
-					opts = append(opts, &option{prune: p.Name})
+					opts = append(opts, &option{prune: p.Name, alt: alt, named: named})
 				}
 				continue
 			}
 			// Other versions of a name come after every name's preferred one.
-			opts = append(opts, &option{pkg: p, later: seenName[p.Name]})
+			opts = append(opts, &option{pkg: p, later: seenName[p.Name], alt: alt, named: named})
 			seenName[p.Name] = true
 		}
 	}
@@ -636,7 +708,8 @@ func (st *state) options(c pending) []*option {
 			}
 		default:
 			dd := d
-			opts = append(opts, &option{dep: &dd})
+			opts = append(opts, &option{dep: &dd, alt: alt})
+			alt++
 		}
 	}
 	walk(c.dep)
@@ -675,7 +748,8 @@ func (st *state) options(c pending) []*option {
 		if a.cost.size != b.cost.size {
 			return a.cost.size < b.cost.size
 		}
-		return a.order < b.order
+		first, _ := tie(a, b)
+		return first
 	})
 	return opts
 }
