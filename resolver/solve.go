@@ -205,6 +205,10 @@ type state struct {
 	queue   []*Selected
 	choices []pending
 	conds   []pending
+	// elses are conditional requirements met by their else branch, whose
+	// condition may still come to hold (then their first branch is
+	// required too).
+	elses []pending
 	made    []*Choice
 	level   int
 	trail   []undo
@@ -229,11 +233,12 @@ type mark struct {
 	results        int
 	queue          []*Selected
 	choices, conds []pending
+	elses          []pending
 	made           []*Choice
 }
 
 func (st *state) mark() mark {
-	return mark{len(st.trail), len(st.results), st.queue, st.choices, st.conds, st.made}
+	return mark{len(st.trail), len(st.results), st.queue, st.choices, st.conds, st.elses, st.made}
 }
 
 func (st *state) restore(m mark) {
@@ -268,7 +273,7 @@ func (st *state) restore(m mark) {
 	}
 	st.trail = st.trail[:m.trail]
 	st.results = st.results[:m.results]
-	st.queue, st.choices, st.conds, st.made = m.queue, m.choices, m.conds, m.made
+	st.queue, st.choices, st.conds, st.elses, st.made = m.queue, m.choices, m.conds, m.elses, m.made
 }
 
 // Resolve computes the closure of levels over ix.
@@ -845,7 +850,9 @@ func (st *state) resolveOne(d packages.Dep, from *Selected) error {
 }
 
 // resolveConds handles conditional requirements whose condition now holds
-// and, when none does, the else branch of the first one that has one.
+// and, when none does, the else branch of the first one that has one. One
+// met by its else branch whose condition comes to hold later (through
+// what the else branch brought) has its first branch required then.
 func (st *state) resolveConds() (bool, error) {
 	for i, p := range st.conds {
 		if st.condHolds(p.dep) {
@@ -853,9 +860,16 @@ func (st *state) resolveConds() (bool, error) {
 			return true, st.require(p.dep.Args[0], p.from)
 		}
 	}
+	for i, p := range st.elses {
+		if st.condHolds(p.dep) {
+			st.elses = append(st.elses[:i:i], st.elses[i+1:]...)
+			return true, st.require(p.dep.Args[0], p.from)
+		}
+	}
 	for i, p := range st.conds {
 		if len(p.dep.Args) > 2 {
 			st.conds = append(st.conds[:i:i], st.conds[i+1:]...)
+			st.elses = append(st.elses[:len(st.elses):len(st.elses)], p)
 			return true, st.require(p.dep.Args[2], p.from)
 		}
 	}
