@@ -55,6 +55,7 @@ type JSONChoice struct {
 	RequiredBy []string     `json:"required_by"`
 	Layer      string       `json:"layer"`
 	Chosen     string       `json:"chosen"`
+	Why        string       `json:"why,omitempty"` // why chosen over the others
 	Options    []JSONOption `json:"options"`
 }
 
@@ -64,6 +65,7 @@ type JSONOption struct {
 	Name          string `json:"name"`
 	Version       string `json:"version,omitempty"`
 	Pruned        bool   `json:"pruned,omitempty"`
+	Priority      int    `json:"priority,omitempty"` // 1 most wanted; 0 none
 	AddedSize     int64  `json:"added_installed_size"`
 	AddedPackages int    `json:"added_packages"`
 	Rejected      string `json:"rejected,omitempty"`
@@ -71,7 +73,7 @@ type JSONOption struct {
 
 // jsonChoice is the JSON form of a resolver choice.
 func jsonChoice(c *resolver.Choice, levels []resolver.Level) JSONChoice {
-	j := JSONChoice{Dep: c.Dep, RequiredBy: c.From, Chosen: c.Chosen, Options: []JSONOption{}}
+	j := JSONChoice{Dep: c.Dep, RequiredBy: c.From, Chosen: c.Chosen, Why: c.Why, Options: []JSONOption{}}
 	if j.RequiredBy == nil {
 		j.RequiredBy = []string{}
 	}
@@ -79,7 +81,7 @@ func jsonChoice(c *resolver.Choice, levels []resolver.Level) JSONChoice {
 		j.Layer = levels[c.Level].Name
 	}
 	for _, o := range c.Options {
-		j.Options = append(j.Options, JSONOption{Name: o.Name, Version: o.Version, Pruned: o.Pruned,
+		j.Options = append(j.Options, JSONOption{Name: o.Name, Version: o.Version, Pruned: o.Pruned, Priority: o.Priority,
 			AddedSize: o.Added, AddedPackages: o.Packages, Rejected: o.Rejected})
 	}
 	return j

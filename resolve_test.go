@@ -217,7 +217,7 @@ func TestResolveChoicesTrixie(t *testing.T) {
 		t.Fatalf("phpapi provider: cli %v, apache module %v", names["php8.4-cli"], names["libapache2-mod-php8.4"])
 	}
 	out, stderr, code := cli(t, "resolve", "-f", prof, "--distro", "debian:trixie", "--cache-dir", testCache, "--no-prune", "--explain")
-	if code != 0 || !regexp.MustCompile(`phpapi-\d+, required by php8.4-yaml \(layer php\): took php8.4-cli\n    \* php8.4-cli \S+: adds [0-9.]+ MB installed in \d+ packages\n`).MatchString(out) ||
+	if code != 0 || !regexp.MustCompile(`phpapi-\d+, required by php8.4-yaml \(layer php\): took php8.4-cli: the smallest added closure\n    \* php8.4-cli \S+: adds [0-9.]+ MB installed in \d+ packages\n`).MatchString(out) ||
 		!strings.Contains(out, "      libapache2-mod-php8.4 ") {
 		t.Fatalf("resolve --explain (exit %d): %s\n%s", code, out, stderr)
 	}

@@ -29,6 +29,12 @@ type Package struct {
 	// Provides: a package they match cannot share a closure with this one.
 	Obsoletes []Atom
 
+	// Priority ranks the package among others that could stand for it,
+	// for choices the resolver's other rules leave tied: 1 is the most
+	// wanted, higher numbers less; 0 when the index gives none (ranked
+	// after every ranked one). Formats map their own field to it.
+	Priority int
+
 	Size          int64  // download size in bytes
 	InstalledSize int64  // unpacked size in bytes
 	SHA256        string // hex digest of the download

@@ -2,6 +2,7 @@ package resolver_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -48,7 +49,7 @@ func TestVirtualSmallestClosure(t *testing.T) {
 	for _, o := range c.Options {
 		opts = append(opts, o.Name)
 	}
-	if c.Dep != "awk" || c.Chosen != "mawk" || !reflect.DeepEqual(opts, []string{"mawk", "original-awk", "gawk"}) ||
+	if c.Dep != "awk" || c.Chosen != "mawk" || c.Why != "the smallest added closure" || !reflect.DeepEqual(opts, []string{"mawk", "original-awk", "gawk"}) ||
 		c.Options[0].Added != 300*1024 || c.Options[1].Added != 1050*1024 || c.Options[2].Added != 6100*1024 || c.Options[2].Packages != 3 {
 		t.Fatalf("choice record: %+v", c)
 	}
@@ -118,7 +119,8 @@ func TestConflictsForceSecondAlternative(t *testing.T) {
 	}
 	for _, c := range r.Choices {
 		if c.Dep == "mta-small | mta-big" {
-			if c.Chosen != "mta-big" || c.Options[1].Name != "mta-small" || !strings.Contains(c.Options[1].Rejected, "libx: Conflicts: mta-small") {
+			if c.Chosen != "mta-big" || c.Options[1].Name != "mta-small" || !strings.Contains(c.Options[1].Rejected, "libx: Conflicts: mta-small") ||
+				c.Why != "the only candidate that conflicts with nothing in the closure" {
 				t.Fatalf("choice record: %+v", c)
 			}
 		}
@@ -172,6 +174,11 @@ func TestBacktracking(t *testing.T) {
 	if got, want := names(r), []string{"app", "p2", "s1", "t1"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("closure %v, want %v", got, want)
 	}
+	// The record says p1 was tried first and why it failed.
+	c := r.Choices[0]
+	if c.Dep != "v" || c.Chosen != "p2" || !strings.HasPrefix(c.Why, "the candidates before it led to no closure: p1 (unsatisfiable dependency s2, required by app → t2: s2 conflicts with p1 (p1: Conflicts: s2)") {
+		t.Fatalf("choice record: %+v", c)
+	}
 }
 
 func TestCycleThroughVirtual(t *testing.T) {
@@ -210,5 +217,51 @@ func TestImpossibleSet(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Fatalf("message %q lacks %q", msg, want)
 		}
+	}
+}
+
+func TestTiePriority(t *testing.T) {
+	ix := debIndex(t, debtest.Suite{Name: "stable", Packages: []debtest.Package{
+		{Name: "app", Version: "1", Depends: "virt, zed | alpha, real"},
+		// Same sizes everywhere: the rules after the added closure decide.
+		// virt: Priority, whatever the names (p-a first by name).
+		{Name: "p-a", Version: "1", Provides: "virt", InstalledSize: 10, Extra: "Priority: optional"},
+		{Name: "p-b", Version: "1", Provides: "virt", InstalledSize: 10, Extra: "Priority: important"},
+		{Name: "p-c", Version: "1", Provides: "virt", InstalledSize: 10},
+		// The first alternative, whatever the Priority.
+		{Name: "zed", Version: "1", InstalledSize: 10, Extra: "Priority: extra"},
+		{Name: "alpha", Version: "1", InstalledSize: 10, Extra: "Priority: required"},
+		// The package of the name required over a provider of it.
+		{Name: "real", Version: "1", InstalledSize: 10, Extra: "Priority: optional"},
+		{Name: "fake", Version: "1", Provides: "real", InstalledSize: 10, Extra: "Priority: required"},
+	}})
+	r, err := closure(t, ix, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(r), []string{"app", "p-b", "real", "zed"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("closure %v, want %v", got, want)
+	}
+	why := map[string]*resolver.Choice{}
+	for _, c := range r.Choices {
+		why[c.Dep] = c
+	}
+	for dep, want := range map[string]string{
+		"virt":        "the same added closure as p-a; then Priority (p-b 2, p-a 4)",
+		"zed | alpha": "the same added closure as alpha; then the first alternative",
+		"real":        "the same added closure as fake; then the package of the name required, not a provider",
+	} {
+		c := why[dep]
+		if c == nil || c.Why != want {
+			t.Fatalf("choice %s: %+v, want why %q", dep, c, want)
+		}
+	}
+	var order []string
+	for _, o := range why["virt"].Options {
+		order = append(order, fmt.Sprintf("%s:%d", o.Name, o.Priority))
+	}
+	// Unranked last.
+	if want := []string{"p-b:2", "p-a:4", "p-c:0"}; !reflect.DeepEqual(order, want) {
+		t.Fatalf("virt's options %v, want %v", order, want)
 	}
 }

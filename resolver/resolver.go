@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -44,6 +45,85 @@ type Selected struct {
 	// Chain is the path that pulled the package in, root first, ending
 	// with the package itself.
 	Chain []string
+
+	parent *Selected // the package that pulled it in; nil for a root
+	depth  int32     // len(Chain)
+	kid    *Selected // the first package it pulled in (while chains are filled)
+	next   *Selected // the next package its parent pulled in (idem)
+}
+
+// chain is s.Chain, built from the parents (during the search, before
+// fillChains).
+func chain(s *Selected) []string {
+	n := 0
+	for x := s; x != nil; x = x.parent {
+		n++
+	}
+	out := make([]string, n)
+	for x := s; x != nil; x = x.parent {
+		n--
+		out[n] = x.Pkg.Name
+	}
+	return out
+}
+
+// fillChains sets the Chain of every package of a closure (each one's
+// parent comes before it). The chains share one array: walked depth
+// first, a package's first child extends its parent's chain in place;
+// every chain is capped, so appending to one copies it.
+func fillChains(sel []*Selected) {
+	size := 0
+	for _, s := range sel {
+		s.kid, s.next = nil, nil
+	}
+	for i := len(sel) - 1; i >= 0; i-- {
+		s := sel[i]
+		if p := s.parent; p != nil {
+			s.next, p.kid = p.kid, s
+		}
+	}
+	var roots []*Selected
+	for _, s := range sel {
+		if p := s.parent; p != nil {
+			s.depth = p.depth + 1
+			if p.kid == s {
+				size++
+				continue
+			}
+		} else {
+			s.depth = 1
+			roots = append(roots, s)
+		}
+		size += int(s.depth)
+	}
+	arena := make([]string, 0, size)
+	stack := make([]*Selected, 0, 64)
+	for i := len(roots) - 1; i >= 0; i-- {
+		stack = append(stack, roots[i])
+	}
+	for len(stack) > 0 {
+		s := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		start := len(arena)
+		if p := s.parent; p != nil {
+			if p.kid == s {
+				// Right after its parent: the arena ends with the parent's chain.
+				start -= len(p.Chain)
+			} else {
+				arena = append(arena, p.Chain...)
+			}
+		}
+		arena = append(arena, s.Pkg.Name)
+		s.Chain = arena[start:len(arena):len(arena)]
+		base := len(stack)
+		for k := s.kid; k != nil; k = k.next {
+			stack = append(stack, k)
+		}
+		slices.Reverse(stack[base:])
+	}
+	for _, s := range sel {
+		s.kid, s.next = nil, nil
+	}
 }
 
 // Pruned is a package or virtual name left out of the closure on purpose.
@@ -77,8 +157,15 @@ type Choice struct {
 	From   []string `json:",omitempty"`
 	Level  int
 	Chosen string
+	// Why says why Chosen was taken over the others: the smallest added
+	// closure, the rule that broke a tie (the first alternative, the
+	// package of the name over its providers, Priority, the index's
+	// order), the
+	// only candidate without a conflict, or the candidates tried before
+	// it that led to no closure.
+	Why string `json:",omitempty"`
 	// Options are the candidates in the order they were tried: the
-	// smallest added closure first, ties in the requirement's own order.
+	// smallest added closure first, ties as Why says.
 	Options []Option
 }
 
@@ -87,7 +174,9 @@ type Option struct {
 	// Name is the package (or, for a pruned one, the name pruned).
 	Name    string
 	Version string `json:",omitempty"`
-	Pruned  bool   `json:",omitempty"`
+	// Priority is the package's (packages.Package.Priority), 0 for none.
+	Priority int  `json:",omitempty"`
+	Pruned   bool `json:",omitempty"`
 	// Added is the installed size in bytes, and Packages the number of
 	// packages, the candidate would have added to the closure as it stood
 	// (an estimate: nested choices are looked ahead a bounded depth).

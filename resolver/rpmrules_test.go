@@ -111,3 +111,24 @@ func TestSearchBounded(t *testing.T) {
 		t.Fatalf("want the search to give up, got %v", err)
 	}
 }
+
+func TestRichElseThenCondition(t *testing.T) {
+	// (plugin if engine else fallback): engine is not in the closure
+	// when the condition is decided, so fallback is taken; fallback needs
+	// engine-api, which only engine provides. Now engine is in: plugin
+	// is required too.
+	app := pkg("app", "1", "")
+	app.Depends = []packages.Dep{
+		{Kind: packages.DepIf, Args: []packages.Dep{atomDep("plugin"), atomDep("engine"), atomDep("fallback")}},
+	}
+	ix := &fakeIndex{Pkgs: []*packages.Package{
+		app, pkg("fallback", "1", "engine-api"), pkg("engine", "1", "", "engine-api"), pkg("plugin", "1", ""),
+	}}
+	r, err := Resolve(ix, []Level{{Name: "t", Roots: []Root{{Name: "app"}}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(r), []string{"app", "engine", "fallback", "plugin"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("closure %v, want %v", got, want)
+	}
+}

@@ -35,11 +35,13 @@ const lookDepth = 2
 // followed so far (nested choices' less far), and one resolution's
 // lookaheads visit so many packages in all; past that, candidates are
 // compared by their own installed size. Real profiles stay far below
-// (a 50-package profile visits some hundreds); a huge generated index stays linear.
+// (on trixie, a 50-package profile visits some 400, python3 with
+// libreoffice and gnome-core and no pruning about 1000); a huge
+// generated index stays linear.
 const (
 	lookBudget   = 2000
 	nestedBudget = 200
-	totalBudget  = 100000
+	totalBudget  = 20000
 )
 
 // UnsatisfiableError is returned when a requirement has no candidate, or
@@ -76,15 +78,107 @@ func (e *TooHardError) Unwrap() error { return e.Last }
 
 // shared is what every branch of the search reads.
 type shared struct {
-	ix     packages.Index
-	rules  []PruneRule
+	ix packages.Index
+	// exact holds the prune rules by name, patterns those with glob
+	// characters; by their place in the list, the first that matches wins.
+	exact    map[string]int
+	patterns []int
+	rules    []PruneRule
+	// The index's answers, kept for the resolution: bare names (most
+	// requirements) apart, by the name alone.
+	bare   map[string][]*packages.Package
 	sats   map[packages.Atom][]*packages.Package
-	ruleOf map[string]*PruneRule
 	tries  int
 	visits int // packages visited by lookaheads
 	// memo holds nested lookahead costs for one choice (cleared per
 	// choice, since they depend on the closure as it stands).
 	memo map[memoKey]cost
+	// scratch is the lookahead's working memory, one per depth: a
+	// lookahead at one depth only starts lookaheads one level deeper, so
+	// at most one view per depth is open at a time.
+	scratch [lookDepth + 1]viewScratch
+
+	infos    map[*packages.Package]*pinfo
+	names    map[string]*nameInfo
+	infoSlab []pinfo
+	nameSlab []nameInfo
+}
+
+// viewScratch is reused by every view of one depth: a package is in the
+// open view when its stamp of that depth is the view's id.
+type viewScratch struct {
+	depth int
+	id    uint32
+	work  []*packages.Package
+	cands []*packages.Package
+}
+
+// pkgKey is a package's identity (Package.ID) without building a string.
+type pkgKey struct{ name, arch string }
+
+func keyOf(p *packages.Package) pkgKey { return pkgKey{p.Name, p.Arch} }
+
+// pinfo is what the search knows of a package it has met, found with
+// one lookup by pointer.
+type pinfo struct {
+	name  *nameInfo // of its name
+	in    bool      // p is in the closure
+	stamp [lookDepth + 1]uint32
+}
+
+// nameInfo is what the closure has of one name.
+type nameInfo struct {
+	count int32       // packages of the closure that have or provide it
+	sel   *Selected   // the closure's package of that name
+	more  []*Selected // of other architectures (rare)
+}
+
+// of returns the closure's package with p's ID, or nil.
+func (ni *nameInfo) of(p *packages.Package) *Selected {
+	if ni.sel != nil && ni.sel.Pkg.Arch == p.Arch {
+		return ni.sel
+	}
+	for _, s := range ni.more {
+		if s.Pkg.Arch == p.Arch {
+			return s
+		}
+	}
+	return nil
+}
+
+// nameOf returns the record of a name, made on first use.
+func (sh *shared) nameOf(n string) *nameInfo {
+	if ni := sh.names[n]; ni != nil {
+		return ni
+	}
+	if len(sh.nameSlab) == 0 {
+		sh.nameSlab = make([]nameInfo, 256)
+	}
+	ni := &sh.nameSlab[0]
+	sh.nameSlab = sh.nameSlab[1:]
+	sh.names[n] = ni
+	return ni
+}
+
+// named reports whether a package of the closure has or provides n.
+func (sh *shared) named(n string) bool {
+	ni := sh.names[n]
+	return ni != nil && ni.count > 0
+}
+
+// info returns p's record, made on first use.
+func (sh *shared) info(p *packages.Package) *pinfo {
+	if pi := sh.infos[p]; pi != nil {
+		return pi
+	}
+	if len(sh.infoSlab) == 0 {
+		sh.infoSlab = make([]pinfo, 256)
+	}
+	pi := &sh.infoSlab[0]
+	sh.infoSlab = sh.infoSlab[1:]
+	pi.name = sh.nameOf(p.Name)
+	sh.infos[p] = pi
+	return pi
 }
 
 type memoKey struct {
@@ -102,18 +196,19 @@ type cost struct {
 // that a branch that fails is undone back to a mark.
 type state struct {
 	sh     *shared
-	sel    map[string]*Selected // by Package.ID
-	in     map[*packages.Package]bool
 	pruned map[string]*Pruned
 	// against holds the Conflicts, Breaks and Obsoletes of the closure's
-	// packages by the name they name; names counts the names the closure's
+	// packages by the name they name; shared.names counts the names the closure's
 	// packages have or provide.
 	against map[string][]conflictRec
-	names   map[string]int
 	results []*Selected
 	queue   []*Selected
 	choices []pending
 	conds   []pending
+	// elses are conditional requirements met by their else branch, whose
+	// condition may still come to hold (then their first branch is
+	// required too).
+	elses []pending
 	made    []*Choice
 	level   int
 	trail   []undo
@@ -127,8 +222,9 @@ type pending struct {
 // undo is one logged change: a selection, a pruned name or one more
 // NeededBy of one.
 type undo struct {
-	id   string // sel key, or pruned name
-	prev int    // NeededBy's length before, -1 for a new pruned entry, -2 for a selection
+	sel    *Selected // a selection
+	pruned *Pruned   // else a pruned name
+	prev   int       // NeededBy's length before, -1 for a new pruned entry
 }
 
 // mark is a point the state can go back to.
@@ -137,23 +233,22 @@ type mark struct {
 	results        int
 	queue          []*Selected
 	choices, conds []pending
+	elses          []pending
 	made           []*Choice
 }
 
 func (st *state) mark() mark {
-	return mark{len(st.trail), len(st.results), st.queue, st.choices, st.conds, st.made}
+	return mark{len(st.trail), len(st.results), st.queue, st.choices, st.conds, st.elses, st.made}
 }
 
 func (st *state) restore(m mark) {
 	for i := len(st.trail) - 1; i >= m.trail; i-- {
 		u := st.trail[i]
 		switch {
-		case u.prev == -2:
-			p := st.sel[u.id].Pkg
+		case u.sel != nil:
+			p := u.sel.Pkg
 			forNames(p, func(n string) {
-				if st.names[n]--; st.names[n] <= 0 {
-					delete(st.names, n)
-				}
+				st.sh.nameOf(n).count--
 			})
 			forRelations(p, func(r conflictRec) {
 				l := st.against[r.atom.Name]
@@ -163,29 +258,42 @@ func (st *state) restore(m mark) {
 					st.against[r.atom.Name] = l[:len(l)-1]
 				}
 			})
-			delete(st.in, p)
-			delete(st.sel, u.id)
+			pi := st.sh.info(p)
+			pi.in = false
+			if ni := pi.name; len(ni.more) > 0 {
+				ni.more = ni.more[:len(ni.more)-1]
+			} else {
+				ni.sel = nil
+			}
 		case u.prev == -1:
-			delete(st.pruned, u.id)
+			delete(st.pruned, u.pruned.Name)
 		default:
-			p := st.pruned[u.id]
-			p.NeededBy = p.NeededBy[:u.prev]
+			u.pruned.NeededBy = u.pruned.NeededBy[:u.prev]
 		}
 	}
 	st.trail = st.trail[:m.trail]
 	st.results = st.results[:m.results]
-	st.queue, st.choices, st.conds, st.made = m.queue, m.choices, m.conds, m.made
+	st.queue, st.choices, st.conds, st.elses, st.made = m.queue, m.choices, m.conds, m.elses, m.made
 }
 
 // Resolve computes the closure of levels over ix.
 func Resolve(ix packages.Index, levels []Level, opts Options) (*Result, error) {
+	sh := &shared{ix: ix, rules: opts.Prune, exact: map[string]int{}, bare: map[string][]*packages.Package{}, sats: map[packages.Atom][]*packages.Package{}}
+	for i, r := range opts.Prune {
+		if strings.ContainsAny(r.Name, "*?[\\") {
+			sh.patterns = append(sh.patterns, i)
+		} else if _, ok := sh.exact[r.Name]; !ok {
+			sh.exact[r.Name] = i
+		}
+	}
+	for i := range sh.scratch {
+		sh.scratch[i].depth = i
+	}
+	sh.infos, sh.names = map[*packages.Package]*pinfo{}, map[string]*nameInfo{}
 	st := &state{
-		sh:      &shared{ix: ix, rules: opts.Prune, sats: map[packages.Atom][]*packages.Package{}, ruleOf: map[string]*PruneRule{}},
-		sel:     map[string]*Selected{},
-		in:      map[*packages.Package]bool{},
+		sh:      sh,
 		pruned:  map[string]*Pruned{},
 		against: map[string][]conflictRec{},
-		names:   map[string]int{},
 	}
 	for i, lv := range levels {
 		st.level = i
@@ -200,6 +308,7 @@ func Resolve(ix packages.Index, levels []Level, opts Options) (*Result, error) {
 		}
 		st = next
 	}
+	fillChains(st.results)
 	res := &Result{Levels: levels, Packages: st.results, Choices: st.made}
 	sort.Slice(res.Packages, func(i, j int) bool {
 		a, b := res.Packages[i].Pkg, res.Packages[j].Pkg
@@ -226,7 +335,7 @@ func (st *state) addRoot(r Root) error {
 		st.choices = append(st.choices, pending{dep: packages.Dep{Kind: packages.DepAtom, Atom: packages.Atom{Name: r.Name}}})
 		return nil
 	}
-	if s, ok := st.sel[pick.ID()]; ok && s.Pkg == pick {
+	if s := st.sh.info(pick).name.of(pick); s != nil && s.Pkg == pick {
 		if s.NoDeps && !r.NoDeps {
 			// Asked for again with its requirements: follow them now.
 			s.NoDeps = false
@@ -243,6 +352,14 @@ func (st *state) addRoot(r Root) error {
 
 // satisfiers is the index's answer for a, kept for the resolution.
 func (st *state) satisfiers(a packages.Atom) []*packages.Package {
+	if a.Op == "" && a.Arch == "" {
+		if s, ok := st.sh.bare[a.Name]; ok {
+			return s
+		}
+		s := st.sh.ix.Satisfiers(a)
+		st.sh.bare[a.Name] = s
+		return s
+	}
 	if s, ok := st.sh.sats[a]; ok {
 		return s
 	}
@@ -252,21 +369,22 @@ func (st *state) satisfiers(a packages.Atom) []*packages.Package {
 }
 
 func (st *state) selected(p *packages.Package) bool {
-	return st.in[p]
+	return st.sh.info(p).in
 }
 
 func (st *state) add(p *packages.Package, from *Selected, noDeps bool) *Selected {
-	chain := []string{p.Name}
-	if from != nil {
-		chain = append(append([]string(nil), from.Chain...), p.Name)
+	s := &Selected{Pkg: p, Level: st.level, NoDeps: noDeps, parent: from}
+	pi := st.sh.info(p)
+	pi.in = true
+	if ni := pi.name; ni.sel == nil {
+		ni.sel = s
+	} else {
+		ni.more = append(ni.more, s)
 	}
-	s := &Selected{Pkg: p, Level: st.level, NoDeps: noDeps, Chain: chain}
-	st.sel[p.ID()] = s
-	st.in[p] = true
-	st.trail = append(st.trail, undo{id: p.ID(), prev: -2})
+	st.trail = append(st.trail, undo{sel: s})
 	st.results = append(st.results, s)
 	st.queue = append(st.queue, s)
-	forNames(p, func(n string) { st.names[n]++ })
+	forNames(p, func(n string) { st.sh.nameOf(n).count++ })
 	forRelations(p, func(r conflictRec) {
 		r.owner = s
 		st.against[r.atom.Name] = append(st.against[r.atom.Name], r)
@@ -324,8 +442,8 @@ func (st *state) matches(r conflictRec, p *packages.Package) bool {
 
 // conflict says why p cannot join the closure, or "".
 func (st *state) conflict(p *packages.Package) string {
-	if s, ok := st.sel[p.ID()]; ok && s.Pkg != p {
-		return fmt.Sprintf("%s %s is in the closure (through %s)", s.Pkg.Name, s.Pkg.Version, strings.Join(s.Chain, " → "))
+	if s := st.sh.info(p).name.of(p); s != nil && s.Pkg != p {
+		return fmt.Sprintf("%s %s is in the closure (through %s)", s.Pkg.Name, s.Pkg.Version, strings.Join(chain(s), " → "))
 	}
 	why := ""
 	// The closure's relations that name p.
@@ -333,7 +451,7 @@ func (st *state) conflict(p *packages.Package) string {
 		for _, r := range st.against[n] {
 			if why == "" && r.owner.Pkg.Name != p.Name && st.matches(r, p) {
 				o := r.owner
-				why = fmt.Sprintf("%s conflicts with %s (%s: %s: %s), in through %s", p.Name, o.Pkg.Name, o.Pkg.Name, r.kind, r.atom, strings.Join(o.Chain, " → "))
+				why = fmt.Sprintf("%s conflicts with %s (%s: %s: %s), in through %s", p.Name, o.Pkg.Name, o.Pkg.Name, r.kind, r.atom, strings.Join(chain(o), " → "))
 			}
 		}
 	})
@@ -342,14 +460,14 @@ func (st *state) conflict(p *packages.Package) string {
 	}
 	// p's relations that name the closure.
 	forRelations(p, func(r conflictRec) {
-		if why != "" || st.names[r.atom.Name] == 0 {
+		if why != "" || !st.sh.named(r.atom.Name) {
 			return
 		}
 		for _, q := range st.satisfiers(r.atom) {
-			if q.Name == p.Name || !st.in[q] || (r.nameOnly && q.Name != r.atom.Name) {
+			if q.Name == p.Name || !st.selected(q) || (r.nameOnly && q.Name != r.atom.Name) {
 				continue
 			}
-			why = fmt.Sprintf("%s conflicts with %s (%s: %s: %s), in through %s", p.Name, q.Name, p.Name, r.kind, r.atom, strings.Join(st.sel[q.ID()].Chain, " → "))
+			why = fmt.Sprintf("%s conflicts with %s (%s: %s: %s), in through %s", p.Name, q.Name, p.Name, r.kind, r.atom, strings.Join(chain(st.sh.info(q).name.of(q)), " → "))
 			return
 		}
 	})
@@ -391,10 +509,37 @@ type option struct {
 	pkg   *packages.Package
 	prune string // a name to prune instead
 	dep   *packages.Dep
-	order int // the requirement's own order
+	order int  // the requirement's own order
+	alt   int  // the alternative it meets, by its place in the requirement
+	named bool // it is the package the alternative names (not a provider)
 	later bool
 	cost  cost
 	why   string // a conflict: not taken
+}
+
+// rank is the option's Priority for comparing, unranked last.
+func (o *option) rank() int {
+	if o.pkg == nil || o.pkg.Priority <= 0 {
+		return 1 << 30
+	}
+	return o.pkg.Priority
+}
+
+// tie compares two options of the same added size by apt's order: the
+// alternative first written, then the package of the name the
+// alternative names over its providers, then Priority, then the index's
+// order of satisfiers (by name on Debian). It returns whether a goes
+// first and the rule that decided.
+func tie(a, b *option) (bool, string) {
+	switch {
+	case a.alt != b.alt:
+		return a.alt < b.alt, "the first alternative"
+	case a.named != b.named:
+		return a.named, "the package of the name required, not a provider"
+	case a.rank() != b.rank():
+		return a.rank() < b.rank(), "Priority"
+	}
+	return a.order < b.order, "the index's order"
 }
 
 // decide tries the candidates of c, best first, each on its own branch.
@@ -402,14 +547,14 @@ func (st *state) decide(c pending) (*state, error) {
 	opts := st.options(c)
 	ch := &Choice{Dep: c.dep.String(), Level: st.level}
 	if c.from != nil {
-		ch.From = c.from.Chain
+		ch.From = chain(c.from)
 	}
 	var viable []*option
 	var conflicts []string
 	for _, o := range opts {
 		op := Option{Name: o.name(), Added: o.cost.size, Packages: o.cost.n, Pruned: o.prune != "", Rejected: o.why}
 		if o.pkg != nil {
-			op.Version = o.pkg.Version
+			op.Version, op.Priority = o.pkg.Version, o.pkg.Priority
 		}
 		if o.why == "" && !o.cost.ok {
 			op.Rejected = "its closure cannot be met as things stand"
@@ -428,13 +573,15 @@ func (st *state) decide(c pending) (*state, error) {
 		st.made = append(st.made, ch)
 	}
 	var last error
-	for _, o := range viable {
+	var failed []string
+	for k, o := range viable {
 		st.sh.tries++
 		if st.sh.tries > maxTries {
 			return nil, &TooHardError{Tries: maxTries, Last: last}
 		}
 		m := st.mark()
 		ch.Chosen = o.name()
+		ch.Why = whyChosen(viable, k, len(conflicts) > 0, failed)
 		err := st.apply(o, c.from)
 		if err == nil {
 			var res *state
@@ -446,16 +593,56 @@ func (st *state) decide(c pending) (*state, error) {
 			return nil, err
 		}
 		last = err
+		failed = append(failed, fmt.Sprintf("%s (%v)", o.name(), err))
 		st.restore(m)
 	}
 	return nil, last
+}
+
+// whyChosen says why viable[k] is taken over the others.
+func whyChosen(viable []*option, k int, conflicts bool, failed []string) string {
+	o := viable[k]
+	switch {
+	case k > 0:
+		return "the candidates before it led to no closure: " + strings.Join(failed, "; ")
+	case o.prune != "":
+		return "pruned: it adds nothing"
+	case len(viable) == 1 && conflicts:
+		return "the only candidate that conflicts with nothing in the closure"
+	case len(viable) == 1:
+		return "the only candidate"
+	}
+	next := viable[1]
+	switch {
+	case o.later != next.later:
+		return "the index's preferred version"
+	case o.cost.ok && !next.cost.ok:
+		return "the only candidate whose closure can be met as things stand"
+	case o.cost.size < next.cost.size:
+		return "the smallest added closure"
+	}
+	_, rule := tie(o, next)
+	if rule == "Priority" {
+		rule = fmt.Sprintf("Priority (%s)", priorityWords(o, next))
+	}
+	return fmt.Sprintf("the same added closure as %s; then %s", next.name(), rule)
+}
+
+func priorityWords(a, b *option) string {
+	word := func(o *option) string {
+		if o.rank() == 1<<30 {
+			return o.name() + " has none"
+		}
+		return fmt.Sprintf("%s %d", o.name(), o.pkg.Priority)
+	}
+	return word(a) + ", " + word(b)
 }
 
 func chainOf(c pending) []string {
 	if c.from == nil {
 		return []string{"(root)"}
 	}
-	return c.from.Chain
+	return chain(c.from)
 }
 
 func (o *option) name() string {
@@ -485,12 +672,14 @@ func (st *state) options(c pending) []*option {
 	var opts []*option
 	seen := map[*packages.Package]bool{}
 	seenName := map[string]bool{}
+	alt := 0
 	addAtom := func(d packages.Dep) {
+		defer func() { alt++ }()
 		if d.Kind == packages.DepAtom && c.from != nil {
 			if r := st.ruleFor(d.Atom.Name); r != nil {
 				if !seenName["prune:"+d.Atom.Name] {
 					seenName["prune:"+d.Atom.Name] = true
-					opts = append(opts, &option{prune: d.Atom.Name})
+					opts = append(opts, &option{prune: d.Atom.Name, alt: alt, named: true})
 				}
 				return
 			}
@@ -500,15 +689,16 @@ func (st *state) options(c pending) []*option {
 				continue
 			}
 			seen[p] = true
+			named := d.Kind == packages.DepAtom && p.Name == d.Atom.Name
 			if c.from != nil && st.ruleFor(p.Name) != nil {
 				if !seenName["prune:"+p.Name] {
 					seenName["prune:"+p.Name] = true
-					opts = append(opts, &option{prune: p.Name})
+					opts = append(opts, &option{prune: p.Name, alt: alt, named: named})
 				}
 				continue
 			}
 			// Other versions of a name come after every name's preferred one.
-			opts = append(opts, &option{pkg: p, later: seenName[p.Name]})
+			opts = append(opts, &option{pkg: p, later: seenName[p.Name], alt: alt, named: named})
 			seenName[p.Name] = true
 		}
 	}
@@ -523,11 +713,17 @@ func (st *state) options(c pending) []*option {
 			}
 		default:
 			dd := d
-			opts = append(opts, &option{dep: &dd})
+			opts = append(opts, &option{dep: &dd, alt: alt})
+			alt++
 		}
 	}
 	walk(c.dep)
-	st.sh.memo = map[memoKey]cost{}
+	// A fresh memo; a small one is cleared and kept (clearing costs its
+	// capacity, which only a large one makes worth a new map).
+	if st.sh.memo == nil || len(st.sh.memo) > 128 {
+		st.sh.memo = map[memoKey]cost{}
+	}
+	clear(st.sh.memo)
 	for i, o := range opts {
 		o.order = i
 		switch {
@@ -538,7 +734,7 @@ func (st *state) options(c pending) []*option {
 		case o.prune != "":
 			o.cost = cost{ok: true}
 		default:
-			v := newView(st)
+			v := st.newView(lookDepth)
 			ok := v.dep(*o.dep, lookDepth)
 			o.cost = cost{v.size, v.n, ok}
 		}
@@ -557,7 +753,8 @@ func (st *state) options(c pending) []*option {
 		if a.cost.size != b.cost.size {
 			return a.cost.size < b.cost.size
 		}
-		return a.order < b.order
+		first, _ := tie(a, b)
+		return first
 	})
 	return opts
 }
@@ -627,7 +824,7 @@ func (st *state) resolveOne(d packages.Dep, from *Selected) error {
 		}
 	}
 	if len(cands) == 0 {
-		return &UnsatisfiableError{Dep: d.String(), Chain: from.Chain}
+		return &UnsatisfiableError{Dep: d.String(), Chain: chain(from)}
 	}
 	for _, p := range cands[1:] {
 		if p.Name != cands[0].Name {
@@ -649,11 +846,13 @@ func (st *state) resolveOne(d packages.Dep, from *Selected) error {
 		}
 		conflicts = append(conflicts, why)
 	}
-	return &UnsatisfiableError{Dep: d.String(), Chain: from.Chain, Conflicts: conflicts}
+	return &UnsatisfiableError{Dep: d.String(), Chain: chain(from), Conflicts: conflicts}
 }
 
 // resolveConds handles conditional requirements whose condition now holds
-// and, when none does, the else branch of the first one that has one.
+// and, when none does, the else branch of the first one that has one. One
+// met by its else branch whose condition comes to hold later (through
+// what the else branch brought) has its first branch required then.
 func (st *state) resolveConds() (bool, error) {
 	for i, p := range st.conds {
 		if st.condHolds(p.dep) {
@@ -661,9 +860,16 @@ func (st *state) resolveConds() (bool, error) {
 			return true, st.require(p.dep.Args[0], p.from)
 		}
 	}
+	for i, p := range st.elses {
+		if st.condHolds(p.dep) {
+			st.elses = append(st.elses[:i:i], st.elses[i+1:]...)
+			return true, st.require(p.dep.Args[0], p.from)
+		}
+	}
 	for i, p := range st.conds {
 		if len(p.dep.Args) > 2 {
 			st.conds = append(st.conds[:i:i], st.conds[i+1:]...)
+			st.elses = append(st.elses[:len(st.elses):len(st.elses)], p)
 			return true, st.require(p.dep.Args[2], p.from)
 		}
 	}
@@ -706,14 +912,14 @@ func (st *state) candidates(d packages.Dep) []*packages.Package {
 	if len(raw) == 1 {
 		// Most requirements: a name the closure has, or no other version
 		// of it is in.
-		if p := raw[0]; st.in[p] || st.sel[p.ID()] == nil {
+		if pi := st.sh.info(raw[0]); pi.in || pi.name.of(raw[0]) == nil {
 			return raw
 		}
 		return nil
 	}
 	out := raw[:0:0]
 	for _, p := range raw {
-		if s, ok := st.sel[p.ID()]; ok && s.Pkg != p {
+		if s := st.sh.info(p).name.of(p); s != nil && s.Pkg != p {
 			continue
 		}
 		out = append(out, p)
@@ -770,23 +976,35 @@ func metBy(st *state, d packages.Dep, has func(*packages.Package) bool) bool {
 // closure as it stands.
 type view struct {
 	st     *state
-	added  map[*packages.Package]bool
+	sc     *viewScratch
+	id     uint32
 	size   int64
 	n      int
 	budget int // packages it may still visit
 }
 
-func newView(st *state) *view {
-	return &view{st: st, added: map[*packages.Package]bool{}, budget: lookBudget}
+// newView opens the view of depth (closing the last one of that depth).
+func (st *state) newView(depth int) *view {
+	sc := &st.sh.scratch[depth]
+	sc.id++
+	if sc.id == 0 {
+		for _, pi := range st.sh.infos {
+			pi.stamp[depth] = 0
+		}
+		sc.id = 1
+	}
+	sc.work = sc.work[:0]
+	return &view{st: st, sc: sc, id: sc.id, budget: lookBudget}
 }
 
 func (v *view) has(p *packages.Package) bool {
-	return v.added[p] || v.st.selected(p)
+	pi := v.st.sh.info(p)
+	return pi.stamp[v.sc.depth] == v.id || pi.in
 }
 
 // look is the cost of taking p now, nested choices decided to depth.
 func (st *state) look(p *packages.Package, depth int) cost {
-	v := newView(st)
+	v := st.newView(depth)
 	if depth < lookDepth {
 		v.budget = nestedBudget
 	}
@@ -801,29 +1019,27 @@ func (st *state) look(p *packages.Package, depth int) cost {
 // pkg adds p and what it requires to the view; false when something
 // cannot be met.
 func (v *view) pkg(p *packages.Package, depth int) bool {
-	work := []*packages.Package{p}
+	base := len(v.sc.work)
+	v.sc.work = append(v.sc.work, p)
 	ok := true
-	for len(work) > 0 {
-		x := work[len(work)-1]
-		work = work[:len(work)-1]
+	for len(v.sc.work) > base {
+		x := v.sc.work[len(v.sc.work)-1]
+		v.sc.work = v.sc.work[:len(v.sc.work)-1]
 		if v.has(x) {
 			continue
 		}
 		if v.budget <= 0 {
+			v.sc.work = v.sc.work[:base]
 			break
 		}
 		v.budget--
-		if v.st.conflict(x) != "" {
-			ok = false
-			continue
-		}
-		v.added[x] = true
+		// x conflicts with nothing in the closure: need and the callers
+		// of look took only such candidates.
+		v.st.sh.info(x).stamp[v.sc.depth] = v.id
 		v.size += x.InstalledSize
 		v.n++
 		for _, d := range x.Depends {
-			next, good := v.need(d, depth)
-			ok = ok && good
-			work = append(work, next...)
+			ok = v.need(d, depth) && ok
 		}
 	}
 	return ok
@@ -831,59 +1047,81 @@ func (v *view) pkg(p *packages.Package, depth int) bool {
 
 // dep adds what d needs to the view.
 func (v *view) dep(d packages.Dep, depth int) bool {
-	next, ok := v.need(d, depth)
+	base := len(v.sc.work)
+	ok := v.need(d, depth)
+	next := append([]*packages.Package(nil), v.sc.work[base:]...)
+	v.sc.work = v.sc.work[:base]
 	for _, p := range next {
 		ok = v.pkg(p, depth) && ok
 	}
 	return ok
 }
 
-// need returns the packages d would bring in over the view.
-func (v *view) need(d packages.Dep, depth int) ([]*packages.Package, bool) {
+// need pushes the packages d would bring in over the view onto the
+// view's work list; false when d cannot be met.
+func (v *view) need(d packages.Dep, depth int) bool {
 	st := v.st
-	if metBy(st, d, v.has) {
-		return nil, true
+	if d.Kind == packages.DepAtom {
+		// Most requirements: the candidates once, for met and for the pick.
+		cands := st.candidates(d)
+		for _, p := range cands {
+			if v.has(p) {
+				return true
+			}
+		}
+		if len(cands) == 1 {
+			p := cands[0]
+			if st.ruleFor(d.Atom.Name) != nil || st.ruleFor(p.Name) != nil {
+				return true
+			}
+			if st.conflict(p) != "" {
+				return false
+			}
+			v.sc.work = append(v.sc.work, p)
+			return true
+		}
+	} else if metBy(st, d, v.has) {
+		return true
 	}
 	switch d.Kind {
 	case packages.DepAnd:
-		var out []*packages.Package
 		ok := true
 		for _, a := range d.Args {
-			n, good := v.need(a, depth)
-			out, ok = append(out, n...), ok && good
+			ok = v.need(a, depth) && ok
 		}
-		return out, ok
+		return ok
 	case packages.DepIf, packages.DepUnless:
-		return nil, true // decided later, against the whole closure
+		return true // decided later, against the whole closure
 	}
-	var cands []*packages.Package
-	var alts []packages.Dep
-	if d.Kind == packages.DepOr {
-		alts = d.Args
-	} else {
+	alts := d.Args
+	if d.Kind != packages.DepOr {
 		alts = []packages.Dep{d}
 	}
+	cands := v.sc.cands[:0]
 	for _, a := range alts {
 		if a.Kind == packages.DepAtom && st.ruleFor(a.Atom.Name) != nil {
-			return nil, true
+			return true
 		}
 		if a.Kind != packages.DepAtom && a.Kind != packages.DepWith && a.Kind != packages.DepWithout {
 			continue
 		}
 		for _, p := range st.candidates(a) {
 			if st.ruleFor(p.Name) != nil {
-				return nil, true
+				v.sc.cands = cands
+				return true
 			}
 			if st.conflict(p) == "" {
 				cands = append(cands, p)
 			}
 		}
 	}
+	v.sc.cands = cands
 	switch {
 	case len(cands) == 0:
-		return nil, false
+		return false
 	case len(cands) == 1 || depth == 0 || st.sh.visits >= totalBudget:
-		return cands[:1], true
+		v.sc.work = append(v.sc.work, cands[0])
+		return true
 	}
 	best, bestCost := cands[0], cost{}
 	for i, p := range cands {
@@ -892,7 +1130,8 @@ func (v *view) need(d packages.Dep, depth int) ([]*packages.Package, bool) {
 			best, bestCost = p, c
 		}
 	}
-	return []*packages.Package{best}, true
+	v.sc.work = append(v.sc.work, best)
+	return true
 }
 
 // nested is the cost of p over the closure as it stands (not over the
@@ -917,7 +1156,7 @@ func (st *state) prune(name string, r *PruneRule, from *Selected, virtual bool) 
 	if !ok {
 		p = &Pruned{Name: name, Reason: r.Reason, Virtual: virtual}
 		st.pruned[name] = p
-		st.trail = append(st.trail, undo{id: name, prev: -1})
+		st.trail = append(st.trail, undo{pruned: p, prev: -1})
 	}
 	if from == nil {
 		return
@@ -927,26 +1166,29 @@ func (st *state) prune(name string, r *PruneRule, from *Selected, virtual bool) 
 			return
 		}
 	}
-	st.trail = append(st.trail, undo{id: name, prev: len(p.NeededBy)})
+	st.trail = append(st.trail, undo{pruned: p, prev: len(p.NeededBy)})
 	p.NeededBy = append(p.NeededBy, from.Pkg.Name)
 }
 
 func (st *state) ruleFor(name string) *PruneRule {
-	if r, ok := st.sh.ruleOf[name]; ok {
-		return r
+	if len(st.sh.rules) == 0 {
+		return nil
 	}
-	var found *PruneRule
-	for i := range st.sh.rules {
-		r := &st.sh.rules[i]
-		if r.Name == name {
-			found = r
+	first := len(st.sh.rules)
+	if i, ok := st.sh.exact[name]; ok {
+		first = i
+	}
+	for _, i := range st.sh.patterns {
+		if i >= first {
 			break
 		}
-		if ok, _ := path.Match(r.Name, name); ok {
-			found = r
+		if ok, _ := path.Match(st.sh.rules[i].Name, name); ok {
+			first = i
 			break
 		}
 	}
-	st.sh.ruleOf[name] = found
-	return found
+	if first == len(st.sh.rules) {
+		return nil
+	}
+	return &st.sh.rules[first]
 }

@@ -139,7 +139,11 @@ func writeChoice(w io.Writer, c distroless.JSONChoice) {
 	if len(c.RequiredBy) > 0 {
 		by = strings.Join(c.RequiredBy, " → ")
 	}
-	fmt.Fprintf(w, "  %s, required by %s (layer %s): took %s\n", c.Dep, by, c.Layer, c.Chosen)
+	why := ""
+	if c.Why != "" {
+		why = ": " + c.Why
+	}
+	fmt.Fprintf(w, "  %s, required by %s (layer %s): took %s%s\n", c.Dep, by, c.Layer, c.Chosen, why)
 	for _, o := range c.Options {
 		mark := " "
 		if o.Name == c.Chosen {

@@ -108,6 +108,7 @@ func TestWriteGenRefs(t *testing.T) {
 
 func TestWriteWhyChoices(t *testing.T) {
 	choice := distroless.JSONChoice{Dep: "awk", RequiredBy: []string{"app"}, Layer: "app", Chosen: "mawk",
+		Why: "the smallest added closure",
 		Options: []distroless.JSONOption{
 			{Name: "mawk", Version: "1.3", AddedSize: 300 * 1024, AddedPackages: 1},
 			{Name: "gawk", Version: "5", AddedSize: 6100 * 1024, AddedPackages: 3},
@@ -119,7 +120,7 @@ func TestWriteWhyChoices(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `gawk is not in p on d; it was a candidate of:
-  awk, required by app (layer app): took mawk
+  awk, required by app (layer app): took mawk: the smallest added closure
     * mawk 1.3: adds 307.2 kB installed in 1 packages
       gawk 5: adds 6.2 MB installed in 3 packages
       busybox: pruned, adds nothing

@@ -13,6 +13,11 @@ import (
 	"github.com/distroless-dev/distroless/packages"
 )
 
+// priorities ranks Debian's Priority values for packages.Package's
+// Priority (apt prefers the higher one among equal providers); other
+// values (none, "source") rank 0, after them all.
+var priorities = map[string]int{"required": 1, "important": 2, "standard": 3, "optional": 4, "extra": 5}
+
 // debPkg is a parsed stanza with what the index needs beyond the model.
 type debPkg struct {
 	pkg       *packages.Package
@@ -108,6 +113,7 @@ func parseStanza(stanza []byte, mirror, origin, arch string) (*debPkg, error) {
 		}
 		p.InstalledSize = kib * 1024
 	}
+	p.Priority = priorities[strings.ToLower(strings.TrimSpace(v["Priority"]))]
 	if s := strings.TrimSpace(v["Source"]); s != "" {
 		if i := strings.IndexAny(s, " \t("); i >= 0 {
 			s = s[:i]

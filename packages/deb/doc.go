@@ -46,8 +46,9 @@
 //
 // Stanzas are converted by parseStanza: Depends are Pre-Depends then
 // Depends; alternatives restricted to other architectures or to build
-// profiles are dropped; Installed-Size becomes bytes. A stanza that does
-// not convert is left out and reported by Index.Problems. Index.MultiArch
+// profiles are dropped; Installed-Size becomes bytes; Priority becomes a
+// rank (required 1, important 2, standard 3, optional 4, extra 5, anything
+// else 0). A stanza that does not convert is left out and reported by Index.Problems. Index.MultiArch
 // and Index.Field read further fields of a package's stanza. Satisfiers
 // follows dpkg:
 // versioned relations are met by the real package or by a versioned

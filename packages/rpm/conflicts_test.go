@@ -14,6 +14,8 @@ func TestConflictsObsoletesParsed(t *testing.T) {
       <rpm:entry name="demo-legacy" flags="LT" epoch="1" ver="2.0" rel="3"/>
       <rpm:entry name="(a and b)"/>
       <rpm:entry name="other"/>
+      <rpm:entry name="(c &lt; 2 or (d or e))"/>
+      <rpm:entry name="(f or (g if h))"/>
     </rpm:conflicts>
     <rpm:obsoletes>
       <rpm:entry name="demo-old" flags="LE" epoch="0" ver="0.9"/>
@@ -23,7 +25,9 @@ func TestConflictsObsoletesParsed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantC := []packages.Atom{{Name: "demo-legacy", Op: "<", Version: "1:2.0-3"}, {Name: "other"}}
+	// A rich relation of "or" alone is each of its atoms; others
+	// ((a and b), an or holding an if) are not enforced.
+	wantC := []packages.Atom{{Name: "demo-legacy", Op: "<", Version: "1:2.0-3"}, {Name: "other"}, {Name: "c", Op: "<", Version: "2"}, {Name: "d"}, {Name: "e"}}
 	if !reflect.DeepEqual(p.pkg.Conflicts, wantC) {
 		t.Fatalf("Conflicts = %+v, want %+v", p.pkg.Conflicts, wantC)
 	}

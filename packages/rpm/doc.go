@@ -55,7 +55,9 @@
 // the model's Dep trees (ParseRich). Packages that belong to module
 // streams (the repository's modules metadata) are left out: no stream is
 // enabled in an image, and RHEL 9 has no default streams. Conflicts and
-// Obsoletes are not considered.
+// Obsoletes become the model's relations (the resolver keeps what they
+// match out of a closure); a rich one made of "or" alone is each of its
+// atoms, any other rich one (and, if, with …) is not enforced.
 //
 // # Payload and database
 //

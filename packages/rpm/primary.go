@@ -238,9 +238,16 @@ func convertPackage(x *xmlPackage, base, origin string) (*rpmPkg, error) {
 	}{{"Conflicts", x.Format.Conflicts, &p.Conflicts}, {"Obsoletes", x.Format.Obsoletes, &p.Obsoletes}} {
 		for _, e := range f.entries {
 			n := strings.TrimSpace(e.Name)
-			if n == "" || strings.HasPrefix(n, "(") {
-				// A rich Conflicts is rare and rpm itself reads few; it
-				// is not enforced.
+			if n == "" {
+				continue
+			}
+			if strings.HasPrefix(n, "(") {
+				// A rich relation: "(a or b …)" is the relation with
+				// each of them, kept as such; any other (and, if,
+				// with …) is rare and not enforced.
+				if d, err := ParseRich(n); err == nil && e.Flags == "" {
+					*f.to = append(*f.to, orAtoms(d)...)
+				}
 				continue
 			}
 			a := packages.Atom{Name: n}
@@ -264,6 +271,26 @@ func convertPackage(x *xmlPackage, base, origin string) (*rpmPkg, error) {
 		}
 	}
 	return r, nil
+}
+
+// orAtoms returns the atoms of a rich dependency made of atoms and
+// "or" alone (the relation with any of them), else none.
+func orAtoms(d packages.Dep) []packages.Atom {
+	switch d.Kind {
+	case packages.DepAtom:
+		return []packages.Atom{d.Atom}
+	case packages.DepOr:
+		var out []packages.Atom
+		for _, a := range d.Args {
+			as := orAtoms(a)
+			if as == nil {
+				return nil
+			}
+			out = append(out, as...)
+		}
+		return out
+	}
+	return nil
 }
 
 // sourceName is the source package's name: the source rpm's file name
