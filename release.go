@@ -412,24 +412,37 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 		return nil, nil, err
 	}
 	cacheKey := "release-image:" + inputs
+	var prev releaseRecord
+	found := false
 	if data, err := c.Get(cacheKey); err == nil {
-		var prev releaseRecord
-		if json.Unmarshal(data, &prev) == nil && prev.Digest != "" {
-			stale, err := o.staleTags(ctx, im.Tags, prev)
-			if err != nil {
-				return nil, nil, err
+		found = json.Unmarshal(data, &prev) == nil && prev.Digest != ""
+	}
+	cached := found
+	if !found {
+		// An empty cache (a fresh runner): the record the last release
+		// left in the registry.
+		if prev, found, err = o.registryRecord(ctx, im.Tags, inputs); err != nil {
+			return nil, nil, err
+		}
+	}
+	if found {
+		stale, err := o.staleTags(ctx, im.Tags, prev)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(stale) == 0 {
+			ri.Digest, ri.Status = prev.Digest, "unchanged"
+			progress(fmt.Sprintf("%s: unchanged (%s)", im.Key(), ri.Digest))
+			if !cached {
+				o.remember(c, cacheKey, prev)
 			}
-			if len(stale) == 0 {
-				ri.Digest, ri.Status = prev.Digest, "unchanged"
-				progress(fmt.Sprintf("%s: unchanged (%s)", im.Key(), ri.Digest))
-				return ri, nil, nil
-			}
+			return ri, nil, nil
 		}
 	}
 
 	art, digest, b, err := o.buildImage(ctx, releaseBuild{profile: profile, file: pf, distro: im.Distro, platforms: im.Platforms,
 		user: im.User, debug: im.Debug, locks: locks, lockPath: lockPath, label: im.Key(), tags: im.Tags,
-		settings: Settings(im.Settings)}, last, progress)
+		settings: Settings(im.Settings), inputs: inputs}, last, progress)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -445,6 +458,9 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 	ri.Digest = digest
 	rec, err := recordOf(art, digest)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := withRecord(&art, &rec, inputs); err != nil {
 		return nil, nil, err
 	}
 	stale, err := o.staleTags(ctx, im.Tags, rec)
@@ -465,13 +481,7 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 		}
 		ri.Status = "pushed"
 	}
-	data, err := json.Marshal(rec)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := c.Put(cacheKey, data); err != nil {
-		o.log("warning: %v", err)
-	}
+	o.remember(c, cacheKey, rec)
 	return ri, b, nil
 }
 
@@ -488,6 +498,7 @@ type releaseBuild struct {
 	label     string           // for progress
 	tags      []string         // where it goes (the signatures name the first's repository)
 	settings  Settings         // the release file's image settings
+	inputs    string           // releaseInputs, recorded in the provenance
 }
 
 // genOptions are the gen settings of an image of the matrix.
@@ -505,6 +516,9 @@ func (o *ReleaseOptions) genOptions(rb releaseBuild, progress func(string)) GenO
 		b.Parameters["release"] = release
 		b.Parameters["lockfile"] = lockPath
 		b.Inputs = slices.DeleteFunc(b.Inputs, func(d attest.Dependency) bool { return d.Name == "lockfile" })
+		if rb.inputs != "" {
+			b.Parameters["releaseInputs"] = "sha256:" + rb.inputs
+		}
 	}
 	return g
 }
@@ -747,7 +761,7 @@ func (o *ReleaseOptions) staleTags(ctx context.Context, tags []string, rec relea
 				}
 				if held, err := headDigest(repo.Tag(tg), ropts); err != nil {
 					return nil, err
-				} else if held == "" {
+				} else if held == "" || !recordHeld(tg, rec, held) {
 					ok = false
 				}
 			}
@@ -821,7 +835,7 @@ func (o *ReleaseOptions) push(ctx context.Context, art assemble.Artifact, tags [
 			if err != nil {
 				return err
 			}
-			if held == "" {
+			if held == "" || !taggedHeld(tag, m, held) {
 				if a.Tagged == nil {
 					a.Tagged = map[string]v1.Image{}
 				}

@@ -51,11 +51,7 @@ signatures and attestations, as gen gives them.`,
 			// the flags that change only what is printed or whether
 			// anything is pushed, so that a run of the same release gives
 			// the same attachments.
-			for _, a := range os.Args[1:] {
-				if a != "--json" && a != "--dry-run" && a != "-q" && a != "--quiet" {
-					r.Argv = append(r.Argv, a)
-				}
-			}
+			r.Argv = releaseArgv(os.Args[1:])
 			endProgress := func() {}
 			if !quiet && (!asJSON || isTerminal(os.Stderr)) {
 				r.Progress, endProgress = progressPrinter(os.Stderr)
