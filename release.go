@@ -60,6 +60,12 @@ type ReleaseOptions struct {
 	// MaxFileSize bound each image's files as gen's flags do.
 	Parallel                  int
 	MaxImageSize, MaxFileSize string
+	// Shard K of Shards (1-based; Shards 0: the whole matrix) builds and
+	// pushes only its part of the matrix's platform images
+	// (release_shard.go); Finish makes the images from the shards'. Both
+	// build what the lockfile pins, resolving nothing.
+	Shard, Shards int
+	Finish        bool
 
 	sc     *supplyChain
 	format sbom.Format
@@ -301,6 +307,10 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 			if set.Find(key) != nil {
 				continue
 			}
+			if o.Shards > 0 || o.Finish {
+				return nil, fmt.Errorf("%s: lockfile %s has no entry for %s on %s (%s); shards and the finishing run build what it pins: run distroless lock update --release %s and commit the lockfile",
+					im.Key(), f.LockPath(), profile, im.Distro, arch, path)
+			}
 			progress(fmt.Sprintf("resolving %s on %s (%s)", profile, im.Distro, arch))
 			r, err := s.resolve(ctx, profile, pf, im.Distro, arch)
 			if err != nil {
@@ -327,6 +337,12 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 	tool, err := toolDigest()
 	if err != nil {
 		return nil, err
+	}
+	switch {
+	case o.Shards > 0:
+		return o.releaseShard(ctx, res, ims, set, f.LockPath(), tool, progress)
+	case o.Finish:
+		return o.releaseFinish(ctx, res, ims, set, tool, progress)
 	}
 	var last *builtPlatforms
 	for _, im := range ims {

@@ -25,6 +25,7 @@ func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.cod
 func newRelease(opts *distroless.Options) *cobra.Command {
 	r := &distroless.ReleaseOptions{}
 	var asJSON, quiet bool
+	var sf shardFlags
 	c := &cobra.Command{
 		Use:   "release FILE.yaml [--dry-run] [--json]",
 		Short: "Build every image of a release file, push each to all its tags, and print every reference and digest",
@@ -47,6 +48,9 @@ signatures and attestations, as gen gives them.`,
 				return &usageError{fmt.Errorf("release takes its distros and platforms from the release file, not --distro or --arch")}
 			}
 			r.Options = *opts
+			if done, err := sf.apply(cmd, args[0], r); done || err != nil {
+				return err
+			}
 			// Recorded in each image's provenance: the invocation without
 			// the flags that change only what is printed or whether
 			// anything is pushed, so that a run of the same release gives
@@ -82,6 +86,7 @@ signatures and attestations, as gen gives them.`,
 	c.Flags().StringVar(&r.MaxImageSize, "max-image-size", "", "refuse an image whose packages' files come to more than this in all (default 2GiB)")
 	c.Flags().StringVar(&r.MaxFileSize, "max-file-size", "", "refuse a package with a file larger than this (default 1GiB)")
 	registryFlags(c, &r.Registry)
+	sf.register(c)
 	return c
 }
 
