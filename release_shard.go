@@ -599,6 +599,9 @@ func (o *ReleaseOptions) finishOne(ctx context.Context, p *finishPlan) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", PlatformName(p.im.Platforms[i]), err)
 		}
+		// Only its image methods: a remote image's descriptor carries the
+		// manifest's annotations, which an index of built images does not.
+		img = struct{ v1.Image }{img}
 		imgs = append(imgs, &PlatformImage{Arch: p.im.Platforms[i], Platform: rec.Platform, Image: img, Digest: rec.Digest})
 		b := builtImage{img: img, build: rec.Build}
 		if rec.SBOM != "" {
