@@ -13,6 +13,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -484,7 +485,8 @@ func rebuildInputs(st *provenanceStatement, mirror string) (*rebuildInput, error
 		case "package":
 			layer, _ := dep.Annotations["layer"].(string)
 			path, _ := dep.Annotations["path"].(string)
-			size, _ := dep.Annotations["size"].(float64)
+			sizeText, _ := dep.Annotations["size"].(string)
+			size, _ := strconv.ParseInt(sizeText, 10, 64)
 			i := strings.LastIndex(dep.Name, "_")
 			j := -1
 			if i > 0 {
@@ -501,7 +503,7 @@ func rebuildInputs(st *provenanceStatement, mirror string) (*rebuildInput, error
 				url = strings.TrimRight(mirror, "/") + "/" + path
 			}
 			in.lock.Packages = append(in.lock.Packages, lockfile.Package{Name: dep.Name[:j], Version: dep.Name[j+1 : i], Arch: dep.Name[i+1:],
-				Layer: layer, SHA256: sum, Size: int64(size), Path: path, URL: url})
+				Layer: layer, SHA256: sum, Size: size, Path: path, URL: url})
 		}
 	}
 	if len(in.lock.Packages) == 0 {

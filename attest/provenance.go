@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -127,7 +128,7 @@ func Provenance(b Build) ([]byte, error) {
 				ann["path"] = d.Path
 			}
 			if d.Size > 0 {
-				ann["size"] = d.Size
+				ann["size"] = strconv.FormatInt(d.Size, 10) // every annotation a string
 			}
 			rd.Annotations, _ = structpb.NewStruct(ann)
 			deps = append(deps, rd)

@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"os"
 	"path/filepath"
@@ -87,5 +88,46 @@ func TestVerifier(t *testing.T) {
 	}
 	if _, err := LoadPublicKey(priv); err == nil {
 		t.Error("a private key taken for a public one")
+	}
+}
+
+// TestProvenancePackageFields: a package's layer, size and path are
+// string annotations of its dependency (beside kind); a package without
+// them, and the other dependencies, have kind alone.
+func TestProvenancePackageFields(t *testing.T) {
+	b := testBuild()
+	b.Packages[0].Layer, b.Packages[0].Size, b.Packages[0].Path = "base", 12345, "pool/main/x/x.deb"
+	data, err := Provenance(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Predicate struct {
+			BuildDefinition struct {
+				ResolvedDependencies []struct {
+					Name        string            `json:"name"`
+					Annotations map[string]string `json:"annotations"`
+				} `json:"resolvedDependencies"`
+			} `json:"buildDefinition"`
+		} `json:"predicate"`
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatalf("annotations are not all strings: %v", err)
+	}
+	found := false
+	for _, d := range st.Predicate.BuildDefinition.ResolvedDependencies {
+		a := d.Annotations
+		switch {
+		case d.Name == b.Packages[0].Name:
+			found = true
+			if a["kind"] != "package" || a["layer"] != "base" || a["size"] != "12345" || a["path"] != "pool/main/x/x.deb" || len(a) != 4 {
+				t.Errorf("%s: %v", d.Name, a)
+			}
+		case len(a) != 1:
+			t.Errorf("%s: %v, want kind alone", d.Name, a)
+		}
+	}
+	if !found {
+		t.Fatalf("no dependency %s in %s", b.Packages[0].Name, data)
 	}
 }
