@@ -3,12 +3,7 @@ package distroless
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,23 +21,6 @@ import (
 
 	"github.com/distroless-dev/distroless/attest"
 )
-
-// writeECKey writes a fresh ECDSA P-256 private key (PKCS#8 PEM), the
-// key format --sign-key takes besides cosign's.
-func writeECKey(t *testing.T, path string) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // registryState is every tag of the repositories under prefix (their
 // names without it) and what it holds: the digest, or "present" for
@@ -103,8 +81,7 @@ func TestReleaseShards(t *testing.T) {
 	integration(t)
 	e := newReleaseEnv(t)
 	host := e.reg.Host
-	key := filepath.Join(e.dir, "sign.pem")
-	writeECKey(t, key)
+	key, pub := writeKeyPair(t, filepath.Join(e.dir, "keys"))
 	body := "distros: [debian:trixie]\nimages:\n  - profile: static\n    platforms: [linux/amd64, linux/arm64]\n    users: [root, nonroot]\n  - profile: base\n"
 	for _, ns := range []string{"single", "sharded"} {
 		if err := os.MkdirAll(filepath.Join(e.dir, ns), 0o755); err != nil {
@@ -276,6 +253,13 @@ func TestReleaseShards(t *testing.T) {
 		if _, ok := single[tg]; !ok {
 			t.Errorf("%s (%s): only in the sharded release", tg, d)
 		}
+	}
+
+	// The index --finish made verifies: signed, and each platform image
+	// rebuilt from the provenance --finish attached.
+	if stdout, stderr, code := e.run(t, "verify", host+"/sharded/static-debian13:latest", "--key", pub, "--cache-dir", filepath.Join(t.TempDir(), "cache")); code != 0 ||
+		strings.Count(stdout, "rebuilt to the same digest") != 2 {
+		t.Errorf("verify of a finished index: exit %d\n%s\n%s", code, stdout, tail(stderr, 20))
 	}
 
 	// Again: nothing to do.

@@ -88,6 +88,18 @@ func TestVerify(t *testing.T) {
 		t.Errorf("verify without a key: exit %d\n%s\n%s", code, stdout, tail(stderr, 20))
 	}
 
+	// An OCI layout gen wrote with its attachments.
+	layoutDir := filepath.Join(e.dir, "layout")
+	if _, stderr, code := e.run(t, "gen", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--attach", "--sign-key", key, "-o", "oci:"+layoutDir+":s"); code != 0 {
+		t.Fatalf("gen --attach: exit %d\n%s", code, tail(stderr, 20))
+	}
+	if stdout, stderr, code := verify(t, "oci:"+layoutDir+":s", "--key", pub); code != 0 || !strings.Contains(stdout, "rebuilt to the same digest") {
+		t.Errorf("verify of a layout: exit %d\n%s\n%s", code, stdout, tail(stderr, 20))
+	}
+	if _, stderr, code := verify(t, "oci:"+layoutDir+":nosuchtag"); code == 0 || !strings.Contains(stderr, `no tag "nosuchtag"`) {
+		t.Errorf("verify of a layout's missing tag: exit %d\n%s", code, tail(stderr, 5))
+	}
+
 	// Another key.
 	_, stderr, code = verify(t, tag, "--key", otherPub)
 	if code == 0 || !strings.Contains(stderr, "not made by the key of "+otherPub) {

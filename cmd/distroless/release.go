@@ -101,6 +101,10 @@ func writeRelease(w io.Writer, res *distroless.ReleaseResult) error {
 		for _, t := range im.Pushed {
 			set[t] = true
 		}
+		if len(im.Tags) == 0 && len(im.Platforms) == 1 {
+			// A shard's platform image: pushed by digest, no tag yet.
+			fmt.Fprintf(tw, "%s:%s %s\t%s\t%s\n", im.Name, im.Variant, distroless.PlatformName(im.Platforms[0]), im.Digest, im.Status)
+		}
 		for _, t := range im.Tags {
 			st := "unchanged"
 			if set[t] {
