@@ -33,6 +33,12 @@ type ReleaseOptions struct {
 	DryRun bool
 	// Date is {date} in tag templates; "" = today (UTC), as 20060102.
 	Date string
+	// Shard K of Shards (1-based; Shards 0: the whole matrix) builds and
+	// pushes only its part of the matrix's platform images
+	// (release_shard.go); Finish makes the images from the shards'. Both
+	// build what the lockfile pins, resolving nothing.
+	Shard, Shards int
+	Finish        bool
 
 	sc     *supplyChain
 	format sbom.Format
@@ -274,6 +280,10 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 			if set.Find(key) != nil {
 				continue
 			}
+			if o.Shards > 0 || o.Finish {
+				return nil, fmt.Errorf("%s: lockfile %s has no entry for %s on %s (%s); shards and the finishing run build what it pins: run distroless lock update --release %s and commit the lockfile",
+					im.Key(), f.LockPath(), profile, im.Distro, arch, path)
+			}
 			progress(fmt.Sprintf("resolving %s on %s (%s)", profile, im.Distro, arch))
 			r, err := s.resolve(ctx, profile, pf, im.Distro, arch)
 			if err != nil {
@@ -300,6 +310,12 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 	tool, err := toolDigest()
 	if err != nil {
 		return nil, err
+	}
+	switch {
+	case o.Shards > 0:
+		return o.releaseShard(ctx, res, ims, set, f.LockPath(), tool, progress)
+	case o.Finish:
+		return o.releaseFinish(ctx, res, ims, set, tool, progress)
 	}
 	var last *builtPlatforms
 	for _, im := range ims {
@@ -352,24 +368,37 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 		return nil, nil, err
 	}
 	cacheKey := "release-image:" + inputs
+	var prev releaseRecord
+	found := false
 	if data, err := c.Get(cacheKey); err == nil {
-		var prev releaseRecord
-		if json.Unmarshal(data, &prev) == nil && prev.Digest != "" {
-			stale, err := o.staleTags(ctx, im.Tags, prev)
-			if err != nil {
-				return nil, nil, err
+		found = json.Unmarshal(data, &prev) == nil && prev.Digest != ""
+	}
+	cached := found
+	if !found {
+		// An empty cache (a fresh runner): the record the last release
+		// left in the registry.
+		if prev, found, err = publish.ReadRecord(ctx, o.Registry, im.Tags, inputs); err != nil {
+			return nil, nil, err
+		}
+	}
+	if found {
+		stale, err := o.staleTags(ctx, im.Tags, prev)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(stale) == 0 {
+			ri.Digest, ri.Status = prev.Digest, "unchanged"
+			progress(fmt.Sprintf("%s: unchanged (%s)", im.Key(), ri.Digest))
+			if !cached {
+				o.remember(c, cacheKey, prev)
 			}
-			if len(stale) == 0 {
-				ri.Digest, ri.Status = prev.Digest, "unchanged"
-				progress(fmt.Sprintf("%s: unchanged (%s)", im.Key(), ri.Digest))
-				return ri, nil, nil
-			}
+			return ri, nil, nil
 		}
 	}
 
 	art, digest, b, err := o.buildImage(ctx, releaseBuild{profile: profile, file: pf, distro: im.Distro, platforms: im.Platforms,
 		user: im.User, debug: im.Debug, locks: locks, lockPath: lockPath, label: im.Key(), tags: im.Tags,
-		settings: Settings(im.Settings)}, last, progress)
+		settings: Settings(im.Settings), inputs: inputs}, last, progress)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -385,6 +414,9 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 	ri.Digest = digest
 	rec, err := publish.RecordOf(art, digest)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := publish.WithRecord(&art, &rec, inputs); err != nil {
 		return nil, nil, err
 	}
 	stale, err := o.staleTags(ctx, im.Tags, rec)
@@ -405,13 +437,7 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 		}
 		ri.Status = "pushed"
 	}
-	data, err := json.Marshal(rec)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := c.Put(cacheKey, data); err != nil {
-		o.log("warning: %v", err)
-	}
+	o.remember(c, cacheKey, rec)
 	return ri, b, nil
 }
 
@@ -427,3 +453,16 @@ func (o *ReleaseOptions) push(ctx context.Context, art publish.Artifact, tags []
 	w.Registry = o.Registry
 	return publish.PushMissing(ctx, art, tags, w)
 }
+
+// remember keeps rec in the cache under key (a failure is a warning: the
+// registry has the record too).
+func (o *ReleaseOptions) remember(c interface{ Put(string, []byte) error }, key string, rec releaseRecord) {
+	data, err := json.Marshal(rec)
+	if err == nil {
+		err = c.Put(key, data)
+	}
+	if err != nil {
+		o.log("warning: %v", err)
+	}
+}
+

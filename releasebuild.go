@@ -44,6 +44,7 @@ type releaseBuild struct {
 	label     string           // for progress
 	tags      []string         // where it goes (the signatures name the first's repository)
 	settings  Settings         // the release file's image settings
+	inputs    string           // releaseInputs, recorded in the provenance
 }
 
 // genOptions are the gen settings of an image of the matrix.
@@ -62,6 +63,9 @@ func (o *ReleaseOptions) genOptions(rb releaseBuild, u User, progress func(strin
 		b.Parameters["release"] = release
 		b.Parameters["lockfile"] = lockPath
 		b.Inputs = slices.DeleteFunc(b.Inputs, func(d attest.Dependency) bool { return d.Name == "lockfile" })
+		if rb.inputs != "" {
+			b.Parameters["releaseInputs"] = "sha256:" + rb.inputs
+		}
 	}
 	return g
 }

@@ -255,9 +255,14 @@ func provenanceBuild(o GenOptions, d *distro.Distro, arch string, plan *profiles
 		}
 		b.Profiles = append(b.Profiles, attest.Dependency{Name: p.Name, URI: "urn:distroless:profile:" + p.Name, SHA256: attest.SHA256(data)})
 	}
-	for _, lv := range levels {
+	for li, lv := range levels {
+		layer := ""
+		if li < len(plan.Levels) {
+			layer = plan.Levels[li].Name
+		}
 		for _, p := range lv {
-			b.Packages = append(b.Packages, attest.Dependency{Name: p.Name + "_" + p.Version + "_" + p.Arch, URI: redact(p.URL), SHA256: p.SHA256})
+			b.Packages = append(b.Packages, attest.Dependency{Name: p.Name + "_" + p.Version + "_" + p.Arch, URI: redact(p.URL), SHA256: p.SHA256,
+				Layer: layer, Path: p.Location, Size: p.Size})
 		}
 	}
 	for _, f := range []struct{ kind, path string }{{"lockfile", o.Lock}, {"distro", distroFile(o.Distro)}, {"keyring", o.Keyring}} {

@@ -26,4 +26,9 @@
 // --insecure-ignore-tlog; keyless signing (a Fulcio certificate, a Rekor
 // entry) would be another Signer with the certificate and bundle
 // annotations cosign defines, on the same manifests.
+//
+// Verifier, from a public key (cosign.pub), checks those two manifests:
+// VerifySignature that a signature of the key names the digest, and
+// VerifyAttestations that the key signed every envelope, returning the
+// statements.
 package attest

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +42,11 @@ type Dependency struct {
 	Name   string // optional: a short name (the package, the profile)
 	URI    string
 	SHA256 string // hexadecimal
+	// Of a package, optional: the image layer it is in, its size, and its
+	// path relative to the mirror (annotations layer, size and path), so
+	// that the image can be rebuilt from the provenance alone.
+	Layer, Path string
+	Size        int64
 }
 
 // Build is what a build used, the input of Provenance.
@@ -114,7 +120,17 @@ func Provenance(b Build) ([]byte, error) {
 				return fmt.Errorf("provenance: %s dependency %q (%s): want a URI and a sha256", kind, d.Name, d.URI)
 			}
 			rd := &intoto.ResourceDescriptor{Name: d.Name, Uri: d.URI, Digest: map[string]string{"sha256": strings.ToLower(d.SHA256)}}
-			rd.Annotations, _ = structpb.NewStruct(map[string]any{"kind": kind})
+			ann := map[string]any{"kind": kind}
+			if d.Layer != "" {
+				ann["layer"] = d.Layer
+			}
+			if d.Path != "" {
+				ann["path"] = d.Path
+			}
+			if d.Size > 0 {
+				ann["size"] = strconv.FormatInt(d.Size, 10) // every annotation a string
+			}
+			rd.Annotations, _ = structpb.NewStruct(ann)
 			deps = append(deps, rd)
 		}
 		return nil

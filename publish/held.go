@@ -84,7 +84,7 @@ func StaleTags(ctx context.Context, reg RegistryOptions, tags []string, rec Reco
 				}
 				if held, err := headDigest(repo.Tag(tg), ropts); err != nil {
 					return nil, err
-				} else if held == "" {
+				} else if held == "" || !recordHeld(tg, rec, held) {
 					ok = false
 				}
 			}
@@ -157,7 +157,7 @@ func PushMissing(ctx context.Context, art Artifact, tags []string, opts WriteOpt
 			if err != nil {
 				return err
 			}
-			if held == "" {
+			if held == "" || !taggedHeld(tag, m, held) {
 				if a.Tagged == nil {
 					a.Tagged = map[string]v1.Image{}
 				}
@@ -169,4 +169,9 @@ func PushMissing(ctx context.Context, art Artifact, tags []string, opts WriteOpt
 		}
 	}
 	return nil
+}
+
+// HeadDigest is the digest ref holds, "" when the registry has none.
+func HeadDigest(ref name.Reference, ropts []remote.Option) (string, error) {
+	return headDigest(ref, ropts)
 }

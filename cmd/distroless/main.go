@@ -100,7 +100,7 @@ func newRoot() *cobra.Command {
 		opts.Timeout = d
 		return nil
 	}
-	root.AddCommand(newProfiles(opts), newResolve(opts), newGen(opts), newWhy(opts), newCache(opts),
+	root.AddCommand(newVerify(opts), newProfiles(opts), newResolve(opts), newGen(opts), newWhy(opts), newCache(opts),
 		newRelease(opts), newLock(opts), newVersion(root))
 	registerCompletions(root)
 	return root

@@ -26,6 +26,7 @@ func newRelease(opts *distroless.Options) *cobra.Command {
 	r := &distroless.ReleaseOptions{}
 	var asJSON, quiet bool
 	var bf buildFlags
+	var sf shardFlags
 	c := &cobra.Command{
 		Use:   "release FILE.yaml [--dry-run] [--json]",
 		Short: "Build every image of a release file, push each to all its tags, and print every reference and digest",
@@ -51,15 +52,14 @@ signatures and attestations, as gen gives them.`,
 			if err := bf.apply(&r.GenOptions); err != nil {
 				return err
 			}
+			if done, err := sf.apply(cmd, args[0], r); done || err != nil {
+				return err
+			}
 			// Recorded in each image's provenance: the invocation without
 			// the flags that change only what is printed or whether
 			// anything is pushed, so that a run of the same release gives
 			// the same attachments.
-			for _, a := range os.Args[1:] {
-				if a != "--json" && a != "--dry-run" && a != "-q" && a != "--quiet" {
-					r.Argv = append(r.Argv, a)
-				}
-			}
+			r.Argv = releaseArgv(os.Args[1:])
 			endProgress := func() {}
 			if !quiet && (!asJSON || isTerminal(os.Stderr)) {
 				r.Progress, endProgress = progressPrinter(os.Stderr)
@@ -89,6 +89,7 @@ signatures and attestations, as gen gives them.`,
 		"refuse an image whose packages' files come to more than this in all (default 2GiB)")
 	c.Flags().StringVar(&r.BuilderID, "builder-id", "", "the SLSA builder id the provenance names (default "+attest.DefaultBuilderID+")")
 	registryFlags(c, &r.Registry)
+	sf.register(c)
 	return c
 }
 
@@ -102,6 +103,10 @@ func writeRelease(w io.Writer, res *distroless.ReleaseResult) error {
 		set := map[string]bool{}
 		for _, t := range im.Pushed {
 			set[t] = true
+		}
+		if len(im.Tags) == 0 && len(im.Platforms) == 1 {
+			// A shard's platform image: pushed by digest, no tag yet.
+			fmt.Fprintf(tw, "%s:%s %s\t%s\t%s\n", im.Name, im.Variant, distroless.PlatformName(im.Platforms[0]), im.Digest, im.Status)
 		}
 		for _, t := range im.Tags {
 			st := "unchanged"
