@@ -261,12 +261,12 @@ func TestExplainPushError(t *testing.T) {
 	tlsErr := fmt.Errorf("Get: %w; GET http://…: 400 Client sent an HTTP request to an HTTPS server.\n", x509.UnknownAuthorityError{})
 	err := RegistryOptions{}.explainPushError(tlsErr, ref, k)
 	msg = err.Error()
-	if !strings.Contains(msg, filepath.Join(systemCertsDirs[0], "reg.example")) || !strings.Contains(msg, "--cert-dir") ||
+	if !strings.Contains(msg, filepath.Join(systemCertsDirs[0], "reg.example")) || !strings.Contains(msg, "RegistryOptions.CertDir") ||
 		strings.Contains(msg, "\n\n") || strings.Count(msg, "\n") != 1 || !errors.Is(err, tlsErr) {
 		t.Errorf("unknown authority: %q", msg)
 	}
 	msg = RegistryOptions{}.explainPushError(fmt.Errorf("Get: %w", http.ErrSchemeMismatch), ref, k).Error()
-	if !strings.Contains(msg, "--insecure") || !strings.Contains(msg, "registries.conf") {
+	if !strings.Contains(msg, "RegistryOptions.Insecure") || !strings.Contains(msg, "registries.conf") {
 		t.Errorf("plain HTTP: %q", msg)
 	}
 }
