@@ -465,4 +465,3 @@ func (o *ReleaseOptions) remember(c interface{ Put(string, []byte) error }, key 
 		o.log("warning: %v", err)
 	}
 }
-
