@@ -289,6 +289,13 @@ func (d *Distro) LibraryDirs() []string { return d.drv().libraryDirs(d) }
 // The image's trust generators make the bundles from what is there.
 func (d *Distro) LocalCA() (dir, suffix string) { return d.drv().localCA() }
 
+// Grammar is the spelling of d's format's package names, versions and
+// architectures.
+func (d *Distro) Grammar() packages.Grammar { return d.drv().grammar() }
+
+// Purl is how d's format's packages are named in a purl.
+func (d *Distro) Purl() packages.PurlSpelling { return d.drv().purl() }
+
 // keyring loads the distro's signing keys: the keyring file (or the keys
 // the binary embeds for its name, as for deb's "debian"), else the keys
 // downloaded from KeyringURLs (cached); either way only keys with a
