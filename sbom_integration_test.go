@@ -19,13 +19,14 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	packageurl "github.com/package-url/packageurl-go"
 	spdxjson "github.com/spdx/tools-golang/json"
 	spdx "github.com/spdx/tools-golang/spdx/v2/v2_3"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
 )
 
@@ -187,17 +188,11 @@ func TestSBOMFileReproducible(t *testing.T) {
 	lock := filepath.Join(dir, "static.lock")
 	gen := func(out, file string, extra ...string) GenResult {
 		t.Helper()
-		cmd := exec.Command(testBin, append([]string{"gen", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--lock", lock,
+		r := clitest.Must(t, testBin, clitest.Cmd{Env: []string{"SOURCE_DATE_EPOCH=1700000000"}}, append([]string{"gen", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--lock", lock,
 			"-o", out, "--sbom", file, "--sbom-format", "cyclonedx", "--json"}, extra...)...)
-		cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		stdout, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("gen: %v\n%s", err, tail(stderr.String(), 20))
-		}
+		stdout := r.Stdout
 		var res GenResult
-		if err := decodeOne(string(stdout), &res); err != nil {
+		if err := clitest.DecodeOne(stdout, &res); err != nil {
 			t.Fatal(err)
 		}
 		return res
@@ -285,23 +280,9 @@ func TestSBOMFileReproducible(t *testing.T) {
 	if res3.Digest != res1.Digest || !bytes.Equal(a, c) || res3.SBOM != "" || res3.Provenance != "" {
 		t.Errorf("without --attach: image %s (was %s), same SBOM %v, attached SBOM %q, provenance %q", res3.Digest, res1.Digest, bytes.Equal(a, c), res3.SBOM, res3.Provenance)
 	}
-	if n := len(readIndex(t, filepath.Join(dir, "plain")).Manifests); n != 1 {
+	if n := len(clitest.ReadIndex(t, filepath.Join(dir, "plain")).Manifests); n != 1 {
 		t.Errorf("a layout without --attach holds %d manifests, want the image alone", n)
 	}
-}
-
-// readIndex reads a layout's index.json.
-func readIndex(t *testing.T, dir string) v1.IndexManifest {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ix v1.IndexManifest
-	if err := json.Unmarshal(b, &ix); err != nil {
-		t.Fatal(err)
-	}
-	return ix
 }
 
 // TestSBOMRefused: a bad --sbom-format or an --sbom that is a directory
@@ -360,7 +341,7 @@ func grypeList(t *testing.T, tools, file string) []string {
 		Components []struct{ Name, Purl string }
 	}
 	if err := json.Unmarshal(out, &bom); err != nil {
-		t.Fatalf("grype output: %v\n%s", err, tail(string(out), 20))
+		t.Fatalf("grype output: %v\n%s", err, clitest.Tail(string(out), 20))
 	}
 	var names []string
 	for _, c := range bom.Components {
