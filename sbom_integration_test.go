@@ -20,7 +20,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	packageurl "github.com/package-url/packageurl-go"
 	spdxjson "github.com/spdx/tools-golang/json"
@@ -30,55 +29,29 @@ import (
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
 )
 
-// layoutReferrer returns the one manifest of an OCI layout whose
-// artifactType is artifactType and whose subject is the manifest
+// layoutReferrer returns the digest of the one manifest of an OCI layout
+// whose artifactType is artifactType and whose subject is the manifest
 // subject, and its one layer's bytes.
-func layoutReferrer(t *testing.T, dir, subject, artifactType string) (v1.Hash, []byte) {
+func layoutReferrer(t *testing.T, dir, subject, artifactType string) (string, []byte) {
 	t.Helper()
-	ix, err := layout.ImageIndexFromPath(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := ix.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var found []v1.Hash
+	var found []string
 	var doc []byte
-	for _, d := range im.Manifests {
+	for _, d := range clitest.ReadIndex(t, dir).Manifests {
 		if d.ArtifactType != artifactType {
 			continue
 		}
-		img, err := ix.Image(d.Digest)
-		if err != nil {
-			t.Fatal(err)
+		var m clitest.Manifest
+		if err := json.Unmarshal(clitest.ReadBlob(t, dir, d), &m); err != nil {
+			t.Fatalf("manifest %s: %v", d.Digest, err)
 		}
-		m, err := img.Manifest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m.Subject == nil || m.Subject.Digest.String() != subject {
+		if m.Subject == nil || m.Subject.Digest != subject {
 			continue
 		}
-		if m.ArtifactType != artifactType || len(m.Layers) != 1 || string(m.Layers[0].MediaType) != artifactType ||
+		if m.ArtifactType != artifactType || len(m.Layers) != 1 || m.Layers[0].MediaType != artifactType ||
 			m.Config.MediaType != "application/vnd.oci.empty.v1+json" {
-			t.Errorf("referrer %s: artifactType %q, config %s, layers %+v", d.Digest, m.ArtifactType, m.Config.MediaType, m.Layers)
+			t.Fatalf("referrer %s: artifactType %q, config %s, layers %+v", d.Digest, m.ArtifactType, m.Config.MediaType, m.Layers)
 		}
-		l, err := img.LayerByDigest(m.Layers[0].Digest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc, err := l.Compressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b bytes.Buffer
-		_, err = b.ReadFrom(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		found, doc = append(found, d.Digest), b.Bytes()
+		found, doc = append(found, d.Digest), clitest.ReadBlob(t, dir, m.Layers[0])
 	}
 	if len(found) != 1 {
 		t.Fatalf("%s: %d %s referrers of %s, want 1", dir, len(found), artifactType, subject)
@@ -117,7 +90,7 @@ func TestSBOMReadByScanners(t *testing.T) {
 			img := s.get(t)
 			want := statusPackages(t, flatten(t, img.dir, img.tag))
 			ref, doc := layoutReferrer(t, img.dir, img.res.Digest, "application/spdx+json")
-			if img.res.SBOM != ref.String() {
+			if img.res.SBOM != ref {
 				t.Errorf("gen --json says SBOM %q, the layout's referrer is %s", img.res.SBOM, ref)
 			}
 			if d := setDiff(want, spdxPackages(t, doc)); d != "" {
@@ -204,7 +177,7 @@ func TestSBOMFileReproducible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(a, attached) || res1.SBOM != ref.String() {
+	if !bytes.Equal(a, attached) || res1.SBOM != ref {
 		t.Errorf("--sbom's file and the attached referrer (%s, gen says %s) differ", ref, res1.SBOM)
 	}
 	var bom struct {
