@@ -74,6 +74,13 @@ func LoadProfileFile(path string) (*profiles.Profile, error) {
 	if p.Template != nil || p.Variant != "" {
 		return nil, fmt.Errorf("profile %s: template and variant are for built-in profiles only", path)
 	}
+	// A profile that names its format has its names checked against
+	// that format's grammar now, before anything is downloaded.
+	if g, ok := distro.GrammarOf(p.Format); ok {
+		if err := p.CheckNames(g); err != nil {
+			return nil, err
+		}
+	}
 	p.Dir = filepath.Dir(path) // files' src paths are relative to it
 	return p, nil
 }

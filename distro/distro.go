@@ -293,6 +293,16 @@ func (d *Distro) LocalCA() (dir, suffix string) { return d.drv().localCA() }
 // architectures.
 func (d *Distro) Grammar() packages.Grammar { return d.drv().grammar() }
 
+// GrammarOf is the grammar of the package format named format ("deb",
+// "rpm"); ok is false for any other.
+func GrammarOf(format string) (g packages.Grammar, ok bool) {
+	dr, ok := drivers[format]
+	if !ok {
+		return nil, false
+	}
+	return dr.grammar(), true
+}
+
 // Purl is how d's format's packages are named in a purl.
 func (d *Distro) Purl() packages.PurlSpelling { return d.drv().purl() }
 

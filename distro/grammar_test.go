@@ -39,6 +39,16 @@ func TestGrammarAndPurl(t *testing.T) {
 	if odd.Purl().Type != "" {
 		t.Errorf("an unknown format's purl: %+v", odd.Purl())
 	}
+	for f, w := range want {
+		if g, ok := GrammarOf(f); !ok || g != w.g {
+			t.Errorf("GrammarOf(%q) = %T, %v", f, g, ok)
+		}
+	}
+	for _, f := range []string{"", "apk"} {
+		if g, ok := GrammarOf(f); ok || g != nil {
+			t.Errorf("GrammarOf(%q) = %T, %v", f, g, ok)
+		}
+	}
 }
 
 // TestBuiltinProfileNames: every built-in profile's names fit the grammar
