@@ -50,7 +50,7 @@ func rpmFixture(t *testing.T) *rpmtest.Fixture {
 			return
 		}
 		start := time.Now()
-		rpmFix, rpmFixErr = rpmtest.Build(filepath.Join(filepath.Dir(testCache), "rpm-fixture"))
+		rpmFix, rpmFixErr = rpmtest.BuildShared(filepath.Join(filepath.Dir(testCache), "rpm-fixture"))
 		if rpmFixErr == nil {
 			s := httptest.NewServer(http.FileServer(http.Dir(filepath.Dir(rpmFix.Repos["releases"]))))
 			rpmRepoURL = s.URL // lives as long as the test process
