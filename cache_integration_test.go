@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/packages/fetch/faulttest"
 )
 
@@ -127,7 +128,7 @@ func TestGenDamagedCache(t *testing.T) {
 
 	stdout, stderr, code := cli(t, append([]string{"gen"}, args...)...)
 	if code != 0 {
-		t.Fatalf("second gen: exit %d\n%s", code, tail(stderr, 30))
+		t.Fatalf("second gen: exit %d\n%s", code, clitest.Tail(stderr, 30))
 	}
 	if second := strings.TrimSpace(stdout[strings.LastIndex(strings.TrimSpace(stdout), "\n")+1:]); second != first {
 		t.Errorf("second gen made %s, the first %s", second, first)
@@ -136,7 +137,7 @@ func TestGenDamagedCache(t *testing.T) {
 	// resolution memo and did not open the index; resolve does.
 	_, rerr, code := cli(t, "resolve", "static", "--distro", "debian:trixie", "--cache-dir", cache)
 	if code != 0 {
-		t.Fatalf("resolve: exit %d\n%s", code, tail(rerr, 30))
+		t.Fatalf("resolve: exit %d\n%s", code, clitest.Tail(rerr, 30))
 	}
 	for _, want := range []string{
 		"warning: cache entry " + deb + " was damaged (its content has sha256 ",
@@ -144,14 +145,14 @@ func TestGenDamagedCache(t *testing.T) {
 		"warning: cache entry " + named[0].path + " was damaged",
 	} {
 		if !strings.Contains(stderr+rerr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, tail(stderr, 30))
+			t.Errorf("stderr lacks %q:\n%s", want, clitest.Tail(stderr, 30))
 		}
 	}
-	t.Logf("second gen:\n%s", tail(stderr, 12))
+	t.Logf("second gen:\n%s", clitest.Tail(stderr, 12))
 	// A third gen finds nothing wrong.
 	_, stderr, code = cli(t, append([]string{"gen"}, args...)...)
 	if code != 0 || strings.Contains(stderr, "warning") {
-		t.Errorf("third gen: exit %d\n%s", code, tail(stderr, 30))
+		t.Errorf("third gen: exit %d\n%s", code, clitest.Tail(stderr, 30))
 	}
 
 	// cache prune through the command: to zero bytes, nothing in use is

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/distroless-dev/distroless/internal/clitest"
 )
 
 // TestGenZstd builds python3 (trixie) with --compression zstd from the
@@ -33,8 +35,8 @@ func TestGenZstd(t *testing.T) {
 	if d == gz.res.Digest {
 		t.Fatalf("zstd image has the gzip image's digest %s", d)
 	}
-	zl := readLayout(t, out, "py")
-	gl := readLayout(t, gz.dir, gz.tag)
+	zl := clitest.ReadLayout(t, out, "py")
+	gl := clitest.ReadLayout(t, gz.dir, gz.tag)
 	if len(zl.Manifest.Layers) != len(gl.Manifest.Layers) {
 		t.Fatalf("%d layers, gzip has %d", len(zl.Manifest.Layers), len(gl.Manifest.Layers))
 	}
@@ -66,12 +68,12 @@ func TestGenZstd(t *testing.T) {
 	stdout, stderr, code := p.run(t, 5*time.Minute, "run", "--rm", "--network=none", "oci:"+out+":py",
 		"-c", "import ssl, json, sqlite3; print('zstd image ok', ssl.OPENSSL_VERSION_INFO[0])")
 	if code != 0 || !strings.Contains(stdout, "zstd image ok 3") {
-		t.Fatalf("podman run: exit %d\nstdout: %s\nstderr: %s", code, stdout, tail(stderr, 20))
+		t.Fatalf("podman run: exit %d\nstdout: %s\nstderr: %s", code, stdout, clitest.Tail(stderr, 20))
 	}
 }
 
 // diffIDs reads the rootfs diff_ids of a layout image's config.
-func diffIDs(t *testing.T, dir string, l *layoutImage) []string {
+func diffIDs(t *testing.T, dir string, l *clitest.Image) []string {
 	t.Helper()
 	hexd := strings.TrimPrefix(l.Manifest.Config.Digest, "sha256:")
 	b, err := os.ReadFile(filepath.Join(dir, "blobs", "sha256", hexd))

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/distroless-dev/distroless/distro"
+	"github.com/distroless-dev/distroless/internal/clitest"
 )
 
 const suiteRunner = "testdata/python/cpython_suite.py"
@@ -74,7 +75,7 @@ func suiteResult(t *testing.T, what, stdout, stderr string) map[string]string {
 			return m
 		}
 	}
-	t.Fatalf("%s: no RESULT line\nstdout:\n%s\nstderr:\n%s", what, tail(stdout, 20), tail(stderr, 60))
+	t.Fatalf("%s: no RESULT line\nstdout:\n%s\nstderr:\n%s", what, clitest.Tail(stdout, 20), clitest.Tail(stderr, 60))
 	return nil
 }
 
@@ -106,10 +107,10 @@ func TestCPythonSuite(t *testing.T) {
 	stdout, stderr, code, err := runBin("", "gen", "python3", "--distro", "debian:trixie", "--add", "libpython3.13-testsuite",
 		"--cache-dir", testCache, "--json", "-o", "oci:"+layout+":suite")
 	if err != nil || code != 0 {
-		t.Fatalf("gen: exit %d, %v\n%s", code, err, tail(stderr, 30))
+		t.Fatalf("gen: exit %d, %v\n%s", code, err, clitest.Tail(stderr, 30))
 	}
 	var res GenResult
-	if err := decodeOne(stdout, &res); err != nil {
+	if err := clitest.DecodeOne(stdout, &res); err != nil {
 		t.Fatal(err)
 	}
 	var names []string
@@ -138,7 +139,7 @@ func TestCPythonSuite(t *testing.T) {
 			"deb "+mirrors.Archive+" trixie main", "deb "+mirrors.Archive+" trixie-updates main", "deb "+mirrors.Security+" trixie-security main")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			err = fmt.Errorf("mmdebstrap: %v\n%s", err, tail(string(out), 30))
+			err = fmt.Errorf("mmdebstrap: %v\n%s", err, clitest.Tail(string(out), 30))
 		}
 		mmdone <- err
 	}()
@@ -163,7 +164,7 @@ func TestCPythonSuite(t *testing.T) {
 	result := func(o output) map[string]string {
 		t.Helper()
 		if o.code != 0 {
-			t.Fatalf("%s: the runner exited %d\nstdout:\n%s\nstderr:\n%s", o.where, o.code, tail(o.stdout, 20), tail(o.stderr, 60))
+			t.Fatalf("%s: the runner exited %d\nstdout:\n%s\nstderr:\n%s", o.where, o.code, clitest.Tail(o.stdout, 20), clitest.Tail(o.stderr, 60))
 		}
 		return suiteResult(t, o.where, o.stdout, o.stderr)
 	}
@@ -197,7 +198,7 @@ func TestCPythonSuite(t *testing.T) {
 		}
 	}
 	if min := len(suiteModules) - 6; wantOK < min {
-		t.Fatalf("full Debian: %d of %d modules ok, want at least %d: %v\n%s", wantOK, len(suiteModules), min, want, tail(fo.stderr, 100))
+		t.Fatalf("full Debian: %d of %d modules ok, want at least %d: %v\n%s", wantOK, len(suiteModules), min, want, clitest.Tail(fo.stderr, 100))
 	}
 
 	var only []string
@@ -223,7 +224,7 @@ func TestCPythonSuite(t *testing.T) {
 		}
 		sort.Strings(still)
 		if len(still) > 0 {
-			t.Errorf("pass in full Debian, not in the image: %s\n%s\n%s", strings.Join(still, ", "), tail(imageLog, 200), tail(againLog, 200))
+			t.Errorf("pass in full Debian, not in the image: %s\n%s\n%s", strings.Join(still, ", "), clitest.Tail(imageLog, 200), clitest.Tail(againLog, 200))
 		}
 	}
 }

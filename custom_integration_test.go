@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/distroless-dev/distroless/internal/clitest"
 )
 
 // customServer serves "hello" over TLS with dir's server.pem (testTLS)
@@ -91,7 +93,7 @@ func TestCustomCA(t *testing.T) {
 		all = append(all, "--cache-dir", testCache, "-q", "-o", "oci:"+layout+":t")
 		_, stderr, code, err := runBin("", all...)
 		if err != nil || code != 0 {
-			t.Fatalf("distroless %s: exit %d %v\n%s", strings.Join(all, " "), code, err, tail(stderr, 30))
+			t.Fatalf("distroless %s: exit %d %v\n%s", strings.Join(all, " "), code, err, clitest.Tail(stderr, 30))
 		}
 		return "oci:" + layout + ":t"
 	}
@@ -102,7 +104,7 @@ func TestCustomCA(t *testing.T) {
 		stdout, stderr, code := p.run(t, 5*time.Minute, append(all, args...)...)
 		t.Logf("%s (exit %d):\n%s", image, code, stdout)
 		if code < 0 || stdout == "" {
-			t.Fatalf("podman run %s: exit %d\n%s", image, code, tail(stderr, 20))
+			t.Fatalf("podman run %s: exit %d\n%s", image, code, clitest.Tail(stderr, 20))
 		}
 		return stdout
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/distroless-dev/distroless/internal/clitest"
 )
 
 // TestCustomProfileRuns builds an image from a profile file that adds a
@@ -38,8 +40,8 @@ func TestCustomProfileRuns(t *testing.T) {
 	if py == digest {
 		t.Fatal("custom image equals python3.11's")
 	}
-	appLayers := readLayout(t, filepath.Join(dir, "app"), "v1").layerDigests()
-	pyLayers := readLayout(t, filepath.Join(dir, "py"), "x").layerDigests()
+	appLayers := clitest.ReadLayout(t, filepath.Join(dir, "app"), "v1").LayerDigests()
+	pyLayers := clitest.ReadLayout(t, filepath.Join(dir, "py"), "x").LayerDigests()
 	for i := 0; i < len(pyLayers)-1; i++ { // all but the image-specific top layer
 		if appLayers[i] != pyLayers[i] {
 			t.Errorf("layer %d differs: %s vs %s", i, appLayers[i], pyLayers[i])
@@ -49,7 +51,7 @@ func TestCustomProfileRuns(t *testing.T) {
 	p := newPodman(t)
 	stdout, stderr, code := p.run(t, 3*time.Minute, "run", "--rm", "--network=none", out)
 	if code != 0 || !strings.Contains(stdout, "app production 65532") || !strings.Contains(stdout, "libyaml loaded") {
-		t.Fatalf("podman run: exit %d\nstdout: %s\nstderr: %s", code, stdout, tail(stderr, 20))
+		t.Fatalf("podman run: exit %d\nstdout: %s\nstderr: %s", code, stdout, clitest.Tail(stderr, 20))
 	}
 }
 
@@ -94,7 +96,7 @@ func TestAddExcludeWhy(t *testing.T) {
 	// The ELF check still applies: libpython's curses module links libncursesw.
 	_, stderr, code = cli(t, "gen", "python3.11", "--exclude", "libncursesw6", "--distro", "debian:bookworm", "--cache-dir", testCache, "-o", "oci:"+filepath.Join(t.TempDir(), "x"))
 	if code == 0 || !strings.Contains(stderr, "libncursesw.so.6") {
-		t.Fatalf("gen --exclude libncursesw6 should fail the ELF check: exit %d: %s", code, tail(stderr, 10))
+		t.Fatalf("gen --exclude libncursesw6 should fail the ELF check: exit %d: %s", code, clitest.Tail(stderr, 10))
 	}
 
 	out, stderr, code = cli(t, "why", "python3.11", "libkrb5-3", "--distro", "debian:bookworm", "--cache-dir", testCache)

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/internal/ldcache"
 	"github.com/distroless-dev/distroless/internal/ldcache/ldcachetest"
 )
@@ -43,10 +44,10 @@ type dbgEntry struct {
 // dbgLayers reads every layer of the image tagged tag in an OCI layout.
 func dbgLayers(t *testing.T, dir, tag string) [][]dbgEntry {
 	t.Helper()
-	l := readLayout(t, dir, tag)
+	l := clitest.ReadLayout(t, dir, tag)
 	var out [][]dbgEntry
 	for i, d := range l.Manifest.Layers {
-		zr, err := gzip.NewReader(bytes.NewReader(readBlob(t, dir, d)))
+		zr, err := gzip.NewReader(bytes.NewReader(clitest.ReadBlob(t, dir, d)))
 		if err != nil {
 			t.Fatalf("layer %s: %v", d.Digest, err)
 		}
@@ -152,7 +153,7 @@ func TestDebugVariant(t *testing.T) {
 				t.Fatalf("layers %v, want %v", names, want)
 			}
 			// The package layers below the debug one are the plain image's.
-			dl, pl := readLayout(t, img.dir, img.tag).layerDigests(), readLayout(t, plain.dir, plain.tag).layerDigests()
+			dl, pl := clitest.ReadLayout(t, img.dir, img.tag).LayerDigests(), clitest.ReadLayout(t, plain.dir, plain.tag).LayerDigests()
 			if !slices.Equal(dl[:4], pl[:4]) || dl[5] != pl[4] {
 				t.Errorf("debug layers %v do not share the plain image's %v", dl, pl)
 			}
@@ -199,7 +200,7 @@ func TestDebugVariant(t *testing.T) {
 			// busybox itself lists the applets the links name.
 			out, stderr, code := p.run(t, 2*time.Minute, "run", "--rm", "--network=none", "--entrypoint", "/busybox/busybox", img.ref(), "--list")
 			if code != 0 {
-				t.Fatalf("busybox --list: exit %d: %s", code, tail(stderr, 10))
+				t.Fatalf("busybox --list: exit %d: %s", code, clitest.Tail(stderr, 10))
 			}
 			listed := slices.DeleteFunc(strings.Fields(out), func(s string) bool { return s == "busybox" })
 			slices.Sort(listed)
@@ -212,17 +213,17 @@ func TestDebugVariant(t *testing.T) {
 			out, stderr, code = p.run(t, 2*time.Minute, "run", "--rm", "--network=none", "--entrypoint", "/busybox/sh", img.ref(), "-c", "ls /; echo ok")
 			lines := strings.Split(strings.TrimSpace(out), "\n")
 			if code != 0 || lines[len(lines)-1] != "ok" || !slices.Contains(lines, "busybox") || !slices.Contains(lines, "usr") {
-				t.Fatalf("/busybox/sh -c 'ls /; echo ok': exit %d, stdout %q, stderr %s", code, out, tail(stderr, 10))
+				t.Fatalf("/busybox/sh -c 'ls /; echo ok': exit %d, stdout %q, stderr %s", code, out, clitest.Tail(stderr, 10))
 			}
 			// PATH finds the applets: a command by its bare name.
 			out, stderr, code = p.run(t, 2*time.Minute, "run", "--rm", "--network=none", "--entrypoint", "/busybox/sh", img.ref(), "-c", "cat /etc/os-release | wc -l; which ls")
 			if code != 0 || !strings.HasSuffix(strings.TrimSpace(out), "/busybox/ls") {
-				t.Errorf("applets on PATH: exit %d, stdout %q, stderr %s", code, out, tail(stderr, 10))
+				t.Errorf("applets on PATH: exit %d, stdout %q, stderr %s", code, out, clitest.Tail(stderr, 10))
 			}
 			// The default entrypoint still runs Python.
 			out, stderr, code = p.run(t, 2*time.Minute, "run", "--rm", "--network=none", img.ref(), "-c", "import sys; print('python', tuple(sys.version_info[:2]))")
 			if code != 0 || strings.TrimSpace(out) != "python "+tc.version {
-				t.Errorf("default entrypoint: exit %d, stdout %q, stderr %s", code, out, tail(stderr, 10))
+				t.Errorf("default entrypoint: exit %d, stdout %q, stderr %s", code, out, clitest.Tail(stderr, 10))
 			}
 			t.Logf("%s: checked in %v", tc.debug.name, time.Since(start).Round(time.Millisecond))
 		})
@@ -323,7 +324,7 @@ print("locale", locale.setlocale(locale.LC_ALL, ""))
 `
 			out, stderr, code := p.run(t, 2*time.Minute, "run", "--rm", "--network=none", img.ref(), "-c", script)
 			if code != 0 {
-				t.Fatalf("find_library script: exit %d: %s", code, tail(stderr, 20))
+				t.Fatalf("find_library script: exit %d: %s", code, clitest.Tail(stderr, 20))
 			}
 			got := map[string]string{}
 			for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -344,7 +345,7 @@ print("locale", locale.setlocale(locale.LC_ALL, ""))
 			out, stderr, code = p.run(t, 2*time.Minute, "run", "--rm", "--network=none", "--entrypoint", "/sbin/ldconfig", img.ref(), "-p")
 			lines := strings.Split(strings.TrimSpace(out), "\n")
 			if code != 0 || len(lines) < 3 {
-				t.Fatalf("ldconfig -p: exit %d, stdout %q, stderr %s", code, out, tail(stderr, 10))
+				t.Fatalf("ldconfig -p: exit %d, stdout %q, stderr %s", code, out, clitest.Tail(stderr, 10))
 			}
 			if want := fmt.Sprintf("%d libs found in cache `/etc/ld.so.cache'", len(cache.Entries)); lines[0] != want || len(cache.Entries) < 30 {
 				t.Errorf("ldconfig -p: %q, want %q (30 or more)", lines[0], want)
@@ -365,7 +366,7 @@ print("locale", locale.setlocale(locale.LC_ALL, ""))
 			_, stderr, code = p.run(t, 2*time.Minute, "run", "--rm", "--network=none", "--user", "root", "-v", dir+":/out",
 				"--entrypoint", "/sbin/ldconfig", img.ref(), "-X", "-C", "/out/ld.so.cache")
 			if code != 0 {
-				t.Fatalf("ldconfig -X -C: exit %d: %s", code, tail(stderr, 10))
+				t.Fatalf("ldconfig -X -C: exit %d: %s", code, clitest.Tail(stderr, 10))
 			}
 			real, err := os.ReadFile(filepath.Join(dir, "ld.so.cache"))
 			if err != nil {

@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/internal/trust"
 )
 
@@ -271,7 +272,7 @@ func scanners(t *testing.T) string {
 			if ee, ok := err.(*exec.ExitError); ok {
 				stderr = ee.Stderr
 			}
-			scannerTools.err = fmt.Errorf("scripts/scanners.sh: %v\n%s", err, tail(string(stderr), 20))
+			scannerTools.err = fmt.Errorf("scripts/scanners.sh: %v\n%s", err, clitest.Tail(string(stderr), 20))
 			return
 		}
 		scannerTools.dir = strings.TrimSpace(string(out))
@@ -395,7 +396,7 @@ var namesLicenseRE = regexp.MustCompile(`(?m)^License:[ \t]*\S|/usr/share/common
 
 func stderrOf(err error) string {
 	if ee, ok := err.(*exec.ExitError); ok {
-		return tail(string(ee.Stderr), 20)
+		return clitest.Tail(string(ee.Stderr), 20)
 	}
 	return ""
 }

@@ -10,11 +10,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -26,6 +24,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/distroless-dev/distroless/internal/clitest"
 )
 
 // The check run inside the Python images (see the script's docstring).
@@ -93,9 +93,9 @@ func (s *sharedImage) get(t *testing.T) *sharedImage {
 		case err != nil:
 			s.err = err
 		case code != 0:
-			s.err = fmt.Errorf("distroless %s: exit %d\n%s", strings.Join(args, " "), code, tail(stderr, 40))
+			s.err = fmt.Errorf("distroless %s: exit %d\n%s", strings.Join(args, " "), code, clitest.Tail(stderr, 40))
 		default:
-			if err := decodeOne(stdout, &s.res); err != nil {
+			if err := clitest.DecodeOne(stdout, &s.res); err != nil {
 				s.err = fmt.Errorf("--json output: %v\n%s", err, stdout)
 			}
 		}
@@ -109,44 +109,6 @@ func (s *sharedImage) get(t *testing.T) *sharedImage {
 
 func (s *sharedImage) ref() string { return "oci:" + s.dir + ":" + s.tag }
 
-// runBin runs the distroless binary in dir ("" = the current directory).
-func runBin(dir string, args ...string) (stdout, stderr string, code int, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, testBin, args...)
-	cmd.Dir = dir
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return out.String(), errb.String(), ee.ExitCode(), nil
-	}
-	return out.String(), errb.String(), 0, err
-}
-
-// decodeOne decodes s as exactly one JSON value, rejecting unknown fields
-// and anything after it.
-func decodeOne(s string, v any) error {
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("more than one JSON value (next: %v)", err)
-	}
-	return nil
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
 // genDigest runs a plain gen and returns the digest it prints as the last
@@ -155,7 +117,7 @@ func genDigest(t *testing.T, args ...string) string {
 	t.Helper()
 	stdout, stderr, code := cli(t, append([]string{"gen"}, args...)...)
 	if code != 0 {
-		t.Fatalf("distroless gen %s: exit %d\n%s", strings.Join(args, " "), code, tail(stderr, 40))
+		t.Fatalf("distroless gen %s: exit %d\n%s", strings.Join(args, " "), code, clitest.Tail(stderr, 40))
 	}
 	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
 	d := lines[len(lines)-1]
@@ -166,105 +128,6 @@ func genDigest(t *testing.T, args ...string) string {
 		t.Fatalf("gen %s: last stdout line %q is not a digest", strings.Join(args, " "), d)
 	}
 	return d
-}
-
-// ---- OCI layouts, read by hand ----
-
-type ociDescriptor struct {
-	MediaType   string            `json:"mediaType"`
-	Digest      string            `json:"digest"`
-	Size        int64             `json:"size"`
-	Annotations map[string]string `json:"annotations"`
-	Platform    *struct {
-		Architecture string `json:"architecture"`
-		OS           string `json:"os"`
-	} `json:"platform"`
-}
-
-type ociManifest struct {
-	SchemaVersion int               `json:"schemaVersion"`
-	MediaType     string            `json:"mediaType"`
-	Config        ociDescriptor     `json:"config"`
-	Layers        []ociDescriptor   `json:"layers"`
-	Annotations   map[string]string `json:"annotations"`
-}
-
-type layoutImage struct {
-	Index    []byte // index.json as it is on disk
-	Desc     ociDescriptor
-	Manifest ociManifest
-	Raw      []byte // the manifest blob
-}
-
-func (l *layoutImage) layerDigests() []string {
-	var d []string
-	for _, x := range l.Manifest.Layers {
-		d = append(d, x.Digest)
-	}
-	return d
-}
-
-// readLayout reads the image tagged tag from an OCI layout and checks
-// that every blob it refers to is there with the digest and size named.
-func readLayout(t *testing.T, dir, tag string) *layoutImage {
-	t.Helper()
-	if b, err := os.ReadFile(filepath.Join(dir, "oci-layout")); err != nil || !bytes.Contains(b, []byte(`"imageLayoutVersion"`)) {
-		t.Fatalf("%s: no oci-layout file (%v)", dir, err)
-	}
-	idx, err := os.ReadFile(filepath.Join(dir, "index.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var index struct {
-		SchemaVersion int             `json:"schemaVersion"`
-		MediaType     string          `json:"mediaType"`
-		Manifests     []ociDescriptor `json:"manifests"`
-	}
-	if err := json.Unmarshal(idx, &index); err != nil {
-		t.Fatalf("%s/index.json: %v", dir, err)
-	}
-	if index.SchemaVersion != 2 || index.MediaType != "application/vnd.oci.image.index.v1+json" {
-		t.Errorf("%s/index.json: schemaVersion %d, mediaType %q", dir, index.SchemaVersion, index.MediaType)
-	}
-	l := &layoutImage{Index: idx}
-	found := false
-	for _, m := range index.Manifests {
-		if m.Annotations["org.opencontainers.image.ref.name"] == tag {
-			if found {
-				t.Fatalf("%s: tag %s names two manifests", dir, tag)
-			}
-			l.Desc, found = m, true
-		}
-	}
-	if !found {
-		t.Fatalf("%s: no manifest tagged %q in %s", dir, tag, idx)
-	}
-	l.Raw = readBlob(t, dir, l.Desc)
-	if err := json.Unmarshal(l.Raw, &l.Manifest); err != nil {
-		t.Fatalf("manifest %s: %v", l.Desc.Digest, err)
-	}
-	readBlob(t, dir, l.Manifest.Config)
-	for _, ly := range l.Manifest.Layers {
-		readBlob(t, dir, ly)
-	}
-	return l
-}
-
-func readBlob(t *testing.T, dir string, d ociDescriptor) []byte {
-	t.Helper()
-	alg, hexd, ok := strings.Cut(d.Digest, ":")
-	if !ok || alg != "sha256" || len(hexd) != 64 {
-		t.Fatalf("%s: bad digest %q", dir, d.Digest)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "blobs", alg, hexd))
-	if err != nil {
-		t.Fatalf("%s: blob %s: %v", dir, d.Digest, err)
-	}
-	sum := sha256.Sum256(b)
-	if hex.EncodeToString(sum[:]) != hexd || int64(len(b)) != d.Size {
-		t.Fatalf("%s: blob %s has digest sha256:%x and size %d, descriptor size %d", dir, d.Digest, sum, len(b), d.Size)
-	}
-	return b
 }
 
 // ---- podman and skopeo ----
@@ -366,7 +229,7 @@ func (p *podmanStore) runCheck(t *testing.T, image string, runArgs ...string) in
 		last = lines[len(lines)-1]
 	}
 	if code != 0 || last != "ALL OK" {
-		t.Fatalf("check script in %s: exit %d, last line %q\nstdout:\n%s\nstderr:\n%s", image, code, last, stdout, tail(stderr, 30))
+		t.Fatalf("check script in %s: exit %d, last line %q\nstdout:\n%s\nstderr:\n%s", image, code, last, stdout, clitest.Tail(stderr, 30))
 	}
 	m := importedRE.FindStringSubmatch(stdout)
 	if m == nil {
@@ -459,12 +322,12 @@ func TestGenReproducible(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	var digests [2]string
-	var layouts [2]*layoutImage
+	var layouts [2]*clitest.Image
 	for i := range 2 {
 		out := filepath.Join(dir, fmt.Sprintf("out%d", i))
 		digests[i] = genDigest(t, "python3.11", "--distro", "debian:bookworm",
 			"--cache-dir", filepath.Join(dir, fmt.Sprintf("cache%d", i)), "-o", "oci:"+out+":py")
-		layouts[i] = readLayout(t, out, "py")
+		layouts[i] = clitest.ReadLayout(t, out, "py")
 		if layouts[i].Desc.Digest != digests[i] {
 			t.Errorf("build %d printed %s, its layout holds %s", i, digests[i], layouts[i].Desc.Digest)
 		}
@@ -472,7 +335,7 @@ func TestGenReproducible(t *testing.T) {
 	if digests[0] != digests[1] {
 		t.Errorf("two builds from two empty caches: %s and %s", digests[0], digests[1])
 	}
-	if a, b := layouts[0].layerDigests(), layouts[1].layerDigests(); !slices.Equal(a, b) {
+	if a, b := layouts[0].LayerDigests(), layouts[1].LayerDigests(); !slices.Equal(a, b) {
 		t.Errorf("layers differ:\n%s\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
 	}
 	if !bytes.Equal(layouts[0].Raw, layouts[1].Raw) {
@@ -491,7 +354,7 @@ func TestGenReproducible(t *testing.T) {
 func TestGenLayerSharing(t *testing.T) {
 	integration(t)
 	cc, py := ccImage.get(t), py311Image.get(t)
-	ccL, pyL := readLayout(t, cc.dir, cc.tag), readLayout(t, py.dir, py.tag)
+	ccL, pyL := clitest.ReadLayout(t, cc.dir, cc.tag), clitest.ReadLayout(t, py.dir, py.tag)
 	names := func(r GenResult) []string {
 		var n []string
 		for _, l := range r.Layers {
@@ -507,17 +370,17 @@ func TestGenLayerSharing(t *testing.T) {
 	}
 	for _, x := range []struct {
 		r GenResult
-		l *layoutImage
+		l *clitest.Image
 	}{{cc.res, ccL}, {py.res, pyL}} {
 		var fromJSON []string
 		for _, l := range x.r.Layers {
 			fromJSON = append(fromJSON, l.Digest)
 		}
-		if !slices.Equal(fromJSON, x.l.layerDigests()) {
-			t.Errorf("%s: --json layers %v, manifest layers %v", x.r.Profile, fromJSON, x.l.layerDigests())
+		if !slices.Equal(fromJSON, x.l.LayerDigests()) {
+			t.Errorf("%s: --json layers %v, manifest layers %v", x.r.Profile, fromJSON, x.l.LayerDigests())
 		}
 	}
-	ccD, pyD := ccL.layerDigests(), pyL.layerDigests()
+	ccD, pyD := ccL.LayerDigests(), pyL.LayerDigests()
 	pkgLayers := len(ccD) - 1 // all but os-release
 	for i := range pkgLayers {
 		if ccD[i] != pyD[i] {
@@ -553,7 +416,7 @@ func TestGenDockerArchive(t *testing.T) {
 	// The loaded image's ID is its config's digest: the same config as the
 	// OCI layout's.
 	id, stderr, code := p.run(t, time.Minute, "image", "inspect", "--format", "{{.Id}}", name)
-	if l := readLayout(t, shared.dir, shared.tag); code != 0 || "sha256:"+strings.TrimSpace(id) != l.Manifest.Config.Digest {
+	if l := clitest.ReadLayout(t, shared.dir, shared.tag); code != 0 || "sha256:"+strings.TrimSpace(id) != l.Manifest.Config.Digest {
 		t.Errorf("podman image inspect %s: exit %d, id %q, want the config %s (%s)", name, code, strings.TrimSpace(id), l.Manifest.Config.Digest, stderr)
 	}
 	n := p.runCheck(t, name, "--pull=never")
@@ -564,7 +427,7 @@ func TestGenDockerArchive(t *testing.T) {
 func TestGenSkopeoInspect(t *testing.T) {
 	integration(t)
 	img := py311Image.get(t)
-	l := readLayout(t, img.dir, img.tag)
+	l := clitest.ReadLayout(t, img.dir, img.tag)
 
 	c := inspectConfig(t, img.ref())
 	if c.Config.User != "65532:65532" || c.Config.WorkingDir != "/home/nonroot" {
@@ -608,15 +471,15 @@ func TestGenSkopeoInspect(t *testing.T) {
 		t.Fatal(err)
 	}
 	if plain.Digest != img.res.Digest || plain.Os != "linux" || plain.Architecture != "amd64" ||
-		!slices.Equal(plain.Layers, l.layerDigests()) || plain.Labels["org.opencontainers.image.title"] != "python3.11" {
-		t.Errorf("skopeo inspect: %+v; want digest %s, layers %v", plain, img.res.Digest, l.layerDigests())
+		!slices.Equal(plain.Layers, l.LayerDigests()) || plain.Labels["org.opencontainers.image.title"] != "python3.11" {
+		t.Errorf("skopeo inspect: %+v; want digest %s, layers %v", plain, img.res.Digest, l.LayerDigests())
 	}
 
 	raw := skopeo(t, "inspect", "--raw", img.ref())
 	if sum := sha256.Sum256(raw); fmt.Sprintf("sha256:%x", sum) != img.res.Digest {
 		t.Errorf("raw manifest's digest sha256:%x, gen printed %s", sum, img.res.Digest)
 	}
-	var m ociManifest
+	var m clitest.Manifest
 	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
@@ -659,7 +522,7 @@ func TestGenJSON(t *testing.T) {
 	integration(t)
 	img := py311Image.get(t) // built with --json, decoded strictly
 	r := img.res
-	l := readLayout(t, img.dir, img.tag)
+	l := clitest.ReadLayout(t, img.dir, img.tag)
 	if r.Digest != l.Desc.Digest {
 		t.Errorf("--json digest %s, layout manifest %s", r.Digest, l.Desc.Digest)
 	}
@@ -753,7 +616,7 @@ func TestGenLockfile(t *testing.T) {
 		}
 		for _, want := range []string{"pinned by " + badLock, "can no longer be fetched with its sha256", pinned, bad} {
 			if !strings.Contains(stderr, want) {
-				t.Errorf("altered sha256 (cache %s): stderr lacks %q:\n%s", filepath.Base(cache), want, tail(stderr, 5))
+				t.Errorf("altered sha256 (cache %s): stderr lacks %q:\n%s", filepath.Base(cache), want, clitest.Tail(stderr, 5))
 			}
 		}
 		if strings.TrimSpace(stdout) != "" {
@@ -766,7 +629,7 @@ func TestGenLockfile(t *testing.T) {
 	if after := dirList(t, dir); !slices.Equal(after, entriesBefore) {
 		t.Errorf("the failed gens left entries: before %v, after %v", entriesBefore, after)
 	}
-	readLayout(t, outB, "py") // still whole
+	clitest.ReadLayout(t, outB, "py") // still whole
 }
 
 // dirList lists dir's entries but the caches.
@@ -806,7 +669,7 @@ func TestGenBadInput(t *testing.T) {
 			if code != 2 { // a usage error
 				t.Fatalf("exit %d, want 2; stdout %q", code, stdout)
 			}
-			last := tail(stderr, 1)
+			last := clitest.Tail(stderr, 1)
 			for _, w := range tc.want {
 				if !strings.Contains(last, w) {
 					t.Errorf("error %q lacks %q", last, w)

@@ -200,7 +200,7 @@ func lockPlan(profile string, l *lockfile.Lock, o GenOptions) (*genInput, error)
 			return nil, fmt.Errorf("lockfile %s pins distro %s, not %s", o.Lock, l.Distro, o.Distro)
 		}
 	}
-	if err := l.CheckPackages(o.Lock, d.Format); err != nil {
+	if err := l.CheckPackages(o.Lock, d.Grammar()); err != nil {
 		return nil, err
 	}
 	ix := &lockIndex{}

@@ -9,10 +9,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
 	"github.com/distroless-dev/distroless/packages/unpackcache"
 )
@@ -65,23 +64,12 @@ func zeroPayload(t *testing.T, files ...int64) []byte {
 // resident set size in bytes.
 func genRusage(t *testing.T, args ...string) (string, int, int64) {
 	t.Helper()
-	cmd := exec.Command(testBin, args...)
-	throughMaxRSS(cmd, testMaxRSS)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	rss := peakRSS(errb.String())
+	r := clitest.Run(t, testBin, clitest.Cmd{Wrap: []string{testMaxRSS}}, args...)
+	rss := peakRSS(r.Stderr)
 	if rss < 0 {
-		t.Fatalf("no peak RSS from the launcher:\n%s", tail(errb.String(), 5))
+		t.Fatalf("no peak RSS from the launcher:\n%s", clitest.Tail(r.Stderr, 5))
 	}
-	return errb.String(), code, rss
+	return r.Stderr, r.Code, rss
 }
 
 // TestGenSizeLimits: a package over a limit is refused, exit 1, with an
@@ -203,24 +191,18 @@ func TestGenHugePayload(t *testing.T) {
 	profile := debtestProfile(t, "bomb", "bomb")
 	cache := filepath.Join(t.TempDir(), "cache")
 	layout := filepath.Join(t.TempDir(), "img")
-	cmd := exec.Command(testBin, "gen", "-f", profile, "--distro", distroFile, "--cache-dir", cache, "-o", "oci:"+layout+":v1",
+	r := clitest.Must(t, testBin, clitest.Cmd{Wrap: []string{testMaxRSS}}, "gen", "-f", profile, "--distro", distroFile, "--cache-dir", cache, "-o", "oci:"+layout+":v1",
 		"--max-file-size", "5GiB", "--max-image-size", "5GiB", "--json")
-	throughMaxRSS(cmd, testMaxRSS)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%v\n%s", err, stderr.String())
-	}
-	rss := peakRSS(stderr.String())
+	rss := peakRSS(r.Stderr)
 	if rss < 0 {
-		t.Fatalf("no peak RSS from the launcher:\n%s", tail(stderr.String(), 5))
+		t.Fatalf("no peak RSS from the launcher:\n%s", clitest.Tail(r.Stderr, 5))
 	}
 	t.Logf("peak RSS %d MiB", rss>>20)
 	if rss > 200<<20 {
 		t.Errorf("peak RSS %d MiB, want at most 200 MiB", rss>>20)
 	}
 	var res GenResult
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+	if err := json.Unmarshal([]byte(r.Stdout), &res); err != nil {
 		t.Fatal(err)
 	}
 	if res.Size < size || res.ImageSize > 64<<20 {

@@ -3,6 +3,7 @@ package distroless
 import (
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/lockfile"
+	"github.com/distroless-dev/distroless/packages"
 )
 
 // Lock returns the lockfile of a resolution.
@@ -24,17 +25,17 @@ func (r *Resolution) Lock() *lockfile.Lock {
 // readLock reads and checks a lockfile. Names, versions and architectures
 // are checked against the format of the pinned distro when it is a
 // built-in one (a distro file's distro is checked by lockPlan once the
-// file is read), else against both formats.
+// file is read), else against what any format allows (packages.AnyFormat).
 func readLock(path string) (*lockfile.Lock, error) {
 	l, err := lockfile.Read(path)
 	if err != nil {
 		return nil, err
 	}
-	format := ""
+	g := packages.AnyFormat
 	if d, err := distro.Get(l.Distro); err == nil {
-		format = d.Format
+		g = d.Grammar()
 	}
-	if err := l.CheckPackages(path, format); err != nil {
+	if err := l.CheckPackages(path, g); err != nil {
 		return nil, err
 	}
 	return l, nil

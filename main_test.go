@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/internal/sandbox"
 )
 
@@ -15,9 +16,14 @@ import (
 // test run (cold at the start, so a run measures a fresh machine) and the
 // distroless binary built from this tree.
 var (
-	testCache  string
-	testBin    string
-	testMaxRSS string // testdata/maxrss: see throughMaxRSS
+	testCache string
+	testBin   string
+	// testMaxRSS is testdata/maxrss, a launcher that prints the peak RSS
+	// of the command it starts (read it with peakRSS; start the binary
+	// through it with clitest.Cmd.Wrap): a process the test binary starts
+	// itself inherits the test binary's peak with its memory (the kernel
+	// keeps the peak across execve), which would hide the command's own.
+	testMaxRSS string
 )
 
 func TestMain(m *testing.M) {
@@ -57,16 +63,6 @@ func integration(t *testing.T) {
 	}
 }
 
-// throughMaxRSS makes cmd start through the launcher testdata/maxrss,
-// which prints the command's peak RSS on stderr (read it with peakRSS): a
-// process the test binary starts itself inherits the test binary's peak
-// with its memory (the kernel keeps the peak across execve), which would
-// hide the command's own.
-func throughMaxRSS(cmd *exec.Cmd, launcher string) {
-	cmd.Args = append([]string{launcher, cmd.Path}, cmd.Args[1:]...)
-	cmd.Path = launcher
-}
-
 // peakRSS is the peak resident set size in bytes that testdata/maxrss
 // printed in stderr, or -1 when it printed none.
 func peakRSS(stderr string) int64 {
@@ -78,4 +74,19 @@ func peakRSS(stderr string) int64 {
 		return -1
 	}
 	return kib << 10
+}
+
+// runBin runs the distroless binary in dir ("" = the current directory);
+// err is for a binary that could not run or was killed.
+func runBin(dir string, args ...string) (stdout, stderr string, code int, err error) {
+	r, err := clitest.Exec(testBin, clitest.Cmd{Dir: dir}, args...)
+	return r.Stdout, r.Stderr, r.Code, err
+}
+
+// cli runs the distroless binary and returns stdout, stderr and the exit
+// status; a binary that cannot run fails the test.
+func cli(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	r := clitest.Run(t, testBin, clitest.Cmd{}, args...)
+	return r.Stdout, r.Stderr, r.Code
 }

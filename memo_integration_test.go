@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/distroless-dev/distroless/internal/clitest"
 )
 
 // TestGenMemo: a second gen of the same inputs takes the image from the
@@ -35,7 +37,7 @@ func TestGenMemo(t *testing.T) {
 	if !e2 || d2 != d1 {
 		t.Fatalf("second build: digest %s (first %s), memo used: %v", d2, d1, e2)
 	}
-	a, b := readLayout(t, filepath.Join(dir, "a"), "s"), readLayout(t, filepath.Join(dir, "b"), "s")
+	a, b := clitest.ReadLayout(t, filepath.Join(dir, "a"), "s"), clitest.ReadLayout(t, filepath.Join(dir, "b"), "s")
 	// The image manifests and their descriptors; index.json differs by
 	// the provenance referrer, which records the command's arguments
 	// (another output).
@@ -56,7 +58,7 @@ func TestGenMemo(t *testing.T) {
 	}
 	// A package file gone from the cache: fetched again and built.
 	if _, stderr, code := cli(t, "resolve", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--lock", filepath.Join(dir, "lock")); code != 0 {
-		t.Fatalf("resolve --lock: exit %d\n%s", code, tail(stderr, 20))
+		t.Fatalf("resolve --lock: exit %d\n%s", code, clitest.Tail(stderr, 20))
 	}
 	lock, err := readLock(filepath.Join(dir, "lock"))
 	if err != nil || len(lock.Packages) == 0 {
@@ -84,7 +86,7 @@ func TestGenMemo(t *testing.T) {
 	}
 	d5, e5, stderr5 := gen("e")
 	if e5 || d5 != d1 || !strings.Contains(stderr5, "warning: cache entry "+blob+" was damaged") {
-		t.Errorf("package file damaged: digest %s, want %s; memo used: %v\n%s", d5, d1, e5, tail(stderr5, 10))
+		t.Errorf("package file damaged: digest %s, want %s; memo used: %v\n%s", d5, d1, e5, clitest.Tail(stderr5, 10))
 	}
 }
 
@@ -94,10 +96,10 @@ func genJSON(t *testing.T, args ...string) (*GenResult, string) {
 	t.Helper()
 	stdout, stderr, code := cli(t, args...)
 	if code != 0 {
-		t.Fatalf("distroless %s: exit %d\n%s", strings.Join(args, " "), code, tail(stderr, 30))
+		t.Fatalf("distroless %s: exit %d\n%s", strings.Join(args, " "), code, clitest.Tail(stderr, 30))
 	}
 	var r GenResult
-	if err := decodeOne(stdout, &r); err != nil {
+	if err := clitest.DecodeOne(stdout, &r); err != nil {
 		t.Fatalf("--json: %v", err)
 	}
 	return &r, stderr

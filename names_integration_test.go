@@ -181,6 +181,12 @@ func TestHostileLockfileAndProfile(t *testing.T) {
 	if code == 0 || !strings.Contains(stderr, "profile "+bad) || !strings.Contains(stderr, "line 4") || !strings.Contains(stderr, "../../etc/passwd") {
 		t.Errorf("profile with a bad name: exit %d\n%s", code, stderr)
 	}
+	// A name any format allows but the profile's own format does not.
+	bad = writeProfile(t, "name: app\nformat: deb\npackages:\n  - hello\n  - PyYAML\n")
+	_, stderr, code = cli(t, "gen", "-f", bad, "--distro", "debian:bookworm", "--cache-dir", cache, "-o", "oci:"+filepath.Join(t.TempDir(), "o"))
+	if code == 0 || !strings.Contains(stderr, "profile "+bad) || !strings.Contains(stderr, "line 5") || !strings.Contains(stderr, "not a Debian package name") {
+		t.Errorf("profile with an upper-case name in a Debian profile: exit %d\n%s", code, stderr)
+	}
 	bad = writeProfile(t, "name: app\nformat: deb\npackages: [hello]\nprune:\n  - name: ok\n  - name: 'a b'\n")
 	_, stderr, code = cli(t, "resolve", "-f", bad, "--distro", "debian:bookworm", "--cache-dir", cache)
 	if code == 0 || !strings.Contains(stderr, "profile "+bad) || !strings.Contains(stderr, "line 6") || !strings.Contains(stderr, "prune[1]") {

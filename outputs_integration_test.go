@@ -1,19 +1,18 @@
 package distroless
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io/fs"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/internal/registrytest"
 )
 
@@ -108,7 +107,7 @@ func TestGenRefusesForeignDirUntouched(t *testing.T) {
 	before := snapshot()
 	_, stderr, code := cli(t, "gen", "static", "--distro", "debian:bookworm", "--cache-dir", testCache, "-o", "oci:"+dir+":x")
 	if code == 0 || !strings.Contains(stderr, dir+" exists and is neither empty nor an OCI image layout") {
-		t.Fatalf("gen into a foreign directory: exit %d\n%s", code, tail(stderr, 5))
+		t.Fatalf("gen into a foreign directory: exit %d\n%s", code, clitest.Tail(stderr, 5))
 	}
 	if after := snapshot(); !maps.Equal(before, after) {
 		t.Errorf("the refused directory changed:\nbefore %v\nafter  %v", before, after)
@@ -121,12 +120,8 @@ func TestGenRefusesForeignDirUntouched(t *testing.T) {
 // genInEnv runs gen in u's environment with a cache of its own.
 func genInEnv(t *testing.T, u *userEnv, cache string, args ...string) (stderr string, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, testBin, append([]string{"gen", "static", "--distro", "debian:bookworm", "--cache-dir", cache}, args...)...)
-	cmd.Env = u.env()
-	_, stderr, code = runExit(t, cmd)
-	return stderr, code
+	r := clitest.Run(t, testBin, clitest.Cmd{Environ: u.env()}, append([]string{"gen", "static", "--distro", "debian:bookworm", "--cache-dir", cache}, args...)...)
+	return r.Stderr, r.Code
 }
 
 // Registry credentials are checked before the build: with a wrong
@@ -146,7 +141,7 @@ func TestGenChecksCredentialsFirst(t *testing.T) {
 
 	stderr, code := genInEnv(t, u, cache, "-o", "oci:"+filepath.Join(t.TempDir(), "lay"), "-o", host+"/a:t1")
 	if code != 1 || !strings.Contains(stderr, "pushing "+host+"/a:t1: "+host+" requires credentials (401 Unauthorized) and none were found") {
-		t.Errorf("no credentials: exit %d\n%s", code, tail(stderr, 5))
+		t.Errorf("no credentials: exit %d\n%s", code, clitest.Tail(stderr, 5))
 	}
 	dockerConfig := filepath.Join(u.home, ".docker", "config.json")
 	wrong := `{"auths":{"` + host + `":{"auth":"` + base64.StdEncoding.EncodeToString([]byte(reg.User+":wrong-"+reg.Password)) + `"}}}`
@@ -159,10 +154,10 @@ func TestGenChecksCredentialsFirst(t *testing.T) {
 	for _, extra := range [][]string{nil, {"--offline"}} {
 		stderr, code := genInEnv(t, u, cache, append(extra, "-o", host+"/a:t1")...)
 		if code != 1 || !strings.Contains(stderr, `pushing `+host+`/a:t1: `+host+` refused the credentials of user "distroless" (from `+dockerConfig) {
-			t.Errorf("wrong password %v: exit %d, want 1 and the refusal naming the user and %s:\n%s", extra, code, dockerConfig, tail(stderr, 5))
+			t.Errorf("wrong password %v: exit %d, want 1 and the refusal naming the user and %s:\n%s", extra, code, dockerConfig, clitest.Tail(stderr, 5))
 		}
 		if strings.Contains(stderr, "offline") {
-			t.Errorf("wrong password %v: the missing files were reported before the credentials:\n%s", extra, tail(stderr, 5))
+			t.Errorf("wrong password %v: the missing files were reported before the credentials:\n%s", extra, clitest.Tail(stderr, 5))
 		}
 	}
 	if files := filesUnder(t, cache); len(files) != 0 {
@@ -177,7 +172,7 @@ func TestGenChecksCredentialsFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	if stderr, code := genInEnv(t, u, cache, "-o", host+"/a:t1"); code != 0 {
-		t.Fatalf("right credentials: exit %d\n%s", code, tail(stderr, 10))
+		t.Fatalf("right credentials: exit %d\n%s", code, clitest.Tail(stderr, 10))
 	}
 	if files := filesUnder(t, cache); len(files) == 0 {
 		t.Error("the gen that pushed left nothing in its cache")
@@ -196,7 +191,7 @@ func TestGenRegistryTimeout(t *testing.T) {
 	stderr, code := genInEnv(t, u, cache, "--timeout", "2s", "-o", host+"/a:t")
 	t.Logf("failed after %s", time.Since(start).Round(time.Millisecond))
 	if code != 1 || !strings.Contains(stderr, "pushing "+host+"/a:t: "+host+" did not answer within 2s") {
-		t.Errorf("exit %d, want 1 and a timeout naming %s:\n%s", code, host, tail(stderr, 5))
+		t.Errorf("exit %d, want 1 and a timeout naming %s:\n%s", code, host, clitest.Tail(stderr, 5))
 	}
 	if files := filesUnder(t, cache); len(files) != 0 {
 		t.Errorf("gen fetched before reaching the registry: %v", files)

@@ -8,10 +8,8 @@ package distroless
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -26,11 +24,11 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 
 	"github.com/distroless-dev/distroless/distro"
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/packages/deb"
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
 )
@@ -38,22 +36,8 @@ import (
 // runIn runs the binary in dir with extra environment variables.
 func runIn(t *testing.T, dir string, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, testBin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
+	r := clitest.Run(t, testBin, clitest.Cmd{Dir: dir, Env: env}, args...)
+	return r.Stdout, r.Stderr, r.Code
 }
 
 // mirrorProxy forwards requests to the real Debian archive and, while a
@@ -178,7 +162,7 @@ func sameTree(t *testing.T, what string, before, after map[string]string) {
 	}
 }
 
-func lastLine(s string) string { return tail(s, 1) }
+func lastLine(s string) string { return clitest.Tail(s, 1) }
 
 // errLine is the first line of the error message in stderr (progress and
 // notes come before it).
@@ -253,10 +237,10 @@ func TestNoSilentDowngrade(t *testing.T) {
 	base := newMirrorProxy(t, upstream, "/dists/trixie/InRelease")
 	stdout, stderr, code := gen(base, "--json")
 	if code != 0 {
-		t.Fatalf("baseline gen: exit %d\n%s", code, tail(stderr, 20))
+		t.Fatalf("baseline gen: exit %d\n%s", code, clitest.Tail(stderr, 20))
 	}
 	var res GenResult
-	if err := decodeOne(stdout, &res); err != nil {
+	if err := clitest.DecodeOne(stdout, &res); err != nil {
 		t.Fatal(err)
 	}
 	if res.Distro != "debian:trixie" || !digestRE.MatchString(res.Digest) {
@@ -349,7 +333,7 @@ func TestNoSilentDowngrade(t *testing.T) {
 			p.setFault(nil)
 			stdout, stderr, code = gen(p, extra...)
 			if code != 0 {
-				t.Fatalf("clean run: exit %d\n%s", code, tail(stderr, 20))
+				t.Fatalf("clean run: exit %d\n%s", code, clitest.Tail(stderr, 20))
 			}
 			if got := lastLine(stdout); got != res.Digest {
 				t.Errorf("clean run: digest %s, baseline %s", got, res.Digest)
@@ -491,16 +475,8 @@ func TestFileSizeLimit(t *testing.T) {
 	work := t.TempDir()
 	cache := filepath.Join(work, "cache")
 	run := func(limit string, args ...string) (string, int) {
-		cmd := exec.Command(prlimit, append([]string{"--fsize=" + limit, "--", testBin}, args...)...)
-		cmd.Dir = work
-		var errb bytes.Buffer
-		cmd.Stderr = &errb
-		err := cmd.Run()
-		var ee *exec.ExitError
-		if err != nil && !errors.As(err, &ee) {
-			t.Fatal(err)
-		}
-		return errb.String(), cmd.ProcessState.ExitCode()
+		r := clitest.Run(t, testBin, clitest.Cmd{Dir: work, Wrap: []string{prlimit, "--fsize=" + limit, "--"}}, args...)
+		return r.Stderr, r.Code
 	}
 	stderr, code := run("100000", "resolve", "static", "--cache-dir", cache)
 	if first := errLine(stderr); code != 1 || !strings.HasPrefix(first, "distroless: file too large: write "+cache+"/") {

@@ -21,11 +21,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/internal/ldcache"
 	"github.com/distroless-dev/distroless/internal/ldcache/ldcachetest"
 )
@@ -409,7 +410,7 @@ func runPlatform(t *testing.T, img *sharedImage, platform, machine string, flag 
 print(platform.machine(), ssl.OPENSSL_VERSION.split()[0], ctypes.util.find_library("ssl"))`
 	out, stderr, code := p.run(t, 10*time.Minute, "run", "--rm", "--network=none", "--platform", platform, img.ref(), "-c", script)
 	if code != 0 {
-		t.Fatalf("podman run --platform %s: exit %d: %s", platform, code, tail(stderr, 20))
+		t.Fatalf("podman run --platform %s: exit %d: %s", platform, code, clitest.Tail(stderr, 20))
 	}
 	if f := strings.Fields(out); len(f) != 3 || f[0] != machine || f[1] != "OpenSSL" || !strings.HasPrefix(f[2], "libssl.so.") {
 		t.Errorf("in the %s image: %q, want %s OpenSSL libssl.so.N", platform, out, machine)
@@ -420,7 +421,7 @@ print(platform.machine(), ssl.OPENSSL_VERSION.split()[0], ctypes.util.find_libra
 	_, stderr, code = p.run(t, 10*time.Minute, "run", "--rm", "--network=none", "--platform", platform, "--user", "root", "-v", dir+":/out",
 		"--entrypoint", "/sbin/ldconfig", img.ref(), "-X", "-C", "/out/ld.so.cache")
 	if code != 0 {
-		t.Fatalf("ldconfig -X -C under %s: exit %d: %s", platform, code, tail(stderr, 10))
+		t.Fatalf("ldconfig -X -C under %s: exit %d: %s", platform, code, clitest.Tail(stderr, 10))
 	}
 	real, err := os.ReadFile(filepath.Join(dir, "ld.so.cache"))
 	if err != nil {
@@ -541,10 +542,10 @@ func TestGenPlatformsSharedLayers(t *testing.T) {
 	stdout, stderr, code := cli(t, "gen", "-f", prof, "--distro", "debian:trixie", "--platform", "linux/amd64,linux/arm64",
 		"--cache-dir", testCache, "-o", "oci:"+out+":x", "--json", "--attach")
 	if code != 0 {
-		t.Fatalf("gen: exit %d: %s", code, tail(stderr, 20))
+		t.Fatalf("gen: exit %d: %s", code, clitest.Tail(stderr, 20))
 	}
 	var res GenResult
-	if err := decodeOne(stdout, &res); err != nil {
+	if err := clitest.DecodeOne(stdout, &res); err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Platforms) != 2 {

@@ -7,7 +7,6 @@ package distroless
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"io"
 	"os"
@@ -19,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/distroless-dev/distroless/internal/clitest"
 )
 
 // imageFile is one path of an image's flattened root filesystem.
@@ -28,36 +29,12 @@ type imageFile struct {
 	layer int
 }
 
-// walkLayers calls fn for every entry of every layer of an OCI layout's
-// image, bottom first.
-func walkLayers(t *testing.T, dir, tag string, fn func(layer int, h *tar.Header, r io.Reader)) {
-	t.Helper()
-	l := readLayout(t, dir, tag)
-	for i, d := range l.Manifest.Layers {
-		zr, err := gzip.NewReader(bytes.NewReader(readBlob(t, dir, d)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := tar.NewReader(zr)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatalf("layer %d: %v", i, err)
-			}
-			fn(i, h, tr)
-		}
-	}
-}
-
 // flattenLayout reads every layer of an OCI layout's image, bottom
 // first, into path -> entry (upper layers win).
 func flattenLayout(t *testing.T, dir, tag string) map[string]imageFile {
 	t.Helper()
 	out := map[string]imageFile{}
-	walkLayers(t, dir, tag, func(i int, h *tar.Header, r io.Reader) {
+	clitest.WalkLayers(t, dir, tag, func(i int, h *tar.Header, r io.Reader) {
 		b, err := io.ReadAll(r)
 		if err != nil {
 			t.Fatal(err)
@@ -153,7 +130,7 @@ func TestPythonBytecode(t *testing.T) {
 			prog := "import " + importSet + "\nimport importlib.util, sys\nprint(importlib.util.cache_from_source(json.__file__) == json.__cached__, bool(sys.flags.dont_write_bytecode))\n"
 			stdout, stderr, code := p.run(t, 2*time.Minute, "run", "--rm", "--network=none", "--read-only", img.ref(), "-v", "-c", prog)
 			if code != 0 || strings.TrimSpace(stdout) != "True False" {
-				t.Fatalf("import set: exit %d, stdout %q\n%s", code, stdout, tail(stderr, 30))
+				t.Fatalf("import set: exit %d, stdout %q\n%s", code, stdout, clitest.Tail(stderr, 30))
 			}
 			fromSource := regexp.MustCompile(`(?m)^# code object from '?/usr/lib/python3[^ ]*\.py'?$`).FindAllString(stderr, -1)
 			matches := regexp.MustCompile(`(?m)^# /usr/lib/python3\.`+tc.minor+`/\S*__pycache__/\S+\.pyc matches /usr/lib/python3\.`+tc.minor+`/\S+\.py$`).FindAllString(stderr, -1)
@@ -166,7 +143,7 @@ func TestPythonBytecode(t *testing.T) {
 			// (a stale or mtime-based .pyc would be rewritten).
 			name := "bytecode-" + tc.minor
 			if _, stderr, code := p.run(t, 2*time.Minute, "run", "--name", name, "--network=none", "--user", "0", img.ref(), "-c", "import "+importSet); code != 0 {
-				t.Fatalf("import set as root: exit %d\n%s", code, tail(stderr, 20))
+				t.Fatalf("import set as root: exit %d\n%s", code, clitest.Tail(stderr, 20))
 			}
 			diff, stderr, code := p.run(t, time.Minute, "diff", name)
 			p.run(t, time.Minute, "rm", "--force", name)
@@ -182,7 +159,7 @@ func TestPythonBytecode(t *testing.T) {
 			zprog := "import io, zipfile\nz = zipfile.ZipFile(io.BytesIO(), 'w')\nfor f in ['/etc/passwd', '/" + known + "', '/usr/bin/python3." + tc.minor + "']:\n    z.write(f)\nprint('zipped', len(z.infolist()))\n"
 			stdout, stderr, code = p.run(t, 2*time.Minute, "run", "--rm", "--network=none", "--read-only", img.ref(), "-c", zprog)
 			if code != 0 || strings.TrimSpace(stdout) != "zipped 3" {
-				t.Errorf("zipfile: exit %d, %q\n%s", code, stdout, tail(stderr, 20))
+				t.Errorf("zipfile: exit %d, %q\n%s", code, stdout, clitest.Tail(stderr, 20))
 			}
 		})
 	}
@@ -228,11 +205,7 @@ func TestGenSourceDateEpoch(t *testing.T) {
 	integration(t)
 	const sde = 1600000000 // 2020-09-13, before any trixie package
 	dir := filepath.Join(t.TempDir(), "out")
-	cmd := exec.Command(testBin, "gen", "python3", "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:"+dir+":py")
-	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1600000000")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("gen: %v\n%s", err, tail(string(out), 30))
-	}
+	clitest.Must(t, testBin, clitest.Cmd{Env: []string{"SOURCE_DATE_EPOCH=1600000000"}}, "gen", "python3", "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:"+dir+":py")
 	files := flattenLayout(t, dir, "py")
 	for p, f := range files {
 		if f.h.ModTime.Unix() > sde || f.h.ModTime.Unix() < 315532800 {
@@ -263,15 +236,9 @@ func TestPythonBytecodeCached(t *testing.T) {
 		// bytecode step this test watches.
 		dropImageMemos(t, testCache)
 		dir := filepath.Join(t.TempDir(), "out")
-		cmd := exec.Command(testBin, "gen", "python3", "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:"+dir+":py")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("gen: %v\n%s", err, stderr.String())
-		}
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		return lines[len(lines)-1], stderr.String()
+		r := clitest.Must(t, testBin, clitest.Cmd{}, "gen", "python3", "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:"+dir+":py")
+		lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+		return lines[len(lines)-1], r.Stderr
 	}
 	digest, stderr := gen()
 	if digest != img.res.Digest {

@@ -2,10 +2,8 @@ package distroless
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/internal/registrytest"
 )
 
@@ -64,35 +63,15 @@ func (u *userEnv) env() []string {
 // stderr is a pipe, not a terminal.
 func (u *userEnv) run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, testBin, append(args, "--cache-dir", testCache)...)
-	cmd.Env = u.env()
-	return runExit(t, cmd)
-}
-
-// runExit runs cmd and returns its stdout, its stderr and its exit status;
-// a command that cannot run fails the test.
-func runExit(t *testing.T, cmd *exec.Cmd) (stdout, stderr string, code int) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		return out.String(), errb.String(), ee.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), 0
+	r := clitest.Run(t, testBin, clitest.Cmd{Environ: u.env()}, append(args, "--cache-dir", testCache)...)
+	return r.Stdout, r.Stderr, r.Code
 }
 
 func (u *userEnv) mustGen(t *testing.T, args ...string) (stdout, stderr string) {
 	t.Helper()
 	stdout, stderr, code := u.run(t, append([]string{"gen"}, args...)...)
 	if code != 0 {
-		t.Fatalf("gen %s: exit %d\n%s", strings.Join(args, " "), code, tail(stderr, 30))
+		t.Fatalf("gen %s: exit %d\n%s", strings.Join(args, " "), code, clitest.Tail(stderr, 30))
 	}
 	return stdout, stderr
 }
@@ -155,7 +134,7 @@ func TestRegistryPush(t *testing.T) {
 	// The registry's CA is not trusted yet.
 	_, stderr, code := gen("-o", host+"/a:t1")
 	if code != 1 || !strings.Contains(stderr, "certificate") || !strings.Contains(stderr, "/etc/containers/certs.d/"+host) || !strings.Contains(stderr, "--cert-dir") {
-		t.Fatalf("push with an untrusted CA: exit %d, want 1 and a certificate error saying where a CA goes:\n%s", code, tail(stderr, 5))
+		t.Fatalf("push with an untrusted CA: exit %d, want 1 and a certificate error saying where a CA goes:\n%s", code, clitest.Tail(stderr, 5))
 	}
 	certs := filepath.Join(u.home, ".config", "containers", "certs.d", host)
 	if _, err := reg.CertDir(certs); err != nil {
@@ -166,7 +145,7 @@ func TestRegistryPush(t *testing.T) {
 	_, stderr, code = gen("-o", host+"/a:t1")
 	if code != 1 || !strings.Contains(stderr, "none were found") || !strings.Contains(stderr, filepath.Join(u.runDir, "containers", "auth.json")) ||
 		!strings.Contains(stderr, "podman login "+host) {
-		t.Fatalf("push without credentials: exit %d, want 1 and a message naming where credentials were looked for:\n%s", code, tail(stderr, 5))
+		t.Fatalf("push without credentials: exit %d, want 1 and a message naming where credentials were looked for:\n%s", code, clitest.Tail(stderr, 5))
 	}
 
 	// A wrong password in docker's config: the message names the file and user.
@@ -178,7 +157,7 @@ func TestRegistryPush(t *testing.T) {
 	}
 	_, stderr, code = gen("-o", host+"/a:t1")
 	if code != 1 || !strings.Contains(stderr, `refused the credentials of user "distroless"`) || !strings.Contains(stderr, dockerConfig) {
-		t.Fatalf("push with a wrong password: exit %d, want 1 and a message naming the user and %s:\n%s", code, dockerConfig, tail(stderr, 5))
+		t.Fatalf("push with a wrong password: exit %d, want 1 and a message naming the user and %s:\n%s", code, dockerConfig, clitest.Tail(stderr, 5))
 	}
 
 	// A real podman login (its auth file comes before docker's config).
@@ -198,7 +177,7 @@ func TestRegistryPush(t *testing.T) {
 	before := len(reg.Requests(t))
 	stdout, stderr, code := gen("-o", host+"/a:t1", "-o", host+"/a:t2", "-o", "oci-archive:"+archive+":v1")
 	if code != 0 {
-		t.Fatalf("gen: exit %d\n%s", code, tail(stderr, 20))
+		t.Fatalf("gen: exit %d\n%s", code, clitest.Tail(stderr, 20))
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	if len(lines) != 2 || !digestRE.MatchString(lines[0]) || lines[1] != host+"/a@"+lines[0] {
@@ -317,7 +296,7 @@ func TestRegistryPush(t *testing.T) {
 		t.Errorf("--json with stderr in a pipe printed on stderr:\n%s", stderr)
 	}
 	var res GenResult
-	if err := decodeOne(stdout, &res); err != nil {
+	if err := clitest.DecodeOne(stdout, &res); err != nil {
 		t.Fatalf("--json: %v\n%s", err, stdout)
 	}
 	if len(res.Pushed) != 1 || res.Pushed[0].Ref != host+"/a@"+digest || !slices.Equal(res.Pushed[0].Tags, []string{"t3"}) {
@@ -362,7 +341,7 @@ test -f /run/containers/0/auth.json || { echo "podman did not write /run/contain
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("podman login as root, then gen: %v\n%s", err, tail(errb.String(), 20))
+		t.Fatalf("podman login as root, then gen: %v\n%s", err, clitest.Tail(errb.String(), 20))
 	}
 	if got, want := strings.TrimSpace(out.String()), reg.Host+"/root@"+remoteDigest(t, reg, reg.Host+"/root:t"); got != want {
 		t.Errorf("stdout %q, want %q", got, want)
@@ -381,7 +360,7 @@ func TestRegistryInsecure(t *testing.T) {
 	u := newUserEnv(t)
 	_, stderr, code := u.run(t, append([]string{"gen", "-o", reg.Host + "/i:t"}, common...)...)
 	if code != 1 || !strings.Contains(stderr, "pushing "+reg.Host+"/i:t") || !strings.Contains(stderr, "plain HTTP: allow it with --insecure") {
-		t.Fatalf("plain-HTTP push without --insecure: exit %d, want 1 naming the push and --insecure:\n%s", code, tail(stderr, 5))
+		t.Fatalf("plain-HTTP push without --insecure: exit %d, want 1 naming the push and --insecure:\n%s", code, clitest.Tail(stderr, 5))
 	}
 	stdout, _ := u.mustGen(t, append([]string{"-o", reg.Host + "/i:t", "--insecure"}, common...)...)
 	if !strings.HasPrefix(stdout, reg.Host+"/i@sha256:") {
@@ -411,13 +390,13 @@ func TestRegistryInsecure(t *testing.T) {
 	write("[[registry]]\nprefix = \"" + reg.Host + "/blocked\"\nlocation = \"" + reg.Host + "\"\nblocked = true\n")
 	_, stderr, code = u.run(t, append([]string{"gen", "-o", reg.Host + "/blocked/x:t"}, common...)...)
 	if code != 2 || !strings.Contains(stderr, conf) || !strings.Contains(stderr, "blocks") {
-		t.Errorf("push to a blocked prefix: exit %d, want 2 naming %s:\n%s", code, conf, tail(stderr, 5))
+		t.Errorf("push to a blocked prefix: exit %d, want 2 naming %s:\n%s", code, conf, clitest.Tail(stderr, 5))
 	}
 
 	write("[[registry]\nlocation = 1\n")
 	_, stderr, code = u.run(t, append([]string{"gen", "-o", reg.Host + "/k:t"}, common...)...)
 	if code == 0 || !strings.Contains(stderr, conf) {
-		t.Errorf("a malformed registries.conf: exit %d, want an error naming %s:\n%s", code, conf, tail(stderr, 5))
+		t.Errorf("a malformed registries.conf: exit %d, want an error naming %s:\n%s", code, conf, clitest.Tail(stderr, 5))
 	}
 }
 
@@ -434,7 +413,7 @@ func TestRegistryClientCert(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, stderr, code := u.run(t, append(common, "--cert-dir", caOnly)...); code != 1 || !strings.Contains(stderr, "pushing "+reg.Host) {
-		t.Errorf("push without a client certificate: exit %d, want 1:\n%s", code, tail(stderr, 5))
+		t.Errorf("push without a client certificate: exit %d, want 1:\n%s", code, clitest.Tail(stderr, 5))
 	}
 	dir, err := reg.CertDir(filepath.Join(t.TempDir(), "certs"))
 	if err != nil {
@@ -442,7 +421,7 @@ func TestRegistryClientCert(t *testing.T) {
 	}
 	stdout, stderr, code := u.run(t, append(common, "--cert-dir", dir)...)
 	if code != 0 || !strings.HasPrefix(stdout, reg.Host+"/m@sha256:") {
-		t.Errorf("push with the client certificate: exit %d, stdout %q:\n%s", code, stdout, tail(stderr, 5))
+		t.Errorf("push with the client certificate: exit %d, stdout %q:\n%s", code, stdout, clitest.Tail(stderr, 5))
 	}
 }
 

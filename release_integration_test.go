@@ -2,11 +2,9 @@ package distroless
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/distroless-dev/distroless/attest"
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/internal/registrytest"
 	"github.com/distroless-dev/distroless/lockfile"
 )
@@ -57,22 +56,18 @@ func newReleaseEnv(t *testing.T) *releaseEnv {
 // stderr and the exit status.
 func (e *releaseEnv) run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, testBin, args...)
-	cmd.Dir = e.dir
-	cmd.Env = append(os.Environ(), e.env...)
-	return runExit(t, cmd)
+	r := clitest.Run(t, testBin, clitest.Cmd{Dir: e.dir, Env: e.env, Timeout: 20 * time.Minute}, args...)
+	return r.Stdout, r.Stderr, r.Code
 }
 
 func (e *releaseEnv) release(t *testing.T, args ...string) *ReleaseResult {
 	t.Helper()
 	stdout, stderr, code := e.run(t, append([]string{"release", "release.yaml", "--json"}, args...)...)
 	if code != 0 {
-		t.Fatalf("release %v: exit %d\n%s", args, code, tail(stderr, 40))
+		t.Fatalf("release %v: exit %d\n%s", args, code, clitest.Tail(stderr, 40))
 	}
 	var res ReleaseResult
-	if err := decodeOne(stdout, &res); err != nil {
+	if err := clitest.DecodeOne(stdout, &res); err != nil {
 		t.Fatalf("release --json: %v\n%s", err, stdout)
 	}
 	return &res
@@ -267,7 +262,7 @@ images:
 	before = len(e.reg.Requests(t))
 	stdout, stderr, code := e.run(t, "release", "release.yaml")
 	if code != 0 {
-		t.Fatalf("release after moving a tag: exit %d\n%s", code, tail(stderr, 30))
+		t.Fatalf("release after moving a tag: exit %d\n%s", code, clitest.Tail(stderr, 30))
 	}
 	reqs = e.reg.Requests(t).Since(before)
 	if n, m := len(reqs.Uploads()), reqs.ManifestPuts(); n != 0 || len(m) != 1 || m[0].Repo() != "distroless/python3-debian13" {
@@ -305,7 +300,7 @@ images:
 	// lock update: nothing moved since the release resolved.
 	stdout, stderr, code = e.run(t, "lock", "update", "--release", "release.yaml")
 	if code != 0 || strings.Count(stdout, ": unchanged") != 5 {
-		t.Fatalf("lock update right after the release: exit %d\n%s\n%s", code, stdout, tail(stderr, 20))
+		t.Fatalf("lock update right after the release: exit %d\n%s\n%s", code, stdout, clitest.Tail(stderr, 20))
 	}
 	// A package locked at another version is moved, said, and written.
 	for _, l := range set.Locks {
@@ -321,7 +316,7 @@ images:
 	stdout, stderr, code = e.run(t, "lock", "update", "--release", "release.yaml")
 	updated := stdout
 	if code != 3 || strings.Count(stdout, "tzdata ") != 5 || !strings.Contains(stdout, "~old → ") || !strings.Contains(stderr, "wrote ") {
-		t.Fatalf("lock update with tzdata moved: exit %d (want 3)\n%s\n%s", code, stdout, tail(stderr, 20))
+		t.Fatalf("lock update with tzdata moved: exit %d (want 3)\n%s\n%s", code, stdout, clitest.Tail(stderr, 20))
 	}
 	if stdout, _, code = e.run(t, "lock", "update", "--release", "release.yaml"); code != 0 {
 		t.Errorf("lock update after writing: exit %d\n%s", code, stdout)
@@ -343,7 +338,7 @@ images:
 	before = len(e.reg.Requests(t))
 	_, stderr, code = e.run(t, "release", "release.yaml")
 	if code != 1 || !strings.Contains(stderr, host+"/distroless/python3-debian13:latest") || !strings.Contains(stderr, "401") && !strings.Contains(strings.ToLower(stderr), "unauthorized") {
-		t.Errorf("release with a wrong password: exit %d\n%s", code, tail(stderr, 10))
+		t.Errorf("release with a wrong password: exit %d\n%s", code, clitest.Tail(stderr, 10))
 	}
 	if n := len(e.reg.Requests(t).Since(before).ManifestPuts()); n != 0 {
 		t.Errorf("release with a wrong password stored %d manifests", n)
@@ -436,10 +431,10 @@ func TestReleaseSigned(t *testing.T) {
 		t.Helper()
 		stdout, stderr, code := s.run(t, s.dir, nil, testBin, "release", "release.yaml", "--json", "--cache-dir", testCache, "--sign-key", key)
 		if code != 0 {
-			t.Fatalf("release --sign-key: exit %d\n%s", code, tail(stderr, 30))
+			t.Fatalf("release --sign-key: exit %d\n%s", code, clitest.Tail(stderr, 30))
 		}
 		var res ReleaseResult
-		if err := decodeOne(stdout, &res); err != nil {
+		if err := clitest.DecodeOne(stdout, &res); err != nil {
 			t.Fatalf("release --json: %v\n%s", err, stdout)
 		}
 		return &res

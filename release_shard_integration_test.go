@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -20,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/distroless-dev/distroless/attest"
+	"github.com/distroless-dev/distroless/internal/clitest"
 )
 
 // registryState is every tag of the repositories under prefix (their
@@ -93,16 +93,13 @@ func TestReleaseShards(t *testing.T) {
 	}
 	run := func(t *testing.T, dir string, args ...string) (string, string, int) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, testBin, append([]string{"release", "release.yaml", "--json", "--sign-key", key}, args...)...)
-		cmd.Dir = filepath.Join(e.dir, dir)
-		cmd.Env = append(os.Environ(), e.env...)
-		return runExit(t, cmd)
+		r := clitest.Run(t, testBin, clitest.Cmd{Dir: filepath.Join(e.dir, dir), Env: e.env, Timeout: 20 * time.Minute},
+			append([]string{"release", "release.yaml", "--json", "--sign-key", key}, args...)...)
+		return r.Stdout, r.Stderr, r.Code
 	}
 	stdout, stderr, code := run(t, "single", "--cache-dir", testCache)
 	if code != 0 {
-		t.Fatalf("single release: exit %d\n%s", code, tail(stderr, 30))
+		t.Fatalf("single release: exit %d\n%s", code, clitest.Tail(stderr, 30))
 	}
 	lock, err := os.ReadFile(filepath.Join(e.dir, "single", "release.lock.json"))
 	if err != nil {
@@ -154,13 +151,12 @@ func TestReleaseShards(t *testing.T) {
 			if shard == victim {
 				args = slices.DeleteFunc(args, func(a string) bool { return a == "--json" }) // progress lines
 			}
-			cmd := exec.Command(testBin, args...)
-			cmd.Dir = filepath.Join(e.dir, "sharded")
-			cmd.Env = append(os.Environ(), e.env...)
+			cmd, cancel := clitest.Command(testBin, clitest.Cmd{Dir: filepath.Join(e.dir, "sharded"), Env: e.env, Timeout: 20 * time.Minute}, args...)
+			defer cancel()
 			if shard != victim {
 				out, err := cmd.CombinedOutput()
 				if err != nil {
-					errs[k-1] = fmt.Sprintf("shard %s: %v\n%s", shard, err, tail(string(out), 30))
+					errs[k-1] = fmt.Sprintf("shard %s: %v\n%s", shard, err, clitest.Tail(string(out), 30))
 				}
 				return
 			}
@@ -200,7 +196,7 @@ func TestReleaseShards(t *testing.T) {
 	before := len(e.reg.Requests(t))
 	_, stderr, code = run(t, "sharded", "--cache-dir", filepath.Join(t.TempDir(), "cache"), "--finish")
 	if code == 0 || !strings.Contains(stderr, "not finishing") {
-		t.Fatalf("--finish with shard %s killed: exit %d\n%s", victim, code, tail(stderr, 10))
+		t.Fatalf("--finish with shard %s killed: exit %d\n%s", victim, code, clitest.Tail(stderr, 10))
 	}
 	var victimImages []string
 	for im, s := range all {
@@ -226,14 +222,14 @@ func TestReleaseShards(t *testing.T) {
 
 	// The killed shard again, on a fresh runner; then --finish.
 	if _, stderr, code := run(t, "sharded", "--cache-dir", filepath.Join(t.TempDir(), "cache"), "--shard", victim); code != 0 {
-		t.Fatalf("shard %s again: exit %d\n%s", victim, code, tail(stderr, 30))
+		t.Fatalf("shard %s again: exit %d\n%s", victim, code, clitest.Tail(stderr, 30))
 	}
 	stdout, stderr, code = run(t, "sharded", "--cache-dir", filepath.Join(t.TempDir(), "cache"), "--finish")
 	if code != 0 {
-		t.Fatalf("--finish: exit %d\n%s", code, tail(stderr, 30))
+		t.Fatalf("--finish: exit %d\n%s", code, clitest.Tail(stderr, 30))
 	}
 	var res ReleaseResult
-	if err := decodeOne(stdout, &res); err != nil {
+	if err := clitest.DecodeOne(stdout, &res); err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Images) != 3 {
@@ -259,17 +255,17 @@ func TestReleaseShards(t *testing.T) {
 	// rebuilt from the provenance --finish attached.
 	if stdout, stderr, code := e.run(t, "verify", host+"/sharded/static-debian13:latest", "--key", pub, "--cache-dir", filepath.Join(t.TempDir(), "cache")); code != 0 ||
 		strings.Count(stdout, "rebuilt to the same digest") != 2 {
-		t.Errorf("verify of a finished index: exit %d\n%s\n%s", code, stdout, tail(stderr, 20))
+		t.Errorf("verify of a finished index: exit %d\n%s\n%s", code, stdout, clitest.Tail(stderr, 20))
 	}
 
 	// Again: nothing to do.
 	before = len(e.reg.Requests(t))
 	stdout, stderr, code = run(t, "sharded", "--cache-dir", filepath.Join(t.TempDir(), "cache"), "--finish")
 	if code != 0 {
-		t.Fatalf("--finish again: exit %d\n%s", code, tail(stderr, 30))
+		t.Fatalf("--finish again: exit %d\n%s", code, clitest.Tail(stderr, 30))
 	}
 	res = ReleaseResult{}
-	if err := decodeOne(stdout, &res); err != nil {
+	if err := clitest.DecodeOne(stdout, &res); err != nil {
 		t.Fatal(err)
 	}
 	for _, im := range images(t, &res, 3) {

@@ -79,7 +79,7 @@ func (o *Options) resolutionKey(profile string, d *distro.Distro, keys distro.Ke
 }
 
 // loadResolution is the resolution kept under key, or nil.
-func loadResolution(c *fetch.Cache, key, format string) (*profiles.Plan, *resolver.Result) {
+func loadResolution(c *fetch.Cache, key string, g packages.Grammar) (*profiles.Plan, *resolver.Result) {
 	raw, err := c.Get(key)
 	if err != nil {
 		return nil, nil
@@ -89,7 +89,7 @@ func loadResolution(c *fetch.Cache, key, format string) (*profiles.Plan, *resolv
 		c.Warn(fmt.Sprintf("cache entry %s (%s) does not hold its resolution: not used, resolving again", c.NamedPath(key), key))
 		return nil, nil
 	}
-	if err := checkResolution(e.Plan, e.Result, format); err != nil {
+	if err := checkResolution(e.Plan, e.Result, g); err != nil {
 		c.Warn(fmt.Sprintf("cache entry %s (%s): %v: not used, resolving again", c.NamedPath(key), key, err))
 		return nil, nil
 	}
@@ -99,7 +99,7 @@ func loadResolution(c *fetch.Cache, key, format string) (*profiles.Plan, *resolv
 // checkResolution checks that a decoded resolution is one gen can use:
 // a plan of levels, each with its profile, and packages in those levels
 // whose names and versions fit the format's grammar.
-func checkResolution(plan *profiles.Plan, res *resolver.Result, format string) error {
+func checkResolution(plan *profiles.Plan, res *resolver.Result, g packages.Grammar) error {
 	switch {
 	case plan == nil || res == nil:
 		return fmt.Errorf("no plan or result")
@@ -115,7 +115,7 @@ func checkResolution(plan *profiles.Plan, res *resolver.Result, format string) e
 		if s == nil || s.Pkg == nil || s.Level < 0 || s.Level >= len(plan.Levels) {
 			return fmt.Errorf("a package without its level")
 		}
-		if err := packages.CheckIdentity(format, s.Pkg.Name, s.Pkg.Version, s.Pkg.Arch); err != nil {
+		if err := packages.CheckIdentity(g, s.Pkg.Name, s.Pkg.Version, s.Pkg.Arch); err != nil {
 			return err
 		}
 	}

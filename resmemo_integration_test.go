@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
 )
 
@@ -32,10 +33,10 @@ func TestResolutionMemo(t *testing.T) {
 		args := append([]string{"gen", "-f", prof, "--distro", distroFile, "--cache-dir", cache, "-o", out, "--json"}, extra...)
 		stdout, stderr, code := cli(t, args...)
 		if code != 0 {
-			t.Fatalf("distroless %s: exit %d\n%s", strings.Join(args, " "), code, tail(stderr, 20))
+			t.Fatalf("distroless %s: exit %d\n%s", strings.Join(args, " "), code, clitest.Tail(stderr, 20))
 		}
 		var r GenResult
-		if err := decodeOne(stdout, &r); err != nil {
+		if err := clitest.DecodeOne(stdout, &r); err != nil {
 			t.Fatalf("gen --json: %v\n%s", err, stdout)
 		}
 		return r, stderr
@@ -99,7 +100,7 @@ func TestResolutionMemo(t *testing.T) {
 	stdout, stderr, code := cli(t, "gen", "-f", writeProfile(t, "name: app\npackages: [hello, extra]\n"), "--distro", distroFile,
 		"--cache-dir", cache, "-o", out, "--offline")
 	if code == 0 || !strings.Contains(stderr, "Packages") {
-		t.Fatalf("another profile, offline without the Packages files: exit %d, want a failure naming them\n%s%s", code, stdout, tail(stderr, 10))
+		t.Fatalf("another profile, offline without the Packages files: exit %d, want a failure naming them\n%s%s", code, stdout, clitest.Tail(stderr, 10))
 	}
 
 	// A damaged entry: said, not used (the index is read), made again.
@@ -116,7 +117,7 @@ func TestResolutionMemo(t *testing.T) {
 	}
 	fixed, stderr := gen()
 	if fixed.Digest != first.Digest || !strings.Contains(stderr, "damaged") {
-		t.Errorf("damaged entry: digest %s (want %s), stderr %q (want a warning)", fixed.Digest, first.Digest, tail(stderr, 5))
+		t.Errorf("damaged entry: digest %s (want %s), stderr %q (want a warning)", fixed.Digest, first.Digest, clitest.Tail(stderr, 5))
 	}
 	if b, err := os.ReadFile(kept[0]); err != nil || !bytes.Equal(b, raw) {
 		t.Errorf("the damaged entry was not made again: %v", err)

@@ -75,6 +75,13 @@ func LoadProfileFile(path string) (*profiles.Profile, error) {
 	if p.Template != nil || p.Variant != "" {
 		return nil, fmt.Errorf("profile %s: template and variant are for built-in profiles only", path)
 	}
+	// A profile that names its format has its names checked against
+	// that format's grammar now, before anything is downloaded.
+	if g, ok := distro.GrammarOf(p.Format); ok {
+		if err := p.CheckNames(g); err != nil {
+			return nil, err
+		}
+	}
 	p.Dir = filepath.Dir(path) // files' src paths are relative to it
 	return p, nil
 }
@@ -92,6 +99,13 @@ func (o *Options) expand(profile string, ix packages.Index, d *distro.Distro) (*
 	if err != nil {
 		return nil, err
 	}
+	// The profiles' names against the format's own grammar (Decode
+	// checked what any format allows).
+	for _, p := range plan.Chain {
+		if err := p.CheckNames(d.Grammar()); err != nil {
+			return nil, err
+		}
+	}
 	if o.NoPrune {
 		plan.Prune = nil
 		for i := range plan.Levels {
@@ -100,7 +114,7 @@ func (o *Options) expand(profile string, ix packages.Index, d *distro.Distro) (*
 			}
 		}
 	}
-	if err := o.checkAddExclude(d.Format); err != nil {
+	if err := o.checkAddExclude(d.Grammar()); err != nil {
 		return nil, err
 	}
 	top := &plan.Levels[len(plan.Levels)-1]
@@ -117,15 +131,16 @@ func (o *Options) expand(profile string, ix packages.Index, d *distro.Distro) (*
 }
 
 // checkAddExclude checks the names of --add and the patterns of
-// --exclude against format's grammar ("" for either format's).
-func (o *Options) checkAddExclude(format string) error {
+// --exclude against g (the distro's format's grammar, or
+// packages.AnyFormat before the distro is known).
+func (o *Options) checkAddExclude(g packages.Grammar) error {
 	for _, name := range o.Add {
-		if err := packages.CheckName(format, name); err != nil {
+		if err := g.CheckName(name); err != nil {
 			return &OptionError{Option: "Add", Err: err}
 		}
 	}
 	for _, name := range o.Exclude {
-		if err := packages.CheckPattern(format, name); err != nil {
+		if err := g.CheckPattern(name); err != nil {
 			return &OptionError{Option: "Exclude", Err: err}
 		}
 	}
@@ -254,7 +269,7 @@ func resolve(ctx context.Context, profile string, o Options) (*Resolution, error
 		return nil, err
 	}
 	o.Arch = o.arch()
-	if err := o.checkAddExclude(""); err != nil {
+	if err := o.checkAddExclude(packages.AnyFormat); err != nil {
 		return nil, &UsageError{err}
 	}
 	if o.Profile == nil {
@@ -476,7 +491,7 @@ func resolveOn(ctx context.Context, profile string, d *distro.Distro, o Options)
 	memoKey := ""
 	if l, ok := ix.(distro.Loader); ok && !l.Loaded() {
 		memoKey = o.resolutionKey(profile, d, keys, ix.Sources())
-		if plan, res := loadResolution(c, memoKey, d.Format); memoKey != "" && plan != nil {
+		if plan, res := loadResolution(c, memoKey, d.Grammar()); memoKey != "" && plan != nil {
 			if plan.Note != "" {
 				o.log("%s", plan.Note)
 			}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -107,23 +106,6 @@ func TestResolveDeterministic(t *testing.T) {
 	if closureNames(a)["python3.11-minimal"] {
 		t.Fatal("cc contains python")
 	}
-}
-
-// cli runs the built binary and returns stdout, stderr and the exit code.
-func cli(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(testBin, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
 }
 
 func TestCLIResolve(t *testing.T) {

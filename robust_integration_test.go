@@ -27,9 +27,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/publish"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -90,33 +91,6 @@ func diffStates(a, b map[string]fileState) []string {
 	}
 	slices.Sort(d)
 	return d
-}
-
-// layoutTagDigests reads a layout's index with go-containerregistry: tag
-// -> manifest digest. It fails the test on a tag named twice. Untagged
-// manifests (referrers such as the provenance) are left out.
-func layoutTagDigests(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	idx, err := layout.ImageIndexFromPath(dir)
-	if err != nil {
-		t.Fatalf("%s: %v", dir, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatalf("%s: %v", dir, err)
-	}
-	tags := map[string]string{}
-	for _, d := range im.Manifests {
-		tag, tagged := d.Annotations[publish.RefNameAnnotation]
-		if !tagged {
-			continue
-		}
-		if _, dup := tags[tag]; dup {
-			t.Fatalf("%s: tag %q named twice", dir, tag)
-		}
-		tags[tag] = d.Digest.String()
-	}
-	return tags
 }
 
 // checkLayoutImage validates the image tagged tag in a layout with
@@ -196,7 +170,8 @@ type killedGen struct {
 // swapped is set, as soon as the file swapped names is replaced.
 func genKilled(t *testing.T, delay time.Duration, afterWriting bool, swapped string, args ...string) killedGen {
 	t.Helper()
-	cmd := exec.Command(testBin, append([]string{"gen"}, args...)...)
+	cmd, cancel := clitest.Command(testBin, clitest.Cmd{}, append([]string{"gen"}, args...)...)
+	defer cancel()
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -316,7 +291,7 @@ func TestGenKilled(t *testing.T) {
 	untouched, afterSwap, finished := 0, 0, 0
 	for i, pt := range points {
 		before := treeState(t, out)
-		tagsBefore := layoutTagDigests(t, out)
+		tagsBefore := clitest.TagDigests(t, out)
 		tag := fmt.Sprintf("new%d", i%3) // new tags, then replaced ones
 		start := time.Now()
 		swapped := ""
@@ -330,11 +305,11 @@ func TestGenKilled(t *testing.T) {
 		r := genKilled(t, pt.delay, pt.afterWriting, swapped, "static-debug", "--cache-dir", cache, "-o", "oci:"+out+":"+tag)
 		t.Logf("point %d %+v: finished %v after %v", i, pt, r.finished, time.Since(start).Round(time.Millisecond))
 		after := treeState(t, out)
-		tagsAfter := layoutTagDigests(t, out)
+		tagsAfter := clitest.TagDigests(t, out)
 		if r.finished {
 			finished++
 			if r.code != 0 {
-				t.Fatalf("point %d (%v): gen exit %d:\n%s", i, pt, r.code, tail(r.stderr, 20))
+				t.Fatalf("point %d (%v): gen exit %d:\n%s", i, pt, r.code, clitest.Tail(r.stderr, 20))
 			}
 		}
 		switch d := diffStates(before, after); {
@@ -354,7 +329,7 @@ func TestGenKilled(t *testing.T) {
 				t.Fatalf("point %d: the other tags changed: %v, were %v", i, tagsAfter, tagsBefore)
 			}
 		default:
-			t.Fatalf("point %d (%+v, finished %v): the layout changed but does not hold %s whole: %v\n%s", i, pt, r.finished, tag, d, tail(r.stderr, 10))
+			t.Fatalf("point %d (%+v, finished %v): the layout changed but does not hold %s whole: %v\n%s", i, pt, r.finished, tag, d, clitest.Tail(r.stderr, 10))
 		}
 		if got := checkLayoutImage(t, out, "base"); got != base {
 			t.Fatalf("point %d: base is %s, was %s", i, got, base)
@@ -371,7 +346,7 @@ func TestGenKilled(t *testing.T) {
 		fresh := filepath.Join(root, fmt.Sprintf("fresh%d", i))
 		r := genKilled(t, time.Duration(us)*time.Microsecond, true, "", "static", "--cache-dir", cache, "-o", "oci:"+fresh+":x")
 		if r.finished && r.code != 0 {
-			t.Fatalf("gen into %s: exit %d\n%s", fresh, r.code, tail(r.stderr, 10))
+			t.Fatalf("gen into %s: exit %d\n%s", fresh, r.code, clitest.Tail(r.stderr, 10))
 		}
 		ents, err := os.ReadDir(fresh)
 		var names []string
@@ -423,7 +398,7 @@ func runGens(t *testing.T, gens [][]string) []string {
 			case err != nil:
 				errs[i] = err.Error()
 			case code != 0:
-				errs[i] = fmt.Sprintf("exit %d\n%s", code, tail(stderr, 10))
+				errs[i] = fmt.Sprintf("exit %d\n%s", code, clitest.Tail(stderr, 10))
 			case !digestRE.MatchString(lines[len(lines)-1]):
 				errs[i] = "no digest: " + stdout
 			default:
@@ -485,7 +460,7 @@ func TestGenConcurrentWriters(t *testing.T) {
 		}
 	}
 	for _, dir := range []string{existing, fresh} {
-		if tags := layoutTagDigests(t, dir); !maps.Equal(tags, want[dir]) {
+		if tags := clitest.TagDigests(t, dir); !maps.Equal(tags, want[dir]) {
 			t.Fatalf("%s: tags %v, want %v", dir, tags, want[dir])
 		}
 		for tag, d := range want[dir] {
@@ -537,7 +512,7 @@ func TestGenConcurrentWriters(t *testing.T) {
 	stdout, stderr, code := p.run(t, 3*time.Minute, "run", "--rm", "--network=none", "oci:"+fresh+":t1",
 		"busybox", "cat", "/etc/os-release")
 	if code != 0 || !strings.Contains(stdout, "\nID=\"debian\"\n") {
-		t.Fatalf("podman run oci:%s:t1: exit %d\n%s\n%s", fresh, code, stdout, tail(stderr, 20))
+		t.Fatalf("podman run oci:%s:t1: exit %d\n%s\n%s", fresh, code, stdout, clitest.Tail(stderr, 20))
 	}
 }
 
@@ -559,7 +534,7 @@ func TestGenConcurrentColdCache(t *testing.T) {
 			t.Errorf("gen %d on a cold shared cache: %s, want %s", i, d, want)
 		}
 	}
-	tags := layoutTagDigests(t, out)
+	tags := clitest.TagDigests(t, out)
 	if len(tags) != 8 {
 		t.Errorf("tags %v", tags)
 	}
@@ -584,10 +559,7 @@ func TestGenOutputModes(t *testing.T) {
 	root := t.TempDir()
 	umaskGen := func(mask string, args ...string) {
 		t.Helper()
-		cmd := exec.Command("sh", append([]string{"-c", `umask "$0"; exec "$@"`, mask, testBin, "gen"}, args...)...)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("umask %s; gen %s: %v\n%s", mask, strings.Join(args, " "), err, tail(string(b), 10))
-		}
+		clitest.Must(t, testBin, clitest.Cmd{Wrap: []string{"sh", "-c", `umask "$0"; exec "$@"`, mask}}, append([]string{"gen"}, args...)...)
 	}
 	for _, masks := range [][2]string{{"077", "022"}, {"022", "077"}} {
 		dir := filepath.Join(root, "layout-"+masks[0])
@@ -597,7 +569,7 @@ func TestGenOutputModes(t *testing.T) {
 		checkModes(t, dir)
 		umaskGen(masks[1], "static-debug", "--cache-dir", testCache, "-o", "oci:"+dir+":two")
 		checkModes(t, dir)
-		if tags := layoutTagDigests(t, dir); len(tags) != 2 {
+		if tags := clitest.TagDigests(t, dir); len(tags) != 2 {
 			t.Errorf("%s: tags %v", dir, tags)
 		}
 		if st, err := os.Stat(archive); err != nil || st.Mode() != 0o644 {

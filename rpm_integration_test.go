@@ -29,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/packages/rpm/rpmtest"
 )
 
@@ -49,7 +50,7 @@ func rpmFixture(t *testing.T) *rpmtest.Fixture {
 			return
 		}
 		start := time.Now()
-		rpmFix, rpmFixErr = rpmtest.Build(filepath.Join(filepath.Dir(testCache), "rpm-fixture"))
+		rpmFix, rpmFixErr = rpmtest.BuildShared(filepath.Join(filepath.Dir(testCache), "rpm-fixture"))
 		if rpmFixErr == nil {
 			s := httptest.NewServer(http.FileServer(http.Dir(filepath.Dir(rpmFix.Repos["releases"]))))
 			rpmRepoURL = s.URL // lives as long as the test process
@@ -122,7 +123,7 @@ func flatten(t *testing.T, layout, tag string) string {
 		}
 		return nil
 	}
-	walkLayers(t, layout, tag, func(_ int, h *tar.Header, r io.Reader) {
+	clitest.WalkLayers(t, layout, tag, func(_ int, h *tar.Header, r io.Reader) {
 		p := at(h.Name)
 		check(h, os.MkdirAll(filepath.Dir(p), 0o755))
 		switch h.Typeflag {
@@ -194,7 +195,7 @@ func TestRPMGen(t *testing.T) {
 	p := newPodman(t)
 	out, errOut, code := p.run(t, 3*time.Minute, "run", "--rm", "--network=none", "oci:"+layout+":v1")
 	if code != 0 || !strings.Contains(out, "demo: hello from libdemo") || !strings.Contains(out, "data: candidate 1.1~rc1-1") {
-		t.Fatalf("podman run: exit %d\nstdout: %s\nstderr: %s", code, out, tail(errOut, 20))
+		t.Fatalf("podman run: exit %d\nstdout: %s\nstderr: %s", code, out, clitest.Tail(errOut, 20))
 	}
 
 	// Its root filesystem: the rpm database lists every package, the
@@ -228,8 +229,8 @@ func TestRPMGen(t *testing.T) {
 	if cc == digest {
 		t.Fatal("cc equals demo")
 	}
-	ccLayers := readLayout(t, filepath.Join(dir, "cc"), "v1").layerDigests()
-	demoLayers := readLayout(t, layout, "v1").layerDigests()
+	ccLayers := clitest.ReadLayout(t, filepath.Join(dir, "cc"), "v1").LayerDigests()
+	demoLayers := clitest.ReadLayout(t, layout, "v1").LayerDigests()
 	for i := 0; i < len(ccLayers)-1; i++ {
 		if ccLayers[i] != demoLayers[i] {
 			t.Errorf("layer %d differs between cc and demo", i)

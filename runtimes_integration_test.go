@@ -27,6 +27,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/distroless-dev/distroless/internal/clitest"
 )
 
 const (
@@ -58,7 +60,7 @@ func (p *podmanStore) runChecked(t *testing.T, image string, runFlags []string, 
 		last = lines[len(lines)-1]
 	}
 	if code != 0 || last != "ALL OK" {
-		t.Fatalf("check in %s: exit %d, last line %q\nstdout:\n%s\nstderr:\n%s", image, code, last, stdout, tail(stderr, 30))
+		t.Fatalf("check in %s: exit %d, last line %q\nstdout:\n%s\nstderr:\n%s", image, code, last, stdout, clitest.Tail(stderr, 30))
 	}
 	for _, line := range strings.Split(strings.TrimRight(stdout, "\n"), "\n") {
 		t.Log(line)
@@ -279,12 +281,12 @@ func logSizes(t *testing.T, img *sharedImage) {
 func TestRuntimeLayerSharing(t *testing.T) {
 	integration(t)
 	layers := func(img *sharedImage) ([]string, []string) {
-		l := readLayout(t, img.dir, img.tag)
+		l := clitest.ReadLayout(t, img.dir, img.tag)
 		var names []string
 		for _, x := range img.res.Layers {
 			names = append(names, x.Name)
 		}
-		return names, l.layerDigests()
+		return names, l.LayerDigests()
 	}
 	for _, tc := range []struct {
 		lower, upper *sharedImage
@@ -327,7 +329,7 @@ func TestRuntimeJavaReproducible(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "again")
 	d := genDigest(t, "java21", "--cache-dir", downloadsOnly(t, testCache), "-o", "oci:"+out+":java")
 	if d != shared.res.Digest {
-		a, b := readLayout(t, shared.dir, shared.tag).layerDigests(), readLayout(t, out, "java").layerDigests()
+		a, b := clitest.ReadLayout(t, shared.dir, shared.tag).LayerDigests(), clitest.ReadLayout(t, out, "java").LayerDigests()
 		t.Errorf("second gen of java21: %s, first %s\nlayers %v\nand    %v", d, shared.res.Digest, a, b)
 	}
 }

@@ -2,7 +2,6 @@ package distroless
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
 )
 
@@ -119,14 +119,13 @@ func TestSandboxHostileInterpreter(t *testing.T) {
 				if err := os.WriteFile(prof, []byte(body), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-				defer cancel()
 				// gen's peak RSS is its own, not the test binary's, when
 				// started from the small launcher.
-				cmd := exec.CommandContext(ctx, launcher, bin, "gen", "-f", prof, "--distro", distroFile, "--cache-dir", filepath.Join(dir, "cache"),
+				cmd, cancel := clitest.Command(bin, clitest.Cmd{Dir: dir, Wrap: []string{launcher}, Timeout: 3 * time.Minute,
+					Environ: []string{"PATH=/usr/bin:/bin", "HOME=" + dir, "TMPDIR=/tmp"}},
+					"gen", "-f", prof, "--distro", distroFile, "--cache-dir", filepath.Join(dir, "cache"),
 					"-o", "oci:"+filepath.Join(dir, "img"), "--sandbox-timeout", "5s")
-				cmd.Dir = dir
-				cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + dir, "TMPDIR=/tmp"}
+				defer cancel()
 				if user != "root" {
 					if err := os.Chown(dir, uid, uid); err != nil {
 						t.Fatal(err)
@@ -136,24 +135,24 @@ func TestSandboxHostileInterpreter(t *testing.T) {
 				var stderr bytes.Buffer
 				cmd.Stdout, cmd.Stderr = &stderr, &stderr
 				err := cmd.Run()
-				if ctx.Err() != nil {
-					t.Fatalf("gen did not end: %s", tail(stderr.String(), 20))
+				if cmd.ProcessState == nil || !cmd.ProcessState.Exited() {
+					t.Fatalf("gen did not exit (killed at the timeout, or by a signal): %v\n%s", err, clitest.Tail(stderr.String(), 20))
 				}
 				out := stderr.String()
 				if err == nil {
-					t.Errorf("gen succeeded:\n%s", tail(out, 20))
+					t.Errorf("gen succeeded:\n%s", clitest.Tail(out, 20))
 				}
 				for _, w := range at.want {
 					if !strings.Contains(out, w) {
-						t.Errorf("gen's message lacks %q:\n%s", w, tail(out, 30))
+						t.Errorf("gen's message lacks %q:\n%s", w, clitest.Tail(out, 30))
 					}
 				}
 				if strings.Contains(out, "ESCAPED") || strings.Contains(out, "no Python bytecode") {
-					t.Errorf("gen tells of an escape, or did not run the interpreter:\n%s", tail(out, 30))
+					t.Errorf("gen tells of an escape, or did not run the interpreter:\n%s", clitest.Tail(out, 30))
 				}
 				switch rss := peakRSS(out); {
 				case rss < 0:
-					t.Errorf("no peak RSS from the launcher:\n%s", tail(out, 5))
+					t.Errorf("no peak RSS from the launcher:\n%s", clitest.Tail(out, 5))
 				case rss > 200<<20:
 					t.Errorf("gen's peak RSS %d KiB, over 200 MiB", rss>>10)
 				default:

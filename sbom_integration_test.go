@@ -19,65 +19,39 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	packageurl "github.com/package-url/packageurl-go"
 	spdxjson "github.com/spdx/tools-golang/json"
 	spdx "github.com/spdx/tools-golang/spdx/v2/v2_3"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
 )
 
-// layoutReferrer returns the one manifest of an OCI layout whose
-// artifactType is artifactType and whose subject is the manifest
+// layoutReferrer returns the digest of the one manifest of an OCI layout
+// whose artifactType is artifactType and whose subject is the manifest
 // subject, and its one layer's bytes.
-func layoutReferrer(t *testing.T, dir, subject, artifactType string) (v1.Hash, []byte) {
+func layoutReferrer(t *testing.T, dir, subject, artifactType string) (string, []byte) {
 	t.Helper()
-	ix, err := layout.ImageIndexFromPath(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := ix.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var found []v1.Hash
+	var found []string
 	var doc []byte
-	for _, d := range im.Manifests {
+	for _, d := range clitest.ReadIndex(t, dir).Manifests {
 		if d.ArtifactType != artifactType {
 			continue
 		}
-		img, err := ix.Image(d.Digest)
-		if err != nil {
-			t.Fatal(err)
+		var m clitest.Manifest
+		if err := json.Unmarshal(clitest.ReadBlob(t, dir, d), &m); err != nil {
+			t.Fatalf("manifest %s: %v", d.Digest, err)
 		}
-		m, err := img.Manifest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m.Subject == nil || m.Subject.Digest.String() != subject {
+		if m.Subject == nil || m.Subject.Digest != subject {
 			continue
 		}
-		if m.ArtifactType != artifactType || len(m.Layers) != 1 || string(m.Layers[0].MediaType) != artifactType ||
+		if m.ArtifactType != artifactType || len(m.Layers) != 1 || m.Layers[0].MediaType != artifactType ||
 			m.Config.MediaType != "application/vnd.oci.empty.v1+json" {
-			t.Errorf("referrer %s: artifactType %q, config %s, layers %+v", d.Digest, m.ArtifactType, m.Config.MediaType, m.Layers)
+			t.Fatalf("referrer %s: artifactType %q, config %s, layers %+v", d.Digest, m.ArtifactType, m.Config.MediaType, m.Layers)
 		}
-		l, err := img.LayerByDigest(m.Layers[0].Digest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc, err := l.Compressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b bytes.Buffer
-		_, err = b.ReadFrom(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		found, doc = append(found, d.Digest), b.Bytes()
+		found, doc = append(found, d.Digest), clitest.ReadBlob(t, dir, m.Layers[0])
 	}
 	if len(found) != 1 {
 		t.Fatalf("%s: %d %s referrers of %s, want 1", dir, len(found), artifactType, subject)
@@ -116,7 +90,7 @@ func TestSBOMReadByScanners(t *testing.T) {
 			img := s.get(t)
 			want := statusPackages(t, flatten(t, img.dir, img.tag))
 			ref, doc := layoutReferrer(t, img.dir, img.res.Digest, "application/spdx+json")
-			if img.res.SBOM != ref.String() {
+			if img.res.SBOM != ref {
 				t.Errorf("gen --json says SBOM %q, the layout's referrer is %s", img.res.SBOM, ref)
 			}
 			if d := setDiff(want, spdxPackages(t, doc)); d != "" {
@@ -187,17 +161,11 @@ func TestSBOMFileReproducible(t *testing.T) {
 	lock := filepath.Join(dir, "static.lock")
 	gen := func(out, file string, extra ...string) GenResult {
 		t.Helper()
-		cmd := exec.Command(testBin, append([]string{"gen", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--lock", lock,
+		r := clitest.Must(t, testBin, clitest.Cmd{Env: []string{"SOURCE_DATE_EPOCH=1700000000"}}, append([]string{"gen", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--lock", lock,
 			"-o", out, "--sbom", file, "--sbom-format", "cyclonedx", "--json"}, extra...)...)
-		cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		stdout, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("gen: %v\n%s", err, tail(stderr.String(), 20))
-		}
+		stdout := r.Stdout
 		var res GenResult
-		if err := decodeOne(string(stdout), &res); err != nil {
+		if err := clitest.DecodeOne(stdout, &res); err != nil {
 			t.Fatal(err)
 		}
 		return res
@@ -209,7 +177,7 @@ func TestSBOMFileReproducible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(a, attached) || res1.SBOM != ref.String() {
+	if !bytes.Equal(a, attached) || res1.SBOM != ref {
 		t.Errorf("--sbom's file and the attached referrer (%s, gen says %s) differ", ref, res1.SBOM)
 	}
 	var bom struct {
@@ -285,23 +253,9 @@ func TestSBOMFileReproducible(t *testing.T) {
 	if res3.Digest != res1.Digest || !bytes.Equal(a, c) || res3.SBOM != "" || res3.Provenance != "" {
 		t.Errorf("without --attach: image %s (was %s), same SBOM %v, attached SBOM %q, provenance %q", res3.Digest, res1.Digest, bytes.Equal(a, c), res3.SBOM, res3.Provenance)
 	}
-	if n := len(readIndex(t, filepath.Join(dir, "plain")).Manifests); n != 1 {
+	if n := len(clitest.ReadIndex(t, filepath.Join(dir, "plain")).Manifests); n != 1 {
 		t.Errorf("a layout without --attach holds %d manifests, want the image alone", n)
 	}
-}
-
-// readIndex reads a layout's index.json.
-func readIndex(t *testing.T, dir string) v1.IndexManifest {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ix v1.IndexManifest
-	if err := json.Unmarshal(b, &ix); err != nil {
-		t.Fatal(err)
-	}
-	return ix
 }
 
 // TestSBOMRefused: a bad --sbom-format or an --sbom that is a directory
@@ -360,7 +314,7 @@ func grypeList(t *testing.T, tools, file string) []string {
 		Components []struct{ Name, Purl string }
 	}
 	if err := json.Unmarshal(out, &bom); err != nil {
-		t.Fatalf("grype output: %v\n%s", err, tail(string(out), 20))
+		t.Fatalf("grype output: %v\n%s", err, clitest.Tail(string(out), 20))
 	}
 	var names []string
 	for _, c := range bom.Components {

@@ -70,7 +70,7 @@ func makeSBOM(im *PlatformImage, cache *fetch.Cache, f sbom.Format) (*genSBOM, e
 		Arch:        in.arch,
 		Created:     created,
 		ToolVersion: Version,
-		Distro:      sbom.Distro{Name: in.distro.Name, Format: in.distro.Format, OSRelease: in.distro.OSRelease},
+		Distro:      sbom.Distro{Name: in.distro.Name, Format: in.distro.Format, Purl: in.distro.Purl(), OSRelease: in.distro.OSRelease},
 	}
 	for _, ix := range in.indexes {
 		doc.Indexes = append(doc.Indexes, sbom.Index{URL: ix.URL, SHA256: ix.SHA256})

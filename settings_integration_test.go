@@ -22,6 +22,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/lockfile"
 )
 
@@ -73,7 +74,7 @@ func TestGenSettingsAndPlainLayout(t *testing.T) {
 		if c.User != "65532:65532" {
 			t.Errorf("%s: user %q", ref, c.User)
 		}
-		var m ociManifest
+		var m clitest.Manifest
 		if err := json.Unmarshal(skopeo(t, "inspect", "--raw", ref), &m); err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +86,7 @@ func TestGenSettingsAndPlainLayout(t *testing.T) {
 			t.Errorf("%s: skopeo inspect says digest %q (%v), gen %s", ref, info.Digest, err, res.Digest)
 		}
 	}
-	if n := len(readIndex(t, out).Manifests); n != 1 {
+	if n := len(clitest.ReadIndex(t, out).Manifests); n != 1 {
 		t.Errorf("the default layout holds %d manifests, want 1", n)
 	}
 
@@ -93,7 +94,7 @@ func TestGenSettingsAndPlainLayout(t *testing.T) {
 	p := newPodman(t)
 	stdout, stderr, code := p.run(t, 5*time.Minute, "run", "--rm", "--network=none", "oci:"+out)
 	if code != 0 || stdout != "over\n/tmp\n" {
-		t.Errorf("podman run oci:DIR: exit %d, stdout %q\n%s", code, stdout, tail(stderr, 20))
+		t.Errorf("podman run oci:DIR: exit %d, stdout %q\n%s", code, stdout, clitest.Tail(stderr, 20))
 	}
 
 	// umoci lists and unpacks it (its default tag), with the settings in
@@ -126,14 +127,14 @@ func TestGenSettingsAndPlainLayout(t *testing.T) {
 	// --attach: the SBOM and provenance join the image; a later gen
 	// without it takes them out.
 	res = gen(append(settings, "--attach")...)
-	ix := readIndex(t, out)
+	ix := clitest.ReadIndex(t, out)
 	if res.SBOM == "" || res.Provenance == "" || len(ix.Manifests) != 3 ||
-		!slices.ContainsFunc(ix.Manifests, func(d v1.Descriptor) bool { return d.Digest.String() == res.SBOM }) {
+		!slices.ContainsFunc(ix.Manifests, func(d clitest.Descriptor) bool { return d.Digest == res.SBOM }) {
 		t.Errorf("--attach: SBOM %q, provenance %q, layout %+v", res.SBOM, res.Provenance, ix.Manifests)
 	}
 	again := gen(settings...)
-	if again.Digest != res.Digest || len(readIndex(t, out).Manifests) != 1 {
-		t.Errorf("after a gen without --attach: digest %s (was %s), %d manifests", again.Digest, res.Digest, len(readIndex(t, out).Manifests))
+	if again.Digest != res.Digest || len(clitest.ReadIndex(t, out).Manifests) != 1 {
+		t.Errorf("after a gen without --attach: digest %s (was %s), %d manifests", again.Digest, res.Digest, len(clitest.ReadIndex(t, out).Manifests))
 	}
 	// A signing key needs somewhere to put the signatures.
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -169,8 +170,8 @@ func TestGenAnnotationOnIndex(t *testing.T) {
 	}
 	// Each image's manifest, read from the layout.
 	for _, d := range ix.Manifests {
-		var m ociManifest
-		if err := json.Unmarshal(readBlob(t, out, ociDescriptor{Digest: d.Digest.String(), Size: d.Size}), &m); err != nil {
+		var m clitest.Manifest
+		if err := json.Unmarshal(clitest.ReadBlob(t, out, clitest.Descriptor{Digest: d.Digest.String(), Size: d.Size}), &m); err != nil {
 			t.Fatal(err)
 		}
 		if m.Annotations["org.opencontainers.image.source"] != sourceURL {
@@ -256,7 +257,7 @@ images:
 		if !slices.Contains(c.Env, "FOO=image") || !slices.Contains(c.Env, "TZ=UTC") || c.Labels["team"] != "platform" {
 			t.Errorf("%s: env %q, labels %v", variant, c.Env, c.Labels)
 		}
-		var m ociManifest
+		var m clitest.Manifest
 		if err := json.Unmarshal(skopeo(t, "inspect", "--tls-verify=false", creds, "--raw", ref), &m); err != nil {
 			t.Fatal(err)
 		}

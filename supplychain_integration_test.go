@@ -2,20 +2,17 @@ package distroless
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -27,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/distroless-dev/distroless/attest"
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/internal/registrytest"
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/publish"
@@ -68,19 +66,8 @@ func newSupplyEnv(t *testing.T) *supplyEnv {
 // and the exit code.
 func (s *supplyEnv) run(t *testing.T, dir string, env []string, prog string, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, prog, args...)
-	cmd.Dir, cmd.Env = dir, append(slices.Clone(s.env), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return out.String(), errb.String(), ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("%s: %v", prog, err)
-	}
-	return out.String(), errb.String(), 0
+	r := clitest.Run(t, prog, clitest.Cmd{Dir: dir, Environ: s.env, Env: env}, args...)
+	return r.Stdout, r.Stderr, r.Code
 }
 
 // keyPair makes a cosign key pair (encrypted with $COSIGN_PASSWORD) in a
@@ -99,7 +86,7 @@ func (s *supplyEnv) gen(t *testing.T, dir string, args ...string) GenResult {
 	t.Helper()
 	stdout, stderr, code := s.run(t, dir, nil, testBin, append([]string{"gen", "--cache-dir", testCache, "--json"}, args...)...)
 	if code != 0 {
-		t.Fatalf("gen %s: exit %d\n%s", strings.Join(args, " "), code, tail(stderr, 30))
+		t.Fatalf("gen %s: exit %d\n%s", strings.Join(args, " "), code, clitest.Tail(stderr, 30))
 	}
 	var res GenResult
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
@@ -115,7 +102,7 @@ func (s *supplyEnv) verify(t *testing.T, ref, pub string, types ...string) map[s
 	t.Helper()
 	stdout, stderr, code := s.run(t, "", nil, s.cosign, "verify", "--key", pub, "--insecure-ignore-tlog=true", ref)
 	if code != 0 {
-		t.Fatalf("cosign verify %s: exit %d\n%s", ref, code, tail(stderr, 20))
+		t.Fatalf("cosign verify %s: exit %d\n%s", ref, code, clitest.Tail(stderr, 20))
 	}
 	var sigs []struct {
 		Critical struct {
@@ -134,7 +121,7 @@ func (s *supplyEnv) verify(t *testing.T, ref, pub string, types ...string) map[s
 	for _, typ := range types {
 		stdout, stderr, code := s.run(t, "", nil, s.cosign, "verify-attestation", "--key", pub, "--insecure-ignore-tlog=true", "--type", typ, ref)
 		if code != 0 {
-			t.Fatalf("cosign verify-attestation --type %s %s: exit %d\n%s", typ, ref, code, tail(stderr, 20))
+			t.Fatalf("cosign verify-attestation --type %s %s: exit %d\n%s", typ, ref, code, clitest.Tail(stderr, 20))
 		}
 		// One DSSE envelope per line, for each attestation of the type.
 		var env struct {
@@ -389,15 +376,11 @@ func TestSupplyChainLayout(t *testing.T) {
 		t.Fatalf("no signature: %+v", results[1])
 	}
 	layout := filepath.Join(s.dir, "a", "out")
-	idx, err := os.ReadFile(filepath.Join(layout, "index.json"))
+	index := clitest.ReadIndex(t, layout)
+	h, err := v1.NewHash(res.Digest)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("gen's digest %q: %v", res.Digest, err)
 	}
-	var index v1.IndexManifest
-	if err := json.Unmarshal(idx, &index); err != nil {
-		t.Fatal(err)
-	}
-	h, _ := v1.NewHash(res.Digest)
 	want := map[string]string{
 		"static": res.Digest,
 		attest.FallbackTag(h, attest.SignatureSuffix):   res.Signature,
@@ -407,14 +390,14 @@ func TestSupplyChainLayout(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, m := range index.Manifests {
-		tag, tagged := m.Annotations["org.opencontainers.image.ref.name"]
+		tag, tagged := m.Annotations[clitest.RefName]
 		switch {
 		case tagged:
-			got[tag] = m.Digest.String()
+			got[tag] = m.Digest
 		case m.ArtifactType == attest.InTotoMediaType:
-			got["provenance"] = m.Digest.String()
+			got["provenance"] = m.Digest
 		case m.ArtifactType == "application/spdx+json":
-			got["sbom"] = m.Digest.String()
+			got["sbom"] = m.Digest
 		default:
 			t.Errorf("untagged manifest %+v is neither the provenance nor the SBOM", m)
 		}
@@ -426,10 +409,13 @@ func TestSupplyChainLayout(t *testing.T) {
 		Subject *v1.Descriptor `json:"subject"`
 		Config  v1.Descriptor  `json:"config"`
 	}
-	raw, err := os.ReadFile(filepath.Join(layout, "blobs", "sha256", strings.TrimPrefix(res.Provenance, "sha256:")))
-	if err != nil {
-		t.Fatal(err)
+	var provDesc clitest.Descriptor
+	for _, m := range index.Manifests {
+		if m.Digest == res.Provenance {
+			provDesc = m
+		}
 	}
+	raw := clitest.ReadBlob(t, layout, provDesc)
 	if err := json.Unmarshal(raw, &pm); err != nil || pm.Subject == nil || pm.Subject.Digest.String() != res.Digest || pm.Config.MediaType != types.OCIEmptyJSON {
 		t.Errorf("provenance manifest %s (%v)", raw, err)
 	}

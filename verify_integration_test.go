@@ -24,6 +24,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/distroless-dev/distroless/attest"
+	"github.com/distroless-dev/distroless/internal/clitest"
 )
 
 // writeKeyPair writes a fresh ECDSA P-256 key pair: the private key
@@ -81,29 +82,29 @@ func TestVerify(t *testing.T) {
 
 	stdout, stderr, code := verify(t, tag, "--key", pub)
 	if code != 0 || !strings.Contains(stdout, "rebuilt to the same digest") || !strings.Contains(stdout, im.Digest) || !strings.Contains(stdout, "signature and attestations verified") {
-		t.Fatalf("verify of the released image: exit %d\n%s\n%s", code, stdout, tail(stderr, 20))
+		t.Fatalf("verify of the released image: exit %d\n%s\n%s", code, stdout, clitest.Tail(stderr, 20))
 	}
 	stdout, stderr, code = verify(t, tag)
 	if code != 0 || !strings.Contains(stdout, "rebuilt to the same digest") {
-		t.Errorf("verify without a key: exit %d\n%s\n%s", code, stdout, tail(stderr, 20))
+		t.Errorf("verify without a key: exit %d\n%s\n%s", code, stdout, clitest.Tail(stderr, 20))
 	}
 
 	// An OCI layout gen wrote with its attachments.
 	layoutDir := filepath.Join(e.dir, "layout")
 	if _, stderr, code := e.run(t, "gen", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--attach", "--sign-key", key, "-o", "oci:"+layoutDir+":s"); code != 0 {
-		t.Fatalf("gen --attach: exit %d\n%s", code, tail(stderr, 20))
+		t.Fatalf("gen --attach: exit %d\n%s", code, clitest.Tail(stderr, 20))
 	}
 	if stdout, stderr, code := verify(t, "oci:"+layoutDir+":s", "--key", pub); code != 0 || !strings.Contains(stdout, "rebuilt to the same digest") {
-		t.Errorf("verify of a layout: exit %d\n%s\n%s", code, stdout, tail(stderr, 20))
+		t.Errorf("verify of a layout: exit %d\n%s\n%s", code, stdout, clitest.Tail(stderr, 20))
 	}
 	if _, stderr, code := verify(t, "oci:"+layoutDir+":nosuchtag"); code == 0 || !strings.Contains(stderr, `no tag "nosuchtag"`) {
-		t.Errorf("verify of a layout's missing tag: exit %d\n%s", code, tail(stderr, 5))
+		t.Errorf("verify of a layout's missing tag: exit %d\n%s", code, clitest.Tail(stderr, 5))
 	}
 
 	// Another key.
 	_, stderr, code = verify(t, tag, "--key", otherPub)
 	if code == 0 || !strings.Contains(stderr, "not made by the key of "+otherPub) {
-		t.Errorf("verify with another key: exit %d\n%s", code, tail(stderr, 10))
+		t.Errorf("verify with another key: exit %d\n%s", code, clitest.Tail(stderr, 10))
 	}
 
 	opts := []remote.Option{remote.WithTransport(e.reg.Transport()), remote.WithAuth(&authn.Basic{Username: e.reg.User, Password: e.reg.Password})}
@@ -181,7 +182,7 @@ func TestVerify(t *testing.T) {
 	stdout, stderr, code = verify(t, pushAltered(t, "appended", appended))
 	if code == 0 || !strings.Contains(stdout, "only in the image") || !strings.Contains(stdout, "/etc/injected: file 0644 0:0 5 bytes sha256:") ||
 		!strings.Contains(stdout, "the provenance attached to this image is about "+im.Digest) || !strings.Contains(stderr, "differ from their rebuild") {
-		t.Errorf("verify of the image with a layer appended: exit %d\n%s\n%s", code, stdout, tail(stderr, 10))
+		t.Errorf("verify of the image with a layer appended: exit %d\n%s\n%s", code, stdout, clitest.Tail(stderr, 10))
 	}
 
 	// An environment variable added to the config.
@@ -197,7 +198,7 @@ func TestVerify(t *testing.T) {
 	}
 	stdout, stderr, code = verify(t, pushAltered(t, "env", edited))
 	if code == 0 || !strings.Contains(stdout, "config config.Env: [") || !strings.Contains(stdout, "INJECTED=1] in the image") || strings.Contains(stdout, "layer 1") {
-		t.Errorf("verify of the image with an env added: exit %d\n%s\n%s", code, stdout, tail(stderr, 10))
+		t.Errorf("verify of the image with an env added: exit %d\n%s\n%s", code, stdout, clitest.Tail(stderr, 10))
 	}
 
 	// A mirror that serves nothing: the first package it cannot fetch is
@@ -206,6 +207,6 @@ func TestVerify(t *testing.T) {
 	defer gone.Close()
 	_, stderr, code = verify(t, tag, "--mirror", gone.URL+"/debian")
 	if code == 0 || !strings.Contains(stderr, ".deb") || !strings.Contains(stderr, "404") {
-		t.Errorf("verify against a mirror without the packages: exit %d\n%s", code, tail(stderr, 10))
+		t.Errorf("verify against a mirror without the packages: exit %d\n%s", code, clitest.Tail(stderr, 10))
 	}
 }

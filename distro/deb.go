@@ -140,3 +140,6 @@ func (debDriver) libraryDirs(d *Distro) []string { return d.LibraryPath }
 // localCA: update-ca-certificates takes *.crt files (PEM) from
 // /usr/local/share/ca-certificates.
 func (debDriver) localCA() (string, string) { return "/usr/local/share/ca-certificates", ".crt" }
+
+func (debDriver) grammar() packages.Grammar   { return deb.Grammar }
+func (debDriver) purl() packages.PurlSpelling { return deb.Purl }

@@ -289,6 +289,23 @@ func (d *Distro) LibraryDirs() []string { return d.drv().libraryDirs(d) }
 // The image's trust generators make the bundles from what is there.
 func (d *Distro) LocalCA() (dir, suffix string) { return d.drv().localCA() }
 
+// Grammar is the spelling of d's format's package names, versions and
+// architectures.
+func (d *Distro) Grammar() packages.Grammar { return d.drv().grammar() }
+
+// GrammarOf is the grammar of the package format named format ("deb",
+// "rpm"); ok is false for any other.
+func GrammarOf(format string) (g packages.Grammar, ok bool) {
+	dr, ok := drivers[format]
+	if !ok {
+		return nil, false
+	}
+	return dr.grammar(), true
+}
+
+// Purl is how d's format's packages are named in a purl.
+func (d *Distro) Purl() packages.PurlSpelling { return d.drv().purl() }
+
 // keyring loads the distro's signing keys: the keyring file (or the keys
 // the binary embeds for its name, as for deb's "debian"), else the keys
 // downloaded from KeyringURLs (cached); either way only keys with a

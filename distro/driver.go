@@ -11,7 +11,9 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"github.com/distroless-dev/distroless/packages"
+	"github.com/distroless-dev/distroless/packages/deb"
 	"github.com/distroless-dev/distroless/packages/fetch"
+	"github.com/distroless-dev/distroless/packages/rpm"
 )
 
 // Keys are a distro's verified signing keys, as Open loaded them.
@@ -46,12 +48,17 @@ type driver interface {
 	// localCA is where the format's trust store takes an administrator's
 	// CA certificates, and the file name suffix they need there.
 	localCA() (dir, suffix string)
+	// grammar is the format's spelling of names, versions and
+	// architectures.
+	grammar() packages.Grammar
+	// purl is how the format's packages are named in a purl.
+	purl() packages.PurlSpelling
 }
 
 // drivers are the package formats, by Distro.Format.
 var drivers = map[string]driver{
-	packages.FormatDeb: debDriver{},
-	packages.FormatRPM: rpmDriver{},
+	deb.Format: debDriver{},
+	rpm.Format: rpmDriver{},
 }
 
 // formats lists the supported formats, for messages.
@@ -89,6 +96,16 @@ func (n noDriver) open(context.Context, *fetch.Cache, *Distro, string, Keys, Mir
 func (n noDriver) payload(*Distro, string, Keys) packages.Payload { return failPayload{n.err} }
 func (noDriver) libraryDirs(*Distro) []string                     { return nil }
 func (noDriver) localCA() (string, string)                        { return "", "" }
+func (n noDriver) grammar() packages.Grammar                      { return failGrammar{n.err} }
+func (noDriver) purl() packages.PurlSpelling                      { return packages.PurlSpelling{} }
+
+// failGrammar accepts nothing.
+type failGrammar struct{ err error }
+
+func (f failGrammar) CheckName(string) error    { return f.err }
+func (f failGrammar) CheckVersion(string) error { return f.err }
+func (f failGrammar) CheckArch(string) error    { return f.err }
+func (f failGrammar) CheckPattern(string) error { return f.err }
 
 // failPayload reads no package file.
 type failPayload struct{ err error }

@@ -89,6 +89,9 @@ func (rpmDriver) payload(d *Distro, cacheDir string, keys Keys) packages.Payload
 // /etc/pki/ca-trust/source/anchors as trust anchors.
 func (rpmDriver) localCA() (string, string) { return "/etc/pki/ca-trust/source/anchors", ".pem" }
 
+func (rpmDriver) grammar() packages.Grammar   { return rpm.Grammar }
+func (rpmDriver) purl() packages.PurlSpelling { return rpm.Purl }
+
 func (rpmDriver) libraryDirs(d *Distro) []string {
 	if len(d.LibraryPath) > 0 {
 		return d.LibraryPath

@@ -178,7 +178,7 @@ func (l *Lock) check(path string) error {
 				return fmt.Errorf("lockfile %s: %s(%q) has no packages", path, where, pl.Arch)
 			}
 		}
-		if err := packages.CheckArch("", pl.Arch); err != nil || pl.Arch == "" {
+		if err := packages.AnyFormat.CheckArch(pl.Arch); err != nil || pl.Arch == "" {
 			if err == nil {
 				err = fmt.Errorf("empty")
 			}
@@ -201,16 +201,17 @@ func (l *Lock) check(path string) error {
 }
 
 // CheckPackages checks each pinned package's name, version and
-// architecture against the grammar of format ("deb", "rpm"; "" for
-// either); path names the lockfile in errors.
-func (l *Lock) CheckPackages(path, format string) error {
+// architecture against g, the grammar of the pinned distro's format
+// (packages.AnyFormat when it is not known); path names the lockfile in
+// errors.
+func (l *Lock) CheckPackages(path string, g packages.Grammar) error {
 	for pi, pl := range l.Split() {
 		where := ""
 		if len(l.Platforms) > 0 {
 			where = fmt.Sprintf("platforms[%d] ", pi)
 		}
 		for i, p := range pl.Packages {
-			if err := packages.CheckIdentity(format, p.Name, p.Version, p.Arch); err != nil {
+			if err := packages.CheckIdentity(g, p.Name, p.Version, p.Arch); err != nil {
 				return fmt.Errorf("lockfile %s: %spackages[%d] (%q): %w", path, where, i, p.Name, err)
 			}
 		}

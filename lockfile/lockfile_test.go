@@ -6,6 +6,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/distroless-dev/distroless/packages"
+	"github.com/distroless-dev/distroless/packages/deb"
 )
 
 func sample() *Lock {
@@ -81,21 +84,29 @@ func TestReadRefuses(t *testing.T) {
 }
 
 // TestCheckPackages: names, versions and architectures are checked
-// against the pinned distro's format, or both formats' when unknown.
+// against the pinned distro's format's grammar, or what any format
+// allows when it is unknown.
 func TestCheckPackages(t *testing.T) {
 	l := sample()
-	for _, format := range []string{"", "deb"} {
-		if err := l.CheckPackages("app.lock", format); err != nil {
-			t.Errorf("format %q: %v", format, err)
+	for _, g := range []packages.Grammar{packages.AnyFormat, deb.Grammar} {
+		if err := l.CheckPackages("app.lock", g); err != nil {
+			t.Errorf("grammar %T: %v", g, err)
 		}
 	}
+	l.Packages[0].Name = "PyYAML"
+	if err := l.CheckPackages("app.lock", packages.AnyFormat); err != nil {
+		t.Errorf("an upper-case name, no format known: %v", err)
+	}
+	if err := l.CheckPackages("app.lock", deb.Grammar); err == nil || !strings.Contains(err.Error(), "not a Debian package name") {
+		t.Errorf("an upper-case name in a Debian lockfile: %v", err)
+	}
 	l.Packages[0].Name = "../../etc/passwd"
-	if err := l.CheckPackages("app.lock", "deb"); err == nil || !strings.Contains(err.Error(), `lockfile app.lock: packages[0] ("../../etc/passwd")`) {
+	if err := l.CheckPackages("app.lock", deb.Grammar); err == nil || !strings.Contains(err.Error(), `lockfile app.lock: packages[0] ("../../etc/passwd")`) {
 		t.Errorf("a path for a name: %v", err)
 	}
 	l = sample()
 	l.Packages[0].Version = "1.0/../x"
-	if err := l.CheckPackages("app.lock", ""); err == nil || !strings.Contains(err.Error(), "version") {
+	if err := l.CheckPackages("app.lock", packages.AnyFormat); err == nil || !strings.Contains(err.Error(), "version") {
 		t.Errorf("a path for a version: %v", err)
 	}
 }
@@ -176,9 +187,12 @@ func TestPlatforms(t *testing.T) {
 			}
 		})
 	}
-	bad, _ := Merge([]*Lock{sample(), arm})
+	bad, err := Merge([]*Lock{sample(), arm})
+	if err != nil {
+		t.Fatal(err)
+	}
 	bad.Platforms[1].Packages = []Package{{Name: "../../etc", Version: "1", Arch: "arm64"}}
-	if err := bad.CheckPackages("m.lock", "deb"); err == nil || !strings.Contains(err.Error(), `platforms[1] packages[0] ("../../etc")`) {
+	if err := bad.CheckPackages("m.lock", deb.Grammar); err == nil || !strings.Contains(err.Error(), `platforms[1] packages[0] ("../../etc")`) {
 		t.Errorf("CheckPackages: %v", err)
 	}
 }

@@ -6,9 +6,12 @@
 // requirement (Index.Satisfiers). Version ordering, architecture rules and
 // dependency syntax stay inside the format's own package.
 //
-// names.go holds each format's grammar of package names, versions and
-// architectures (CheckName, CheckVersion, CheckArch, CheckPattern), which
-// the indexes, the lockfile reader and the profile loader apply where
-// names enter, and Identity/Identifier, through which the assembler checks
-// that a package file says of itself what its index entry said.
+// Grammar is a format's spelling of package names, versions and
+// architectures; each format's package has its own (deb.Grammar,
+// rpm.Grammar), which the indexes, the lockfile reader and the profiles
+// (through the distro's driver) apply where names enter. AnyFormat is
+// what every format's grammar lies within, for where no format is known
+// yet. PurlSpelling is how a format names its packages in a purl, for the
+// SBOM. Identity/Identifier is how the assembler checks that a package
+// file says of itself what its index entry said.
 package packages

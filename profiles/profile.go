@@ -61,6 +61,8 @@ type Profile struct {
 	// the image's own interpreters, as Debian's py3compile does at install
 	// time; the .pyc files go into the same layer.
 	PythonBytecode bool `yaml:"python-bytecode"`
+
+	file string // the file Decode read, for errors
 }
 
 // Template makes one profile file serve a family of names.
@@ -139,17 +141,22 @@ func (r *PruneRule) UnmarshalYAML(n *yaml.Node) error {
 // placeholder is a {var} a template or alias fills in.
 var placeholder = regexp.MustCompile(`\{[A-Za-z0-9_-]+\}`)
 
-// checkNames checks the package names a profile gives (packages, any,
-// prune) against its format's grammar (either format's for a profile
-// without one); a placeholder counts as a digit.
-func (p *Profile) checkNames(file string) error {
+// CheckNames checks the package names a profile gives (packages, any,
+// prune) against g; a placeholder counts as a digit. Decode checks them
+// against packages.AnyFormat; the format's own grammar is checked where
+// the profile meets a distro (the distro's driver has it).
+func (p *Profile) CheckNames(g packages.Grammar) error {
+	file := p.file
+	if file == "" {
+		file = p.Name
+	}
 	check := func(where string, line int, s string, pattern bool) error {
 		s = placeholder.ReplaceAllString(s, "0")
 		var err error
 		if pattern {
-			err = packages.CheckPattern(p.Format, s)
+			err = g.CheckPattern(s)
 		} else {
-			err = packages.CheckName(p.Format, s)
+			err = g.CheckName(s)
 		}
 		if err != nil {
 			return fmt.Errorf("profile %s: line %d: %s: %w", file, line, where, err)
@@ -231,7 +238,8 @@ func Decode(name string, data []byte) (*Profile, error) {
 			return nil, fmt.Errorf("profile %s: packages[%d]: give exactly one of name or any", name, i)
 		}
 	}
-	if err := p.checkNames(name); err != nil {
+	p.file = name
+	if err := p.CheckNames(packages.AnyFormat); err != nil {
 		return nil, err
 	}
 	for i, f := range p.Files {

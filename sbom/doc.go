@@ -8,7 +8,9 @@
 // copyright file, requirements, provides), its download URL and sha256.
 // The document has one package (component) per installed package, with
 // version, architecture, purl (pkg:deb/debian/NAME@VERSION?arch=…&distro=
-// debian-13, pkg:rpm/ID/NAME@V-R?arch=…&distro=ID-VERSION), supplier,
+// debian-13, pkg:rpm/ID/NAME@V-R?arch=…&distro=ID-VERSION; the purl type,
+// default namespace and epoch rule are the format's, Distro.Purl, which
+// the format's driver gives), supplier,
 // download location, the package file's sha256 and its license as an
 // SPDX expression (packages.License, which the format's Describer works
 // out: Debian's copyright file, rpm's License header); one package for the

@@ -104,6 +104,9 @@ func (a Added) manifest() (string, string) {
 type Distro struct {
 	Name   string // the distro's name in distroless (trixie, fedora-41)
 	Format string // deb or rpm
+	// Purl is how the format names its packages in a purl (the format's
+	// driver gives it).
+	Purl packages.PurlSpelling
 	// OSRelease is the os-release the image gets (ID, VERSION_ID,
 	// PRETTY_NAME are used).
 	OSRelease map[string]string
@@ -235,10 +238,7 @@ func depNames(ds []packages.Dep) []string {
 func distroID(img *Image) string {
 	id := strings.ToLower(strings.TrimSpace(img.Distro.OSRelease["ID"]))
 	if id == "" {
-		if img.Distro.Format == packages.FormatRPM {
-			return "rpm"
-		}
-		return "debian"
+		return img.Distro.Purl.Namespace
 	}
 	return id
 }
@@ -255,23 +255,22 @@ func distroQualifier(img *Image) string {
 
 // purlOf is a package's purl.
 func purlOf(img *Image, p *Package) (string, error) {
+	sp := img.Distro.Purl
+	if sp.Type == "" {
+		return "", fmt.Errorf("distro %s: package format %q has no purl type here", img.Distro.Name, img.Distro.Format)
+	}
 	q := packageurl.Qualifiers{{Key: "arch", Value: p.Arch}}
-	switch img.Distro.Format {
-	case packages.FormatDeb:
-		q = append(q, packageurl.Qualifier{Key: "distro", Value: distroQualifier(img)})
-		return packageurl.NewPackageURL(packageurl.TypeDebian, distroID(img), p.Name, p.Version, q, "").ToString(), nil
-	case packages.FormatRPM:
-		v := p.Version
+	v := p.Version
+	if sp.EpochQualifier {
 		if e, rest, ok := strings.Cut(v, ":"); ok {
 			v = rest
 			if e != "0" {
 				q = append(q, packageurl.Qualifier{Key: "epoch", Value: e})
 			}
 		}
-		q = append(q, packageurl.Qualifier{Key: "distro", Value: distroQualifier(img)})
-		return packageurl.NewPackageURL(packageurl.TypeRPM, distroID(img), p.Name, v, q, "").ToString(), nil
 	}
-	return "", fmt.Errorf("distro %s: package format %q has no purl type here", img.Distro.Name, img.Distro.Format)
+	q = append(q, packageurl.Qualifier{Key: "distro", Value: distroQualifier(img)})
+	return packageurl.NewPackageURL(sp.Type, distroID(img), p.Name, v, q, "").ToString(), nil
 }
 
 // imagePurl is the image's purl: pkg:oci/NAME@DIGEST?arch=….

@@ -25,6 +25,14 @@ const testDigest = "sha256:14dd8eed8a6a7db4f8ba31baaefe97736e1101240a84444c6e893
 
 var refRE = regexp.MustCompile(`LicenseRef-[A-Za-z0-9.-]+`)
 
+// The purl spellings of the two formats, as their drivers give them
+// (packages/deb's and packages/rpm's Purl; sbom's tests import no
+// format).
+var (
+	debPurl = packages.PurlSpelling{Type: "deb", Namespace: "debian"}
+	rpmPurl = packages.PurlSpelling{Type: "rpm", Namespace: "rpm", EpochQualifier: true}
+)
+
 func atom(n string) packages.Dep {
 	return packages.Dep{Kind: packages.DepAtom, Atom: packages.Atom{Name: n}}
 }
@@ -42,7 +50,7 @@ func debImage(t testing.TB) *Image {
 		Text: "This is the Debian GNU/Linux prepackaged version of the GNU compiler collection,\ncontaining Ada, C, C++, D, Fortran 95, Go, Objective-C, Objective-C++, and\nModula-2 compilers, documentation, and support libraries.\n"}}}
 	return &Image{
 		Name: "python3.13", Digest: testDigest, Arch: "amd64", Created: time.Unix(1700000000, 0), ToolVersion: "v1.2.3",
-		Distro:  Distro{Name: "trixie", Format: "deb", OSRelease: map[string]string{"ID": "debian", "VERSION_ID": "13", "PRETTY_NAME": "Distroless (Debian 13)"}},
+		Distro:  Distro{Name: "trixie", Format: "deb", Purl: debPurl, OSRelease: map[string]string{"ID": "debian", "VERSION_ID": "13", "PRETTY_NAME": "Distroless (Debian 13)"}},
 		Indexes: []Index{{URL: "https://deb.example/dists/trixie/InRelease", SHA256: strings.Repeat("a", 64)}, {URL: "https://deb.example/dists/trixie/main/binary-amd64/Packages.xz", SHA256: strings.Repeat("b", 64)}},
 		Packages: []Package{
 			{Name: "zlib1g", Version: "1:1.3.dfsg+really1.3.1-1+deb13u1", Arch: "amd64", URL: "https://deb.example/pool/main/z/zlib/zlib1g.deb", SHA256: strings.Repeat("1", 64), Layer: "base",
@@ -248,7 +256,7 @@ func TestCycloneDXDocument(t *testing.T) {
 // without it, and the distro's os-release ID as namespace.
 func TestRPMPurl(t *testing.T) {
 	img := &Image{Name: "base", Digest: testDigest, Arch: "x86_64", Created: time.Unix(0, 0),
-		Distro: Distro{Name: "rocky-9", Format: "rpm", OSRelease: map[string]string{"ID": "rocky", "VERSION_ID": "9.5"}},
+		Distro: Distro{Name: "rocky-9", Format: "rpm", Purl: rpmPurl, OSRelease: map[string]string{"ID": "rocky", "VERSION_ID": "9.5"}},
 		Packages: []Package{
 			{Name: "openssl-libs", Version: "1:3.2.2-6.el9_5", Arch: "x86_64", SHA256: strings.Repeat("1", 64), URL: "https://rpm.example/openssl-libs.rpm",
 				Description: packages.Description{Supplier: "Rocky Enterprise Software Foundation", License: packages.License{Expression: "Apache-2.0"}}},
@@ -312,7 +320,7 @@ func TestMarshalRefuses(t *testing.T) {
 		}
 	}
 	img = debImage(t)
-	img.Distro.Format = "apk"
+	img.Distro.Format, img.Distro.Purl = "apk", packages.PurlSpelling{}
 	if _, err := Marshal(img, SPDX); err == nil {
 		t.Error("a format without a purl type was accepted")
 	}

@@ -66,11 +66,11 @@ func parseStanza(stanza []byte, mirror, origin, arch string) (*debPkg, error) {
 	fail := func(format string, args ...any) (*debPkg, error) {
 		return nil, fmt.Errorf("package %s: %s", name, fmt.Sprintf(format, args...))
 	}
-	if err := packages.CheckDebName(name); err != nil {
+	if err := CheckName(name); err != nil {
 		return fail("refused: %v", err)
 	}
 	verStr := strings.TrimSpace(v["Version"])
-	if err := packages.CheckDebVersion(verStr); err != nil {
+	if err := CheckVersion(verStr); err != nil {
 		return fail("refused: %v", err)
 	}
 	ver, err := version.Parse(verStr)
@@ -89,7 +89,7 @@ func parseStanza(stanza []byte, mirror, origin, arch string) (*debPkg, error) {
 	if p.Arch == "" {
 		return fail("no Architecture")
 	}
-	if err := packages.CheckDebArch(p.Arch); err != nil {
+	if err := CheckArch(p.Arch); err != nil {
 		return fail("refused: %v", err)
 	}
 	if p.Location == "" {

@@ -40,7 +40,7 @@ func (p Payload) Describe(file string) (packages.Description, error) {
 		return d, fmt.Errorf("%s: control file: %v", file, err)
 	}
 	name := strings.TrimSpace(v["Package"])
-	if err := packages.CheckName(packages.FormatDeb, name); err != nil {
+	if err := CheckName(name); err != nil {
 		return d, fmt.Errorf("%s: control file: %v", file, err)
 	}
 	d.Supplier = oneLine(v["Maintainer"])

@@ -24,12 +24,12 @@ func FuzzParseStanza(f *testing.F) {
 		// What the index accepts, and what a control file may say of
 		// itself, has a valid identity.
 		if d, err := parseStanza(stanza, "http://m", "s", "amd64"); err == nil {
-			if err := packages.CheckIdentity("deb", d.pkg.Name, d.pkg.Version, d.pkg.Arch); err != nil {
+			if err := packages.CheckIdentity(Grammar, d.pkg.Name, d.pkg.Version, d.pkg.Arch); err != nil {
 				t.Fatalf("accepted %q %q %q: %v", d.pkg.Name, d.pkg.Version, d.pkg.Arch, err)
 			}
 		}
 		if id, err := controlIdentity(stanza); err == nil {
-			if err := packages.CheckIdentity("deb", id.Name, id.Version, id.Arch); err != nil {
+			if err := packages.CheckIdentity(Grammar, id.Name, id.Version, id.Arch); err != nil {
 				t.Fatalf("control identity %+v accepted: %v", id, err)
 			}
 		}

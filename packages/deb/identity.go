@@ -32,7 +32,7 @@ func controlIdentity(b []byte) (packages.Identity, error) {
 		Version: strings.TrimSpace(v["Version"]),
 		Arch:    strings.TrimSpace(v["Architecture"]),
 	}
-	if err := packages.CheckIdentity(packages.FormatDeb, id.Name, id.Version, id.Arch); err != nil {
+	if err := packages.CheckIdentity(Grammar, id.Name, id.Version, id.Arch); err != nil {
 		return packages.Identity{}, fmt.Errorf("control file: %v", err)
 	}
 	return id, nil

@@ -180,7 +180,7 @@ func (ix *Index) Names() []string {
 				st := f.sc.sortedName(i)
 				if ix.archOK(f.sc.archOf(st)) {
 					n := f.sc.nameOf(st)
-					if packages.CheckDebName(string(n)) != nil {
+					if CheckName(string(n)) != nil {
 						continue // refused when parsed; never offered
 					}
 					if len(names) == 0 || names[len(names)-1] != string(n) {

@@ -137,7 +137,7 @@ func FuzzPrimary(f *testing.F) {
 			if p, err := parsePackage(data[off:end], "http://example.invalid/repo", "r"); err == nil {
 				_ = p.pkg.Depends
 				// What the index accepts has a valid identity.
-				if err := packages.CheckIdentity("rpm", p.pkg.Name, p.pkg.Version, p.pkg.Arch); err != nil {
+				if err := packages.CheckIdentity(Grammar, p.pkg.Name, p.pkg.Version, p.pkg.Arch); err != nil {
 					t.Fatalf("accepted %q %q %q: %v", p.pkg.Name, p.pkg.Version, p.pkg.Arch, err)
 				}
 			}
@@ -273,7 +273,7 @@ func FuzzPackage(f *testing.F) {
 			hd.files()
 			hd.nevra()
 			if id, err := hd.identity(); err == nil {
-				if err := packages.CheckIdentity("rpm", id.Name, id.Version, id.Arch); err != nil {
+				if err := packages.CheckIdentity(Grammar, id.Name, id.Version, id.Arch); err != nil {
 					t.Fatalf("identity %+v accepted: %v", id, err)
 				}
 			}

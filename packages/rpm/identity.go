@@ -33,16 +33,16 @@ func (h *rpmHeaders) identity() (packages.Identity, error) {
 		evr.Epoch = fmt.Sprint(e[0])
 	}
 	name, arch := hd.GetTag(tagName).String(), hd.GetTag(tagArch).String()
-	if err := packages.CheckRPMName(name); err != nil {
+	if err := CheckName(name); err != nil {
 		return packages.Identity{}, fmt.Errorf("header: %v", err)
 	}
-	if err := packages.CheckRPMVersionParts(evr.Epoch, evr.Version, evr.Release); err != nil {
+	if err := CheckVersionParts(evr.Epoch, evr.Version, evr.Release); err != nil {
 		return packages.Identity{}, fmt.Errorf("header: %v", err)
 	}
 	if evr.Release == "" {
 		return packages.Identity{}, fmt.Errorf("header: no release")
 	}
-	if err := packages.CheckRPMArch(arch); err != nil {
+	if err := CheckArch(arch); err != nil {
 		return packages.Identity{}, fmt.Errorf("header: %v", err)
 	}
 	return packages.Identity{Name: name, Version: evr.String(), Arch: arch}, nil

@@ -585,7 +585,7 @@ func (ix *Index) Names() []string {
 			for i := 0; i < rf.sc.n; i++ {
 				j := rf.sc.sortedName(i)
 				if ix.archOK(rf.sc.arch(j)) {
-					if n := rf.sc.name(j); packages.CheckRPMName(n) == nil && (len(names) == 0 || names[len(names)-1] != n) {
+					if n := rf.sc.name(j); CheckName(n) == nil && (len(names) == 0 || names[len(names)-1] != n) {
 						names = append(names, n)
 					}
 				}

@@ -8,8 +8,9 @@ import (
 	"github.com/distroless-dev/distroless/packages/rpm/rpmtest"
 )
 
-// The test repositories, built once per test run (rpmbuild, createrepo_c
-// and gpg take a few seconds) and removed at the end.
+// The test repositories, copied once per test run from the build
+// rpmtest.BuildShared keeps (rpmbuild, createrepo_c and gpg take tens of
+// seconds of CPU) and removed at the end.
 var (
 	fixtureOnce sync.Once
 	fixture     *rpmtest.Fixture
@@ -36,7 +37,7 @@ func needFixture(t testing.TB) *rpmtest.Fixture {
 		}
 		fixtureDir, fixtureErr = os.MkdirTemp("", "distroless-rpmtest-")
 		if fixtureErr == nil {
-			fixture, fixtureErr = rpmtest.Build(fixtureDir)
+			fixture, fixtureErr = rpmtest.BuildShared(fixtureDir)
 		}
 	})
 	if fixtureErr != nil {

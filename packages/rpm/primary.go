@@ -113,14 +113,14 @@ func convertPackage(x *xmlPackage, base, origin string) (*rpmPkg, error) {
 	if x.Type != "" && x.Type != "rpm" {
 		return fail("type %q is not rpm", x.Type)
 	}
-	if err := packages.CheckRPMName(name); err != nil {
+	if err := CheckName(name); err != nil {
 		return fail("refused: %v", err)
 	}
 	evr := EVR{Epoch: strings.TrimSpace(x.Version.Epoch), Version: strings.TrimSpace(x.Version.Ver), Release: strings.TrimSpace(x.Version.Rel)}
 	if evr.Version == "" || evr.Release == "" {
 		return fail("no version or release")
 	}
-	if err := packages.CheckRPMVersionParts(evr.Epoch, evr.Version, evr.Release); err != nil {
+	if err := CheckVersionParts(evr.Epoch, evr.Version, evr.Release); err != nil {
 		return fail("refused: %v", err)
 	}
 	if _, err := ParseEVR(evr.String()); err != nil {
@@ -138,7 +138,7 @@ func convertPackage(x *xmlPackage, base, origin string) (*rpmPkg, error) {
 	if p.Arch == "" {
 		return fail("no arch")
 	}
-	if err := packages.CheckRPMArch(p.Arch); err != nil {
+	if err := CheckArch(p.Arch); err != nil {
 		return fail("refused: %v", err)
 	}
 	if t := strings.TrimSpace(x.Checksum.Type); t != "sha256" {
