@@ -99,9 +99,13 @@ func memoImageOf(cache DerivedCache, sp *spool, e memoEntry) (v1.Image, error) {
 	if len(cfg.RootFS.DiffIDs) != len(m.Layers) || len(m.Layers) != len(e.Report.Layers) {
 		return nil, fmt.Errorf("layer count")
 	}
-	mi := &memoImage{manifest: e.Manifest, config: e.Config, mediaType: m.MediaType, layers: map[v1.Hash]*memLayer{}}
-	// The layers are read (and their digests checked) side by side.
-	got := make([]*memLayer, len(m.Layers))
+	mi := &memoImage{manifest: e.Manifest, config: e.Config, mediaType: m.MediaType, layers: map[v1.Hash]partial.CompressedLayer{}}
+	// With a StreamCache, each layer entry's header is checked here and its
+	// bytes are read (their digest checked) only when they are wanted: a
+	// gen whose output already holds the image never reads them. Otherwise
+	// the layers are read now, side by side.
+	sc, lazy := cache.(StreamCache)
+	got := make([]partial.CompressedLayer, len(m.Layers))
 	var wg sync.WaitGroup
 	for i, d := range m.Layers {
 		c := Gzip
@@ -110,19 +114,27 @@ func memoImageOf(cache DerivedCache, sp *spool, e memoEntry) (v1.Image, error) {
 		} else if d.MediaType != types.OCILayer {
 			return nil, fmt.Errorf("media type %s", d.MediaType)
 		}
+		if lazy {
+			if layerEntryHolds(sc, c, cfg.RootFS.DiffIDs[i], e.Report.Layers[i].TarSize, d.Digest, d.Size) {
+				got[i] = &lazyLayer{cache: cache, sp: sp, c: c, diffID: cfg.RootFS.DiffIDs[i], tarSize: e.Report.Layers[i].TarSize,
+					digest: d.Digest, size: d.Size, mediaType: d.MediaType}
+			}
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got[i] = layerEntry(cache, sp, c, cfg.RootFS.DiffIDs[i], e.Report.Layers[i].TarSize)
+			if l := layerEntry(cache, sp, c, cfg.RootFS.DiffIDs[i], e.Report.Layers[i].TarSize); l != nil && l.digest == d.Digest && l.size == d.Size {
+				got[i] = l
+			}
 		}()
 	}
 	wg.Wait()
 	for i, d := range m.Layers {
-		l := got[i]
-		if l == nil || l.digest != d.Digest || l.size != d.Size {
+		if got[i] == nil {
 			return nil, fmt.Errorf("layer %d", i)
 		}
-		mi.layers[d.Digest] = l
+		mi.layers[d.Digest] = got[i]
 	}
 	return partial.CompressedToImage(mi)
 }
@@ -131,7 +143,7 @@ func memoImageOf(cache DerivedCache, sp *spool, e memoEntry) (v1.Image, error) {
 type memoImage struct {
 	manifest, config []byte
 	mediaType        types.MediaType
-	layers           map[v1.Hash]*memLayer
+	layers           map[v1.Hash]partial.CompressedLayer
 }
 
 func (m *memoImage) RawManifest() ([]byte, error)        { return m.manifest, nil }

@@ -20,6 +20,9 @@ need=(podman runc skopeo umoci default-jdk-headless
 need+=(xz-utils bzip2)
 # The distribution registry the push tests run (internal/registrytest).
 need+=(docker-registry)
+# The host's Python 3.11, whose standard library TestPycParallelSame
+# (assemble) compiles in one process and in several.
+need+=(python3.11)
 # qemu-user through binfmt_misc runs the arm64 and armhf images of the
 # multi-platform tests.
 need+=(qemu-user-static binfmt-support)
