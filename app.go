@@ -2,6 +2,8 @@ package distroless
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -12,6 +14,7 @@ import (
 	"github.com/distroless-dev/distroless/appdeps"
 	"github.com/distroless-dev/distroless/appdeps/python"
 	"github.com/distroless-dev/distroless/assemble"
+	"github.com/distroless-dev/distroless/attest"
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/packages"
@@ -345,4 +348,24 @@ func (in *genInput) lockedApp(o GenOptions, l *lockfile.Lock) error {
 	}
 	in.app = res
 	return nil
+}
+
+// appDependencies are the provenance's dependencies of the application
+// layer: each package by purl, with its digest.
+func appDependencies(a *AppResult) []attest.Dependency {
+	var out []attest.Dependency
+	for _, c := range a.components() {
+		d := attest.Dependency{Name: c.Source, URI: c.PURL}
+		if h, ok := strings.CutPrefix(c.Hash, "sha256:"); ok {
+			d.SHA256 = h
+		} else if alg, b64, ok := strings.Cut(c.Hash, "-"); ok {
+			raw, err := base64.StdEncoding.DecodeString(b64)
+			if err != nil {
+				continue
+			}
+			d.Digest = map[string]string{alg: hex.EncodeToString(raw)}
+		}
+		out = append(out, d)
+	}
+	return out
 }
