@@ -100,7 +100,7 @@ func listTree(t *testing.T, dir string) string {
 func good(name string) wheelSpec {
 	mod := strings.ReplaceAll(name, "-", "_")
 	return wheelSpec{name: name, version: "1.0", tag: "py3-none-any", files: map[string]string{
-		mod + "/__init__.py": "def main():\n    print('hi')\n",
+		mod + "/__init__.py":                    "def main():\n    print('hi')\n",
 		mod + "-1.0.dist-info/entry_points.txt": "[console_scripts]\n" + name + " = " + mod + ":main\n",
 		mod + "-1.0.data/scripts/tool":          "#!python -u\nprint('tool')\n",
 	}}
@@ -151,13 +151,13 @@ func TestRequirements(t *testing.T) {
 		t.Fatalf("%+v", reqs)
 	}
 	for in, want := range map[string]string{
-		"foo>=1 --hash=sha256:" + h:                  "is not pinned",
-		"foo==1":                                     "has no --hash",
-		"foo==1 --hash=md5:abc":                      "is not sha256",
-		"foo==1 --hash=sha256:" + h + " --no-binary": "option --no-binary",
-		"--index-url https://x/":                     "option --index-url",
-		"foo==1; python_version<'3' --hash=sha256:" + h: "environment markers",
-		"https://example.com/x.whl":                  "is not pinned",
+		"foo>=1 --hash=sha256:" + h: "is not pinned",
+		"foo==1":                    "has no --hash",
+		"foo==1 --hash=md5:abc":     "is not sha256",
+		"foo==1 --hash=sha256:" + h + " --no-binary":                "option --no-binary",
+		"--index-url https://x/":                                    "option --index-url",
+		"foo==1; python_version<'3' --hash=sha256:" + h:             "environment markers",
+		"https://example.com/x.whl":                                 "is not pinned",
 		"foo==1 --hash=sha256:" + h + "\nFOO==2 --hash=sha256:" + h: "line 1 already",
 	} {
 		if _, err := parseRequirements("r.txt", []byte(in)); err == nil || !strings.Contains(err.Error(), want) {
