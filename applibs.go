@@ -69,7 +69,7 @@ func findAppLibs(ctx context.Context, finder packages.FileFinder, d *distro.Dist
 	slices.Sort(names)
 	owners, err := finder.FindFiles(ctx, names)
 	if err != nil {
-		return nil, fmt.Errorf("looking up the application's libraries (%s): %w", strings.Join(names, ", "), err)
+		return nil, fmt.Errorf("looking up the application's libraries (%s): %w (--no-app-libs turns the lookup off)", strings.Join(names, ", "), err)
 	}
 	inClosure := map[string]bool{}
 	for _, p := range closure {
