@@ -159,10 +159,7 @@ func (o *Options) withApp(ctx context.Context, profile string, d *distro.Distro,
 	if app.NoLibs {
 		return r, nil
 	}
-	finder, ok := r.Index.(packages.FileFinder)
-	if !ok {
-		return nil, fmt.Errorf("%s: its index cannot say which package ships a file, so the application's libraries cannot be looked up; turn the lookup off (--no-app-libs) and add them with --add", d.Name)
-	}
+	finder, _ := r.Index.(packages.FileFinder) // nil: the lookup fails if it is needed
 	libs, err := findAppLibs(ctx, finder, d, r.Arch, pkgs, res.Sets)
 	if err != nil {
 		return nil, err
