@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -252,6 +253,27 @@ func (a *AppResult) checkLocked(lock string, pins []lockfile.App) error {
 	for _, p := range pins {
 		if !have[key(p)] {
 			return fmt.Errorf("lockfile %s pins %s %s %s (%s), which the application's inputs no longer install; remove the lockfile to resolve again", lock, p.Type, p.Name, p.Version, p.Hash)
+		}
+	}
+	return nil
+}
+
+// check refuses what cannot work, before anything is fetched.
+func (a AppOptions) check() error {
+	switch {
+	case a.PythonWheels != "" && a.PythonIndex != "":
+		return fmt.Errorf("--python-wheels and --python-index: give one source of wheels, not both")
+	case a.PythonIndex != "" && a.PythonRequirements == "":
+		return fmt.Errorf("--python-index needs --python-requirements naming what to install")
+	case a.PythonRequirements != "" && a.PythonWheels == "" && a.PythonIndex == "":
+		return fmt.Errorf("--python-requirements needs a source: --python-wheels DIR or --python-index URL")
+	}
+	for _, f := range []struct{ flag, path string }{{"--python-requirements", a.PythonRequirements}, {"--python-wheels", a.PythonWheels}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return fmt.Errorf("%s: %w", f.flag, err)
 		}
 	}
 	return nil
