@@ -22,7 +22,7 @@ import (
 // package ships each file of a component.
 type contentsFile struct {
 	url   string
-	plain string // its URL by name, when url is by hash
+	plain string       // its URL by name, when url is by hash
 	entry releaseEntry // of the variant fetched
 	kind  string       // its compression: gz, xz or ""
 }
