@@ -1,7 +1,9 @@
 package distroless
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/distroless-dev/distroless/appdeps"
 	"github.com/distroless-dev/distroless/assemble"
+	"github.com/distroless-dev/distroless/attest"
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/packages"
 )
@@ -132,5 +135,24 @@ func TestAppUsage(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "cache")); err == nil {
 		t.Errorf("a usage error made the cache")
+	}
+}
+
+// TestAppProvenance: the provenance lists the application's packages by
+// purl with their digests (a sha256 pin, and an npm integrity string).
+func TestAppProvenance(t *testing.T) {
+	res := &AppResult{Sets: []*appdeps.Set{{Name: "python", Components: []appdeps.Component{
+		{Type: "pypi", Name: "hello-app", Version: "1.0", Hash: "sha256:" + strings.Repeat("ab", 32), Source: "http://127.0.0.1/files/hello_app-1.0-py3-none-any.whl", PURL: "pkg:pypi/hello-app@1.0"},
+		{Type: "npm", Name: "left-pad", Version: "1.3.0", Hash: "sha512-" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xef}, 64)), PURL: "pkg:npm/left-pad@1.3.0"},
+	}}}}
+	b := attest.Build{Subject: "app", Digest: "sha256:" + strings.Repeat("cd", 32), Apps: appDependencies(res)}
+	data, err := attest.Provenance(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"uri":"pkg:pypi/hello-app@1.0"`, `"sha256":"` + strings.Repeat("ab", 32) + `"`, `"uri":"pkg:npm/left-pad@1.3.0"`, `"sha512":"` + strings.Repeat("ef", 64) + `"`, `"kind":"app"`} {
+		if !strings.Contains(strings.ReplaceAll(string(data), " ", ""), want) {
+			t.Errorf("provenance has no %s:\n%s", want, data)
+		}
 	}
 }
