@@ -157,6 +157,11 @@ func (o *Options) withApp(ctx context.Context, profile string, d *distro.Distro,
 		return nil, err
 	}
 	r.App = res
+	for _, set := range res.Sets {
+		for _, w := range set.Warnings {
+			o.log("%s: warning: %s", set.Name, w)
+		}
+	}
 	if app.NoLibs {
 		return r, nil
 	}
