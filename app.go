@@ -79,7 +79,16 @@ type appTarget struct {
 	Timeout  time.Duration
 }
 
-// appInstaller is one ecosystem's installer.
+// appInstaller is one ecosystem's installer. Wanted says whether the
+// options ask for it (its flags or profile fields are set); Install
+// installs for the target and returns its Set: Name as messages and why
+// show it ("python", "npm"), Files with absolute paths in the image
+// (regular files with Data, directories, symlinks), Components with
+// their purls and hashes (the lockfile, the SBOM and the provenance take
+// them as they are), Warnings gen prints. The Files of every set go into
+// one layer, appLayer; their ELF files' libraries are looked up
+// (applibs.go) whatever the installer. An installer that checks its
+// options before anything is fetched adds its case to AppOptions.check.
 type appInstaller struct {
 	Name    string
 	Wanted  func(AppOptions) bool
