@@ -172,6 +172,7 @@ type PlatformImage struct {
 	Report     *assemble.Report
 	payload    packages.Payload // the reader of its package files
 	memo       bool             // taken from the image memo
+	app        *AppResult       // its application layer's install, if any
 }
 
 // GenLayerResult describes one layer of the image.

@@ -50,7 +50,7 @@ func (o GenOptions) artifactOf(imgs []*PlatformImage, outputs []string, sc *supp
 	}
 	for i, im := range imgs {
 		b := builtImage{img: im.Image,
-			build: provenanceBuild(o, im.Distro, im.Arch, im.Plan, im.Levels, im.Indexes, im.Created)}
+			build: provenanceBuild(o, im.Distro, im.Arch, im.Plan, im.Levels, im.Indexes, im.Created, im.app)}
 		if o.provenance != nil {
 			o.provenance(&b.build)
 		}

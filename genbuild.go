@@ -284,7 +284,7 @@ func (in *genInput) platformImage(spec assemble.Spec, img v1.Image, rep *assembl
 		return nil, err
 	}
 	return &PlatformImage{Arch: in.arch, Platform: platformOf(in.arch), Image: img, Digest: d.String(), Created: spec.Created, Distro: in.distro,
-		Plan: in.plan, Levels: in.levels, Indexes: in.indexes, Resolution: in.res, Report: rep, payload: payload}, nil
+		Plan: in.plan, Levels: in.levels, Indexes: in.indexes, Resolution: in.res, Report: rep, payload: payload, app: in.app}, nil
 }
 
 // fromMemo is the input's image from the image memo, or nil when the memo
@@ -416,6 +416,9 @@ func (in *genInput) spec(o GenOptions, u User, payload packages.Payload) (assemb
 	}
 	if u.account != nil {
 		top.Accounts = append(top.Accounts, *u.account)
+	}
+	if in.app != nil {
+		spec.Layers = append(spec.Layers, in.app.layer())
 	}
 	return spec, nil
 }

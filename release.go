@@ -204,6 +204,9 @@ func profileOf(im releasefile.Image) (string, *profiles.Profile, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("image %s (line %d): %w", im.Name, im.Line, err)
 	}
+	if (&Options{Profile: p}).appOptions().wanted() {
+		return "", nil, fmt.Errorf("image %s (line %d): profile %s names an application layer (python-*), which release does not build yet; build it with gen", im.Name, im.Line, im.ProfileFile)
+	}
 	return p.Name, p, nil
 }
 

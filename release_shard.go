@@ -428,7 +428,7 @@ func (o *ReleaseOptions) releasePlatform(ctx context.Context, im releasefile.Ima
 	g := o.genOptions(rb, u, progress)
 	pi := b.imgs[0]
 	rec := platformRecord{Version: platformRecordVersion, Digest: digest, Platform: pi.Platform,
-		Build: provenanceBuild(g, pi.Distro, pi.Arch, pi.Plan, pi.Levels, pi.Indexes, pi.Created)}
+		Build: provenanceBuild(g, pi.Distro, pi.Arch, pi.Plan, pi.Levels, pi.Indexes, pi.Created, pi.app)}
 	if g.provenance != nil {
 		g.provenance(&rec.Build)
 	}

@@ -78,8 +78,9 @@ var pycEnv = []string{"PATH=/usr/bin:/bin", "PYTHONHASHSEED=0", "PYTHONDONTWRITE
 
 // pyLibDir matches the directories whose modules are compiled: a
 // version's own (usr/lib/python3.13, usr/lib64/python3.12 on RPM distros)
-// and Debian's version-independent usr/lib/python3.
-var pyLibDir = regexp.MustCompile(`^usr/lib(?:64)?/python3(?:\.(\d+))?/`)
+// and Debian's version-independent usr/lib/python3; the same under
+// usr/local (an application layer's site directory).
+var pyLibDir = regexp.MustCompile(`^usr/(?:local/)?lib(?:64)?/python3(?:\.(\d+))?/`)
 
 // pyInterp matches the interpreters: usr/bin/python3.13…
 var pyInterp = regexp.MustCompile(`^usr/bin/python3\.(\d+)$`)
@@ -98,7 +99,9 @@ func (t *tree) pythonSources() map[string][]string {
 	slices.Sort(interps)
 	out := map[string][]string{}
 	for p, n := range t.layers[t.cur] {
-		if n.owner == generatedOwner || !strings.HasSuffix(p, ".py") {
+		// Generated files are not compiled, but for those under
+		// /usr/local: an application layer's installed modules.
+		if n.owner == generatedOwner && !strings.HasPrefix(p, "usr/local/") || !strings.HasSuffix(p, ".py") {
 			continue
 		}
 		if n.typ == tar.TypeSymlink {

@@ -26,6 +26,9 @@ need+=(python3.11)
 # qemu-user through binfmt_misc runs the arm64 and armhf images of the
 # multi-platform tests.
 need+=(qemu-user-static binfmt-support)
+# The application-layer tests build wheels with the host's python3 (a pure
+# one, and a C extension linked against libyaml).
+need+=(python3-dev python3-setuptools python3-wheel libyaml-dev)
 missing=()
 for pkg in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -12,7 +12,8 @@ import (
 var formats = []string{Module + "/packages/deb", Module + "/packages/rpm"}
 
 // TestFormatNeutral: the resolver, the profiles, the assembler, the
-// SBOM, the attestations and the publish stage know no package format,
+// SBOM, the attestations, the publish stage and the application layer's
+// installers (appdeps) know no package format,
 // directly or through another package of this module. (The format's
 // Describer reads licenses for the SBOM, in packages/deb and
 // packages/rpm.)
@@ -31,7 +32,8 @@ func TestFormatNeutral(t *testing.T) {
 		pkg   string
 		tests bool // its own test files count too
 	}{{"resolver", false}, {"profiles", true}, {"assemble", true},
-		{"sbom", true}, {"attest", true}, {"publish", true}} {
+		{"sbom", true}, {"attest", true}, {"publish", true},
+		{"appdeps", true}, {"appdeps/python", true}} {
 		pkg := c.pkg
 		deps, err := Deps(root, Module+"/"+pkg, c.tests)
 		if err != nil {
