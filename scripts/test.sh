@@ -23,6 +23,9 @@ need+=(docker-registry)
 # qemu-user through binfmt_misc runs the arm64 and armhf images of the
 # multi-platform tests.
 need+=(qemu-user-static binfmt-support)
+# npm: appdeps/npm's real-registry test compares its tree with npm ci's
+# (a host whose npm comes with another nodejs package keeps it).
+command -v npm >/dev/null || need+=(npm)
 missing=()
 for pkg in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

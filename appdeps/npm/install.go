@@ -142,7 +142,15 @@ func Install(ctx context.Context, o Options) (*appdeps.Set, error) {
 			bundled = append(bundled, n)
 			continue
 		}
-		src, err := sourceURL(e.Resolved, registry)
+		resolved := e.Resolved
+		if resolved == "" && e.Version != "" {
+			// npm's omit-lockfile-registry-resolved: a registry package
+			// without its URL is fetched from the registry's usual place.
+			if resolved, err = registryTarball(n, registry); err != nil {
+				return fail(fmt.Errorf("%s: %w", n.loc, err))
+			}
+		}
+		src, err := sourceURL(resolved, registry)
 		if err != nil {
 			return fail(fmt.Errorf("%s (%s@%s): %w", n.loc, n.name, e.Version, err))
 		}
@@ -188,6 +196,31 @@ func sourceURL(resolved string, registry *url.URL) (string, error) {
 		return r.String(), nil
 	}
 	return u.String(), nil
+}
+
+// registryTarball is where a registry keeps a package's tarball:
+// <registry>/<name>/-/<unscoped name>-<version>.tgz.
+func registryTarball(n *node, registry *url.URL) (string, error) {
+	name := n.e.Name
+	if name == "" {
+		name = n.name
+	}
+	if err := checkName(name); err != nil {
+		return "", err
+	}
+	v := n.e.Version
+	if strings.Trim(v, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+-") != "" || strings.HasPrefix(v, ".") {
+		return "", fmt.Errorf("no resolved URL, and version %q is not a registry version", v)
+	}
+	base := DefaultRegistry
+	if registry != nil {
+		base = registry.String()
+	}
+	_, short, ok := strings.Cut(name, "/")
+	if !ok {
+		short = name
+	}
+	return base + name + "/-/" + short + "-" + v + ".tgz", nil
 }
 
 // fetchAll gets every tarball (from the cache, or downloaded), verifies

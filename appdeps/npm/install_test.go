@@ -368,6 +368,34 @@ func TestRegistryRewrite(t *testing.T) {
 	if _, ok := filesOf(s)["/app/node_modules/a/package.json"]; !ok {
 		t.Error("a not installed")
 	}
+
+	// Without a resolved URL (npm's omit-lockfile-registry-resolved), a
+	// package comes from the registry's usual place; an alias by its
+	// real name.
+	sdata := tgz(t, pkgJSON("@s/real", "2.0.0-rc.1", ""))
+	_, sin := reg.add("/mirror/@s/real/-/real-2.0.0-rc.1.tgz", sdata)
+	lock = lockJSON(t, 3, map[string]lockPkg{
+		"node_modules/a":     {"version": "1.0.0", "integrity": in},
+		"node_modules/alias": {"name": "@s/real", "version": "2.0.0-rc.1", "integrity": sin},
+	})
+	s, err = install(t, newCache(t), lock, func(o *Options) { o.Registry = reg.URL + "/mirror/" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range s.Components {
+		got = append(got, c.PURL+" "+strings.TrimPrefix(c.Source, reg.URL))
+	}
+	if want := "pkg:npm/%40s/real@2.0.0-rc.1 /mirror/@s/real/-/real-2.0.0-rc.1.tgz pkg:npm/a@1.0.0 /mirror/a/-/a-1.0.0.tgz"; strings.Join(got, " ") != want {
+		t.Errorf("got %q, want %q", strings.Join(got, " "), want)
+	}
+	if _, ok := filesOf(s)["/app/node_modules/alias/package.json"]; !ok {
+		t.Error("the alias is not at its folder")
+	}
+	lock = lockJSON(t, 3, map[string]lockPkg{"node_modules/a": {"version": "../../x", "integrity": in}})
+	if _, err := install(t, newCache(t), lock, nil); err == nil || !strings.Contains(err.Error(), `version "../../x" is not a registry version`) {
+		t.Errorf("bad version: %v", err)
+	}
 }
 
 func TestAppDir(t *testing.T) {
