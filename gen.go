@@ -206,6 +206,8 @@ type genInput struct {
 	res    *Resolution // nil from a lockfile
 	// indexes are the signed index files the packages came from.
 	indexes []packages.IndexFile
+	// app is the application layer's install (app.go), nil for none.
+	app *AppResult
 }
 
 // Gen builds the image of a profile and writes it to the output: one
@@ -980,7 +982,7 @@ func genPlans(ctx context.Context, profile string, o GenOptions) ([]*genInput, e
 	var ins []*genInput
 	for _, r := range rs {
 		in := &genInput{distro: r.Distro, keys: r.Keys, arch: r.Arch, plan: r.Plan, cache: r.Cache, res: r,
-			levels: make([][]*packages.Package, len(r.Result.Levels)), indexes: r.Index.Sources()}
+			levels: make([][]*packages.Package, len(r.Result.Levels)), indexes: r.Index.Sources(), app: r.App}
 		for _, s := range r.Result.Packages {
 			in.levels[s.Level] = append(in.levels[s.Level], s.Pkg)
 		}
@@ -1085,6 +1087,11 @@ func lockPlan(profile string, l *lockfile.Lock, o GenOptions) (*genInput, error)
 	if len(o.Add) > 0 || len(o.Exclude) > 0 {
 		return nil, fmt.Errorf("--add and --exclude change the closure, which lockfile %s pins; remove the lockfile to resolve again", o.Lock)
 	}
+	for _, lp := range l.Packages {
+		if lp.Layer == appLibsLevel {
+			o.appLibs = append(o.appLibs, lp.Name)
+		}
+	}
 	plan, err := o.expand(l.Profile, ix, d)
 	if err != nil {
 		return nil, fmt.Errorf("lockfile %s: %w", o.Lock, err)
@@ -1103,6 +1110,9 @@ func lockPlan(profile string, l *lockfile.Lock, o GenOptions) (*genInput, error)
 			return nil, fmt.Errorf("lockfile %s: package %s is in layer %q, which profile %s does not have", o.Lock, lp.Name, lp.Layer, plan.Name)
 		}
 		in.levels[at] = append(in.levels[at], ix.pkgs[i])
+	}
+	if err := in.lockedApp(o, l); err != nil {
+		return nil, err
 	}
 	return in, nil
 }
@@ -1219,6 +1229,9 @@ func (in *genInput) spec(o GenOptions, u imageUser, payload packages.Payload) (a
 	}
 	if u.account != nil {
 		top.Accounts = append(top.Accounts, *u.account)
+	}
+	if in.app != nil {
+		spec.Layers = append(spec.Layers, in.app.layer())
 	}
 	return spec, nil
 }

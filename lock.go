@@ -18,6 +18,9 @@ func (r *Resolution) Lock() *lockfile.Lock {
 			SHA256: p.SHA256, Size: p.Size, Path: p.Location, URL: p.URL,
 		})
 	}
+	if r.App != nil {
+		l.App = r.App.lockApp()
+	}
 	return l
 }
 

@@ -61,11 +61,12 @@ func (o *Options) resolutionKey(profile string, d *distro.Distro, keys distro.Ke
 		Tool, Profile, Arch string
 		File                *profiles.Profile
 		Add, Exclude        []string
+		AppLibs             []string `json:",omitempty"`
 		NoPrune             bool
 		Distro              *distro.Distro
 		Keys                []string
 		Sources             []packages.IndexFile
-	}{Tool: id, Profile: profile, Arch: o.arch(), File: o.Profile, Add: o.Add, Exclude: o.Exclude, NoPrune: o.NoPrune,
+	}{Tool: id, Profile: profile, Arch: o.arch(), File: o.Profile, Add: o.Add, Exclude: o.Exclude, AppLibs: o.appLibs, NoPrune: o.NoPrune,
 		Distro: d, Sources: sources}
 	for _, e := range keys {
 		k.Keys = append(k.Keys, hex.EncodeToString(e.PrimaryKey.Fingerprint))

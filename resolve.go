@@ -48,6 +48,13 @@ type Options struct {
 	// Add names packages added to the profile's top level; Exclude names
 	// packages pruned from the closure (the ELF check of gen still applies).
 	Add, Exclude []string
+	// App names the application's dependencies (Python wheels, npm
+	// packages) installed into the image's application layer, and
+	// whether the libraries they need are added (app.go).
+	App AppOptions
+	// appLibs are packages added, in a level of their own below the
+	// application layer, for the libraries the application needs.
+	appLibs []string
 	// keepResolution uses and fills the resolution memo (resmemo.go):
 	// gen's resolutions.
 	keepResolution bool
@@ -102,6 +109,7 @@ func (o *Options) expand(profile string, ix packages.Index, d *distro.Distro) (*
 	if err := o.checkAddExclude(d.Format); err != nil {
 		return nil, err
 	}
+	o.addAppLibs(plan)
 	top := &plan.Levels[len(plan.Levels)-1]
 	for _, name := range o.Add {
 		top.Roots = append(top.Roots, resolver.Root{Name: name})
@@ -140,6 +148,8 @@ type Resolution struct {
 	Plan   *profiles.Plan
 	Result *resolver.Result
 	Cache  *fetch.Cache
+	// App is the application layer's install, nil without one.
+	App *AppResult
 }
 
 func (o *Options) log(format string, args ...any) {
@@ -468,6 +478,15 @@ func (e *openError) Error() string { return e.err.Error() }
 func (e *openError) Unwrap() error { return e.err }
 
 func resolveOn(ctx context.Context, profile string, d *distro.Distro, o Options) (*Resolution, error) {
+	r, err := resolveClosure(ctx, profile, d, o)
+	if err != nil {
+		return nil, err
+	}
+	return o.withApp(ctx, profile, d, r)
+}
+
+// resolveClosure is resolveOn without the application layer.
+func resolveClosure(ctx context.Context, profile string, d *distro.Distro, o Options) (*Resolution, error) {
 	ix, keys, c, err := o.openIndex(ctx, d, o.keepResolution)
 	if err != nil {
 		return nil, &openError{err}

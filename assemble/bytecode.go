@@ -79,7 +79,7 @@ var pycEnv = []string{"PATH=/usr/bin:/bin", "PYTHONHASHSEED=0", "PYTHONDONTWRITE
 // pyLibDir matches the directories whose modules are compiled: a
 // version's own (usr/lib/python3.13, usr/lib64/python3.12 on RPM distros)
 // and Debian's version-independent usr/lib/python3.
-var pyLibDir = regexp.MustCompile(`^usr/lib(?:64)?/python3(?:\.(\d+))?/`)
+var pyLibDir = regexp.MustCompile(`^usr/(?:local/)?lib(?:64)?/python3(?:\.(\d+))?/`)
 
 // pyInterp matches the interpreters: usr/bin/python3.13…
 var pyInterp = regexp.MustCompile(`^usr/bin/python3\.(\d+)$`)

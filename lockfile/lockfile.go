@@ -31,6 +31,8 @@ type Lock struct {
 	Arch     string    `json:"arch,omitempty"`
 	Indexes  []Index   `json:"indexes,omitempty"`
 	Packages []Package `json:"packages,omitempty"`
+	// App pins the application layer's packages (wheels, npm tarballs).
+	App []App `json:"app,omitempty"`
 	// Several platforms (version 2): the same, per platform.
 	Platforms []Platform `json:"platforms,omitempty"`
 }
@@ -41,6 +43,18 @@ type Platform struct {
 	Arch     string    `json:"arch"`
 	Indexes  []Index   `json:"indexes"`
 	Packages []Package `json:"packages"`
+	App      []App     `json:"app,omitempty"`
+}
+
+// App is one pinned package of the application layer: its ecosystem
+// (pypi, npm), name, version, the hash of the artifact installed
+// (sha256:HEX or an npm integrity string) and where it came from.
+type App struct {
+	Type    string `json:"type"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Hash    string `json:"hash"`
+	Source  string `json:"source,omitempty"`
 }
 
 // Index is one index file (InRelease, Packages) by URL and digest.
@@ -87,7 +101,7 @@ func Merge(locks []*Lock) (*Lock, error) {
 		if l.Profile != first.Profile || l.Distro != first.Distro {
 			return nil, fmt.Errorf("merging lockfiles: %s on %s and %s on %s", first.Profile, first.Distro, l.Profile, l.Distro)
 		}
-		m.Platforms = append(m.Platforms, Platform{Arch: l.Arch, Indexes: l.Indexes, Packages: l.Packages})
+		m.Platforms = append(m.Platforms, Platform{Arch: l.Arch, Indexes: l.Indexes, Packages: l.Packages, App: l.App})
 	}
 	return m, nil
 }
@@ -101,7 +115,7 @@ func (l *Lock) Split() []*Lock {
 	var out []*Lock
 	for _, p := range l.Platforms {
 		out = append(out, &Lock{Version: Version, Profile: l.Profile, Requested: l.Requested, Distro: l.Distro,
-			Arch: p.Arch, Indexes: p.Indexes, Packages: p.Packages})
+			Arch: p.Arch, Indexes: p.Indexes, Packages: p.Packages, App: p.App})
 	}
 	return out
 }

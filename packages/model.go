@@ -2,6 +2,7 @@ package packages
 
 import (
 	"archive/tar"
+	"context"
 	"io"
 	"strings"
 	"time"
@@ -228,4 +229,19 @@ type Description struct {
 // Describer is a Payload that can read a package file's Description.
 type Describer interface {
 	Describe(file string) (Description, error)
+}
+
+// FileFinder is an index that can say which packages ship a file (from
+// the distro's signed file index: Debian's Contents-ARCH).
+type FileFinder interface {
+	// FindFiles returns, for each base name asked for, every path with
+	// that base name and the names of the packages shipping it.
+	FindFiles(ctx context.Context, names []string) (map[string][]FileOwners, error)
+}
+
+// FileOwners is one path (absolute, as in the image) and the packages
+// that ship it.
+type FileOwners struct {
+	Path     string
+	Packages []string
 }

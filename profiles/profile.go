@@ -61,6 +61,14 @@ type Profile struct {
 	// the image's own interpreters, as Debian's py3compile does at install
 	// time; the .pyc files go into the same layer.
 	PythonBytecode bool `yaml:"python-bytecode"`
+	// PythonRequirements, PythonWheels and PythonIndex are gen's
+	// --python-requirements, --python-wheels and --python-index for an
+	// image of this profile file (paths relative to its directory); the
+	// flags win. AppLibs false is --no-app-libs.
+	PythonRequirements string `yaml:"python-requirements"`
+	PythonWheels       string `yaml:"python-wheels"`
+	PythonIndex        string `yaml:"python-index"`
+	AppLibs            *bool  `yaml:"app-libs"`
 }
 
 // Template makes one profile file serve a family of names.

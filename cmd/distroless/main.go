@@ -410,6 +410,8 @@ type profileFlags struct {
 	file         string
 	debug        bool
 	add, exclude []string
+	// app are the application layer's inputs (gen, resolve and why).
+	app distroless.AppOptions
 }
 
 func (pf *profileFlags) register(c *cobra.Command) {
@@ -418,6 +420,10 @@ func (pf *profileFlags) register(c *cobra.Command) {
 	f.BoolVar(&pf.debug, "debug", false, "the PROFILE-debug variant: busybox under /busybox, entrypoint unchanged")
 	f.StringArrayVar(&pf.add, "add", nil, "add a package to the profile (repeatable)")
 	f.StringArrayVar(&pf.exclude, "exclude", nil, "prune a package from the closure (repeatable; the ELF check still applies)")
+	f.StringVar(&pf.app.PythonRequirements, "python-requirements", "", "install the wheels this requirements file pins (NAME==VERSION --hash=sha256:HEX) into the application layer")
+	f.StringVar(&pf.app.PythonWheels, "python-wheels", "", "a directory of wheels: the source of --python-requirements, or without it, the wheels to install")
+	f.StringVar(&pf.app.PythonIndex, "python-index", "", "a PEP 503/691 simple index URL: the source of --python-requirements")
+	f.BoolVar(&pf.app.NoLibs, "no-app-libs", false, "do not add the packages of the libraries the application layer's ELF files need (the ELF check still applies)")
 }
 
 // args accepts a PROFILE name, or none with -f, followed by extra arguments.
@@ -437,6 +443,7 @@ func (pf *profileFlags) args(extra int) cobra.PositionalArgs {
 // apply returns the options and profile name the flags and args say.
 func (pf *profileFlags) apply(o distroless.Options, args []string) (distroless.Options, string, error) {
 	o.Add, o.Exclude = pf.add, pf.exclude
+	o.App = pf.app
 	if pf.file == "" {
 		if pf.debug {
 			if strings.HasSuffix(args[0], "-debug") {

@@ -84,6 +84,11 @@ type Index struct {
 	loadMu  sync.Mutex
 	pending []*fileJob
 	cache   *fetch.Cache
+
+	// contents are the Contents-ARCH files the suites' InRelease files
+	// list (FindFiles, contents.go); fetched from contentsCache.
+	contents      []contentsFile
+	contentsCache *fetch.Cache
 }
 
 type stanzaKey struct{ file, stanza int32 }
@@ -181,6 +186,7 @@ func Open(ctx context.Context, c *fetch.Cache, s Spec) (*Index, error) {
 	for _, j := range jobs {
 		ix.sources = append(ix.sources, packages.IndexFile{URL: j.fetchURL, SHA256: j.fetched.SHA256})
 	}
+	ix.contents, ix.contentsCache = planContents(s, rels), c
 	if s.Defer {
 		ix.pending, ix.cache = jobs, c
 		return ix, nil
