@@ -37,6 +37,11 @@ type AppOptions struct {
 	PythonRequirements string
 	PythonWheels       string
 	PythonIndex        string
+	// NpmLock is a package-lock.json (lockfileVersion 2 or 3);
+	// NpmRegistry the base URL that replaces the npm registry's in its
+	// resolved URLs; AppDir where node_modules goes (default /app; see
+	// appdeps/npm).
+	NpmLock, NpmRegistry, AppDir string
 	// NoLibs leaves the libraries the application's ELF files need to
 	// the ELF check: none is looked up or added.
 	NoLibs bool
@@ -105,6 +110,9 @@ func (o *Options) appOptions() AppOptions {
 	}
 	if a.PythonRequirements == "" && a.PythonWheels == "" && a.PythonIndex == "" {
 		a.PythonRequirements, a.PythonWheels, a.PythonIndex = rel(p.PythonRequirements), rel(p.PythonWheels), p.PythonIndex
+	}
+	if a.NpmLock == "" && a.NpmRegistry == "" && a.AppDir == "" {
+		a.NpmLock, a.NpmRegistry, a.AppDir = rel(p.NpmLock), p.NpmRegistry, p.AppDir
 	}
 	if p.AppLibs != nil && !*p.AppLibs {
 		a.NoLibs = true

@@ -1,0 +1,113 @@
+package distroless
+
+// The npm application layer end to end: a real express application and
+// sharp (a prebuilt linux-x64-gnu addon and its libvips) from the real
+// npm registry, installed by gen into the nodejs image and run by podman
+// as uid 65532.
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+const npmApp = "appdeps/npm/testdata/express"
+
+func TestGenNpmExpress(t *testing.T) {
+	integration(t)
+	t.Parallel()
+	dir := t.TempDir()
+	lock := filepath.Join(dir, "node.lock")
+	out := filepath.Join(dir, "a")
+	args := []string{"gen", "nodejs", "--distro", "debian:trixie", "--npm-lock", filepath.Join(npmApp, "package-lock.json"),
+		"--add-file", filepath.Join(npmApp, "server.js") + ":/app/server.js"}
+	stdout, stderr, code := cli(t, append(args, "--cache-dir", testCache, "--lock", lock, "--json", "-o", "oci:"+out+":node")...)
+	if code != 0 {
+		t.Fatalf("gen: exit %d\n%s", code, tail(stderr, 40))
+	}
+	var res GenResult
+	if err := decodeOne(stdout, &res); err != nil {
+		t.Fatalf("--json: %v\n%s", err, stdout)
+	}
+	if !slices.ContainsFunc(res.Warnings, func(w string) bool {
+		return strings.Contains(w, "install scripts not run") && strings.Contains(w, "sharp@0.33.5 (install: node install/check)")
+	}) {
+		t.Errorf("no warning of sharp's install script: %q", res.Warnings)
+	}
+	// The application layer is the image's last.
+	if n := len(res.Layers); n < 2 || res.Layers[n-1].Name != "app" {
+		t.Errorf("layers %+v: the last is not the application's", res.Layers)
+	}
+
+	// The lockfile pins the 83 npm packages by their integrity.
+	l, err := ReadLock(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var npmPins []string
+	for _, a := range l.App {
+		if a.Type == "npm" {
+			npmPins = append(npmPins, a.Name+"@"+a.Version)
+			if !strings.HasPrefix(a.Hash, "sha512-") || !strings.HasPrefix(a.Source, "https://registry.npmjs.org/") {
+				t.Errorf("pin %+v", a)
+			}
+		}
+	}
+	if len(npmPins) != 83 || !slices.Contains(npmPins, "express@4.21.2") || !slices.Contains(npmPins, "@img/sharp-linux-x64@0.33.5") {
+		t.Errorf("%d npm pins: %v", len(npmPins), npmPins)
+	}
+
+	// It runs: express answers, sharp's addon loads and makes a PNG, as
+	// uid 65532.
+	p := newPodman(t)
+	ref := "oci:" + out + ":node"
+	got, errOut, code := p.run(t, 5*time.Minute, "run", "--rm", "--network=none", "--user", "65532", ref, "/app/server.js")
+	want := "200 {\"hello\":\"distroless\"}\n" +
+		"200 {\"format\":\"png\",\"width\":40,\"height\":30,\"vips\":\"8.15.3\"}\n" +
+		"uid 65532\n"
+	if code != 0 || got != want {
+		t.Fatalf("podman run: exit %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, got, want, tail(errOut, 20))
+	}
+
+	// Reproducible: from the lockfile and an empty cache of its own, the
+	// same digest.
+	d2 := genDigest(t, append(args[1:], "--cache-dir", filepath.Join(dir, "fresh-cache"), "--lock", lock, "-o", "oci:"+filepath.Join(dir, "b")+":node")...)
+	if d2 != res.Digest {
+		t.Errorf("first build %s, rebuild from the lockfile and an empty cache %s", res.Digest, d2)
+	}
+
+	// A package-lock.json whose express integrity lies: refused, naming
+	// express and the mismatch, the output untouched.
+	raw, err := os.ReadFile(filepath.Join(npmApp, "package-lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pl map[string]any
+	if err := json.Unmarshal(raw, &pl); err != nil {
+		t.Fatal(err)
+	}
+	other := pl["packages"].(map[string]any)["node_modules/accepts"].(map[string]any)["integrity"]
+	pl["packages"].(map[string]any)["node_modules/express"].(map[string]any)["integrity"] = other
+	bad := filepath.Join(dir, "bad-package-lock.json")
+	b, _ := json.Marshal(pl)
+	if err := os.WriteFile(bad, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(out, "index.json"))
+	_, stderr, code = cli(t, "gen", "nodejs", "--distro", "debian:trixie", "--npm-lock", bad, "--cache-dir", testCache, "-o", "oci:"+out+":node")
+	if code == 0 {
+		t.Fatal("gen with a lying integrity succeeded")
+	}
+	for _, w := range []string{"npm: " + bad, "express@4.21.2", "integrity mismatch"} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, tail(stderr, 5))
+		}
+	}
+	if after, _ := os.ReadFile(filepath.Join(out, "index.json")); string(after) != string(before) {
+		t.Error("the failed gen changed the output")
+	}
+}
