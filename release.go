@@ -429,7 +429,7 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 
 	art, digest, b, err := o.buildImage(ctx, releaseBuild{profile: profile, file: pf, distro: im.Distro, platforms: im.Platforms,
 		user: im.User, debug: im.Debug, locks: locks, lockPath: lockPath, label: im.Key(), tags: im.Tags,
-		settings: Settings(im.Settings)}, last, progress)
+		settings: Settings(im.Settings), app: im.App}, last, progress)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -488,6 +488,7 @@ type releaseBuild struct {
 	label     string           // for progress
 	tags      []string         // where it goes (the signatures name the first's repository)
 	settings  Settings         // the release file's image settings
+	app       releasefile.App  // the image's application inputs (releaseapp.go)
 }
 
 // genOptions are the gen settings of an image of the matrix.
@@ -497,6 +498,7 @@ func (o *ReleaseOptions) genOptions(rb releaseBuild, progress func(string)) GenO
 		SBOMFormat: o.SBOMFormat, SignKey: o.SignKey, Lock: rb.lockPath, CACerts: o.caCerts, Settings: rb.settings}
 	g.Options.Profile, g.Options.Distro, g.Options.Arch = rb.file, rb.distro, ""
 	g.Options.Add, g.Options.Exclude = nil, nil
+	g.Options.App = releaseApp(o.Options.App, rb.app)
 	release, lockPath := o.path, rb.lockPath
 	g.provenance = func(b *attest.Build) {
 		// The release file and its lockfile by name: the packages the
@@ -639,6 +641,11 @@ func (o *ReleaseOptions) releaseInputs(tool string, im releasefile.Image, pf *pr
 		return "", err
 	}
 	put(string(settings))
+	app, err := releaseAppInputs(im.App, pf)
+	if err != nil {
+		return "", err
+	}
+	put(app...)
 	put(o.SBOMFormat, o.BuilderID, o.path, o.SignKey, o.Keyring)
 	put(o.Argv...)
 	for _, f := range append([]string{o.SignKey, o.Keyring}, o.caCerts...) {
