@@ -39,7 +39,7 @@ images:
 		{"npm-lock: ''", "line 4: npm-lock is empty"},
 		{"npm-lock: [a]", "npm-lock: want a string"},
 	} {
-		_, err := Decode("release.yaml", []byte("images:\n  - profile: nodejs\n    "+c.entry+"\n"))
+		_, err := Decode("release.yaml", []byte("registry: r.example.com\nimages:\n  - profile: nodejs\n    "+c.entry+"\n"))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", c.entry, err, c.want)
 		}
