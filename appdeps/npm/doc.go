@@ -18,7 +18,9 @@
 //     only when optional ones are omitted too);
 //   - an optional package whose os, cpu or libc does not fit the image's
 //     Platform is skipped with the packages only it needs (arborist's
-//     optionalSet); a required one that does not fit is an error;
+//     optionalSet); a required one that does not fit is an error
+//     (engines, which npm also checks, are not: the image's node version
+//     is the caller's to match);
 //   - a tarball's first path component is stripped and only its regular
 //     files are extracted (links, devices and FIFOs are not; directories
 //     are made for the files), a .gitignore becomes .npmignore unless one

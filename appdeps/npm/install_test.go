@@ -595,3 +595,33 @@ func TestNodeCPU(t *testing.T) {
 		t.Error("sparc accepted")
 	}
 }
+
+// TestBinConflicts: of two packages naming one bin in one node_modules,
+// the first in npm's order (shallower, then by path) gets it; a bin whose
+// target the package lacks is not linked, and its name stays free.
+func TestBinConflicts(t *testing.T) {
+	reg := newRegistry(t)
+	pkgs := map[string]lockPkg{}
+	for _, n := range []string{"alpha", "beta", "gamma"} {
+		res, in := reg.add("/"+n+".tgz", tgz(t, pkgJSON(n, "1.0.0", ""), tent{name: "package/cli.js", body: n}))
+		pkgs["node_modules/"+n] = lockPkg{"version": "1.0.0", "resolved": res, "integrity": in, "bin": map[string]string{"tool": "cli.js"}}
+	}
+	pkgs["node_modules/alpha"]["bin"] = map[string]string{"tool": "missing.js", "other": "cli.js"}
+	s, err := install(t, newCache(t), lockJSON(t, 3, pkgs), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm := filesOf(s)
+	if f := fm["/app/node_modules/.bin/tool"]; f.Link != "../beta/cli.js" {
+		t.Errorf("tool -> %q, want ../beta/cli.js", f.Link)
+	}
+	if f := fm["/app/node_modules/.bin/other"]; f.Link != "../alpha/cli.js" {
+		t.Errorf("other -> %q", f.Link)
+	}
+	if m := fm["/app/node_modules/gamma/cli.js"].Mode; m != 0o644 {
+		t.Errorf("gamma's cli.js, not linked, has mode %v", m)
+	}
+	if _, ok := fm["/app/node_modules/alpha/missing.js"]; ok {
+		t.Error("a missing bin target was made")
+	}
+}
