@@ -271,6 +271,9 @@ func fetchOne(ctx context.Context, o Options, p *pkgInstall, b *budget) error {
 			if err != nil {
 				return err
 			}
+			if err := p.matches(u); err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
 			p.u = u
 			return nil
 		}
@@ -287,9 +290,29 @@ func fetchOne(ctx context.Context, o Options, p *pkgInstall, b *budget) error {
 	if err != nil {
 		return err
 	}
+	if err := p.matches(u); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
 	p.u = u
 	if err := o.Cache.Put(key, data); err != nil {
 		return fmt.Errorf("%s: cache: %w", what, err)
+	}
+	return nil
+}
+
+// matches checks that a tarball is the package the lockfile names: its
+// package.json's name (the lockfile's name for an alias, else the
+// folder's) and version (as semver.clean reads it: no "v" or "=", no
+// spaces). An integrity that names another package's tarball would
+// otherwise install it under this one's name.
+func (p *pkgInstall) matches(u *unpacked) error {
+	name := p.n.e.Name
+	if name == "" {
+		name = p.n.name
+	}
+	clean := func(v string) string { return strings.TrimLeft(strings.TrimSpace(v), "=v") }
+	if u.pkg.Name != name || clean(u.pkg.Version) != clean(p.n.e.Version) {
+		return fmt.Errorf("the tarball holds %s@%s, not %s@%s", u.pkg.Name, u.pkg.Version, name, p.n.e.Version)
 	}
 	return nil
 }

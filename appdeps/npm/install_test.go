@@ -486,6 +486,7 @@ func TestHostile(t *testing.T) {
 		{"not json", []byte(`<html>`), "not a package-lock.json"},
 		{"not gzip", one([]byte("plain text, not a tarball"), nil), "not a gzip tarball"},
 		{"no package.json", one(tgz(t, tent{name: "package/index.js", body: "x"}), nil), "the tarball has no package.json"},
+		{"another package's tarball", one(tgz(t, pkgJSON("evil", "6.6.6", "")), nil), "the tarball holds evil@6.6.6, not x@1.0.0"},
 		{"file over dir", one(tgz(t, pkgJSON("x", "1.0.0", ""), tent{name: "package/lib", body: "f"}, tent{name: "package/lib/a.js", body: "x"}), nil),
 			`member "lib/a.js" needs "lib" to be a directory, but it is a file`},
 	}
