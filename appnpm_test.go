@@ -1,0 +1,51 @@
+package distroless
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/distroless-dev/distroless/packages"
+	"github.com/distroless-dev/distroless/packages/fetch"
+)
+
+func TestInstallNpmRefusals(t *testing.T) {
+	node := []*packages.Package{{Name: "libc6"}, {Name: "nodejs"}}
+	c := &fetch.Cache{Dir: t.TempDir(), Offline: true}
+	big := filepath.Join(t.TempDir(), "package-lock.json")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(maxNpmLock + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, tc := range []struct {
+		a    AppOptions
+		pkgs []*packages.Package
+		arch string
+		want string
+	}{
+		{AppOptions{AppDir: "/srv"}, node, "amd64", "--npm-registry and --app-dir need --npm-lock"},
+		{AppOptions{NpmRegistry: "https://npm.example.com/"}, node, "amd64", "need --npm-lock"},
+		{AppOptions{NpmLock: "package-lock.json"}, []*packages.Package{{Name: "libc6"}}, "amd64", "the image has no nodejs"},
+		{AppOptions{NpmLock: "no-such-lock.json"}, node, "amd64", "no-such-lock.json"},
+		{AppOptions{NpmLock: big}, node, "amd64", "larger than"},
+		{AppOptions{NpmLock: "appdeps/npm/testdata/express/package-lock.json"}, node, "mips", `architecture "mips" has no node name`},
+	} {
+		if !wantNpm(tc.a) {
+			t.Errorf("%+v: not wanted", tc.a)
+			continue
+		}
+		_, err := installNpm(context.Background(), tc.a, appTarget{Arch: tc.arch, Packages: tc.pkgs, Cache: c})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "npm: ") {
+			t.Errorf("%+v: %v, want %q", tc.a, err, tc.want)
+		}
+	}
+	if wantNpm(AppOptions{PythonRequirements: "r.txt"}) {
+		t.Error("npm wanted for Python's options")
+	}
+}
