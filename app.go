@@ -2,6 +2,8 @@ package distroless
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -12,6 +14,7 @@ import (
 	"github.com/distroless-dev/distroless/appdeps"
 	"github.com/distroless-dev/distroless/appdeps/python"
 	"github.com/distroless-dev/distroless/assemble"
+	"github.com/distroless-dev/distroless/attest"
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/packages"
@@ -164,10 +167,7 @@ func (o *Options) withApp(ctx context.Context, profile string, d *distro.Distro,
 	if app.NoLibs {
 		return r, nil
 	}
-	finder, ok := r.Index.(packages.FileFinder)
-	if !ok {
-		return nil, fmt.Errorf("%s: its index cannot say which package ships a file, so the application's libraries cannot be looked up; turn the lookup off (--no-app-libs) and add them with --add", d.Name)
-	}
+	finder, _ := r.Index.(packages.FileFinder) // nil: the lookup fails if it is needed
 	libs, err := findAppLibs(ctx, finder, d, r.Arch, pkgs, res.Sets)
 	if err != nil {
 		return nil, err
@@ -353,4 +353,24 @@ func (in *genInput) lockedApp(o GenOptions, l *lockfile.Lock) error {
 	}
 	in.app = res
 	return nil
+}
+
+// appDependencies are the provenance's dependencies of the application
+// layer: each package by purl, with its digest.
+func appDependencies(a *AppResult) []attest.Dependency {
+	var out []attest.Dependency
+	for _, c := range a.components() {
+		d := attest.Dependency{Name: c.Source, URI: c.PURL}
+		if h, ok := strings.CutPrefix(c.Hash, "sha256:"); ok {
+			d.SHA256 = h
+		} else if alg, b64, ok := strings.Cut(c.Hash, "-"); ok {
+			raw, err := base64.StdEncoding.DecodeString(b64)
+			if err != nil {
+				continue
+			}
+			d.Digest = map[string]string{alg: hex.EncodeToString(raw)}
+		}
+		out = append(out, d)
+	}
+	return out
 }

@@ -67,9 +67,13 @@ func findAppLibs(ctx context.Context, finder packages.FileFinder, d *distro.Dist
 		}
 	}
 	slices.Sort(names)
+	if finder == nil {
+		return nil, fmt.Errorf("%s: %s needs %s, and the index of %s cannot say which package ships a file; turn the lookup off (--no-app-libs) and add the packages with --add",
+			needs[0].set, needs[0].file, strings.Join(names, ", "), d.Name)
+	}
 	owners, err := finder.FindFiles(ctx, names)
 	if err != nil {
-		return nil, fmt.Errorf("looking up the application's libraries (%s): %w", strings.Join(names, ", "), err)
+		return nil, fmt.Errorf("looking up the application's libraries (%s): %w (--no-app-libs turns the lookup off)", strings.Join(names, ", "), err)
 	}
 	inClosure := map[string]bool{}
 	for _, p := range closure {

@@ -184,6 +184,7 @@ type PlatformImage struct {
 	Report     *assemble.Report
 	payload    packages.Payload // the reader of its package files
 	memo       bool             // taken from the image memo
+	app        *AppResult       // its application layer's install, if any
 }
 
 // GenLayerResult describes one layer of the image.
@@ -396,7 +397,7 @@ func (o GenOptions) artifactOf(imgs []*PlatformImage, outputs []string, sc *supp
 	}
 	for i, im := range imgs {
 		b := builtImage{img: im.Image,
-			build: provenanceBuild(o, im.Distro, im.Arch, im.Plan, im.Levels, im.Indexes, im.Created)}
+			build: provenanceBuild(o, im.Distro, im.Arch, im.Plan, im.Levels, im.Indexes, im.Created, im.app)}
 		if o.provenance != nil {
 			o.provenance(&b.build)
 		}
@@ -763,7 +764,7 @@ func (in *genInput) platformImage(spec assemble.Spec, img v1.Image, rep *assembl
 	}
 	rep.Warnings = append(rep.Warnings, appWarnings(in.app)...)
 	return &PlatformImage{Arch: in.arch, Platform: PlatformOf(in.arch), Image: img, Digest: d.String(), Created: spec.Created, Distro: in.distro,
-		Plan: in.plan, Levels: in.levels, Indexes: in.indexes, Resolution: in.res, Report: rep, payload: payload}, nil
+		Plan: in.plan, Levels: in.levels, Indexes: in.indexes, Resolution: in.res, Report: rep, payload: payload, app: in.app}, nil
 }
 
 // fromMemo is the input's image from the image memo, or nil when the memo

@@ -89,6 +89,10 @@ func makeSBOM(im *PlatformImage, cache *fetch.Cache, f sbom.Format) (*genSBOM, e
 			a.Files = append(a.Files, sbom.AddedFile{Path: f.Path, SHA256: f.SHA256, Size: f.Size})
 		}
 	}
+	for _, c := range im.app.components() {
+		doc.Apps = append(doc.Apps, sbom.App{Type: c.Type, Name: c.Name, Version: c.Version, License: c.License,
+			Hash: c.Hash, Source: c.Source, PURL: c.PURL, Layer: appLayer})
+	}
 	// Each package file is read once (its control data and, for a deb,
 	// its data up to the copyright file), several at a time.
 	var wg sync.WaitGroup

@@ -209,7 +209,7 @@ func signIdentity(output, fallback string) string {
 // provenanceBuild is what the provenance of an image says of its build:
 // the settings of o, the distro, the profile chain of plan, the packages
 // of each level and the signed index files they came from.
-func provenanceBuild(o GenOptions, d *distro.Distro, arch string, plan *profiles.Plan, levels [][]*packages.Package, indexes []packages.IndexFile, created time.Time) attest.Build {
+func provenanceBuild(o GenOptions, d *distro.Distro, arch string, plan *profiles.Plan, levels [][]*packages.Package, indexes []packages.IndexFile, created time.Time, app *AppResult) attest.Build {
 	user := o.User
 	if user == "" {
 		user = "nonroot"
@@ -265,6 +265,7 @@ func provenanceBuild(o GenOptions, d *distro.Distro, arch string, plan *profiles
 			b.Packages = append(b.Packages, attest.Dependency{Name: p.Name + "_" + p.Version + "_" + p.Arch, URI: redact(p.URL), SHA256: p.SHA256})
 		}
 	}
+	b.Apps = appDependencies(app)
 	for _, f := range []struct{ kind, path string }{{"lockfile", o.Lock}, {"distro", distroFile(o.Distro)}, {"keyring", o.Keyring}} {
 		if f.path == "" {
 			continue

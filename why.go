@@ -3,6 +3,7 @@ package distroless
 import (
 	"context"
 	"fmt"
+	"path"
 	"slices"
 
 	"github.com/distroless-dev/distroless/packages"
@@ -69,7 +70,30 @@ func Why(ctx context.Context, profile, pkg string, o Options) (*WhyResult, error
 			w.Chains = append(w.Chains, append(slices.Clone(s.Chain), pkg))
 		}
 	}
+	w.Chains = appChains(r, w.Chains)
 	return w, nil
+}
+
+// appChains starts each chain that begins at a package added for the
+// application's libraries with why it was: "app: FILE needs LIB".
+func appChains(r *Resolution, chains [][]string) [][]string {
+	if r.App == nil {
+		return chains
+	}
+	var out [][]string
+	for _, c := range chains {
+		added := false
+		for _, l := range r.App.Libs {
+			if len(c) > 0 && c[0] == l.Package {
+				out = append(out, append([]string{"app: " + path.Base(l.File) + " needs " + l.Needs}, c...))
+				added = true
+			}
+		}
+		if !added {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // requires reports whether any atom of deps is satisfied by p.

@@ -78,7 +78,8 @@ var pycEnv = []string{"PATH=/usr/bin:/bin", "PYTHONHASHSEED=0", "PYTHONDONTWRITE
 
 // pyLibDir matches the directories whose modules are compiled: a
 // version's own (usr/lib/python3.13, usr/lib64/python3.12 on RPM distros)
-// and Debian's version-independent usr/lib/python3.
+// and Debian's version-independent usr/lib/python3; the same under
+// usr/local (an application layer's site directory).
 var pyLibDir = regexp.MustCompile(`^usr/(?:local/)?lib(?:64)?/python3(?:\.(\d+))?/`)
 
 // pyInterp matches the interpreters: usr/bin/python3.13…
@@ -98,7 +99,9 @@ func (t *tree) pythonSources() map[string][]string {
 	slices.Sort(interps)
 	out := map[string][]string{}
 	for p, n := range t.layers[t.cur] {
-		if n.owner == generatedOwner || !strings.HasSuffix(p, ".py") {
+		// Generated files are not compiled, but for those under
+		// /usr/local: an application layer's installed modules.
+		if n.owner == generatedOwner && !strings.HasPrefix(p, "usr/local/") || !strings.HasSuffix(p, ".py") {
 			continue
 		}
 		if n.typ == tar.TypeSymlink {

@@ -41,6 +41,9 @@ type Dependency struct {
 	Name   string // optional: a short name (the package, the profile)
 	URI    string
 	SHA256 string // hexadecimal
+	// Digest, for an application package whose pin is not a SHA-256
+	// (an npm integrity sha512), is its digest by algorithm (hex).
+	Digest map[string]string
 }
 
 // Build is what a build used, the input of Provenance.
@@ -63,6 +66,9 @@ type Build struct {
 	// Packages the package files, Inputs the files given to the build
 	// (the lockfile, a distro file, a keyring), each named by its kind.
 	Indexes, Profiles, Packages, Inputs []Dependency
+	// Apps are the application layer's packages (wheels, npm packages):
+	// URI their purl, Name where they came from.
+	Apps []Dependency
 	// Created dates the build (SOURCE_DATE_EPOCH); the zero time leaves
 	// the dates out.
 	Created time.Time
@@ -110,10 +116,16 @@ func Provenance(b Build) ([]byte, error) {
 	var deps []*intoto.ResourceDescriptor
 	add := func(kind string, ds ...Dependency) error {
 		for _, d := range ds {
-			if d.URI == "" || !isHex64(d.SHA256) {
+			digest := map[string]string{"sha256": strings.ToLower(d.SHA256)}
+			if d.SHA256 == "" && len(d.Digest) > 0 {
+				digest = d.Digest
+			} else if !isHex64(d.SHA256) {
+				d.URI = ""
+			}
+			if d.URI == "" {
 				return fmt.Errorf("provenance: %s dependency %q (%s): want a URI and a sha256", kind, d.Name, d.URI)
 			}
-			rd := &intoto.ResourceDescriptor{Name: d.Name, Uri: d.URI, Digest: map[string]string{"sha256": strings.ToLower(d.SHA256)}}
+			rd := &intoto.ResourceDescriptor{Name: d.Name, Uri: d.URI, Digest: digest}
 			rd.Annotations, _ = structpb.NewStruct(map[string]any{"kind": kind})
 			deps = append(deps, rd)
 		}
@@ -122,7 +134,7 @@ func Provenance(b Build) ([]byte, error) {
 	for _, group := range []struct {
 		kind string
 		ds   []Dependency
-	}{{"index", b.Indexes}, {"profile", b.Profiles}, {"package", sortedDeps(b.Packages)}} {
+	}{{"index", b.Indexes}, {"profile", b.Profiles}, {"package", sortedDeps(b.Packages)}, {"app", b.Apps}} {
 		if err := add(group.kind, group.ds...); err != nil {
 			return nil, err
 		}

@@ -108,6 +108,28 @@ func writeCycloneDX(w io.Writer, img *Image, ps []*pkg) error {
 			Properties:  &props,
 		})
 	}
+	for _, a := range img.Apps {
+		props := []cdx.Property{{Name: "distroless:layer", Value: a.Layer}}
+		c := cdx.Component{
+			BOMRef:     a.PURL,
+			Type:       cdx.ComponentTypeLibrary,
+			Name:       a.Name,
+			Version:    a.Version,
+			PackageURL: a.PURL,
+			Properties: &props,
+		}
+		if alg, v, ok := a.checksum(); ok {
+			algs := map[string]cdx.HashAlgorithm{"SHA1": cdx.HashAlgoSHA1, "SHA256": cdx.HashAlgoSHA256, "SHA384": cdx.HashAlgoSHA384, "SHA512": cdx.HashAlgoSHA512}
+			c.Hashes = &[]cdx.Hash{{Algorithm: algs[alg], Value: v}}
+		}
+		if a.License != "" && packages.ValidLicenseExpression(a.License) {
+			c.Licenses = &cdx.Licenses{{Expression: a.License}}
+		}
+		if strings.Contains(a.Source, "://") {
+			c.ExternalReferences = &[]cdx.ExternalReference{{Type: cdx.ERTypeDistribution, URL: a.Source}}
+		}
+		comps = append(comps, c)
+	}
 	bom.Components = &comps
 	bom.Dependencies = &deps
 	enc := cdx.NewBOMEncoder(w, cdx.BOMFileFormatJSON)

@@ -3,6 +3,7 @@ package sbom
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -68,7 +69,43 @@ type Image struct {
 	Packages []Package
 	// Added are the files copied into the image from the build host (a
 	// profile's src: entries, gen's --add-file), one component per layer.
-	Added []Added
+	Added []Added // Apps are the application layer's packages (Python wheels, npm
+	// packages), each with the purl its installer gives.
+	Apps []App
+}
+
+// App is one package of the application layer.
+type App struct {
+	Type, Name, Version string
+	// License is an SPDX expression, or other text (then not declared).
+	License string
+	// Hash is "sha256:HEX" or an integrity string (sha512-BASE64).
+	Hash   string
+	Source string // its URL or file name
+	PURL   string
+	Layer  string
+}
+
+// checksum is the app's hash as an algorithm and a hex value, ok false
+// when it is neither sha256:HEX nor an integrity string of sha1, sha256,
+// sha384 or sha512.
+func (a App) checksum() (alg, hexValue string, ok bool) {
+	if h, found := strings.CutPrefix(a.Hash, "sha256:"); found {
+		return "SHA256", h, len(h) == 64
+	}
+	alg, b64, found := strings.Cut(a.Hash, "-")
+	if !found {
+		return "", "", false
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return "", "", false
+	}
+	switch alg {
+	case "sha1", "sha256", "sha384", "sha512":
+		return strings.ToUpper(alg), hex.EncodeToString(raw), true
+	}
+	return "", "", false
 }
 
 // Added is the files one layer took from the build host.

@@ -162,5 +162,33 @@ func writeSPDX(w io.Writer, img *Image, ps []*pkg) error {
 		})
 		doc.Relationships = append(doc.Relationships, describes(spdxImageID, id, "CONTAINS"))
 	}
+	for _, a := range img.Apps {
+		id := "SPDXRef-App-" + packages.SPDXIDString(a.Type+"-"+a.Name+"-"+a.Version)
+		sp := &spdx.Package{
+			PackageName:             a.Name,
+			PackageSPDXIdentifier:   common.ElementID(id),
+			PackageVersion:          a.Version,
+			PackageDownloadLocation: noAssertion,
+			PackageLicenseConcluded: noAssertion,
+			PackageLicenseDeclared:  noAssertion,
+			PackageCopyrightText:    noAssertion,
+			PackageSupplier:         &common.Supplier{Supplier: noAssertion},
+			PackageExternalReferences: []*spdx.PackageExternalReference{{
+				Category: "PACKAGE-MANAGER", RefType: "purl", Locator: a.PURL}},
+			PrimaryPackagePurpose: "LIBRARY",
+			PackageComment:        a.Type + " package, layer " + a.Layer,
+		}
+		if strings.Contains(a.Source, "://") {
+			sp.PackageDownloadLocation = a.Source
+		}
+		if alg, v, ok := a.checksum(); ok {
+			sp.PackageChecksums = []common.Checksum{{Algorithm: common.ChecksumAlgorithm(alg), Value: v}}
+		}
+		if a.License != "" && packages.ValidLicenseExpression(a.License) {
+			sp.PackageLicenseDeclared = a.License
+		}
+		doc.Packages = append(doc.Packages, sp)
+		doc.Relationships = append(doc.Relationships, describes(spdxImageID, id, "CONTAINS"))
+	}
 	return spdxjson.Write(doc, w, spdxjson.Indent("  "), spdxjson.EscapeHTML(false))
 }

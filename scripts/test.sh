@@ -23,6 +23,9 @@ need+=(docker-registry)
 # qemu-user through binfmt_misc runs the arm64 and armhf images of the
 # multi-platform tests.
 need+=(qemu-user-static binfmt-support)
+# The application-layer tests build wheels with the host's python3 (a pure
+# one, and a C extension linked against libyaml).
+need+=(python3-dev python3-setuptools python3-wheel libyaml-dev)
 # npm: appdeps/npm's real-registry test compares its tree with npm ci's
 # (a host whose npm comes with another nodejs package keeps it).
 command -v npm >/dev/null || need+=(npm)

@@ -175,12 +175,21 @@ func Install(ctx context.Context, o Options, t Target) (*appdeps.Set, error) {
 		if o.Requirements != "" {
 			req = &reqs[i]
 		}
+		had := map[string]bool{}
+		for _, h := range append([]string{c.SHA256}, hashesOf(req)...) {
+			if _, ok := o.Cache.Blob(h); ok {
+				had[h] = true
+			}
+		}
 		blob, sum, source, err := in.fetch(ctx, c, req)
 		if err != nil {
 			return nil, err
 		}
 		comp, err := in.install(blob, c, Installed{Requirement: req, File: c.File, SHA256: sum, Source: source})
 		if err != nil {
+			if !had[sum] {
+				os.Remove(blob) // a wheel refused leaves the cache as it was
+			}
 			return nil, fmt.Errorf("wheel %s: %w", c.File, err)
 		}
 		set.Components = append(set.Components, comp)
@@ -192,6 +201,13 @@ func Install(ctx context.Context, o Options, t Target) (*appdeps.Set, error) {
 
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+func hashesOf(r *Requirement) []string {
+	if r == nil {
+		return nil
+	}
+	return r.Hashes
 }
 
 // installer collects the files of the wheels installed so far.
@@ -387,7 +403,8 @@ func (in *installer) install(blob string, c candidate, inst Installed) (appdeps.
 	if distInfo == "" {
 		return appdeps.Component{}, errors.New("no .dist-info directory")
 	}
-	if n, _, _ := strings.Cut(strings.TrimSuffix(distInfo, ".dist-info"), "-"); normalize(n) != normalize(c.Name.Name) {
+	base := strings.TrimSuffix(distInfo, ".dist-info")
+	if i := strings.LastIndexByte(base, '-'); i < 0 || normalize(base[:i]) != normalize(c.Name.Name) {
 		return appdeps.Component{}, fmt.Errorf("its .dist-info directory %s is not for %s", distInfo, c.Name.Name)
 	}
 	dataDir := strings.TrimSuffix(distInfo, ".dist-info") + ".data"

@@ -198,8 +198,10 @@ func (t Target) whyNot(w wheelName) string {
 		if plat != "any" && !strings.HasSuffix(plat, "_"+m) {
 			return fmt.Sprintf("it is for platform %s, the image is linux %s", plat, m)
 		}
-		if strings.HasPrefix(plat, "manylinux_2_") {
-			return fmt.Sprintf("it needs glibc of %s, the image has glibc %s", plat, t.Glibc)
+		if need, ok := manylinuxGlibc(plat); ok {
+			if _, have, ok := glibcVersion(t.Glibc); !ok || need > have {
+				return fmt.Sprintf("it needs glibc 2.%d (%s), the image has glibc %s", need, plat, t.Glibc)
+			}
 		}
 	}
 	return fmt.Sprintf("its tags (%s) are not for python %s (cp3%s, abi3 or none)", strings.Join(w.Tags, ", "), t.Python, strings.TrimPrefix(t.Python, "3."))
@@ -221,4 +223,20 @@ func normalize(name string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// manylinuxGlibc is the glibc minor version a manylinux platform tag
+// needs.
+func manylinuxGlibc(plat string) (int, bool) {
+	if rest, ok := strings.CutPrefix(plat, "manylinux_2_"); ok {
+		n, _, _ := strings.Cut(rest, "_")
+		v, err := strconv.Atoi(n)
+		return v, err == nil
+	}
+	for alias, v := range legacyManylinux {
+		if strings.HasPrefix(plat, alias+"_") {
+			return v, true
+		}
+	}
+	return 0, false
 }

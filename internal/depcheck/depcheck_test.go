@@ -13,7 +13,8 @@ import (
 var formats = []string{Module + "/packages/deb", Module + "/packages/rpm"}
 
 // TestFormatNeutral: the resolver, the profiles, the assembler, the
-// SBOM, the attestations and the publish stage know no package format,
+// SBOM, the attestations, the publish stage and the application layer's
+// installers (appdeps) know no package format,
 // directly or through another package of this module. (The format's
 // Describer reads licenses for the SBOM, in packages/deb and
 // packages/rpm.)
@@ -35,7 +36,8 @@ func TestFormatNeutral(t *testing.T) {
 		// take assemble's writers, registries and pushes).
 		optional bool
 	}{{"resolver", false, false}, {"profiles", true, false}, {"assemble", true, false},
-		{"sbom", true, false}, {"attest", true, false}, {"publish", true, true}} {
+		{"sbom", true, false}, {"attest", true, false}, {"publish", true, true},
+		{"appdeps", true, false}, {"appdeps/python", true, false}} {
 		pkg := c.pkg
 		if _, err := os.Stat(filepath.Join(root, pkg)); c.optional && errors.Is(err, fs.ErrNotExist) {
 			continue

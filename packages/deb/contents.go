@@ -46,7 +46,13 @@ func planContents(s Spec, rels []*release) []contentsFile {
 					name += "." + kind
 				}
 				if e, ok := rel.Files[name]; ok {
-					out = append(out, contentsFile{url: base + name, entry: e, kind: kind})
+					// By its hash when the suite offers that: the file
+					// this InRelease names, even after the mirror moved on.
+					u := base + name
+					if rel.AcquireByHash {
+						u = base + path.Dir(name) + "/by-hash/SHA256/" + e.SHA256
+					}
+					out = append(out, contentsFile{url: u, entry: e, kind: kind})
 					break
 				}
 			}
