@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -33,7 +34,8 @@ func TestGenNpmExpress(t *testing.T) {
 	out := filepath.Join(dir, "a")
 	args := []string{"gen", "nodejs", "--distro", "debian:bookworm", "--npm-lock", filepath.Join(npmApp, "package-lock.json"),
 		"--add-file", filepath.Join(npmApp, "server.js") + ":/app/server.js"}
-	stdout, stderr, code := cli(t, append(args, "--cache-dir", testCache, "--lock", lock, "--json", "-o", "oci:"+out+":node")...)
+	sbomFile := filepath.Join(dir, "sbom.json")
+	stdout, stderr, code := cli(t, append(args, "--cache-dir", testCache, "--lock", lock, "--sbom", sbomFile, "--json", "-o", "oci:"+out+":node")...)
 	if code != 0 {
 		t.Fatalf("gen: exit %d\n%s", code, tail(stderr, 40))
 	}
@@ -71,6 +73,49 @@ func TestGenNpmExpress(t *testing.T) {
 	}
 	if len(npmPins) != 83 || !slices.Contains(npmPins, "express@4.21.2") || !slices.Contains(npmPins, "@img/sharp-linux-x64@0.33.5") {
 		t.Errorf("%d npm pins: %v", len(npmPins), npmPins)
+	}
+
+	// The SBOM lists them by purl, with their licenses; syft, reading
+	// the image's node_modules, finds them too.
+	sb, err := os.ReadFile(sbomFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"referenceLocator": "pkg:npm/express@4.21.2"`, `"referenceLocator": "pkg:npm/%40img/sharp-linux-x64@0.33.5"`,
+		`"referenceLocator": "pkg:npm/%40img/sharp-libvips-linux-x64@1.0.4"`, `"licenseDeclared": "LGPL-3.0-or-later"`} {
+		if !strings.Contains(string(sb), want) {
+			t.Errorf("the SBOM has no %s", want)
+		}
+	}
+	if strings.Contains(string(sb), "nanoid") || strings.Contains(string(sb), "sharp-darwin") {
+		t.Error("the SBOM lists a dev or another platform's package")
+	}
+	so, err := exec.Command(filepath.Join(scanners(t), "syft"), "scan", "-q", "-o", "syft-json", "oci-dir:"+out).Output()
+	if err != nil {
+		t.Fatalf("syft: %v\n%s", err, stderrOf(err))
+	}
+	var doc struct {
+		Artifacts []struct {
+			Name, Version, Type string
+			Licenses            []struct{ Value string }
+		}
+	}
+	if err := json.Unmarshal(so, &doc); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]string{}
+	for _, a := range doc.Artifacts {
+		if a.Type == "npm" && len(a.Licenses) > 0 {
+			found[a.Name+"@"+a.Version] = a.Licenses[0].Value
+		}
+	}
+	for p, lic := range map[string]string{"express@4.21.2": "MIT", "@img/sharp-linux-x64@0.33.5": "Apache-2.0", "sharp@0.33.5": "Apache-2.0"} {
+		if found[p] != lic {
+			t.Errorf("syft: %s has license %q, want %q", p, found[p], lic)
+		}
+	}
+	if len(found) < 83 {
+		t.Errorf("syft finds %d npm packages, want 83 or more", len(found))
 	}
 
 	// It runs: express answers, sharp's addon loads and makes a PNG, as
