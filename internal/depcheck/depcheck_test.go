@@ -37,7 +37,7 @@ func TestFormatNeutral(t *testing.T) {
 		optional bool
 	}{{"resolver", false, false}, {"profiles", true, false}, {"assemble", true, false},
 		{"sbom", true, false}, {"attest", true, false}, {"publish", true, true},
-		{"appdeps", true, false}, {"appdeps/python", true, false}} {
+		{"appdeps", true, false}, {"appdeps/python", true, false}, {"appdeps/npm", true, false}} {
 		pkg := c.pkg
 		if _, err := os.Stat(filepath.Join(root, pkg)); c.optional && errors.Is(err, fs.ErrNotExist) {
 			continue
