@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -210,6 +211,25 @@ func TestRealExpressMatchesNpmCI(t *testing.T) {
 	addon, err := os.ReadFile(filepath.Join(ours, "node_modules/@img/sharp-linux-x64/lib/sharp-linux-x64.node"))
 	if err != nil || !bytes.HasPrefix(addon, []byte("\x7fELF")) {
 		t.Errorf("the addon is not an ELF file: %v", err)
+	}
+
+	// A lockfile written with omit-lockfile-registry-resolved (no
+	// resolved URLs): from a fresh cache, the same packages, each from
+	// the URL the lockfile would have named.
+	var pl map[string]any
+	if err := json.Unmarshal(lock, &pl); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range pl["packages"].(map[string]any) {
+		delete(e.(map[string]any), "resolved")
+	}
+	stripped, _ := json.Marshal(pl)
+	s3, err := Install(context.Background(), Options{Lock: stripped, Platform: linuxX64, Cache: &fetch.Cache{Dir: t.TempDir()}})
+	if err != nil {
+		t.Fatalf("without resolved URLs: %v", err)
+	}
+	if fmt.Sprint(s3.Components) != fmt.Sprint(s.Components) || len(s3.Files) != len(s.Files) {
+		t.Errorf("without resolved URLs, another set")
 	}
 
 	// Offline, from the cache alone, the same set.
