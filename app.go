@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -83,7 +84,16 @@ type appTarget struct {
 	Timeout  time.Duration
 }
 
-// appInstaller is one ecosystem's installer.
+// appInstaller is one ecosystem's installer. Wanted says whether the
+// options ask for it (its flags or profile fields are set); Install
+// installs for the target and returns its Set: Name as messages and why
+// show it ("python", "npm"), Files with absolute paths in the image
+// (regular files with Data, directories, symlinks), Components with
+// their purls and hashes (the lockfile, the SBOM and the provenance take
+// them as they are), Warnings gen prints. The Files of every set go into
+// one layer, appLayer; their ELF files' libraries are looked up
+// (applibs.go) whatever the installer. An installer that checks its
+// options before anything is fetched adds its case to AppOptions.check.
 type appInstaller struct {
 	Name    string
 	Wanted  func(AppOptions) bool
@@ -260,6 +270,27 @@ func (a *AppResult) checkLocked(lock string, pins []lockfile.App) error {
 	for _, p := range pins {
 		if !have[key(p)] {
 			return fmt.Errorf("lockfile %s pins %s %s %s (%s), which the application's inputs no longer install; remove the lockfile to resolve again", lock, p.Type, p.Name, p.Version, p.Hash)
+		}
+	}
+	return nil
+}
+
+// check refuses what cannot work, before anything is fetched.
+func (a AppOptions) check() error {
+	switch {
+	case a.PythonWheels != "" && a.PythonIndex != "":
+		return fmt.Errorf("--python-wheels and --python-index: give one source of wheels, not both")
+	case a.PythonIndex != "" && a.PythonRequirements == "":
+		return fmt.Errorf("--python-index needs --python-requirements naming what to install")
+	case a.PythonRequirements != "" && a.PythonWheels == "" && a.PythonIndex == "":
+		return fmt.Errorf("--python-requirements needs a source: --python-wheels DIR or --python-index URL")
+	}
+	for _, f := range []struct{ flag, path string }{{"--python-requirements", a.PythonRequirements}, {"--python-wheels", a.PythonWheels}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return fmt.Errorf("%s: %w", f.flag, err)
 		}
 	}
 	return nil

@@ -307,3 +307,26 @@ func TestGenPythonAppRefused(t *testing.T) {
 		t.Errorf("a refused build left its output")
 	}
 }
+
+// TestGenPythonAppTrixie: the same wheels (the C extension is built
+// against the limited API on the host's python) in python3, trixie's
+// 3.13, from a wheel directory; libyaml's package given with --add and
+// the lookup off (--no-app-libs), so that no Contents file is read.
+func TestGenPythonAppTrixie(t *testing.T) {
+	integration(t)
+	wheels := buildWheels(t)
+	dir, err := os.MkdirTemp("", "distroless-app13-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	out := filepath.Join(dir, "out")
+	genDigest(t, "python3", "--cache-dir", testCache, "--python-wheels", wheels, "--no-app-libs", "--add", "libyaml-0-2", "-o", "oci:"+out+":app")
+	p := newPodman(t)
+	ref := "oci:" + out + ":app"
+	o, e, c := p.run(t, 5*time.Minute, "run", "--rm", "--network=none", "--user", "65532", ref, "-c",
+		"import sys, _yamlver, hello; print(sys.version_info[:2], _yamlver.version(), hello.__file__)")
+	if c != 0 || strings.TrimSpace(o) != "(3, 13) 0.2.5 /usr/local/lib/python3.13/dist-packages/hello/__init__.py" {
+		t.Errorf("in python3.13: exit %d, %q\n%s", c, o, tail(e, 20))
+	}
+}

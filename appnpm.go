@@ -66,14 +66,19 @@ func readBounded(name string, max int64) ([]byte, error) {
 }
 
 // appWarnings are the warnings of the application's installers (npm's
-// install scripts not run), for the image's report.
+// install scripts not run, a wheel's dependency nothing installs), each
+// after its installer's name, for the image's report: gen prints them
+// and --json lists them, whether the install came from the resolution or
+// from a lockfile.
 func appWarnings(a *AppResult) []string {
 	if a == nil {
 		return nil
 	}
 	var out []string
 	for _, s := range a.Sets {
-		out = append(out, s.Warnings...)
+		for _, w := range s.Warnings {
+			out = append(out, s.Name+": "+w)
+		}
 	}
 	return out
 }

@@ -68,6 +68,13 @@ func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, d
 	case err != nil:
 		return nil, err
 	}
+	for _, l := range old.Locks {
+		for _, pl := range l.Split() {
+			if len(pl.App) > 0 || slices.ContainsFunc(pl.Packages, func(p lockfile.Package) bool { return p.Layer == appLibsLevel }) {
+				return nil, fmt.Errorf("lockfile %s pins an application layer, which lock update does not update yet; remove it and run gen --lock with the application's inputs to resolve again", path)
+			}
+		}
+	}
 	res := &LockUpdateResult{Lock: path}
 	o.refresh = !o.Offline // today's indexes, however recent the cached ones
 	// One target per platform: --arch may list several, and without it

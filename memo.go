@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/distroless-dev/distroless/assemble"
@@ -71,6 +72,10 @@ var toolID = sync.OnceValue(func() string {
 	return hex.EncodeToString(b)
 })
 
+// memoInline is the largest content a memo key holds as it is; larger
+// ones are keyed by their SHA-256 and size.
+const memoInline = 64 << 10
+
 type memoLayer struct {
 	Name           string
 	Packages       []*packages.Package
@@ -106,7 +111,20 @@ func (in *genInput) memoKey(spec assemble.Spec, takesBytecode bool) string {
 				return "" // files from the host: their contents are not in the key
 			}
 		}
-		ml := memoLayer{Name: l.Name, Files: l.Files, Accounts: l.Accounts, Generate: l.Generate, PythonBytecode: l.PythonBytecode}
+		files := l.Files
+		if slices.ContainsFunc(files, func(f assemble.File) bool { return len(f.Data) > memoInline }) {
+			// Large contents (an application layer's) by their digest,
+			// not copied into the key's JSON.
+			files = slices.Clone(files)
+			for i, f := range files {
+				if len(f.Data) > memoInline {
+					sum := sha256.Sum256(f.Data)
+					files[i].Data = []byte("sha256:" + hex.EncodeToString(sum[:]))
+					files[i].Size = int64(len(f.Data))
+				}
+			}
+		}
+		ml := memoLayer{Name: l.Name, Files: files, Accounts: l.Accounts, Generate: l.Generate, PythonBytecode: l.PythonBytecode}
 		for _, u := range l.Packages {
 			ml.Packages = append(ml.Packages, u.Pkg)
 		}

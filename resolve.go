@@ -266,6 +266,9 @@ func resolve(ctx context.Context, profile string, o Options) (*Resolution, error
 	if err := o.checkAddExclude(""); err != nil {
 		return nil, &UsageError{err}
 	}
+	if err := o.appOptions().check(); err != nil {
+		return nil, &UsageError{err}
+	}
 	if o.Profile == nil {
 		if _, _, err := profiles.Find(profile); err != nil {
 			return nil, &UsageError{err}

@@ -228,6 +228,11 @@ func (l *Lock) CheckPackages(path, format string) error {
 				return fmt.Errorf("lockfile %s: %spackages[%d] (%q): %w", path, where, i, p.Name, err)
 			}
 		}
+		for i, a := range pl.App {
+			if a.Type == "" || a.Name == "" || a.Version == "" || a.Hash == "" {
+				return fmt.Errorf("lockfile %s: %sapp[%d] (%q): type, name, version and hash are required", path, where, i, a.Name)
+			}
+		}
 	}
 	return nil
 }

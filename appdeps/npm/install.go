@@ -461,7 +461,7 @@ func layout(o Options, t *tree, todo []*pkgInstall, bundled []*node) (*appdeps.S
 	})
 	if len(scripts) > 0 {
 		sort.Strings(scripts)
-		set.Warnings = append(set.Warnings, fmt.Sprintf("npm: install scripts not run (the layout is npm ci --ignore-scripts's); the packages that declare them may need what those scripts make: %s", strings.Join(scripts, ", ")))
+		set.Warnings = append(set.Warnings, fmt.Sprintf("install scripts not run (the layout is npm ci --ignore-scripts's); the packages that declare them may need what those scripts make: %s", strings.Join(scripts, ", ")))
 	}
 	return set, nil
 }

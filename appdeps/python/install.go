@@ -194,6 +194,7 @@ func Install(ctx context.Context, o Options, t Target) (*appdeps.Set, error) {
 		}
 		set.Components = append(set.Components, comp)
 	}
+	set.Warnings = missingRequirements(in.requires, set.Components)
 	set.Files = in.files
 	sort.Slice(set.Files, func(i, j int) bool { return set.Files[i].Path < set.Files[j].Path })
 	return set, nil
@@ -217,6 +218,32 @@ type installer struct {
 	files []assemble.File
 	owner map[string]string // path → the wheel that installed it
 	total int64
+	// requires are each installed wheel's Requires-Dist entries.
+	requires [][2]string
+}
+
+// reqName is the project name a Requires-Dist entry starts with.
+var reqName = regexp.MustCompile(`^\s*([A-Za-z0-9][A-Za-z0-9._-]*)`)
+
+// missingRequirements says which unconditional Requires-Dist entries
+// (no environment marker) name a project nothing installed: pip would
+// have refused the requirements file (--require-hashes pins them all).
+func missingRequirements(requires [][2]string, comps []appdeps.Component) []string {
+	have := map[string]bool{}
+	for _, c := range comps {
+		have[normalize(c.Name)] = true
+	}
+	var out []string
+	for _, r := range requires {
+		if strings.Contains(r[1], ";") {
+			continue // conditional: an extra, a platform, a python version
+		}
+		m := reqName.FindStringSubmatch(r[1])
+		if m != nil && !have[normalize(m[1])] {
+			out = append(out, fmt.Sprintf("%s requires %s, which is not installed", r[0], strings.TrimSpace(r[1])))
+		}
+	}
+	return out
 }
 
 // fetch puts the wheel into the cache, verified against the requirement's
@@ -512,6 +539,9 @@ func (in *installer) install(blob string, c candidate, inst Installed) (appdeps.
 		in.owner[f.Path] = c.File
 	}
 	in.files = append(in.files, installed...)
+	for _, r := range meta["Requires-Dist"] {
+		in.requires = append(in.requires, [2]string{name + " " + version, r})
+	}
 
 	comp := appdeps.Component{Type: "pypi", Name: name, Version: version, License: license(meta), Hash: "sha256:" + inst.SHA256, Source: inst.Source}
 	comp.PURL = packageurl.NewPackageURL("pypi", "", normalize(name), version, nil, "").ToString()

@@ -390,3 +390,22 @@ func TestIndexLies(t *testing.T) {
 		t.Errorf("the cache holds a blob:\n%s", listTree(t, cacheDir))
 	}
 }
+
+// TestMissingRequirement: a wheel whose unconditional Requires-Dist names
+// a project not installed gives a warning; a conditional one does not.
+func TestMissingRequirement(t *testing.T) {
+	dir, cacheDir := t.TempDir(), t.TempDir()
+	makeWheel(t, dir, wheelSpec{name: "needy", version: "1.0", tag: "py3-none-any", files: map[string]string{
+		"needy/__init__.py": "",
+		"needy-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: needy\nVersion: 1.0\nRequires-Dist: requests (>=2)\n" +
+			"Requires-Dist: pytest; extra == 'test'\nRequires-Dist: Needy_Dep\n\n",
+	}})
+	makeWheel(t, dir, wheelSpec{name: "needy-dep", version: "2", tag: "py3-none-any", files: map[string]string{"needy_dep.py": ""}})
+	set, err := Install(context.Background(), Options{Wheels: dir, Cache: &fetch.Cache{Dir: cacheDir}}, trixie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Warnings) != 1 || set.Warnings[0] != "needy 1.0 requires requests (>=2), which is not installed" {
+		t.Errorf("warnings %q", set.Warnings)
+	}
+}

@@ -2,6 +2,7 @@ package python
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -139,6 +140,10 @@ type wheelName struct {
 	Tags                 []string // every py-abi-plat the compressed tag set expands to
 }
 
+// projectName is a valid project name (PEP 508), as a wheel's file name
+// spells it.
+var projectName = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9._]*[A-Za-z0-9])?$`)
+
 // parseWheelName reads NAME-VER(-BUILD)?-PY-ABI-PLAT.whl.
 func parseWheelName(file string) (wheelName, error) {
 	base, ok := strings.CutSuffix(file, ".whl")
@@ -148,6 +153,9 @@ func parseWheelName(file string) (wheelName, error) {
 	parts := strings.Split(base, "-")
 	if len(parts) != 5 && len(parts) != 6 {
 		return wheelName{}, fmt.Errorf("wheel file name %s is not NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl", file)
+	}
+	if !projectName.MatchString(parts[0]) {
+		return wheelName{}, fmt.Errorf("wheel file name %s: %q is not a project name", file, parts[0])
 	}
 	w := wheelName{Name: parts[0], Version: parts[1]}
 	if len(parts) == 6 {

@@ -22,6 +22,7 @@ import (
 // package ships each file of a component.
 type contentsFile struct {
 	url   string
+	plain string       // its URL by name, when url is by hash
 	entry releaseEntry // of the variant fetched
 	kind  string       // its compression: gz, xz or ""
 }
@@ -48,11 +49,11 @@ func planContents(s Spec, rels []*release) []contentsFile {
 				if e, ok := rel.Files[name]; ok {
 					// By its hash when the suite offers that: the file
 					// this InRelease names, even after the mirror moved on.
-					u := base + name
+					cf := contentsFile{url: base + name, entry: e, kind: kind}
 					if rel.AcquireByHash {
-						u = base + path.Dir(name) + "/by-hash/SHA256/" + e.SHA256
+						cf.url, cf.plain = base+path.Dir(name)+"/by-hash/SHA256/"+e.SHA256, cf.url
 					}
-					out = append(out, contentsFile{url: u, entry: e, kind: kind})
+					out = append(out, cf)
 					break
 				}
 			}
@@ -130,6 +131,14 @@ const maxContentsLine = 1 << 20
 // scanContents reads one Contents file for the names.
 func (ix *Index) scanContents(ctx context.Context, cf contentsFile, want map[string]bool) (map[string]map[string][]string, error) {
 	file, err := ix.contentsCache.Fetch(ctx, cf.url, cf.entry.Size, cf.entry.SHA256)
+	if err != nil && cf.plain != "" {
+		// A mirror without that hash: by name, verified all the same.
+		var err2 error
+		if file, err2 = ix.contentsCache.Fetch(ctx, cf.plain, cf.entry.Size, cf.entry.SHA256); err2 != nil {
+			return nil, fmt.Errorf("%w; by name: %w", err, err2)
+		}
+		err = nil
+	}
 	if err != nil {
 		return nil, err
 	}

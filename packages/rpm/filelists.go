@@ -13,6 +13,33 @@ import (
 // (filelists.xml, loaded on first use) has path. ix.mu is held.
 func (ix *Index) filelistOwners(ri int, path string) []*rpmPkg {
 	rf := ix.repos[ri]
+	if err := ix.loadFilelists(ri); err != nil {
+		err := fmt.Errorf("file dependency %s: %w", path, err)
+		ix.problems = append(ix.problems, err)
+		return nil
+	}
+	var esc bytes.Buffer
+	if err := xml.EscapeText(&esc, []byte(path)); err != nil {
+		return nil
+	}
+	needle := append(append([]byte(">"), esc.Bytes()...), "</file>"...)
+	var out []*rpmPkg
+	data := rf.fl
+	for at := 0; at < len(data); {
+		i := bytes.Index(data[at:], needle)
+		if i < 0 {
+			break
+		}
+		hit := at + i
+		at = hit + len(needle)
+		out = append(out, ix.ownersAt(ri, hit)...)
+	}
+	return out
+}
+
+// loadFilelists loads repository ri's filelists.xml, once.
+func (ix *Index) loadFilelists(ri int) error {
+	rf := ix.repos[ri]
 	rf.flOnce.Do(func() {
 		e, err := rf.md.need("filelists")
 		if err != nil {
@@ -35,40 +62,29 @@ func (ix *Index) filelistOwners(ri int, path string) []*rpmPkg {
 		}
 		rf.fl = data
 	})
-	if rf.flErr != nil {
-		err := fmt.Errorf("file dependency %s: %w", path, rf.flErr)
-		ix.problems = append(ix.problems, err)
-		return nil
-	}
-	var esc bytes.Buffer
-	if err := xml.EscapeText(&esc, []byte(path)); err != nil {
-		return nil
-	}
-	needle := append(append([]byte(">"), esc.Bytes()...), "</file>"...)
-	var out []*rpmPkg
+	return rf.flErr
+}
+
+// ownersAt are the index's packages whose <package> element of
+// repository ri's filelists holds offset hit.
+func (ix *Index) ownersAt(ri, hit int) []*rpmPkg {
+	rf := ix.repos[ri]
 	data := rf.fl
-	for at := 0; at < len(data); {
-		i := bytes.Index(data[at:], needle)
-		if i < 0 {
-			break
-		}
-		hit := at + i
-		at = hit + len(needle)
-		start := bytes.LastIndex(data[:hit], []byte("<package "))
-		if start < 0 {
+	start := bytes.LastIndex(data[:hit], []byte("<package "))
+	if start < 0 {
+		return nil
+	}
+	pkgid, name, arch, ok := packageAttrs(data[start:hit])
+	if !ok || !ix.archOK(arch) {
+		return nil
+	}
+	var out []*rpmPkg
+	for _, j := range rf.sc.named(name) {
+		if rf.sc.arch(j) != arch {
 			continue
 		}
-		pkgid, name, arch, ok := packageAttrs(data[start:hit])
-		if !ok || !ix.archOK(arch) {
-			continue
-		}
-		for _, j := range rf.sc.named(name) {
-			if rf.sc.arch(j) != arch {
-				continue
-			}
-			if p := ix.get(ri, j); p != nil && p.pkg.SHA256 == strings.ToLower(pkgid) {
-				out = append(out, p)
-			}
+		if p := ix.get(ri, j); p != nil && p.pkg.SHA256 == strings.ToLower(pkgid) {
+			out = append(out, p)
 		}
 	}
 	return out

@@ -21,8 +21,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -74,6 +76,9 @@ type Suite struct {
 	Date time.Time
 	// PlainOnly serves only the uncompressed Packages (no .gz).
 	PlainOnly bool
+	// Contents are the Contents-ARCH files of components (their text:
+	// "PATH  SECTION/PACKAGE" lines), served gzipped and listed.
+	Contents map[string]string
 }
 
 // Config configures an archive beyond its suites.
@@ -327,6 +332,9 @@ func (a *Archive) SetSuite(s Suite) {
 		if a.separateAll {
 			add("all", allStanzas)
 		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(s.Contents)) {
+		listed = append(listed, entry{c + "/Contents-" + a.Arch + ".gz", Gzip([]byte(s.Contents[c]))})
 	}
 
 	date := s.Date
