@@ -293,7 +293,7 @@ func (a AppOptions) check() error {
 			return fmt.Errorf("%s: %w", f.flag, err)
 		}
 	}
-	return nil
+	return checkNpm(a)
 }
 
 // wantPython says whether Python wheels are asked for.

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"path"
 	"slices"
 
 	"github.com/distroless-dev/distroless/appdeps"
@@ -22,6 +24,29 @@ func init() { registerApp(appInstaller{Name: "npm", Wanted: wantNpm, Install: in
 // wantNpm says whether npm packages are asked for (any npm option: one
 // without --npm-lock is an error of installNpm).
 func wantNpm(a AppOptions) bool { return a.NpmLock != "" || a.NpmRegistry != "" || a.AppDir != "" }
+
+// checkNpm refuses npm options that cannot work, before anything is
+// fetched (AppOptions.check).
+func checkNpm(a AppOptions) error {
+	if a.NpmLock == "" {
+		if a.NpmRegistry != "" || a.AppDir != "" {
+			return errors.New("--npm-registry and --app-dir need --npm-lock (a package-lock.json)")
+		}
+		return nil
+	}
+	if _, err := os.Stat(a.NpmLock); err != nil {
+		return fmt.Errorf("--npm-lock: %w", err)
+	}
+	if a.AppDir != "" && (!path.IsAbs(a.AppDir) || path.Clean(a.AppDir) == "/") {
+		return fmt.Errorf("--app-dir %q: want an absolute directory in the image, not /", a.AppDir)
+	}
+	if a.NpmRegistry != "" {
+		if u, err := url.Parse(a.NpmRegistry); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("--npm-registry %q: want an http(s) URL", a.NpmRegistry)
+		}
+	}
+	return nil
+}
 
 // maxNpmLock bounds a package-lock.json read into memory.
 const maxNpmLock = 64 << 20

@@ -45,6 +45,24 @@ func TestInstallNpmRefusals(t *testing.T) {
 			t.Errorf("%+v: %v, want %q", tc.a, err, tc.want)
 		}
 	}
+	lock := "appdeps/npm/testdata/express/package-lock.json"
+	for _, c := range []struct {
+		a    AppOptions
+		want string
+	}{
+		{AppOptions{AppDir: "/srv"}, "--npm-registry and --app-dir need --npm-lock"},
+		{AppOptions{NpmLock: "no-such.json"}, "--npm-lock: stat no-such.json"},
+		{AppOptions{NpmLock: lock, AppDir: "srv"}, `--app-dir "srv": want an absolute directory`},
+		{AppOptions{NpmLock: lock, AppDir: "//"}, `--app-dir "//": want an absolute directory in the image, not /`},
+		{AppOptions{NpmLock: lock, NpmRegistry: "registry.example.com"}, `--npm-registry "registry.example.com": want an http(s) URL`},
+	} {
+		if err := c.a.check(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("check %+v: %v, want %q", c.a, err, c.want)
+		}
+	}
+	if err := (AppOptions{NpmLock: lock, AppDir: "/srv/app", NpmRegistry: "https://npm.example.com/"}).check(); err != nil {
+		t.Errorf("good options: %v", err)
+	}
 	if wantNpm(AppOptions{PythonRequirements: "r.txt"}) {
 		t.Error("npm wanted for Python's options")
 	}
