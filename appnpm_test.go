@@ -9,6 +9,7 @@ import (
 
 	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/packages/fetch"
+	"github.com/distroless-dev/distroless/releasefile"
 )
 
 func TestInstallNpmRefusals(t *testing.T) {
@@ -65,5 +66,23 @@ func TestInstallNpmRefusals(t *testing.T) {
 	}
 	if wantNpm(AppOptions{PythonRequirements: "r.txt"}) {
 		t.Error("npm wanted for Python's options")
+	}
+}
+
+func TestCheckReleaseApps(t *testing.T) {
+	web := releasefile.App{NpmLock: "web/package-lock.json"}
+	ims := []releasefile.Image{
+		{Name: "web", Profile: "nodejs", Distro: "debian:bookworm", User: "root", Line: 3, App: web},
+		{Name: "web", Profile: "nodejs", Distro: "debian:bookworm", User: "nonroot", Line: 3, App: web},
+		{Name: "web", Profile: "nodejs", Distro: "debian:trixie", Line: 3},
+		{Name: "api", ProfileFile: "api.yaml", Distro: "debian:bookworm", Line: 7, App: releasefile.App{NpmLock: "api/package-lock.json"}},
+	}
+	if err := checkReleaseApps(ims); err != nil {
+		t.Errorf("users of one image, another distro, another profile: %v", err)
+	}
+	ims = append(ims, releasefile.Image{Name: "plain", Profile: "nodejs", Distro: "debian:bookworm", Line: 9})
+	err := checkReleaseApps(ims)
+	if err == nil || !strings.Contains(err.Error(), "images web (line 3) and plain (line 9) are one profile on debian:bookworm with other application inputs") {
+		t.Errorf("a plain nodejs beside an npm one: %v", err)
 	}
 }

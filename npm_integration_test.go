@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/distroless-dev/distroless/lockfile"
 )
 
 const npmApp = "appdeps/npm/testdata/express"
@@ -166,5 +168,61 @@ func TestGenNpmExpress(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(filepath.Join(out, "index.json")); string(after) != string(before) {
 		t.Error("the failed gen changed the output")
+	}
+}
+
+// TestReleaseNpm: a release file naming an npm application per image
+// pushes the image gen makes of the same inputs, pins its packages in the
+// release's lockfile, and a second run finds it unchanged.
+func TestReleaseNpm(t *testing.T) {
+	integration(t)
+	e := newReleaseEnv(t)
+	if err := os.MkdirAll(filepath.Join(e.dir, "web"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lockData, err := os.ReadFile(filepath.Join(npmApp, "package-lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.dir, "web", "package-lock.json"), lockData, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	release := "registry: " + e.reg.Host + "/apps\ndistros: [debian:bookworm]\nimages:\n  - profile: nodejs\n    name: web\n    npm-lock: web/package-lock.json\n    app-dir: /srv/web\n"
+	if err := os.WriteFile(filepath.Join(e.dir, "release.yaml"), []byte(release), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := e.release(t)
+	ims := images(t, res, 1)
+	if ims[0].Status != "pushed" {
+		t.Fatalf("status %q", ims[0].Status)
+	}
+	if !slices.ContainsFunc(ims[0].Warnings, func(w string) bool { return strings.Contains(w, "sharp@0.33.5 (install: node install/check)") }) {
+		t.Errorf("warnings %q", ims[0].Warnings)
+	}
+	set, err := lockfile.ReadSet(filepath.Join(e.dir, "release.lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := set.Find("nodejs debian:bookworm amd64")
+	if l == nil {
+		t.Fatal("the release's lockfile has no nodejs entry")
+	}
+	n := 0
+	for _, a := range l.App {
+		if a.Type == "npm" {
+			n++
+		}
+	}
+	if n != 83 {
+		t.Errorf("the release's lockfile pins %d npm packages, want 83", n)
+	}
+	d := genDigest(t, "nodejs", "--distro", "debian:bookworm", "--npm-lock", filepath.Join(npmApp, "package-lock.json"), "--app-dir", "/srv/web",
+		"--cache-dir", testCache, "-o", "oci:"+filepath.Join(e.dir, "gen")+":web")
+	if d != ims[0].Digest {
+		t.Errorf("release pushed %s, gen makes %s", ims[0].Digest, d)
+	}
+	again := images(t, e.release(t), 1)
+	if again[0].Status != "unchanged" || again[0].Digest != ims[0].Digest {
+		t.Errorf("second release: %s %s", again[0].Status, again[0].Digest)
 	}
 }

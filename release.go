@@ -293,6 +293,9 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 	set.Single = false
 
 	// Every image's packages: from the lockfile, else resolved now.
+	if err := checkReleaseApps(ims); err != nil {
+		return nil, err
+	}
 	s := newSession(o.Options)
 	for _, im := range ims {
 		profile, pf, err := profileOf(im)
@@ -305,7 +308,7 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 				continue
 			}
 			progress(fmt.Sprintf("resolving %s on %s (%s)", profile, im.Distro, arch))
-			r, err := s.resolve(ctx, profile, pf, im.Distro, arch)
+			r, err := s.resolveApp(ctx, profile, pf, im.Distro, arch, releaseApp(o.Options.App, im.App))
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", im.Key(), err)
 			}
