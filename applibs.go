@@ -42,13 +42,9 @@ func findAppLibs(ctx context.Context, finder packages.FileFinder, d *distro.Dist
 			if !f.Mode.IsRegular() || !bytes.HasPrefix(f.Data, []byte(elf.ELFMAG)) {
 				continue
 			}
-			ef, err := elf.NewFile(bytes.NewReader(f.Data))
-			if err != nil || ef.Machine != machine {
+			libs, ok := neededOf(f.Data, machine)
+			if !ok {
 				continue // not one the loader of this image reads; the ELF check judges it
-			}
-			libs, err := ef.ImportedLibraries()
-			if err != nil {
-				continue
 			}
 			for _, l := range libs {
 				if !shipped[l] && !strings.Contains(l, "/") {
@@ -127,4 +123,20 @@ func findAppLibs(ctx context.Context, finder packages.FileFinder, d *distro.Dist
 		}
 	}
 	return out, nil
+}
+
+// neededOf is the DT_NEEDED list of an ELF file of machine m; ok is false
+// for another machine or a file debug/elf cannot read (or panics on).
+func neededOf(data []byte, m elf.Machine) (libs []string, ok bool) {
+	defer func() {
+		if recover() != nil {
+			libs, ok = nil, false
+		}
+	}()
+	ef, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil || ef.Machine != m {
+		return nil, false
+	}
+	libs, err = ef.ImportedLibraries()
+	return libs, err == nil
 }

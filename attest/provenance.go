@@ -117,12 +117,11 @@ func Provenance(b Build) ([]byte, error) {
 	add := func(kind string, ds ...Dependency) error {
 		for _, d := range ds {
 			digest := map[string]string{"sha256": strings.ToLower(d.SHA256)}
+			ok := isHex64(d.SHA256)
 			if d.SHA256 == "" && len(d.Digest) > 0 {
-				digest = d.Digest
-			} else if !isHex64(d.SHA256) {
-				d.URI = ""
+				digest, ok = d.Digest, true
 			}
-			if d.URI == "" {
+			if d.URI == "" || !ok {
 				return fmt.Errorf("provenance: %s dependency %q (%s): want a URI and a sha256", kind, d.Name, d.URI)
 			}
 			rd := &intoto.ResourceDescriptor{Name: d.Name, Uri: d.URI, Digest: digest}

@@ -409,3 +409,28 @@ func TestMissingRequirement(t *testing.T) {
 		t.Errorf("warnings %q", set.Warnings)
 	}
 }
+
+// TestGarbageWheel: a file named like a wheel that is no zip archive, or
+// a truncated one, is refused naming it; the cache keeps nothing.
+func TestGarbageWheel(t *testing.T) {
+	for name, data := range map[string][]byte{"garbage": []byte("not a zip at all"), "truncated": nil} {
+		t.Run(name, func(t *testing.T) {
+			dir, cacheDir := t.TempDir(), t.TempDir()
+			file := "junk-1.0-py3-none-any.whl"
+			if data == nil {
+				f, _ := makeWheel(t, dir, good("junk"))
+				full, _ := os.ReadFile(filepath.Join(dir, f))
+				data = full[:len(full)/2]
+				file = f
+			}
+			os.WriteFile(filepath.Join(dir, file), data, 0o644)
+			_, err := Install(context.Background(), Options{Wheels: dir, Cache: &fetch.Cache{Dir: cacheDir}}, trixie)
+			if err == nil || !strings.Contains(err.Error(), file) || !strings.Contains(err.Error(), "zip") {
+				t.Fatalf("got %v", err)
+			}
+			if strings.Contains(listTree(t, cacheDir), "blobs/sha256/") {
+				t.Errorf("the cache keeps a blob:\n%s", listTree(t, cacheDir))
+			}
+		})
+	}
+}
