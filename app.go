@@ -41,6 +41,11 @@ type AppOptions struct {
 	PythonRequirements string
 	PythonWheels       string
 	PythonIndex        string
+	// NpmLock is a package-lock.json (lockfileVersion 2 or 3);
+	// NpmRegistry the base URL that replaces the npm registry's in its
+	// resolved URLs; AppDir where node_modules goes (default /app; see
+	// appdeps/npm).
+	NpmLock, NpmRegistry, AppDir string
 	// NoLibs leaves the libraries the application's ELF files need to
 	// the ELF check: none is looked up or added.
 	NoLibs bool
@@ -119,6 +124,9 @@ func (o *Options) appOptions() AppOptions {
 	if a.PythonRequirements == "" && a.PythonWheels == "" && a.PythonIndex == "" {
 		a.PythonRequirements, a.PythonWheels, a.PythonIndex = rel(p.PythonRequirements), rel(p.PythonWheels), p.PythonIndex
 	}
+	if a.NpmLock == "" && a.NpmRegistry == "" && a.AppDir == "" {
+		a.NpmLock, a.NpmRegistry, a.AppDir = rel(p.NpmLock), p.NpmRegistry, p.AppDir
+	}
 	if p.AppLibs != nil && !*p.AppLibs {
 		a.NoLibs = true
 	}
@@ -166,11 +174,6 @@ func (o *Options) withApp(ctx context.Context, profile string, d *distro.Distro,
 		return nil, err
 	}
 	r.App = res
-	for _, set := range res.Sets {
-		for _, w := range set.Warnings {
-			o.log("%s: warning: %s", set.Name, w)
-		}
-	}
 	if app.NoLibs {
 		return r, nil
 	}
@@ -290,7 +293,7 @@ func (a AppOptions) check() error {
 			return fmt.Errorf("%s: %w", f.flag, err)
 		}
 	}
-	return nil
+	return checkNpm(a)
 }
 
 // wantPython says whether Python wheels are asked for.

@@ -283,6 +283,7 @@ func (in *genInput) platformImage(spec assemble.Spec, img v1.Image, rep *assembl
 	if err != nil {
 		return nil, err
 	}
+	rep.Warnings = append(rep.Warnings, appWarnings(in.app)...)
 	return &PlatformImage{Arch: in.arch, Platform: platformOf(in.arch), Image: img, Digest: d.String(), Created: spec.Created, Distro: in.distro,
 		Plan: in.plan, Levels: in.levels, Indexes: in.indexes, Resolution: in.res, Report: rep, payload: payload, app: in.app}, nil
 }

@@ -205,7 +205,7 @@ func profileOf(im releasefile.Image) (string, *profiles.Profile, error) {
 		return "", nil, fmt.Errorf("image %s (line %d): %w", im.Name, im.Line, err)
 	}
 	if (&Options{Profile: p}).appOptions().wanted() {
-		return "", nil, fmt.Errorf("image %s (line %d): profile %s names an application layer (python-*), which release does not build yet; build it with gen", im.Name, im.Line, im.ProfileFile)
+		return "", nil, fmt.Errorf("image %s (line %d): profile %s names an application layer (python-*, npm-*, app-dir), which release does not take from a profile file yet; build it with gen (npm inputs: as keys of the image entry)", im.Name, im.Line, im.ProfileFile)
 	}
 	return p.Name, p, nil
 }
@@ -272,6 +272,9 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 	set.Single = false
 
 	// Every image's packages: from the lockfile, else resolved now.
+	if err := checkReleaseApps(ims); err != nil {
+		return nil, err
+	}
 	s := newSession(o.Options)
 	for _, im := range ims {
 		profile, pf, err := profileOf(im)
@@ -288,7 +291,7 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 					im.Key(), f.LockPath(), profile, im.Distro, arch, path)
 			}
 			progress(fmt.Sprintf("resolving %s on %s (%s)", profile, im.Distro, arch))
-			r, err := s.resolve(ctx, profile, pf, im.Distro, arch)
+			r, err := s.resolveApp(ctx, profile, pf, im.Distro, arch, releaseApp(o.Options.App, im.App))
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", im.Key(), err)
 			}
@@ -401,7 +404,7 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 
 	art, digest, b, err := o.buildImage(ctx, releaseBuild{profile: profile, file: pf, distro: im.Distro, platforms: im.Platforms,
 		user: im.User, debug: im.Debug, locks: locks, lockPath: lockPath, label: im.Key(), tags: im.Tags,
-		settings: Settings(im.Settings), inputs: inputs}, last, progress)
+		settings: Settings(im.Settings), inputs: inputs, app: im.App}, last, progress)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -45,6 +45,7 @@ type releaseBuild struct {
 	tags      []string         // where it goes (the signatures name the first's repository)
 	settings  Settings         // the release file's image settings
 	inputs    string           // releaseInputs, recorded in the provenance
+	app       releasefile.App  // the image's application inputs (releaseapp.go)
 }
 
 // genOptions are the gen settings of an image of the matrix.
@@ -55,6 +56,7 @@ func (o *ReleaseOptions) genOptions(rb releaseBuild, u User, progress func(strin
 	g.SBOMFormat = o.format
 	g.Options.Profile, g.Options.Distro, g.Options.Arch = rb.file, rb.distro, ""
 	g.Options.Add, g.Options.Exclude = nil, nil
+	g.Options.App = releaseApp(o.Options.App, rb.app)
 	release, lockPath := o.path, rb.lockPath
 	g.provenance = func(b *attest.Build) {
 		// The release file and its lockfile by name: the packages the
@@ -200,6 +202,11 @@ func (o *ReleaseOptions) releaseInputs(tool string, im releasefile.Image, pf *pr
 		return "", err
 	}
 	put(string(settings))
+	app, err := releaseAppInputs(im.App, pf)
+	if err != nil {
+		return "", err
+	}
+	put(app...)
 	signer := ""
 	if o.Signer != nil {
 		if signer, err = o.Signer.KeyID(); err != nil {

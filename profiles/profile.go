@@ -69,6 +69,12 @@ type Profile struct {
 	PythonWheels       string `yaml:"python-wheels"`
 	PythonIndex        string `yaml:"python-index"`
 	AppLibs            *bool  `yaml:"app-libs"`
+	// NpmLock, NpmRegistry and AppDir are gen's --npm-lock,
+	// --npm-registry and --app-dir (the lockfile's path relative to the
+	// profile file's directory); the flags win.
+	NpmLock     string `yaml:"npm-lock"`
+	NpmRegistry string `yaml:"npm-registry"`
+	AppDir      string `yaml:"app-dir"`
 
 	file string // the file Decode read, for errors
 }

@@ -62,7 +62,7 @@ func Expand(f *File, env Env) ([]Image, error) {
 			for _, debug := range ax.Debug {
 				for _, user := range ax.Users {
 					im := Image{Name: e.Name, Distro: dn, Platforms: slices.Clone(ax.Platforms), User: user, Debug: debug,
-						Variant: Variant(user, debug), Line: e.Line, Settings: e.Settings.Over(f.Settings)}
+						Variant: Variant(user, debug), Line: e.Line, Settings: e.Settings.Over(f.Settings), App: e.App.withPaths(f)}
 					if e.File != "" {
 						im.ProfileFile = f.rel(e.File)
 					} else {

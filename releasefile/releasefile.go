@@ -167,6 +167,8 @@ type Entry struct {
 	Line    int
 	// Settings are the image's settings, over the file's.
 	Settings Settings
+	// App are the image's application inputs (app.go).
+	App App
 }
 
 // Image is one image of the expanded matrix: what to build and the tags
@@ -184,6 +186,7 @@ type Image struct {
 	Tags        []string // full references REGISTRY/REPO:TAG, in template order
 	Line        int      // the images entry it comes from
 	Settings    Settings // the entry's over the file's
+	App         App      // the entry's, npm-lock relative to the working directory
 }
 
 // Key names the image in messages: NAME (DISTRO, VARIANT).
@@ -482,9 +485,12 @@ func decodeEntry(path string, n *yaml.Node) (Entry, error) {
 	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
 		e.Profile = n.Value // - python3
 	} else {
-		err := eachKey(path, n, "an images entry", append([]string{"profile", "file", "name", "distros", "platforms", "users", "debug", "tags"}, settingKeys...), func(k string, v *yaml.Node) error {
+		err := eachKey(path, n, "an images entry", append(append([]string{"profile", "file", "name", "distros", "platforms", "users", "debug", "tags"}, settingKeys...), appKeys...), func(k string, v *yaml.Node) error {
 			if slices.Contains(settingKeys, k) {
 				return e.Settings.set(path, k, v)
+			}
+			if isAppKey(k) {
+				return e.App.set(path, k, v)
 			}
 			switch k {
 			case "profile", "file", "name":

@@ -29,6 +29,9 @@ need+=(qemu-user-static binfmt-support)
 # The application-layer tests build wheels with the host's python3 (a pure
 # one, and a C extension linked against libyaml).
 need+=(python3-dev python3-setuptools python3-wheel libyaml-dev)
+# npm: appdeps/npm's real-registry test compares its tree with npm ci's
+# (a host whose npm comes with another nodejs package keeps it).
+command -v npm >/dev/null || need+=(npm)
 missing=()
 for pkg in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

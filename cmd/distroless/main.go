@@ -461,6 +461,9 @@ func (pf *profileFlags) register(c *cobra.Command) {
 	f.StringVar(&pf.app.PythonRequirements, "python-requirements", "", "install the wheels this requirements file pins (NAME==VERSION --hash=sha256:HEX) into the application layer")
 	f.StringVar(&pf.app.PythonWheels, "python-wheels", "", "a directory of wheels: the source of --python-requirements, or without it, the wheels to install")
 	f.StringVar(&pf.app.PythonIndex, "python-index", "", "a PEP 503/691 simple index URL: the source of --python-requirements")
+	f.StringVar(&pf.app.NpmLock, "npm-lock", "", "install the packages of this package-lock.json (lockfileVersion 2 or 3) as npm ci --ignore-scripts --omit=dev would, into the application layer")
+	f.StringVar(&pf.app.NpmRegistry, "npm-registry", "", "the base URL of an npm registry (a mirror) that replaces https://registry.npmjs.org/ in --npm-lock's URLs")
+	f.StringVar(&pf.app.AppDir, "app-dir", "", "where --npm-lock's node_modules goes in the image (default /app)")
 	f.BoolVar(&pf.app.NoLibs, "no-app-libs", false, "do not add the packages of the libraries the application layer's ELF files need (the ELF check still applies)")
 }
 

@@ -33,7 +33,7 @@ func TestFormatNeutral(t *testing.T) {
 		tests bool // its own test files count too
 	}{{"resolver", false}, {"profiles", true}, {"assemble", true},
 		{"sbom", true}, {"attest", true}, {"publish", true},
-		{"appdeps", true}, {"appdeps/python", true}} {
+		{"appdeps", true}, {"appdeps/python", true}, {"appdeps/npm", true}} {
 		pkg := c.pkg
 		deps, err := Deps(root, Module+"/"+pkg, c.tests)
 		if err != nil {
