@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,6 +57,9 @@ type AppOptions struct {
 type AppResult struct {
 	Sets []*appdeps.Set
 	Libs []AppLib
+	// LookupFailed says why the libraries could not be looked up (the
+	// distro's file index refused); nothing was added for them.
+	LookupFailed string
 }
 
 // AppLib is a library an application file needs that the image lacked,
@@ -179,7 +183,14 @@ func (o *Options) withApp(ctx context.Context, profile string, d *distro.Distro,
 	}
 	finder, _ := r.Index.(packages.FileFinder) // nil: the lookup fails if it is needed
 	libs, err := findAppLibs(ctx, finder, d, r.Arch, pkgs, res.Sets)
-	if err != nil {
+	var fe *fileIndexError
+	switch {
+	case errors.As(err, &fe):
+		// Nothing is added; the build's ELF check still refuses an image
+		// that lacks one of them, and its error follows this warning.
+		res.LookupFailed = fe.Error() // a warning of the image's report (appWarnings)
+		return r, nil
+	case err != nil:
 		return nil, err
 	}
 	var names []string

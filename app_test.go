@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,13 @@ func (f fakeFinder) FindFiles(_ context.Context, names []string) (map[string][]p
 		}
 	}
 	return out, nil
+}
+
+// failingFinder is a file index its signed Release refuses.
+type failingFinder struct{}
+
+func (failingFinder) FindFiles(context.Context, []string) (map[string][]packages.FileOwners, error) {
+	return nil, errors.New("size mismatch")
 }
 
 // TestFindAppLibs: a shared object linked against libyaml (built here)
@@ -91,6 +99,18 @@ func TestFindAppLibs(t *testing.T) {
 	// No file index: an error only because a library is to be looked up.
 	if _, err := findAppLibs(context.Background(), nil, d, "amd64", closure, set()); err == nil || !strings.Contains(err.Error(), "--no-app-libs") {
 		t.Errorf("no finder: %v", err)
+	}
+	// A file index that cannot be read (a Contents file its Release
+	// refuses) is a fileIndexError, which gen turns into a warning of the
+	// image's report, leaving the judgement to the build's ELF check.
+	_, err = findAppLibs(context.Background(), failingFinder{}, d, "amd64", closure, set())
+	var fe *fileIndexError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "size mismatch") {
+		t.Errorf("refused file index: %v", err)
+	}
+	w := appWarnings(&AppResult{LookupFailed: fe.Error()})
+	if len(w) != 1 || !strings.HasPrefix(w[0], "app-libs: looking up the application's libraries (libyaml-0.so.2): size mismatch") {
+		t.Errorf("warnings %q", w)
 	}
 	if libs, err := findAppLibs(context.Background(), nil, d, "amd64", closure, []*appdeps.Set{{Name: "python", Files: []assemble.File{{Path: "/a.py", Data: []byte("x")}}}}); err != nil || libs != nil {
 		t.Errorf("no ELF file, no finder: %v %v", libs, err)

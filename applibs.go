@@ -64,12 +64,12 @@ func findAppLibs(ctx context.Context, finder packages.FileFinder, d *distro.Dist
 	}
 	slices.Sort(names)
 	if finder == nil {
-		return nil, fmt.Errorf("%s: %s needs %s, and the index of %s cannot say which package ships a file; turn the lookup off (--no-app-libs) and add the packages with --add",
-			needs[0].set, needs[0].file, strings.Join(names, ", "), d.Name)
+		return nil, &fileIndexError{fmt.Errorf("%s: %s needs %s, and the index of %s cannot say which package ships a file; turn the lookup off (--no-app-libs) and add the packages with --add",
+			needs[0].set, needs[0].file, strings.Join(names, ", "), d.Name)}
 	}
 	owners, err := finder.FindFiles(ctx, names)
 	if err != nil {
-		return nil, fmt.Errorf("looking up the application's libraries (%s): %w (--no-app-libs turns the lookup off)", strings.Join(names, ", "), err)
+		return nil, &fileIndexError{fmt.Errorf("looking up the application's libraries (%s): %w (--no-app-libs turns the lookup off)", strings.Join(names, ", "), err)}
 	}
 	inClosure := map[string]bool{}
 	for _, p := range closure {
@@ -124,6 +124,15 @@ func findAppLibs(ctx context.Context, finder packages.FileFinder, d *distro.Dist
 	}
 	return out, nil
 }
+
+// fileIndexError is a lookup that could not be made: the distro's file
+// index is missing or refused (a Contents file that does not match its
+// signed Release). The libraries may all be in the image already, which
+// only the build's ELF check can tell.
+type fileIndexError struct{ err error }
+
+func (e *fileIndexError) Error() string { return e.err.Error() }
+func (e *fileIndexError) Unwrap() error { return e.err }
 
 // neededOf is the DT_NEEDED list of an ELF file of machine m; ok is false
 // for another machine or a file debug/elf cannot read (or panics on).

@@ -105,5 +105,8 @@ func appWarnings(a *AppResult) []string {
 			out = append(out, s.Name+": "+w)
 		}
 	}
+	if a.LookupFailed != "" {
+		out = append(out, "app-libs: "+a.LookupFailed+"; nothing added for the application's libraries: the build's ELF check says whether the image lacks one")
+	}
 	return out
 }
