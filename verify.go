@@ -1,30 +1,22 @@
 package distroless
 
 import (
-	"archive/tar"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/attest"
 	"github.com/distroless-dev/distroless/distro"
+	"github.com/distroless-dev/distroless/internal/imagediff"
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/profiles"
 	"github.com/distroless-dev/distroless/publish"
@@ -67,147 +59,6 @@ type VerifiedPlatform struct {
 	Differences []string `json:"differences,omitempty"`
 }
 
-// verifySource is where the image and its attachments are read: a
-// registry or an OCI layout.
-type verifySource interface {
-	top() (v1.Image, v1.ImageIndex, v1.Hash, error)
-	// tagged is the manifest at a tag of the image's repository (or
-	// layout), nil when there is none.
-	tagged(tag string) (v1.Image, error)
-	// referrers are the manifests whose subject is d.
-	referrers(d v1.Hash) ([]v1.Image, error)
-}
-
-type registrySource struct {
-	ref   name.Reference
-	ropts []remote.Option
-}
-
-func (s *registrySource) top() (v1.Image, v1.ImageIndex, v1.Hash, error) {
-	desc, err := remote.Get(s.ref, s.ropts...)
-	if err != nil {
-		return nil, nil, v1.Hash{}, fmt.Errorf("reading %s: %w", s.ref, err)
-	}
-	if desc.MediaType.IsIndex() {
-		idx, err := desc.ImageIndex()
-		return nil, idx, desc.Digest, err
-	}
-	img, err := desc.Image()
-	return img, nil, desc.Digest, err
-}
-
-func (s *registrySource) tagged(tag string) (v1.Image, error) {
-	ref := s.ref.Context().Tag(tag)
-	desc, err := remote.Get(ref, s.ropts...)
-	var te *transport.Error
-	switch {
-	case errors.As(err, &te) && te.StatusCode == http.StatusNotFound:
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("reading %s: %w", ref, err)
-	}
-	return desc.Image()
-}
-
-func (s *registrySource) referrers(d v1.Hash) ([]v1.Image, error) {
-	idx, err := remote.Referrers(s.ref.Context().Digest(d.String()), s.ropts...)
-	if err != nil {
-		return nil, fmt.Errorf("the referrers of %s@%s: %w", s.ref.Context(), d, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, err
-	}
-	var out []v1.Image
-	for _, m := range im.Manifests {
-		img, err := remote.Image(s.ref.Context().Digest(m.Digest.String()), s.ropts...)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, img)
-	}
-	return out, nil
-}
-
-type layoutSource struct {
-	path layout.Path
-	tag  string
-}
-
-func (s *layoutSource) find(tag string) (*v1.Descriptor, error) {
-	idx, err := s.path.ImageIndex()
-	if err != nil {
-		return nil, err
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range im.Manifests {
-		if m.Annotations["org.opencontainers.image.ref.name"] == tag {
-			return &m, nil
-		}
-	}
-	return nil, nil
-}
-
-func (s *layoutSource) top() (v1.Image, v1.ImageIndex, v1.Hash, error) {
-	m, err := s.find(s.tag)
-	if err != nil {
-		return nil, nil, v1.Hash{}, err
-	}
-	if m == nil {
-		return nil, nil, v1.Hash{}, fmt.Errorf("OCI layout %s has no tag %q", s.path, s.tag)
-	}
-	if m.MediaType.IsIndex() {
-		idx, err := s.path.ImageIndex()
-		if err != nil {
-			return nil, nil, v1.Hash{}, err
-		}
-		ii, err := idx.ImageIndex(m.Digest)
-		return nil, ii, m.Digest, err
-	}
-	img, err := s.path.Image(m.Digest)
-	return img, nil, m.Digest, err
-}
-
-func (s *layoutSource) tagged(tag string) (v1.Image, error) {
-	m, err := s.find(tag)
-	if err != nil || m == nil {
-		return nil, err
-	}
-	return s.path.Image(m.Digest)
-}
-
-func (s *layoutSource) referrers(d v1.Hash) ([]v1.Image, error) {
-	idx, err := s.path.ImageIndex()
-	if err != nil {
-		return nil, err
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, err
-	}
-	var out []v1.Image
-	for _, m := range im.Manifests {
-		if !m.MediaType.IsImage() {
-			continue
-		}
-		img, err := s.path.Image(m.Digest)
-		if err != nil {
-			return nil, err
-		}
-		mf, err := img.Manifest()
-		if err != nil {
-			return nil, err
-		}
-		if mf.Subject != nil && mf.Subject.Digest == d {
-			out = append(out, img)
-		}
-	}
-	return out, nil
-}
-
 // Verify reads an image (a registry reference, or oci:DIR:TAG) and the
 // provenance of each of its platform images (with a key: the signed one,
 // after the signatures verify), rebuilds each from what the provenance
@@ -219,17 +70,16 @@ func Verify(ctx context.Context, ref string, o VerifyOptions) (*VerifyResult, er
 	if progress == nil {
 		progress = func(string) {}
 	}
-	var src verifySource
+	var src publish.Source
 	if rest, ok := strings.CutPrefix(ref, "oci:"); ok {
 		dir, tag := rest, "latest"
 		if i := strings.LastIndex(rest, ":"); i > 0 {
 			dir, tag = rest[:i], rest[i+1:]
 		}
-		p, err := layout.FromPath(dir)
-		if err != nil {
-			return nil, fmt.Errorf("%s: not an OCI layout: %w", ref, err)
+		var err error
+		if src, err = publish.OpenLayout(dir, tag); err != nil {
+			return nil, err
 		}
-		src = &layoutSource{path: p, tag: tag}
 	} else {
 		r, err := name.ParseReference(ref)
 		if err != nil {
@@ -238,11 +88,9 @@ func Verify(ctx context.Context, ref string, o VerifyOptions) (*VerifyResult, er
 		if o.Registry.Timeout == 0 {
 			o.Registry.Timeout = o.Timeout
 		}
-		ropts, err := o.Registry.Remote(ctx, r)
-		if err != nil {
+		if src, err = publish.OpenRegistry(ctx, r, o.Registry); err != nil {
 			return nil, err
 		}
-		src = &registrySource{ref: r, ropts: ropts}
 	}
 	var ver *attest.Verifier
 	if o.Key != "" {
@@ -251,7 +99,7 @@ func Verify(ctx context.Context, ref string, o VerifyOptions) (*VerifyResult, er
 			return nil, err
 		}
 	}
-	img, idx, top, err := src.top()
+	img, idx, top, err := src.Top()
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +162,7 @@ func Verify(ctx context.Context, ref string, o VerifyOptions) (*VerifyResult, er
 			vp.Differences = append(vp.Differences, note)
 		}
 		if d != pi.digest {
-			diffs, err := diffImages(pi.img, rebuilt)
+			diffs, err := imagediff.Images(pi.img, rebuilt)
 			if err != nil {
 				return nil, fmt.Errorf("comparing %s with its rebuild: %w", vp.Platform, err)
 			}
@@ -329,9 +177,9 @@ func Verify(ctx context.Context, ref string, o VerifyOptions) (*VerifyResult, er
 }
 
 // verifySigned checks the signature of manifest d.
-func verifySigned(src verifySource, ver *attest.Verifier, d v1.Hash) error {
+func verifySigned(src publish.Source, ver *attest.Verifier, d v1.Hash) error {
 	tag := attest.FallbackTag(d, attest.SignatureSuffix)
-	sig, err := src.tagged(tag)
+	sig, err := src.Tagged(tag)
 	if err != nil {
 		return err
 	}
@@ -378,14 +226,14 @@ func (st *provenanceStatement) names(d v1.Hash) bool {
 // provenanceOf is the provenance of the image with manifest digest d:
 // with a key, the statement of its verified attestations (after its
 // signature verifies); else the provenance referrer.
-func provenanceOf(src verifySource, ver *attest.Verifier, d v1.Hash) (_ *provenanceStatement, note string, _ error) {
+func provenanceOf(src publish.Source, ver *attest.Verifier, d v1.Hash) (_ *provenanceStatement, note string, _ error) {
 	var candidates [][]byte
 	if ver != nil {
 		if err := verifySigned(src, ver, d); err != nil {
 			return nil, "", err
 		}
 		tag := attest.FallbackTag(d, attest.AttestationSuffix)
-		att, err := src.tagged(tag)
+		att, err := src.Tagged(tag)
 		if err != nil {
 			return nil, "", err
 		}
@@ -396,7 +244,7 @@ func provenanceOf(src verifySource, ver *attest.Verifier, d v1.Hash) (_ *provena
 			return nil, "", fmt.Errorf("attestations (tag %s): %w", tag, err)
 		}
 	} else {
-		refs, err := src.referrers(d)
+		refs, err := src.Referrers(d)
 		if err != nil {
 			return nil, "", err
 		}
@@ -547,248 +395,4 @@ func (o *VerifyOptions) rebuild(ctx context.Context, in *rebuildInput, published
 		return nil, err
 	}
 	return imgs[0].Image, nil
-}
-
-// fileEntry is what a layer says of a path.
-type fileEntry struct {
-	typ, mode, owner, link, digest string
-	size                           int64
-}
-
-func (f fileEntry) String() string {
-	s := fmt.Sprintf("%s %s %s %d bytes", f.typ, f.mode, f.owner, f.size)
-	if f.link != "" {
-		s += " → " + f.link
-	}
-	if f.digest != "" {
-		s += " " + f.digest
-	}
-	return s
-}
-
-// maxDiffRead bounds what is read of one layer to compare it.
-const maxDiffRead = 4 << 30
-
-// layerFiles lists a layer's entries by path.
-func layerFiles(l v1.Layer) (map[string]fileEntry, error) {
-	rc, err := l.Uncompressed()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	tr := tar.NewReader(io.LimitReader(rc, maxDiffRead))
-	files := map[string]fileEntry{}
-	for len(files) < 1_000_000 {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		e := fileEntry{mode: fmt.Sprintf("%04o", h.Mode&0o7777), owner: fmt.Sprintf("%d:%d", h.Uid, h.Gid), size: h.Size}
-		switch h.Typeflag {
-		case tar.TypeReg:
-			e.typ = "file"
-			sum := sha256.New()
-			if _, err := io.Copy(sum, tr); err != nil {
-				return nil, err
-			}
-			e.digest = "sha256:" + hex.EncodeToString(sum.Sum(nil))
-		case tar.TypeDir:
-			e.typ = "dir"
-		case tar.TypeSymlink:
-			e.typ, e.link = "symlink", h.Linkname
-		case tar.TypeLink:
-			e.typ, e.link = "hardlink", h.Linkname
-		case tar.TypeChar, tar.TypeBlock:
-			e.typ = fmt.Sprintf("device %d,%d", h.Devmajor, h.Devminor)
-		case tar.TypeFifo:
-			e.typ = "fifo"
-		default:
-			e.typ = fmt.Sprintf("type %q", h.Typeflag)
-		}
-		files["/"+strings.TrimPrefix(strings.TrimPrefix(h.Name, "./"), "/")] = e
-	}
-	return files, nil
-}
-
-// maxListed bounds the files listed of one layer.
-const maxListed = 50
-
-// diffImages says how the published image differs from the rebuilt one:
-// layer by layer (and, in a layer that differs, file by file: path,
-// type, mode, owner, size, content digest), then the config's fields,
-// then the manifest's annotations and media types.
-func diffImages(pub, reb v1.Image) ([]string, error) {
-	var out []string
-	pl, err := pub.Layers()
-	if err != nil {
-		return nil, err
-	}
-	rl, err := reb.Layers()
-	if err != nil {
-		return nil, err
-	}
-	list := func(prefix string, files map[string]fileEntry) {
-		paths := make([]string, 0, len(files))
-		for p := range files {
-			paths = append(paths, p)
-		}
-		sort.Strings(paths)
-		for i, p := range paths {
-			if i == maxListed {
-				out = append(out, fmt.Sprintf("  … and %d more", len(paths)-maxListed))
-				break
-			}
-			out = append(out, fmt.Sprintf("  %s %s: %s", prefix, p, files[p]))
-		}
-	}
-	for i := 0; i < len(pl) || i < len(rl); i++ {
-		switch {
-		case i >= len(rl):
-			d, _ := pl[i].Digest()
-			files, err := layerFiles(pl[i])
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, fmt.Sprintf("layer %d (%s): only in the image, %d entries", i+1, d, len(files)))
-			list("+", files)
-			continue
-		case i >= len(pl):
-			d, _ := rl[i].Digest()
-			files, err := layerFiles(rl[i])
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, fmt.Sprintf("layer %d (%s): only in the rebuild, %d entries", i+1, d, len(files)))
-			list("-", files)
-			continue
-		}
-		pd, err := pl[i].DiffID()
-		if err != nil {
-			return nil, err
-		}
-		rd, err := rl[i].DiffID()
-		if err != nil {
-			return nil, err
-		}
-		if pd == rd {
-			pc, _ := pl[i].Digest()
-			rc, _ := rl[i].Digest()
-			if pc != rc {
-				out = append(out, fmt.Sprintf("layer %d: the same files, compressed differently (%s in the image, %s rebuilt)", i+1, pc, rc))
-			}
-			continue
-		}
-		out = append(out, fmt.Sprintf("layer %d: %s in the image, %s rebuilt (uncompressed)", i+1, pd, rd))
-		pf, err := layerFiles(pl[i])
-		if err != nil {
-			return nil, err
-		}
-		rf, err := layerFiles(rl[i])
-		if err != nil {
-			return nil, err
-		}
-		paths := map[string]bool{}
-		for p := range pf {
-			paths[p] = true
-		}
-		for p := range rf {
-			paths[p] = true
-		}
-		sorted := make([]string, 0, len(paths))
-		for p := range paths {
-			sorted = append(sorted, p)
-		}
-		sort.Strings(sorted)
-		n := 0
-		for _, p := range sorted {
-			a, inPub := pf[p]
-			b, inReb := rf[p]
-			var line string
-			switch {
-			case !inReb:
-				line = fmt.Sprintf("  + %s: only in the image: %s", p, a)
-			case !inPub:
-				line = fmt.Sprintf("  - %s: only in the rebuild: %s", p, b)
-			case a != b:
-				line = fmt.Sprintf("  ~ %s: %s in the image, %s rebuilt", p, a, b)
-			default:
-				continue
-			}
-			if n++; n > maxListed {
-				continue
-			}
-			out = append(out, line)
-		}
-		if n > maxListed {
-			out = append(out, fmt.Sprintf("  … and %d more", n-maxListed))
-		}
-	}
-
-	// The config, field by field.
-	pc, err := pub.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	rc, err := reb.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range []struct {
-		name string
-		a, b any
-	}{
-		{"architecture", pc.Architecture, rc.Architecture}, {"os", pc.OS, rc.OS}, {"variant", pc.Variant, rc.Variant},
-		{"created", pc.Created.UTC().String(), rc.Created.UTC().String()},
-		{"config.User", pc.Config.User, rc.Config.User}, {"config.Env", pc.Config.Env, rc.Config.Env},
-		{"config.Entrypoint", pc.Config.Entrypoint, rc.Config.Entrypoint}, {"config.Cmd", pc.Config.Cmd, rc.Config.Cmd},
-		{"config.WorkingDir", pc.Config.WorkingDir, rc.Config.WorkingDir}, {"config.Labels", pc.Config.Labels, rc.Config.Labels},
-		{"config.ExposedPorts", pc.Config.ExposedPorts, rc.Config.ExposedPorts}, {"config.Volumes", pc.Config.Volumes, rc.Config.Volumes},
-		{"config.StopSignal", pc.Config.StopSignal, rc.Config.StopSignal},
-		{"history", historyOf(pc.History), historyOf(rc.History)},
-	} {
-		if !reflect.DeepEqual(f.a, f.b) {
-			out = append(out, fmt.Sprintf("config %s: %v in the image, %v rebuilt", f.name, f.a, f.b))
-		}
-	}
-	if pc.RootFS.Type != rc.RootFS.Type {
-		out = append(out, fmt.Sprintf("config rootfs.type: %s in the image, %s rebuilt", pc.RootFS.Type, rc.RootFS.Type))
-	}
-	// What else a config holds (fields this list does not name).
-	if len(out) == 0 {
-		pr, _ := pub.RawConfigFile()
-		rr, _ := reb.RawConfigFile()
-		if string(pr) != string(rr) {
-			out = append(out, fmt.Sprintf("config: %d bytes in the image, %d rebuilt, the same in every field compared", len(pr), len(rr)))
-		}
-	}
-
-	pm, err := pub.Manifest()
-	if err != nil {
-		return nil, err
-	}
-	rm, err := reb.Manifest()
-	if err != nil {
-		return nil, err
-	}
-	if !reflect.DeepEqual(pm.Annotations, rm.Annotations) {
-		out = append(out, fmt.Sprintf("manifest annotations: %v in the image, %v rebuilt", pm.Annotations, rm.Annotations))
-	}
-	if pm.MediaType != rm.MediaType || pm.Config.MediaType != rm.Config.MediaType {
-		out = append(out, fmt.Sprintf("manifest media types: %s/%s in the image, %s/%s rebuilt", pm.MediaType, pm.Config.MediaType, rm.MediaType, rm.Config.MediaType))
-	}
-	if len(out) == 0 {
-		out = append(out, "the manifests differ in nothing compared (layer order, sizes or the manifest's own fields)")
-	}
-	return out, nil
-}
-
-func historyOf(h []v1.History) []string {
-	var out []string
-	for _, e := range h {
-		out = append(out, fmt.Sprintf("%q empty=%v", e.CreatedBy, e.EmptyLayer))
-	}
-	return out
 }

@@ -32,7 +32,7 @@ func TestFormatNeutral(t *testing.T) {
 		pkg   string
 		tests bool // its own test files count too
 	}{{"resolver", false}, {"profiles", true}, {"assemble", true},
-		{"sbom", true}, {"attest", true}, {"publish", true},
+		{"sbom", true}, {"attest", true}, {"publish", true}, {"internal/imagediff", true},
 		{"appdeps", true}, {"appdeps/python", true}, {"appdeps/npm", true}} {
 		pkg := c.pkg
 		deps, err := Deps(root, Module+"/"+pkg, c.tests)
