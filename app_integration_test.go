@@ -233,25 +233,9 @@ print("path", [p for p in sys.path if "dist-packages" in p])
 	}
 
 	// syft finds both, with version and license.
-	tools := scanners(t)
-	so, err := exec.Command(filepath.Join(tools, "syft"), "scan", "-q", "-o", "syft-json", "oci-dir:"+out).Output()
-	if err != nil {
-		t.Fatalf("syft: %v\n%s", err, stderrOf(err))
-	}
-	var doc struct {
-		Artifacts []struct {
-			Name, Version, Type string
-			Licenses            []struct{ Value string }
-		}
-	}
-	if err := json.Unmarshal(so, &doc); err != nil {
-		t.Fatal(err)
-	}
 	found := map[string]string{}
-	for _, a := range doc.Artifacts {
-		if a.Type == "python" && len(a.Licenses) > 0 {
-			found[a.Name] = a.Version + " " + a.Licenses[0].Value
-		}
+	for _, a := range syftArtifacts(t, out, "python") {
+		found[a.Name] = a.Version + " " + a.License
 	}
 	if found["hello-app"] != "1.0 MIT" || found["yamlver"] != "0.1 MIT" {
 		t.Errorf("syft's python packages: %v", found)
@@ -331,4 +315,33 @@ func TestGenPythonAppTrixie(t *testing.T) {
 	if c != 0 || strings.TrimSpace(o) != "(3, 13) 0.2.5 /usr/local/lib/python3.13/dist-packages/hello/__init__.py" {
 		t.Errorf("in python3.13: exit %d, %q\n%s", c, o, clitest.Tail(e, 20))
 	}
+}
+
+// syftArtifact is a package syft found, with its first license.
+type syftArtifact struct{ Name, Version, License string }
+
+// syftArtifacts are the packages of type typ (python, npm) with a license
+// that syft finds in the OCI layout dir.
+func syftArtifacts(t *testing.T, dir, typ string) []syftArtifact {
+	t.Helper()
+	so, err := exec.Command(filepath.Join(scanners(t), "syft"), "scan", "-q", "-o", "syft-json", "oci-dir:"+dir).Output()
+	if err != nil {
+		t.Fatalf("syft: %v\n%s", err, stderrOf(err))
+	}
+	var doc struct {
+		Artifacts []struct {
+			Name, Version, Type string
+			Licenses            []struct{ Value string }
+		}
+	}
+	if err := json.Unmarshal(so, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var out []syftArtifact
+	for _, a := range doc.Artifacts {
+		if a.Type == typ && len(a.Licenses) > 0 {
+			out = append(out, syftArtifact{a.Name, a.Version, a.Licenses[0].Value})
+		}
+	}
+	return out
 }

@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -93,24 +92,9 @@ func TestGenNpmExpress(t *testing.T) {
 	if strings.Contains(string(sb), "nanoid") || strings.Contains(string(sb), "sharp-darwin") {
 		t.Error("the SBOM lists a dev or another platform's package")
 	}
-	so, err := exec.Command(filepath.Join(scanners(t), "syft"), "scan", "-q", "-o", "syft-json", "oci-dir:"+out).Output()
-	if err != nil {
-		t.Fatalf("syft: %v\n%s", err, stderrOf(err))
-	}
-	var doc struct {
-		Artifacts []struct {
-			Name, Version, Type string
-			Licenses            []struct{ Value string }
-		}
-	}
-	if err := json.Unmarshal(so, &doc); err != nil {
-		t.Fatal(err)
-	}
 	found := map[string]string{}
-	for _, a := range doc.Artifacts {
-		if a.Type == "npm" && len(a.Licenses) > 0 {
-			found[a.Name+"@"+a.Version] = a.Licenses[0].Value
-		}
+	for _, a := range syftArtifacts(t, out, "npm") {
+		found[a.Name+"@"+a.Version] = a.License
 	}
 	for p, lic := range map[string]string{"express@4.21.2": "MIT", "@img/sharp-linux-x64@0.33.5": "Apache-2.0", "sharp@0.33.5": "Apache-2.0"} {
 		if found[p] != lic {

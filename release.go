@@ -348,19 +348,9 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 	if err != nil {
 		return nil, nil, err
 	}
-	ri := &ReleasedImage{Name: im.Name, Profile: profile, Distro: im.Distro, Platforms: im.Platforms, User: im.User, Debug: im.Debug,
-		Variant: im.Variant, Tags: im.Tags}
-	var locks []*lockfile.Lock
-	for _, arch := range im.Platforms {
-		l := set.Find(lockfile.SetKey(profile, im.Distro, arch))
-		if l == nil {
-			return nil, nil, fmt.Errorf("lockfile has no entry for %s on %s (%s)", profile, im.Distro, arch)
-		}
-		locks = append(locks, l)
-		ri.Profile = l.Profile
-	}
-	if im.Debug && !strings.HasSuffix(ri.Profile, "-debug") {
-		ri.Profile += "-debug"
+	ri, locks, err := releasedImage(im, set)
+	if err != nil {
+		return nil, nil, err
 	}
 
 	// What the same inputs gave last time: when every tag holds it, with
