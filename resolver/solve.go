@@ -816,6 +816,11 @@ func (st *state) apply(o *option, from *Selected) error {
 		st.prune(o.prune, st.ruleFor(o.prune), from, st.isVirtual(o.prune))
 		return nil
 	}
+	// A rich alternative ("(a and b)"): what it brings and the choices
+	// it leaves are marked as depending on any choice, as a conditional
+	// branch's are, so that no dead end behind it jumps past this one.
+	st.inCond = true
+	defer func() { st.inCond = false }()
 	return st.require(*o.dep, from)
 }
 
