@@ -47,9 +47,14 @@ type Selected struct {
 	Chain []string
 
 	parent *Selected // the package that pulled it in; nil for a root
-	depth  int32     // len(Chain)
-	kid    *Selected // the first package it pulled in (while chains are filled)
-	next   *Selected // the next package its parent pulled in (idem)
+	// cause is the choices (by depth in the search) it is in the closure
+	// through; causeAll says it may depend on any (a conditional
+	// requirement's branch).
+	cause    []int32
+	causeAll bool
+	depth    int32     // len(Chain)
+	kid      *Selected // the first package it pulled in (while chains are filled)
+	next     *Selected // the next package its parent pulled in (idem)
 }
 
 // chain is s.Chain, built from the parents (during the search, before

@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -87,17 +88,19 @@ func TestRootConflict(t *testing.T) {
 	}
 }
 
-func TestSearchBounded(t *testing.T) {
-	// 16 independent choices of two candidates each, then one whose
+func TestImpossibleBehindChoices(t *testing.T) {
+	// 40 independent choices of two candidates each, then one whose
 	// candidates both need what the closure conflicts with: no
-	// combination works, and trying them all (2^17) would take long. The
-	// search gives up with an error naming the last dead end.
+	// combination works. Going back one choice at a time would try 2^41
+	// combinations; the dead end depends on none of the 40 choices, so
+	// the search goes straight back past them and reports the set as
+	// unsatisfiable, naming the chain and the conflicting pair.
 	var pkgs []*packages.Package
 	var deps []string
-	for i := range 16 {
-		v := "v" + string(rune('a'+i))
+	for i := range 40 {
+		v := fmt.Sprintf("v%02d", i)
 		deps = append(deps, v)
-		pkgs = append(pkgs, sized(pkg("p"+v+"1", "1", "", v), 1), sized(pkg("p"+v+"2", "1", "", v), 2))
+		pkgs = append(pkgs, sized(pkg("p"+v+"a", "1", "", v), 1), sized(pkg("p"+v+"b", "1", "", v), 2))
 	}
 	blocker := pkg("blocker", "1", "")
 	blocker.Conflicts = []packages.Atom{{Name: "xx"}}
@@ -106,9 +109,37 @@ func TestSearchBounded(t *testing.T) {
 		pkg("app", "1", strings.Join(append(deps, "vlast", "blocker"), ", ")))
 	ix := &fakeIndex{Pkgs: pkgs}
 	_, err := Resolve(ix, []Level{{Name: "t", Roots: []Root{{Name: "app"}}}}, Options{})
+	var ue *UnsatisfiableError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "unsatisfiable dependency xx, required by app → l2: xx conflicts with blocker (blocker: Conflicts: xx), in through app → blocker") {
+		t.Fatalf("want an unsatisfiable error, got %v", err)
+	}
+	var d *deadEnd
+	if errors.As(err, &d) {
+		t.Fatalf("the search's own error type leaked: %T", err)
+	}
+}
+
+func TestSearchBounded(t *testing.T) {
+	// A choice only backtracking finds (see TestBacktracking) takes five
+	// tries (p1, t1, t2, p2, t1); with a bound of two the search gives
+	// up, naming the last dead end.
+	defer func(n int) { maxTries = n }(maxTries)
+	maxTries = 2
+	p1 := sized(pkg("p1", "1", "", "v"), 10)
+	p1.Conflicts = []packages.Atom{{Name: "s1"}, {Name: "s2"}}
+	ix := &fakeIndex{Pkgs: []*packages.Package{
+		pkg("app", "1", "v, t"), p1, sized(pkg("p2", "1", "", "v"), 700),
+		pkg("t1", "1", "s1", "t"), sized(pkg("t2", "1", "s2", "t"), 50), pkg("s1", "1", ""), pkg("s2", "1", ""),
+	}}
+	_, err := Resolve(ix, []Level{{Name: "t", Roots: []Root{{Name: "app"}}}}, Options{})
 	var th *TooHardError
-	if !errors.As(err, &th) || !strings.Contains(err.Error(), "xx conflicts with blocker") {
+	if !errors.As(err, &th) || !strings.Contains(err.Error(), "no closure found after trying 2 candidates") || !strings.Contains(err.Error(), "s1 conflicts with p1") {
 		t.Fatalf("want the search to give up, got %v", err)
+	}
+	maxTries = 5
+	r, err := Resolve(ix, []Level{{Name: "t", Roots: []Root{{Name: "app"}}}}, Options{})
+	if err != nil || !reflect.DeepEqual(names(r), []string{"app", "p2", "s1", "t1"}) {
+		t.Fatalf("with five tries: %v %v", err, r)
 	}
 }
 
@@ -130,5 +161,34 @@ func TestRichElseThenCondition(t *testing.T) {
 	}
 	if got, want := names(r), []string{"app", "engine", "fallback", "plugin"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("closure %v, want %v", got, want)
+	}
+}
+
+func TestBackjumpToCulprit(t *testing.T) {
+	// v is decided first (p1, the smaller), then 20 unrelated choices,
+	// then t, both of whose candidates need what p1 conflicts with. The
+	// dead end depends on v alone: the search goes back to it past the
+	// 20 (2^20 combinations one at a time) and takes p2; the 20 keep
+	// their first candidates.
+	p1 := sized(pkg("p1", "1", "", "v"), 10)
+	p1.Conflicts = []packages.Atom{{Name: "s1"}, {Name: "s2"}}
+	pkgs := []*packages.Package{p1, sized(pkg("p2", "1", "", "v"), 700),
+		pkg("t1", "1", "s1", "t"), sized(pkg("t2", "1", "s2", "t"), 50), pkg("s1", "1", ""), pkg("s2", "1", "")}
+	deps := []string{"v"}
+	want := []string{"app", "p2"}
+	for i := range 20 {
+		u := fmt.Sprintf("u%02d", i)
+		deps = append(deps, u)
+		pkgs = append(pkgs, sized(pkg("q"+u+"a", "1", "", u), 1), sized(pkg("q"+u+"b", "1", "", u), 2))
+		want = append(want, "q"+u+"a")
+	}
+	pkgs = append(pkgs, pkg("app", "1", strings.Join(append(deps, "t"), ", ")))
+	want = append(want, "s1", "t1")
+	r, err := Resolve(&fakeIndex{Pkgs: pkgs}, []Level{{Name: "t", Roots: []Root{{Name: "app"}}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(r); !reflect.DeepEqual(got, want) {
+		t.Fatalf("closure %v\nwant    %v", got, want)
 	}
 }

@@ -1,8 +1,10 @@
 package resolver
 
 import (
+	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,12 +23,21 @@ import (
 // preference). A candidate that conflicts with the closure (Conflicts,
 // Breaks, Obsoletes, or another version of the same package) is not
 // taken; when a requirement is left without a candidate, the search goes
-// back to the latest choice and takes its next candidate. A level's
-// search never changes the levels below it.
+// back to the latest choice that the dead end depends on and takes its
+// next candidate (conflict-directed backjumping): every package records
+// the choices it is in the closure through, a dead end the choices of
+// the packages it involves (the requirer, the packages its candidates
+// conflict with), and a choice none of whose candidates works passes on
+// what its candidates' dead ends depended on. Choices in between, which
+// the dead end does not depend on, are not tried again: they cannot
+// change it. So an impossible set is reported as unsatisfiable however
+// many unrelated choices come before it. A level's search never changes
+// the levels below it.
 
 // maxTries bounds the candidates tried over one resolution, so that a
-// hopeless search ends with an error instead of running on.
-const maxTries = 20000
+// hopeless search ends with an error instead of running on (a variable
+// for tests).
+var maxTries = 20000
 
 // lookDepth is how deep nested choices are looked ahead.
 const lookDepth = 2
@@ -209,14 +220,19 @@ type state struct {
 	// condition may still come to hold (then their first branch is
 	// required too).
 	elses []pending
-	made    []*Choice
-	level   int
-	trail   []undo
+	made  []*Choice
+	level int
+	trail []undo
+	// depth is the number of choices being tried (the search's depth);
+	// inCond is set while a conditional requirement's branch is followed.
+	depth  int32
+	inCond bool
 }
 
 type pending struct {
 	dep  packages.Dep
 	from *Selected // nil for a root naming a virtual package
+	cond bool      // it comes from a conditional requirement's branch
 }
 
 // undo is one logged change: a selection, a pruned name or one more
@@ -304,9 +320,18 @@ func Resolve(ix packages.Index, levels []Level, opts Options) (*Result, error) {
 		}
 		next, err := st.solve()
 		if err != nil {
+			var d *deadEnd
+			if errors.As(err, &d) {
+				err = d.err
+			}
 			return nil, err
 		}
 		st = next
+		// The level is settled: what it holds depends on no choice of
+		// the levels above.
+		for _, s := range st.results {
+			s.cause, s.causeAll = nil, false
+		}
 	}
 	fillChains(st.results)
 	res := &Result{Levels: levels, Packages: st.results, Choices: st.made}
@@ -373,7 +398,10 @@ func (st *state) selected(p *packages.Package) bool {
 }
 
 func (st *state) add(p *packages.Package, from *Selected, noDeps bool) *Selected {
-	s := &Selected{Pkg: p, Level: st.level, NoDeps: noDeps, parent: from}
+	s := &Selected{Pkg: p, Level: st.level, NoDeps: noDeps, parent: from, causeAll: st.inCond}
+	if from != nil {
+		s.cause, s.causeAll = from.cause, s.causeAll || from.causeAll
+	}
 	pi := st.sh.info(p)
 	pi.in = true
 	if ni := pi.name; ni.sel == nil {
@@ -567,11 +595,17 @@ func (st *state) decide(c pending) (*state, error) {
 		viable = append(viable, o)
 	}
 	if len(viable) == 0 {
-		return nil, &UnsatisfiableError{Dep: c.dep.String(), Chain: chainOf(c), Conflicts: conflicts}
+		return nil, st.dead(&UnsatisfiableError{Dep: c.dep.String(), Chain: chainOf(c), Conflicts: conflicts}, c.from, c.dep, c.cond)
 	}
 	if len(opts) > 1 {
 		st.made = append(st.made, ch)
 	}
+	st.depth++
+	depth := st.depth
+	defer func() { st.depth = depth - 1 }()
+	// acc gathers what the candidates' dead ends depend on, other than
+	// this choice.
+	var acc culprits
 	var last error
 	var failed []string
 	for k, o := range viable {
@@ -592,11 +626,128 @@ func (st *state) decide(c pending) (*state, error) {
 		if _, ok := err.(*TooHardError); ok {
 			return nil, err
 		}
-		last = err
-		failed = append(failed, fmt.Sprintf("%s (%v)", o.name(), err))
 		st.restore(m)
+		st.depth = depth
+		d, ok := err.(*deadEnd)
+		if !ok {
+			d = &deadEnd{err: err, set: culprits{all: true}}
+		}
+		if !d.set.all && !slices.Contains(d.set.levels, depth) {
+			// The dead end does not depend on this choice: no other
+			// candidate of it can help.
+			return nil, d
+		}
+		acc.add(d.set, depth)
+		last = d.err
+		failed = append(failed, fmt.Sprintf("%s (%v)", o.name(), d.err))
 	}
-	return nil, last
+	// And what the requirement itself depends on (the closure is back as
+	// it was when the choice was met).
+	acc.add(st.blame(c.from, c.dep, c.cond), -1)
+	return nil, &deadEnd{err: last, set: acc}
+}
+
+// culprits are the choices (by depth) a dead end depends on; all when
+// they are not known.
+type culprits struct {
+	all    bool
+	levels []int32 // sorted
+}
+
+// add adds the levels of o, except skip.
+func (c *culprits) add(o culprits, skip int32) {
+	if c.all || o.all {
+		c.all, c.levels = true, nil
+		return
+	}
+	for _, l := range o.levels {
+		if l == skip {
+			continue
+		}
+		if i, found := slices.BinarySearch(c.levels, l); !found {
+			c.levels = slices.Insert(c.levels, i, l)
+		}
+	}
+}
+
+func (c *culprits) addSel(s *Selected) {
+	if s != nil {
+		c.add(culprits{all: s.causeAll, levels: s.cause}, -1)
+	}
+}
+
+// deadEnd is an error of the search with the choices it depends on.
+type deadEnd struct {
+	err error
+	set culprits
+}
+
+func (e *deadEnd) Error() string { return e.err.Error() }
+func (e *deadEnd) Unwrap() error { return e.err }
+
+// dead is err, a requirement d of from that cannot be met, with what it
+// depends on.
+func (st *state) dead(err error, from *Selected, d packages.Dep, cond bool) error {
+	return &deadEnd{err: err, set: st.blame(from, d, cond)}
+}
+
+// blame returns the choices a requirement d of from depends on, as the
+// closure stands: those that brought from in, and those that brought in
+// each package that keeps one of d's satisfiers out (a conflict, another
+// version of it).
+func (st *state) blame(from *Selected, d packages.Dep, cond bool) culprits {
+	c := culprits{all: cond || st.inCond}
+	if c.all {
+		return c
+	}
+	c.addSel(from)
+	var walk func(d packages.Dep)
+	walk = func(d packages.Dep) {
+		if c.all {
+			return
+		}
+		switch d.Kind {
+		case packages.DepAtom:
+			for _, p := range st.satisfiers(d.Atom) {
+				st.keptOutBy(p, c.addSel)
+			}
+		case packages.DepOr, packages.DepAnd, packages.DepWith, packages.DepWithout:
+			for _, a := range d.Args {
+				walk(a)
+			}
+		default:
+			c.all = true
+		}
+	}
+	walk(d)
+	return c
+}
+
+// keptOutBy calls fn with each package of the closure that keeps p out:
+// another version of it, a package with a relation naming p, a package
+// p's relations name.
+func (st *state) keptOutBy(p *packages.Package, fn func(*Selected)) {
+	if s := st.sh.info(p).name.of(p); s != nil && s.Pkg != p {
+		fn(s)
+	}
+	forNames(p, func(n string) {
+		for _, r := range st.against[n] {
+			if r.owner.Pkg.Name != p.Name && st.matches(r, p) {
+				fn(r.owner)
+			}
+		}
+	})
+	forRelations(p, func(r conflictRec) {
+		if !st.sh.named(r.atom.Name) {
+			return
+		}
+		for _, q := range st.satisfiers(r.atom) {
+			if q.Name == p.Name || !st.selected(q) || (r.nameOnly && q.Name != r.atom.Name) {
+				continue
+			}
+			fn(st.sh.info(q).name.of(q))
+		}
+	})
 }
 
 // whyChosen says why viable[k] is taken over the others.
@@ -658,12 +809,18 @@ func (o *option) name() string {
 func (st *state) apply(o *option, from *Selected) error {
 	switch {
 	case o.pkg != nil:
-		st.add(o.pkg, from, false)
+		s := st.add(o.pkg, from, false)
+		s.cause = append(s.cause[:len(s.cause):len(s.cause)], st.depth)
 		return nil
 	case o.prune != "":
 		st.prune(o.prune, st.ruleFor(o.prune), from, st.isVirtual(o.prune))
 		return nil
 	}
+	// A rich alternative ("(a and b)"): what it brings and the choices
+	// it leaves are marked as depending on any choice, as a conditional
+	// branch's are, so that no dead end behind it jumps past this one.
+	st.inCond = true
+	defer func() { st.inCond = false }()
 	return st.require(*o.dep, from)
 }
 
@@ -792,10 +949,10 @@ func (st *state) require(d packages.Dep, from *Selected) error {
 				}
 			}
 		}
-		st.choices = append(st.choices, pending{d, from})
+		st.choices = append(st.choices, pending{d, from, st.inCond})
 		return nil
 	case packages.DepIf, packages.DepUnless:
-		st.conds = append(st.conds, pending{d, from})
+		st.conds = append(st.conds, pending{d, from, st.inCond})
 		return nil
 	case packages.DepAnd:
 		for _, a := range d.Args {
@@ -824,11 +981,11 @@ func (st *state) resolveOne(d packages.Dep, from *Selected) error {
 		}
 	}
 	if len(cands) == 0 {
-		return &UnsatisfiableError{Dep: d.String(), Chain: chain(from)}
+		return st.dead(&UnsatisfiableError{Dep: d.String(), Chain: chain(from)}, from, d, false)
 	}
 	for _, p := range cands[1:] {
 		if p.Name != cands[0].Name {
-			st.choices = append(st.choices, pending{d, from})
+			st.choices = append(st.choices, pending{d, from, st.inCond})
 			return nil
 		}
 	}
@@ -841,12 +998,17 @@ func (st *state) resolveOne(d packages.Dep, from *Selected) error {
 	for _, p := range cands {
 		why := st.conflict(p)
 		if why == "" {
-			st.add(p, from, false)
+			s := st.add(p, from, false)
+			if len(conflicts) > 0 {
+				// Forced by the conflicts of the versions before it.
+				b := st.blame(from, d, false)
+				s.cause, s.causeAll = b.levels, b.all
+			}
 			return nil
 		}
 		conflicts = append(conflicts, why)
 	}
-	return &UnsatisfiableError{Dep: d.String(), Chain: chain(from), Conflicts: conflicts}
+	return st.dead(&UnsatisfiableError{Dep: d.String(), Chain: chain(from), Conflicts: conflicts}, from, d, false)
 }
 
 // resolveConds handles conditional requirements whose condition now holds
@@ -854,6 +1016,8 @@ func (st *state) resolveOne(d packages.Dep, from *Selected) error {
 // met by its else branch whose condition comes to hold later (through
 // what the else branch brought) has its first branch required then.
 func (st *state) resolveConds() (bool, error) {
+	st.inCond = true
+	defer func() { st.inCond = false }()
 	for i, p := range st.conds {
 		if st.condHolds(p.dep) {
 			st.conds = append(st.conds[:i:i], st.conds[i+1:]...)
