@@ -1,18 +1,15 @@
 package python
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"maps"
@@ -30,7 +27,6 @@ import (
 
 	"github.com/distroless-dev/distroless/appdeps"
 	"github.com/distroless-dev/distroless/assemble"
-	"github.com/distroless-dev/distroless/packages"
 	"github.com/distroless-dev/distroless/packages/fetch"
 )
 
@@ -326,90 +322,6 @@ func (in *installer) fetch(ctx context.Context, c candidate, req *Requirement) (
 	return p, sum, source, nil
 }
 
-// member is one file of a wheel, read and checked.
-type member struct {
-	name string
-	data []byte
-	exec bool
-}
-
-// checkName refuses a member name that is absolute, climbs out or is
-// not clean UTF-8 without NUL or backslash.
-func checkName(n string) error {
-	switch {
-	case n == "" || strings.ContainsAny(n, "\x00\\"):
-		return fmt.Errorf("member %q: a name with NUL or backslash, or empty", n)
-	case strings.HasPrefix(n, "/"):
-		return fmt.Errorf("member %q has an absolute path", n)
-	}
-	c := path.Clean(n)
-	if c == ".." || strings.HasPrefix(c, "../") || slices.Contains(strings.Split(n, "/"), "..") {
-		return fmt.Errorf("member %q climbs out of the wheel (..)", n)
-	}
-	return nil
-}
-
-// read reads the wheel's members, refusing unsafe ones before reading.
-func (in *installer) read(blob string) ([]member, error) {
-	zr, err := zip.OpenReader(blob)
-	if err != nil {
-		return nil, fmt.Errorf("not a zip archive: %w", err)
-	}
-	defer zr.Close()
-	if len(zr.File) > maxMembers {
-		return nil, fmt.Errorf("%d members, more than %d", len(zr.File), maxMembers)
-	}
-	seen := map[string]bool{}
-	var total uint64
-	for _, f := range zr.File {
-		if err := checkName(f.Name); err != nil {
-			return nil, err
-		}
-		m := f.Mode()
-		switch {
-		case m&fs.ModeSymlink != 0:
-			return nil, fmt.Errorf("member %s is a symlink; wheels hold regular files only", f.Name)
-		case m.IsDir() || strings.HasSuffix(f.Name, "/"):
-			continue
-		case !m.IsRegular():
-			return nil, fmt.Errorf("member %s is a special file (%v); wheels hold regular files only", f.Name, m.Type())
-		}
-		if f.UncompressedSize64 > uint64(in.o.MaxFileSize) {
-			return nil, fmt.Errorf("member %s declares %d bytes, more than a file may have (%d)", f.Name, f.UncompressedSize64, in.o.MaxFileSize)
-		}
-		total += f.UncompressedSize64
-		if total+uint64(in.total) > uint64(in.o.MaxTotal) {
-			return nil, fmt.Errorf("member %s: the wheels' files pass %d bytes, the limit", f.Name, in.o.MaxTotal)
-		}
-		c := path.Clean(f.Name)
-		if seen[c] {
-			return nil, fmt.Errorf("member %s is in the wheel twice", f.Name)
-		}
-		seen[c] = true
-	}
-	var out []member
-	for _, f := range zr.File {
-		if f.Mode().IsDir() || strings.HasSuffix(f.Name, "/") {
-			continue
-		}
-		rc, err := f.Open()
-		if err != nil {
-			return nil, fmt.Errorf("member %s: %w", f.Name, err)
-		}
-		data, err := io.ReadAll(io.LimitReader(rc, int64(f.UncompressedSize64)+1))
-		rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("member %s: %w", f.Name, err)
-		}
-		if uint64(len(data)) != f.UncompressedSize64 {
-			return nil, fmt.Errorf("member %s: %d bytes, its header says %d", f.Name, len(data), f.UncompressedSize64)
-		}
-		out = append(out, member{name: path.Clean(f.Name), data: data, exec: f.Mode().Perm()&0o111 != 0})
-	}
-	in.total += int64(total)
-	return out, nil
-}
-
 // install installs one wheel's files and returns its component.
 func (in *installer) install(blob string, c candidate, inst Installed) (appdeps.Component, error) {
 	members, err := in.read(blob)
@@ -546,207 +458,4 @@ func (in *installer) install(blob string, c candidate, inst Installed) (appdeps.
 	comp := appdeps.Component{Type: "pypi", Name: name, Version: version, License: license(meta), Hash: "sha256:" + inst.SHA256, Source: inst.Source}
 	comp.PURL = packageurl.NewPackageURL("pypi", "", normalize(name), version, nil, "").ToString()
 	return comp, nil
-}
-
-// relPath is target relative to the directory base (both absolute).
-func relPath(base, target string) string {
-	b := strings.Split(strings.Trim(base, "/"), "/")
-	t := strings.Split(strings.Trim(target, "/"), "/")
-	i := 0
-	for i < len(b) && i < len(t) && b[i] == t[i] {
-		i++
-	}
-	var parts []string
-	for range b[i:] {
-		parts = append(parts, "..")
-	}
-	return strings.Join(append(parts, t[i:]...), "/")
-}
-
-// shebang rewrites a "#!python" first line to the image's interpreter.
-func (in *installer) shebang(data []byte) []byte {
-	line, rest, _ := bytes.Cut(data, []byte("\n"))
-	l := string(bytes.TrimRight(line, "\r"))
-	for _, p := range []string{"#!pythonw", "#!python"} {
-		if args, ok := strings.CutPrefix(l, p); ok && (args == "" || args[0] == ' ') {
-			return append([]byte("#!"+in.t.Interpreter+args+"\n"), rest...)
-		}
-	}
-	return data
-}
-
-var (
-	scriptName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.+-]*$`)
-	dotted     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
-)
-
-// entryPoints makes the scripts of console_scripts and gui_scripts.
-func (in *installer) entryPoints(data []byte) ([]assemble.File, error) {
-	var out []assemble.File
-	section := ""
-	for i, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' || line[0] == ';' {
-			continue
-		}
-		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
-			section = strings.TrimSpace(line[1 : len(line)-1])
-			continue
-		}
-		if section != "console_scripts" && section != "gui_scripts" {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, fmt.Errorf("line %d: %q is not NAME = MODULE:FUNCTION", i+1, line)
-		}
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if j := strings.Index(v, "["); j >= 0 {
-			v = strings.TrimSpace(v[:j]) // extras
-		}
-		mod, attr, _ := strings.Cut(v, ":")
-		mod, attr = strings.TrimSpace(mod), strings.TrimSpace(attr)
-		if !scriptName.MatchString(k) || !dotted.MatchString(mod) || (attr != "" && !dotted.MatchString(attr)) {
-			return nil, fmt.Errorf("line %d: %q is not NAME = MODULE:FUNCTION", i+1, line)
-		}
-		var body string
-		if attr == "" {
-			body = fmt.Sprintf("import %s\nif __name__ == \"__main__\":\n    sys.argv[0] = re.sub(r\"(-script\\.pyw|\\.exe)?$\", \"\", sys.argv[0])\n    sys.exit(%s())\n", mod, mod)
-		} else {
-			head, _, _ := strings.Cut(attr, ".")
-			body = fmt.Sprintf("from %s import %s\nif __name__ == \"__main__\":\n    sys.argv[0] = re.sub(r\"(-script\\.pyw|\\.exe)?$\", \"\", sys.argv[0])\n    sys.exit(%s())\n", mod, head, attr)
-		}
-		script := "#!" + in.t.Interpreter + "\n# -*- coding: utf-8 -*-\nimport re\nimport sys\n" + body
-		out = append(out, assemble.File{Path: path.Join(in.t.Prefix, "bin", k), Mode: 0o755, Data: []byte(script)})
-	}
-	return out, nil
-}
-
-// checkRecord checks that RECORD lists every member but itself (and its
-// signatures) with a hash that matches and the size, and nothing else.
-func checkRecord(distInfo string, record []byte, members []member) error {
-	r := csv.NewReader(bytes.NewReader(record))
-	r.FieldsPerRecord = -1
-	rows, err := r.ReadAll()
-	if err != nil {
-		return fmt.Errorf("RECORD: %w", err)
-	}
-	listed := map[string][]string{}
-	for _, row := range rows {
-		if len(row) == 0 || (len(row) == 1 && row[0] == "") {
-			continue
-		}
-		if len(row) != 3 {
-			return fmt.Errorf("RECORD: %q is not PATH,HASH,SIZE", strings.Join(row, ","))
-		}
-		listed[path.Clean(row[0])] = row
-	}
-	self := map[string]bool{distInfo + "/RECORD": true, distInfo + "/RECORD.jws": true, distInfo + "/RECORD.p7s": true}
-	for _, m := range members {
-		if self[m.name] {
-			continue
-		}
-		row, ok := listed[m.name]
-		if !ok {
-			return fmt.Errorf("RECORD does not list %s", m.name)
-		}
-		delete(listed, m.name)
-		alg, want, ok := strings.Cut(row[1], "=")
-		var h hash.Hash
-		switch alg {
-		case "sha256":
-			h = sha256.New()
-		case "sha384":
-			h = sha512.New384()
-		case "sha512":
-			h = sha512.New()
-		default:
-			return fmt.Errorf("RECORD: %s has hash %q, not sha256, sha384 or sha512", m.name, row[1])
-		}
-		h.Write(m.data)
-		got := base64.RawURLEncoding.EncodeToString(h.Sum(nil))
-		if !ok || strings.TrimRight(want, "=") != got {
-			return fmt.Errorf("RECORD lies: %s has %s=%s, RECORD says %s", m.name, alg, got, row[1])
-		}
-		if row[2] != "" && row[2] != fmt.Sprint(len(m.data)) {
-			return fmt.Errorf("RECORD lies: %s has %d bytes, RECORD says %s", m.name, len(m.data), row[2])
-		}
-	}
-	for n := range listed {
-		if !self[n] {
-			return fmt.Errorf("RECORD lists %s, which the wheel does not have", n)
-		}
-	}
-	return nil
-}
-
-// parseHeaders reads the RFC 822 style headers of METADATA or WHEEL (up
-// to the first blank line), continuation lines folded.
-func parseHeaders(data []byte) map[string][]string {
-	if len(data) > maxMetadata {
-		data = data[:maxMetadata]
-	}
-	out := map[string][]string{}
-	var last string
-	for _, line := range strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n") {
-		if line == "" {
-			break
-		}
-		if (line[0] == ' ' || line[0] == '\t') && last != "" {
-			vs := out[last]
-			vs[len(vs)-1] += "\n" + strings.TrimSpace(line)
-			continue
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		last = strings.TrimSpace(k)
-		out[last] = append(out[last], strings.TrimSpace(v))
-	}
-	return out
-}
-
-func first(v []string) string {
-	if len(v) == 0 {
-		return ""
-	}
-	return v[0]
-}
-
-// classifierLicense maps the common trove classifiers to SPDX ids.
-var classifierLicense = map[string]string{
-	"License :: OSI Approved :: MIT License":                                   "MIT",
-	"License :: OSI Approved :: BSD License":                                   "BSD-3-Clause",
-	"License :: OSI Approved :: Apache Software License":                       "Apache-2.0",
-	"License :: OSI Approved :: ISC License (ISCL)":                            "ISC",
-	"License :: OSI Approved :: Python Software Foundation License":            "PSF-2.0",
-	"License :: OSI Approved :: Mozilla Public License 2.0 (MPL 2.0)":          "MPL-2.0",
-	"License :: OSI Approved :: GNU General Public License v2 (GPLv2)":         "GPL-2.0-only",
-	"License :: OSI Approved :: GNU General Public License v3 (GPLv3)":         "GPL-3.0-only",
-	"License :: OSI Approved :: GNU Lesser General Public License v3 (LGPLv3)": "LGPL-3.0-only",
-	"License :: OSI Approved :: The Unlicense (Unlicense)":                     "Unlicense",
-}
-
-// license is the package's license: License-Expression (PEP 639), else a
-// License field that is an SPDX expression, else its classifiers, else
-// the License field's text.
-func license(meta map[string][]string) string {
-	if e := first(meta["License-Expression"]); packages.ValidLicenseExpression(e) {
-		return e
-	}
-	l := first(meta["License"])
-	if l != "" && packages.ValidLicenseExpression(l) {
-		return l
-	}
-	var ids []string
-	for _, c := range meta["Classifier"] {
-		if id, ok := classifierLicense[c]; ok && !slices.Contains(ids, id) {
-			ids = append(ids, id)
-		}
-	}
-	if len(ids) > 0 {
-		return strings.Join(ids, " OR ")
-	}
-	return l
 }
