@@ -290,11 +290,11 @@ func (a *AppResult) checkLocked(lock string, pins []lockfile.App) error {
 func (a AppOptions) check() error {
 	switch {
 	case a.PythonWheels != "" && a.PythonIndex != "":
-		return fmt.Errorf("--python-wheels and --python-index: give one source of wheels, not both")
+		return fmt.Errorf("AppOptions.PythonWheels and AppOptions.PythonIndex: give one source of wheels, not both")
 	case a.PythonIndex != "" && a.PythonRequirements == "":
-		return fmt.Errorf("--python-index needs --python-requirements naming what to install")
+		return fmt.Errorf("AppOptions.PythonIndex needs AppOptions.PythonRequirements naming what to install")
 	case a.PythonRequirements != "" && a.PythonWheels == "" && a.PythonIndex == "":
-		return fmt.Errorf("--python-requirements needs a source: --python-wheels DIR or --python-index URL")
+		return fmt.Errorf("AppOptions.PythonRequirements needs a source: AppOptions.PythonWheels DIR or AppOptions.PythonIndex URL")
 	}
 	for _, f := range []struct{ flag, path string }{{"--python-requirements", a.PythonRequirements}, {"--python-wheels", a.PythonWheels}} {
 		if f.path == "" {

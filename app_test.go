@@ -97,7 +97,7 @@ func TestFindAppLibs(t *testing.T) {
 		}
 	}
 	// No file index: an error only because a library is to be looked up.
-	if _, err := findAppLibs(context.Background(), nil, d, "amd64", closure, set()); err == nil || !strings.Contains(err.Error(), "--no-app-libs") {
+	if _, err := findAppLibs(context.Background(), nil, d, "amd64", closure, set()); err == nil || !strings.Contains(err.Error(), "AppOptions.NoLibs") {
 		t.Errorf("no finder: %v", err)
 	}
 	// A file index that cannot be read (a Contents file its Release

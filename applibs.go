@@ -64,12 +64,12 @@ func findAppLibs(ctx context.Context, finder packages.FileFinder, d *distro.Dist
 	}
 	slices.Sort(names)
 	if finder == nil {
-		return nil, &fileIndexError{fmt.Errorf("%s: %s needs %s, and the index of %s cannot say which package ships a file; turn the lookup off (--no-app-libs) and add the packages with --add",
+		return nil, &fileIndexError{fmt.Errorf("%s: %s needs %s, and the index of %s cannot say which package ships a file; turn the lookup off (AppOptions.NoLibs) and add the packages with Options.Add",
 			needs[0].set, needs[0].file, strings.Join(names, ", "), d.Name)}
 	}
 	owners, err := finder.FindFiles(ctx, names)
 	if err != nil {
-		return nil, &fileIndexError{fmt.Errorf("looking up the application's libraries (%s): %w (--no-app-libs turns the lookup off)", strings.Join(names, ", "), err)}
+		return nil, &fileIndexError{fmt.Errorf("looking up the application's libraries (%s): %w (AppOptions.NoLibs turns the lookup off)", strings.Join(names, ", "), err)}
 	}
 	inClosure := map[string]bool{}
 	for _, p := range closure {
@@ -108,10 +108,10 @@ func findAppLibs(ctx context.Context, finder packages.FileFinder, d *distro.Dist
 		case slices.ContainsFunc(cands, func(p string) bool { return inClosure[p] }):
 			continue // the image has it
 		case len(cands) == 0:
-			return nil, fmt.Errorf("%s: %s needs %s, which no package of %s ships in the loader's directories (%s); bundle it in the application, or turn the lookup off (--no-app-libs) and add the package that has it with --add",
+			return nil, fmt.Errorf("%s: %s needs %s, which no package of %s ships in the loader's directories (%s); bundle it in the application, or turn the lookup off (AppOptions.NoLibs) and add the package that has it with Options.Add",
 				needs[first].set, file, lib, d.Name, strings.Join(dirs, ", "))
 		case len(cands) > 1:
-			return nil, fmt.Errorf("%s: %s needs %s, which several packages of %s ship (%s, as %s); add the one wanted with --add",
+			return nil, fmt.Errorf("%s: %s needs %s, which several packages of %s ship (%s, as %s); add the one wanted with Options.Add",
 				needs[first].set, file, lib, d.Name, strings.Join(cands, ", "), strings.Join(where, ", "))
 		}
 		pkgOf[lib] = cands[0]

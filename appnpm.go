@@ -30,19 +30,19 @@ func wantNpm(a AppOptions) bool { return a.NpmLock != "" || a.NpmRegistry != "" 
 func checkNpm(a AppOptions) error {
 	if a.NpmLock == "" {
 		if a.NpmRegistry != "" || a.AppDir != "" {
-			return errors.New("--npm-registry and --app-dir need --npm-lock (a package-lock.json)")
+			return errors.New("AppOptions.NpmRegistry and AppOptions.AppDir need AppOptions.NpmLock (a package-lock.json)")
 		}
 		return nil
 	}
 	if _, err := os.Stat(a.NpmLock); err != nil {
-		return fmt.Errorf("--npm-lock: %w", err)
+		return fmt.Errorf("AppOptions.NpmLock: %w", err)
 	}
 	if a.AppDir != "" && (!path.IsAbs(a.AppDir) || path.Clean(a.AppDir) == "/") {
-		return fmt.Errorf("--app-dir %q: want an absolute directory in the image, not /", a.AppDir)
+		return fmt.Errorf("AppOptions.AppDir %q: want an absolute directory in the image, not /", a.AppDir)
 	}
 	if a.NpmRegistry != "" {
 		if u, err := url.Parse(a.NpmRegistry); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("--npm-registry %q: want an http(s) URL", a.NpmRegistry)
+			return fmt.Errorf("AppOptions.NpmRegistry %q: want an http(s) URL", a.NpmRegistry)
 		}
 	}
 	return nil
@@ -56,7 +56,7 @@ const maxNpmLock = 64 << 20
 // library of every distro here).
 func installNpm(ctx context.Context, a AppOptions, t appTarget) (*appdeps.Set, error) {
 	if a.NpmLock == "" {
-		return nil, errors.New("npm: --npm-registry and --app-dir need --npm-lock (a package-lock.json)")
+		return nil, errors.New("npm: AppOptions.NpmRegistry and AppOptions.AppDir need AppOptions.NpmLock (a package-lock.json)")
 	}
 	if !slices.ContainsFunc(t.Packages, func(p *packages.Package) bool { return p.Name == "nodejs" }) {
 		return nil, fmt.Errorf("npm: %s: the image has no nodejs (npm packages need a node profile, e.g. nodejs)", a.NpmLock)

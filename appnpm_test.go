@@ -30,8 +30,8 @@ func TestInstallNpmRefusals(t *testing.T) {
 		arch string
 		want string
 	}{
-		{AppOptions{AppDir: "/srv"}, node, "amd64", "--npm-registry and --app-dir need --npm-lock"},
-		{AppOptions{NpmRegistry: "https://npm.example.com/"}, node, "amd64", "need --npm-lock"},
+		{AppOptions{AppDir: "/srv"}, node, "amd64", "AppOptions.NpmRegistry and AppOptions.AppDir need AppOptions.NpmLock"},
+		{AppOptions{NpmRegistry: "https://npm.example.com/"}, node, "amd64", "need AppOptions.NpmLock"},
 		{AppOptions{NpmLock: "package-lock.json"}, []*packages.Package{{Name: "libc6"}}, "amd64", "the image has no nodejs"},
 		{AppOptions{NpmLock: "no-such-lock.json"}, node, "amd64", "no-such-lock.json"},
 		{AppOptions{NpmLock: big}, node, "amd64", "larger than"},
@@ -51,11 +51,11 @@ func TestInstallNpmRefusals(t *testing.T) {
 		a    AppOptions
 		want string
 	}{
-		{AppOptions{AppDir: "/srv"}, "--npm-registry and --app-dir need --npm-lock"},
-		{AppOptions{NpmLock: "no-such.json"}, "--npm-lock: stat no-such.json"},
-		{AppOptions{NpmLock: lock, AppDir: "srv"}, `--app-dir "srv": want an absolute directory`},
-		{AppOptions{NpmLock: lock, AppDir: "//"}, `--app-dir "//": want an absolute directory in the image, not /`},
-		{AppOptions{NpmLock: lock, NpmRegistry: "registry.example.com"}, `--npm-registry "registry.example.com": want an http(s) URL`},
+		{AppOptions{AppDir: "/srv"}, "AppOptions.NpmRegistry and AppOptions.AppDir need AppOptions.NpmLock"},
+		{AppOptions{NpmLock: "no-such.json"}, "AppOptions.NpmLock: stat no-such.json"},
+		{AppOptions{NpmLock: lock, AppDir: "srv"}, `AppOptions.AppDir "srv": want an absolute directory`},
+		{AppOptions{NpmLock: lock, AppDir: "//"}, `AppOptions.AppDir "//": want an absolute directory in the image, not /`},
+		{AppOptions{NpmLock: lock, NpmRegistry: "registry.example.com"}, `AppOptions.NpmRegistry "registry.example.com": want an http(s) URL`},
 	} {
 		if err := c.a.check(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("check %+v: %v, want %q", c.a, err, c.want)

@@ -288,7 +288,7 @@ and umoci read untagged; --attach adds the SBOM and provenance referrers
 				return err
 			}
 			for _, w := range res.Warnings {
-				fmt.Fprintln(os.Stderr, "warning:", w)
+				fmt.Fprintln(os.Stderr, "warning:", fieldsAsFlags(w))
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), res)

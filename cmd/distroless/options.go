@@ -104,16 +104,30 @@ var fieldFlags = []struct{ field, flag string }{
 	{"Options.Keyring", "--keyring FILE"},
 	{"Options.Distro", "--distro"},
 	{"Options.Arch", "--platform"},
+	{"Options.Add", "--add"},
+	{"AppOptions.PythonRequirements", "--python-requirements"},
+	{"AppOptions.PythonWheels", "--python-wheels"},
+	{"AppOptions.PythonIndex", "--python-index"},
+	{"AppOptions.NpmRegistry", "--npm-registry"},
+	{"AppOptions.NpmLock", "--npm-lock"},
+	{"AppOptions.AppDir", "--app-dir"},
+	{"AppOptions.NoLibs", "--no-app-libs"},
+}
+
+// fieldsAsFlags is msg (an error's or a warning's) with the options it
+// names by their fields named by their flags.
+func fieldsAsFlags(msg string) string {
+	for _, f := range fieldFlags {
+		msg = strings.ReplaceAll(msg, f.field, f.flag)
+	}
+	return msg
 }
 
 // withFlags is the message of err with the flags that set what it is
 // about: an option the library names by its field gets its flag, and a
 // size limit a package passes the flag that raises it.
 func withFlags(err error) string {
-	msg := err.Error()
-	for _, f := range fieldFlags {
-		msg = strings.ReplaceAll(msg, f.field, f.flag)
-	}
+	msg := fieldsAsFlags(err.Error())
 	var oe *distroless.OptionError
 	if errors.As(err, &oe) {
 		if f, ok := optionFlags[oe.Option]; ok {

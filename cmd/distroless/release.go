@@ -71,7 +71,7 @@ signatures and attestations, as gen gives them.`,
 			}
 			for _, im := range res.Images {
 				for _, w := range im.Warnings {
-					fmt.Fprintf(os.Stderr, "warning: %s (%s, %s): %s\n", im.Name, im.Distro, im.Variant, w)
+					fmt.Fprintf(os.Stderr, "warning: %s (%s, %s): %s\n", im.Name, im.Distro, im.Variant, fieldsAsFlags(w))
 				}
 			}
 			if asJSON {
