@@ -296,7 +296,7 @@ func (a AppOptions) check() error {
 	case a.PythonRequirements != "" && a.PythonWheels == "" && a.PythonIndex == "":
 		return fmt.Errorf("AppOptions.PythonRequirements needs a source: AppOptions.PythonWheels DIR or AppOptions.PythonIndex URL")
 	}
-	for _, f := range []struct{ flag, path string }{{"--python-requirements", a.PythonRequirements}, {"--python-wheels", a.PythonWheels}} {
+	for _, f := range []struct{ flag, path string }{{"AppOptions.PythonRequirements", a.PythonRequirements}, {"AppOptions.PythonWheels", a.PythonWheels}} {
 		if f.path == "" {
 			continue
 		}

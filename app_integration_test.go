@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/distroless-dev/distroless/internal/clitest"
+	"github.com/distroless-dev/distroless/lockfile"
 )
 
 // The application layer's tests: wheels built here with the host's
@@ -344,4 +345,52 @@ func syftArtifacts(t *testing.T, dir, typ string) []syftArtifact {
 		}
 	}
 	return out
+}
+
+// TestReleasePython: a release file naming a wheel directory per image
+// pushes the image gen makes of the same inputs, with the library its C
+// extension needs added and both pinned in the release's lockfile; a
+// second run finds it unchanged.
+func TestReleasePython(t *testing.T) {
+	integration(t)
+	e := newReleaseEnv(t)
+	wheels := filepath.Join(e.dir, "wheels")
+	if err := os.Rename(buildWheels(t), wheels); err != nil {
+		t.Fatal(err)
+	}
+	release := "registry: " + e.reg.Host + "/apps\ndistros: [debian:bookworm]\nimages:\n  - profile: python3.11\n    name: api\n    python-wheels: wheels\n"
+	if err := os.WriteFile(filepath.Join(e.dir, "release.yaml"), []byte(release), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ims := images(t, e.release(t), 1)
+	if ims[0].Status != "pushed" {
+		t.Fatalf("status %q", ims[0].Status)
+	}
+	set, err := lockfile.ReadSet(filepath.Join(e.dir, "release.lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := set.Find("python3.11 debian:bookworm amd64")
+	if l == nil {
+		t.Fatal("the release's lockfile has no python3.11 entry")
+	}
+	var pinned []string
+	for _, a := range l.App {
+		pinned = append(pinned, a.Type+":"+a.Name)
+	}
+	slices.Sort(pinned)
+	if !slices.Equal(pinned, []string{"pypi:hello-app", "pypi:yamlver"}) {
+		t.Errorf("the release's lockfile pins %v", pinned)
+	}
+	if !slices.ContainsFunc(l.Packages, func(p lockfile.Package) bool { return p.Name == "libyaml-0-2" && p.Layer == appLibsLevel }) {
+		t.Error("the release's lockfile does not pin libyaml-0-2 in the app-libs level")
+	}
+	d := genDigest(t, "python3.11", "--distro", "debian:bookworm", "--python-wheels", wheels,
+		"--cache-dir", testCache, "-o", "oci:"+filepath.Join(e.dir, "gen")+":api")
+	if d != ims[0].Digest {
+		t.Errorf("release pushed %s, gen makes %s", ims[0].Digest, d)
+	}
+	if again := images(t, e.release(t), 1); again[0].Status != "unchanged" || again[0].Digest != ims[0].Digest {
+		t.Errorf("second release: %s %s", again[0].Status, again[0].Digest)
+	}
 }

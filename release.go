@@ -205,7 +205,7 @@ func profileOf(im releasefile.Image) (string, *profiles.Profile, error) {
 		return "", nil, fmt.Errorf("image %s (line %d): %w", im.Name, im.Line, err)
 	}
 	if (&Options{Profile: p}).appOptions().wanted() {
-		return "", nil, fmt.Errorf("image %s (line %d): profile %s names an application layer (python-*, npm-*, app-dir), which release does not take from a profile file yet; build it with gen (npm inputs: as keys of the image entry)", im.Name, im.Line, im.ProfileFile)
+		return "", nil, fmt.Errorf("image %s (line %d): profile %s names an application layer (python-*, npm-*, app-dir), which release does not take from a profile file yet; give them as keys of the image entry", im.Name, im.Line, im.ProfileFile)
 	}
 	return p.Name, p, nil
 }

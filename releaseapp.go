@@ -2,21 +2,27 @@ package distroless
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/distroless-dev/distroless/profiles"
 	"github.com/distroless-dev/distroless/releasefile"
 )
 
-// The application inputs of a release image: its entry's npm-lock,
-// npm-registry and app-dir, as gen's flags (a profile file's fields
+// The application inputs of a release image: its entry's
+// python-requirements, python-wheels, python-index, npm-lock,
+// npm-registry and app-dir, as gen's flags (a profile file's npm fields
 // apply when the entry gives none, as in gen).
 
 // releaseApp are gen's application options of a release image: the
 // release's own (--no-app-libs) with the entry's keys.
 func releaseApp(base AppOptions, a releasefile.App) AppOptions {
+	base.PythonRequirements, base.PythonWheels, base.PythonIndex = a.PythonRequirements, a.PythonWheels, a.PythonIndex
 	base.NpmLock, base.NpmRegistry, base.AppDir = a.NpmLock, a.NpmRegistry, a.AppDir
 	return base
 }
@@ -38,14 +44,50 @@ func releaseAppInputs(a releasefile.App, pf *profiles.Profile) ([]string, error)
 		return nil, err
 	}
 	out := []string{string(keys)}
-	if lock != "" {
-		data, err := readBounded(lock, maxNpmLock)
+	for _, f := range []string{lock, a.PythonRequirements} {
+		if f != "" {
+			data, err := readBounded(f, maxNpmLock)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, string(data))
+		}
+	}
+	if a.PythonWheels != "" {
+		d, err := dirDigest(a.PythonWheels)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, string(data))
+		out = append(out, d)
 	}
 	return out, nil
+}
+
+// dirDigest is a digest of the regular files directly in dir (a wheel
+// directory): their names and contents.
+func dirDigest(dir string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, e := range entries { // sorted by name
+		if !e.Type().IsRegular() {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return "", err
+		}
+		fh := sha256.New()
+		_, err = io.Copy(fh, f)
+		f.Close()
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%d:%s;%x;", len(e.Name()), e.Name(), fh.Sum(nil))
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // resolveApp is session.resolve with the image's application layer: its
@@ -76,7 +118,7 @@ func checkReleaseApps(ims []releasefile.Image) error {
 		k := im.Profile + "\x00" + im.ProfileFile + "\x00" + im.Distro
 		if p, ok := first[k]; ok {
 			if p.app != im.App {
-				return fmt.Errorf("images %s (line %d) and %s (line %d) are one profile on %s with other application inputs (npm-lock, npm-registry, app-dir), but the release's lockfile pins one closure per profile and distro; give each its own profile (a profile file extending it)",
+				return fmt.Errorf("images %s (line %d) and %s (line %d) are one profile on %s with other application inputs (python-*, npm-*, app-dir), but the release's lockfile pins one closure per profile and distro; give each its own profile (a profile file extending it)",
 					p.name, p.line, im.Name, im.Line, im.Distro)
 			}
 			continue

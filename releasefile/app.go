@@ -9,17 +9,22 @@ import (
 )
 
 // App are an image's application inputs, as gen's flags of the same
-// names: npm-lock (a package-lock.json, relative to the release file),
-// npm-registry (a registry base URL) and app-dir (where node_modules goes
-// in the image). Empty fields are not given.
+// names: python-requirements (a requirements file pinned with hashes),
+// python-wheels (a directory of wheels), python-index (a simple index
+// URL), npm-lock (a package-lock.json), npm-registry (a registry base URL)
+// and app-dir (where node_modules goes in the image); files and
+// directories relative to the release file. Empty fields are not given.
 type App struct {
-	NpmLock     string `json:"npm-lock,omitempty"`
-	NpmRegistry string `json:"npm-registry,omitempty"`
-	AppDir      string `json:"app-dir,omitempty"`
+	PythonRequirements string `json:"python-requirements,omitempty"`
+	PythonWheels       string `json:"python-wheels,omitempty"`
+	PythonIndex        string `json:"python-index,omitempty"`
+	NpmLock            string `json:"npm-lock,omitempty"`
+	NpmRegistry        string `json:"npm-registry,omitempty"`
+	AppDir             string `json:"app-dir,omitempty"`
 }
 
 // appKeys are the keys of App in an images entry.
-var appKeys = []string{"npm-lock", "npm-registry", "app-dir"}
+var appKeys = []string{"python-requirements", "python-wheels", "python-index", "npm-lock", "npm-registry", "app-dir"}
 
 // set reads one application key.
 func (a *App) set(path, k string, v *yaml.Node) error {
@@ -31,14 +36,22 @@ func (a *App) set(path, k string, v *yaml.Node) error {
 		return lineError(path, v, "%s is empty", k)
 	}
 	switch k {
+	case "python-requirements":
+		a.PythonRequirements = s
+	case "python-wheels":
+		a.PythonWheels = s
 	case "npm-lock":
 		a.NpmLock = s
-	case "npm-registry":
+	case "python-index", "npm-registry":
 		u, err := url.Parse(s)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return lineError(path, v, "npm-registry %q: want an http(s) URL", s)
+			return lineError(path, v, "%s %q: want an http(s) URL", k, s)
 		}
-		a.NpmRegistry = s
+		if k == "python-index" {
+			a.PythonIndex = s
+		} else {
+			a.NpmRegistry = s
+		}
 	case "app-dir":
 		if !strings.HasPrefix(s, "/") || s == "/" {
 			return lineError(path, v, "app-dir %q: want an absolute directory in the image, not /", s)
@@ -50,10 +63,13 @@ func (a *App) set(path, k string, v *yaml.Node) error {
 
 func isAppKey(k string) bool { return slices.Contains(appKeys, k) }
 
-// withPaths is a with npm-lock taken from the release file's directory.
+// withPaths is a with its files and directories taken from the release
+// file's directory.
 func (a App) withPaths(f *File) App {
-	if a.NpmLock != "" {
-		a.NpmLock = f.rel(a.NpmLock)
+	for _, p := range []*string{&a.PythonRequirements, &a.PythonWheels, &a.NpmLock} {
+		if *p != "" {
+			*p = f.rel(*p)
+		}
 	}
 	return a
 }

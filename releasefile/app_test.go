@@ -44,6 +44,30 @@ images:
 			t.Errorf("%s: %v, want %q", c.entry, err, c.want)
 		}
 	}
+	// Python's keys: files relative to the release file, the index a URL.
+	f, err = Decode(filepath.Join("rel", "release.yaml"), []byte(`registry: registry.example.com/apps
+images:
+  - profile: python3
+    name: api
+    python-requirements: api/requirements.txt
+    python-index: http://127.0.0.1:8080/simple/
+  - profile: python3
+    name: tool
+    python-wheels: wheels
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ims, err = Expand(f, testEnv()); err != nil {
+		t.Fatal(err)
+	}
+	if len(ims) != 2 || ims[0].App != (App{PythonRequirements: filepath.Join("rel", "api", "requirements.txt"), PythonIndex: "http://127.0.0.1:8080/simple/"}) ||
+		ims[1].App != (App{PythonWheels: filepath.Join("rel", "wheels")}) {
+		t.Errorf("python images: %+v", ims)
+	}
+	if _, err := Decode("release.yaml", []byte("registry: r.example.com\nimages:\n  - profile: python3\n    python-index: file:///x\n")); err == nil || !strings.Contains(err.Error(), `line 4: python-index "file:///x": want an http(s) URL`) {
+		t.Errorf("python-index file: URL: %v", err)
+	}
 	// Only images carry them.
 	if _, err := Decode("release.yaml", []byte("npm-lock: a.json\nimages: [nodejs]\n")); err == nil {
 		t.Error("npm-lock at the file's level accepted")
