@@ -488,12 +488,20 @@ func TestFileSizeLimit(t *testing.T) {
 	genDigest(t, "python3", "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:"+prev)
 	before := treeDigest(t, prev)
 	// The build keeps file contents in a spool file in the cache (a
-	// file larger than any the output has): that write fails first.
-	stderr, code = run("1000000", "gen", "python3", "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:"+prev)
+	// file larger than any the output has): that write fails first. (Not
+	// the same image: that one is in the cache and the layout holds it,
+	// so nothing is written at all; a label makes another.)
+	stderr, code = run("1000000", "gen", "python3", "--distro", "debian:trixie", "--label", "limit=1", "--cache-dir", testCache, "-o", "oci:"+prev)
 	if first := errLine(stderr); code != 1 || !strings.HasPrefix(first, "distroless: file too large: write "+testCache+"/.spool-") {
 		t.Errorf("output: exit %d\n%s", code, stderr)
 	}
 	sameTree(t, "previous output", before, treeDigest(t, prev))
+	// The same image again: in the cache and in the layout, it writes
+	// nothing, so the limit does not matter.
+	if stderr, code = run("1000000", "gen", "python3", "--distro", "debian:trixie", "--cache-dir", testCache, "-o", "oci:"+prev); code != 0 {
+		t.Errorf("the unchanged image under the limit: exit %d\n%s", code, stderr)
+	}
+	sameTree(t, "unchanged output", before, treeDigest(t, prev))
 }
 
 // TestDiskFull: a cache or an output on a full file system fails with an
