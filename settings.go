@@ -1,6 +1,7 @@
 package distroless
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"path"
@@ -89,4 +90,120 @@ func (u User) withSettings(cfg profiles.Config, s Settings) (user, workdir strin
 		workdir = s.Workdir
 	}
 	return user, workdir
+}
+
+// provenance is s as a provenance records it (the "settings" parameter;
+// nil when there are none), so that verify rebuilds with them.
+func (s Settings) provenance() map[string]any {
+	m := map[string]any{}
+	list := func(k string, l []string) {
+		if l != nil {
+			vs := make([]any, len(l))
+			for i, v := range l {
+				vs[i] = v
+			}
+			m[k] = vs
+		}
+	}
+	kv := func(k string, kv map[string]string) {
+		if len(kv) > 0 {
+			vs := map[string]any{}
+			for a, b := range kv {
+				vs[a] = b
+			}
+			m[k] = vs
+		}
+	}
+	list("entrypoint", s.Entrypoint)
+	list("cmd", s.Cmd)
+	if s.Workdir != "" {
+		m["workdir"] = s.Workdir
+	}
+	kv("env", s.Env)
+	kv("labels", s.Labels)
+	kv("annotations", s.Annotations)
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// settingsOfProvenance reads the "settings" parameter back (v nil: none).
+func settingsOfProvenance(v any) (Settings, error) {
+	var s Settings
+	if v == nil {
+		return s, nil
+	}
+	m, ok := v.(map[string]any)
+	bad := errors.New("the provenance's settings are not a map of image settings")
+	if !ok {
+		return s, bad
+	}
+	list := func(k string) ([]string, error) {
+		raw, ok := m[k]
+		if !ok {
+			return nil, nil
+		}
+		l, ok := raw.([]any)
+		if !ok {
+			return nil, bad
+		}
+		out := []string{}
+		for _, e := range l {
+			str, ok := e.(string)
+			if !ok {
+				return nil, bad
+			}
+			out = append(out, str)
+		}
+		return out, nil
+	}
+	kv := func(k string) (map[string]string, error) {
+		raw, ok := m[k]
+		if !ok {
+			return nil, nil
+		}
+		mm, ok := raw.(map[string]any)
+		if !ok {
+			return nil, bad
+		}
+		out := map[string]string{}
+		for a, b := range mm {
+			str, ok := b.(string)
+			if !ok {
+				return nil, bad
+			}
+			out[a] = str
+		}
+		return out, nil
+	}
+	var err error
+	for k := range m {
+		switch k {
+		case "entrypoint", "cmd", "workdir", "env", "labels", "annotations":
+		default:
+			return s, fmt.Errorf("the provenance's settings name %q, which this distroless does not know", k)
+		}
+	}
+	if s.Entrypoint, err = list("entrypoint"); err != nil {
+		return s, err
+	}
+	if s.Cmd, err = list("cmd"); err != nil {
+		return s, err
+	}
+	if raw, ok := m["workdir"]; ok {
+		if s.Workdir, ok = raw.(string); !ok {
+			return s, bad
+		}
+	}
+	if s.Env, err = kv("env"); err != nil {
+		return s, err
+	}
+	if s.Labels, err = kv("labels"); err != nil {
+		return s, err
+	}
+	if s.Annotations, err = kv("annotations"); err != nil {
+		return s, err
+	}
+	return s, s.Check()
 }

@@ -1,6 +1,7 @@
 package distroless
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -84,5 +85,37 @@ func TestAttachOutputs(t *testing.T) {
 	}
 	if got := (GenOptions{Attach: true}).attachOutputs([]string{"docker-archive:c.tar"}); len(got) != 0 {
 		t.Errorf("docker-archive with Attach: %v", got)
+	}
+}
+
+// TestSettingsProvenance: image settings read back from what a provenance
+// records of them (through JSON, as verify reads a statement) are the
+// same; none records nothing; a hostile record is refused.
+func TestSettingsProvenance(t *testing.T) {
+	s := Settings{Entrypoint: []string{"/app"}, Cmd: []string{}, Workdir: "/srv", Env: map[string]string{"A": "1"},
+		Labels: map[string]string{"l": "v"}, Annotations: map[string]string{"a": "b"}}
+	data, err := json.Marshal(s.provenance())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	got, err := settingsOfProvenance(v)
+	if err != nil || !reflect.DeepEqual(got, s) {
+		t.Errorf("read back %+v, %v; want %+v", got, err, s)
+	}
+	if (Settings{}).provenance() != nil {
+		t.Error("no settings record something")
+	}
+	if got, err := settingsOfProvenance(nil); err != nil || !reflect.DeepEqual(got, Settings{}) {
+		t.Errorf("none: %+v %v", got, err)
+	}
+	for _, bad := range []any{"x", map[string]any{"env": []any{"A=1"}}, map[string]any{"cmd": []any{1}},
+		map[string]any{"user": "0"}, map[string]any{"env": map[string]any{"A=B": "1"}}, map[string]any{"workdir": "rel"}} {
+		if _, err := settingsOfProvenance(bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
 	}
 }

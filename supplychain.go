@@ -233,6 +233,9 @@ func provenanceBuild(o GenOptions, d *distro.Distro, arch string, plan *profiles
 	if o.Lock != "" {
 		params["lockfile"] = o.Lock
 	}
+	if s := o.Settings.provenance(); s != nil {
+		params["settings"] = s
+	}
 	b := attest.Build{
 		BuilderID: o.BuilderID, Version: Version, Revision: revision(),
 		Parameters: params,

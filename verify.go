@@ -309,6 +309,10 @@ func rebuildInputs(st *provenanceStatement, mirror string) (*rebuildInput, error
 	in.gen.KeepDocs, _ = bd.ExternalParameters["keepDocs"].(bool)
 	in.gen.AllowMissingLibs, _ = bd.ExternalParameters["allowMissingLibs"].(bool)
 	in.epoch, _ = bd.InternalParameters["sourceDateEpoch"].(string)
+	var err error
+	if in.gen.Settings, err = settingsOfProvenance(bd.ExternalParameters["settings"]); err != nil {
+		return nil, err
+	}
 	for _, k := range []string{"add", "exclude"} {
 		if l, _ := bd.ExternalParameters[k].([]any); len(l) > 0 {
 			return nil, fmt.Errorf("the provenance records --%s %v: verify rebuilds from a closure it can pin, not one changed by hand", k, l)

@@ -89,9 +89,11 @@ func TestVerify(t *testing.T) {
 		t.Errorf("verify without a key: exit %d\n%s\n%s", code, stdout, clitest.Tail(stderr, 20))
 	}
 
-	// An OCI layout gen wrote with its attachments.
+	// An OCI layout gen wrote with its attachments, and image settings
+	// (recorded in the provenance: the rebuild has them too).
 	layoutDir := filepath.Join(e.dir, "layout")
-	if _, stderr, code := e.run(t, "gen", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--attach", "--sign-key", key, "-o", "oci:"+layoutDir+":s"); code != 0 {
+	if _, stderr, code := e.run(t, "gen", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--attach", "--sign-key", key,
+		"--env", "APP_MODE=prod", "--entrypoint", "/bin/true", "--label", "team=core", "-o", "oci:"+layoutDir+":s"); code != 0 {
 		t.Fatalf("gen --attach: exit %d\n%s", code, clitest.Tail(stderr, 20))
 	}
 	if stdout, stderr, code := verify(t, "oci:"+layoutDir+":s", "--key", pub); code != 0 || !strings.Contains(stdout, "rebuilt to the same digest") {
