@@ -333,6 +333,8 @@ func rebuildInputs(st *provenanceStatement, mirror string) (*rebuildInput, error
 		kind, _ := dep.Annotations["kind"].(string)
 		sum := dep.Digest["sha256"]
 		switch kind {
+		case "app":
+			return nil, fmt.Errorf("the image has an application layer (%s is one of its packages); verify does not rebuild application layers yet", dep.Name)
 		case "index":
 			in.lock.Indexes = append(in.lock.Indexes, lockfile.Index{URL: dep.URI, SHA256: sum})
 		case "package":

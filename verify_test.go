@@ -47,6 +47,8 @@ func TestRebuildInputs(t *testing.T) {
 		"profile file": {mk(map[string]any{"resolvedProfile": "myapp"}, good, "base-files_13.8_amd64"), "", "not built in"},
 		"distro file":  {mk(map[string]any{"distro": "./corp.yaml"}, good, "base-files_13.8_amd64"), "", "distro file"},
 		"no arch":      {mk(map[string]any{"arch": ""}, good, "base-files_13.8_amd64"), "", "no profile, distro or architecture"},
+		"app layer":    {mk(nil, map[string]any{"kind": "app"}, "express"), "", "verify does not rebuild application layers"},
+		"bad settings": {mk(map[string]any{"settings": map[string]any{"user": "0"}}, good, "base-files_13.8_amd64"), "", `settings name "user"`},
 		"dotdot path": {mk(nil, map[string]any{"kind": "package", "layer": "static", "size": "100", "path": "../../etc/passwd"}, "base-files_13.8_amd64"),
 			"http://m.example/", "no usable path"},
 	} {
