@@ -12,8 +12,6 @@ import (
 	"github.com/distroless-dev/distroless/publish"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -36,17 +34,9 @@ func platformTag(inputs, arch string) string {
 	return PlatformTagPrefix + hex.EncodeToString(h[:])
 }
 
+// platformRecordImage is the manifest of a platform record.
 func platformRecordImage(inputs string, rec platformRecord) (v1.Image, error) {
-	data, err := json.Marshal(rec)
-	if err != nil {
-		return nil, err
-	}
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.MediaType(PlatformArtifactType))
-	return mutate.Annotations(img, map[string]string{
-		publish.RecordInputsAnnotation: "sha256:" + inputs,
-		publish.RecordAnnotation:       string(data),
-	}).(v1.Image), nil
+	return publish.RecordManifest(PlatformArtifactType, inputs, rec)
 }
 
 // getManifest is the manifest ref holds, nil when there is none.

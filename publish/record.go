@@ -44,12 +44,19 @@ func recordTag(inputs string) string { return RecordTagPrefix + inputs }
 
 // recordImage is the record manifest of rec, made of inputs.
 func recordImage(inputs string, rec Record) (v1.Image, error) {
+	return RecordManifest(RecordArtifactType, inputs, rec)
+}
+
+// RecordManifest is a record manifest of artifact type typ: no layers,
+// the empty config, annotations holding the inputs digest (hex) and rec
+// as JSON.
+func RecordManifest(typ, inputs string, rec any) (v1.Image, error) {
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return nil, err
 	}
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.MediaType(RecordArtifactType))
+	img = mutate.ConfigMediaType(img, types.MediaType(typ))
 	return mutate.Annotations(img, map[string]string{
 		RecordInputsAnnotation: "sha256:" + inputs,
 		RecordAnnotation:       string(data),
