@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/distroless-dev/distroless/attest"
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/publish"
 )
@@ -111,6 +112,45 @@ func TestReleaseEmptyCache(t *testing.T) {
 	if recTag == "" {
 		t.Fatalf("no record tag in static-debian13: %v", tags)
 	}
+	// The provenance of each static platform image names the same inputs
+	// digest as the record tag.
+	idx, err := remote.Index(mustTag(t, host+"/rec/static-debian13:nonroot"), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range im.Manifests {
+		refs, err := remote.Referrers(mustTag(t, host+"/rec/static-debian13:x").Context().Digest(m.Digest.String()), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rm, err := refs.IndexManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, r := range rm.Manifests {
+			if r.ArtifactType != attest.InTotoMediaType {
+				continue
+			}
+			ri, err := remote.Image(mustTag(t, host+"/rec/static-debian13:x").Context().Digest(r.Digest.String()), opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := singleLayer(ri)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found = strings.Contains(string(data), `"releaseInputs":"sha256:`+strings.TrimPrefix(recTag, publish.RecordTagPrefix)+`"`)
+		}
+		if !found {
+			t.Errorf("the provenance of %s does not name the inputs of record tag %s", m.Digest, recTag)
+		}
+	}
+
 	bogus := mutate.Annotations(empty.Image, map[string]string{publish.RecordAnnotation: `{"digest":"` + digests["base/latest"] + `"}`}).(v1.Image)
 	if err := remote.Write(mustTag(t, host+"/rec/static-debian13:"+recTag), bogus, opts...); err != nil {
 		t.Fatal(err)

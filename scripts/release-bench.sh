@@ -9,7 +9,9 @@
 #
 #   ./scripts/release-bench.sh [PROFILES [PLATFORMS]]
 #     (default: "static base cc python3 nodejs java21" "linux/amd64 linux/arm64")
-# BENCH_CACHE_DIR names a cache to use (and keep) instead of a fresh one.
+# BENCH_CACHE_DIR names a cache to use (and keep) instead of a fresh one;
+# BENCH_SKIP_GENS=1 leaves out the single gens; BENCH_SHARDS=N adds the
+# matrix as N shards at once on empty caches, then --finish.
 # Last, the re-release on an empty cache each run (a fresh CI runner): the
 # records in the registry say nothing changed; its time, the blob uploads
 # and the blobs (packages) the new cache got.
@@ -133,3 +135,36 @@ for i in 1 2 3; do
 done
 u1=$(uploads)
 echo "re-release, nothing changed, empty cache, best: ${best} s ($((u1 - u0)) blob uploads in 3 runs)"
+
+# BENCH_SHARDS=N: the same matrix as N shards run at once, each on an
+# empty cache (N fresh CI runners), into another namespace, then --finish
+# on an empty cache; the wall time of the shards (the slowest) and of the
+# finish, and whether every tag holds the digest the single release gave.
+if [ -n "${BENCH_SHARDS:-}" ]; then
+  release_file sharded
+  s0=$(date +%s.%N)
+  pids=()
+  for k in $(seq "$BENCH_SHARDS"); do
+    DISTROLESS_CACHE_DIR="$work/shard-cache-$k" "$dl" release "$work/sharded.yaml" --shard "$k/$BENCH_SHARDS" -q >/dev/null 2>"$work/shard-$k.log" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || { tail -20 "$work"/shard-*.log >&2; exit 1; }; done
+  s1=$(date +%s.%N)
+  t_finish=$(DISTROLESS_CACHE_DIR="$work/finish-cache" secs "$dl" release "$work/sharded.yaml" --finish)
+  echo "$BENCH_SHARDS shards at once, each on an empty cache: $(awk -v a="$s0" -v b="$s1" 'BEGIN{printf "%.2f", b-a}') s; --finish, empty cache: ${t_finish} s"
+  "$dl" release "$work/measured.yaml" --json --dry-run 2>/dev/null | python3 -c '
+import json, sys
+for im in json.load(sys.stdin)["images"]:
+    for t in im["tags"]:
+        print(t.split("/measured/", 1)[1], im["digest"])' | sort > "$work/single.txt"
+  "$dl" release "$work/sharded.yaml" --json --dry-run 2>/dev/null | python3 -c '
+import json, sys
+for im in json.load(sys.stdin)["images"]:
+    for t in im["tags"]:
+        print(t.split("/sharded/", 1)[1], im["digest"])' | sort > "$work/sharded.txt"
+  if cmp -s "$work/single.txt" "$work/sharded.txt"; then
+    echo "sharded release: every tag holds the single release's digest ($(wc -l < "$work/single.txt") tags)"
+  else
+    echo "sharded release differs from the single one:"; diff "$work/single.txt" "$work/sharded.txt" | head
+  fi
+fi
