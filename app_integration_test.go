@@ -366,14 +366,7 @@ func TestReleasePython(t *testing.T) {
 	if ims[0].Status != "pushed" {
 		t.Fatalf("status %q", ims[0].Status)
 	}
-	set, err := lockfile.ReadSet(filepath.Join(e.dir, "release.lock.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := set.Find("python3.11 debian:bookworm amd64")
-	if l == nil {
-		t.Fatal("the release's lockfile has no python3.11 entry")
-	}
+	l := releaseLockOf(t, e.dir, "python3.11 debian:bookworm amd64")
 	var pinned []string
 	for _, a := range l.App {
 		pinned = append(pinned, a.Type+":"+a.Name)

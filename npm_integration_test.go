@@ -184,14 +184,7 @@ func TestReleaseNpm(t *testing.T) {
 	if !slices.ContainsFunc(ims[0].Warnings, func(w string) bool { return strings.Contains(w, "sharp@0.33.5 (install: node install/check)") }) {
 		t.Errorf("warnings %q", ims[0].Warnings)
 	}
-	set, err := lockfile.ReadSet(filepath.Join(e.dir, "release.lock.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := set.Find("nodejs debian:bookworm amd64")
-	if l == nil {
-		t.Fatal("the release's lockfile has no nodejs entry")
-	}
+	l := releaseLockOf(t, e.dir, "nodejs debian:bookworm amd64")
 	n := 0
 	for _, a := range l.App {
 		if a.Type == "npm" {
@@ -210,4 +203,19 @@ func TestReleaseNpm(t *testing.T) {
 	if again[0].Status != "unchanged" || again[0].Digest != ims[0].Digest {
 		t.Errorf("second release: %s %s", again[0].Status, again[0].Digest)
 	}
+}
+
+// releaseLockOf is the entry key ("PROFILE DISTRO ARCH") of the release
+// lockfile in dir; the test fails when there is none.
+func releaseLockOf(t *testing.T, dir, key string) *lockfile.Lock {
+	t.Helper()
+	set, err := lockfile.ReadSet(filepath.Join(dir, "release.lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := set.Find(key)
+	if l == nil {
+		t.Fatalf("the release's lockfile has no %s entry", key)
+	}
+	return l
 }
