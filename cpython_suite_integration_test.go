@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/internal/clitest"
 )
@@ -109,7 +110,7 @@ func TestCPythonSuite(t *testing.T) {
 	if err != nil || code != 0 {
 		t.Fatalf("gen: exit %d, %v\n%s", code, err, clitest.Tail(stderr, 30))
 	}
-	var res GenResult
+	var res build.GenResult
 	if err := clitest.DecodeOne(stdout, &res); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
 )
 
@@ -74,7 +75,7 @@ func TestAddExcludeWhy(t *testing.T) {
 	integration(t)
 	base := []string{"--distro", "debian:bookworm", "--cache-dir", testCache, "--json"}
 	out, stderr, code := cli(t, append([]string{"resolve", "python3.11", "--add", "libyaml-0-2", "--exclude", "libncursesw6"}, base...)...)
-	var j JSONResolution
+	var j build.JSONResolution
 	if code != 0 || json.Unmarshal([]byte(out), &j) != nil {
 		t.Fatalf("resolve --add --exclude: exit %d: %s", code, stderr)
 	}

@@ -1,13 +1,16 @@
-// Package distroless is the library behind the distroless command: it
-// ties a profile, a distro's signed index, the resolver and (for gen) the
-// assembler together. Data flows one way: profile → resolver → packages
-// (fetch) → assemble → output. The command in cmd/distroless only maps
-// flags onto these calls.
+// Package distroless is the library behind the distroless command's
+// whole-matrix and maintenance verbs, built on package build (one gen):
 //
-// Release builds a release file's matrix (release.go); the record of each
-// image's inputs it leaves in the registry lets a runner with an empty
-// cache skip what did not change (release_record.go), and its matrix can
-// be split into shards finished by one run (release_shard.go). Verify
-// rebuilds an image from its provenance and says how it differs
-// (verify.go).
+//   - Release builds a release file's matrix (release.go, releasebuild.go,
+//     releaseapp.go). The record of each image's inputs it leaves in the
+//     registry lets a runner with an empty cache skip what did not change;
+//     its matrix can be split into shards finished by one run
+//     (release_shard.go, release_platform.go).
+//   - UpdateLock refreshes the lockfiles of a profile or a release file
+//     against today's index (lockupdate.go).
+//   - Verify rebuilds an image from its provenance and says how it
+//     differs (verify.go).
+//
+// The command in cmd/distroless only maps flags onto these calls and
+// build's.
 package distroless

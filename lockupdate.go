@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/profiles"
 )
@@ -59,8 +60,8 @@ type LockUpdateResult struct {
 // written. Entries of the file that no target names are dropped when
 // prune is set (a release's lockfile holds exactly its matrix). A
 // lockfile of one image stays one while one target is locked.
-func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, dryRun bool, o Options) (_ *LockUpdateResult, err error) {
-	defer func() { err = diskFirst(err) }()
+func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, dryRun bool, o build.Options) (_ *LockUpdateResult, err error) {
+	defer func() { err = build.DiskFirst(err) }()
 	old, err := lockfile.ReadSet(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -70,20 +71,20 @@ func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, d
 	}
 	for _, l := range old.Locks {
 		for _, pl := range l.Split() {
-			if len(pl.App) > 0 || slices.ContainsFunc(pl.Packages, func(p lockfile.Package) bool { return p.Layer == appLibsLevel }) {
+			if len(pl.App) > 0 || slices.ContainsFunc(pl.Packages, func(p lockfile.Package) bool { return p.Layer == build.AppLibsLevel }) {
 				return nil, fmt.Errorf("lockfile %s pins an application layer, which lock update does not update yet; remove it and run gen --lock with the application's inputs to resolve again", path)
 			}
 		}
 	}
 	res := &LockUpdateResult{Lock: path}
-	o.refresh = !o.Offline // today's indexes, however recent the cached ones
+	o.Refresh = !o.Offline // today's indexes, however recent the cached ones
 	// One target per platform: --arch may list several, and without it
 	// an image's lockfile is updated for the platforms it pins.
 	var expanded []LockTarget
 	for _, t := range targets {
-		archs, err := parseArchList(t.Arch)
+		archs, err := build.ParseArchList(t.Arch)
 		if err != nil {
-			return nil, &UsageError{err}
+			return nil, &build.UsageError{Err: err}
 		}
 		if len(archs) == 0 && old.Single {
 			for _, l := range old.Locks {

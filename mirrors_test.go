@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/distro"
 )
 
@@ -38,7 +39,7 @@ func TestMirrorsOnlyWhenNeeded(t *testing.T) {
 		}
 		return d
 	}
-	o := Options{HostRoot: host, CacheDir: filepath.Join(dir, "cache"), Offline: true}
+	o := build.Options{HostRoot: host, CacheDir: filepath.Join(dir, "cache"), Offline: true}
 	for _, d := range []*distro.Distro{
 		write("el.yaml", "name: el\nformat: rpm\narchitectures: [amd64]\nkeyring: missing.asc\nrepos:\n  - {name: base, url: \"https://r.example/{arch}\"}\n"),
 		write("deb.yaml", "name: mine\nformat: deb\narchitectures: [amd64]\nkeyring: missing.asc\nsuites:\n  - {name: stable, url: \"https://apt.example/debian\"}\n"),

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/lockfile"
 )
@@ -41,7 +42,7 @@ func TestGenNpmExpress(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("gen: exit %d\n%s", code, clitest.Tail(stderr, 40))
 	}
-	var res GenResult
+	var res build.GenResult
 	if err := clitest.DecodeOne(stdout, &res); err != nil {
 		t.Fatalf("--json: %v\n%s", err, stdout)
 	}
@@ -60,7 +61,7 @@ func TestGenNpmExpress(t *testing.T) {
 	}
 
 	// The lockfile pins the 83 npm packages by their integrity.
-	l, err := readLock(lock)
+	l, err := build.ReadLock(lock)
 	if err != nil {
 		t.Fatal(err)
 	}

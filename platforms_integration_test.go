@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/internal/ldcache"
 	"github.com/distroless-dev/distroless/internal/ldcache/ldcachetest"
@@ -468,7 +469,7 @@ func TestGenPlatformsLockAndErrors(t *testing.T) {
 	out := "oci:" + filepath.Join(dir, "out") + ":static"
 	args := []string{"static", "--distro", "debian:trixie", "--platform", "linux/arm64,linux/amd64", "--cache-dir", testCache, "--lock", lock, "-o", out}
 	first := genDigest(t, args...)
-	l, err := readLock(lock)
+	l, err := build.ReadLock(lock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -544,7 +545,7 @@ func TestGenPlatformsSharedLayers(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("gen: exit %d: %s", code, clitest.Tail(stderr, 20))
 	}
-	var res GenResult
+	var res build.GenResult
 	if err := clitest.DecodeOne(stdout, &res); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/internal/registrytest"
 )
@@ -295,7 +296,7 @@ func TestRegistryPush(t *testing.T) {
 	if strings.TrimSpace(stderr) != "" {
 		t.Errorf("--json with stderr in a pipe printed on stderr:\n%s", stderr)
 	}
-	var res GenResult
+	var res build.GenResult
 	if err := clitest.DecodeOne(stdout, &res); err != nil {
 		t.Fatalf("--json: %v\n%s", err, stdout)
 	}

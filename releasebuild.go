@@ -16,6 +16,7 @@ import (
 
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/attest"
+	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/profiles"
@@ -28,7 +29,7 @@ import (
 // other).
 type builtPlatforms struct {
 	key  string
-	imgs []*PlatformImage // one per platform, in the image's order
+	imgs []*build.PlatformImage // one per platform, in the image's order
 }
 
 // releaseBuild is one image of a release matrix to build.
@@ -43,13 +44,13 @@ type releaseBuild struct {
 	lockPath  string           // the release's lockfile
 	label     string           // for progress
 	tags      []string         // where it goes (the signatures name the first's repository)
-	settings  Settings         // the release file's image settings
+	settings  build.Settings   // the release file's image settings
 	inputs    string           // releaseInputs, recorded in the provenance
 	app       releasefile.App  // the image's application inputs (releaseapp.go)
 }
 
 // genOptions are the gen settings of an image of the matrix.
-func (o *ReleaseOptions) genOptions(rb releaseBuild, u User, progress func(string)) GenOptions {
+func (o *ReleaseOptions) genOptions(rb releaseBuild, u build.User, progress func(string)) build.GenOptions {
 	g := o.GenOptions
 	g.Progress, g.User, g.Lock, g.CACerts, g.Settings = progress, u, rb.lockPath, o.caCerts, rb.settings
 	g.Output, g.Outputs, g.SBOM, g.AddFiles = publish.Output{}, nil, "", nil // the tags are the outputs
@@ -58,7 +59,7 @@ func (o *ReleaseOptions) genOptions(rb releaseBuild, u User, progress func(strin
 	g.Options.Add, g.Options.Exclude = nil, nil
 	g.Options.App = releaseApp(o.Options.App, rb.app)
 	release, lockPath := o.path, rb.lockPath
-	g.provenance = func(b *attest.Build) {
+	g.Provenance = func(b *attest.Build) {
 		// The release file and its lockfile by name: the packages the
 		// lockfile pins for this image are in the provenance already, and
 		// the lockfile's other entries are not this image's inputs.
@@ -74,8 +75,8 @@ func (o *ReleaseOptions) genOptions(rb releaseBuild, u User, progress func(strin
 
 // variants are the images a user's variant is made from: the shared
 // build's, or none for a user with an account (built on its own).
-func (b *builtPlatforms) variants(u User) []*PlatformImage {
-	if b == nil || u.account != nil {
+func (b *builtPlatforms) variants(u build.User) []*build.PlatformImage {
+	if b == nil || u.Account != nil {
 		return nil
 	}
 	return b.imgs
@@ -89,7 +90,7 @@ func (b *builtPlatforms) variants(u User) []*PlatformImage {
 // key, the signatures, its digest, and the build for the next image.
 func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *builtPlatforms, progress func(string)) (publish.Artifact, string, *builtPlatforms, error) {
 	var art publish.Artifact
-	u, err := ParseUser(rb.user)
+	u, err := build.ParseUser(rb.user)
 	if err != nil {
 		return art, "", nil, err
 	}
@@ -99,32 +100,32 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 		return art, "", nil, err
 	}
 	buildKey := rb.profile + " " + rb.distro + " " + strings.Join(rb.platforms, ",") + " " + fmt.Sprint(rb.debug) + " " + string(settings)
-	build := func(as User) ([]*PlatformImage, error) {
-		var ins []*genInput
+	buildAs := func(as build.User) ([]*build.PlatformImage, error) {
+		var ins []*build.Input
 		for i, arch := range rb.platforms {
 			lg := g
 			lg.Options.Arch = arch
 			lg.Lock = rb.lockPath + " (" + rb.locks[i].Key() + ")"
-			in, err := lockPlan(rb.profile, rb.locks[i], lg)
+			in, err := build.LockPlan(rb.profile, rb.locks[i], lg)
 			if err != nil {
 				return nil, err
 			}
 			ins = append(ins, in)
 		}
 		progress(fmt.Sprintf("%s: building for %s", rb.label, strings.Join(rb.platforms, ", ")))
-		return buildImages(ctx, ins, g, as)
+		return build.BuildImages(ctx, ins, g, as)
 	}
 	b := last
-	var imgs []*PlatformImage
-	if u.account != nil {
+	var imgs []*build.PlatformImage
+	if u.Account != nil {
 		// A UID the image has no user for gets one in its top layer (as
 		// gen --user N): a build of its own, not a config variant.
-		if imgs, err = build(u); err != nil {
+		if imgs, err = buildAs(u); err != nil {
 			return art, "", nil, err
 		}
 		b = &builtPlatforms{key: buildKey + " as " + rb.user, imgs: imgs} // shared with no other variant
 	} else if b == nil || b.key != buildKey {
-		nonroot, err := build(User{user: "65532:65532", workdir: "/home/nonroot", flag: true})
+		nonroot, err := buildAs(build.Nonroot())
 		if err != nil {
 			return art, "", nil, err
 		}
@@ -145,7 +146,7 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 		cp.Image, cp.Digest = vi, d.String()
 		imgs = append(imgs, &cp)
 	}
-	art, _, _, err = g.artifactOf(imgs, rb.tags, o.sc, o.format)
+	art, _, _, err = g.ArtifactOf(imgs, rb.tags, o.sc, o.format)
 	if err != nil {
 		return art, "", nil, err
 	}
@@ -165,12 +166,12 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 // --user gives an image of a profile with config cfg and settings s: a
 // build differs by user only in its config, so the image is the same as
 // gen's.
-func withUser(img v1.Image, u User, cfg profiles.Config, s Settings) (v1.Image, error) {
+func withUser(img v1.Image, u build.User, cfg profiles.Config, s build.Settings) (v1.Image, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
 	}
-	user, workdir := u.withSettings(cfg, s)
+	user, workdir := u.WithSettings(cfg, s)
 	if cf.Config.User == user && cf.Config.WorkingDir == workdir {
 		return img, nil
 	}
@@ -195,7 +196,7 @@ func (o *ReleaseOptions) releaseInputs(tool string, im releasefile.Image, pf *pr
 			fmt.Fprintf(h, "%d:%s;", len(p), p)
 		}
 	}
-	put("distroless-release-2", tool, Version, im.Profile, im.User, fmt.Sprint(im.Debug), os.Getenv("SOURCE_DATE_EPOCH"), im.Distro)
+	put("distroless-release-2", tool, build.Version, im.Profile, im.User, fmt.Sprint(im.Debug), os.Getenv("SOURCE_DATE_EPOCH"), im.Distro)
 	put(im.Platforms...)
 	settings, err := json.Marshal(im.Settings)
 	if err != nil {
@@ -235,7 +236,7 @@ func (o *ReleaseOptions) releaseInputs(tool string, im releasefile.Image, pf *pr
 		if maxFile == 0 {
 			maxFile = assemble.DefaultMaxFileSize
 		}
-		hf, err := hostFilesDigest(pf, maxFile)
+		hf, err := build.HostFilesDigest(pf, maxFile)
 		if err != nil {
 			return "", err
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/distroless-dev/distroless/attest"
+	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/internal/registrytest"
 	"github.com/distroless-dev/distroless/lockfile"
@@ -82,13 +83,13 @@ func (s *supplyEnv) keyPair(t *testing.T) (string, string) {
 }
 
 // gen runs gen with --json and returns its result.
-func (s *supplyEnv) gen(t *testing.T, dir string, args ...string) GenResult {
+func (s *supplyEnv) gen(t *testing.T, dir string, args ...string) build.GenResult {
 	t.Helper()
 	stdout, stderr, code := s.run(t, dir, nil, testBin, append([]string{"gen", "--cache-dir", testCache, "--json"}, args...)...)
 	if code != 0 {
 		t.Fatalf("gen %s: exit %d\n%s", strings.Join(args, " "), code, clitest.Tail(stderr, 30))
 	}
-	var res GenResult
+	var res build.GenResult
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("gen --json: %v\n%s", err, stdout)
 	}
@@ -362,7 +363,7 @@ func TestSupplyChainLayout(t *testing.T) {
 	s := newSupplyEnv(t)
 	key, pub := s.keyPair(t)
 	_, otherPub := s.keyPair(t)
-	var results []GenResult
+	var results []build.GenResult
 	for _, d := range []string{"a", "b"} {
 		dir := filepath.Join(s.dir, d)
 		os.MkdirAll(dir, 0o755)
@@ -478,17 +479,17 @@ func TestSupplyChainIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	var adds []mutate.IndexAddendum
-	var images []builtImage
+	var images []build.BuiltImage
 	for _, arch := range []string{"amd64", "arm64"} {
 		img, err := random.Image(512, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
 		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{MediaType: types.OCIManifestSchema1, Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
-		images = append(images, builtImage{img: img,
-			build: attest.Build{Version: "test", Parameters: map[string]any{"resolvedProfile": "static", "arch": arch},
+		images = append(images, build.BuiltImage{Img: img,
+			Build: attest.Build{Version: "test", Parameters: map[string]any{"resolvedProfile": "static", "arch": arch},
 				Indexes: []attest.Dependency{{URI: "https://deb.example/dists/trixie/InRelease", SHA256: strings.Repeat("1", 64)}}},
-			docs: []attest.Predicate{{Type: attest.SPDXDocument, JSON: []byte(`{"spdxVersion":"SPDX-2.3","name":"` + arch + `"}`)}},
+			Docs: []attest.Predicate{{Type: attest.SPDXDocument, JSON: []byte(`{"spdxVersion":"SPDX-2.3","name":"` + arch + `"}`)}},
 		})
 	}
 	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
@@ -498,7 +499,11 @@ func TestSupplyChainIndex(t *testing.T) {
 	}
 	repo := s.reg.Host + "/multi/static"
 	art := publish.Artifact{Index: idx}
-	res, err := (&supplyChain{signer: signer}).attach(&art, repo+":v1", images)
+	sc, err := build.OpenSupplyChain(build.GenOptions{Signer: signer}, []string{repo + ":v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sc.Attach(&art, repo+":v1", images)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +528,7 @@ func TestSupplyChainIndex(t *testing.T) {
 		}
 	}
 
-	for _, d := range []string{indexDigest.String(), mustDigest(t, images[0].img), mustDigest(t, images[1].img)} {
+	for _, d := range []string{indexDigest.String(), mustDigest(t, images[0].Img), mustDigest(t, images[1].Img)} {
 		ref := repo + "@" + d
 		st := s.verify(t, ref, pub, "slsaprovenance1", "spdxjson")
 		var p provenance
@@ -540,7 +545,7 @@ func TestSupplyChainIndex(t *testing.T) {
 		s.refuses(t, ref, otherPub)
 	}
 	for i, im := range images {
-		d := mustDigest(t, im.img)
+		d := mustDigest(t, im.Img)
 		refs, err := remote.Referrers(tag.Context().Digest(d), opts...)
 		if err != nil {
 			t.Fatal(err)

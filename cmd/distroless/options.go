@@ -8,9 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/distroless-dev/distroless"
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/attest"
+	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/packages/fetch"
 	"github.com/distroless-dev/distroless/sbom"
 )
@@ -33,7 +33,7 @@ func (b *buildFlags) register(c *cobra.Command, signHelp, sbomHelp, imageSizeHel
 }
 
 // apply parses the flags into g.
-func (b *buildFlags) apply(g *distroless.GenOptions) error {
+func (b *buildFlags) apply(g *build.GenOptions) error {
 	var err error
 	if g.MaxImageSize, err = sizeFlag("--max-image-size", b.maxImageSize); err != nil {
 		return err
@@ -69,8 +69,8 @@ func sizeFlag(flag, v string) (int64, error) {
 }
 
 // userFlag is --user's image user.
-func userFlag(v string) (distroless.User, error) {
-	u, err := distroless.ParseUser(v)
+func userFlag(v string) (build.User, error) {
+	u, err := build.ParseUser(v)
 	if err != nil {
 		return u, &usageError{fmt.Errorf("--%w", err)} // user "x": … → --user "x": …
 	}
@@ -128,14 +128,14 @@ func fieldsAsFlags(msg string) string {
 // size limit a package passes the flag that raises it.
 func withFlags(err error) string {
 	msg := fieldsAsFlags(err.Error())
-	var oe *distroless.OptionError
+	var oe *build.OptionError
 	if errors.As(err, &oe) {
 		if f, ok := optionFlags[oe.Option]; ok {
 			msg = strings.Replace(msg, oe.Error(), oe.Named(f), 1)
 		}
 	}
-	if errors.Is(err, distroless.ErrNoSignatureOutput) {
-		msg = strings.Replace(msg, distroless.ErrNoSignatureOutput.Error(),
+	if errors.Is(err, build.ErrNoSignatureOutput) {
+		msg = strings.Replace(msg, build.ErrNoSignatureOutput.Error(),
 			"no output holds signatures: they go to registry pushes, and with --attach into OCI layouts and oci-archives", 1)
 	}
 	var le *assemble.LimitError

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/distroless-dev/distroless/build"
 	"github.com/spf13/cobra"
-
-	"github.com/distroless-dev/distroless"
 )
 
 // settingsFlags are gen's flags of the image's settings (--env,
@@ -29,8 +28,8 @@ func (sf *settingsFlags) register(c *cobra.Command) {
 }
 
 // settings parses the flags; a malformed one is a usage error.
-func (sf *settingsFlags) settings(c *cobra.Command) (distroless.Settings, error) {
-	var s distroless.Settings
+func (sf *settingsFlags) settings(c *cobra.Command) (build.Settings, error) {
+	var s build.Settings
 	var err error
 	for _, kv := range []struct {
 		flag  string

@@ -8,9 +8,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/distroless-dev/distroless"
+	"github.com/distroless-dev/distroless/build"
 )
 
-func newVerify(opts *distroless.Options) *cobra.Command {
+func newVerify(opts *build.Options) *cobra.Command {
 	v := &distroless.VerifyOptions{}
 	var asJSON, quiet bool
 	c := &cobra.Command{
