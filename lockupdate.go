@@ -72,7 +72,7 @@ func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, d
 	for _, l := range old.Locks {
 		for _, pl := range l.Split() {
 			if len(pl.App) > 0 || slices.ContainsFunc(pl.Packages, func(p lockfile.Package) bool { return p.Layer == build.AppLibsLevel }) {
-				return nil, fmt.Errorf("lockfile %s pins an application layer, which lock update does not update yet; remove it and run gen --lock with the application's inputs to resolve again", path)
+				return nil, fmt.Errorf("lockfile %s pins an application layer, which lock update does not update yet; remove it and gen again with the lockfile and the application's inputs to resolve again", path)
 			}
 		}
 	}

@@ -288,7 +288,7 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 				continue
 			}
 			if o.Shards > 0 || o.Finish {
-				return nil, fmt.Errorf("%s: lockfile %s has no entry for %s on %s (%s); shards and the finishing run build what it pins: run distroless lock update --release %s and commit the lockfile",
+				return nil, fmt.Errorf("%s: lockfile %s has no entry for %s on %s (%s); shards and the finishing run build what it pins: update the release's lockfile (lock update of %s) and commit it",
 					im.Key(), f.LockPath(), profile, im.Distro, arch, path)
 			}
 			progress(fmt.Sprintf("resolving %s on %s (%s)", profile, im.Distro, arch))

@@ -89,7 +89,7 @@ func shardUnits(ims []releasefile.Image, set *lockfile.Set) ([]*shardUnit, error
 		for _, arch := range im.Platforms {
 			l := set.Find(lockfile.SetKey(profile, im.Distro, arch))
 			if l == nil {
-				return nil, fmt.Errorf("%s: lockfile has no entry for %s on %s (%s); a sharded release builds what the lockfile pins: run distroless lock update --release FILE and commit the lockfile", im.Key(), profile, im.Distro, arch)
+				return nil, fmt.Errorf("%s: lockfile has no entry for %s on %s (%s); a sharded release builds what the lockfile pins: update the release's lockfile (lock update of the release file) and commit it", im.Key(), profile, im.Distro, arch)
 			}
 			k := group + "\x00" + arch
 			u := byKey[k]
