@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -196,7 +197,7 @@ func (o *ReleaseOptions) releaseInputs(tool string, im releasefile.Image, pf *pr
 			fmt.Fprintf(h, "%d:%s;", len(p), p)
 		}
 	}
-	put("distroless-release-2", tool, build.Version, im.Profile, im.User, fmt.Sprint(im.Debug), os.Getenv("SOURCE_DATE_EPOCH"), im.Distro)
+	put("distroless-release-2", tool, build.Version, im.Profile, im.User, fmt.Sprint(im.Debug), o.sourceDateEpoch(), im.Distro)
 	put(im.Platforms...)
 	settings, err := json.Marshal(im.Settings)
 	if err != nil {
@@ -276,4 +277,13 @@ func toolDigest() (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// sourceDateEpoch is SourceDate as SOURCE_DATE_EPOCH spells it, "" when
+// unset.
+func (o *ReleaseOptions) sourceDateEpoch() string {
+	if o.SourceDate == nil {
+		return ""
+	}
+	return strconv.FormatInt(o.SourceDate.Unix(), 10)
 }

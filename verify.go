@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -373,13 +373,16 @@ func rebuildInputs(st *provenanceStatement, mirror string) (*rebuildInput, error
 // rebuild builds the platform image the inputs describe, as gen --lock
 // builds it (the layers compressed as the published image's are).
 func (o *VerifyOptions) rebuild(ctx context.Context, in *rebuildInput, published v1.Image, progress func(string)) (v1.Image, error) {
-	if in.epoch != os.Getenv("SOURCE_DATE_EPOCH") {
-		// The image's dates come from it, as at the build.
-		if err := os.Setenv("SOURCE_DATE_EPOCH", in.epoch); err != nil {
-			return nil, err
-		}
-	}
 	g := in.gen
+	if in.epoch != "" {
+		// The image's dates come from it, as at the build.
+		n, err := strconv.ParseInt(in.epoch, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("the provenance's sourceDateEpoch %q: %w", in.epoch, err)
+		}
+		t := time.Unix(n, 0).UTC()
+		g.SourceDate = &t
+	}
 	g.Options = o.Options
 	g.Options.Distro, g.Options.Arch, g.Options.Profile = "", in.lock.Arch, nil
 	g.Options.Add, g.Options.Exclude = nil, nil

@@ -581,18 +581,3 @@ func TestBuildErrors(t *testing.T) {
 		t.Error("cancelled context: no error")
 	}
 }
-
-func TestCreatedFromEnv(t *testing.T) {
-	t.Setenv("SOURCE_DATE_EPOCH", "")
-	if c, err := CreatedFromEnv(); err != nil || !c.Equal(defaultCreated) {
-		t.Errorf("unset: %v %v", c, err)
-	}
-	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
-	if c, err := CreatedFromEnv(); err != nil || c.Unix() != 1700000000 {
-		t.Errorf("set: %v %v", c, err)
-	}
-	t.Setenv("SOURCE_DATE_EPOCH", "yesterday")
-	if _, err := CreatedFromEnv(); err == nil {
-		t.Error("bad value accepted")
-	}
-}

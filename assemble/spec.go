@@ -1,11 +1,7 @@
 package assemble
 
 import (
-	"fmt"
 	"io/fs"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/distroless-dev/distroless/packages"
@@ -205,20 +201,6 @@ var DefaultPruneFiles = []string{
 	// Leap-second ("right/") time zones: unused by default TZ handling;
 	// Debian itself moved them to tzdata-legacy in trixie.
 	"/usr/share/zoneinfo/right",
-}
-
-// CreatedFromEnv returns the time SOURCE_DATE_EPOCH names (seconds since
-// the Unix epoch), or defaultCreated when it is unset or empty.
-func CreatedFromEnv() (time.Time, error) {
-	v := strings.TrimSpace(os.Getenv("SOURCE_DATE_EPOCH"))
-	if v == "" {
-		return defaultCreated, nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 || n > 253402300799 {
-		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want seconds since 1970 (0 to 253402300799)", v)
-	}
-	return time.Unix(n, 0).UTC(), nil
 }
 
 // archInfo is what the library check and the config need per architecture.

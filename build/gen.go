@@ -82,6 +82,11 @@ type GenOptions struct {
 	// reads untagged. Pushes carry the attachments in any case.
 	Attach bool
 
+	// SourceDate (SOURCE_DATE_EPOCH) dates the image's config and
+	// whatever the build generates, and clamps every mtime to it. Nil:
+	// the config says 1970-01-01 and packaged mtimes are kept.
+	SourceDate *time.Time
+
 	// Provenance, when set, amends what each image's Provenance says of
 	// its build (a release records its file and lockfile).
 	Provenance func(*attest.Build)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -329,9 +328,9 @@ func (in *Input) build(ctx context.Context, o GenOptions, user User, payload pac
 
 // spec turns the plan into what the assembler builds.
 func (in *Input) spec(o GenOptions, u User, payload packages.Payload) (assemble.Spec, error) {
-	created, err := assemble.CreatedFromEnv()
-	if err != nil {
-		return assemble.Spec{}, err
+	created := time.Unix(0, 0).UTC() // assemble's default, when undated
+	if o.SourceDate != nil {
+		created = o.SourceDate.UTC()
 	}
 	cfg := o.Settings.apply(in.plan.Config)
 	user, workdir := u.WithSettings(in.plan.Config, o.Settings)
@@ -352,7 +351,7 @@ func (in *Input) spec(o GenOptions, u User, payload packages.Payload) (assemble.
 	spec.Cache = in.cache
 	// SOURCE_DATE_EPOCH clamps the packages' mtimes and dates what the
 	// build generates.
-	spec.ClampMTimes = strings.TrimSpace(os.Getenv("SOURCE_DATE_EPOCH")) != ""
+	spec.ClampMTimes = o.SourceDate != nil
 	if !o.KeepDocs {
 		spec.PruneFiles = slices.Clone(assemble.DefaultPruneFiles)
 	}

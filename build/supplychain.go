@@ -243,7 +243,7 @@ func ProvenanceBuild(o GenOptions, d *distro.Distro, arch string, plan *profiles
 	for _, a := range o.Argv {
 		b.Argv = append(b.Argv, redact(a))
 	}
-	if strings.TrimSpace(os.Getenv("SOURCE_DATE_EPOCH")) != "" {
+	if o.SourceDate != nil {
 		b.Created = created // else the statement holds no date
 	}
 	for _, ix := range indexes {

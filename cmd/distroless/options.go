@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -43,6 +45,9 @@ func (b *buildFlags) apply(g *build.GenOptions) error {
 	}
 	if g.SBOMFormat, err = sbom.ParseFormat(b.sbomFormat); err != nil {
 		return &usageError{err}
+	}
+	if g.SourceDate, err = sourceDateEnv(); err != nil {
+		return err
 	}
 	if b.signKey != "" {
 		// Decrypted with $COSIGN_PASSWORD.
@@ -147,4 +152,19 @@ func withFlags(err error) string {
 		msg = strings.Replace(msg, le.Error(), le.Error()+"; "+flag+" raises the limit", 1)
 	}
 	return msg
+}
+
+// sourceDateEnv is the time SOURCE_DATE_EPOCH names (seconds since the
+// Unix epoch), nil when it is unset or empty.
+func sourceDateEnv() (*time.Time, error) {
+	v := strings.TrimSpace(os.Getenv("SOURCE_DATE_EPOCH"))
+	if v == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > 253402300799 {
+		return nil, &usageError{fmt.Errorf("SOURCE_DATE_EPOCH=%q: want seconds since 1970 (0 to 253402300799)", v)}
+	}
+	t := time.Unix(n, 0).UTC()
+	return &t, nil
 }

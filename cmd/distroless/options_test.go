@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/build"
@@ -61,5 +63,22 @@ func TestUserFlag(t *testing.T) {
 	}
 	if n, err := sizeFlag("--max-file-size", "2KiB"); err != nil || n != 2048 {
 		t.Errorf("2KiB: %d, %v", n, err)
+	}
+}
+
+func TestSourceDateEnv(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "")
+	if c, err := sourceDateEnv(); err != nil || c != nil {
+		t.Errorf("unset: %v %v", c, err)
+	}
+	t.Setenv("SOURCE_DATE_EPOCH", " 1700000000 ")
+	if c, err := sourceDateEnv(); err != nil || c == nil || c.Unix() != 1700000000 || c.Location() != time.UTC {
+		t.Errorf("set: %v %v", c, err)
+	}
+	for _, bad := range []string{"yesterday", "-1", "253402300800", "1e9"} {
+		t.Setenv("SOURCE_DATE_EPOCH", bad)
+		if _, err := sourceDateEnv(); !errors.As(err, new(*usageError)) || !strings.Contains(err.Error(), "SOURCE_DATE_EPOCH") {
+			t.Errorf("%q: %v, want a usage error naming SOURCE_DATE_EPOCH", bad, err)
+		}
 	}
 }
