@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/lockfile"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // The application layer's tests: wheels built here with the host's
@@ -376,7 +376,7 @@ func TestReleasePython(t *testing.T) {
 	if !slices.Equal(pinned, []string{"pypi:hello-app", "pypi:yamlver"}) {
 		t.Errorf("the release's lockfile pins %v", pinned)
 	}
-	if !slices.ContainsFunc(l.Packages, func(p lockfile.Package) bool { return p.Name == "libyaml-0-2" && p.Layer == build.AppLibsLevel }) {
+	if !slices.ContainsFunc(l.Packages, func(p lockfile.Package) bool { return p.Name == "libyaml-0-2" && p.Layer == pipeline.AppLibsLevel }) {
 		t.Error("the release's lockfile does not pin libyaml-0-2 in the app-libs level")
 	}
 	d := genDigest(t, "python3.11", "--distro", "debian:bookworm", "--python-wheels", wheels,

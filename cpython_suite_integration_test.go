@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/internal/clitest"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 const suiteRunner = "testdata/python/cpython_suite.py"
@@ -110,7 +110,7 @@ func TestCPythonSuite(t *testing.T) {
 	if err != nil || code != 0 {
 		t.Fatalf("gen: exit %d, %v\n%s", code, err, clitest.Tail(stderr, 30))
 	}
-	var res build.GenResult
+	var res pipeline.GenResult
 	if err := clitest.DecodeOne(stdout, &res); err != nil {
 		t.Fatal(err)
 	}

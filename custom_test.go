@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // TestCustomProfileRuns builds an image from a profile file that adds a
@@ -75,7 +75,7 @@ func TestAddExcludeWhy(t *testing.T) {
 	integration(t)
 	base := []string{"--distro", "debian:bookworm", "--cache-dir", testCache, "--json"}
 	out, stderr, code := cli(t, append([]string{"resolve", "python3.11", "--add", "libyaml-0-2", "--exclude", "libncursesw6"}, base...)...)
-	var j build.JSONResolution
+	var j pipeline.JSONResolution
 	if code != 0 || json.Unmarshal([]byte(out), &j) != nil {
 		t.Fatalf("resolve --add --exclude: exit %d: %s", code, stderr)
 	}

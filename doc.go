@@ -1,5 +1,5 @@
 // Package distroless is the library behind the distroless command's
-// whole-matrix and maintenance verbs, built on package build (one gen):
+// whole-matrix and maintenance verbs, built on package pipeline (one gen):
 //
 //   - Release builds a release file's matrix (release.go, releasebuild.go,
 //     releaseapp.go). The record of each image's inputs it leaves in the

@@ -25,8 +25,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // The check run inside the Python images (see the script's docstring).
@@ -45,7 +45,7 @@ type sharedImage struct {
 	args   []string
 	dir    string // the OCI layout
 	tag    string
-	res    build.GenResult
+	res    pipeline.GenResult
 	stderr string
 	err    error
 }
@@ -356,7 +356,7 @@ func TestGenLayerSharing(t *testing.T) {
 	integration(t)
 	cc, py := ccImage.get(t), py311Image.get(t)
 	ccL, pyL := clitest.ReadLayout(t, cc.dir, cc.tag), clitest.ReadLayout(t, py.dir, py.tag)
-	names := func(r build.GenResult) []string {
+	names := func(r pipeline.GenResult) []string {
 		var n []string
 		for _, l := range r.Layers {
 			n = append(n, l.Name)
@@ -370,7 +370,7 @@ func TestGenLayerSharing(t *testing.T) {
 		t.Fatalf("python3.11 layers %v, want %v", got, want)
 	}
 	for _, x := range []struct {
-		r build.GenResult
+		r pipeline.GenResult
 		l *clitest.Image
 	}{{cc.res, ccL}, {py.res, pyL}} {
 		var fromJSON []string
@@ -561,7 +561,7 @@ func TestGenLockfile(t *testing.T) {
 	lock := filepath.Join(dir, "python.lock")
 	outA, outB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	d1 := genDigest(t, "python3.11", "--distro", "debian:bookworm", "--cache-dir", testCache, "--lock", lock, "-o", "oci:"+outA+":py")
-	l, err := build.ReadLock(lock)
+	l, err := pipeline.ReadLock(lock)
 	if err != nil {
 		t.Fatalf("gen --lock did not write the lockfile: %v", err)
 	}

@@ -18,10 +18,10 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
 	"github.com/distroless-dev/distroless/packages/unpackcache"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // zeroPayload is a zstd-compressed data.tar whose files hold only zeros:
@@ -202,7 +202,7 @@ func TestGenHugePayload(t *testing.T) {
 	if rss > 200<<20 {
 		t.Errorf("peak RSS %d MiB, want at most 200 MiB", rss>>20)
 	}
-	var res build.GenResult
+	var res pipeline.GenResult
 	if err := json.Unmarshal([]byte(r.Stdout), &res); err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/lockfile"
+	"github.com/distroless-dev/distroless/pipeline"
 	"github.com/distroless-dev/distroless/profiles"
 )
 
@@ -60,8 +60,8 @@ type LockUpdateResult struct {
 // written. Entries of the file that no target names are dropped when
 // prune is set (a release's lockfile holds exactly its matrix). A
 // lockfile of one image stays one while one target is locked.
-func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, dryRun bool, o build.Options) (_ *LockUpdateResult, err error) {
-	defer func() { err = build.DiskFirst(err) }()
+func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, dryRun bool, o pipeline.Options) (_ *LockUpdateResult, err error) {
+	defer func() { err = pipeline.DiskFirst(err) }()
 	old, err := lockfile.ReadSet(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -71,7 +71,7 @@ func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, d
 	}
 	for _, l := range old.Locks {
 		for _, pl := range l.Split() {
-			if len(pl.App) > 0 || slices.ContainsFunc(pl.Packages, func(p lockfile.Package) bool { return p.Layer == build.AppLibsLevel }) {
+			if len(pl.App) > 0 || slices.ContainsFunc(pl.Packages, func(p lockfile.Package) bool { return p.Layer == pipeline.AppLibsLevel }) {
 				return nil, fmt.Errorf("lockfile %s pins an application layer, which lock update does not update yet; remove it and gen again with the lockfile and the application's inputs to resolve again", path)
 			}
 		}
@@ -82,9 +82,9 @@ func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, d
 	// an image's lockfile is updated for the platforms it pins.
 	var expanded []LockTarget
 	for _, t := range targets {
-		archs, err := build.ParseArchList(t.Arch)
+		archs, err := pipeline.ParseArchList(t.Arch)
 		if err != nil {
-			return nil, &build.UsageError{Err: err}
+			return nil, &pipeline.UsageError{Err: err}
 		}
 		if len(archs) == 0 && old.Single {
 			for _, l := range old.Locks {

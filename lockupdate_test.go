@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // twoSuiteDistro writes a distro file for a debtest archive with a main
@@ -57,11 +57,11 @@ func TestUpdateLock(t *testing.T) {
 	}})
 	defer a.Close()
 	distroFile := twoSuiteDistro(t, a)
-	prof, err := build.LoadProfileFile(writeProfile(t, "name: app\npackages: [app]\n"))
+	prof, err := pipeline.LoadProfileFile(writeProfile(t, "name: app\npackages: [app]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := build.Options{CacheDir: t.TempDir()}
+	o := pipeline.Options{CacheDir: t.TempDir()}
 	lock := filepath.Join(t.TempDir(), "app.lock")
 	targets := []LockTarget{{ProfileFile: prof, Distro: distroFile}}
 	ctx := context.Background()
@@ -180,7 +180,7 @@ func TestUpdateLockRefuses(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`{"version":1,"locks":[{}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := UpdateLock(context.Background(), bad, []LockTarget{{Profile: "static", Distro: "debian:trixie"}}, false, false, build.Options{CacheDir: dir, Offline: true})
+	_, err := UpdateLock(context.Background(), bad, []LockTarget{{Profile: "static", Distro: "debian:trixie"}}, false, false, pipeline.Options{CacheDir: dir, Offline: true})
 	if err == nil || !strings.Contains(err.Error(), "bad.lock: locks[0]") {
 		t.Errorf("damaged lockfile: %v", err)
 	}
@@ -188,7 +188,7 @@ func TestUpdateLockRefuses(t *testing.T) {
 		t.Errorf("the damaged lockfile was rewritten: %s", data)
 	}
 	missing := filepath.Join(dir, "new.lock")
-	_, err = UpdateLock(context.Background(), missing, []LockTarget{{Profile: "nosuchprofile", Distro: "debian:trixie"}}, false, false, build.Options{CacheDir: dir, Offline: true})
+	_, err = UpdateLock(context.Background(), missing, []LockTarget{{Profile: "nosuchprofile", Distro: "debian:trixie"}}, false, false, pipeline.Options{CacheDir: dir, Offline: true})
 	if err == nil || !strings.Contains(err.Error(), "nosuchprofile") {
 		t.Errorf("unknown profile: %v", err)
 	}

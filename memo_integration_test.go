@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // TestGenMemo: a second gen of the same inputs takes the image from the
@@ -61,7 +61,7 @@ func TestGenMemo(t *testing.T) {
 	if _, stderr, code := cli(t, "resolve", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--lock", filepath.Join(dir, "lock")); code != 0 {
 		t.Fatalf("resolve --lock: exit %d\n%s", code, clitest.Tail(stderr, 20))
 	}
-	lock, err := build.ReadLock(filepath.Join(dir, "lock"))
+	lock, err := pipeline.ReadLock(filepath.Join(dir, "lock"))
 	if err != nil || len(lock.Packages) == 0 {
 		t.Fatalf("lockfile: %v", err)
 	}
@@ -93,13 +93,13 @@ func TestGenMemo(t *testing.T) {
 
 // genJSON runs distroless with args (a gen with --json), which must
 // succeed, and returns its decoded result and its stderr.
-func genJSON(t *testing.T, args ...string) (*build.GenResult, string) {
+func genJSON(t *testing.T, args ...string) (*pipeline.GenResult, string) {
 	t.Helper()
 	stdout, stderr, code := cli(t, args...)
 	if code != 0 {
 		t.Fatalf("distroless %s: exit %d\n%s", strings.Join(args, " "), code, clitest.Tail(stderr, 30))
 	}
-	var r build.GenResult
+	var r pipeline.GenResult
 	if err := clitest.DecodeOne(stdout, &r); err != nil {
 		t.Fatalf("--json: %v", err)
 	}
@@ -157,7 +157,7 @@ func TestGenMemoPlatforms(t *testing.T) {
 	integration(t)
 	t.Setenv("SOURCE_DATE_EPOCH", fmt.Sprint(1600000000+time.Now().UnixNano()%100000000))
 	dir := t.TempDir()
-	gen := func(out, platform string) (string, bool, *build.GenResult) {
+	gen := func(out, platform string) (string, bool, *pipeline.GenResult) {
 		t.Helper()
 		r, _ := genJSON(t, "gen", "static", "--distro", "debian:trixie", "--platform", platform, "--cache-dir", testCache, "-o", "oci:"+filepath.Join(dir, out)+":s", "--json")
 		return r.Digest, r.Memo, r

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/distro"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // TestMirrorsOnlyWhenNeeded: the host's apt sources are read only for a
@@ -39,7 +39,7 @@ func TestMirrorsOnlyWhenNeeded(t *testing.T) {
 		}
 		return d
 	}
-	o := build.Options{HostRoot: host, CacheDir: filepath.Join(dir, "cache"), Offline: true}
+	o := pipeline.Options{HostRoot: host, CacheDir: filepath.Join(dir, "cache"), Offline: true}
 	for _, d := range []*distro.Distro{
 		write("el.yaml", "name: el\nformat: rpm\narchitectures: [amd64]\nkeyring: missing.asc\nrepos:\n  - {name: base, url: \"https://r.example/{arch}\"}\n"),
 		write("deb.yaml", "name: mine\nformat: deb\narchitectures: [amd64]\nkeyring: missing.asc\nsuites:\n  - {name: stable, url: \"https://apt.example/debian\"}\n"),

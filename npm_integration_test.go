@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/lockfile"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 const npmApp = "appdeps/npm/testdata/express"
@@ -42,7 +42,7 @@ func TestGenNpmExpress(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("gen: exit %d\n%s", code, clitest.Tail(stderr, 40))
 	}
-	var res build.GenResult
+	var res pipeline.GenResult
 	if err := clitest.DecodeOne(stdout, &res); err != nil {
 		t.Fatalf("--json: %v\n%s", err, stdout)
 	}
@@ -61,7 +61,7 @@ func TestGenNpmExpress(t *testing.T) {
 	}
 
 	// The lockfile pins the 83 npm packages by their integrity.
-	l, err := build.ReadLock(lock)
+	l, err := pipeline.ReadLock(lock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/distroless-dev/distroless/build"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // refusingRegistry serves a registry that wants credentials for
@@ -42,10 +42,10 @@ func refusingRegistry(t *testing.T) (string, *atomic.Int32) {
 func TestRegistryCheckedBeforeFetching(t *testing.T) {
 	host, n := refusingRegistry(t)
 	cache := filepath.Join(t.TempDir(), "cache")
-	opts := build.Options{CacheDir: cache, Offline: true}
+	opts := pipeline.Options{CacheDir: cache, Offline: true}
 	want := host + " requires credentials (401 Unauthorized) and none were found"
 
-	_, err := build.Gen(context.Background(), "static", build.GenOptions{Options: opts, Output: mustOutput(t, host+"/x/static:t")})
+	_, err := pipeline.Gen(context.Background(), "static", pipeline.GenOptions{Options: opts, Output: mustOutput(t, host+"/x/static:t")})
 	if err == nil || !strings.Contains(err.Error(), "pushing "+host+"/x/static:t: "+want) {
 		t.Errorf("gen: %v", err)
 	}
@@ -53,7 +53,7 @@ func TestRegistryCheckedBeforeFetching(t *testing.T) {
 	if err := os.WriteFile(rf, []byte("registry: "+host+"/x\nimages: [static]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Release(context.Background(), rf, ReleaseOptions{GenOptions: build.GenOptions{Options: opts}})
+	_, err = Release(context.Background(), rf, ReleaseOptions{GenOptions: pipeline.GenOptions{Options: opts}})
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("release: %v", err)
 	}
@@ -68,7 +68,7 @@ func TestRegistryCheckedBeforeFetching(t *testing.T) {
 	// A dry run pushes nothing and asks nothing first: it fails on the
 	// empty cache.
 	before := n.Load()
-	_, err = Release(context.Background(), rf, ReleaseOptions{GenOptions: build.GenOptions{Options: opts}, DryRun: true})
+	_, err = Release(context.Background(), rf, ReleaseOptions{GenOptions: pipeline.GenOptions{Options: opts}, DryRun: true})
 	if err == nil || strings.Contains(err.Error(), "401") || n.Load() != before {
 		t.Errorf("release --dry-run: %v (%d requests)", err, n.Load()-before)
 	}

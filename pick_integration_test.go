@@ -27,11 +27,11 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/packages/deb"
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // runIn runs the binary in dir with extra environment variables.
@@ -240,7 +240,7 @@ func TestNoSilentDowngrade(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("baseline gen: exit %d\n%s", code, clitest.Tail(stderr, 20))
 	}
-	var res build.GenResult
+	var res pipeline.GenResult
 	if err := clitest.DecodeOne(stdout, &res); err != nil {
 		t.Fatal(err)
 	}

@@ -26,10 +26,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/internal/ldcache"
 	"github.com/distroless-dev/distroless/internal/ldcache/ldcachetest"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // trixieMain is a distro file of trixie's main suite alone (see the
@@ -469,7 +469,7 @@ func TestGenPlatformsLockAndErrors(t *testing.T) {
 	out := "oci:" + filepath.Join(dir, "out") + ":static"
 	args := []string{"static", "--distro", "debian:trixie", "--platform", "linux/arm64,linux/amd64", "--cache-dir", testCache, "--lock", lock, "-o", out}
 	first := genDigest(t, args...)
-	l, err := build.ReadLock(lock)
+	l, err := pipeline.ReadLock(lock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -545,7 +545,7 @@ func TestGenPlatformsSharedLayers(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("gen: exit %d: %s", code, clitest.Tail(stderr, 20))
 	}
-	var res build.GenResult
+	var res pipeline.GenResult
 	if err := clitest.DecodeOne(stdout, &res); err != nil {
 		t.Fatal(err)
 	}

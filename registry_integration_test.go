@@ -16,9 +16,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/internal/registrytest"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // userEnv is a user's environment for the binary: its own home, runtime
@@ -296,7 +296,7 @@ func TestRegistryPush(t *testing.T) {
 	if strings.TrimSpace(stderr) != "" {
 		t.Errorf("--json with stderr in a pipe printed on stderr:\n%s", stderr)
 	}
-	var res build.GenResult
+	var res pipeline.GenResult
 	if err := clitest.DecodeOne(stdout, &res); err != nil {
 		t.Fatalf("--json: %v\n%s", err, stdout)
 	}

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/packages/fetch"
+	"github.com/distroless-dev/distroless/pipeline"
 	"github.com/distroless-dev/distroless/profiles"
 	"github.com/distroless-dev/distroless/publish"
 	"github.com/distroless-dev/distroless/releasefile"
@@ -27,7 +27,7 @@ import (
 // settings, CA certificates and lockfile, and its tags the outputs), and
 // a release's own.
 type ReleaseOptions struct {
-	build.GenOptions
+	pipeline.GenOptions
 	// DryRun builds (or, when the lockfile and the registry say nothing
 	// changed, skips) every image and reports what would be pushed,
 	// pushing nothing and writing no lockfile.
@@ -41,7 +41,7 @@ type ReleaseOptions struct {
 	Shard, Shards int
 	Finish        bool
 
-	sc     *build.SupplyChain
+	sc     *pipeline.SupplyChain
 	format sbom.Format
 	path   string // the release file
 
@@ -86,7 +86,7 @@ func init() {
 		if strings.Contains(p, ",") {
 			return "", fmt.Errorf("%q: one platform per list item", p)
 		}
-		as, err := build.ParseArchList(p)
+		as, err := pipeline.ParseArchList(p)
 		if err != nil {
 			return "", err
 		}
@@ -103,7 +103,7 @@ func releaseUsage(path, date string) (*releasefile.File, []releasefile.Image, er
 	f, err := releasefile.Load(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, &build.UsageError{Err: err}
+			return nil, nil, &pipeline.UsageError{Err: err}
 		}
 		return nil, nil, err
 	}
@@ -147,7 +147,7 @@ func distroVars(n string) (releasefile.DistroVars, error) {
 // session is one process's state across the images of a release or a
 // lock update: each distro's index is opened once per architecture.
 type session struct {
-	o       build.Options
+	o       pipeline.Options
 	indexes map[string]*openedIndex
 }
 
@@ -158,24 +158,26 @@ type openedIndex struct {
 	c    *fetch.Cache
 }
 
-func newSession(o build.Options) *session { return &session{o: o, indexes: map[string]*openedIndex{}} }
+func newSession(o pipeline.Options) *session {
+	return &session{o: o, indexes: map[string]*openedIndex{}}
+}
 
 // resolve resolves a profile (a built-in name, or pf read from a file)
 // on a distro for an architecture, opening the distro's index the first
 // time it is needed.
-func (s *session) resolve(ctx context.Context, profile string, pf *profiles.Profile, distroName, arch string) (*build.Resolution, error) {
+func (s *session) resolve(ctx context.Context, profile string, pf *profiles.Profile, distroName, arch string) (*pipeline.Resolution, error) {
 	o := s.o
 	o.Profile, o.Distro, o.Arch = pf, distroName, arch
 	profile = o.ProfileName(profile)
 	if distroName == "" {
-		return build.ResolveNamed(ctx, profile, o)
+		return pipeline.ResolveNamed(ctx, profile, o)
 	}
-	if err := build.CheckArch(arch); err != nil {
+	if err := pipeline.CheckArch(arch); err != nil {
 		return nil, err
 	}
 	if pf == nil {
 		if _, _, err := profiles.Find(profile); err != nil {
-			return nil, &build.UsageError{Err: err}
+			return nil, &pipeline.UsageError{Err: err}
 		}
 	}
 	d, err := o.OpenDistro(distroName)
@@ -192,7 +194,7 @@ func (s *session) resolve(ctx context.Context, profile string, pf *profiles.Prof
 		op = &openedIndex{d: d, ix: ix, keys: keys, c: c}
 		s.indexes[key] = op
 	}
-	return build.ResolveIn(profile, op.d, op.ix, op.keys, op.c, o, "")
+	return pipeline.ResolveIn(profile, op.d, op.ix, op.keys, op.c, o, "")
 }
 
 // profileOf is an image's profile: its name and, for a profile file, the
@@ -201,11 +203,11 @@ func profileOf(im releasefile.Image) (string, *profiles.Profile, error) {
 	if im.ProfileFile == "" {
 		return im.Profile, nil, nil
 	}
-	p, err := build.LoadProfileFile(im.ProfileFile)
+	p, err := pipeline.LoadProfileFile(im.ProfileFile)
 	if err != nil {
 		return "", nil, fmt.Errorf("image %s (line %d): %w", im.Name, im.Line, err)
 	}
-	if (&build.Options{Profile: p}).AppInputs().Wanted() {
+	if (&pipeline.Options{Profile: p}).AppInputs().Wanted() {
 		return "", nil, fmt.Errorf("image %s (line %d): profile %s names an application layer (python-*, npm-*, app-dir), which release does not take from a profile file yet; give them as keys of the image entry", im.Name, im.Line, im.ProfileFile)
 	}
 	return p.Name, p, nil
@@ -220,7 +222,7 @@ func profileOf(im releasefile.Image) (string, *profiles.Profile, error) {
 // update` moves it on. An image whose digest every tag already holds is
 // not pushed again.
 func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResult, err error) {
-	defer func() { err = build.DiskFirst(err) }()
+	defer func() { err = pipeline.DiskFirst(err) }()
 	f, ims, err := releaseUsage(path, o.Date)
 	if err != nil {
 		return nil, err
@@ -234,13 +236,13 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 		o.Registry.Timeout = o.Timeout
 	}
 	o.caCerts = f.CACertPaths()
-	if err := (build.GenOptions{CACerts: o.caCerts}).CheckCustom(); err != nil {
+	if err := (pipeline.GenOptions{CACerts: o.caCerts}).CheckCustom(); err != nil {
 		return nil, err
 	}
 	if o.format = o.SBOMFormat; o.format == "" {
 		o.format = sbom.SPDX
 	}
-	if o.sc, err = build.OpenSupplyChain(build.GenOptions{Signer: o.Signer}, nil); err != nil {
+	if o.sc, err = pipeline.OpenSupplyChain(pipeline.GenOptions{Signer: o.Signer}, nil); err != nil {
 		return nil, err
 	}
 	if err := o.CheckSizes(); err != nil {
@@ -256,7 +258,7 @@ func Release(ctx context.Context, path string, o ReleaseOptions) (_ *ReleaseResu
 			}
 			tags = append(tags, im.Tags...)
 		}
-		w := build.WriteOptions("")
+		w := pipeline.WriteOptions("")
 		w.Registry = o.Registry
 		if err := publish.CheckPush(ctx, tags, w); err != nil {
 			return nil, err
@@ -395,7 +397,7 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 
 	art, digest, b, err := o.buildImage(ctx, releaseBuild{profile: profile, file: pf, distro: im.Distro, platforms: im.Platforms,
 		user: im.User, debug: im.Debug, locks: locks, lockPath: lockPath, label: im.Key(), tags: im.Tags,
-		settings: build.Settings(im.Settings), inputs: inputs, app: im.App}, last, progress)
+		settings: pipeline.Settings(im.Settings), inputs: inputs, app: im.App}, last, progress)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -403,7 +405,7 @@ func (o *ReleaseOptions) releaseOne(ctx context.Context, im releasefile.Image, s
 	for _, pi := range b.imgs {
 		for _, w := range pi.Report.Warnings {
 			if len(b.imgs) > 1 {
-				w = build.PlatformName(pi.Arch) + ": " + w
+				w = pipeline.PlatformName(pi.Arch) + ": " + w
 			}
 			ri.Warnings = append(ri.Warnings, w)
 		}
@@ -446,7 +448,7 @@ func (o *ReleaseOptions) staleTags(ctx context.Context, tags []string, rec relea
 // push sends the artifact to the tags, each repository only the
 // attachments it lacks (publish.PushMissing).
 func (o *ReleaseOptions) push(ctx context.Context, art publish.Artifact, tags []string, profile string) error {
-	w := build.WriteOptions(profile)
+	w := pipeline.WriteOptions(profile)
 	w.Registry = o.Registry
 	return publish.PushMissing(ctx, art, tags, w)
 }

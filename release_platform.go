@@ -9,7 +9,7 @@ import (
 	"net/http"
 
 	"github.com/distroless-dev/distroless/attest"
-	"github.com/distroless-dev/distroless/build"
+	"github.com/distroless-dev/distroless/pipeline"
 	"github.com/distroless-dev/distroless/publish"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -65,7 +65,7 @@ func readPlatformRecord(repo name.Repository, inputs, arch string, ropts []remot
 		m.Annotations[publish.RecordInputsAnnotation] != "sha256:"+inputs {
 		return rec, false, nil
 	}
-	if json.Unmarshal([]byte(m.Annotations[publish.RecordAnnotation]), &rec) != nil || rec.Version != platformRecordVersion || rec.Platform.Architecture != build.PlatformOf(arch).Architecture {
+	if json.Unmarshal([]byte(m.Annotations[publish.RecordAnnotation]), &rec) != nil || rec.Version != platformRecordVersion || rec.Platform.Architecture != pipeline.PlatformOf(arch).Architecture {
 		return rec, false, nil
 	}
 	if _, err := v1.NewHash(rec.Digest); err != nil {

@@ -15,8 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/distroless-dev/distroless/attest"
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/lockfile"
+	"github.com/distroless-dev/distroless/pipeline"
 	"github.com/distroless-dev/distroless/publish"
 	"github.com/distroless-dev/distroless/releasefile"
 )
@@ -81,7 +81,7 @@ func shardUnits(ims []releasefile.Image, set *lockfile.Set) ([]*shardUnit, error
 			return nil, err
 		}
 		group := strings.Join([]string{profile, im.Distro, strings.Join(im.Platforms, ","), fmt.Sprint(im.Debug), string(settings)}, "\x00")
-		if u, err := build.ParseUser(im.User); err != nil {
+		if u, err := pipeline.ParseUser(im.User); err != nil {
 			return nil, err
 		} else if u.Account != nil {
 			group += "\x00" + im.User // built on its own
@@ -158,7 +158,7 @@ func ParseShard(s string) (k, n int, err error) {
 // pin every image), reading nothing from the network.
 func Matrix(path, date string, n int) (*ReleaseMatrix, error) {
 	if n < 1 {
-		return nil, &build.UsageError{Err: fmt.Errorf("shards: %d; want at least 1", n)}
+		return nil, &pipeline.UsageError{Err: fmt.Errorf("shards: %d; want at least 1", n)}
 	}
 	f, ims, err := releaseUsage(path, date)
 	if err != nil {
@@ -178,7 +178,7 @@ func Matrix(path, date string, n int) (*ReleaseMatrix, error) {
 		for _, u := range s {
 			sh.Weight += u.weight
 			for _, im := range u.images {
-				sh.Images = append(sh.Images, ims[im].Key()+" "+build.PlatformName(u.arch))
+				sh.Images = append(sh.Images, ims[im].Key()+" "+pipeline.PlatformName(u.arch))
 			}
 		}
 		m.Include = append(m.Include, sh)
@@ -213,7 +213,7 @@ func (o *ReleaseOptions) releaseShard(ctx context.Context, res *ReleaseResult, i
 				ri, b, err = o.releasePlatform(ctx, im, arch, set, lockPath, tool, last, progress)
 			}
 			if err != nil {
-				return res, fmt.Errorf("%s %s: %w", im.Key(), build.PlatformName(arch), err)
+				return res, fmt.Errorf("%s %s: %w", im.Key(), pipeline.PlatformName(arch), err)
 			}
 			if b != nil {
 				last = b
@@ -276,7 +276,7 @@ func (o *ReleaseOptions) releasePlatform(ctx context.Context, im releasefile.Ima
 	if err != nil {
 		return nil, nil, err
 	}
-	label := im.Key() + " " + build.PlatformName(arch)
+	label := im.Key() + " " + pipeline.PlatformName(arch)
 
 	// Every repository holds the record, the image and its SBOM: nothing
 	// to do.
@@ -318,7 +318,7 @@ func (o *ReleaseOptions) releasePlatform(ctx context.Context, im releasefile.Ima
 	profile, _, _ := profileOf(im)
 	rb := releaseBuild{profile: profile, file: pf, distro: im.Distro, platforms: []string{arch},
 		user: im.User, debug: im.Debug, locks: []*lockfile.Lock{locks[ai]}, lockPath: lockPath, label: label, tags: im.Tags,
-		settings: build.Settings(im.Settings), inputs: inputs}
+		settings: pipeline.Settings(im.Settings), inputs: inputs}
 	art, digest, b, err := o.buildImage(ctx, rb, last, progress)
 	if err != nil {
 		return nil, nil, err
@@ -329,14 +329,14 @@ func (o *ReleaseOptions) releasePlatform(ctx context.Context, im releasefile.Ima
 	}
 	// What its provenance will say once the index is known: as artifactOf
 	// makes it, of the build (the variants differ by config only).
-	u, err := build.ParseUser(rb.user)
+	u, err := pipeline.ParseUser(rb.user)
 	if err != nil {
 		return nil, nil, err
 	}
 	g := o.genOptions(rb, u, progress)
 	pi := b.imgs[0]
 	rec := platformRecord{Version: platformRecordVersion, Digest: digest, Platform: pi.Platform,
-		Build: build.ProvenanceBuild(g, pi.Distro, pi.Arch, pi.Plan, pi.Levels, pi.Indexes, pi.Created, pi.App)}
+		Build: pipeline.ProvenanceBuild(g, pi.Distro, pi.Arch, pi.Plan, pi.Levels, pi.Indexes, pi.Created, pi.App)}
 	if g.Provenance != nil {
 		g.Provenance(&rec.Build)
 	}
@@ -450,7 +450,7 @@ func (o *ReleaseOptions) releaseFinish(ctx context.Context, res *ReleaseResult, 
 		}
 		if len(im.Platforms) == 1 {
 			// Released whole by its shard.
-			missing = append(missing, im.Key()+" "+build.PlatformName(im.Platforms[0]))
+			missing = append(missing, im.Key()+" "+pipeline.PlatformName(im.Platforms[0]))
 			continue
 		}
 		repos, err := repositories(im.Tags)
@@ -467,7 +467,7 @@ func (o *ReleaseOptions) releaseFinish(ctx context.Context, res *ReleaseResult, 
 				return res, err
 			}
 			if !ok {
-				missing = append(missing, im.Key()+" "+build.PlatformName(arch))
+				missing = append(missing, im.Key()+" "+pipeline.PlatformName(arch))
 				continue
 			}
 			p.records = append(p.records, rec)
@@ -504,39 +504,39 @@ func (o *ReleaseOptions) finishOne(ctx context.Context, p *finishPlan) error {
 		return err
 	}
 	var art publish.Artifact
-	var imgs []*build.PlatformImage
-	var built []build.BuiltImage
+	var imgs []*pipeline.PlatformImage
+	var built []pipeline.BuiltImage
 	for i, rec := range p.records {
 		img, err := remote.Image(repos[0].Digest(rec.Digest), ropts...)
 		if err != nil {
-			return fmt.Errorf("%s: %w", build.PlatformName(p.im.Platforms[i]), err)
+			return fmt.Errorf("%s: %w", pipeline.PlatformName(p.im.Platforms[i]), err)
 		}
 		// Only its image methods: a remote image's descriptor carries the
 		// manifest's annotations, which an index of built images does not.
 		img = struct{ v1.Image }{img}
-		imgs = append(imgs, &build.PlatformImage{Arch: p.im.Platforms[i], Platform: rec.Platform, Image: img, Digest: rec.Digest})
-		b := build.BuiltImage{Img: img, Build: rec.Build}
+		imgs = append(imgs, &pipeline.PlatformImage{Arch: p.im.Platforms[i], Platform: rec.Platform, Image: img, Digest: rec.Digest})
+		b := pipeline.BuiltImage{Img: img, Build: rec.Build}
 		if rec.SBOM != "" {
 			ref, err := remote.Image(repos[0].Digest(rec.SBOM), ropts...)
 			if err != nil {
-				return fmt.Errorf("%s's SBOM: %w", build.PlatformName(p.im.Platforms[i]), err)
+				return fmt.Errorf("%s's SBOM: %w", pipeline.PlatformName(p.im.Platforms[i]), err)
 			}
 			doc, err := singleLayer(ref)
 			if err != nil {
-				return fmt.Errorf("%s's SBOM: %w", build.PlatformName(p.im.Platforms[i]), err)
+				return fmt.Errorf("%s's SBOM: %w", pipeline.PlatformName(p.im.Platforms[i]), err)
 			}
 			art.Referrers = append(art.Referrers, ref)
 			b.Docs = append(b.Docs, attest.Predicate{Type: o.format.PredicateType(), JSON: doc})
 		}
 		built = append(built, b)
 	}
-	if art.Index, err = build.ImageIndex(imgs); err != nil {
+	if art.Index, err = pipeline.ImageIndex(imgs); err != nil {
 		return err
 	}
 	if len(p.im.Settings.Annotations) > 0 {
 		art.Index = mutate.Annotations(art.Index, p.im.Settings.Annotations).(v1.ImageIndex)
 	}
-	if _, err := o.sc.Attach(&art, build.SignOutput(p.im.Tags), built); err != nil {
+	if _, err := o.sc.Attach(&art, pipeline.SignOutput(p.im.Tags), built); err != nil {
 		return err
 	}
 	h, err := art.Index.Digest()

@@ -10,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/distroless-dev/distroless/build"
+	"github.com/distroless-dev/distroless/pipeline"
 	"github.com/distroless-dev/distroless/profiles"
 	"github.com/distroless-dev/distroless/releasefile"
 )
@@ -22,7 +22,7 @@ import (
 
 // releaseApp are gen's application options of a release image: the
 // release's own (--no-app-libs) with the entry's keys.
-func releaseApp(base build.AppOptions, a releasefile.App) build.AppOptions {
+func releaseApp(base pipeline.AppOptions, a releasefile.App) pipeline.AppOptions {
 	base.PythonRequirements, base.PythonWheels, base.PythonIndex = a.PythonRequirements, a.PythonWheels, a.PythonIndex
 	base.NpmLock, base.NpmRegistry, base.AppDir = a.NpmLock, a.NpmRegistry, a.AppDir
 	return base
@@ -47,7 +47,7 @@ func releaseAppInputs(a releasefile.App, pf *profiles.Profile) ([]string, error)
 	out := []string{string(keys)}
 	for _, f := range []string{lock, a.PythonRequirements} {
 		if f != "" {
-			data, err := build.ReadBounded(f, build.MaxNpmLock)
+			data, err := pipeline.ReadBounded(f, pipeline.MaxNpmLock)
 			if err != nil {
 				return nil, err
 			}
@@ -95,7 +95,7 @@ func dirDigest(dir string) (string, error) {
 // npm packages installed for the resolved image, and the packages of the
 // libraries they need added (as gen's resolution does), so that the
 // release's lockfile pins them.
-func (s *session) resolveApp(ctx context.Context, profile string, pf *profiles.Profile, distroName, arch string, app build.AppOptions) (*build.Resolution, error) {
+func (s *session) resolveApp(ctx context.Context, profile string, pf *profiles.Profile, distroName, arch string, app pipeline.AppOptions) (*pipeline.Resolution, error) {
 	r, err := s.resolve(ctx, profile, pf, distroName, arch)
 	if err != nil || !app.Wanted() {
 		return r, err

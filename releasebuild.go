@@ -17,9 +17,9 @@ import (
 
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/attest"
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/lockfile"
+	"github.com/distroless-dev/distroless/pipeline"
 	"github.com/distroless-dev/distroless/profiles"
 	"github.com/distroless-dev/distroless/publish"
 	"github.com/distroless-dev/distroless/releasefile"
@@ -30,7 +30,7 @@ import (
 // other).
 type builtPlatforms struct {
 	key  string
-	imgs []*build.PlatformImage // one per platform, in the image's order
+	imgs []*pipeline.PlatformImage // one per platform, in the image's order
 }
 
 // releaseBuild is one image of a release matrix to build.
@@ -41,17 +41,17 @@ type releaseBuild struct {
 	platforms []string // OCI architectures, in the index's order
 	user      string   // nonroot, root or a UID
 	debug     bool
-	locks     []*lockfile.Lock // the packages of each platform
-	lockPath  string           // the release's lockfile
-	label     string           // for progress
-	tags      []string         // where it goes (the signatures name the first's repository)
-	settings  build.Settings   // the release file's image settings
-	inputs    string           // releaseInputs, recorded in the provenance
-	app       releasefile.App  // the image's application inputs (releaseapp.go)
+	locks     []*lockfile.Lock  // the packages of each platform
+	lockPath  string            // the release's lockfile
+	label     string            // for progress
+	tags      []string          // where it goes (the signatures name the first's repository)
+	settings  pipeline.Settings // the release file's image settings
+	inputs    string            // releaseInputs, recorded in the provenance
+	app       releasefile.App   // the image's application inputs (releaseapp.go)
 }
 
 // genOptions are the gen settings of an image of the matrix.
-func (o *ReleaseOptions) genOptions(rb releaseBuild, u build.User, progress func(string)) build.GenOptions {
+func (o *ReleaseOptions) genOptions(rb releaseBuild, u pipeline.User, progress func(string)) pipeline.GenOptions {
 	g := o.GenOptions
 	g.Progress, g.User, g.Lock, g.CACerts, g.Settings = progress, u, rb.lockPath, o.caCerts, rb.settings
 	g.Output, g.Outputs, g.SBOM, g.AddFiles = publish.Output{}, nil, "", nil // the tags are the outputs
@@ -76,7 +76,7 @@ func (o *ReleaseOptions) genOptions(rb releaseBuild, u build.User, progress func
 
 // variants are the images a user's variant is made from: the shared
 // build's, or none for a user with an account (built on its own).
-func (b *builtPlatforms) variants(u build.User) []*build.PlatformImage {
+func (b *builtPlatforms) variants(u pipeline.User) []*pipeline.PlatformImage {
 	if b == nil || u.Account != nil {
 		return nil
 	}
@@ -91,7 +91,7 @@ func (b *builtPlatforms) variants(u build.User) []*build.PlatformImage {
 // key, the signatures, its digest, and the build for the next image.
 func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *builtPlatforms, progress func(string)) (publish.Artifact, string, *builtPlatforms, error) {
 	var art publish.Artifact
-	u, err := build.ParseUser(rb.user)
+	u, err := pipeline.ParseUser(rb.user)
 	if err != nil {
 		return art, "", nil, err
 	}
@@ -101,23 +101,23 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 		return art, "", nil, err
 	}
 	buildKey := rb.profile + " " + rb.distro + " " + strings.Join(rb.platforms, ",") + " " + fmt.Sprint(rb.debug) + " " + string(settings)
-	buildAs := func(as build.User) ([]*build.PlatformImage, error) {
-		var ins []*build.Input
+	buildAs := func(as pipeline.User) ([]*pipeline.PlatformImage, error) {
+		var ins []*pipeline.Input
 		for i, arch := range rb.platforms {
 			lg := g
 			lg.Options.Arch = arch
 			lg.Lock = rb.lockPath + " (" + rb.locks[i].Key() + ")"
-			in, err := build.LockPlan(rb.profile, rb.locks[i], lg)
+			in, err := pipeline.LockPlan(rb.profile, rb.locks[i], lg)
 			if err != nil {
 				return nil, err
 			}
 			ins = append(ins, in)
 		}
 		progress(fmt.Sprintf("%s: building for %s", rb.label, strings.Join(rb.platforms, ", ")))
-		return build.BuildImages(ctx, ins, g, as)
+		return pipeline.BuildImages(ctx, ins, g, as)
 	}
 	b := last
-	var imgs []*build.PlatformImage
+	var imgs []*pipeline.PlatformImage
 	if u.Account != nil {
 		// A UID the image has no user for gets one in its top layer (as
 		// gen --user N): a build of its own, not a config variant.
@@ -126,7 +126,7 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 		}
 		b = &builtPlatforms{key: buildKey + " as " + rb.user, imgs: imgs} // shared with no other variant
 	} else if b == nil || b.key != buildKey {
-		nonroot, err := buildAs(build.Nonroot())
+		nonroot, err := buildAs(pipeline.Nonroot())
 		if err != nil {
 			return art, "", nil, err
 		}
@@ -167,7 +167,7 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 // --user gives an image of a profile with config cfg and settings s: a
 // build differs by user only in its config, so the image is the same as
 // gen's.
-func withUser(img v1.Image, u build.User, cfg profiles.Config, s build.Settings) (v1.Image, error) {
+func withUser(img v1.Image, u pipeline.User, cfg profiles.Config, s pipeline.Settings) (v1.Image, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
@@ -197,7 +197,7 @@ func (o *ReleaseOptions) releaseInputs(tool string, im releasefile.Image, pf *pr
 			fmt.Fprintf(h, "%d:%s;", len(p), p)
 		}
 	}
-	put("distroless-release-2", tool, build.Version, im.Profile, im.User, fmt.Sprint(im.Debug), o.sourceDateEpoch(), im.Distro)
+	put("distroless-release-2", tool, pipeline.Version, im.Profile, im.User, fmt.Sprint(im.Debug), o.sourceDateEpoch(), im.Distro)
 	put(im.Platforms...)
 	settings, err := json.Marshal(im.Settings)
 	if err != nil {
@@ -237,7 +237,7 @@ func (o *ReleaseOptions) releaseInputs(tool string, im releasefile.Image, pf *pr
 		if maxFile == 0 {
 			maxFile = assemble.DefaultMaxFileSize
 		}
-		hf, err := build.HostFilesDigest(pf, maxFile)
+		hf, err := pipeline.HostFilesDigest(pf, maxFile)
 		if err != nil {
 			return "", err
 		}

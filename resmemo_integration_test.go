@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // TestResolutionMemo: a gen whose inputs are unchanged takes its
@@ -29,14 +29,14 @@ func TestResolutionMemo(t *testing.T) {
 	cache := filepath.Join(t.TempDir(), "cache")
 	prof := writeProfile(t, "name: app\npackages: [hello]\n")
 	out := "oci:" + filepath.Join(t.TempDir(), "img") + ":v1"
-	gen := func(extra ...string) (build.GenResult, string) {
+	gen := func(extra ...string) (pipeline.GenResult, string) {
 		t.Helper()
 		args := append([]string{"gen", "-f", prof, "--distro", distroFile, "--cache-dir", cache, "-o", out, "--json"}, extra...)
 		stdout, stderr, code := cli(t, args...)
 		if code != 0 {
 			t.Fatalf("distroless %s: exit %d\n%s", strings.Join(args, " "), code, clitest.Tail(stderr, 20))
 		}
-		var r build.GenResult
+		var r pipeline.GenResult
 		if err := clitest.DecodeOne(stdout, &r); err != nil {
 			t.Fatalf("gen --json: %v\n%s", err, stdout)
 		}
@@ -73,7 +73,7 @@ func TestResolutionMemo(t *testing.T) {
 		}
 		return n
 	}
-	has := func(r build.GenResult, name string) bool {
+	has := func(r pipeline.GenResult, name string) bool {
 		return slices.ContainsFunc(r.Packages, func(p string) bool {
 			return p == name || strings.HasPrefix(p, name+" ") || strings.HasPrefix(p, name+"=")
 		})

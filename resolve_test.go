@@ -11,23 +11,23 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distroless-dev/distroless/build"
+	"github.com/distroless-dev/distroless/pipeline"
 	"github.com/distroless-dev/distroless/profiles"
 )
 
 // These tests read the real, signed Debian archive through the mirror the
 // host's apt sources name.
 
-func resolveReal(t *testing.T, profile, dist string) *build.Resolution {
+func resolveReal(t *testing.T, profile, dist string) *pipeline.Resolution {
 	t.Helper()
-	r, err := build.Resolve(context.Background(), profile, build.Options{Distro: dist, CacheDir: testCache})
+	r, err := pipeline.Resolve(context.Background(), profile, pipeline.Options{Distro: dist, CacheDir: testCache})
 	if err != nil {
 		t.Fatalf("resolve %s on %s: %v", profile, dist, err)
 	}
 	return r
 }
 
-func closureNames(r *build.Resolution) map[string]bool {
+func closureNames(r *pipeline.Resolution) map[string]bool {
 	m := map[string]bool{}
 	for _, s := range r.Result.Packages {
 		m[s.Pkg.Name] = true
@@ -35,7 +35,7 @@ func closureNames(r *build.Resolution) map[string]bool {
 	return m
 }
 
-func checkMinimal(t *testing.T, r *build.Resolution, want ...string) {
+func checkMinimal(t *testing.T, r *pipeline.Resolution, want ...string) {
 	t.Helper()
 	have := closureNames(r)
 	for _, w := range want {
@@ -89,7 +89,7 @@ func TestResolveTrixieDefaultPython(t *testing.T) {
 
 func TestResolveNotPackaged(t *testing.T) {
 	integration(t)
-	_, err := build.Resolve(context.Background(), "python3.12", build.Options{Distro: "debian:bookworm", CacheDir: testCache})
+	_, err := pipeline.Resolve(context.Background(), "python3.12", pipeline.Options{Distro: "debian:bookworm", CacheDir: testCache})
 	var np *profiles.NotPackagedError
 	if !errors.As(err, &np) || !strings.Contains(err.Error(), "python3.11") {
 		t.Fatalf("want a not-packaged error listing python3.11, got %v", err)
@@ -121,7 +121,7 @@ func TestCLIResolve(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	l, err := build.ReadLock(lock)
+	l, err := pipeline.ReadLock(lock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestCLIResolve(t *testing.T) {
 	}
 
 	out, stderr, code = cli(t, "resolve", "python3", "--distro", "debian:trixie", "--cache-dir", testCache, "--json")
-	var j build.JSONResolution
+	var j pipeline.JSONResolution
 	if code != 0 || json.Unmarshal([]byte(out), &j) != nil || j.Profile != "python3.13" || j.Requested != "python3" {
 		t.Fatalf("json resolve: exit %d, %q, stderr %s", code, j.Profile, stderr)
 	}
@@ -165,14 +165,14 @@ func TestCLIResolve(t *testing.T) {
 func TestResolveAutoDistro(t *testing.T) {
 	integration(t)
 	var log bytes.Buffer
-	r, err := build.Resolve(context.Background(), "python3.11", build.Options{CacheDir: testCache, Log: &log})
+	r, err := pipeline.Resolve(context.Background(), "python3.11", pipeline.Options{CacheDir: testCache, Log: &log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Distro.Name != "debian:bookworm" || !strings.Contains(log.String(), "using debian:bookworm") {
 		t.Fatalf("python3.11 without --distro: %s; log %q", r.Distro.Name, log.String())
 	}
-	r, err = build.Resolve(context.Background(), "python3", build.Options{CacheDir: testCache})
+	r, err = pipeline.Resolve(context.Background(), "python3", pipeline.Options{CacheDir: testCache})
 	if err != nil || r.Distro.Name != "debian:trixie" {
 		t.Fatalf("python3 without --distro: %v %v", r, err)
 	}
@@ -187,11 +187,11 @@ func TestResolveChoicesTrixie(t *testing.T) {
 	if err := os.WriteFile(prof, []byte("name: php\npackages: [php8.4-yaml]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := build.LoadProfileFile(prof)
+	p, err := pipeline.LoadProfileFile(prof)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := build.Resolve(context.Background(), p.Name, build.Options{Distro: "debian:trixie", CacheDir: testCache, Profile: p, NoPrune: true})
+	r, err := pipeline.Resolve(context.Background(), p.Name, pipeline.Options{Distro: "debian:trixie", CacheDir: testCache, Profile: p, NoPrune: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/distroless-dev/distroless/build"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // BenchmarkGenWarmSBOM: what the SBOM costs a warm python3 build on
@@ -15,13 +15,13 @@ import (
 func BenchmarkGenWarmSBOM(b *testing.B) {
 	dir := b.TempDir()
 	for _, tc := range []struct{ name, sbom string }{{"without", ""}, {"with", filepath.Join(dir, "sbom.json")}} {
-		o := build.GenOptions{Options: build.Options{Distro: "debian:trixie", CacheDir: testCache}, Output: mustOutput(b, "docker-archive:"+filepath.Join(dir, "py.tar")), SBOM: tc.sbom}
-		if _, err := build.Gen(context.Background(), "python3", o); err != nil {
+		o := pipeline.GenOptions{Options: pipeline.Options{Distro: "debian:trixie", CacheDir: testCache}, Output: mustOutput(b, "docker-archive:"+filepath.Join(dir, "py.tar")), SBOM: tc.sbom}
+		if _, err := pipeline.Gen(context.Background(), "python3", o); err != nil {
 			b.Fatal(err)
 		}
 		b.Run(tc.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := build.Gen(context.Background(), "python3", o); err != nil {
+				if _, err := pipeline.Gen(context.Background(), "python3", o); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -25,9 +25,9 @@ import (
 	spdxjson "github.com/spdx/tools-golang/json"
 	spdx "github.com/spdx/tools-golang/spdx/v2/v2_3"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/packages/deb/debtest"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // layoutReferrer returns the digest of the one manifest of an OCI layout
@@ -160,12 +160,12 @@ func TestSBOMFileReproducible(t *testing.T) {
 	integration(t)
 	dir := t.TempDir()
 	lock := filepath.Join(dir, "static.lock")
-	gen := func(out, file string, extra ...string) build.GenResult {
+	gen := func(out, file string, extra ...string) pipeline.GenResult {
 		t.Helper()
 		r := clitest.Must(t, testBin, clitest.Cmd{Env: []string{"SOURCE_DATE_EPOCH=1700000000"}}, append([]string{"gen", "static", "--distro", "debian:trixie", "--cache-dir", testCache, "--lock", lock,
 			"-o", out, "--sbom", file, "--sbom-format", "cyclonedx", "--json"}, extra...)...)
 		stdout := r.Stdout
-		var res build.GenResult
+		var res pipeline.GenResult
 		if err := clitest.DecodeOne(stdout, &res); err != nil {
 			t.Fatal(err)
 		}

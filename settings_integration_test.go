@@ -22,9 +22,9 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/lockfile"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 const sourceURL = "https://example.com/team/app"
@@ -47,7 +47,7 @@ func TestGenSettingsAndPlainLayout(t *testing.T) {
 		"--entrypoint", `["/busybox/sh", "-c"]`, "--cmd", `["echo \"$FOO\"; pwd"]`, "--workdir", "/tmp",
 		"--label", "team=platform", "--label", "org.opencontainers.image.title=mine",
 		"--annotation", "org.opencontainers.image.source=" + sourceURL}
-	gen := func(extra ...string) *build.GenResult {
+	gen := func(extra ...string) *pipeline.GenResult {
 		t.Helper()
 		r, _ := genJSON(t, append([]string{"gen", "static", "--debug", "--distro", "debian:trixie", "--cache-dir", testCache,
 			"-o", "oci:" + out, "-o", "oci-archive:" + archive, "--json"}, extra...)...)

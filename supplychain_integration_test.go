@@ -24,10 +24,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/distroless-dev/distroless/attest"
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/internal/registrytest"
 	"github.com/distroless-dev/distroless/lockfile"
+	"github.com/distroless-dev/distroless/pipeline"
 	"github.com/distroless-dev/distroless/publish"
 )
 
@@ -83,13 +83,13 @@ func (s *supplyEnv) keyPair(t *testing.T) (string, string) {
 }
 
 // gen runs gen with --json and returns its result.
-func (s *supplyEnv) gen(t *testing.T, dir string, args ...string) build.GenResult {
+func (s *supplyEnv) gen(t *testing.T, dir string, args ...string) pipeline.GenResult {
 	t.Helper()
 	stdout, stderr, code := s.run(t, dir, nil, testBin, append([]string{"gen", "--cache-dir", testCache, "--json"}, args...)...)
 	if code != 0 {
 		t.Fatalf("gen %s: exit %d\n%s", strings.Join(args, " "), code, clitest.Tail(stderr, 30))
 	}
-	var res build.GenResult
+	var res pipeline.GenResult
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("gen --json: %v\n%s", err, stdout)
 	}
@@ -363,7 +363,7 @@ func TestSupplyChainLayout(t *testing.T) {
 	s := newSupplyEnv(t)
 	key, pub := s.keyPair(t)
 	_, otherPub := s.keyPair(t)
-	var results []build.GenResult
+	var results []pipeline.GenResult
 	for _, d := range []string{"a", "b"} {
 		dir := filepath.Join(s.dir, d)
 		os.MkdirAll(dir, 0o755)
@@ -479,14 +479,14 @@ func TestSupplyChainIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	var adds []mutate.IndexAddendum
-	var images []build.BuiltImage
+	var images []pipeline.BuiltImage
 	for _, arch := range []string{"amd64", "arm64"} {
 		img, err := random.Image(512, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
 		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{MediaType: types.OCIManifestSchema1, Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
-		images = append(images, build.BuiltImage{Img: img,
+		images = append(images, pipeline.BuiltImage{Img: img,
 			Build: attest.Build{Version: "test", Parameters: map[string]any{"resolvedProfile": "static", "arch": arch},
 				Indexes: []attest.Dependency{{URI: "https://deb.example/dists/trixie/InRelease", SHA256: strings.Repeat("1", 64)}}},
 			Docs: []attest.Predicate{{Type: attest.SPDXDocument, JSON: []byte(`{"spdxVersion":"SPDX-2.3","name":"` + arch + `"}`)}},
@@ -499,7 +499,7 @@ func TestSupplyChainIndex(t *testing.T) {
 	}
 	repo := s.reg.Host + "/multi/static"
 	art := publish.Artifact{Index: idx}
-	sc, err := build.OpenSupplyChain(build.GenOptions{Signer: signer}, []string{repo + ":v1"})
+	sc, err := pipeline.OpenSupplyChain(pipeline.GenOptions{Signer: signer}, []string{repo + ":v1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,17 +15,17 @@ import (
 
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/attest"
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/distro"
 	"github.com/distroless-dev/distroless/internal/imagediff"
 	"github.com/distroless-dev/distroless/lockfile"
+	"github.com/distroless-dev/distroless/pipeline"
 	"github.com/distroless-dev/distroless/profiles"
 	"github.com/distroless-dev/distroless/publish"
 )
 
 // VerifyOptions are the settings of Verify.
 type VerifyOptions struct {
-	build.Options
+	pipeline.Options
 	// Key is a public key file (cosign.pub): the image's signature and
 	// attestations must verify with it, and the provenance is the signed
 	// one. "" checks no signature and reads the provenance referrer.
@@ -84,7 +84,7 @@ func Verify(ctx context.Context, ref string, o VerifyOptions) (*VerifyResult, er
 	} else {
 		r, err := name.ParseReference(ref)
 		if err != nil {
-			return nil, &build.UsageError{Err: fmt.Errorf("%q: not an image reference (REGISTRY/REPOSITORY:TAG, …@sha256:…, or oci:DIR:TAG): %w", ref, err)}
+			return nil, &pipeline.UsageError{Err: fmt.Errorf("%q: not an image reference (REGISTRY/REPOSITORY:TAG, …@sha256:…, or oci:DIR:TAG): %w", ref, err)}
 		}
 		if o.Registry.Timeout == 0 {
 			o.Registry.Timeout = o.Timeout
@@ -146,7 +146,7 @@ func Verify(ctx context.Context, ref string, o VerifyOptions) (*VerifyResult, er
 			return nil, fmt.Errorf("%s (%s): %w", ref, pi.digest, err)
 		}
 		if vp.Platform == "" {
-			vp.Platform = build.PlatformName(in.lock.Arch)
+			vp.Platform = pipeline.PlatformName(in.lock.Arch)
 		}
 		progress(fmt.Sprintf("rebuilding %s for %s from its provenance", in.profile, vp.Platform))
 		rebuilt, err := o.rebuild(ctx, in, pi.img, progress)
@@ -297,8 +297,8 @@ type rebuildInput struct {
 	profile string
 	lock    *lockfile.Lock
 	user    string
-	gen     build.GenOptions // KeepDocs, AllowMissingLibs
-	epoch   string           // SOURCE_DATE_EPOCH, "" for none
+	gen     pipeline.GenOptions // KeepDocs, AllowMissingLibs
+	epoch   string              // SOURCE_DATE_EPOCH, "" for none
 }
 
 // rebuildInputs reads a provenance statement into a lockfile of one
@@ -311,7 +311,7 @@ func rebuildInputs(st *provenanceStatement, mirror string) (*rebuildInput, error
 	in.gen.AllowMissingLibs, _ = bd.ExternalParameters["allowMissingLibs"].(bool)
 	in.epoch, _ = bd.InternalParameters["sourceDateEpoch"].(string)
 	var err error
-	if in.gen.Settings, err = build.SettingsOfProvenance(bd.ExternalParameters["settings"]); err != nil {
+	if in.gen.Settings, err = pipeline.SettingsOfProvenance(bd.ExternalParameters["settings"]); err != nil {
 		return nil, err
 	}
 	for _, k := range []string{"add", "exclude"} {
@@ -386,7 +386,7 @@ func (o *VerifyOptions) rebuild(ctx context.Context, in *rebuildInput, published
 	g.Options = o.Options
 	g.Options.Distro, g.Options.Arch, g.Options.Profile = "", in.lock.Arch, nil
 	g.Options.Add, g.Options.Exclude = nil, nil
-	u, err := build.ParseUser(in.user)
+	u, err := pipeline.ParseUser(in.user)
 	if err != nil {
 		return nil, err
 	}
@@ -396,11 +396,11 @@ func (o *VerifyOptions) rebuild(ctx context.Context, in *rebuildInput, published
 			g.Compression = assemble.Zstd
 		}
 	}
-	gi, err := build.LockPlan(in.profile, in.lock, g)
+	gi, err := pipeline.LockPlan(in.profile, in.lock, g)
 	if err != nil {
 		return nil, err
 	}
-	imgs, err := build.BuildImages(ctx, []*build.Input{gi}, g, u)
+	imgs, err := pipeline.BuildImages(ctx, []*pipeline.Input{gi}, g, u)
 	if err != nil {
 		return nil, err
 	}

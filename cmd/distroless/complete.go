@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/distro"
+	"github.com/distroless-dev/distroless/pipeline"
 	"github.com/distroless-dev/distroless/profiles"
 )
 
@@ -30,7 +30,7 @@ func registerCompletions(root *cobra.Command) {
 		}
 	}
 	must(root.RegisterFlagCompletionFunc("distro", completeDistros))
-	must(root.RegisterFlagCompletionFunc("platform", completeArchs(build.PlatformName)))
+	must(root.RegisterFlagCompletionFunc("platform", completeArchs(pipeline.PlatformName)))
 	must(root.RegisterFlagCompletionFunc("arch", completeArchs(func(a string) string { return a })))
 	for _, c := range root.Commands() {
 		switch c.Name() {
@@ -97,7 +97,7 @@ func completeArchs(name func(string) string) cobra.CompletionFunc {
 			prefix, last = toComplete[:i+1], toComplete[i+1:]
 		}
 		var out []cobra.Completion
-		for _, a := range build.Architectures {
+		for _, a := range pipeline.Architectures {
 			if n := name(a); strings.HasPrefix(n, last) && !slices.Contains(strings.Split(prefix, ","), n) {
 				out = append(out, prefix+n)
 			}

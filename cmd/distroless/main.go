@@ -20,9 +20,9 @@ import (
 
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/attest"
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/packages/fetch"
+	"github.com/distroless-dev/distroless/pipeline"
 	"github.com/distroless-dev/distroless/publish"
 )
 
@@ -52,7 +52,7 @@ func main() {
 		}
 		fmt.Fprintln(os.Stderr, "distroless:", withFlags(err))
 		var ue *usageError
-		var lue *build.UsageError
+		var lue *pipeline.UsageError
 		if errors.As(err, &ue) || errors.As(err, &lue) {
 			os.Exit(2)
 		}
@@ -63,7 +63,7 @@ func main() {
 type usageError struct{ error }
 
 func newRoot() *cobra.Command {
-	opts := &build.Options{Log: os.Stderr}
+	opts := &pipeline.Options{Log: os.Stderr}
 	root := &cobra.Command{
 		Use:           "distroless",
 		Short:         "Generate minimal, shell-less, reproducible container images from Debian or RPM packages",
@@ -106,14 +106,14 @@ func newRoot() *cobra.Command {
 	return root
 }
 
-func newCache(opts *build.Options) *cobra.Command {
+func newCache(opts *pipeline.Options) *cobra.Command {
 	c := &cobra.Command{Use: "cache", Short: "Show or prune the download cache", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return &usageError{fmt.Errorf("cache takes a subcommand: dir, prune")}
 		}}
 	c.AddCommand(&cobra.Command{Use: "dir", Short: "Print the cache directory", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := build.CacheDir(*opts)
+			dir, err := pipeline.CacheDir(*opts)
 			if err == nil {
 				_, err = fmt.Fprintln(cmd.OutOrStdout(), dir)
 			}
@@ -138,7 +138,7 @@ func newCache(opts *build.Options) *cobra.Command {
 					return &usageError{fmt.Errorf("--max-size: %w", err)}
 				}
 			}
-			res, err := build.PruneCache(*opts, po)
+			res, err := pipeline.PruneCache(*opts, po)
 			if err != nil {
 				return err
 			}
@@ -154,14 +154,14 @@ func newCache(opts *build.Options) *cobra.Command {
 	return c
 }
 
-func newProfiles(opts *build.Options) *cobra.Command {
+func newProfiles(opts *pipeline.Options) *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "profiles",
 		Short: "List the built-in profiles and which distro packages each",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			infos, err := build.ListProfiles(cmd.Context(), *opts)
+			infos, err := pipeline.ListProfiles(cmd.Context(), *opts)
 			if err != nil {
 				return err
 			}
@@ -175,7 +175,7 @@ func newProfiles(opts *build.Options) *cobra.Command {
 	return c
 }
 
-func newResolve(opts *build.Options) *cobra.Command {
+func newResolve(opts *pipeline.Options) *cobra.Command {
 	var asJSON, explain, explainAll bool
 	var lock string
 	var pf profileFlags
@@ -188,7 +188,7 @@ func newResolve(opts *build.Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := build.Resolve(cmd.Context(), name, o)
+			r, err := pipeline.Resolve(cmd.Context(), name, o)
 			if err != nil {
 				return err
 			}
@@ -220,8 +220,8 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-func newGen(opts *build.Options) *cobra.Command {
-	g := &build.GenOptions{}
+func newGen(opts *pipeline.Options) *cobra.Command {
+	g := &pipeline.GenOptions{}
 	var asJSON, quiet bool
 	var bf buildFlags
 	var user, compression string
@@ -282,7 +282,7 @@ and umoci read untagged; --attach adds the SBOM and provenance referrers
 			if !quiet && (!asJSON || isTerminal(os.Stderr)) {
 				g.Progress, endProgress = progressPrinter(os.Stderr)
 			}
-			res, err := build.Gen(cmd.Context(), name, *g)
+			res, err := pipeline.Gen(cmd.Context(), name, *g)
 			endProgress()
 			if err != nil {
 				return err
@@ -343,7 +343,7 @@ func registryFlags(c *cobra.Command, r *publish.RegistryOptions) {
 
 // writeGenRefs prints what gen wrote: the bare digest when it wrote a
 // file or layout, then REGISTRY/REPO@DIGEST for each repository pushed.
-func writeGenRefs(w io.Writer, res *build.GenResult) error {
+func writeGenRefs(w io.Writer, res *pipeline.GenResult) error {
 	local := len(res.Pushed) == 0
 	for _, o := range res.Outputs {
 		for _, t := range []string{"oci:", "oci-archive:", "docker-archive:"} {
@@ -366,7 +366,7 @@ func writeGenRefs(w io.Writer, res *build.GenResult) error {
 // versionString is the module version and VCS revision the binary was
 // built from (Version when set at link time).
 func versionString() string {
-	v := build.Version
+	v := pipeline.Version
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return v
@@ -416,7 +416,7 @@ func progressPrinter(w *os.File) (func(string), func()) {
 	return show, func() { show("") }
 }
 
-func newWhy(opts *build.Options) *cobra.Command {
+func newWhy(opts *pipeline.Options) *cobra.Command {
 	var asJSON bool
 	var pf profileFlags
 	c := &cobra.Command{
@@ -428,7 +428,7 @@ func newWhy(opts *build.Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := build.Why(cmd.Context(), name, args[len(args)-1], o)
+			res, err := pipeline.Why(cmd.Context(), name, args[len(args)-1], o)
 			if err != nil {
 				return err
 			}
@@ -449,7 +449,7 @@ type profileFlags struct {
 	debug        bool
 	add, exclude []string
 	// app are the application layer's inputs (gen, resolve and why).
-	app build.AppOptions
+	app pipeline.AppOptions
 }
 
 func (pf *profileFlags) register(c *cobra.Command) {
@@ -482,7 +482,7 @@ func (pf *profileFlags) args(extra int) cobra.PositionalArgs {
 }
 
 // apply returns the options and profile name the flags and args say.
-func (pf *profileFlags) apply(o build.Options, args []string) (build.Options, string, error) {
+func (pf *profileFlags) apply(o pipeline.Options, args []string) (pipeline.Options, string, error) {
 	o.Add, o.Exclude = pf.add, pf.exclude
 	o.App = pf.app
 	if pf.file == "" {
@@ -497,7 +497,7 @@ func (pf *profileFlags) apply(o build.Options, args []string) (build.Options, st
 	if pf.debug {
 		return o, "", &usageError{fmt.Errorf("--debug takes a built-in PROFILE; for a profile file, add busybox-static and generate: [busybox-links] to it")}
 	}
-	p, err := build.LoadProfileFile(pf.file)
+	p, err := pipeline.LoadProfileFile(pf.file)
 	if err != nil {
 		return o, "", err
 	}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/attest"
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/packages/fetch"
+	"github.com/distroless-dev/distroless/pipeline"
 	"github.com/distroless-dev/distroless/sbom"
 )
 
@@ -35,7 +35,7 @@ func (b *buildFlags) register(c *cobra.Command, signHelp, sbomHelp, imageSizeHel
 }
 
 // apply parses the flags into g.
-func (b *buildFlags) apply(g *build.GenOptions) error {
+func (b *buildFlags) apply(g *pipeline.GenOptions) error {
 	var err error
 	if g.MaxImageSize, err = sizeFlag("--max-image-size", b.maxImageSize); err != nil {
 		return err
@@ -74,8 +74,8 @@ func sizeFlag(flag, v string) (int64, error) {
 }
 
 // userFlag is --user's image user.
-func userFlag(v string) (build.User, error) {
-	u, err := build.ParseUser(v)
+func userFlag(v string) (pipeline.User, error) {
+	u, err := pipeline.ParseUser(v)
 	if err != nil {
 		return u, &usageError{fmt.Errorf("--%w", err)} // user "x": … → --user "x": …
 	}
@@ -133,14 +133,14 @@ func fieldsAsFlags(msg string) string {
 // size limit a package passes the flag that raises it.
 func withFlags(err error) string {
 	msg := fieldsAsFlags(err.Error())
-	var oe *build.OptionError
+	var oe *pipeline.OptionError
 	if errors.As(err, &oe) {
 		if f, ok := optionFlags[oe.Option]; ok {
 			msg = strings.Replace(msg, oe.Error(), oe.Named(f), 1)
 		}
 	}
-	if errors.Is(err, build.ErrNoSignatureOutput) {
-		msg = strings.Replace(msg, build.ErrNoSignatureOutput.Error(),
+	if errors.Is(err, pipeline.ErrNoSignatureOutput) {
+		msg = strings.Replace(msg, pipeline.ErrNoSignatureOutput.Error(),
 			"no output holds signatures: they go to registry pushes, and with --attach into OCI layouts and oci-archives", 1)
 	}
 	var le *assemble.LimitError

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/distroless-dev/distroless/assemble"
-	"github.com/distroless-dev/distroless/build"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // TestWithFlags: the library names an option by its field; the command
@@ -19,11 +19,11 @@ func TestWithFlags(t *testing.T) {
 		err  error
 		want string
 	}{
-		{fmt.Errorf("linux/arm64: %w", &build.OptionError{Option: "AddFiles", Value: "a:/b", Err: errors.New("boom")}),
+		{fmt.Errorf("linux/arm64: %w", &pipeline.OptionError{Option: "AddFiles", Value: "a:/b", Err: errors.New("boom")}),
 			"linux/arm64: --add-file a:/b: boom"},
-		{&build.UsageError{Err: &build.OptionError{Option: "Signer", Err: build.ErrNoSignatureOutput}},
+		{&pipeline.UsageError{Err: &pipeline.OptionError{Option: "Signer", Err: pipeline.ErrNoSignatureOutput}},
 			"--sign-key: no output holds signatures: they go to registry pushes, and with --attach into OCI layouts and oci-archives"},
-		{&build.OptionError{Option: "Arch", Value: `"a,b"`, Err: errors.New("names 2 platforms")},
+		{&pipeline.OptionError{Option: "Arch", Value: `"a,b"`, Err: errors.New("names 2 platforms")},
 			`--platform/--arch "a,b": names 2 platforms`},
 		{fmt.Errorf("x: %w", &assemble.LimitError{Package: "p", File: "p.deb", Path: "f", Size: 3, Limit: 2}),
 			"x: package p (p.deb): /f has 3 bytes, more than a file may have (2 bytes); --max-file-size raises the limit"},
@@ -42,7 +42,7 @@ func TestWithFlags(t *testing.T) {
 		}
 	}
 	// The library's own words name no flag.
-	if msg := (&build.OptionError{Option: "AddFiles", Value: "a:/b", Err: errors.New("boom")}).Error(); msg != "added file a:/b: boom" {
+	if msg := (&pipeline.OptionError{Option: "AddFiles", Value: "a:/b", Err: errors.New("boom")}).Error(); msg != "added file a:/b: boom" {
 		t.Errorf("library message %q", msg)
 	}
 }

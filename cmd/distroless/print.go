@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/distroless-dev/distroless/build"
 	"github.com/distroless-dev/distroless/internal/units"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // isTerminal reports whether f is a terminal (for progress display); a
@@ -35,7 +35,7 @@ func whyChain(chain []string, noDeps bool) string {
 // writeTable prints the closure, one row per package, and the pruned
 // packages (with reasons when explain is set), and with choices set the
 // choices the resolver made.
-func writeTable(w io.Writer, r *build.Resolution, explain, choices bool) error {
+func writeTable(w io.Writer, r *pipeline.Resolution, explain, choices bool) error {
 	dl, inst := r.Totals()
 	fmt.Fprintf(w, "# %s on %s (%s): %d packages, %s to download, %s installed\n",
 		r.Plan.Name, r.Distro.Name, r.Arch, len(r.Result.Packages), formatSize(dl), formatSize(inst))
@@ -88,7 +88,7 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // writeProfiles prints the profile list as a table.
-func writeProfiles(w io.Writer, infos []build.ProfileInfo) error {
+func writeProfiles(w io.Writer, infos []pipeline.ProfileInfo) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROFILE\tEXTENDS\tDEFAULT DISTRO\tDESCRIPTION")
 	var notes []string
@@ -109,7 +109,7 @@ func writeProfiles(w io.Writer, infos []build.ProfileInfo) error {
 }
 
 // writeWhy prints a WhyResult for people.
-func writeWhy(w io.Writer, res *build.WhyResult) error {
+func writeWhy(w io.Writer, res *pipeline.WhyResult) error {
 	if p := res.Pruned; p != nil {
 		_, err := fmt.Fprintf(w, "%s is pruned from %s on %s: %s\nrequired by: %s\n", res.Package, res.Profile, res.Distro,
 			p.Reason, strings.Join(p.NeededBy, ", "))
@@ -134,7 +134,7 @@ func writeWhy(w io.Writer, res *build.WhyResult) error {
 
 // writeChoice prints one choice: the requirement, who required it, and
 // every candidate with the closure it would have added.
-func writeChoice(w io.Writer, c build.JSONChoice) {
+func writeChoice(w io.Writer, c pipeline.JSONChoice) {
 	by := "(root)"
 	if len(c.RequiredBy) > 0 {
 		by = strings.Join(c.RequiredBy, " → ")

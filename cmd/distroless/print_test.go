@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distroless-dev/distroless/build"
+	"github.com/distroless-dev/distroless/pipeline"
 	"golang.org/x/sys/unix"
 )
 
@@ -77,16 +77,16 @@ func TestFormatSize(t *testing.T) {
 // repository pushed, the digest first.
 func TestWriteGenRefs(t *testing.T) {
 	const d = "sha256:0123"
-	push := func(refs ...string) []build.GenPushed {
-		var out []build.GenPushed
+	push := func(refs ...string) []pipeline.GenPushed {
+		var out []pipeline.GenPushed
 		for _, r := range refs {
-			out = append(out, build.GenPushed{Ref: r, Tags: []string{"t"}})
+			out = append(out, pipeline.GenPushed{Ref: r, Tags: []string{"t"}})
 		}
 		return out
 	}
 	for _, tc := range []struct {
 		outputs []string
-		pushed  []build.GenPushed
+		pushed  []pipeline.GenPushed
 		want    string
 	}{
 		{[]string{"oci:./x"}, nil, d + "\n"},
@@ -96,7 +96,7 @@ func TestWriteGenRefs(t *testing.T) {
 		{[]string{"r.example/a:t", "oci:./x", "r.example/b:t"}, push("r.example/a@"+d, "r.example/b@"+d), d + "\nr.example/a@" + d + "\nr.example/b@" + d + "\n"},
 	} {
 		var b strings.Builder
-		if err := writeGenRefs(&b, &build.GenResult{Digest: d, Outputs: tc.outputs, Pushed: tc.pushed}); err != nil {
+		if err := writeGenRefs(&b, &pipeline.GenResult{Digest: d, Outputs: tc.outputs, Pushed: tc.pushed}); err != nil {
 			t.Fatal(err)
 		}
 		if b.String() != tc.want {
@@ -106,16 +106,16 @@ func TestWriteGenRefs(t *testing.T) {
 }
 
 func TestWriteWhyChoices(t *testing.T) {
-	choice := build.JSONChoice{Dep: "awk", RequiredBy: []string{"app"}, Layer: "app", Chosen: "mawk",
+	choice := pipeline.JSONChoice{Dep: "awk", RequiredBy: []string{"app"}, Layer: "app", Chosen: "mawk",
 		Why: "the smallest added closure",
-		Options: []build.JSONOption{
+		Options: []pipeline.JSONOption{
 			{Name: "mawk", Version: "1.3", AddedSize: 300 * 1024, AddedPackages: 1},
 			{Name: "gawk", Version: "5", AddedSize: 6100 * 1024, AddedPackages: 3},
 			{Name: "busybox", Pruned: true},
 			{Name: "mawk-conflicting", Rejected: "mawk-conflicting conflicts with libx (libx: Conflicts: mawk-conflicting), in through app → libx"},
 		}}
 	var b strings.Builder
-	if err := writeWhy(&b, &build.WhyResult{Profile: "p", Distro: "d", Package: "gawk", Choices: []build.JSONChoice{choice}}); err != nil {
+	if err := writeWhy(&b, &pipeline.WhyResult{Profile: "p", Distro: "d", Package: "gawk", Choices: []pipeline.JSONChoice{choice}}); err != nil {
 		t.Fatal(err)
 	}
 	want := `gawk is not in p on d; it was a candidate of:

@@ -10,7 +10,7 @@ import (
 
 	"github.com/distroless-dev/distroless"
 	"github.com/distroless-dev/distroless/attest"
-	"github.com/distroless-dev/distroless/build"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // ExitLockChanged is lock update's exit status when a package changed
@@ -23,7 +23,7 @@ type exitStatus struct{ code int }
 
 func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-func newRelease(opts *build.Options) *cobra.Command {
+func newRelease(opts *pipeline.Options) *cobra.Command {
 	r := &distroless.ReleaseOptions{}
 	var asJSON, quiet bool
 	var bf buildFlags
@@ -107,7 +107,7 @@ func writeRelease(w io.Writer, res *distroless.ReleaseResult) error {
 		}
 		if len(im.Tags) == 0 && len(im.Platforms) == 1 {
 			// A shard's platform image: pushed by digest, no tag yet.
-			fmt.Fprintf(tw, "%s:%s %s\t%s\t%s\n", im.Name, im.Variant, build.PlatformName(im.Platforms[0]), im.Digest, im.Status)
+			fmt.Fprintf(tw, "%s:%s %s\t%s\t%s\n", im.Name, im.Variant, pipeline.PlatformName(im.Platforms[0]), im.Digest, im.Status)
 		}
 		for _, t := range im.Tags {
 			st := "unchanged"
@@ -139,7 +139,7 @@ func writeRelease(w io.Writer, res *distroless.ReleaseResult) error {
 	return err
 }
 
-func newLock(opts *build.Options) *cobra.Command {
+func newLock(opts *pipeline.Options) *cobra.Command {
 	c := &cobra.Command{Use: "lock", Short: "Update lockfiles", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return &usageError{fmt.Errorf("lock takes a subcommand: update")}
@@ -189,7 +189,7 @@ written), 1 on an error, 2 on a usage error.`,
 					return &usageError{fmt.Errorf("lock update takes no --add or --exclude")}
 				}
 				if pf.file != "" {
-					p, err := build.LoadProfileFile(pf.file)
+					p, err := pipeline.LoadProfileFile(pf.file)
 					if err != nil {
 						return err
 					}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distroless-dev/distroless/build"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
 // TestReleaseAndLockUsage: release and lock update refuse what cannot
@@ -49,7 +49,7 @@ func TestReleaseAndLockUsage(t *testing.T) {
 		root.SetOut(io.Discard)
 		err := root.Execute()
 		var ue *usageError
-		var lue *build.UsageError
+		var lue *pipeline.UsageError
 		isUsage := errors.As(err, &ue) || errors.As(err, &lue)
 		if err == nil || isUsage != c.usage || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v (usage error: %v), want %q (usage error: %v)", c.args, err, isUsage, c.want, c.usage)

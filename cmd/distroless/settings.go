@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/distroless-dev/distroless/build"
+	"github.com/distroless-dev/distroless/pipeline"
 	"github.com/spf13/cobra"
 )
 
@@ -28,8 +28,8 @@ func (sf *settingsFlags) register(c *cobra.Command) {
 }
 
 // settings parses the flags; a malformed one is a usage error.
-func (sf *settingsFlags) settings(c *cobra.Command) (build.Settings, error) {
-	var s build.Settings
+func (sf *settingsFlags) settings(c *cobra.Command) (pipeline.Settings, error) {
+	var s pipeline.Settings
 	var err error
 	for _, kv := range []struct {
 		flag  string

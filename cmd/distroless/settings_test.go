@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/distroless-dev/distroless/build"
+	"github.com/distroless-dev/distroless/pipeline"
 	"github.com/spf13/cobra"
 )
 
@@ -27,12 +27,12 @@ func run(t *testing.T, args ...string) (string, error) {
 // TestSettingsFlags: gen's settings flags parse into typed settings, and
 // malformed ones are usage errors naming the flag and the value.
 func TestSettingsFlags(t *testing.T) {
-	parse := func(args ...string) (build.Settings, error) {
+	parse := func(args ...string) (pipeline.Settings, error) {
 		var sf settingsFlags
 		c := &cobra.Command{Use: "gen"}
 		sf.register(c)
 		if err := c.ParseFlags(args); err != nil {
-			return build.Settings{}, err
+			return pipeline.Settings{}, err
 		}
 		return sf.settings(c)
 	}
@@ -42,7 +42,7 @@ func TestSettingsFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := build.Settings{Env: map[string]string{"A": "2", "B": "x=y", "E": ""},
+	want := pipeline.Settings{Env: map[string]string{"A": "2", "B": "x=y", "E": ""},
 		Entrypoint: []string{"/usr/bin/python3", "-u", "a b"}, Cmd: []string{"app.py", "--port", "80"}, Workdir: "/app",
 		Labels: map[string]string{"team": "x"}, Annotations: map[string]string{"org.opencontainers.image.source": "https://example.com/r"}}
 	if !reflect.DeepEqual(s, want) {

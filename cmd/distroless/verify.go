@@ -8,10 +8,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/distroless-dev/distroless"
-	"github.com/distroless-dev/distroless/build"
+	"github.com/distroless-dev/distroless/pipeline"
 )
 
-func newVerify(opts *build.Options) *cobra.Command {
+func newVerify(opts *pipeline.Options) *cobra.Command {
 	v := &distroless.VerifyOptions{}
 	var asJSON, quiet bool
 	c := &cobra.Command{
