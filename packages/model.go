@@ -29,6 +29,16 @@ type Package struct {
 	// Obsoletes (RPM) are relations on package names only, never on
 	// Provides: a package they match cannot share a closure with this one.
 	Obsoletes []Atom
+	// ConflictsRich and ObsoletesRich are Conflicts and Obsoletes given as
+	// a boolean expression (RPM rich relations other than a plain "or",
+	// which become atoms above): the package cannot share a closure whose
+	// other packages make the expression true (ObsoletesRich's atoms match
+	// package names only). A relation's default is false, so If holds
+	// only when its condition does and Unless only when its condition
+	// does not, unless they have an else branch (If: A and B; A if B else
+	// C: B ? A : C; A unless B: A and not B; A unless B else C: B ? C : A).
+	ConflictsRich []Dep `json:",omitempty"`
+	ObsoletesRich []Dep `json:",omitempty"`
 
 	// Priority ranks the package among others that could stand for it,
 	// for choices the resolver's other rules leave tied: 1 is the most
