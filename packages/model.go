@@ -101,10 +101,18 @@ func (a Atom) String() string {
 }
 
 func (d Dep) String() string {
+	// An "or" inside another operator keeps its parentheses:
+	// "((a | b) and c)", not "(a | b and c)".
+	arg := func(a Dep) string {
+		if a.Kind == DepOr && d.Kind != DepOr {
+			return "(" + a.String() + ")"
+		}
+		return a.String()
+	}
 	join := func(sep string) string {
 		parts := make([]string, len(d.Args))
 		for i, a := range d.Args {
-			parts[i] = a.String()
+			parts[i] = arg(a)
 		}
 		return strings.Join(parts, sep)
 	}
@@ -124,9 +132,9 @@ func (d Dep) String() string {
 		if d.Kind == DepUnless {
 			word = " unless "
 		}
-		s := "(" + d.Args[0].String() + word + d.Args[1].String()
+		s := "(" + arg(d.Args[0]) + word + arg(d.Args[1])
 		if len(d.Args) > 2 {
-			s += " else " + d.Args[2].String()
+			s += " else " + arg(d.Args[2])
 		}
 		return s + ")"
 	}

@@ -114,7 +114,7 @@ func TestRichConflictUnsatisfiable(t *testing.T) {
 		t.Fatalf("want an unsatisfiable error, got %v", err)
 	}
 	for _, want := range []string{"unsatisfiable dependency v, required by app",
-		"guard conflicts with small and bb (guard: Conflicts: (small | big and bb)), in through guard; bb in through bb",
+		"guard conflicts with small and bb (guard: Conflicts: ((small | big) and bb)), in through guard; bb in through bb",
 		"guard conflicts with big and bb"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("message %q lacks %q", err, want)
