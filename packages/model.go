@@ -29,6 +29,16 @@ type Package struct {
 	// Obsoletes (RPM) are relations on package names only, never on
 	// Provides: a package they match cannot share a closure with this one.
 	Obsoletes []Atom
+	// ConflictsRich and ObsoletesRich are Conflicts and Obsoletes given as
+	// a boolean expression (RPM rich relations other than a plain "or",
+	// which become atoms above): the package cannot share a closure whose
+	// other packages make the expression true (ObsoletesRich's atoms match
+	// package names only). A relation's default is false, so If holds
+	// only when its condition does and Unless only when its condition
+	// does not, unless they have an else branch (If: A and B; A if B else
+	// C: B ? A : C; A unless B: A and not B; A unless B else C: B ? C : A).
+	ConflictsRich []Dep `json:",omitempty"`
+	ObsoletesRich []Dep `json:",omitempty"`
 
 	// Priority ranks the package among others that could stand for it,
 	// for choices the resolver's other rules leave tied: 1 is the most
@@ -91,10 +101,18 @@ func (a Atom) String() string {
 }
 
 func (d Dep) String() string {
+	// An "or" inside another operator keeps its parentheses:
+	// "((a | b) and c)", not "(a | b and c)".
+	arg := func(a Dep) string {
+		if a.Kind == DepOr && d.Kind != DepOr {
+			return "(" + a.String() + ")"
+		}
+		return a.String()
+	}
 	join := func(sep string) string {
 		parts := make([]string, len(d.Args))
 		for i, a := range d.Args {
-			parts[i] = a.String()
+			parts[i] = arg(a)
 		}
 		return strings.Join(parts, sep)
 	}
@@ -114,9 +132,9 @@ func (d Dep) String() string {
 		if d.Kind == DepUnless {
 			word = " unless "
 		}
-		s := "(" + d.Args[0].String() + word + d.Args[1].String()
+		s := "(" + arg(d.Args[0]) + word + arg(d.Args[1])
 		if len(d.Args) > 2 {
-			s += " else " + d.Args[2].String()
+			s += " else " + arg(d.Args[2])
 		}
 		return s + ")"
 	}

@@ -537,6 +537,13 @@ func ResolveIn(profile string, d *distro.Distro, ix distro.Index, keys distro.Ke
 		o.Logf("%s", plan.Note)
 	}
 	res, err := resolver.Resolve(ix, plan.Levels, resolver.Options{Prune: plan.Prune})
+	if di, ok := ix.(interface{ Damaged() error }); ok {
+		// A cached index file found damaged while read: the closure may
+		// lack what it held.
+		if derr := di.Damaged(); derr != nil {
+			return nil, fmt.Errorf("%s on %s: %w", plan.Name, d.Name, derr)
+		}
+	}
 	if err != nil {
 		// What the index could not read (a file list it could not fetch,
 		// a package whose metadata does not convert) may be why.

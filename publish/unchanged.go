@@ -8,6 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -144,12 +148,41 @@ func layoutHolds(dir string, a Artifact, tag string, old *v1.IndexManifest) bool
 		return false
 	}
 	for _, e := range ents {
-		size, ok := blobs[e.Name()]
-		if !ok || !blobHolds(filepath.Join(dir, "blobs", "sha256", e.Name()), e.Name(), size) {
+		if _, ok := blobs[e.Name()]; !ok {
 			return false
 		}
 	}
-	return true
+	return blobsHold(filepath.Join(dir, "blobs", "sha256"), blobs)
+}
+
+// blobsHold reports whether every blob (hex digest → size) in dir holds,
+// hashing them on every core at once, the largest first.
+func blobsHold(dir string, blobs map[string]int64) bool {
+	names := sortedKeys(blobs)
+	sort.SliceStable(names, func(i, j int) bool { return blobs[names[i]] > blobs[names[j]] })
+	next := make(chan string)
+	var bad atomic.Bool
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(names)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range next {
+				if !bad.Load() && !blobHolds(filepath.Join(dir, n), n, blobs[n]) {
+					bad.Store(true)
+				}
+			}
+		}()
+	}
+	for _, n := range names {
+		if bad.Load() {
+			break
+		}
+		next <- n
+	}
+	close(next)
+	wg.Wait()
+	return !bad.Load()
 }
 
 // blobHolds reports whether the file at p is a regular file of mode 0644

@@ -108,4 +108,5 @@ func (st *state) keptOutBy(p *packages.Package, fn func(*Selected)) {
 			fn(st.sh.info(q).name.of(q))
 		}
 	})
+	st.richKeptOutBy(p, fn)
 }

@@ -86,5 +86,8 @@ func (st *state) conflict(p *packages.Package) string {
 			return
 		}
 	})
+	if why == "" {
+		why = st.richConflict(p)
+	}
 	return why
 }

@@ -190,6 +190,9 @@ type state struct {
 	// packages by the name they name; shared.names counts the names the closure's
 	// packages have or provide.
 	against map[string][]conflictRec
+	// rich holds the closure's rich relations (rich.go), in the order
+	// their owners came in.
+	rich    []richRec
 	results []*Selected
 	queue   []*Selected
 	choices []pending
@@ -252,6 +255,9 @@ func (st *state) restore(m mark) {
 					st.against[r.atom.Name] = l[:len(l)-1]
 				}
 			})
+			for len(st.rich) > 0 && st.rich[len(st.rich)-1].sel == u.sel {
+				st.rich = st.rich[:len(st.rich)-1]
+			}
 			pi := st.sh.info(p)
 			pi.in = false
 			if ni := pi.name; len(ni.more) > 0 {
@@ -395,6 +401,10 @@ func (st *state) add(p *packages.Package, from *Selected, noDeps bool) *Selected
 		r.owner = s
 		st.against[r.atom.Name] = append(st.against[r.atom.Name], r)
 	})
+	forRich(p, func(r richRec) {
+		r.sel = s
+		st.rich = append(st.rich, r)
+	})
 	return s
 }
 
@@ -420,6 +430,9 @@ func (st *state) solve() (*state, error) {
 				return nil, err
 			}
 			if !progressed {
+				if err := st.richFinal(); err != nil {
+					return nil, err
+				}
 				return st, nil
 			}
 			continue

@@ -73,6 +73,7 @@ type Index struct {
 	best     map[string]*debPkg
 	byPkg    map[*packages.Package]*debPkg
 	problems []error
+	damaged  error // lazy.go
 
 	namesOnce sync.Once
 	names     []string
@@ -98,12 +99,17 @@ type pkgFile struct {
 	url    string // of the uncompressed Packages file, for messages
 	data   []byte
 	sc     *sidecar
+	// lazy: data was not hashed as a whole when opened; each stanza is
+	// checked against the sidecar's digest before it is parsed (lazy.go).
+	lazy  bool
+	blob  string // the cached file, named when found damaged
+	evict func() // removes it
 }
 
 var _ packages.Index = (*Index)(nil)
 
 const inReleaseKeyPrefix = "deb/InRelease/"
-const sidecarKeyPrefix = "deb/packages-index/v1/"
+const sidecarKeyPrefix = "deb/packages-index/v2/"
 
 // Open fetches (or, offline or while fresh, reads from the cache) each
 // suite's InRelease, verifies its signature against s.Keyring and its
@@ -347,6 +353,9 @@ func planFile(su Suite, rel *release, p string) (*fileJob, error) {
 func loadPackagesFile(ctx context.Context, c *fetch.Cache, j *fileJob) (*pkgFile, func(), error) {
 	pf := &pkgFile{origin: j.suite.Name, mirror: strings.TrimRight(j.suite.Mirror, "/"), url: j.url}
 	sideKey := sidecarKeyPrefix + j.unpacked.SHA256
+	if release, ok := openLazy(c, j, pf, sideKey); ok {
+		return pf, release, nil
+	}
 
 	if p, ok := c.Blob(j.unpacked.SHA256); ok {
 		data, unmap, err := fetch.MapFile(p)

@@ -1,7 +1,6 @@
 package deb
 
 import (
-	"bytes"
 	_ "embed"
 	"fmt"
 	"sync"
@@ -16,7 +15,7 @@ import (
 var debianArchiveKeyring []byte
 
 var loadDebianKeyring = sync.OnceValues(func() (openpgp.EntityList, error) {
-	el, err := openpgp.ReadKeyRing(bytes.NewReader(debianArchiveKeyring))
+	el, err := readKeyRing(debianArchiveKeyring)
 	if err != nil {
 		return nil, fmt.Errorf("embedded Debian archive keyring: %w", err)
 	}

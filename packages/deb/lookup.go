@@ -25,6 +25,11 @@ func (ix *Index) get(fi, st int) *debPkg {
 	}
 	f := ix.files[fi]
 	off, length, _, _ := f.sc.stanza(st)
+	if err := ix.checkStanza(f, st, off, length); err != nil {
+		ix.failed[k] = true
+		ix.problems = append(ix.problems, err)
+		return nil
+	}
 	d, err := parseStanza(f.data[off:off+length], f.mirror, f.origin, ix.arch)
 	if err != nil {
 		ix.failed[k] = true

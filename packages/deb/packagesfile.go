@@ -33,9 +33,10 @@ import (
 //	  names    nStanzas × {stanza u32}            sorted by (name, stanza)
 //	  provides nProvides × {name ref u32, stanza u32} sorted by (name, stanza)
 //	  strtab   strings as {length u16, bytes}; a ref is an offset into it
+//	  digests  nStanzas × SHA-256 of the stanza's bytes (lazy.go)
 const (
 	sidecarMagic   = "DLDEBIX1"
-	sidecarVersion = 1
+	sidecarVersion = 2
 	sidecarHeader  = 64
 	stanzaRecSize  = 16
 	maxPackagesLen = 1<<32 - 1 // offsets are u32
@@ -51,6 +52,7 @@ type sidecar struct {
 	names    []byte
 	provs    []byte
 	strtab   []byte
+	digests  []byte
 }
 
 func (s *sidecar) stanza(i int) (off, length, nameRef, archRef uint32) {
@@ -153,8 +155,8 @@ func parseSidecar(b []byte, dataSHA string, dataLen int64) (*sidecar, error) {
 	n := int(binary.LittleEndian.Uint32(body))
 	nProv := int(binary.LittleEndian.Uint32(body[4:]))
 	strLen := int(binary.LittleEndian.Uint32(body[8:]))
-	want := 16 + n*stanzaRecSize + n*4 + nProv*8 + strLen
-	if n < 0 || nProv < 0 || strLen < 0 || n > len(body) || nProv > len(body) || want != len(body) {
+	want := 16 + n*stanzaRecSize + n*4 + nProv*8 + strLen + n*digestSize
+	if n < 0 || nProv < 0 || strLen < 0 || n > len(body) || nProv > len(body) || strLen > len(body) || want != len(body) {
 		return nil, errors.New("sidecar size mismatch")
 	}
 	s := &sidecar{n: n, nProv: nProv}
@@ -162,7 +164,7 @@ func parseSidecar(b []byte, dataSHA string, dataLen int64) (*sidecar, error) {
 	s.stanzas, p = p[:n*stanzaRecSize], p[n*stanzaRecSize:]
 	s.names, p = p[:n*4], p[n*4:]
 	s.provs, p = p[:nProv*8], p[nProv*8:]
-	s.strtab = p
+	s.strtab, s.digests = p[:strLen], p[strLen:]
 	okRef := func(ref uint32) bool {
 		if uint64(ref)+2 > uint64(len(s.strtab)) {
 			return false
@@ -198,6 +200,7 @@ type sidecarBuilder struct {
 	strtab  []byte
 	intern  map[string]uint32
 	nameSeq []uint32 // name ref per stanza, for sorting
+	digests []byte   // SHA-256 per stanza
 	err     error
 }
 
@@ -309,6 +312,8 @@ func (b *sidecarBuilder) add(off int, stanza []byte) {
 	b.recs = binary.LittleEndian.AppendUint32(b.recs, uint32(len(stanza)))
 	b.recs = binary.LittleEndian.AppendUint32(b.recs, nameRef)
 	b.recs = binary.LittleEndian.AppendUint32(b.recs, b.ref(arch))
+	sum := sha256.Sum256(stanza)
+	b.digests = append(b.digests, sum[:]...)
 	for len(provides) > 0 {
 		var item []byte
 		if i := bytes.IndexByte(provides, ','); i >= 0 {
@@ -358,7 +363,7 @@ func (b *sidecarBuilder) finish(dataSHA string, dataLen int64) ([]byte, error) {
 		}
 		return int(x.stanza) - int(y.stanza)
 	})
-	size := sidecarHeader + 16 + len(b.recs) + 4*n + 8*len(b.provs) + len(b.strtab)
+	size := sidecarHeader + 16 + len(b.recs) + 4*n + 8*len(b.provs) + len(b.strtab) + len(b.digests)
 	out := make([]byte, sidecarHeader, size)
 	copy(out, sidecarMagic)
 	binary.LittleEndian.PutUint32(out[8:], sidecarVersion)
@@ -381,6 +386,7 @@ func (b *sidecarBuilder) finish(dataSHA string, dataLen int64) ([]byte, error) {
 		out = binary.LittleEndian.AppendUint32(out, p.stanza)
 	}
 	out = append(out, b.strtab...)
+	out = append(out, b.digests...)
 	putCRC(out)
 	return out, nil
 }

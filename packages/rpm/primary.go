@@ -235,7 +235,8 @@ func convertPackage(x *xmlPackage, base, origin string) (*rpmPkg, error) {
 		field   string
 		entries []xmlEntry
 		to      *[]packages.Atom
-	}{{"Conflicts", x.Format.Conflicts, &p.Conflicts}, {"Obsoletes", x.Format.Obsoletes, &p.Obsoletes}} {
+		rich    *[]packages.Dep
+	}{{"Conflicts", x.Format.Conflicts, &p.Conflicts, &p.ConflictsRich}, {"Obsoletes", x.Format.Obsoletes, &p.Obsoletes, &p.ObsoletesRich}} {
 		for _, e := range f.entries {
 			n := strings.TrimSpace(e.Name)
 			if n == "" {
@@ -243,10 +244,19 @@ func convertPackage(x *xmlPackage, base, origin string) (*rpmPkg, error) {
 			}
 			if strings.HasPrefix(n, "(") {
 				// A rich relation: "(a or b …)" is the relation with
-				// each of them, kept as such; any other (and, if,
-				// with …) is rare and not enforced.
-				if d, err := ParseRich(n); err == nil && e.Flags == "" {
-					*f.to = append(*f.to, orAtoms(d)...)
+				// each of them, kept as atoms; any other (and, if,
+				// unless, with …) is kept as the expression.
+				if e.Flags != "" {
+					return fail("%s %s: a rich dependency with flags %q", f.field, n, e.Flags)
+				}
+				d, err := ParseRich(n)
+				if err != nil {
+					return fail("%s: %v", f.field, err)
+				}
+				if as := orAtoms(d); as != nil {
+					*f.to = append(*f.to, as...)
+				} else {
+					*f.rich = append(*f.rich, d)
 				}
 				continue
 			}

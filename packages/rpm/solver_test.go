@@ -74,11 +74,15 @@ func TestResolveRPMRelations(t *testing.T) {
 		{name: "zz-tls-small", ver: "1", size: 10, provides: []string{"zz-tls"}, conflicts: []string{"zz-tool LT 2.0"}},
 		{name: "zz-tls-tiny", ver: "1", size: 5, provides: []string{"zz-tls"}, conflicts: []string{"(zz-nothing or zz-tool)"}},
 		{name: "zz-tls-big", ver: "1", size: 900, provides: []string{"zz-tls"}, conflicts: []string{"zz-tool LT 1.0"}},
+		// The smallest, but its rich Conflicts holds once zz-plugin (which
+		// zz-tool brings through zz-app's if) is in: the search comes back.
+		{name: "zz-tls-rich", ver: "1", size: 1, provides: []string{"zz-tls"}, conflicts: []string{"(zz-tool and zz-plugin)"}},
 		{name: "zz-tool", ver: "1.5"},
 		{name: "zz-base", ver: "3", obsoletes: []string{"zz-oldapi LT 3"}},
 		{name: "zz-oldapi", ver: "2", size: 10, provides: []string{"zz-api"}},
 		{name: "zz-newapi", ver: "1", size: 700, provides: []string{"zz-api"}},
-		{name: "zz-json-fast", ver: "1", size: 10},
+		// Does not hold: zz-tool is in (read as "zz-lang or zz-tool" it would).
+		{name: "zz-json-fast", ver: "1", size: 10, conflicts: []string{"(zz-lang unless zz-tool)"}},
 		{name: "zz-json-slow", ver: "1", size: 300},
 		{name: "zz-plugin", ver: "1"},
 		{name: "zz-lang", ver: "1"},
@@ -131,6 +135,18 @@ func TestResolveRPMRelations(t *testing.T) {
 				why[o.Name] = o.Rejected
 			}
 		}
+	}
+	tls := false
+	for _, c := range res.Choices {
+		if c.Chosen == "zz-tls-big" {
+			tls = true
+			if !strings.Contains(c.Why, "zz-tls-rich conflicts with zz-tool and zz-plugin (zz-tls-rich: Conflicts: (zz-tool and zz-plugin))") {
+				t.Errorf("zz-tls chosen because %q, want zz-tls-rich's rich conflict named", c.Why)
+			}
+		}
+	}
+	if !tls {
+		t.Errorf("no choice of zz-tls-big among %d choices", len(res.Choices))
 	}
 	for name, want := range map[string]string{
 		"zz-tls-small": "zz-tls-small conflicts with zz-tool (zz-tls-small: Conflicts: zz-tool (< 2.0))",
