@@ -169,7 +169,7 @@ func hostFilesDigest(p *profiles.Profile, maxFile int64) (string, error) {
 				if hf.Size > maxFile {
 					return "", (&assemble.LimitError{File: hf.Source, Path: strings.TrimPrefix(hf.Path, "/"), Size: hf.Size, Limit: maxFile})
 				}
-				r, err := os.Open(hf.Source)
+				r, err := assemble.OpenHostFile(hf.Source)
 				if err != nil {
 					return "", err
 				}
