@@ -89,7 +89,7 @@ func TestCustomCAOtherWays(t *testing.T) {
 	}
 	o := customRun(t, p, dir, py, nil, "/m/custom.py", url, port, "/m")
 	wantLines(t, "python3 with --ca-cert", o, "ok   python: hello", "ok   c: hello", "ok   c-hashdir: hello", "FAIL c-nohash:", "ok   go: hello",
-		"user=user10002", "home=/home/user10002")
+		"user=user10002", "home=/home/user10002", "zone=US/Eastern")
 	files := map[string]*tar.Header{}
 	data := map[string]string{}
 	clitest.WalkLayers(t, filepath.Join(out, "py"), "t", func(_ int, h *tar.Header, r io.Reader) {
