@@ -89,7 +89,7 @@ func caCertFiles(files []string, d *distro.Distro) ([]assemble.File, error) {
 			return nil, &OptionError{Option: "CACerts", Err: fmt.Errorf("%s and %s would both be %s/%s; rename one", g, f, dir, name)}
 		}
 		byName[name] = f
-		out = append(out, assemble.File{Path: path.Join(dir, name), Mode: 0o644, Data: data})
+		out = append(out, assemble.File{Path: path.Join(dir, name), Mode: 0o644, Data: data, From: f})
 	}
 	return out, nil
 }

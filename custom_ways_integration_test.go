@@ -4,11 +4,13 @@ package distroless
 // the test CA one way per image: here each client trusts it the other
 // way too (python3 with its C and Go clients through --ca-cert; java21,
 // nodejs and the RPM image through a profile file's src: in the distro's
-// directory of local CAs), a numeric --user gets an account and a home,
-// and certificates expired or not yet valid are refused naming the file.
+// directory of local CAs), the SBOM names a --ca-cert file, a numeric
+// --user gets an account and a home, and certificates expired or not yet
+// valid are refused naming the file.
 
 import (
 	"archive/tar"
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -83,7 +85,13 @@ func TestCustomCAOtherWays(t *testing.T) {
 
 	// python3 with --ca-cert and --user 10002: the user gets an entry in
 	// /etc/passwd and /etc/group and a home it owns.
-	py := customGen(t, out, "py", "python3", "--distro", "debian:trixie", "--ca-cert", ca, "--user", "10002")
+	sbomFile := filepath.Join(out, "py.spdx.json")
+	py := customGen(t, out, "py", "python3", "--distro", "debian:trixie", "--ca-cert", ca, "--user", "10002", "--sbom", sbomFile)
+	// The SBOM names the CA, a file from the host, as a component.
+	if b, err := os.ReadFile(sbomFile); err != nil || !bytes.Contains(b, []byte(`"name": "host-files-`)) ||
+		!bytes.Contains(b, []byte("  /usr/local/share/ca-certificates/ca.crt")) {
+		t.Errorf("the SBOM (%v) does not name the --ca-cert file", err)
+	}
 	if c := inspectConfig(t, py); c.Config.User != "10002:10002" || c.Config.WorkingDir != "/home/user10002" {
 		t.Errorf("--user 10002: config user %q, workdir %q", c.Config.User, c.Config.WorkingDir)
 	}
