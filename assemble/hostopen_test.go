@@ -67,3 +67,22 @@ func TestHostFilesSwapped(t *testing.T) {
 		})
 	}
 }
+
+// A device is refused, naming it: given as src itself (/dev/null), and
+// inside a tree (a character device made with mknod, where this user may).
+func TestHostFilesDevice(t *testing.T) {
+	if _, err := HostFiles("/dev/null", "/etc/x", HostOptions{}); err == nil || !strings.Contains(err.Error(), "/dev/null: a device file") {
+		t.Errorf("/dev/null: got %v, want a device file error naming it", err)
+	}
+	d := t.TempDir()
+	dev := filepath.Join(d, "null")
+	if err := syscall.Mknod(dev, syscall.S_IFCHR|0o644, 1<<8|3); err != nil {
+		if os.Geteuid() == 0 {
+			t.Fatalf("mknod under root: %v", err)
+		}
+		return // no device to put in a tree; /dev/null above was checked
+	}
+	if _, err := HostFiles(d, "/srv", HostOptions{}); err == nil || !strings.Contains(err.Error(), dev+": a device file") {
+		t.Errorf("a tree with a device: got %v, want a device file error naming %s", err, dev)
+	}
+}
