@@ -149,10 +149,10 @@ workdir: /home/app
 		t.Errorf("the SBOM (%v) lacks the host files' component", err)
 	}
 	o := run(pyCA, nil, "/m/custom.py", url, port, "/m")
-	want("python3 with the CA", o, "ok   python: hello", "ok   c: hello", "ok   go: hello", "user=app", "home=/home/app", "zone=US/Eastern")
+	want("python3 with the CA", o, "ok   python: hello", "ok   c: hello", "ok   c-hashdir: hello", "FAIL c-nohash:", "ok   go: hello", "user=app", "home=/home/app", "zone=US/Eastern")
 	// Without it: every client refuses the server.
 	o = run(py3Image.get(t).ref(), nil, "/m/custom.py", url, port, "/m")
-	want("python3 without the CA", o, "FAIL python:", "FAIL c:", "FAIL go:", "zone=US/Eastern")
+	want("python3 without the CA", o, "FAIL python:", "FAIL c:", "FAIL c-hashdir:", "FAIL go:", "zone=US/Eastern")
 	root := flatten(t, filepath.Join(out, "py-ca"), "t")
 	if b, err := os.ReadFile(filepath.Join(root, "etc/app/sub/app.conf")); err != nil || string(b) != "x=1\n" {
 		t.Errorf("/etc/app/sub/app.conf: %q %v", b, err)

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -205,6 +206,10 @@ func (b *build) placeLayers() error {
 				f.src = &c
 				b.rep.HostFiles = append(b.rep.HostFiles, HostFile{Path: f.Path, Source: f.Source, Layer: l.Name,
 					SHA256: hex.EncodeToString(sum[:]), Size: c.size()})
+			} else if f.From != "" && f.Mode.IsRegular() {
+				sum := sha256.Sum256(f.Data)
+				b.rep.HostFiles = append(b.rep.HostFiles, HostFile{Path: f.Path, Source: f.From, Layer: l.Name,
+					SHA256: hex.EncodeToString(sum[:]), Size: int64(len(f.Data))})
 			}
 			b.t.placeFile(f)
 		}

@@ -102,7 +102,8 @@
 // it, loops, devices, FIFOs and sockets) are read into the spool when the
 // layer is placed, within the size limits, their mtimes clamped as
 // packaged files' are (hostfiles.go); the Report lists them with their
-// SHA-256.
+// SHA-256, and so the generated files that name the host file their
+// content came from (File.From).
 //
 // A layer with PythonBytecode gets the hash-based .pyc files of the Python
 // modules it placed, compiled by the image's own interpreter run in the

@@ -104,9 +104,9 @@ func (w *hostWalk) file(p, ip string, info fs.FileInfo) (File, error) {
 	perm := info.Mode().Perm()
 	switch m := info.Mode(); {
 	case m.IsRegular():
-		r, err := os.Open(p)
+		r, err := OpenHostFile(p)
 		if err != nil {
-			return f, fmt.Errorf("%s: cannot be read: %w", p, err)
+			return f, err
 		}
 		r.Close()
 		f.Mode, f.Source, f.Size = perm, p, info.Size()
@@ -256,17 +256,14 @@ func (w *hostWalk) resolve(p string, hops int) (string, error) {
 // build's size limits, refusing the file on its size before reading any
 // of it.
 func (b *build) readSource(f File) (content, error) {
-	r, err := os.Open(f.Source)
+	r, err := OpenHostFile(f.Source)
 	if err != nil {
-		return content{}, fmt.Errorf("%s: %w", f.Source, err)
+		return content{}, err
 	}
 	defer r.Close()
 	st, err := r.Stat()
 	if err != nil {
 		return content{}, fmt.Errorf("%s: %w", f.Source, err)
-	}
-	if !st.Mode().IsRegular() {
-		return content{}, fmt.Errorf("%s: no longer a regular file", f.Source)
 	}
 	n := st.Size()
 	p := strings.TrimPrefix(f.Path, "/")

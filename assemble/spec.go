@@ -25,6 +25,10 @@ type File struct {
 	Source string `json:",omitempty"`
 	Size   int64  `json:",omitempty"`
 	MTime  int64  `json:",omitempty"`
+	// From, for a regular file given as Data, names the file on the build
+	// host Data was read from (gen's --ca-cert): the Report lists it among
+	// HostFiles as it lists Source files. It changes nothing in the image.
+	From string `json:",omitempty"`
 
 	src *content // Source's content, once read
 }

@@ -89,7 +89,7 @@ func caCertFiles(files []string, d *distro.Distro) ([]assemble.File, error) {
 			return nil, &OptionError{Option: "CACerts", Err: fmt.Errorf("%s and %s would both be %s/%s; rename one", g, f, dir, name)}
 		}
 		byName[name] = f
-		out = append(out, assemble.File{Path: path.Join(dir, name), Mode: 0o644, Data: data})
+		out = append(out, assemble.File{Path: path.Join(dir, name), Mode: 0o644, Data: data, From: f})
 	}
 	return out, nil
 }
@@ -169,7 +169,7 @@ func HostFilesDigest(p *profiles.Profile, maxFile int64) (string, error) {
 				if hf.Size > maxFile {
 					return "", (&assemble.LimitError{File: hf.Source, Path: strings.TrimPrefix(hf.Path, "/"), Size: hf.Size, Limit: maxFile})
 				}
-				r, err := os.Open(hf.Source)
+				r, err := assemble.OpenHostFile(hf.Source)
 				if err != nil {
 					return "", err
 				}

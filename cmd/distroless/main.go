@@ -470,6 +470,9 @@ func (pf *profileFlags) register(c *cobra.Command) {
 // args accepts a PROFILE name, or none with -f, followed by extra arguments.
 func (pf *profileFlags) args(extra int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
+		if err := pf.hostFileHint(); err != nil {
+			return err
+		}
 		want := extra + 1
 		if pf.file != "" {
 			want = extra
