@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The tests run the probe (testdata/probe, built static) in a root of its
@@ -30,6 +32,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if probeDir != "" && os.Getenv("SANDBOX_TEST_ROOT") == "" {
 		os.RemoveAll(probeDir)
+	}
+	if qemuDir != "" && os.Getenv("SANDBOX_TEST_QEMU_ROOT") == "" {
+		os.RemoveAll(qemuDir)
 	}
 	os.Exit(code)
 }
@@ -94,8 +99,10 @@ func TestProbe(t *testing.T) {
 		"caps": "ok[{0 0 0} {0 0 0}]", "no_new_privs": "1", "fds": "",
 		"rlimit-as": strconv.FormatInt(DefaultLimits.AddressSpace, 10), "rlimit-nofile": strconv.Itoa(DefaultLimits.OpenFiles),
 		"rlimit-nproc": strconv.Itoa(DefaultLimits.Processes), "rlimit-core": "0",
-		"proc":    "stat /proc/self: no such file or directory",
-		"connect": "network is unreachable",
+		"rlimit-fsize": strconv.FormatInt(DefaultLimits.FileSize, 10),
+		"rlimit-cpu":   fmt.Sprintf("%d %d", int(DefaultLimits.CPU.Seconds()), int(DefaultLimits.CPU.Seconds())+cpuGrace),
+		"proc":         "stat /proc/self: no such file or directory",
+		"connect":      "network is unreachable",
 	}
 	for k, w := range want {
 		if got[k] != w {
@@ -110,11 +117,18 @@ func TestProbe(t *testing.T) {
 // TestHostUID: seen from the host, the sandboxed program is never uid 0:
 // 65534 when the caller is root, the caller otherwise.
 func TestHostUID(t *testing.T) {
+	checkHostUIDs(t, probeRoot(t))
+}
+
+// checkHostUIDs runs root's /probe and checks its uids as the host sees
+// them.
+func checkHostUIDs(t *testing.T, root string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Cmd{Root: probeRoot(t), Argv: []string{"/probe", "sleep"}, MaxStdout: 1 << 10})
+		done <- Run(ctx, Cmd{Root: root, Argv: []string{"/probe", "sleep"}, MaxStdout: 1 << 10})
 	}()
 	want := strconv.Itoa(os.Getuid())
 	if os.Getuid() == 0 {
@@ -142,6 +156,29 @@ func TestHostUID(t *testing.T) {
 	}
 	if f := strings.Fields(uids); len(f) != 4 || f[0] != want || f[1] != want || f[2] != want || f[3] != want {
 		t.Errorf("the probe's uids on the host: %q, want %s", uids, want)
+	}
+}
+
+// TestInheritedDescriptors: descriptors the caller holds without
+// close-on-exec (here the host's root directory, a classic way out of a
+// chroot) do not reach the program: it has 0, 1 and 2 only.
+func TestInheritedDescriptors(t *testing.T) {
+	root, err := os.Open("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	fd, err := unix.FcntlInt(root.Fd(), unix.F_DUPFD, 100) // not close-on-exec
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	out, err := run(t, Limits{}, 1<<20, "", "check")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "\nfds: \n") {
+		t.Errorf("descriptors open in the program (the caller's %d among them?):\n%s", fd, out)
 	}
 }
 
@@ -178,6 +215,17 @@ func TestWallClock(t *testing.T) {
 	var le *LimitError
 	if !errors.As(err, &le) || !strings.Contains(err.Error(), "/probe was stopped at its limit of wall-clock time 2s") || !strings.Contains(err.Error(), "sleeping") {
 		t.Fatalf("sleep: %v", err)
+	}
+}
+
+// TestCPULimit: a program that spins, ignoring SIGXCPU, is ended at its
+// CPU-time limit (one second past it, by SIGKILL) with an error naming it
+// and the limit, well before its wall-clock limit.
+func TestCPULimit(t *testing.T) {
+	_, err := run(t, Limits{CPU: time.Second, Wall: 10 * time.Minute}, 1<<10, "", "spin")
+	var le *LimitError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "/probe was stopped at its limit of CPU time 1s (a sandbox setting)") {
+		t.Fatalf("spin: %v", err)
 	}
 }
 
@@ -266,14 +314,14 @@ func TestUnprivileged(t *testing.T) {
 	if err := os.Chown(dir, 4242, 4242); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-test.v", "-test.run", "^(TestProbe|TestHostUID|TestStdin|TestOutputBound|TestWallClock|TestForkBomb|TestStderrTail|TestUnavailable)$")
+	cmd := exec.Command(bin, "-test.v", "-test.run", "^(TestProbe|TestHostUID|TestInheritedDescriptors|TestStdin|TestOutputBound|TestWallClock|TestCPULimit|TestForkBomb|TestStderrTail|TestUnavailable)$")
 	cmd.Env = []string{"SANDBOX_TEST_ROOT=" + root, "HOME=" + dir, "TMPDIR=" + dir, "PATH=/usr/bin:/bin"}
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 4242, Gid: 4242}}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()
-	if err != nil || strings.Count(out.String(), "--- PASS") != 8 {
+	if err != nil || strings.Count(out.String(), "--- PASS") != 10 {
 		t.Fatalf("as uid 4242: %v\n%s", err, out.String())
 	}
 	t.Logf("as uid 4242:\n%s", out.String())

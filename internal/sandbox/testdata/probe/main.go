@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
 	"syscall"
 	"time"
@@ -57,6 +58,12 @@ func main() {
 	case "forkbomb":
 		for {
 			syscall.ForkExec("/probe", []string{"/probe", "forkbomb"}, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}})
+		}
+	case "spin":
+		// CPU time, never ending; SIGXCPU ignored (the hard limit then
+		// ends it).
+		signal.Ignore(syscall.SIGXCPU)
+		for {
 		}
 	case "echo":
 		b := make([]byte, 1<<16)
@@ -117,6 +124,10 @@ func main() {
 	p("rlimit-nproc", fmt.Sprint(rl.Cur))
 	syscall.Getrlimit(syscall.RLIMIT_CORE, &rl)
 	p("rlimit-core", fmt.Sprint(rl.Cur))
+	syscall.Getrlimit(syscall.RLIMIT_FSIZE, &rl)
+	p("rlimit-fsize", fmt.Sprint(rl.Cur))
+	syscall.Getrlimit(syscall.RLIMIT_CPU, &rl)
+	p("rlimit-cpu", fmt.Sprint(rl.Cur, " ", rl.Max))
 	_, err := os.Stat("/proc/self")
 	p("proc", errString(err))
 	s, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
