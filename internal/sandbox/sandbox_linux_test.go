@@ -314,14 +314,25 @@ func TestUnprivileged(t *testing.T) {
 	if err := os.Chown(dir, 4242, 4242); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-test.v", "-test.run", "^(TestProbe|TestHostUID|TestInheritedDescriptors|TestStdin|TestOutputBound|TestWallClock|TestCPULimit|TestForkBomb|TestStderrTail|TestUnavailable)$")
-	cmd.Env = []string{"SANDBOX_TEST_ROOT=" + root, "HOME=" + dir, "TMPDIR=" + dir, "PATH=/usr/bin:/bin"}
+	tests := []string{"TestProbe", "TestHostUID", "TestInheritedDescriptors", "TestStdin", "TestOutputBound", "TestWallClock",
+		"TestCPULimit", "TestForkBomb", "TestStderrTail", "TestUnavailable"}
+	env := []string{"SANDBOX_TEST_ROOT=" + root, "HOME=" + dir, "TMPDIR=" + dir, "PATH=/usr/bin:/bin"}
+	args := []string{"-test.v"}
+	if testing.Short() {
+		args = append(args, "-test.short")
+	} else {
+		// The probe through qemu-user too.
+		tests = append(tests, "TestQemuProbe", "TestQemuHostUID", "TestQemuLimits")
+		env = append(env, "SANDBOX_TEST_QEMU_ROOT="+qemuRoot(t))
+	}
+	cmd := exec.Command(bin, append(args, "-test.run", "^("+strings.Join(tests, "|")+")$")...)
+	cmd.Env = env
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 4242, Gid: 4242}}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()
-	if err != nil || strings.Count(out.String(), "--- PASS") != 10 {
+	if err != nil || strings.Count(out.String(), "--- PASS") != len(tests) {
 		t.Fatalf("as uid 4242: %v\n%s", err, out.String())
 	}
 	t.Logf("as uid 4242:\n%s", out.String())
