@@ -229,6 +229,21 @@ func TestCPULimit(t *testing.T) {
 	}
 }
 
+// TestProcessLimit: past its process limit, a fork fails (the limit
+// counts in the sandbox's user namespace, and holds because the
+// program is not the host's root, whom the kernel exempts).
+func TestProcessLimit(t *testing.T) {
+	out, err := run(t, Limits{Processes: 32, Wall: 10 * time.Minute}, 1<<10, "", "procs")
+	var n int
+	var msg string
+	if _, serr := fmt.Sscanf(out, "forked %d: ", &n); serr == nil {
+		_, msg, _ = strings.Cut(strings.TrimSpace(out), ": ")
+	}
+	if err != nil || n >= 32 || msg != syscall.EAGAIN.Error() {
+		t.Errorf("procs: %v: %q, want fewer than 32 forks, then %q", err, out, syscall.EAGAIN.Error())
+	}
+}
+
 // TestForkBomb: the process limit stops the bomb, the wall clock ends it,
 // and every process of it is gone after.
 func TestForkBomb(t *testing.T) {
@@ -315,7 +330,7 @@ func TestUnprivileged(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []string{"TestProbe", "TestHostUID", "TestInheritedDescriptors", "TestStdin", "TestOutputBound", "TestWallClock",
-		"TestCPULimit", "TestForkBomb", "TestStderrTail", "TestUnavailable"}
+		"TestCPULimit", "TestProcessLimit", "TestForkBomb", "TestStderrTail", "TestUnavailable"}
 	env := []string{"SANDBOX_TEST_ROOT=" + root, "HOME=" + dir, "TMPDIR=" + dir, "PATH=/usr/bin:/bin"}
 	args := []string{"-test.v"}
 	if testing.Short() {

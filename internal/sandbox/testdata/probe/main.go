@@ -65,6 +65,17 @@ func main() {
 		signal.Ignore(syscall.SIGXCPU)
 		for {
 		}
+	case "procs":
+		// Processes that stay, until the process limit refuses one.
+		n := 0
+		var err error
+		for ; n < 1000; n++ {
+			if _, err = syscall.ForkExec("/probe", []string{"/probe", "sleep"}, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}}); err != nil {
+				break
+			}
+		}
+		fmt.Printf("forked %d: %s\n", n, errString(err))
+		return
 	case "echo":
 		b := make([]byte, 1<<16)
 		for {
