@@ -244,6 +244,18 @@ func TestProcessLimit(t *testing.T) {
 	}
 }
 
+// TestAddressSpaceLimit: past its address-space limit, a mapping fails.
+func TestAddressSpaceLimit(t *testing.T) {
+	out, err := run(t, Limits{AddressSpace: 2 << 30}, 1<<10, "", "alloc")
+	if err != nil || strings.TrimSpace(out) != "mmap 4 GiB: "+syscall.ENOMEM.Error() {
+		t.Errorf("alloc under 2 GiB: %v: %q", err, out)
+	}
+	out, err = run(t, Limits{AddressSpace: 8 << 30}, 1<<10, "", "alloc")
+	if err != nil || strings.TrimSpace(out) != "mmap 4 GiB: ok" {
+		t.Errorf("alloc under 8 GiB: %v: %q", err, out)
+	}
+}
+
 // TestForkBomb: the process limit stops the bomb, the wall clock ends it,
 // and every process of it is gone after.
 func TestForkBomb(t *testing.T) {
@@ -330,7 +342,7 @@ func TestUnprivileged(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []string{"TestProbe", "TestHostUID", "TestInheritedDescriptors", "TestStdin", "TestOutputBound", "TestWallClock",
-		"TestCPULimit", "TestProcessLimit", "TestForkBomb", "TestStderrTail", "TestUnavailable"}
+		"TestCPULimit", "TestProcessLimit", "TestAddressSpaceLimit", "TestForkBomb", "TestStderrTail", "TestUnavailable"}
 	env := []string{"SANDBOX_TEST_ROOT=" + root, "HOME=" + dir, "TMPDIR=" + dir, "PATH=/usr/bin:/bin"}
 	args := []string{"-test.v"}
 	if testing.Short() {

@@ -76,6 +76,11 @@ func main() {
 		}
 		fmt.Printf("forked %d: %s\n", n, errString(err))
 		return
+	case "alloc":
+		// 4 GiB of address space at once.
+		_, err := syscall.Mmap(-1, 0, 4<<30, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+		fmt.Printf("mmap 4 GiB: %s\n", errString(err))
+		return
 	case "echo":
 		b := make([]byte, 1<<16)
 		for {
