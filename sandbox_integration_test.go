@@ -132,9 +132,24 @@ func TestSandboxHostileInterpreter(t *testing.T) {
 					}
 					cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
 				}
+				// gen inherits, beyond 0, 1 and 2, the host's root directory
+				// and a writable file of the host (descriptors 8 and 9, kept
+				// across the launcher's exec): none reaches the interpreter.
+				hostRoot, err := os.Open("/")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer hostRoot.Close()
+				leak := filepath.Join(work, user+"-"+at.attack+".leak")
+				leakFile, err := os.OpenFile(leak, os.O_RDWR|os.O_CREATE, 0o666)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer leakFile.Close()
+				cmd.ExtraFiles = []*os.File{nil, nil, nil, nil, nil, hostRoot, leakFile}
 				var stderr bytes.Buffer
 				cmd.Stdout, cmd.Stderr = &stderr, &stderr
-				err := cmd.Run()
+				err = cmd.Run()
 				if cmd.ProcessState == nil || !cmd.ProcessState.Exited() {
 					t.Fatalf("gen did not exit (killed at the timeout, or by a signal): %v\n%s", err, clitest.Tail(stderr.String(), 20))
 				}
@@ -157,6 +172,9 @@ func TestSandboxHostileInterpreter(t *testing.T) {
 					t.Errorf("gen's peak RSS %d KiB, over 200 MiB", rss>>10)
 				default:
 					t.Logf("gen's peak RSS: %d KiB", rss>>10)
+				}
+				if b, err := os.ReadFile(leak); err != nil || len(b) != 0 {
+					t.Errorf("the host file gen inherited was written: %q (%v)", b, err)
 				}
 				for _, p := range findMarkers(marker, append([]string{"/", "/root", "/var/tmp", "/dev/shm"}, dir)) {
 					t.Errorf("the hostile interpreter left %s", p)

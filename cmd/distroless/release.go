@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/distroless-dev/distroless"
+	"github.com/distroless-dev/distroless/assemble"
 	"github.com/distroless-dev/distroless/attest"
 	"github.com/distroless-dev/distroless/pipeline"
 )
@@ -50,6 +51,9 @@ signatures and attestations, as gen gives them.`,
 				return &usageError{fmt.Errorf("release takes its distros and platforms from the release file, not --distro or --arch")}
 			}
 			r.Options = *opts
+			if r.Sandbox.Wall <= 0 {
+				return &usageError{fmt.Errorf("--sandbox-timeout %v: want a positive duration such as 30m", r.Sandbox.Wall)}
+			}
 			if err := bf.apply(&r.GenOptions); err != nil {
 				return err
 			}
@@ -90,6 +94,7 @@ signatures and attestations, as gen gives them.`,
 		"refuse an image whose packages' files come to more than this in all (default 2GiB)")
 	c.Flags().StringVar(&r.BuilderID, "builder-id", "", "the SLSA builder id the provenance names (default "+attest.DefaultBuilderID+")")
 	registryFlags(c, &r.Registry)
+	c.Flags().DurationVar(&r.Sandbox.Wall, "sandbox-timeout", assemble.DefaultSandboxLimits.Wall, "longest a program of an image (the Python compiler) may run in the build's sandbox before it is killed and the release fails")
 	sf.register(c)
 	return c
 }

@@ -5,7 +5,8 @@ import "strings"
 // releaseArgv is the invocation a release records in each image's
 // provenance (and counts among an image's inputs): the arguments without
 // the flags that change only what is printed, whether anything is pushed,
-// where the cache is, or which part of the matrix this process takes, so
+// where the cache is, how long the sandbox waits for a program of the
+// runner's speed, or which part of the matrix this process takes, so
 // that a run of the same release on another runner, with another cache or
 // as shards, gives the same attachments.
 func releaseArgv(args []string) []string {
@@ -16,7 +17,7 @@ func releaseArgv(args []string) []string {
 		switch flag {
 		case "--json", "--dry-run", "-q", "--quiet", "--finish", "--matrix":
 			continue
-		case "--cache-dir", "--shard":
+		case "--cache-dir", "--shard", "--sandbox-timeout":
 			if !hasValue {
 				i++ // its value
 			}

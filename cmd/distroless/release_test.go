@@ -34,6 +34,7 @@ func TestReleaseAndLockUsage(t *testing.T) {
 		{[]string{"release", filepath.Join(dir, "missing.yaml")}, true, "missing.yaml"},
 		{[]string{"release", "--distro", "debian:trixie", bad}, true, "not --distro or --arch"},
 		{[]string{"release", bad}, false, "bad.yaml: line 4: users: \"admin\""},
+		{[]string{"release", "--sandbox-timeout", "0s", bad}, true, "--sandbox-timeout 0s: want a positive duration"},
 		{[]string{"release", unknown}, false, "unknown.yaml: line 3"},
 		{[]string{"lock"}, true, "lock takes a subcommand"},
 		{[]string{"lock", "update", "static"}, true, "needs --lock FILE"},

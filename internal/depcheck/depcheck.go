@@ -1,7 +1,8 @@
 // Package depcheck checks which of the module's packages another one
 // depends on, directly or through others, as go-containerregistry's
 // internal/depcheck does. Its test keeps the format-neutral packages free
-// of the format packages (packages/deb, packages/rpm).
+// of the format packages (packages/deb, packages/rpm); another keeps every
+// start of a program in internal/sandbox (and the tests' helpers).
 package depcheck
 
 import (

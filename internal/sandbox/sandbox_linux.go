@@ -114,20 +114,24 @@ func child(setting string) error {
 		return err
 	}
 	l := s.Limits.WithDefaults()
+	cpu := uint64((l.CPU + time.Second - 1) / time.Second)
 	for _, r := range []struct {
-		res int
-		n   uint64
+		res      int
+		cur, max uint64
 	}{
-		{unix.RLIMIT_AS, uint64(l.AddressSpace)},
-		{unix.RLIMIT_NPROC, uint64(l.Processes)},
-		{unix.RLIMIT_FSIZE, uint64(l.FileSize)},
-		{unix.RLIMIT_CPU, uint64((l.CPU + time.Second - 1) / time.Second)},
-		{unix.RLIMIT_NOFILE, uint64(l.OpenFiles)},
-		{unix.RLIMIT_CORE, 0},
-		{unix.RLIMIT_MEMLOCK, 0},
-		{unix.RLIMIT_MSGQUEUE, 0},
+		{unix.RLIMIT_AS, uint64(l.AddressSpace), uint64(l.AddressSpace)},
+		{unix.RLIMIT_NPROC, uint64(l.Processes), uint64(l.Processes)},
+		{unix.RLIMIT_FSIZE, uint64(l.FileSize), uint64(l.FileSize)},
+		// SIGXCPU at the limit, SIGKILL cpuGrace seconds later (at a
+		// hard limit equal to the soft one, the kernel sends SIGKILL
+		// only, which would not say which limit it was).
+		{unix.RLIMIT_CPU, cpu, cpu + cpuGrace},
+		{unix.RLIMIT_NOFILE, uint64(l.OpenFiles), uint64(l.OpenFiles)},
+		{unix.RLIMIT_CORE, 0, 0},
+		{unix.RLIMIT_MEMLOCK, 0, 0},
+		{unix.RLIMIT_MSGQUEUE, 0, 0},
 	} {
-		if err := step("setrlimit", unix.Setrlimit(r.res, &unix.Rlimit{Cur: r.n, Max: r.n})); err != nil {
+		if err := step("setrlimit", unix.Setrlimit(r.res, &unix.Rlimit{Cur: r.cur, Max: r.max})); err != nil {
 			return err
 		}
 	}
@@ -147,6 +151,11 @@ func child(setting string) error {
 	}
 	return fmt.Errorf("executing %s: %w", s.Argv[0], unix.Exec(s.Argv[0], s.Argv, s.Env))
 }
+
+// cpuGrace is the seconds a program may run past its CPU-time limit
+// (RLIMIT_CPU's soft limit, where it gets SIGXCPU) before the hard limit
+// kills it: one that ignores SIGXCPU.
+const cpuGrace = 1
 
 // reachable checks that uid 65534 can reach dir: it and every directory
 // above it searchable by everyone.
@@ -335,7 +344,7 @@ func Run(ctx context.Context, c Cmd) error {
 	if werr != nil {
 		var ee *exec.ExitError
 		if errors.As(werr, &ee) {
-			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGXCPU {
+			if cpuLimited(ee.ProcessState, l.CPU) {
 				return &LimitError{Program: prog, Limit: "CPU time " + l.CPU.String(), Stderr: msg}
 			}
 		}
@@ -345,4 +354,21 @@ func Run(ctx context.Context, c Cmd) error {
 		return fmt.Errorf("%s: %v", prog, werr)
 	}
 	return nil
+}
+
+// cpuLimited says whether the program ended at its CPU-time limit:
+// killed by SIGXCPU, or by SIGKILL (the hard limit, or anything else)
+// having used at least that much CPU time.
+func cpuLimited(ps *os.ProcessState, limit time.Duration) bool {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return false
+	}
+	switch ws.Signal() {
+	case syscall.SIGXCPU:
+		return true
+	case syscall.SIGKILL:
+		return ps.UserTime()+ps.SystemTime() >= limit
+	}
+	return false
 }

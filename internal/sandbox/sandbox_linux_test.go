@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The tests run the probe (testdata/probe, built static) in a root of its
@@ -30,6 +32,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if probeDir != "" && os.Getenv("SANDBOX_TEST_ROOT") == "" {
 		os.RemoveAll(probeDir)
+	}
+	if qemuDir != "" && os.Getenv("SANDBOX_TEST_QEMU_ROOT") == "" {
+		os.RemoveAll(qemuDir)
 	}
 	os.Exit(code)
 }
@@ -94,8 +99,10 @@ func TestProbe(t *testing.T) {
 		"caps": "ok[{0 0 0} {0 0 0}]", "no_new_privs": "1", "fds": "",
 		"rlimit-as": strconv.FormatInt(DefaultLimits.AddressSpace, 10), "rlimit-nofile": strconv.Itoa(DefaultLimits.OpenFiles),
 		"rlimit-nproc": strconv.Itoa(DefaultLimits.Processes), "rlimit-core": "0",
-		"proc":    "stat /proc/self: no such file or directory",
-		"connect": "network is unreachable",
+		"rlimit-fsize": strconv.FormatInt(DefaultLimits.FileSize, 10),
+		"rlimit-cpu":   fmt.Sprintf("%d %d", int(DefaultLimits.CPU.Seconds()), int(DefaultLimits.CPU.Seconds())+cpuGrace),
+		"proc":         "stat /proc/self: no such file or directory",
+		"connect":      "network is unreachable",
 	}
 	for k, w := range want {
 		if got[k] != w {
@@ -110,11 +117,18 @@ func TestProbe(t *testing.T) {
 // TestHostUID: seen from the host, the sandboxed program is never uid 0:
 // 65534 when the caller is root, the caller otherwise.
 func TestHostUID(t *testing.T) {
+	checkHostUIDs(t, probeRoot(t))
+}
+
+// checkHostUIDs runs root's /probe and checks its uids as the host sees
+// them.
+func checkHostUIDs(t *testing.T, root string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Cmd{Root: probeRoot(t), Argv: []string{"/probe", "sleep"}, MaxStdout: 1 << 10})
+		done <- Run(ctx, Cmd{Root: root, Argv: []string{"/probe", "sleep"}, MaxStdout: 1 << 10})
 	}()
 	want := strconv.Itoa(os.Getuid())
 	if os.Getuid() == 0 {
@@ -142,6 +156,29 @@ func TestHostUID(t *testing.T) {
 	}
 	if f := strings.Fields(uids); len(f) != 4 || f[0] != want || f[1] != want || f[2] != want || f[3] != want {
 		t.Errorf("the probe's uids on the host: %q, want %s", uids, want)
+	}
+}
+
+// TestInheritedDescriptors: descriptors the caller holds without
+// close-on-exec (here the host's root directory, a classic way out of a
+// chroot) do not reach the program: it has 0, 1 and 2 only.
+func TestInheritedDescriptors(t *testing.T) {
+	root, err := os.Open("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	fd, err := unix.FcntlInt(root.Fd(), unix.F_DUPFD, 100) // not close-on-exec
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	out, err := run(t, Limits{}, 1<<20, "", "check")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "\nfds: \n") {
+		t.Errorf("descriptors open in the program (the caller's %d among them?):\n%s", fd, out)
 	}
 }
 
@@ -178,6 +215,44 @@ func TestWallClock(t *testing.T) {
 	var le *LimitError
 	if !errors.As(err, &le) || !strings.Contains(err.Error(), "/probe was stopped at its limit of wall-clock time 2s") || !strings.Contains(err.Error(), "sleeping") {
 		t.Fatalf("sleep: %v", err)
+	}
+}
+
+// TestCPULimit: a program that spins, ignoring SIGXCPU, is ended at its
+// CPU-time limit (one second past it, by SIGKILL) with an error naming it
+// and the limit, well before its wall-clock limit.
+func TestCPULimit(t *testing.T) {
+	_, err := run(t, Limits{CPU: time.Second, Wall: 10 * time.Minute}, 1<<10, "", "spin")
+	var le *LimitError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "/probe was stopped at its limit of CPU time 1s (a sandbox setting)") {
+		t.Fatalf("spin: %v", err)
+	}
+}
+
+// TestProcessLimit: past its process limit, a fork fails (the limit
+// counts in the sandbox's user namespace, and holds because the
+// program is not the host's root, whom the kernel exempts).
+func TestProcessLimit(t *testing.T) {
+	out, err := run(t, Limits{Processes: 32, Wall: 10 * time.Minute}, 1<<10, "", "procs")
+	var n int
+	var msg string
+	if _, serr := fmt.Sscanf(out, "forked %d: ", &n); serr == nil {
+		_, msg, _ = strings.Cut(strings.TrimSpace(out), ": ")
+	}
+	if err != nil || n >= 32 || msg != syscall.EAGAIN.Error() {
+		t.Errorf("procs: %v: %q, want fewer than 32 forks, then %q", err, out, syscall.EAGAIN.Error())
+	}
+}
+
+// TestAddressSpaceLimit: past its address-space limit, a mapping fails.
+func TestAddressSpaceLimit(t *testing.T) {
+	out, err := run(t, Limits{AddressSpace: 2 << 30}, 1<<10, "", "alloc")
+	if err != nil || strings.TrimSpace(out) != "mmap 4 GiB: "+syscall.ENOMEM.Error() {
+		t.Errorf("alloc under 2 GiB: %v: %q", err, out)
+	}
+	out, err = run(t, Limits{AddressSpace: 8 << 30}, 1<<10, "", "alloc")
+	if err != nil || strings.TrimSpace(out) != "mmap 4 GiB: ok" {
+		t.Errorf("alloc under 8 GiB: %v: %q", err, out)
 	}
 }
 
@@ -266,14 +341,25 @@ func TestUnprivileged(t *testing.T) {
 	if err := os.Chown(dir, 4242, 4242); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-test.v", "-test.run", "^(TestProbe|TestHostUID|TestStdin|TestOutputBound|TestWallClock|TestForkBomb|TestStderrTail|TestUnavailable)$")
-	cmd.Env = []string{"SANDBOX_TEST_ROOT=" + root, "HOME=" + dir, "TMPDIR=" + dir, "PATH=/usr/bin:/bin"}
+	tests := []string{"TestProbe", "TestHostUID", "TestInheritedDescriptors", "TestStdin", "TestOutputBound", "TestWallClock",
+		"TestCPULimit", "TestProcessLimit", "TestAddressSpaceLimit", "TestForkBomb", "TestStderrTail", "TestUnavailable"}
+	env := []string{"SANDBOX_TEST_ROOT=" + root, "HOME=" + dir, "TMPDIR=" + dir, "PATH=/usr/bin:/bin"}
+	args := []string{"-test.v"}
+	if testing.Short() {
+		args = append(args, "-test.short")
+	} else {
+		// The probe through qemu-user too.
+		tests = append(tests, "TestQemuProbe", "TestQemuHostUID", "TestQemuLimits")
+		env = append(env, "SANDBOX_TEST_QEMU_ROOT="+qemuRoot(t))
+	}
+	cmd := exec.Command(bin, append(args, "-test.run", "^("+strings.Join(tests, "|")+")$")...)
+	cmd.Env = env
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 4242, Gid: 4242}}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()
-	if err != nil || strings.Count(out.String(), "--- PASS") != 8 {
+	if err != nil || strings.Count(out.String(), "--- PASS") != len(tests) {
 		t.Fatalf("as uid 4242: %v\n%s", err, out.String())
 	}
 	t.Logf("as uid 4242:\n%s", out.String())

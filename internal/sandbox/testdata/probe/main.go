@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
 	"syscall"
 	"time"
@@ -58,6 +59,28 @@ func main() {
 		for {
 			syscall.ForkExec("/probe", []string{"/probe", "forkbomb"}, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}})
 		}
+	case "spin":
+		// CPU time, never ending; SIGXCPU ignored (the hard limit then
+		// ends it).
+		signal.Ignore(syscall.SIGXCPU)
+		for {
+		}
+	case "procs":
+		// Processes that stay, until the process limit refuses one.
+		n := 0
+		var err error
+		for ; n < 1000; n++ {
+			if _, err = syscall.ForkExec("/probe", []string{"/probe", "sleep"}, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}}); err != nil {
+				break
+			}
+		}
+		fmt.Printf("forked %d: %s\n", n, errString(err))
+		return
+	case "alloc":
+		// 4 GiB of address space at once.
+		_, err := syscall.Mmap(-1, 0, 4<<30, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+		fmt.Printf("mmap 4 GiB: %s\n", errString(err))
+		return
 	case "echo":
 		b := make([]byte, 1<<16)
 		for {
@@ -117,6 +140,10 @@ func main() {
 	p("rlimit-nproc", fmt.Sprint(rl.Cur))
 	syscall.Getrlimit(syscall.RLIMIT_CORE, &rl)
 	p("rlimit-core", fmt.Sprint(rl.Cur))
+	syscall.Getrlimit(syscall.RLIMIT_FSIZE, &rl)
+	p("rlimit-fsize", fmt.Sprint(rl.Cur))
+	syscall.Getrlimit(syscall.RLIMIT_CPU, &rl)
+	p("rlimit-cpu", fmt.Sprint(rl.Cur, " ", rl.Max))
 	_, err := os.Stat("/proc/self")
 	p("proc", errString(err))
 	s, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
