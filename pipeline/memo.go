@@ -7,12 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/distroless-dev/distroless/assemble"
+	"github.com/distroless-dev/distroless/internal/parallel"
 	"github.com/distroless-dev/distroless/packages"
 )
 
@@ -154,27 +153,8 @@ func (in *Input) packagesCached() bool {
 			shas = append(shas, p.SHA256)
 		}
 	}
-	next := make(chan string)
-	var missing atomic.Bool
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(shas)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for sha := range next {
-				if _, ok := in.cache.Blob(sha); !ok {
-					missing.Store(true)
-				}
-			}
-		}()
-	}
-	for _, sha := range shas {
-		if missing.Load() {
-			break
-		}
-		next <- sha
-	}
-	close(next)
-	wg.Wait()
-	return !missing.Load()
+	return parallel.All(shas, func(sha string) bool {
+		_, ok := in.cache.Blob(sha)
+		return ok
+	})
 }

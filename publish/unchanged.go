@@ -8,11 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
-	"sync"
-	"sync/atomic"
 
+	"github.com/distroless-dev/distroless/internal/parallel"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -160,29 +158,7 @@ func layoutHolds(dir string, a Artifact, tag string, old *v1.IndexManifest) bool
 func blobsHold(dir string, blobs map[string]int64) bool {
 	names := sortedKeys(blobs)
 	sort.SliceStable(names, func(i, j int) bool { return blobs[names[i]] > blobs[names[j]] })
-	next := make(chan string)
-	var bad atomic.Bool
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(names)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := range next {
-				if !bad.Load() && !blobHolds(filepath.Join(dir, n), n, blobs[n]) {
-					bad.Store(true)
-				}
-			}
-		}()
-	}
-	for _, n := range names {
-		if bad.Load() {
-			break
-		}
-		next <- n
-	}
-	close(next)
-	wg.Wait()
-	return !bad.Load()
+	return parallel.All(names, func(n string) bool { return blobHolds(filepath.Join(dir, n), n, blobs[n]) })
 }
 
 // blobHolds reports whether the file at p is a regular file of mode 0644
