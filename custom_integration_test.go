@@ -70,21 +70,30 @@ func customBins(t *testing.T, dir string) {
 	}
 }
 
-// TestCustomCA: the CA, the files, the user and the zones, in python3
-// (a profile file), java21, nodejs and static (flags), and an RPM image.
-func TestCustomCA(t *testing.T) {
+// customSetup is what the custom-CA tests share: podman, a directory the
+// containers mount holding the test CA (ca.pem), a TLS server it signs
+// (its URL and port) and the client programs, and an output directory
+// named with prefix.
+func customSetup(t *testing.T, prefix string) (p *podmanStore, dir, url, port, ca, out string) {
+	t.Helper()
 	integration(t)
-	p := newPodman(t)
-	dir := mountDir(t)
+	p = newPodman(t)
+	dir = mountDir(t)
 	testTLS(t, dir)
-	url, port := customServer(t, dir)
+	url, port = customServer(t, dir)
 	customBins(t, dir)
-	ca := filepath.Join(dir, "ca.pem")
-	out, err := os.MkdirTemp("", "custom-") // podman wants a lower-case path
+	out, err := os.MkdirTemp("", prefix) // podman wants a lower-case path
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(out) })
+	return p, dir, url, port, filepath.Join(dir, "ca.pem"), out
+}
+
+// TestCustomCA: the CA, the files, the user and the zones, in python3
+// (a profile file), java21, nodejs and static (flags), and an RPM image.
+func TestCustomCA(t *testing.T) {
+	p, dir, url, port, ca, out := customSetup(t, "custom-")
 
 	gen := func(name string, args ...string) string {
 		t.Helper()

@@ -70,18 +70,7 @@ func wantLines(t *testing.T, what, out string, lines ...string) {
 // through a profile file's src: where the distro keeps local CAs.
 // TestCustomCA shows each refusing the server without the CA.
 func TestCustomCAOtherWays(t *testing.T) {
-	integration(t)
-	p := newPodman(t)
-	dir := mountDir(t)
-	testTLS(t, dir)
-	url, port := customServer(t, dir)
-	customBins(t, dir)
-	ca := filepath.Join(dir, "ca.pem")
-	out, err := os.MkdirTemp("", "custom-ways-") // podman wants a lower-case path
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(out) })
+	p, dir, url, port, ca, out := customSetup(t, "custom-ways-")
 
 	// python3 with --ca-cert and --user 10002: the user gets an entry in
 	// /etc/passwd and /etc/group and a home it owns.
