@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -62,24 +61,7 @@ func qemuRoot(t *testing.T) string {
 	if d := os.Getenv("SANDBOX_TEST_QEMU_ROOT"); d != "" {
 		return d
 	}
-	qemuOnce.Do(func() {
-		qemuDir, qemuErr = os.MkdirTemp("", "sandbox-qemu-test-")
-		if qemuErr != nil {
-			return
-		}
-		if qemuErr = os.Chmod(qemuDir, 0o755); qemuErr != nil {
-			return
-		}
-		root := filepath.Join(qemuDir, "root")
-		if qemuErr = os.Mkdir(root, 0o755); qemuErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(root, "probe"), "./testdata/probe")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH="+goarch)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			qemuErr = fmt.Errorf("building the %s probe: %v\n%s", goarch, err, out)
-		}
-	})
+	qemuOnce.Do(func() { qemuDir, qemuErr = buildProbe("sandbox-qemu-test-", goarch) })
 	if qemuErr != nil {
 		t.Fatal(qemuErr)
 	}

@@ -45,28 +45,38 @@ func probeRoot(t *testing.T) string {
 	if d := os.Getenv("SANDBOX_TEST_ROOT"); d != "" {
 		return d
 	}
-	probeOnce.Do(func() {
-		probeDir, probeErr = os.MkdirTemp("", "sandbox-test-")
-		if probeErr != nil {
-			return
-		}
-		if probeErr = os.Chmod(probeDir, 0o755); probeErr != nil {
-			return
-		}
-		root := filepath.Join(probeDir, "root")
-		if probeErr = os.Mkdir(root, 0o755); probeErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(root, "probe"), "./testdata/probe")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			probeErr = fmt.Errorf("building the probe: %v\n%s", err, out)
-		}
-	})
+	probeOnce.Do(func() { probeDir, probeErr = buildProbe("sandbox-test-", "") })
 	if probeErr != nil {
 		t.Fatal(probeErr)
 	}
 	return filepath.Join(probeDir, "root")
+}
+
+// buildProbe builds testdata/probe (for goarch, "" for this machine's)
+// into DIR/root/probe of a new directory DIR that everyone can search.
+func buildProbe(prefix, goarch string) (string, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return dir, err
+	}
+	root := filepath.Join(dir, "root")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return dir, err
+	}
+	cmd := exec.Command("go", "build", "-o", filepath.Join(root, "probe"), "./testdata/probe")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	what := "the probe"
+	if goarch != "" {
+		cmd.Env = append(cmd.Env, "GOARCH="+goarch)
+		what = "the " + goarch + " probe"
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return dir, fmt.Errorf("building %s: %v\n%s", what, err, out)
+	}
+	return dir, nil
 }
 
 func run(t *testing.T, l Limits, maxOut int64, stdin string, args ...string) (string, error) {
