@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/pipeline"
 	"github.com/distroless-dev/distroless/resolver"
 )
@@ -27,7 +28,7 @@ func BenchmarkResolveWarm(b *testing.B) {
 // run warms it) into an OCI layout: index open, closure, the cache reads
 // (with their verification) and the image build and write.
 func BenchmarkGenWarm(b *testing.B) {
-	o := pipeline.GenOptions{Options: pipeline.Options{Distro: "debian:trixie", CacheDir: testCache}, Output: mustOutput(b, "oci:"+b.TempDir()+"/out:latest")}
+	o := pipeline.GenOptions{Options: pipeline.Options{Distro: "debian:trixie", CacheDir: testCache}, Output: clitest.Output(b, "oci:"+b.TempDir()+"/out:latest")}
 	if _, err := pipeline.Gen(context.Background(), "python3", o); err != nil {
 		b.Fatal(err)
 	}

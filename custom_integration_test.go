@@ -22,7 +22,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/distroless-dev/distroless/internal/clitest"
 )
@@ -108,22 +107,11 @@ func TestCustomCA(t *testing.T) {
 	}
 	run := func(image string, flags []string, args ...string) string {
 		t.Helper()
-		all := append([]string{"run", "--rm", "--network", "host", "-v", dir + ":/m:ro"}, flags...)
-		all = append(all, image)
-		stdout, stderr, code := p.run(t, 5*time.Minute, append(all, args...)...)
-		t.Logf("%s (exit %d):\n%s", image, code, stdout)
-		if code < 0 || stdout == "" {
-			t.Fatalf("podman run %s: exit %d\n%s", image, code, clitest.Tail(stderr, 20))
-		}
-		return stdout
+		return customRun(t, p, dir, image, flags, args...)
 	}
 	want := func(what, out string, lines ...string) {
 		t.Helper()
-		for _, l := range lines {
-			if !strings.Contains(out, l) {
-				t.Errorf("%s: no %q in\n%s", what, l, out)
-			}
-		}
+		wantLines(t, what, out, lines...)
 	}
 
 	// python3 from a profile file: the CA as a file from the host under

@@ -10,7 +10,6 @@ import (
 
 	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/internal/sandbox"
-	"github.com/distroless-dev/distroless/publish"
 )
 
 // Shared by the integration tests of this package: one download cache per
@@ -90,14 +89,4 @@ func cli(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	r := clitest.Run(t, testBin, clitest.Cmd{}, args...)
 	return r.Stdout, r.Stderr, r.Code
-}
-
-// mustOutput parses an output as the command does.
-func mustOutput(tb testing.TB, s string) publish.Output {
-	tb.Helper()
-	o, err := publish.ParseOutput(s)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return o
 }

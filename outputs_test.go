@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/pipeline"
 )
 
@@ -45,7 +46,7 @@ func TestRegistryCheckedBeforeFetching(t *testing.T) {
 	opts := pipeline.Options{CacheDir: cache, Offline: true}
 	want := host + " requires credentials (401 Unauthorized) and none were found"
 
-	_, err := pipeline.Gen(context.Background(), "static", pipeline.GenOptions{Options: opts, Output: mustOutput(t, host+"/x/static:t")})
+	_, err := pipeline.Gen(context.Background(), "static", pipeline.GenOptions{Options: opts, Output: clitest.Output(t, host+"/x/static:t")})
 	if err == nil || !strings.Contains(err.Error(), "pushing "+host+"/x/static:t: "+want) {
 		t.Errorf("gen: %v", err)
 	}

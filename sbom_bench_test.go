@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/pipeline"
 )
 
@@ -15,7 +16,7 @@ import (
 func BenchmarkGenWarmSBOM(b *testing.B) {
 	dir := b.TempDir()
 	for _, tc := range []struct{ name, sbom string }{{"without", ""}, {"with", filepath.Join(dir, "sbom.json")}} {
-		o := pipeline.GenOptions{Options: pipeline.Options{Distro: "debian:trixie", CacheDir: testCache}, Output: mustOutput(b, "docker-archive:"+filepath.Join(dir, "py.tar")), SBOM: tc.sbom}
+		o := pipeline.GenOptions{Options: pipeline.Options{Distro: "debian:trixie", CacheDir: testCache}, Output: clitest.Output(b, "docker-archive:"+filepath.Join(dir, "py.tar")), SBOM: tc.sbom}
 		if _, err := pipeline.Gen(context.Background(), "python3", o); err != nil {
 			b.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/profiles"
 	"github.com/distroless-dev/distroless/publish"
@@ -86,7 +87,7 @@ func TestOutputOf(t *testing.T) {
 	} {
 		var o GenOptions
 		if flag != "" {
-			o.Output = mustOutput(t, flag)
+			o.Output = clitest.Output(t, flag)
 		}
 		got, err := o.outputsOf("python3")
 		if err != nil || len(got) != 1 || got[0] != want {
@@ -99,12 +100,12 @@ func TestOutputOf(t *testing.T) {
 		}
 	}
 	// Given twice, an output is refused.
-	twice := GenOptions{Output: mustOutput(t, "oci:./x"), Outputs: []publish.Output{mustOutput(t, "oci:./x")}}
+	twice := GenOptions{Output: clitest.Output(t, "oci:./x"), Outputs: []publish.Output{clitest.Output(t, "oci:./x")}}
 	if _, err := twice.outputsOf("python3"); err == nil || !strings.Contains(err.Error(), "given twice") {
 		t.Errorf("an output given twice: %v", err)
 	}
 	// A docker-archive that names no image takes the profile's name.
-	if _, err := (GenOptions{Output: mustOutput(t, "docker-archive:x.tar")}).outputsOf("python3"); err != nil {
+	if _, err := (GenOptions{Output: clitest.Output(t, "docker-archive:x.tar")}).outputsOf("python3"); err != nil {
 		t.Errorf("docker-archive without a name: %v", err)
 	}
 	if got := WriteOptions("python3.13").DefaultRef; got != "distroless/python3.13:latest" {
@@ -193,14 +194,4 @@ func TestLockPlan(t *testing.T) {
 			}
 		})
 	}
-}
-
-// mustOutput is publish.ParseOutput's output of s.
-func mustOutput(tb testing.TB, s string) publish.Output {
-	tb.Helper()
-	o, err := publish.ParseOutput(s)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return o
 }

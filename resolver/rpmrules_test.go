@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -127,20 +128,43 @@ func TestSearchBounded(t *testing.T) {
 	maxTries = 2
 	p1 := sized(pkg("p1", "1", "", "v"), 10)
 	p1.Conflicts = []packages.Atom{{Name: "s1"}, {Name: "s2"}}
-	ix := &fakeIndex{Pkgs: []*packages.Package{
-		pkg("app", "1", "v, t"), p1, sized(pkg("p2", "1", "", "v"), 700),
-		pkg("t1", "1", "s1", "t"), sized(pkg("t2", "1", "s2", "t"), 50), pkg("s1", "1", ""), pkg("s2", "1", ""),
-	}}
-	_, err := Resolve(ix, []Level{{Name: "t", Roots: []Root{{Name: "app"}}}}, Options{})
-	var th *TooHardError
-	if !errors.As(err, &th) || !strings.Contains(err.Error(), "no closure found after trying 2 candidates") || !strings.Contains(err.Error(), "s1 conflicts with p1") {
-		t.Fatalf("want the search to give up, got %v", err)
+	defer func(n int) { maxTries = n }(maxTries)
+	maxTries = 200 // far below 2^20: only a jump back gets there
+	r, err := Resolve(&fakeIndex{Pkgs: culpritIndex(p1)}, []Level{{Name: "t", Roots: []Root{{Name: "app"}}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	maxTries = 5
-	r, err := Resolve(ix, []Level{{Name: "t", Roots: []Root{{Name: "app"}}}}, Options{})
-	if err != nil || !reflect.DeepEqual(names(r), []string{"app", "p2", "s1", "t1"}) {
-		t.Fatalf("with five tries: %v %v", err, r)
+	if got, want := names(r), culpritClosure(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("closure %v\nwant    %v", got, want)
 	}
+}
+
+// culpritIndex is TestBackjumpToCulprit's index: app needs v (p1, the
+// smaller, or p2), 20 unrelated virtuals u00…u19 (each with a smaller and
+// a bigger provider) and t (t1 needing s1, or the bigger t2 needing s2);
+// extra packages join it.
+func culpritIndex(p1 *packages.Package, extra ...*packages.Package) []*packages.Package {
+	pkgs := append([]*packages.Package{p1, sized(pkg("p2", "1", "", "v"), 700),
+		pkg("t1", "1", "s1", "t"), sized(pkg("t2", "1", "s2", "t"), 50), pkg("s1", "1", ""), pkg("s2", "1", "")}, extra...)
+	deps := []string{"v"}
+	for i := range 20 {
+		u := fmt.Sprintf("u%02d", i)
+		deps = append(deps, u)
+		pkgs = append(pkgs, sized(pkg("q"+u+"a", "1", "", u), 1), sized(pkg("q"+u+"b", "1", "", u), 2))
+	}
+	return append(pkgs, pkg("app", "1", strings.Join(append(deps, "t"), ", ")))
+}
+
+// culpritClosure is the closure wanted of culpritIndex once the search
+// has gone back to v: p2, the 20 smaller providers, t1 and s1, and the
+// extra names, sorted.
+func culpritClosure(extra ...string) []string {
+	want := append([]string{"app", "p2", "s1", "t1"}, extra...)
+	for i := range 20 {
+		want = append(want, fmt.Sprintf("qu%02da", i))
+	}
+	sort.Strings(want)
+	return want
 }
 
 func TestRichElseThenCondition(t *testing.T) {
