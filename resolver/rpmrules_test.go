@@ -128,6 +128,51 @@ func TestSearchBounded(t *testing.T) {
 	maxTries = 2
 	p1 := sized(pkg("p1", "1", "", "v"), 10)
 	p1.Conflicts = []packages.Atom{{Name: "s1"}, {Name: "s2"}}
+	ix := &fakeIndex{Pkgs: []*packages.Package{
+		pkg("app", "1", "v, t"), p1, sized(pkg("p2", "1", "", "v"), 700),
+		pkg("t1", "1", "s1", "t"), sized(pkg("t2", "1", "s2", "t"), 50), pkg("s1", "1", ""), pkg("s2", "1", ""),
+	}}
+	_, err := Resolve(ix, []Level{{Name: "t", Roots: []Root{{Name: "app"}}}}, Options{})
+	var th *TooHardError
+	if !errors.As(err, &th) || !strings.Contains(err.Error(), "no closure found after trying 2 candidates") || !strings.Contains(err.Error(), "s1 conflicts with p1") {
+		t.Fatalf("want the search to give up, got %v", err)
+	}
+	maxTries = 5
+	r, err := Resolve(ix, []Level{{Name: "t", Roots: []Root{{Name: "app"}}}}, Options{})
+	if err != nil || !reflect.DeepEqual(names(r), []string{"app", "p2", "s1", "t1"}) {
+		t.Fatalf("with five tries: %v %v", err, r)
+	}
+}
+
+func TestRichElseThenCondition(t *testing.T) {
+	// (plugin if engine else fallback): engine is not in the closure
+	// when the condition is decided, so fallback is taken; fallback needs
+	// engine-api, which only engine provides. Now engine is in: plugin
+	// is required too.
+	app := pkg("app", "1", "")
+	app.Depends = []packages.Dep{
+		{Kind: packages.DepIf, Args: []packages.Dep{atomDep("plugin"), atomDep("engine"), atomDep("fallback")}},
+	}
+	ix := &fakeIndex{Pkgs: []*packages.Package{
+		app, pkg("fallback", "1", "engine-api"), pkg("engine", "1", "", "engine-api"), pkg("plugin", "1", ""),
+	}}
+	r, err := Resolve(ix, []Level{{Name: "t", Roots: []Root{{Name: "app"}}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(r), []string{"app", "engine", "fallback", "plugin"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("closure %v, want %v", got, want)
+	}
+}
+
+func TestBackjumpToCulprit(t *testing.T) {
+	// v is decided first (p1, the smaller), then 20 unrelated choices,
+	// then t, both of whose candidates need what p1 conflicts with. The
+	// dead end depends on v alone: the search goes back to it past the
+	// 20 (2^20 combinations one at a time) and takes p2; the 20 keep
+	// their first candidates.
+	p1 := sized(pkg("p1", "1", "", "v"), 10)
+	p1.Conflicts = []packages.Atom{{Name: "s1"}, {Name: "s2"}}
 	defer func(n int) { maxTries = n }(maxTries)
 	maxTries = 200 // far below 2^20: only a jump back gets there
 	r, err := Resolve(&fakeIndex{Pkgs: culpritIndex(p1)}, []Level{{Name: "t", Roots: []Root{{Name: "app"}}}}, Options{})
@@ -165,54 +210,4 @@ func culpritClosure(extra ...string) []string {
 	}
 	sort.Strings(want)
 	return want
-}
-
-func TestRichElseThenCondition(t *testing.T) {
-	// (plugin if engine else fallback): engine is not in the closure
-	// when the condition is decided, so fallback is taken; fallback needs
-	// engine-api, which only engine provides. Now engine is in: plugin
-	// is required too.
-	app := pkg("app", "1", "")
-	app.Depends = []packages.Dep{
-		{Kind: packages.DepIf, Args: []packages.Dep{atomDep("plugin"), atomDep("engine"), atomDep("fallback")}},
-	}
-	ix := &fakeIndex{Pkgs: []*packages.Package{
-		app, pkg("fallback", "1", "engine-api"), pkg("engine", "1", "", "engine-api"), pkg("plugin", "1", ""),
-	}}
-	r, err := Resolve(ix, []Level{{Name: "t", Roots: []Root{{Name: "app"}}}}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := names(r), []string{"app", "engine", "fallback", "plugin"}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("closure %v, want %v", got, want)
-	}
-}
-
-func TestBackjumpToCulprit(t *testing.T) {
-	// v is decided first (p1, the smaller), then 20 unrelated choices,
-	// then t, both of whose candidates need what p1 conflicts with. The
-	// dead end depends on v alone: the search goes back to it past the
-	// 20 (2^20 combinations one at a time) and takes p2; the 20 keep
-	// their first candidates.
-	p1 := sized(pkg("p1", "1", "", "v"), 10)
-	p1.Conflicts = []packages.Atom{{Name: "s1"}, {Name: "s2"}}
-	pkgs := []*packages.Package{p1, sized(pkg("p2", "1", "", "v"), 700),
-		pkg("t1", "1", "s1", "t"), sized(pkg("t2", "1", "s2", "t"), 50), pkg("s1", "1", ""), pkg("s2", "1", "")}
-	deps := []string{"v"}
-	want := []string{"app", "p2"}
-	for i := range 20 {
-		u := fmt.Sprintf("u%02d", i)
-		deps = append(deps, u)
-		pkgs = append(pkgs, sized(pkg("q"+u+"a", "1", "", u), 1), sized(pkg("q"+u+"b", "1", "", u), 2))
-		want = append(want, "q"+u+"a")
-	}
-	pkgs = append(pkgs, pkg("app", "1", strings.Join(append(deps, "t"), ", ")))
-	want = append(want, "s1", "t1")
-	r, err := Resolve(&fakeIndex{Pkgs: pkgs}, []Level{{Name: "t", Roots: []Root{{Name: "app"}}}}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := names(r); !reflect.DeepEqual(got, want) {
-		t.Fatalf("closure %v\nwant    %v", got, want)
-	}
 }
