@@ -171,6 +171,7 @@ func TestGenDamagedCache(t *testing.T) {
 // A mirror that stalls: gen fails within the timeouts, naming the URL and
 // what it waited for.
 func TestGenStalledMirror(t *testing.T) {
+	heavy(t, "5 attempts with backoff")
 	t.Parallel() // hermetic, and mostly waiting (retries, rpmbuild): overlaps the others
 	srv := faulttest.New(t, map[string][]byte{
 		"/dists/trixie/InRelease":          []byte("x"),
@@ -185,9 +186,5 @@ func TestGenStalledMirror(t *testing.T) {
 		"--mirror", srv.URL, "--security-mirror", srv.URL, "--timeout", "300ms")
 	if code != 1 || !strings.Contains(stderr, srv.URL+"/dists/trixie") || !strings.Contains(stderr, "no response headers within 300ms") {
 		t.Fatalf("exit %d\n%s", code, stderr)
-	}
-	_, stderr, code = cli(t, "resolve", "static", "--timeout", "soon")
-	if code != 2 || !strings.Contains(stderr, `--timeout "soon"`) {
-		t.Fatalf("bad --timeout: exit %d\n%s", code, stderr)
 	}
 }

@@ -39,13 +39,13 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	testCache = filepath.Join(dir, "cache")
-	testBin = filepath.Join(dir, "distroless")
+	testBin = filepath.Join(binDir(dir), "distroless")
 	build := exec.Command("go", "build", "-o", testBin, "./cmd/distroless")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		panic("building the distroless binary: " + err.Error())
 	}
-	testMaxRSS = filepath.Join(dir, "maxrss")
+	testMaxRSS = filepath.Join(binDir(dir), "maxrss")
 	build = exec.Command("go", "build", "-o", testMaxRSS, "./testdata/maxrss")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {

@@ -351,6 +351,7 @@ func TestNoSilentDowngrade(t *testing.T) {
 // when rocky:9's key host cannot be reached, the choice stops there,
 // naming it, and no later RPM distro is tried.
 func TestUnreadRPMDistroStops(t *testing.T) {
+	heavy(t, "5 attempts with backoff")
 	t.Parallel() // hermetic, and mostly waiting (retries, rpmbuild): overlaps the others
 	var mu sync.Mutex
 	var hosts []string

@@ -44,6 +44,7 @@ var (
 // package's download cache (TestMain removes it), and serves them.
 func rpmFixture(t *testing.T) *rpmtest.Fixture {
 	t.Helper()
+	heavy(t, "the test RPM repositories (rpmbuild)")
 	rpmOnce.Do(func() {
 		if why := rpmtest.Supported(); why != "" {
 			rpmFixErr = errors.New(why)

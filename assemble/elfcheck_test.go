@@ -168,6 +168,9 @@ func TestELFCheckSkips(t *testing.T) {
 // TestELFCheckRunpath compiles a program and a library with the host's C
 // compiler and checks $ORIGIN run paths, ld.so.conf.d and LD_LIBRARY_PATH.
 func TestELFCheckRunpath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles C with gcc: skipped with -short; the full test command runs it")
+	}
 	archName, arch := hostArch(t)
 	cc, err := exec.LookPath("gcc")
 	if err != nil {

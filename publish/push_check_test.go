@@ -47,6 +47,9 @@ func returnsWithin(t *testing.T, limit time.Duration, f func() error) (error, ti
 // fails with an error naming the registry and the timeout, rather than
 // waiting for ever; so does the check before a build.
 func TestPushTimeoutSilentRegistry(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for timeouts: skipped with -short; the full test command runs it")
+	}
 	isolateConfig(t)
 	host := registrytest.SilentListener(t)
 	opts := WriteOptions{Keychain: authn.NewMultiKeychain(), Registry: RegistryOptions{Timeout: time.Second, BlobMemory: filepath.Join(t.TempDir(), "b.json")}}
@@ -72,6 +75,9 @@ func TestPushTimeoutSilentRegistry(t *testing.T) {
 // behind a proxy that reads the first MiB of a large blob's upload and
 // then nothing) fails the push with a write timeout naming the registry.
 func TestPushTimeoutStalledUpload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for timeouts: skipped with -short; the full test command runs it")
+	}
 	isolateConfig(t)
 	reg := registrytest.Start(t, registrytest.Options{PlainHTTP: true, NoAuth: true})
 	target, err := url.Parse(reg.URL())
@@ -126,6 +132,9 @@ func TestPushTimeoutStalledUpload(t *testing.T) {
 // A response whose body stops coming fails a registry read with an error
 // naming the registry, after the timeout.
 func TestRegistryTimeoutStalledBody(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a timeout: skipped with -short; the full test command runs it")
+	}
 	isolateConfig(t)
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

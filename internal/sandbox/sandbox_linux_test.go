@@ -221,6 +221,9 @@ func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); 
 // TestWallClock: a program that never ends is killed at its wall-clock
 // limit with an error naming it and the limit.
 func TestWallClock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the 2s limit: skipped with -short; the full test command runs it")
+	}
 	_, err := run(t, Limits{Wall: 2 * time.Second}, 1<<10, "", "sleep")
 	var le *LimitError
 	if !errors.As(err, &le) || !strings.Contains(err.Error(), "/probe was stopped at its limit of wall-clock time 2s") || !strings.Contains(err.Error(), "sleeping") {
@@ -269,6 +272,9 @@ func TestAddressSpaceLimit(t *testing.T) {
 // TestForkBomb: the process limit stops the bomb, the wall clock ends it,
 // and every process of it is gone after.
 func TestForkBomb(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the 3s limit: skipped with -short; the full test command runs it")
+	}
 	_, err := run(t, Limits{Wall: 3 * time.Second, Processes: 64}, 1<<10, "", "forkbomb")
 	var le *LimitError
 	if !errors.As(err, &le) && (err == nil || !strings.Contains(err.Error(), "/probe: ")) {
@@ -321,6 +327,9 @@ func TestUnavailable(t *testing.T) {
 // TestUnprivileged runs these tests again as an unprivileged user (uid
 // 4242), from a copy of the test binary it can execute.
 func TestUnprivileged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the sandbox tests again: skipped with -short; the full test command runs it")
+	}
 	if os.Getuid() != 0 {
 		t.Skip("already unprivileged: the tests above ran so")
 	}

@@ -58,6 +58,9 @@ func TestXZParallelTaken(t *testing.T) {
 // no check covers, such as reserved padding, cannot change it); never
 // other content. The parallel and the serial reader agree on which.
 func TestXZParallelEveryByte(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seconds of CPU: skipped with -short; the full test command runs it")
+	}
 	want := content()
 	for _, file := range []string{"content.blocks.xz", "content.blocks.sha256.xz"} {
 		data := readFile(t, file)

@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 // installed by scripts/test.sh: a missing one fails the test.
 func needFixture(t testing.TB) *rpmtest.Fixture {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("the test repositories (rpmbuild): skipped with -short; the full test command runs it")
+	}
 	fixtureOnce.Do(func() {
 		if why := rpmtest.Supported(); why != "" {
 			fixtureErr = errorString(why)

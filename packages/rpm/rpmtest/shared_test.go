@@ -11,6 +11,9 @@ import (
 // (key, packages) in two directories, with every path in its own; a
 // change to one copy is not seen by the other.
 func TestBuildShared(t *testing.T) {
+	if testing.Short() {
+		t.Skip("rpmbuild: skipped with -short; the full test command runs it")
+	}
 	if why := Supported(); why != "" {
 		t.Fatal(why)
 	}
