@@ -21,7 +21,10 @@ type LockTarget struct {
 	Profile     string
 	ProfileFile *profiles.Profile
 	Distro      string
-	Arch        string
+	// Platforms are OCI architecture names (pipeline.ParseArchList):
+	// each is updated; none, the platforms an image's lockfile pins, or
+	// amd64.
+	Platforms []string
 }
 
 // PackageChange is one package that a lock update moved: From "" is a
@@ -82,10 +85,7 @@ func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, d
 	// an image's lockfile is updated for the platforms it pins.
 	var expanded []LockTarget
 	for _, t := range targets {
-		archs, err := pipeline.ParseArchList(t.Arch)
-		if err != nil {
-			return nil, &pipeline.UsageError{Err: err}
-		}
+		archs := slices.Clone(t.Platforms)
 		if len(archs) == 0 && old.Single {
 			for _, l := range old.Locks {
 				archs = append(archs, l.Arch)
@@ -96,7 +96,7 @@ func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, d
 		}
 		for _, a := range archs {
 			x := t
-			x.Arch = a
+			x.Platforms = []string{a}
 			expanded = append(expanded, x)
 		}
 	}
@@ -107,7 +107,7 @@ func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, d
 	targetArchs := map[string]bool{}
 	for _, t := range targets {
 		oneImage = oneImage && t.Profile == targets[0].Profile && t.ProfileFile == targets[0].ProfileFile && t.Distro == targets[0].Distro
-		targetArchs[t.Arch] = true
+		targetArchs[t.Platforms[0]] = true
 	}
 	next := &lockfile.Set{Single: old.Single && oneImage}
 	s := newSession(o)
@@ -117,11 +117,7 @@ func UpdateLock(ctx context.Context, path string, targets []LockTarget, prune, d
 		if t.ProfileFile != nil {
 			name = t.ProfileFile.Name
 		}
-		arch := t.Arch
-		if arch == "" {
-			arch = "amd64"
-		}
-		r, err := s.resolve(ctx, name, t.ProfileFile, t.Distro, arch)
+		r, err := s.resolve(ctx, name, t.ProfileFile, t.Distro, t.Platforms[0])
 		if err != nil {
 			return nil, err
 		}
@@ -245,7 +241,7 @@ func ReleaseLockTargets(path string) (string, []LockTarget, error) {
 				continue
 			}
 			seen[k] = true
-			out = append(out, LockTarget{Profile: profile, ProfileFile: pf, Distro: im.Distro, Arch: arch})
+			out = append(out, LockTarget{Profile: profile, ProfileFile: pf, Distro: im.Distro, Platforms: []string{arch}})
 		}
 	}
 	return f.LockPath(), out, nil

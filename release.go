@@ -167,12 +167,12 @@ func newSession(o pipeline.Options) *session {
 // time it is needed.
 func (s *session) resolve(ctx context.Context, profile string, pf *profiles.Profile, distroName, arch string) (*pipeline.Resolution, error) {
 	o := s.o
-	o.Profile, o.Distro, o.Arch = pf, distroName, arch
+	o.Profile, o.Distro, o.Platforms = pf, distroName, platformsOf(arch)
 	profile = o.ProfileName(profile)
 	if distroName == "" {
 		return pipeline.ResolveNamed(ctx, profile, o)
 	}
-	if err := pipeline.CheckArch(arch); err != nil {
+	if err := pipeline.CheckArch(o.Platforms); err != nil {
 		return nil, err
 	}
 	if pf == nil {
@@ -463,4 +463,12 @@ func (o *ReleaseOptions) remember(c interface{ Put(string, []byte) error }, key 
 	if err != nil {
 		o.Logf("warning: %v", err)
 	}
+}
+
+// platformsOf is the one platform arch names, none for "".
+func platformsOf(arch string) []string {
+	if arch == "" {
+		return nil
+	}
+	return []string{arch}
 }

@@ -101,7 +101,7 @@ func (s *session) resolveApp(ctx context.Context, profile string, pf *profiles.P
 		return r, err
 	}
 	o := s.o
-	o.Profile, o.Distro, o.Arch, o.App = pf, distroName, arch, app
+	o.Profile, o.Distro, o.Platforms, o.App = pf, distroName, platformsOf(arch), app
 	return o.WithApp(ctx, o.ProfileName(profile), r.Distro, r)
 }
 

@@ -56,7 +56,7 @@ func (o *ReleaseOptions) genOptions(rb releaseBuild, u pipeline.User, progress f
 	g.Progress, g.User, g.Lock, g.CACerts, g.Settings = progress, u, rb.lockPath, o.caCerts, rb.settings
 	g.Output, g.Outputs, g.SBOM, g.AddFiles = publish.Output{}, nil, "", nil // the tags are the outputs
 	g.SBOMFormat = o.format
-	g.Options.Profile, g.Options.Distro, g.Options.Arch = rb.file, rb.distro, ""
+	g.Options.Profile, g.Options.Distro, g.Options.Platforms = rb.file, rb.distro, nil
 	g.Options.Add, g.Options.Exclude = nil, nil
 	g.Options.App = releaseApp(o.Options.App, rb.app)
 	release, lockPath := o.path, rb.lockPath
@@ -105,7 +105,7 @@ func (o *ReleaseOptions) buildImage(ctx context.Context, rb releaseBuild, last *
 		var ins []*pipeline.Input
 		for i, arch := range rb.platforms {
 			lg := g
-			lg.Options.Arch = arch
+			lg.Options.Platforms = []string{arch}
 			lg.Lock = rb.lockPath + " (" + rb.locks[i].Key() + ")"
 			in, err := pipeline.LockPlan(rb.profile, rb.locks[i], lg)
 			if err != nil {

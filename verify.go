@@ -384,7 +384,7 @@ func (o *VerifyOptions) rebuild(ctx context.Context, in *rebuildInput, published
 		g.SourceDate = &t
 	}
 	g.Options = o.Options
-	g.Options.Distro, g.Options.Arch, g.Options.Profile = "", in.lock.Arch, nil
+	g.Options.Distro, g.Options.Platforms, g.Options.Profile = "", []string{in.lock.Arch}, nil
 	g.Options.Add, g.Options.Exclude = nil, nil
 	u, err := pipeline.ParseUser(in.user)
 	if err != nil {

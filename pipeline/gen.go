@@ -191,7 +191,7 @@ type GenLayerResult struct {
 
 // Gen builds the image of a profile and writes it to the output: one
 // image for one platform, or an OCI image index of one image per
-// platform (Options.Arch lists several).
+// platform (Options.Platforms lists several).
 func Gen(ctx context.Context, profile string, o GenOptions) (_ *GenResult, err error) {
 	defer func() { err = DiskFirst(err) }()
 	profile = o.ProfileName(profile)

@@ -172,7 +172,7 @@ func TestLockPlan(t *testing.T) {
 	}{
 		{name: "other profile", profile: "base", want: "pins profile static, not base"},
 		{name: "other distro", profile: "static", opts: func(o *GenOptions) { o.Distro = "debian:bookworm" }, want: "pins distro debian:trixie, not debian:bookworm"},
-		{name: "other arch", profile: "static", opts: func(o *GenOptions) { o.Arch = "arm64" }, want: "pins architecture amd64, not arm64"},
+		{name: "other arch", profile: "static", opts: func(o *GenOptions) { o.Platforms = []string{"arm64"} }, want: "pins architecture amd64, not arm64"},
 		{name: "add", profile: "static", opts: func(o *GenOptions) { o.Add = []string{"hello"} }, want: "Options.Add and Options.Exclude change the closure"},
 		{name: "exclude", profile: "static", opts: func(o *GenOptions) { o.Exclude = []string{"tzdata"} }, want: "Options.Add and Options.Exclude change the closure"},
 		{name: "unknown layer", profile: "static", edit: func(l *lockfile.Lock) { l.Packages[1].Layer = "cc" }, want: `package netbase is in layer "cc", which profile static does not have`},

@@ -46,7 +46,7 @@ func genPlans(ctx context.Context, profile string, o GenOptions) ([]*Input, erro
 		l, err := ReadLock(o.Lock)
 		switch {
 		case err == nil:
-			if o.Arch == "" {
+			if len(o.Platforms) == 0 {
 				archs = l.Archs() // the platforms the lockfile pins
 			}
 			return lockPlans(profile, l, archs, o)
@@ -70,7 +70,7 @@ func genPlans(ctx context.Context, profile string, o GenOptions) ([]*Input, erro
 		go func() {
 			defer wg.Done()
 			po := o.Options
-			po.Arch = a
+			po.Platforms = []string{a}
 			po.keepResolution = true
 			rs[i], errs[i] = ResolveNamed(ctx, profile, po)
 		}()
@@ -159,13 +159,13 @@ func lockPlans(profile string, l *lockfile.Lock, archs []string, o GenOptions) (
 	sorted := slices.Clone(pinned)
 	sortArchs(sorted)
 	if !slices.Equal(archs, sorted) {
-		return nil, fmt.Errorf("lockfile %s pins architecture %s, not %s (without Options.Arch, gen builds what it pins)", o.Lock, strings.Join(pinned, ","), strings.Join(archs, ","))
+		return nil, fmt.Errorf("lockfile %s pins architecture %s, not %s (without Options.Platforms, gen builds what it pins)", o.Lock, strings.Join(pinned, ","), strings.Join(archs, ","))
 	}
 	var ins []*Input
 	for _, a := range archs {
 		pl := l.Split()[slices.Index(pinned, a)]
 		po := o
-		po.Arch = a
+		po.Platforms = []string{a}
 		in, err := LockPlan(profile, pl, po)
 		if err != nil {
 			if len(archs) > 1 {

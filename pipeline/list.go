@@ -28,7 +28,7 @@ func ListProfiles(ctx context.Context, o Options) ([]ProfileInfo, error) {
 		ix  distro.Index
 		err error
 	}
-	if err := CheckArch(o.Arch); err != nil {
+	if err := CheckArch(o.Platforms); err != nil {
 		return nil, err
 	}
 	var ds []opened

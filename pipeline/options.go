@@ -14,7 +14,7 @@ var ErrNoSignatureOutput = errors.New("no output holds signatures: they go to re
 // cannot work, by the name of its field, so that a command can name the
 // flag that set it.
 type OptionError struct {
-	Option string // the field: "Signer", "CACerts", "AddFiles", "SBOM", "Add", "Exclude", "Arch"
+	Option string // the field: "Signer", "CACerts", "AddFiles", "SBOM", "Add", "Exclude", "Platforms"
 	Value  string // the value at fault, as the message shows it ("" when none)
 	Err    error
 }
@@ -22,7 +22,7 @@ type OptionError struct {
 // optionWords are the options' names in messages.
 var optionWords = map[string]string{
 	"Signer": "signing key", "CACerts": "CA certificate", "AddFiles": "added file", "SBOM": "SBOM file",
-	"Add": "added packages", "Exclude": "excluded packages", "Arch": "platforms",
+	"Add": "added packages", "Exclude": "excluded packages", "Platforms": "platforms",
 }
 
 func (e *OptionError) Error() string {

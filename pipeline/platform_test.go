@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -44,5 +45,35 @@ func TestParseArchList(t *testing.T) {
 		if got := PlatformName(arch); got != want {
 			t.Errorf("PlatformName(%s) = %s, want %s", arch, got, want)
 		}
+	}
+}
+
+// TestOptionsPlatforms: the library takes OCI architecture names as the
+// command parsed them; another spelling, or a repeat, is an OptionError
+// on Platforms, and one command taking one platform refuses two.
+func TestOptionsPlatforms(t *testing.T) {
+	for _, c := range []struct {
+		platforms []string
+		want      string
+	}{
+		{[]string{"armhf"}, `platforms "armhf": not an architecture this tool builds for`},
+		{[]string{"linux/arm64"}, `platforms "linux/arm64": not an architecture`},
+		{[]string{"arm64", "amd64", "arm64"}, `platforms "arm64": named twice`},
+	} {
+		o := Options{Platforms: c.platforms}
+		_, err := o.archs()
+		var oe *OptionError
+		if !errors.As(err, &oe) || oe.Option != "Platforms" || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want an OptionError on Platforms: %s", c.platforms, err, c.want)
+		}
+	}
+	if a, err := (&Options{}).archs(); err != nil || !slices.Equal(a, []string{"amd64"}) {
+		t.Errorf("none: %v %v, want amd64", a, err)
+	}
+	if err := CheckArch([]string{"amd64", "s390x"}); err == nil || !strings.Contains(err.Error(), `platforms "amd64,s390x": names 2 platforms`) {
+		t.Errorf("two platforms for one: %v", err)
+	}
+	if err := CheckArch([]string{"arm64"}); err != nil {
+		t.Errorf("one platform: %v", err)
 	}
 }

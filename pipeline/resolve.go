@@ -24,11 +24,11 @@ import (
 // Options are the settings shared by resolve and gen.
 type Options struct {
 	Distro string // "" picks a built-in distro that packages the profile
-	// Arch is the target platform (amd64 by default): an architecture
-	// as parseArchList reads it. Gen takes a comma-separated list and
-	// builds an image index of one image per platform; resolve, why and
-	// profiles take one.
-	Arch     string
+	// Platforms are the target platforms as OCI architecture names
+	// (Architectures; ParseArchList reads the other spellings), amd64
+	// when none. Gen builds an image index of one image per platform;
+	// resolve, why and profiles take one.
+	Platforms []string
 	CacheDir string // "" = the XDG cache dir
 	Offline  bool
 	Mirrors  distro.Mirrors
@@ -185,27 +185,31 @@ func (o *Options) Cache() (*fetch.Cache, error) {
 	return &fetch.Cache{Dir: dir, Offline: o.Offline, Log: o.Log, Timeout: o.Timeout}, nil
 }
 
-// arch is the one platform o.Arch names, as an OCI architecture name
-// (amd64 when none); call it after checkArch.
+// arch is the first of o.Platforms (amd64 when none); call it after
+// CheckArch.
 func (o *Options) arch() string {
-	a, err := ParseArchList(o.Arch)
-	if err != nil || len(a) == 0 {
+	if len(o.Platforms) == 0 {
 		return "amd64"
 	}
-	return a[0]
+	return o.Platforms[0]
 }
 
-// archs are the platforms o.Arch names (amd64 when none), or a usage
-// error naming what is wrong with it.
+// archs are o.Platforms (amd64 when none), or a usage error naming one
+// that is not an OCI architecture name, or a repeat.
 func (o *Options) archs() ([]string, error) {
-	a, err := ParseArchList(o.Arch)
-	if err != nil {
-		return nil, &UsageError{&OptionError{Option: "Arch", Err: err}}
+	for i, p := range o.Platforms {
+		if !slices.Contains(Architectures, p) {
+			return nil, &UsageError{&OptionError{Option: "Platforms", Value: strconv.Quote(p),
+				Err: fmt.Errorf("not an architecture this tool builds for (want one of %s)", strings.Join(Architectures, ", "))}}
+		}
+		if slices.Contains(o.Platforms[:i], p) {
+			return nil, &UsageError{&OptionError{Option: "Platforms", Value: strconv.Quote(p), Err: errors.New("named twice")}}
+		}
 	}
-	if len(a) == 0 {
-		a = []string{"amd64"}
+	if len(o.Platforms) == 0 {
+		return []string{"amd64"}, nil
 	}
-	return a, nil
+	return slices.Clone(o.Platforms), nil
 }
 
 // OpenIndex opens a distro's index with these options, and returns it
@@ -275,10 +279,10 @@ func (o *Options) ProfileName(name string) string {
 
 // ResolveNamed is Resolve for a settled profile name.
 func ResolveNamed(ctx context.Context, profile string, o Options) (*Resolution, error) {
-	if err := CheckArch(o.Arch); err != nil {
+	if err := CheckArch(o.Platforms); err != nil {
 		return nil, err
 	}
-	o.Arch = o.arch()
+	o.Platforms = []string{o.arch()}
 	if err := o.checkAddExclude(packages.AnyFormat); err != nil {
 		return nil, &UsageError{err}
 	}
@@ -295,7 +299,7 @@ func ResolveNamed(ctx context.Context, profile string, o Options) (*Resolution, 
 		if err != nil {
 			return nil, err
 		}
-		if err := hasArch(d, o.Arch); err != nil {
+		if err := hasArch(d, o.arch()); err != nil {
 			return nil, &UsageError{err}
 		}
 		r, err := resolveOn(ctx, profile, d, o)
@@ -315,7 +319,7 @@ func ResolveNamed(ctx context.Context, profile string, o Options) (*Resolution, 
 	var why []string
 	for _, b := range distro.Builtins() {
 		d := o.keyed(b)
-		if err := hasArch(d, o.Arch); err != nil {
+		if err := hasArch(d, o.arch()); err != nil {
 			// The definition says so: nothing to read.
 			why = append(why, err.Error())
 			continue
@@ -443,14 +447,14 @@ func DiskFirst(err error) error {
 
 // CheckArch checks a value of --arch/--platform that must name one
 // platform (resolve, why, profiles; gen takes several).
-func CheckArch(arch string) error {
-	o := Options{Arch: arch}
+func CheckArch(platforms []string) error {
+	o := Options{Platforms: platforms}
 	a, err := o.archs()
 	if err != nil {
 		return err
 	}
 	if len(a) > 1 {
-		return &UsageError{&OptionError{Option: "Arch", Value: strconv.Quote(arch), Err: fmt.Errorf("names %d platforms; this command takes one (gen builds an image index of several): run it once per platform", len(a))}}
+		return &UsageError{&OptionError{Option: "Platforms", Value: strconv.Quote(strings.Join(a, ",")), Err: fmt.Errorf("names %d platforms; this command takes one (gen builds an image index of several): run it once per platform", len(a))}}
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ func newRoot() *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&opts.Distro, "distro", "", "distro to build from: a built-in one (debian:trixie, debian:bookworm, debian:sid, rocky:9, almalinux:9, ubi:9, fedora:44) or a distro file (FILE.yaml); default: the first built-in one that packages the profile, preferring Debian stable; one that cannot be read or verified before it is an error, never skipped")
 	pf.StringVar(&opts.Keyring, "keyring", "", "file of the distro's signing keys (OpenPGP, armored or binary), instead of the built-in or downloaded ones; a built-in distro's pinned fingerprints still apply")
-	pf.StringVar(&opts.Arch, "arch", "", "target architecture (default amd64): amd64, arm64, arm (armhf), ppc64le, s390x, riscv64 or 386, also by Debian or RPM name; for gen a comma-separated list builds an image index")
+	arch := pf.String("arch", "", "target architecture (default amd64): amd64, arm64, arm (armhf), ppc64le, s390x, riscv64 or 386, also by Debian or RPM name; for gen a comma-separated list builds an image index")
 	platform := pf.String("platform", "", "target platforms, as --arch: linux/amd64,linux/arm64,linux/arm/v7,… (gen builds one image index of them; the others take one)")
 	pf.StringVar(&opts.CacheDir, "cache-dir", os.Getenv("DISTROLESS_CACHE_DIR"), "download cache (default: $DISTROLESS_CACHE_DIR, else the XDG cache dir)")
 	pf.BoolVar(&opts.Offline, "offline", false, "use only the cache; fail if something is missing")
@@ -85,11 +85,16 @@ func newRoot() *cobra.Command {
 	timeout := pf.String("timeout", os.Getenv("DISTROLESS_TIMEOUT"), "longest wait on the network, downloads and registry pushes alike: connect, TLS handshake, response headers, a pause in a download or an upload (default: $DISTROLESS_TIMEOUT, else 30s)")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if *platform != "" {
-			if opts.Arch != "" && opts.Arch != *platform {
-				return &usageError{fmt.Errorf("--platform %q and --arch %q: give one of the two", *platform, opts.Arch)}
+			if *arch != "" && *arch != *platform {
+				return &usageError{fmt.Errorf("--platform %q and --arch %q: give one of the two", *platform, *arch)}
 			}
-			opts.Arch = *platform
+			*arch = *platform
 		}
+		ps, err := pipeline.ParseArchList(*arch)
+		if err != nil {
+			return &usageError{fmt.Errorf("--platform/--arch: %w", err)}
+		}
+		opts.Platforms = ps
 		if *timeout == "" {
 			return nil
 		}

@@ -95,7 +95,7 @@ func compressionFlag(v string) (assemble.Compression, error) {
 // an OptionError.
 var optionFlags = map[string]string{
 	"Signer": "--sign-key", "CACerts": "--ca-cert", "AddFiles": "--add-file", "SBOM": "--sbom",
-	"Add": "--add", "Exclude": "--exclude", "Arch": "--platform/--arch",
+	"Add": "--add", "Exclude": "--exclude", "Platforms": "--platform/--arch",
 }
 
 // fieldFlags are the flags of the options the library's advice names by
@@ -108,7 +108,7 @@ var fieldFlags = []struct{ field, flag string }{
 	{"Mirrors.Archive", "--mirror"},
 	{"Options.Keyring", "--keyring FILE"},
 	{"Options.Distro", "--distro"},
-	{"Options.Arch", "--platform"},
+	{"Options.Platforms", "--platform"},
 	{"Options.Add", "--add"},
 	{"AppOptions.PythonRequirements", "--python-requirements"},
 	{"AppOptions.PythonWheels", "--python-wheels"},

@@ -23,7 +23,7 @@ func TestWithFlags(t *testing.T) {
 			"linux/arm64: --add-file a:/b: boom"},
 		{&pipeline.UsageError{Err: &pipeline.OptionError{Option: "Signer", Err: pipeline.ErrNoSignatureOutput}},
 			"--sign-key: no output holds signatures: they go to registry pushes, and with --attach into OCI layouts and oci-archives"},
-		{&pipeline.OptionError{Option: "Arch", Value: `"a,b"`, Err: errors.New("names 2 platforms")},
+		{&pipeline.OptionError{Option: "Platforms", Value: `"a,b"`, Err: errors.New("names 2 platforms")},
 			`--platform/--arch "a,b": names 2 platforms`},
 		{fmt.Errorf("x: %w", &assemble.LimitError{Package: "p", File: "p.deb", Path: "f", Size: 3, Limit: 2}),
 			"x: package p (p.deb): /f has 3 bytes, more than a file may have (2 bytes); --max-file-size raises the limit"},

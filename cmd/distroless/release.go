@@ -47,7 +47,7 @@ signatures and attestations, as gen gives them.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.Distro != "" || opts.Arch != "" {
+			if opts.Distro != "" || len(opts.Platforms) > 0 {
 				return &usageError{fmt.Errorf("release takes its distros and platforms from the release file, not --distro or --arch")}
 			}
 			r.Options = *opts
@@ -172,7 +172,7 @@ written), 1 on an error, 2 on a usage error.`,
 			case release != "" && (len(args) > 0 || pf.file != ""):
 				return &usageError{fmt.Errorf("give --release FILE or PROFILEs, not both")}
 			case release != "":
-				if opts.Distro != "" || opts.Arch != "" {
+				if opts.Distro != "" || len(opts.Platforms) > 0 {
 					return &usageError{fmt.Errorf("--release takes its distros and platforms from the release file, not --distro or --arch")}
 				}
 				if lock != "" {
@@ -198,13 +198,13 @@ written), 1 on an error, 2 on a usage error.`,
 					if err != nil {
 						return err
 					}
-					targets = append(targets, distroless.LockTarget{ProfileFile: p, Distro: o.Distro, Arch: o.Arch})
+					targets = append(targets, distroless.LockTarget{ProfileFile: p, Distro: o.Distro, Platforms: o.Platforms})
 				}
 				for _, a := range args {
 					if pf.debug {
 						a += "-debug"
 					}
-					targets = append(targets, distroless.LockTarget{Profile: a, Distro: o.Distro, Arch: o.Arch})
+					targets = append(targets, distroless.LockTarget{Profile: a, Distro: o.Distro, Platforms: o.Platforms})
 				}
 			}
 			res, err := distroless.UpdateLock(cmd.Context(), path, targets, prune, dryRun, o)

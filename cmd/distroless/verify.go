@@ -32,7 +32,7 @@ replaces the mirror of every package the provenance pins.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.Distro != "" || opts.Arch != "" {
+			if opts.Distro != "" || len(opts.Platforms) > 0 {
 				return &usageError{fmt.Errorf("verify takes the distro and platform from the provenance, not --distro or --arch")}
 			}
 			v.Options = *opts
