@@ -118,7 +118,7 @@ func mustLoad() []*Distro {
 	var out []*Distro
 	for _, e := range entries {
 		data, _ := embedded.ReadFile("builtin/" + e.Name())
-		d, err := Decode(e.Name(), data)
+		d, err := decode(e.Name(), data)
 		if err != nil {
 			panic(err) // a broken built-in definition is a build defect, caught by the tests
 		}
@@ -128,8 +128,8 @@ func mustLoad() []*Distro {
 	return out
 }
 
-// Decode reads a distro definition strictly.
-func Decode(name string, data []byte) (*Distro, error) {
+// decode reads a distro definition strictly.
+func decode(name string, data []byte) (*Distro, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var d Distro
@@ -200,7 +200,7 @@ func Load(path string) (*Distro, error) {
 	if err != nil {
 		return nil, fmt.Errorf("distro file: %w", err)
 	}
-	d, err := Decode(path, data)
+	d, err := decode(path, data)
 	if err != nil {
 		return nil, err
 	}

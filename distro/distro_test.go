@@ -53,7 +53,7 @@ func TestBuiltins(t *testing.T) {
 
 func TestDecodeErrors(t *testing.T) {
 	ok := "name: x\nformat: deb\narchitectures: [amd64]\nsuites:\n  - {name: s, mirror: archive}\n"
-	if _, err := Decode("ok.yaml", []byte(ok)); err != nil {
+	if _, err := decode("ok.yaml", []byte(ok)); err != nil {
 		t.Fatal(err)
 	}
 	cases := map[string]string{
@@ -65,7 +65,7 @@ func TestDecodeErrors(t *testing.T) {
 		"name: x\nformat: deb\narchitectures: [amd64]\n": "no suites",
 	}
 	for in, want := range cases {
-		if _, err := Decode("bad.yaml", []byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := decode("bad.yaml", []byte(in)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Decode(%q) = %v, want %q", in, err, want)
 		}
 	}
@@ -113,7 +113,7 @@ func TestResolveMirrors(t *testing.T) {
 
 func TestDecodeRPM(t *testing.T) {
 	ok := "name: x:el\nformat: rpm\narchitectures: [amd64]\nkeyring: k.asc\nrepos:\n  - {name: base, url: \"http://r.example/{arch}/os\"}\n"
-	d, err := Decode("ok.yaml", []byte(ok))
+	d, err := decode("ok.yaml", []byte(ok))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestDecodeRPM(t *testing.T) {
 	if _, isDB := d.Payload("", nil).(packages.PackageDB); !isDB {
 		t.Error("the rpm payload is not a package database")
 	}
-	unsigned, err := Decode("u.yaml", []byte(strings.Replace(ok, "http://", "https://", 1)+"signed-metadata: false\n"))
+	unsigned, err := decode("u.yaml", []byte(strings.Replace(ok, "http://", "https://", 1)+"signed-metadata: false\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestDecodeRPM(t *testing.T) {
 		ok + "release-files: {/usr/lib/x: a}\n":                                                       "not a clean path under /etc",
 	}
 	for in, want := range cases {
-		if _, err := Decode("bad.yaml", []byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := decode("bad.yaml", []byte(in)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Decode(%q) = %v, want %q", in, err, want)
 		}
 	}
@@ -225,16 +225,16 @@ func TestKeyrings(t *testing.T) {
 		e.Serialize(w)
 		w.Close()
 		keys = append(keys, b.Bytes())
-		fprs = append(fprs, Fingerprint(e))
+		fprs = append(fprs, fingerprint(e))
 	}
 	// Two armored blocks in one file, as RPM-GPG-KEY files have.
 	both := append(append([]byte("comment\n"), keys[0]...), keys[1]...)
-	el, err := ReadKeyring(both)
+	el, err := readKeyring(both)
 	if err != nil || len(el) != 2 {
 		t.Fatalf("two blocks: %d keys, %v", len(el), err)
 	}
 	pinned, err := pinKeys("f", el, []string{strings.ToLower(fprs[1][:4]) + " " + fprs[1][4:]})
-	if err != nil || len(pinned) != 1 || Fingerprint(pinned[0]) != fprs[1] {
+	if err != nil || len(pinned) != 1 || fingerprint(pinned[0]) != fprs[1] {
 		t.Fatalf("pin: %v %v", pinned, err)
 	}
 	if _, err := pinKeys("f", el, []string{strings.Repeat("0", 40)}); err == nil || !strings.Contains(err.Error(), fprs[0]) {
@@ -279,7 +279,7 @@ func TestDriverArch(t *testing.T) {
 			t.Errorf("%s arch(%s) = %q, %v; want %q", c.format, c.oci, got, err, c.want)
 		}
 	}
-	if _, err := Decode("x.yaml", []byte("name: x\nformat: apk\narchitectures: [amd64]\n")); err == nil || !strings.Contains(err.Error(), "want deb or rpm") {
+	if _, err := decode("x.yaml", []byte("name: x\nformat: apk\narchitectures: [amd64]\n")); err == nil || !strings.Contains(err.Error(), "want deb or rpm") {
 		t.Errorf("format apk: %v", err)
 	}
 }

@@ -23,9 +23,9 @@ const maxKeyring = 4 << 20
 // keyringCachePrefix keys downloaded keyrings in the cache, by URL.
 const keyringCachePrefix = "keyring/"
 
-// ReadKeyring reads OpenPGP public keys: binary packets, or one or more
+// readKeyring reads OpenPGP public keys: binary packets, or one or more
 // ASCII-armored blocks (as RPM-GPG-KEY files often hold several).
-func ReadKeyring(data []byte) (openpgp.EntityList, error) {
+func readKeyring(data []byte) (openpgp.EntityList, error) {
 	if !bytes.Contains(data, []byte("-----BEGIN PGP")) {
 		el, err := openpgp.ReadKeyRing(bytes.NewReader(data))
 		if err != nil {
@@ -67,8 +67,8 @@ func ReadKeyring(data []byte) (openpgp.EntityList, error) {
 	return out, nil
 }
 
-// Fingerprint is a key's primary fingerprint in upper-case hex.
-func Fingerprint(e *openpgp.Entity) string {
+// fingerprint is a key's primary fingerprint in upper-case hex.
+func fingerprint(e *openpgp.Entity) string {
 	return strings.ToUpper(hex.EncodeToString(e.PrimaryKey.Fingerprint))
 }
 
@@ -93,7 +93,7 @@ func pinKeys(where string, el openpgp.EntityList, pins []string) (openpgp.Entity
 	var out openpgp.EntityList
 	var got []string
 	for _, e := range el {
-		fp := Fingerprint(e)
+		fp := fingerprint(e)
 		got = append(got, fp)
 		if slices.Contains(want, fp) {
 			out = append(out, e)
@@ -114,7 +114,7 @@ func readKeyringFile(path string, pins []string) (openpgp.EntityList, error) {
 	if len(data) > maxKeyring {
 		return nil, fmt.Errorf("keyring %s: larger than %d bytes", path, maxKeyring)
 	}
-	el, err := ReadKeyring(data)
+	el, err := readKeyring(data)
 	if err != nil {
 		return nil, fmt.Errorf("keyring %s: %w", path, err)
 	}
@@ -144,7 +144,7 @@ func fetchKeyring(ctx context.Context, c *fetch.Cache, urls, pins []string) (ope
 				continue
 			}
 		}
-		el, err := ReadKeyring(data)
+		el, err := readKeyring(data)
 		if err == nil {
 			el, err = pinKeys(url, el, pins)
 		}

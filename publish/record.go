@@ -106,13 +106,13 @@ func ReadRecord(ctx context.Context, reg RegistryOptions, tags []string, inputs 
 	case err != nil:
 		return rec, false, fmt.Errorf("asking %s for %s: %w", ref.Context().RegistryStr(), ref, err)
 	}
-	rec, ok = ParseRecord(desc.Manifest, inputs)
+	rec, ok = parseRecord(desc.Manifest, inputs)
 	return rec, ok, nil
 }
 
-// ParseRecord reads a record manifest; ok is false unless it is the
+// parseRecord reads a record manifest; ok is false unless it is the
 // record of inputs, with a digest.
-func ParseRecord(manifest []byte, inputs string) (Record, bool) {
+func parseRecord(manifest []byte, inputs string) (Record, bool) {
 	var rec Record
 	var m v1.Manifest
 	if json.Unmarshal(manifest, &m) != nil || m.Config.MediaType != types.MediaType(RecordArtifactType) ||

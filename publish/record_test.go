@@ -29,7 +29,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ok := ParseRecord(raw, inputs)
+	got, ok := parseRecord(raw, inputs)
 	if !ok || got.Digest != rec.Digest || strings.Join(got.Referrers, ",") != strings.Join(rec.Referrers, ",") || strings.Join(got.Tagged, ",") != strings.Join(rec.Tagged, ",") {
 		t.Fatalf("read back %+v, %v; wrote %+v\n%s", got, ok, rec, raw)
 	}
@@ -40,7 +40,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	if !recordHeld(tag, got, d.String()) || recordHeld(tag, got, "sha256:"+strings.Repeat("4", 64)) || !recordHeld("sha256-x.sig", got, "anything") {
 		t.Error("recordHeld")
 	}
-	if _, ok := ParseRecord(raw, strings.Repeat("cd", 32)); ok {
+	if _, ok := parseRecord(raw, strings.Repeat("cd", 32)); ok {
 		t.Error("a record of other inputs was taken")
 	}
 	for name, m := range map[string][]byte{
@@ -52,7 +52,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		"bad digest": []byte(strings.Replace(string(raw), `sha256:1111`, `sha256:zz11`, 1)),
 		"bad tag":    []byte(strings.Replace(string(raw), `.sig`, `.sig/../x`, 1)),
 	} {
-		if _, ok := ParseRecord(m, inputs); ok {
+		if _, ok := parseRecord(m, inputs); ok {
 			t.Errorf("%s: taken for a record", name)
 		}
 	}

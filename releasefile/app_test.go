@@ -7,7 +7,7 @@ import (
 )
 
 func TestAppKeys(t *testing.T) {
-	f, err := Decode(filepath.Join("rel", "release.yaml"), []byte(`registry: registry.example.com/apps
+	f, err := decode(filepath.Join("rel", "release.yaml"), []byte(`registry: registry.example.com/apps
 distros: [debian:trixie]
 platforms: [linux/amd64]
 users: [nonroot]
@@ -39,13 +39,13 @@ images:
 		{"npm-lock: ''", "line 4: npm-lock is empty"},
 		{"npm-lock: [a]", "npm-lock: want a string"},
 	} {
-		_, err := Decode("release.yaml", []byte("registry: r.example.com\nimages:\n  - profile: nodejs\n    "+c.entry+"\n"))
+		_, err := decode("release.yaml", []byte("registry: r.example.com\nimages:\n  - profile: nodejs\n    "+c.entry+"\n"))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", c.entry, err, c.want)
 		}
 	}
 	// Python's keys: files relative to the release file, the index a URL.
-	f, err = Decode(filepath.Join("rel", "release.yaml"), []byte(`registry: registry.example.com/apps
+	f, err = decode(filepath.Join("rel", "release.yaml"), []byte(`registry: registry.example.com/apps
 images:
   - profile: python3
     name: api
@@ -65,11 +65,11 @@ images:
 		ims[1].App != (App{PythonWheels: filepath.Join("rel", "wheels")}) {
 		t.Errorf("python images: %+v", ims)
 	}
-	if _, err := Decode("release.yaml", []byte("registry: r.example.com\nimages:\n  - profile: python3\n    python-index: file:///x\n")); err == nil || !strings.Contains(err.Error(), `line 4: python-index "file:///x": want an http(s) URL`) {
+	if _, err := decode("release.yaml", []byte("registry: r.example.com\nimages:\n  - profile: python3\n    python-index: file:///x\n")); err == nil || !strings.Contains(err.Error(), `line 4: python-index "file:///x": want an http(s) URL`) {
 		t.Errorf("python-index file: URL: %v", err)
 	}
 	// Only images carry them.
-	if _, err := Decode("release.yaml", []byte("npm-lock: a.json\nimages: [nodejs]\n")); err == nil {
+	if _, err := decode("release.yaml", []byte("npm-lock: a.json\nimages: [nodejs]\n")); err == nil {
 		t.Error("npm-lock at the file's level accepted")
 	}
 }

@@ -205,7 +205,7 @@ func Load(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Decode(path, data)
+	return decode(path, data)
 }
 
 // lineError is an error at a line of the file.
@@ -216,9 +216,9 @@ func lineError(path string, n *yaml.Node, format string, args ...any) error {
 	return fmt.Errorf("release file %s: line %d: %s", path, n.Line, fmt.Sprintf(format, args...))
 }
 
-// Decode parses a release file's content; path names it in errors and
+// decode parses a release file's content; path names it in errors and
 // anchors relative paths.
-func Decode(path string, data []byte) (*File, error) {
+func decode(path string, data []byte) (*File, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {

@@ -35,7 +35,7 @@ images:
 `
 
 func TestExpandGoogleMatrix(t *testing.T) {
-	f, err := Decode("release.yaml", []byte(gdMatrix))
+	f, err := decode("release.yaml", []byte(gdMatrix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ images:
   - file: app/myapp.yaml
     platforms: linux/arm64/v8
 `
-	f, err := Decode("/srv/rel/release.yml", []byte(src))
+	f, err := decode("/srv/rel/release.yml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ users: [root, nonroot]
 tags: ["{registry}/{name}:latest"]
 images: [static]
 `
-	f, err := Decode("c.yaml", []byte(src))
+	f, err := decode("c.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ images: [static]
 		t.Fatalf("err = %v", err)
 	}
 	// Two entries of one profile with the same name collide too.
-	f, _ = Decode("c.yaml", []byte("registry: r.example.com/x\nimages: [static, {profile: static}]\n"))
+	f, _ = decode("c.yaml", []byte("registry: r.example.com/x\nimages: [static, {profile: static}]\n"))
 	if _, err = Expand(f, testEnv()); err == nil || !strings.Contains(err.Error(), "given to both") {
 		t.Fatalf("err = %v", err)
 	}
@@ -143,7 +143,7 @@ func TestExpandErrors(t *testing.T) {
 		{"registry: r.example.com\ntags: [\"{registry}/{name}:{variant}x{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}\"]\nimages: [python3]\n", "not a registry reference"},
 		{"registry: R.example.com/UPPER\nimages: [static]\n", "not a registry reference"},
 	} {
-		f, err := Decode("e.yaml", []byte(c.src))
+		f, err := decode("e.yaml", []byte(c.src))
 		if err != nil {
 			t.Fatalf("%q: decode: %v", c.src, err)
 		}
@@ -189,7 +189,7 @@ func TestDecodeErrorsNameTheLine(t *testing.T) {
 		{"registry: r.example.com\nlock: [a]\nimages: [static]\n", "line 2: lock: want a string"},
 		{"registry: r.example.com\nimages: [static\n", "e.yaml: yaml:"},
 	} {
-		_, err := Decode("e.yaml", []byte(c.src))
+		_, err := decode("e.yaml", []byte(c.src))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: err = %v, want %q", c.src, err, c.want)
 		}
@@ -256,7 +256,7 @@ images:
   - profile: cc
     entrypoint: []
 `
-	f, err := Decode("s.yaml", []byte(src))
+	f, err := decode("s.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ images:
 		{"registry: r.example.com\nworkdir: app\nimages: [static]\n", "line 2: workdir \"app\": want an absolute path"},
 		{"registry: r.example.com\nannotations: {a: b, a: c}\nimages: [static]\n", "annotations"},
 	} {
-		_, err := Decode("e.yaml", []byte(c.src))
+		_, err := decode("e.yaml", []byte(c.src))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: err = %v, want %q", c.src, err, c.want)
 		}

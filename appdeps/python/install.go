@@ -121,7 +121,7 @@ func Install(ctx context.Context, o Options, t Target) (*appdeps.Set, error) {
 	var picks []candidate
 	var reqs []Requirement
 	if o.Requirements != "" {
-		if reqs, err = ReadRequirements(o.Requirements); err != nil {
+		if reqs, err = readRequirements(o.Requirements); err != nil {
 			return nil, err
 		}
 		for _, r := range reqs {

@@ -24,12 +24,12 @@ var reqLine = regexp.MustCompile(`^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(
 // maxRequirements bounds a requirements file.
 const maxRequirements = 4 << 20
 
-// ReadRequirements reads a requirements file in which every requirement
+// readRequirements reads a requirements file in which every requirement
 // is pinned (==) with at least one --hash=sha256:HEX. Comments, blank
 // lines and backslash continuations are allowed; anything else (another
 // option, a URL, an environment marker, an unpinned requirement, another
 // hash algorithm) is an error naming the file and line.
-func ReadRequirements(file string) ([]Requirement, error) {
+func readRequirements(file string) ([]Requirement, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err

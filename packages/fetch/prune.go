@@ -87,7 +87,7 @@ func Prune(dir string, o PruneOptions) (PruneResult, error) {
 			return nil
 		}
 		e := entry{path: p, size: st.Size(), used: st.ModTime()}
-		if IsTemp(d.Name()) {
+		if isTemp(d.Name()) {
 			if now.Sub(st.ModTime()) > StaleTemp {
 				remove(e)
 			}

@@ -27,9 +27,9 @@ const (
 	StaleTemp = time.Hour
 )
 
-// IsTemp reports whether a file name in the cache is a temporary file
+// isTemp reports whether a file name in the cache is a temporary file
 // (of this package, ".partial-*", or of packages/unpackcache, ".tmp-*").
-func IsTemp(name string) bool {
+func isTemp(name string) bool {
 	return strings.HasPrefix(name, tempPrefix) || strings.HasPrefix(name, ".tmp-")
 }
 
@@ -153,19 +153,19 @@ var swept sync.Map
 func (c *Cache) sweep() {
 	c.sweepOnce.Do(func() {
 		if _, done := swept.LoadOrStore(c.Dir, true); !done {
-			SweepTemp(c.Dir, StaleTemp)
+			sweepTemp(c.Dir, StaleTemp)
 		}
 	})
 }
 
-// SweepTemp removes the temporary files under dir older than age and
+// sweepTemp removes the temporary files under dir older than age and
 // returns how many it removed. Younger ones may be another process's
 // writes in progress and are kept.
-func SweepTemp(dir string, age time.Duration) int {
+func sweepTemp(dir string, age time.Duration) int {
 	n := 0
 	now := time.Now()
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !IsTemp(d.Name()) {
+		if err != nil || d.IsDir() || !isTemp(d.Name()) {
 			return nil
 		}
 		if st, err := d.Info(); err == nil && now.Sub(st.ModTime()) > age {

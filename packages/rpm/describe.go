@@ -53,7 +53,7 @@ func (p Payload) Describe(file string) (d packages.Description, err error) {
 		case r.Flags()&scriptletOnly != 0:
 			continue
 		case strings.HasPrefix(n, "("):
-			dep, err := ParseRich(n)
+			dep, err := parseRich(n)
 			if err != nil {
 				return d, fmt.Errorf("%s: Requires: %v", file, err)
 			}

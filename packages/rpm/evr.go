@@ -77,22 +77,22 @@ func (e EVR) epochNum() uint64 {
 	return n
 }
 
-// CompareEVR orders two full EVRs as rpm orders packages: epoch (missing
+// compareEVR orders two full EVRs as rpm orders packages: epoch (missing
 // is 0), then version, then release, each with Vercmp.
-func CompareEVR(a, b EVR) int {
+func compareEVR(a, b EVR) int {
 	if ea, eb := a.epochNum(), b.epochNum(); ea != eb {
 		if ea < eb {
 			return -1
 		}
 		return 1
 	}
-	if c := Vercmp(a.Version, b.Version); c != 0 {
+	if c := vercmp(a.Version, b.Version); c != 0 {
 		return c
 	}
-	return Vercmp(a.Release, b.Release)
+	return vercmp(a.Release, b.Release)
 }
 
-// Vercmp compares two version (or release) strings as rpm's rpmvercmp
+// vercmp compares two version (or release) strings as rpm's rpmvercmp
 // does: alternating runs of ASCII digits and letters are compared
 // (numbers numerically and above letters), other characters only
 // separate runs, '~' sorts before everything (1.0~rc1 < 1.0) and '^'
@@ -101,7 +101,7 @@ func CompareEVR(a, b EVR) int {
 //
 // github.com/cavaliergopher/rpm's CompareVersions does not know '^'
 // (it orders 1.0^1 above 1.0a), so this is a port of rpm's C function.
-func Vercmp(a, b string) int {
+func vercmp(a, b string) int {
 	if a == b {
 		return 0
 	}
@@ -240,10 +240,10 @@ func overlaps(pf int, p EVR, rf int, r EVR) bool {
 		}
 	}
 	if sense == 0 {
-		sense = Vercmp(p.Version, r.Version)
+		sense = vercmp(p.Version, r.Version)
 		if sense == 0 {
 			if p.Release != "" && r.Release != "" {
-				sense = Vercmp(p.Release, r.Release)
+				sense = vercmp(p.Release, r.Release)
 			} else if (p.Release != "" && rf&senseEqual != 0) || (r.Release != "" && pf&senseEqual != 0) {
 				// The side without a release, with an equal sense,
 				// matches every release.

@@ -54,7 +54,7 @@ var vercmpCases = []struct {
 
 func TestVercmp(t *testing.T) {
 	for _, c := range vercmpCases {
-		if got := Vercmp(c.a, c.b); got != c.want {
+		if got := vercmp(c.a, c.b); got != c.want {
 			t.Errorf("Vercmp(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
 		}
 	}
@@ -137,7 +137,7 @@ func TestCompareEVR(t *testing.T) {
 		{"1.0~rc1-1", "1.0-0.1", -1},
 		{"1.0^git1-1", "1.0-9", 1},
 	} {
-		if got := CompareEVR(evr(c.a), evr(c.b)); got != c.want {
+		if got := compareEVR(evr(c.a), evr(c.b)); got != c.want {
 			t.Errorf("CompareEVR(%s, %s) = %d, want %d", c.a, c.b, got, c.want)
 		}
 	}

@@ -23,7 +23,7 @@ func FuzzParseRich(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		d, err := ParseRich(s)
+		d, err := parseRich(s)
 		if err == nil {
 			checkDep(t, s, d)
 		}
@@ -71,9 +71,9 @@ func FuzzVercmp(f *testing.F) {
 		f.Add(c.a, c.b)
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
-		x, y := Vercmp(a, b), Vercmp(b, a)
+		x, y := vercmp(a, b), vercmp(b, a)
 		if x != -y {
-			t.Fatalf("Vercmp(%q, %q) = %d but Vercmp(%q, %q) = %d", a, b, x, b, a, y)
+			t.Fatalf("vercmp(%q, %q) = %d but vercmp(%q, %q) = %d", a, b, x, b, a, y)
 		}
 		if a == b && x != 0 {
 			t.Fatalf("Vercmp(%q, %q) = %d", a, b, x)
@@ -92,7 +92,7 @@ func FuzzParseEVR(f *testing.F) {
 		}
 		// What it writes back parses to an equal version.
 		e2, err := ParseEVR(e.String())
-		if err != nil || CompareEVR(e, e2) != 0 {
+		if err != nil || compareEVR(e, e2) != 0 {
 			t.Fatalf("%q → %+v → %q → %+v, %v", s, e, e.String(), e2, err)
 		}
 	})

@@ -441,7 +441,7 @@ func (ix *Index) versionsOf(name string) []*rpmPkg {
 		}
 	}
 	sort.SliceStable(out, func(a, b int) bool {
-		if c := CompareEVR(out[a].evr, out[b].evr); c != 0 {
+		if c := compareEVR(out[a].evr, out[b].evr); c != 0 {
 			return c > 0
 		}
 		return out[a].pkg.Arch != "noarch" && out[b].pkg.Arch == "noarch"

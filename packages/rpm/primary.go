@@ -210,7 +210,7 @@ func convertPackage(x *xmlPackage, base, origin string) (*rpmPkg, error) {
 			if e.Flags != "" {
 				return fail("Requires %s: a rich dependency with flags %q", n, e.Flags)
 			}
-			d, err := ParseRich(n)
+			d, err := parseRich(n)
 			if err != nil {
 				return fail("Requires: %v", err)
 			}
@@ -249,7 +249,7 @@ func convertPackage(x *xmlPackage, base, origin string) (*rpmPkg, error) {
 				if e.Flags != "" {
 					return fail("%s %s: a rich dependency with flags %q", f.field, n, e.Flags)
 				}
-				d, err := ParseRich(n)
+				d, err := parseRich(n)
 				if err != nil {
 					return fail("%s: %v", f.field, err)
 				}

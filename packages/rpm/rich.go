@@ -10,15 +10,15 @@ import (
 // maxRichDepth bounds the nesting of a rich dependency.
 const maxRichDepth = 32
 
-// ParseRich parses an rpm rich (boolean) dependency such as
+// parseRich parses an rpm rich (boolean) dependency such as
 // "(python3.12-libs if python3.12)" or "(a >= 1.2 or (b and c))" into
 // the model's Dep tree: and, or, if, if-else, unless, unless-else, with
 // and without, as rpm's rpmrichParse reads them. As in rpm, only and, or
 // and with chain ("(a or b or c)"), different operators need their own
 // parentheses, else follows only if or unless, and the operands of with
 // and without are simple dependencies (or a with chain). Malformed input
-// is an error; ParseRich never panics.
-func ParseRich(s string) (packages.Dep, error) {
+// is an error; parseRich never panics.
+func parseRich(s string) (packages.Dep, error) {
 	p := &richParser{s: s}
 	p.space()
 	if !p.peek('(') {

@@ -28,26 +28,26 @@ func TestParseRich(t *testing.T) {
 		{"(glibc-gconv-extra(x86-64) = 2.34-100.el9 if redhat-rpm-config)", "(glibc-gconv-extra(x86-64) (= 2.34-100.el9) if redhat-rpm-config)"},
 		{"(a == 1 or b => 2 or c =< 3)", "a (= 1) | b (>= 2) | c (<= 3)"},
 	} {
-		d, err := ParseRich(c.in)
+		d, err := parseRich(c.in)
 		if err != nil {
-			t.Errorf("ParseRich(%q): %v", c.in, err)
+			t.Errorf("parseRich(%q): %v", c.in, err)
 			continue
 		}
 		if got := d.String(); got != c.want {
-			t.Errorf("ParseRich(%q) = %s, want %s", c.in, got, c.want)
+			t.Errorf("parseRich(%q) = %s, want %s", c.in, got, c.want)
 		}
 	}
 }
 
 func TestParseRichKinds(t *testing.T) {
-	d, err := ParseRich("(a if b else (c with d))")
+	d, err := parseRich("(a if b else (c with d))")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Kind != packages.DepIf || len(d.Args) != 3 || d.Args[2].Kind != packages.DepWith || d.Args[1].Atom.Name != "b" {
 		t.Fatalf("%#v", d)
 	}
-	d, err = ParseRich("(x >= 1.0 without x = 1.5)")
+	d, err = parseRich("(x >= 1.0 without x = 1.5)")
 	if err != nil || d.Kind != packages.DepWithout || d.Args[0].Atom.Op != ">=" || d.Args[1].Atom.Version != "1.5" {
 		t.Fatalf("%#v %v", d, err)
 	}
@@ -81,9 +81,9 @@ func TestParseRichMalformed(t *testing.T) {
 		{"(a with (b and c))", "simple dependencies"},
 		{deep, "nested more than"},
 	} {
-		_, err := ParseRich(c.in)
+		_, err := parseRich(c.in)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("ParseRich(%q) = %v, want an error with %q", c.in, err, c.want)
+			t.Errorf("parseRich(%q) = %v, want an error with %q", c.in, err, c.want)
 		}
 	}
 }

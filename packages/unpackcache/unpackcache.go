@@ -352,10 +352,10 @@ func (w *Writer) Abort() {
 	w.f.Abort()
 }
 
-// Has reports whether dir holds the entry for the package file, named
+// has reports whether dir holds the entry for the package file, named
 // <Key>+ext (ext as ".tar.zst"). An error opening file is returned as is,
 // one reading it is prefixed with its name.
-func Has(file, dir, ext string) (bool, error) {
+func has(file, dir, ext string) (bool, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return false, err
@@ -388,7 +388,7 @@ func Prepare(file, dir, ext string, walk func(file string, fn func(h *tar.Header
 	if dir == "" {
 		return nil
 	}
-	if ok, err := Has(file, dir, ext); ok || err != nil {
+	if ok, err := has(file, dir, ext); ok || err != nil {
 		return err
 	}
 	var total int64

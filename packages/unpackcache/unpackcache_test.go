@@ -186,14 +186,14 @@ func TestKeyHas(t *testing.T) {
 	if err != nil || k != "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03" {
 		t.Fatalf("Key: %s %v", k, err)
 	}
-	if ok, err := Has(file, dir, ".tar.zst"); ok || err != nil {
+	if ok, err := has(file, dir, ".tar.zst"); ok || err != nil {
 		t.Errorf("Has before: %v %v", ok, err)
 	}
 	os.WriteFile(filepath.Join(dir, k+".tar.zst"), nil, 0o644)
-	if ok, err := Has(file, dir, ".tar.zst"); !ok || err != nil {
+	if ok, err := has(file, dir, ".tar.zst"); !ok || err != nil {
 		t.Errorf("Has after: %v %v", ok, err)
 	}
-	if _, err := Has(filepath.Join(dir, "missing"), dir, ".tar.zst"); !os.IsNotExist(err) {
+	if _, err := has(filepath.Join(dir, "missing"), dir, ".tar.zst"); !os.IsNotExist(err) {
 		t.Errorf("Has on a missing file: %v", err)
 	}
 }
