@@ -32,7 +32,7 @@ total=0
 step() {
   local name=$1 l0 e u s; shift
   l0=$(load)
-  /usr/bin/time -f '%e %U %S' -o "$work/t" "$@" >"$work/out" 2>&1 || { tail -20 "$work/out" >&2; exit 1; }
+  /usr/bin/time -f '%e %U %S' -o "$work/t" "$@" >"$work/log" 2>&1 || { tail -20 "$work/log" >&2; exit 1; }
   read -r e u s <"$work/t"
   printf '%-34s %7.1f s wall %7.1f CPU-s (load %s -> %s)\n' "$name" "$e" "$(awk -v a="$u" -v b="$s" 'BEGIN{print a+b}')" "$l0" "$(load)"
   total=$(awk -v a="$total" -v b="$e" 'BEGIN{print a+b}')
