@@ -416,7 +416,7 @@ func (w *writer) index(root uint32, ix *Index) error {
 		return nil
 	}
 	// Leaves: fill one, the next entry separates it from the next leaf.
-	var children []uint32
+	var leaves [][][]byte
 	var seps [][]byte
 	var leaf [][]byte
 	room := capacity(2, pageIndexLeaf)
@@ -426,20 +426,30 @@ func (w *writer) index(root uint32, ix *Index) error {
 			room -= cellRoom(b)
 			continue
 		}
-		pg := w.alloc()
-		w.writePage(pg, pageIndexLeaf, leaf, 0)
-		children = append(children, pg)
+		leaves = append(leaves, leaf)
 		seps = append(seps, b)
 		leaf, room = nil, capacity(2, pageIndexLeaf)
 	}
-	if len(leaf) == 0 { // the last entry became a separator: it is the last leaf
-		leaf = seps[len(seps)-1:]
-		seps = seps[:len(seps)-1]
+	if len(leaf) == 0 {
+		// The last entry became a separator, with no leaf after it: it
+		// makes the last leaf, and the leaf before gives its last entry
+		// to separate the two (a full leaf holds at least four entries).
+		n := len(leaves)
+		prev := leaves[n-1]
+		leaf = [][]byte{seps[n-1]}
+		seps[n-1] = prev[len(prev)-1]
+		leaves[n-1] = prev[:len(prev)-1]
 	}
-	pg := w.alloc()
-	w.writePage(pg, pageIndexLeaf, leaf, 0)
-	children = append(children, pg)
+	leaves = append(leaves, leaf)
+	children := make([]uint32, len(leaves))
+	for i, l := range leaves {
+		children[i] = w.alloc()
+		w.writePage(children[i], pageIndexLeaf, l, 0)
+	}
 	for {
+		if len(seps) != len(children)-1 {
+			return fmt.Errorf("index %s: %d separators for %d children", ix.name, len(seps), len(children))
+		}
 		icells := make([][]byte, len(children))
 		for i := range children {
 			c := binary.BigEndian.AppendUint32(nil, children[i])

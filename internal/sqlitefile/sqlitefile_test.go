@@ -328,7 +328,7 @@ func randomSpecs(r *rand.Rand) []*spec {
 			rowid += 1 + int64(r.IntN([]int{1, 1000, 1 << 30}[r.IntN(3)]))
 			vals := make([]any, s.ncol)
 			for c := range vals {
-				vals[c] = randomValue(r)
+				vals[c] = randomValue(r, nrows <= 50)
 			}
 			s.rowids = append(s.rowids, rowid)
 			s.rows = append(s.rows, vals)
@@ -345,8 +345,14 @@ func randomSpecs(r *rand.Rand) []*spec {
 	return specs
 }
 
-func randomValue(r *rand.Rand) any {
-	size := func() int { return []int{0, 1, 10, 500, 1500, 5000, 20000}[r.IntN(7)] + r.IntN(10) }
+// randomValue is a value of a random type and size; large ones (up to 20
+// kB) only if large (few rows), so that a database stays a few MB.
+func randomValue(r *rand.Rand, large bool) any {
+	sizes := []int{0, 1, 10, 500, 1500, 5000, 20000}
+	if !large {
+		sizes = sizes[:5]
+	}
+	size := func() int { return sizes[r.IntN(len(sizes))] + r.IntN(10) }
 	switch r.IntN(6) {
 	case 0:
 		return nil
