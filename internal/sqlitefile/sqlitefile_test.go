@@ -443,3 +443,25 @@ func TestRefused(t *testing.T) {
 		t.Errorf("last rowid %d", tb.LastRowid())
 	}
 }
+
+// TestBoundaries: for every row count up to 160, a table and an index of
+// keys of about 1000 bytes (four to a leaf, three or four to an interior
+// page), so that every way the last leaf and the last interior page of a
+// level can fall is laid out once; one database, one sqlite3 run.
+func TestBoundaries(t *testing.T) {
+	var specs []*spec
+	for n := range 161 {
+		s := &spec{name: fmt.Sprintf("b%d", n), ncol: 1, indexes: [][]int{{0}}}
+		for i := range n {
+			size := 990 + (i*37)%13
+			if n%3 == 0 {
+				size = 700 + (i*37)%300 // some leaves hold five
+			}
+			k := fmt.Sprintf("%06d", (i*7919)%1000003) + strings.Repeat("k", size)
+			s.rowids = append(s.rowids, int64(i+1))
+			s.rows = append(s.rows, []any{k})
+		}
+		specs = append(specs, s)
+	}
+	check(t, write(t, specs), specs)
+}
