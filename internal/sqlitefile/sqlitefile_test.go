@@ -465,3 +465,27 @@ func TestBoundaries(t *testing.T) {
 	}
 	check(t, write(t, specs), specs)
 }
+
+// TestTableBoundaries: rows of one leaf each and rowids of nine-byte
+// varints, 273 children to an interior page, for row counts that leave
+// the last interior page of a level one child, or fill it exactly.
+func TestTableBoundaries(t *testing.T) {
+	var specs []*spec
+	for _, n := range []int{273, 274, 275, 547} {
+		s := &spec{name: fmt.Sprintf("t%d", n), ncol: 1}
+		for i := range n {
+			s.rowids = append(s.rowids, math.MaxInt64-int64(n-i))
+			s.rows = append(s.rows, []any{bytes.Repeat([]byte{byte(i)}, 2100)})
+		}
+		specs = append(specs, s)
+	}
+	f := write(t, specs)
+	check(t, f, specs)
+	b, _ := os.ReadFile(f)
+	for i, s := range specs {
+		root := b[(i+1)*PageSize:] // roots are pages 2 to 5
+		if root[0] != pageTableInterior {
+			t.Fatalf("%s: root of type %#x", s.name, root[0])
+		}
+	}
+}
