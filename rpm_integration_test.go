@@ -212,6 +212,7 @@ func TestRPMGen(t *testing.T) {
 	if !slices.Equal(names, want) {
 		t.Errorf("rpm -qa in the image = %v\nwant %v", names, want)
 	}
+	rpmScannersList(t, root, want)
 	bundle, err := os.ReadFile(filepath.Join(root, "etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"))
 	if err != nil || !bytes.Contains(bundle, bytes.TrimSpace(fx.TrustedCA)) || bytes.Count(bundle, []byte("BEGIN CERTIFICATE")) != 1 {
 		t.Errorf("trust bundle (%v): %d certificates, want the trusted one only", err, bytes.Count(bundle, []byte("BEGIN CERTIFICATE")))

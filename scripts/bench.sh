@@ -4,6 +4,8 @@
 #
 #   ./scripts/bench.sh [profile] [distro]     (default: python3.11 debian:bookworm)
 #   ./scripts/bench.sh release [PROFILES [PLATFORMS]]   (scripts/release-bench.sh)
+#   ./scripts/bench.sh fresh [REV]   (scripts/fresh-bench.sh: a fresh clone's
+#                                     module download, compile and first gen)
 #
 # Without arguments the cold-cache comparison with mmdebstrap runs for
 # python3.11 (bookworm, BENCH_RUNS runs each, default 5) and java21
@@ -19,6 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = release ]; then shift; exec ./scripts/release-bench.sh "$@"; fi
+if [ "${1:-}" = fresh ]; then shift; exec ./scripts/fresh-bench.sh "$@"; fi
 profile=${1:-python3.11}
 dist=${2:-debian:bookworm}
 suite=${dist#debian:}

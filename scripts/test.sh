@@ -32,6 +32,9 @@ need+=(python3-dev python3-setuptools python3-wheel libyaml-dev)
 # npm: appdeps/npm's real-registry test compares its tree with npm ci's
 # (a host whose npm comes with another nodejs package keeps it).
 command -v npm >/dev/null || need+=(npm)
+# The sqlite3 shell reads back the SQLite files internal/sqlitefile writes
+# (the RPM images' rpmdb.sqlite).
+need+=(sqlite3)
 missing=()
 for pkg in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -72,7 +72,8 @@
 // backend, as RHEL 9 and Fedora use, at Payload.DBPath) with each
 // package's signed header plus the tags installation adds, and rpm's
 // indexes, so that rpm, syft and trivy list the image's packages. The
-// sqlite file is written with modernc.org/sqlite; the same packages and
+// sqlite file is laid out by internal/sqlitefile, with the tables, rows
+// and rowids rpm's sqlite backend would write; the same packages and
 // creation time give the same bytes.
 //
 // Package headers are parsed by github.com/cavaliergopher/rpm (under

@@ -2,7 +2,6 @@ package rpm
 
 import (
 	"bytes"
-	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,8 +10,7 @@ import (
 	"sort"
 	"time"
 
-	_ "modernc.org/sqlite" // pure-Go sqlite, registered as "sqlite"
-
+	"github.com/distroless-dev/distroless/internal/sqlitefile"
 	"github.com/distroless-dev/distroless/packages"
 )
 
@@ -61,12 +59,6 @@ const (
 	eraseOnlyMask   = 1<<11 | 1<<12                              // preun, postun
 )
 
-// rpmdbSchema is the schema rpm's sqlite backend creates (rpm 4.16 and
-// later), in its order.
-var rpmdbSchema = []string{
-	`CREATE TABLE IF NOT EXISTS 'Packages' (hnum INTEGER PRIMARY KEY AUTOINCREMENT,blob BLOB NOT NULL)`,
-}
-
 // rpmdbIndexes are rpm's index tables: the header tag each indexes, and
 // whether its key is a blob and has a key index and an hnum index.
 var rpmdbIndexes = []struct {
@@ -95,22 +87,6 @@ var rpmdbIndexes = []struct {
 	{"Suggestname", tagSuggestName, false, true, true, false},
 	{"Supplementname", tagSupplement, false, true, true, false},
 	{"Enhancename", tagEnhanceName, false, true, true, false},
-}
-
-func init() {
-	for _, ix := range rpmdbIndexes {
-		typ := "TEXT"
-		if ix.blob {
-			typ = "BLOB"
-		}
-		rpmdbSchema = append(rpmdbSchema, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS '%s' (key '%s' NOT NULL, hnum INTEGER NOT NULL, idx INTEGER NOT NULL, FOREIGN KEY (hnum) REFERENCES 'Packages'(hnum))`, ix.name, typ))
-		if ix.keyIdx {
-			rpmdbSchema = append(rpmdbSchema, fmt.Sprintf(`CREATE INDEX '%s_key_idx' ON '%s'(key ASC)`, ix.name, ix.name))
-		}
-		if ix.hnumIdx {
-			rpmdbSchema = append(rpmdbSchema, fmt.Sprintf(`CREATE INDEX '%s_hnum_idx' ON '%s'(hnum ASC)`, ix.name, ix.name))
-		}
-	}
 }
 
 // PackageDB writes the rpm database of the installed packages, as rpm
@@ -146,34 +122,32 @@ func (p Payload) PackageDB(installed []packages.Installed, created time.Time) ([
 	return []packages.DBFile{{Path: path.Join(dir, "rpmdb.sqlite"), Data: data}}, nil
 }
 
-// writeRPMDB builds rpmdb.sqlite in a temporary file and returns it.
-func writeRPMDB(hdrs []*rpmHeaders, created time.Time, bigEndian bool) (data []byte, err error) {
-	f, err := os.CreateTemp("", "distroless-rpmdb-*.sqlite")
-	if err != nil {
-		return nil, err
-	}
-	name := f.Name()
-	f.Close()
-	defer os.Remove(name)
-	defer os.Remove(name + "-journal")
-	db, err := sql.Open("sqlite", "file:"+name+"?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)")
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if cerr := db.Close(); err == nil && cerr != nil {
-			err = cerr
+// writeRPMDB lays out rpmdb.sqlite as rpm's sqlite backend (rpm 4.16 and
+// later) leaves it after installing hdrs in order: its tables and indexes
+// in the order rpm creates them, with the CREATE statements SQLite keeps
+// for rpm's (without IF NOT EXISTS), sqlite_sequence for the Packages
+// table's AUTOINCREMENT, and each index table's rows in insertion order.
+func writeRPMDB(hdrs []*rpmHeaders, created time.Time, bigEndian bool) ([]byte, error) {
+	var db sqlitefile.DB
+	pkgs := db.CreateTable("Packages", `CREATE TABLE 'Packages' (hnum INTEGER PRIMARY KEY AUTOINCREMENT,blob BLOB NOT NULL)`, 2)
+	seq := db.CreateTable("sqlite_sequence", `CREATE TABLE sqlite_sequence(name,seq)`, 2)
+	tables := make([]*sqlitefile.Table, len(rpmdbIndexes))
+	for i, ix := range rpmdbIndexes {
+		typ := "TEXT"
+		if ix.blob {
+			typ = "BLOB"
 		}
-	}()
-	db.SetMaxOpenConns(1)
-	tx, err := db.Begin()
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	for _, s := range rpmdbSchema {
-		if _, err := tx.Exec(s); err != nil {
-			return nil, fmt.Errorf("%s: %w", s, err)
+		t := db.CreateTable(ix.name, fmt.Sprintf(`CREATE TABLE '%s' (key '%s' NOT NULL, hnum INTEGER NOT NULL, idx INTEGER NOT NULL, FOREIGN KEY (hnum) REFERENCES 'Packages'(hnum))`, ix.name, typ), 3)
+		tables[i] = t
+		if ix.keyIdx {
+			if _, err := db.CreateIndex(ix.name+"_key_idx", fmt.Sprintf(`CREATE INDEX '%s_key_idx' ON '%s'(key ASC)`, ix.name, ix.name), t, 0); err != nil {
+				return nil, err
+			}
+		}
+		if ix.hnumIdx {
+			if _, err := db.CreateIndex(ix.name+"_hnum_idx", fmt.Sprintf(`CREATE INDEX '%s_hnum_idx' ON '%s'(hnum ASC)`, ix.name, ix.name), t, 1); err != nil {
+				return nil, err
+			}
 		}
 	}
 	order := binary.ByteOrder(binary.LittleEndian)
@@ -181,44 +155,35 @@ func writeRPMDB(hdrs []*rpmHeaders, created time.Time, bigEndian bool) (data []b
 		order = binary.BigEndian
 	}
 	tid := uint32(created.Unix())
-	insPkg, err := tx.Prepare(`INSERT INTO 'Packages' VALUES (?, ?)`)
-	if err != nil {
-		return nil, err
-	}
-	ins := map[string]*sql.Stmt{}
-	for _, ix := range rpmdbIndexes {
-		if ins[ix.name], err = tx.Prepare(fmt.Sprintf(`INSERT INTO '%s' VALUES (?, ?, ?)`, ix.name)); err != nil {
-			return nil, err
-		}
-	}
 	for i, h := range hdrs {
-		hnum := i + 1
+		hnum := int64(i + 1)
 		blob, err := installedBlob(h, tid)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", h.nevra(), err)
 		}
-		if _, err := insPkg.Exec(hnum, blob); err != nil {
+		// hnum is the rowid (INTEGER PRIMARY KEY): the record holds NULL.
+		if err := pkgs.Insert(hnum, nil, blob); err != nil {
 			return nil, err
 		}
-		for _, ix := range rpmdbIndexes {
+		for j, ix := range rpmdbIndexes {
 			keys, err := indexKeys(h, ix.tag, ix.uniqueOnly, tid, order)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", h.nevra(), err)
 			}
+			t := tables[j]
 			for _, k := range keys {
-				if _, err := ins[ix.name].Exec(k.key, hnum, k.idx); err != nil {
+				if err := t.Insert(t.LastRowid()+1, k.key, hnum, k.idx); err != nil {
 					return nil, err
 				}
 			}
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
+	if len(hdrs) > 0 {
+		if err := seq.Insert(1, "Packages", int64(len(hdrs))); err != nil {
+			return nil, err
+		}
 	}
-	if err := db.Close(); err != nil {
-		return nil, err
-	}
-	return os.ReadFile(name)
+	return db.Bytes()
 }
 
 type indexKey struct {
