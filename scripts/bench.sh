@@ -4,6 +4,8 @@
 #
 #   ./scripts/bench.sh [profile] [distro]     (default: python3.11 debian:bookworm)
 #   ./scripts/bench.sh release [PROFILES [PLATFORMS]]   (scripts/release-bench.sh)
+#   ./scripts/bench.sh short [RUNS]   (go test -short ./... offline, warm
+#     build cache, RUNS runs (default 3): median wall and CPU seconds)
 #   ./scripts/bench.sh fresh [REV]   (scripts/fresh-bench.sh: a fresh clone's
 #                                     module download, compile and first gen)
 #
@@ -22,6 +24,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = release ]; then shift; exec ./scripts/release-bench.sh "$@"; fi
 if [ "${1:-}" = fresh ]; then shift; exec ./scripts/fresh-bench.sh "$@"; fi
+if [ "${1:-}" = short ]; then
+  # Offline: a network namespace of its own, loopback up (tests serve on
+  # 127.0.0.1). One run first to fill the build cache.
+  runs=${2:-3}
+  go test -short -count=1 ./... >/dev/null
+  out=$(mktemp)
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %U %S" -a -o "$out" unshare -n sh -c 'ip link set lo up && go test -short -count=1 ./... >/dev/null'
+  done
+  mid() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+  printf 'go test -short ./... offline (load %s, %d runs): median %s s wall, %s CPU-s\n' \
+    "$(cut -d' ' -f1 /proc/loadavg)" "$runs" "$(awk '{print $1}' "$out" | mid)" "$(awk '{print $2+$3}' "$out" | mid)"
+  rm -f "$out"
+  exit 0
+fi
 profile=${1:-python3.11}
 dist=${2:-debian:bookworm}
 suite=${dist#debian:}

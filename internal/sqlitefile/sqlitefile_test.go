@@ -449,6 +449,9 @@ func TestRefused(t *testing.T) {
 // page), so that every way the last leaf and the last interior page of a
 // level can fall is laid out once; one database, one sqlite3 run.
 func TestBoundaries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("161 databases through sqlite3: skipped with -short; the full test command runs it")
+	}
 	var specs []*spec
 	for n := range 161 {
 		s := &spec{name: fmt.Sprintf("b%d", n), ncol: 1, indexes: [][]int{{0}}}
