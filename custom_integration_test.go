@@ -174,7 +174,7 @@ workdir: /home/app
 	want("nodejs without", run(rtNodeImage.get(t).ref(), nil, "/m/custom.js", url), "FAIL node:")
 
 	// static through --ca-cert, and a file added with --add-file.
-	s := gen("static-ca", "static", "--distro", "debian:trixie", "--ca-cert", ca, "--add-file", filepath.Join(dir, "tlsget-go")+":/usr/bin/tlsget")
+	s := gen("static-ca", "static", "--distro", "debian:trixie", "--ca-cert", ca, "--file", filepath.Join(dir, "tlsget-go")+":/usr/bin/tlsget") // --file SRC:DEST is --add-file's
 	want("static with --ca-cert", run(s, []string{"--entrypoint", "/usr/bin/tlsget"}, url), "ok   go: hello")
 
 	// The RPM image (the test repositories): the anchor goes to
@@ -247,7 +247,7 @@ func TestCustomRefused(t *testing.T) {
 		{"not PEM", []string{"--ca-cert", notPEM}, 1, []string{notPEM, "not a PEM certificate"}},
 		{"a key", []string{"--ca-cert", key}, 1, []string{key, "private key"}},
 		{"duplicate", []string{"--ca-cert", ca, "--ca-cert", dup}, 1, []string{dup, "duplicate", ca}},
-		{"shadow link", []string{"--add-file", treeDir["shadow"] + ":/srv"}, 1, []string{"shadow", "absolute path /etc/shadow"}},
+		{"shadow link", []string{"-f", treeDir["shadow"] + ":/srv"}, 1, []string{"shadow", "absolute path /etc/shadow"}},
 		{"escaping link", []string{"--add-file", treeDir["escape"] + ":/srv"}, 1, []string{"leads out of the tree"}},
 		{"loop", []string{"--add-file", treeDir["loop"] + ":/srv"}, 1, []string{"loop"}},
 		{"FIFO", []string{"--add-file", treeDir["fifo"] + ":/srv"}, 1, []string{"fifo", "a FIFO"}},

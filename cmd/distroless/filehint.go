@@ -6,16 +6,35 @@ import (
 	"strings"
 )
 
-// hostFileHint refuses an -f/--file value shaped as --add-file's SRC:DEST
-// (DEST an absolute path) that names no file: -f is the profile file, so
-// say which flag copies a host file into the image.
-func (pf *profileFlags) hostFileHint() error {
-	i := strings.LastIndexByte(pf.file, ':')
-	if i <= 0 || !strings.HasPrefix(pf.file[i+1:], "/") {
-		return nil
+// sortFiles sorts -f/--file's values: one that is shaped SRC:DEST (DEST
+// an absolute path) and names no file is a host file to copy into the
+// image, as --add-file's (gen only: elsewhere a usage error saying so);
+// the one other value is the profile file.
+func (pf *profileFlags) sortFiles(gen bool) error {
+	pf.file, pf.hostFiles = "", nil
+	for _, v := range pf.fileArgs {
+		if !isHostFileSpec(v) {
+			if pf.file != "" {
+				return &usageError{fmt.Errorf("-f/--file %q and %q: one profile file (on gen, SRC:DEST copies a host file)", pf.file, v)}
+			}
+			pf.file = v
+			continue
+		}
+		if !gen {
+			return &usageError{fmt.Errorf("-f/--file %q: -f names a profile file, and there is no such file; copying a host file into the image (SRC:DEST) is gen's", v)}
+		}
+		pf.hostFiles = append(pf.hostFiles, v)
 	}
-	if _, err := os.Lstat(pf.file); err == nil {
-		return nil
+	return nil
+}
+
+// isHostFileSpec reports whether v reads as SRC:DEST, DEST an absolute
+// path, and is not itself the name of a file.
+func isHostFileSpec(v string) bool {
+	i := strings.LastIndexByte(v, ':')
+	if i <= 0 || !strings.HasPrefix(v[i+1:], "/") {
+		return false
 	}
-	return &usageError{fmt.Errorf("-f/--file %q: -f names a profile file, and there is no such file; to copy a file or directory of this host into the image, use --add-file SRC:DEST", pf.file)}
+	_, err := os.Lstat(v)
+	return err != nil
 }

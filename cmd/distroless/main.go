@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -268,6 +269,7 @@ and umoci read untagged; --attach adds the SBOM and provenance referrers
 				return &usageError{fmt.Errorf("--sandbox-timeout %v: want a positive duration such as 30m", g.Sandbox.Wall)}
 			}
 			g.Options = o
+			g.AddFiles = append(slices.Clone(pf.hostFiles), g.AddFiles...) // -f SRC:DEST, then --add-file
 			if g.Settings, err = sf.settings(cmd); err != nil {
 				return err
 			}
@@ -450,7 +452,9 @@ func newWhy(opts *pipeline.Options) *cobra.Command {
 
 // profileFlags are the flags that choose and adjust the profile.
 type profileFlags struct {
-	file         string
+	fileArgs     []string // -f/--file as given: the profile file, and on gen SRC:DEST host files
+	file         string   // the profile file (hostFiles sorts it out of fileArgs)
+	hostFiles    []string // gen's -f/--file SRC:DEST values, as --add-file's
 	debug        bool
 	add, exclude []string
 	// app are the application layer's inputs (gen, resolve and why).
@@ -459,7 +463,7 @@ type profileFlags struct {
 
 func (pf *profileFlags) register(c *cobra.Command) {
 	f := c.Flags()
-	f.StringVarP(&pf.file, "file", "f", "", "a profile file (same schema as the built-in profiles) instead of a PROFILE name")
+	f.StringArrayVarP(&pf.fileArgs, "file", "f", nil, "a profile file (same schema as the built-in profiles) instead of a PROFILE name; on gen also SRC:DEST, a host file or directory SRC copied to DEST in the image (as --add-file, repeatable)")
 	f.BoolVar(&pf.debug, "debug", false, "the PROFILE-debug variant: busybox under /busybox, entrypoint unchanged")
 	f.StringArrayVar(&pf.add, "add", nil, "add a package to the profile (repeatable)")
 	f.StringArrayVar(&pf.exclude, "exclude", nil, "prune a package from the closure (repeatable; the ELF check still applies)")
@@ -475,7 +479,7 @@ func (pf *profileFlags) register(c *cobra.Command) {
 // args accepts a PROFILE name, or none with -f, followed by extra arguments.
 func (pf *profileFlags) args(extra int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if err := pf.hostFileHint(); err != nil {
+		if err := pf.sortFiles(cmd.Name() == "gen"); err != nil {
 			return err
 		}
 		want := extra + 1

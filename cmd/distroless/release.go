@@ -164,6 +164,9 @@ Debian security suite marked [security]), and write the updated lockfile
 Exit status: 0 when nothing changed, 3 when something did (the lockfile was
 written), 1 on an error, 2 on a usage error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := pf.sortFiles(false); err != nil {
+				return err
+			}
 			o := *opts
 			var targets []distroless.LockTarget
 			path := lock
