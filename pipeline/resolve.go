@@ -29,9 +29,9 @@ type Options struct {
 	// when none. Gen builds an image index of one image per platform;
 	// resolve, why and profiles take one.
 	Platforms []string
-	CacheDir string // "" = the XDG cache dir
-	Offline  bool
-	Mirrors  distro.Mirrors
+	CacheDir  string // "" = the XDG cache dir
+	Offline   bool
+	Mirrors   distro.Mirrors
 	// Keyring is a file of signing keys that replaces the distro's
 	// (--keyring); the fingerprints a built-in distro pins still apply.
 	Keyring  string
