@@ -323,11 +323,17 @@ func TestWriteLockReplaced(t *testing.T) {
 		_, err := writeImage(context.Background(), one, "oci:"+out, WriteOptions{})
 		done <- err
 	}()
-	// Replace the directory, then let the old one go.
+	// Once the writer has opened the directory to lock it (a second
+	// descriptor of this process on it), replace the directory, then let
+	// the old one go. Should the writer not have opened it yet, it makes
+	// the new one itself: the old one must stay empty all the same.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && openCount(out) < 2; {
+		time.Sleep(time.Millisecond)
+	}
 	if err := os.Rename(out, out+".old"); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Mkdir(out, 0o755); err != nil {
+	if err := os.Mkdir(out, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		t.Fatal(err)
 	}
 	f.Close()
@@ -570,4 +576,16 @@ func TestWriteOCIArchive(t *testing.T) {
 	if _, err := writeImage(ctx, img, "oci-archive:"+dir, WriteOptions{}); err == nil || !strings.Contains(err.Error(), "directory") {
 		t.Errorf("oci-archive of a directory: %v", err)
 	}
+}
+
+// openCount is how many descriptors of this process are open on dir.
+func openCount(dir string) int {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	n := 0
+	for _, e := range ents {
+		if p, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && p == dir {
+			n++
+		}
+	}
+	return n
 }
