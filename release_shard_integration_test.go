@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/distroless-dev/distroless/attest"
+	"github.com/distroless-dev/distroless/attest/attesttest"
 	"github.com/distroless-dev/distroless/internal/clitest"
 )
 
@@ -81,7 +82,7 @@ func TestReleaseShards(t *testing.T) {
 	integration(t)
 	e := newReleaseEnv(t)
 	host := e.reg.Host
-	key, pub := writeKeyPair(t, filepath.Join(e.dir, "keys"))
+	key, pub := attesttest.KeyPair(t, filepath.Join(e.dir, "keys"))
 	body := "distros: [debian:trixie]\nimages:\n  - profile: static\n    platforms: [linux/amd64, linux/arm64]\n    users: [root, nonroot]\n  - profile: base\n"
 	for _, ns := range []string{"single", "sharded"} {
 		if err := os.MkdirAll(filepath.Join(e.dir, ns), 0o755); err != nil {

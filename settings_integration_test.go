@@ -6,12 +6,7 @@ package distroless
 // umoci and syft read them untagged.
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +17,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/distroless-dev/distroless/attest/attesttest"
 	"github.com/distroless-dev/distroless/internal/clitest"
 	"github.com/distroless-dev/distroless/lockfile"
 	"github.com/distroless-dev/distroless/pipeline"
@@ -138,18 +134,7 @@ func TestGenSettingsAndPlainLayout(t *testing.T) {
 		t.Errorf("after a gen without --attach: digest %s (was %s), %d manifests", again.Digest, res.Digest, len(clitest.ReadIndex(t, out).Manifests))
 	}
 	// A signing key needs somewhere to put the signatures.
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyFile := filepath.Join(dir, "sign.key")
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keyFile, _ := attesttest.KeyPair(t, filepath.Join(dir, "key"))
 	if _, stderr, code := cli(t, "gen", "static", "--offline", "--cache-dir", testCache, "-o", "oci:"+out, "--sign-key", keyFile); code != 2 || !strings.Contains(stderr, "--sign-key: no output holds signatures") || !strings.Contains(stderr, "--attach") {
 		t.Errorf("--sign-key into a layout without --attach: exit %d, %s", code, stderr)
 	}

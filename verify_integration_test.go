@@ -3,11 +3,6 @@ package distroless
 import (
 	"archive/tar"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,40 +16,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/distroless-dev/distroless/attest"
+	"github.com/distroless-dev/distroless/attest/attesttest"
 	"github.com/distroless-dev/distroless/internal/clitest"
 )
-
-// writeKeyPair writes a fresh ECDSA P-256 key pair: the private key
-// (PKCS#8 PEM, for --sign-key) and the public key (for verify --key).
-func writeKeyPair(t *testing.T, dir string) (priv, pub string) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubPEM, err := cryptoutils.MarshalPublicKeyToPEM(&k.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	priv, pub = filepath.Join(dir, "key.pem"), filepath.Join(dir, "key.pub")
-	if err := os.WriteFile(priv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(pub, pubPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return priv, pub
-}
 
 // TestVerify: verify rebuilds a pushed, signed release image from its
 // provenance on an empty cache and finds the same digest, with the
@@ -67,8 +33,8 @@ func TestVerify(t *testing.T) {
 	integration(t)
 	e := newReleaseEnv(t)
 	host := e.reg.Host
-	key, pub := writeKeyPair(t, filepath.Join(e.dir, "keys"))
-	_, otherPub := writeKeyPair(t, filepath.Join(e.dir, "other"))
+	key, pub := attesttest.KeyPair(t, filepath.Join(e.dir, "keys"))
+	_, otherPub := attesttest.KeyPair(t, filepath.Join(e.dir, "other"))
 	if err := os.WriteFile(filepath.Join(e.dir, "release.yaml"), []byte("registry: "+host+"/v\ndistros: [debian:trixie]\nimages: [base]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

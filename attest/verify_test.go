@@ -1,53 +1,19 @@
 package attest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/distroless-dev/distroless/attest/attesttest"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
-
-// keyFiles writes a fresh key pair: the private key (PKCS#8 PEM) and the
-// public key (PKIX PEM).
-func keyFiles(t *testing.T) (priv, pub string) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubPEM, err := cryptoutils.MarshalPublicKeyToPEM(&k.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	priv, pub = filepath.Join(dir, "key.pem"), filepath.Join(dir, "key.pub")
-	if err := os.WriteFile(priv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(pub, pubPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return priv, pub
-}
 
 // TestVerifier: what a Signer signs its public key verifies; another
 // key, another digest and a tampered statement are refused.
 func TestVerifier(t *testing.T) {
-	priv, pub := keyFiles(t)
-	_, otherPub := keyFiles(t)
+	priv, pub := attesttest.KeyPair(t, t.TempDir())
+	_, otherPub := attesttest.KeyPair(t, t.TempDir())
 	s, err := LoadKey(priv, nil)
 	if err != nil {
 		t.Fatal(err)
