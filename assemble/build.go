@@ -63,10 +63,12 @@ func Build(ctx context.Context, spec Spec) (v1.Image, *Report, error) {
 		if err != nil {
 			cancel()
 			b.bg.Wait() // layers being written read the spool
+			b.puts.Wait()
 			b.spool.close()
 			return nil, nil, err
 		}
 	}
+	b.puts.Wait()
 	// The image reads its layers from the spool file, which stays open
 	// as long as the image is reachable.
 	return b.img, b.rep, nil
@@ -92,6 +94,7 @@ type build struct {
 	rep   *Report
 	jobs  []*layerJob // each layer's tar and compression, started when it is placed
 	bg    sync.WaitGroup
+	puts  sync.WaitGroup // derived-cache entries being written
 	names []string // each layer's name
 	ran   []string // the generators run so far, in order
 
@@ -338,7 +341,7 @@ func (b *build) rerunGenerators(own []string) error {
 // placeBytecode compiles the tree's Python sources and places the .pyc
 // files.
 func (b *build) placeBytecode() error {
-	files, warns, err := b.t.pythonBytecode(b.ctx, b.spec.Arch, b.spec.Cache, b.spec.Bytecode, b.spec.BytecodeDonor, b.spec.Sandbox, b.progress)
+	files, warns, err := b.t.pythonBytecode(b.ctx, b.spec.Arch, b.spec.Cache, &b.puts, b.spec.Bytecode, b.spec.BytecodeDonor, b.spec.Sandbox, b.progress)
 	if err != nil {
 		return err
 	}

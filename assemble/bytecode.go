@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Python bytecode (Layer.PythonBytecode)
@@ -179,7 +180,7 @@ func hostRuns(arch string) (bool, string) {
 // With a share (the builds of one image index), the donor publishes what
 // it compiled, and every other build takes from it what it can before
 // running its own interpreter on the rest.
-func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCache, share *BytecodeShare, donor bool, limits SandboxLimits, progress func(string)) ([]File, []string, error) {
+func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCache, puts *sync.WaitGroup, share *BytecodeShare, donor bool, limits SandboxLimits, progress func(string)) ([]File, []string, error) {
 	bySrc := t.pythonSources()
 	if len(bySrc) == 0 {
 		return nil, nil, nil
@@ -262,9 +263,7 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 				if err != nil {
 					return nil, nil, fmt.Errorf("/%s of the native build: %w", in, err)
 				}
-				if cache != nil {
-					_ = cache.Put(key, stdout)
-				}
+				keepPyc(cache, puts, key, [][]byte{stdout})
 				progress(fmt.Sprintf("compiled %d modules with the native build's /%s (%d do not compile, as in Debian)", len(got), in, failed))
 				files = append(files, got...)
 				continue
@@ -282,7 +281,7 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 				runtime.GOARCH, arch, qemuNames[arch])}, nil
 		}
 		if root == "" {
-			dir, err := os.MkdirTemp("", "distroless-pyc-")
+			dir, err := os.MkdirTemp(scratchDir(t.viewSize()), "distroless-pyc-")
 			if err != nil {
 				return nil, nil, err
 			}
@@ -304,14 +303,11 @@ func (t *tree) pythonBytecode(ctx context.Context, arch string, cache DerivedCac
 		if err != nil {
 			return nil, nil, err // it names the program
 		}
-		got, failed, err := parsePyc(stdout, srcs)
+		got, failed, err := parsePycParts(stdout, srcs)
 		if err != nil {
 			return nil, nil, fmt.Errorf("/%s: %w", in, err)
 		}
-		if cache != nil {
-			// A failure to keep it only costs the next build time.
-			_ = cache.Put(key, stdout)
-		}
+		keepPyc(cache, puts, key, stdout)
 		progress(fmt.Sprintf("compiled %d modules (%d do not compile, as in Debian)", len(got), failed))
 		files = append(files, got...)
 		if share != nil && donor {
@@ -339,42 +335,49 @@ func (t *tree) viewDigest() []byte {
 // parsePyc reads the driver's output. Every cache path must be the
 // __pycache__ entry of a source that was asked for.
 func parsePyc(b []byte, srcs []string) ([]File, int, error) {
+	return parsePycParts([][]byte{b}, srcs)
+}
+
+// parsePycParts is parsePyc of the output held in parts, one after the
+// other: a .pyc within one part is a slice of it, one across parts a copy.
+func parsePycParts(parts [][]byte, srcs []string) ([]File, int, error) {
 	asked := make(map[string]bool, len(srcs))
 	for _, s := range srcs {
 		asked[s] = true
 	}
+	// The reader moves along its own copy of the parts' headers.
+	r := &partsReader{parts: slices.Clone(parts)}
 	var out []File
 	failed := 0
 	for {
-		nl := bytes.IndexByte(b, '\n')
-		if nl < 0 {
+		line, ok := r.line()
+		if !ok {
 			return nil, 0, errors.New("the compiler's output ends early")
 		}
-		f := strings.Fields(string(b[:nl]))
-		b = b[nl+1:]
+		f := strings.Fields(line)
 		num := func(i int) int {
 			if i >= len(f) {
 				return -1
 			}
 			n, err := strconv.Atoi(f[i])
-			if err != nil || n < 0 || n > len(b) {
+			if err != nil || n < 0 || n > r.left() {
 				return -1
 			}
 			return n
 		}
 		switch {
 		case len(f) == 1 && f[0] == "D":
-			if len(b) != 0 {
+			if r.left() != 0 {
 				return nil, 0, errors.New("the compiler wrote more after its end")
 			}
 			return out, failed, nil
 		case len(f) == 2 && f[0] == "E" && num(1) >= 0:
 			failed++
-			b = b[num(1):]
-		case len(f) == 3 && f[0] == "P" && num(1) >= 0 && num(2) >= 0 && num(1)+num(2) <= len(b):
+			r.take(num(1))
+		case len(f) == 3 && f[0] == "P" && num(1) >= 0 && num(2) >= 0 && num(1)+num(2) <= r.left():
 			n1, n2 := num(1), num(2)
-			cf, data := string(b[:n1]), b[n1:n1+n2]
-			b = b[n1+n2:]
+			cf := string(r.take(n1))
+			data := r.take(n2)
 			rel := strings.TrimPrefix(cf, "/")
 			d, base := path.Split(rel)
 			src := pycSource(cf)
@@ -389,6 +392,17 @@ func parsePyc(b []byte, srcs []string) ([]File, int, error) {
 			return nil, 0, fmt.Errorf("the compiler's output is garbled at %q", f)
 		}
 	}
+}
+
+// viewSize is the bytes of the root filesystem's file contents.
+func (t *tree) viewSize() int64 {
+	var n int64
+	for _, v := range t.view {
+		if v.typ == tar.TypeReg {
+			n += v.c.size()
+		}
+	}
+	return n
 }
 
 // writeRoot writes the image as it stands (every layer so far) under dir:

@@ -2,6 +2,7 @@ package assemble
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -42,6 +43,51 @@ func TestParsePyc(t *testing.T) {
 	} {
 		if files, _, err := parsePyc([]byte(out), srcs); err == nil {
 			t.Errorf("%s: accepted, %v", name, files)
+		}
+		// Cut in three anywhere: refused all the same.
+		for i := 0; i <= len(out); i++ {
+			for j := i; j <= len(out); j += 3 {
+				if files, _, err := parsePycParts([][]byte{[]byte(out[:i]), []byte(out[i:j]), []byte(out[j:])}, srcs); err == nil {
+					t.Fatalf("%s cut at %d and %d: accepted, %v", name, i, j, files)
+				}
+			}
+		}
+	}
+	// The good output cut in three anywhere (parts empty too) reads as
+	// the whole: the same files, the same bytes.
+	for i := 0; i <= len(good); i++ {
+		for j := i; j <= len(good); j++ {
+			parts := [][]byte{[]byte(good[:i]), []byte(good[i:j]), {}, []byte(good[j:])}
+			got, gotFailed, err := parsePycParts(parts, srcs)
+			if err != nil || gotFailed != failed || len(got) != len(files) {
+				t.Fatalf("cut at %d and %d: %d files, %d failed, %v", i, j, len(got), gotFailed, err)
+			}
+			for k := range got {
+				if got[k].Path != files[k].Path || string(got[k].Data) != string(files[k].Data) {
+					t.Fatalf("cut at %d and %d: file %d is %s %q, want %s %q", i, j, k, got[k].Path, got[k].Data, files[k].Path, files[k].Data)
+				}
+			}
+			if string(bytes.Join(parts, nil)) != good {
+				t.Fatalf("cut at %d and %d: parsing changed the parts", i, j)
+			}
+		}
+	}
+}
+
+// TestTrimEnd: the runs' outputs lose their last bytes across parts.
+func TestTrimEnd(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		n    int
+		want string
+	}{{[]string{"abD", "\n"}, 2, "ab"}, {[]string{"abD\n"}, 2, "ab"}, {[]string{"a", "D", "\n"}, 2, "a"}, {[]string{"D\n"}, 2, ""}, {nil, 2, ""}} {
+		var in [][]byte
+		for _, s := range c.in {
+			in = append(in, []byte(s))
+		}
+		got := trimEnd(in, c.n)
+		if string(bytes.Join(got, nil)) != c.want || string(bytes.Join(in, nil)) != strings.Join(c.in, "") {
+			t.Errorf("trimEnd(%q, %d) = %q, want %q (input left as it was)", c.in, c.n, got, c.want)
 		}
 	}
 }

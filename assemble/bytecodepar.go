@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -59,8 +60,9 @@ func pycRuns(srcs []string, n int, size func(string) int64) [][]string {
 
 // compilePyc runs the interpreter in (a path of the root filesystem at
 // root) on srcs, in several processes at once, and returns the driver's
-// output for all of them in srcs' order, as one process writes it.
-func (t *tree) compilePyc(ctx context.Context, root, in string, srcs []string, limits SandboxLimits) ([]byte, error) {
+// output for all of them in srcs' order, as one process writes it, in
+// parts (read one after the other).
+func (t *tree) compilePyc(ctx context.Context, root, in string, srcs []string, limits SandboxLimits) ([][]byte, error) {
 	n := pycProcs
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
@@ -71,7 +73,7 @@ func (t *tree) compilePyc(ctx context.Context, root, in string, srcs []string, l
 		}
 		return 0
 	})
-	outs := make([][]byte, len(runs))
+	outs := make([]*parts, len(runs))
 	errs := make([]error, len(runs))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -84,7 +86,7 @@ func (t *tree) compilePyc(ctx context.Context, root, in string, srcs []string, l
 			for _, s := range run {
 				list.WriteString("/" + s + "\n")
 			}
-			outs[i], errs[i] = runSandboxed(ctx, root, []string{"/" + in, "-s", "-S", "-B", "-c", pycDriver}, pycEnv, list.Bytes(), t.pycOutputBound(run), limits)
+			outs[i], errs[i] = runSandboxedParts(ctx, root, []string{"/" + in, "-s", "-S", "-B", "-c", pycDriver}, pycEnv, list.Bytes(), t.pycOutputBound(run), limits)
 			if errs[i] != nil {
 				cancel() // the others' work is wasted
 			}
@@ -100,17 +102,33 @@ func (t *tree) compilePyc(ctx context.Context, root, in string, srcs []string, l
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if len(outs) == 1 {
-		return outs[0], nil
-	}
-	var all []byte
-	for _, o := range outs {
-		// Each ends with its "D\n" (parsePyc checks the whole).
-		body, ok := bytes.CutSuffix(o, []byte("D\n"))
-		if !ok {
+	// Each ends with its "D\n" (parsePyc checks the whole); the joined
+	// stream has one, at its end.
+	var all [][]byte
+	for i, o := range outs {
+		if !o.hasSuffix("D\n") {
 			return nil, errors.New("the compiler's output ends early")
 		}
-		all = append(all, body...)
+		bufs := o.bufs
+		if i < len(outs)-1 {
+			bufs = trimEnd(bufs, 2)
+		}
+		all = append(all, bufs...)
 	}
-	return append(all, "D\n"...), nil
+	return all, nil
+}
+
+// trimEnd returns bufs without their last n bytes.
+func trimEnd(bufs [][]byte, n int) [][]byte {
+	bufs = slices.Clone(bufs)
+	for n > 0 && len(bufs) > 0 {
+		last := bufs[len(bufs)-1]
+		if len(last) > n {
+			bufs[len(bufs)-1] = last[:len(last)-n]
+			return bufs
+		}
+		n -= len(last)
+		bufs = bufs[:len(bufs)-1]
+	}
+	return bufs
 }

@@ -148,11 +148,12 @@ func TestPycParallelSame(t *testing.T) {
 	var outs [][]byte
 	for _, n := range []int{1, 4} {
 		pycProcs = n
-		out, err := tr.compilePyc(context.Background(), root, "usr/bin/python3.11", srcs, SandboxLimits{})
+		parts, err := tr.compilePyc(context.Background(), root, "usr/bin/python3.11", srcs, SandboxLimits{})
 		if err != nil {
 			t.Fatalf("%d processes: %v", n, err)
 		}
-		files, failed, err := parsePyc(out, srcs)
+		out := bytes.Join(parts, nil)
+		files, failed, err := parsePycParts(parts, srcs)
 		if err != nil || len(files) < 500 {
 			t.Fatalf("%d processes: %d files, %d failed, %v", n, len(files), failed, err)
 		}
@@ -167,5 +168,39 @@ func TestPycParallelSame(t *testing.T) {
 			}
 		}
 		t.Fatalf("one process wrote %d bytes, four %d", len(outs[0]), len(outs[1]))
+	}
+}
+
+// TestParts: the output kept in parts reads back as written, whatever
+// the sizes of the writes, and its end is found across a buffer's edge.
+func TestParts(t *testing.T) {
+	for _, sizes := range [][]int{{}, {1}, {partSize}, {partSize - 1, 2}, {partSize + 1}, {3, partSize*2 + 5, 7}} {
+		var p parts
+		var want []byte
+		for i, n := range sizes {
+			b := bytes.Repeat([]byte{byte('a' + i)}, n)
+			if k, err := p.Write(b); k != n || err != nil {
+				t.Fatalf("Write(%d bytes) = %d, %v", n, k, err)
+			}
+			want = append(want, b...)
+		}
+		if got := p.join(nil); !bytes.Equal(got, want) || p.n != len(want) {
+			t.Fatalf("sizes %v: joined %d bytes (n %d), want %d", sizes, len(got), p.n, len(want))
+		}
+		if got := p.join([]byte("x")); !bytes.Equal(got, append([]byte("x"), want...)) {
+			t.Fatalf("sizes %v: join after a prefix differs", sizes)
+		}
+		for _, suf := range []string{"", "a", "ab", "ba", "bc", "cg"} {
+			if got, w := p.hasSuffix(suf), bytes.HasSuffix(want, []byte(suf)); got != w {
+				t.Errorf("sizes %v: hasSuffix(%q) = %v, want %v", sizes, suf, got, w)
+			}
+		}
+	}
+	// "ab" across the edge of two buffers.
+	var p parts
+	p.Write(bytes.Repeat([]byte("x"), partSize-1))
+	p.Write([]byte("ab"))
+	if !p.hasSuffix("ab") || !p.hasSuffix("xab") || p.hasSuffix("yab") {
+		t.Fatal("a suffix across two buffers is not found")
 	}
 }

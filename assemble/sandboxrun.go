@@ -30,16 +30,78 @@ func SandboxMain() { sandbox.Main() }
 // returns its standard output, refused past maxOut bytes. An error
 // wrapping errCannotRun means it could not be started at all.
 func runSandboxed(ctx context.Context, dir string, argv, env []string, stdin []byte, maxOut int64, limits SandboxLimits) ([]byte, error) {
-	var out bytes.Buffer
+	out, err := runSandboxedParts(ctx, dir, argv, env, stdin, maxOut, limits)
+	if err != nil {
+		return nil, err
+	}
+	return out.join(nil), nil
+}
+
+// runSandboxedParts is runSandboxed with the output kept as the parts it
+// was read in, not copied again as it grows.
+func runSandboxedParts(ctx context.Context, dir string, argv, env []string, stdin []byte, maxOut int64, limits SandboxLimits) (*parts, error) {
+	out := &parts{}
 	err := sandbox.Run(ctx, sandbox.Cmd{Root: dir, Argv: argv, Env: env, Stdin: bytes.NewReader(stdin),
-		Stdout: &out, MaxStdout: maxOut, Limits: limits})
+		Stdout: out, MaxStdout: maxOut, Limits: limits})
 	if errors.Is(err, sandbox.ErrUnavailable) {
 		return nil, fmt.Errorf("%w: %v", errCannotRun, err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return out.Bytes(), nil
+	return out, nil
+}
+
+// partSize is the size of a parts buffer.
+const partSize = 1 << 20
+
+// parts is a program's output as written, in buffers of partSize bytes:
+// a compiler's megabytes are copied once, into the slice join makes,
+// rather than each time a growing buffer doubles.
+type parts struct {
+	bufs [][]byte
+	n    int
+}
+
+func (p *parts) Write(b []byte) (int, error) {
+	k := len(b)
+	for len(b) > 0 {
+		if len(p.bufs) == 0 || len(p.bufs[len(p.bufs)-1]) == partSize {
+			p.bufs = append(p.bufs, make([]byte, 0, partSize))
+		}
+		last := &p.bufs[len(p.bufs)-1]
+		c := min(len(b), partSize-len(*last))
+		*last = append(*last, b[:c]...)
+		b = b[c:]
+	}
+	p.n += k
+	return k, nil
+}
+
+// join appends the output to dst.
+func (p *parts) join(dst []byte) []byte {
+	if dst == nil {
+		dst = make([]byte, 0, p.n)
+	}
+	for _, b := range p.bufs {
+		dst = append(dst, b...)
+	}
+	return dst
+}
+
+// hasSuffix says whether the output ends with s (of at most partSize bytes).
+func (p *parts) hasSuffix(s string) bool {
+	if p.n < len(s) {
+		return false
+	}
+	// The last len(s) bytes, which may straddle buffers.
+	var tail []byte
+	for i := len(p.bufs) - 1; i >= 0 && len(tail) < len(s); i-- {
+		b := p.bufs[i]
+		b = b[max(0, len(b)-(len(s)-len(tail))):]
+		tail = append(append([]byte(nil), b...), tail...)
+	}
+	return bytes.HasSuffix(tail, []byte(s))
 }
 
 // pycOutputBound is the most output the compiler may write for srcs:

@@ -11,6 +11,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	debar "pault.ag/go/debian/deb"
 
@@ -159,6 +161,20 @@ func (p Payload) Prepare(file string) error {
 // gives an error wrapping fs.ErrNotExist. With CacheDir set the control
 // archive is kept there uncompressed (<CacheDir>/<hex>.control.tar).
 func (p Payload) ControlFile(file, name string) ([]byte, error) {
+	m, err := p.controlFiles(file, name)
+	if err != nil {
+		return nil, err
+	}
+	b, ok := m[name]
+	if !ok {
+		return nil, fmt.Errorf("%s: control member %s: %w", file, name, fs.ErrNotExist)
+	}
+	return b, nil
+}
+
+// controlFiles returns the members names of the package's control
+// archive that it has, read once, as ControlFile reads each.
+func (p Payload) controlFiles(file string, names ...string) (map[string][]byte, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
@@ -171,6 +187,9 @@ func (p Payload) ControlFile(file, name string) ([]byte, error) {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
 		cached = filepath.Join(p.CacheDir, key+".control.tar")
+		if b, ok := controlMemo.Load(memoKey(cached, key)); ok {
+			return controlMembers(file, b.([]byte), names, nil)
+		}
 		ctl = unpackcache.ReadFile(cached, key, p.Warn)
 	}
 	fromCache := ctl != nil
@@ -194,20 +213,66 @@ func (p Payload) ControlFile(file, name string) ([]byte, error) {
 			return nil, fmt.Errorf("%s: %s: larger than %d bytes", file, m.Name, payloadMaxControl)
 		}
 	}
-	b, err := payloadControlMember(ctl, name)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	out, err := controlMembers(file, ctl, names, func() {
 		if fromCache {
 			os.Remove(cached)
 		}
-		return nil, fmt.Errorf("%s: control archive: %w", file, err)
+	})
+	if err != nil {
+		return nil, err
 	}
-	if cached != "" && !fromCache && (err == nil || errors.Is(err, fs.ErrNotExist)) {
+	if cached != "" && !fromCache {
 		_ = unpackcache.WriteFile(cached, key, ctl) // a cache that cannot be written only costs speed
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: control member %s: %w", file, name, err)
+	if mk := memoKey(cached, key); mk != "" && controlMemoSize.Add(int64(len(ctl))) <= controlMemoMax {
+		controlMemo.Store(mk, ctl)
 	}
-	return b, nil
+	return out, nil
+}
+
+// memoKey is the key of a cached control archive in controlMemo: the
+// SHA-256 of its package and the cache file's identity (a file replaced
+// since is read, and checked, again); "" when there is no cache file.
+func memoKey(cached, key string) string {
+	if cached == "" {
+		return ""
+	}
+	st, err := os.Stat(cached)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%s %d %d", key, st.Size(), st.ModTime().UnixNano())
+}
+
+// controlMemo keeps the control archives this process read and checked
+// from the cache (or wrote there), by memoKey, up to controlMemoMax bytes
+// in all: the package database of every layer names the packages of the
+// layers below it again.
+var (
+	controlMemo     sync.Map
+	controlMemoSize atomic.Int64
+)
+
+const controlMemoMax = 64 << 20
+
+// controlMembers finds names in the control archive ctl (those it has);
+// a damaged archive calls damaged (when set) before it fails.
+func controlMembers(file string, ctl []byte, names []string, damaged func()) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(names))
+	for _, name := range names {
+		b, err := payloadControlMember(ctl, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			if damaged != nil {
+				damaged()
+			}
+			return nil, fmt.Errorf("%s: control archive: %w", file, err)
+		}
+		out[name] = b
+	}
+	return out, nil
 }
 
 // payloadControlMember finds a regular file in an uncompressed tar.

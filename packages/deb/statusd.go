@@ -1,7 +1,6 @@
 package deb
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -42,15 +41,16 @@ func (p Payload) PackageDB(installed []packages.Installed, created time.Time) ([
 			return nil, fmt.Errorf("package %q: its name cannot be a file name in %s", pkg.Name, StatusDir)
 		}
 		names[name] = true
-		control, err := p.ControlFile(in.File, "control")
+		m, err := p.controlFiles(in.File, "control", "md5sums")
 		if err != nil {
-			return nil, fmt.Errorf("reading the control file of %s: %w", label, err)
+			return nil, fmt.Errorf("reading the control archive of %s: %w", label, err)
+		}
+		control, ok := m["control"]
+		if !ok {
+			return nil, fmt.Errorf("reading the control file of %s: %s: control member control: %w", label, in.File, fs.ErrNotExist)
 		}
 		files := []packages.DBFile{{Path: StatusDir + "/" + name, Data: statusRecord(control)}}
-		md5sums, err := p.ControlFile(in.File, "md5sums")
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("reading the md5sums of %s: %w", label, err)
-		}
+		md5sums := m["md5sums"]
 		if len(md5sums) > 0 {
 			files = append(files, packages.DBFile{Path: StatusDir + "/" + name + ".md5sums", Data: md5sums})
 		}
