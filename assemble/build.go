@@ -95,8 +95,8 @@ type build struct {
 	jobs  []*layerJob // each layer's tar and compression, started when it is placed
 	bg    sync.WaitGroup
 	puts  sync.WaitGroup // derived-cache entries being written
-	names []string // each layer's name
-	ran   []string // the generators run so far, in order
+	names []string       // each layer's name
+	ran   []string       // the generators run so far, in order
 
 	problems []elfProblem
 	layers   []*memLayer
