@@ -307,12 +307,18 @@ func (c content) sha256() ([32]byte, error) {
 }
 
 // writeContent writes the content to a new file.
+// copyBufs are writeContent's copy buffers.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
 func writeContent(dst string, c content, mode os.FileMode) error {
 	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(f, c.section())
+	// Not through f's ReadFrom, which would allocate a buffer per file.
+	bp := copyBufs.Get().(*[]byte)
+	_, err = io.CopyBuffer(struct{ io.Writer }{f}, c.section(), *bp)
+	copyBufs.Put(bp)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

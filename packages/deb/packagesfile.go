@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/distroless-dev/distroless/internal/bigbuf"
 	"github.com/distroless-dev/distroless/packages/decompress"
 	"github.com/distroless-dev/distroless/packages/fetch"
 )
@@ -427,7 +428,10 @@ func indexPackages(c *fetch.Cache, compressed, kind string, unpacked releaseEntr
 
 func indexStream(c *fetch.Cache, zr io.Reader, unpacked releaseEntry, name string) (blobPath string, side []byte, err error) {
 	size := int(unpacked.Size)
-	buf := make([]byte, size)
+	// Every goroutine below is done with buf before this returns; nothing
+	// keeps a slice of it (the sidecar copies what it records).
+	buf, free := bigbuf.Make(size)
+	defer free()
 	nChunks := size/decodeChunk + 2
 	hashCh := make(chan int, nChunks)
 	idxCh := make(chan int, nChunks)

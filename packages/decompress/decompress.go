@@ -122,7 +122,12 @@ func Open(r io.Reader, f Format) (*Reader, error) {
 		return nil, fmt.Errorf("unsupported compression %q", string(f))
 	}
 	z := &Reader{format: f, src: &source{r: r}, put: func() {}}
-	z.br = bufio.NewReaderSize(z.src, bufSize)
+	if br, ok := bufPool.Get().(*bufio.Reader); ok {
+		br.Reset(z.src)
+		z.br = br
+	} else {
+		z.br = bufio.NewReaderSize(z.src, bufSize)
+	}
 	if f == None {
 		z.dec = z.br
 		return z, nil
@@ -265,6 +270,10 @@ func (z *Reader) Close() {
 		z.put()
 		z.put = nil
 	}
+	if z.br != nil {
+		z.br.Reset(nil)
+		bufPool.Put(z.br)
+	}
 	z.dec, z.br = nil, nil
 	z.err = errClosed
 }
@@ -304,6 +313,7 @@ func (g *gzipMembers) Read(p []byte) (int, error) {
 }
 
 var (
+	bufPool  sync.Pool // *bufio.Reader of bufSize
 	gzipPool sync.Pool // *gzip.Reader
 	xzPool   sync.Pool // *xz.Reader: a dictionary of up to 64 MiB each
 	zstdPool sync.Pool // *zstd.Decoder: a large history buffer each

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -254,10 +255,15 @@ func Create(dst, key string) (*Writer, error) {
 		return nil, err
 	}
 	sum := sha256.New()
-	zw, err := zstd.NewWriter(io.MultiWriter(f, sum), zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
-	if err != nil {
-		f.Abort()
-		return nil, err
+	zw, ok := encoders.Get().(*zstd.Encoder)
+	if ok {
+		zw.Reset(io.MultiWriter(f, sum))
+	} else {
+		zw, err = zstd.NewWriter(io.MultiWriter(f, sum), zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+		if err != nil {
+			f.Abort()
+			return nil, err
+		}
 	}
 	w := &Writer{f: f, zw: zw, sum: sum, key: key,
 		queue: make(chan []byte, writeQueue), free: make(chan []byte, writeQueue+2), stopped: make(chan struct{})}
@@ -292,7 +298,11 @@ func (w *Writer) Write(b []byte) (int, error) {
 			select {
 			case w.buf = <-w.free:
 			default:
-				w.buf = make([]byte, 0, writeBuf)
+				if b, ok := writeBufs.Get().(*[]byte); ok {
+					w.buf = (*b)[:0]
+				} else {
+					w.buf = make([]byte, 0, writeBuf)
+				}
 			}
 		}
 		k := copy(w.buf[len(w.buf):cap(w.buf)], b)
@@ -313,6 +323,32 @@ func (w *Writer) finish() {
 	w.buf = nil
 	close(w.queue)
 	<-w.stopped
+	for {
+		select {
+		case b := <-w.free:
+			writeBufs.Put(&b)
+		default:
+			return
+		}
+	}
+}
+
+// encoders and writeBufs keep the encoders and buffers of finished
+// Writers for the next: a build writes an entry for each of its packages,
+// and a fresh encoder allocates its history and tables anew (a reset one
+// encodes exactly as a new one does).
+var (
+	encoders  sync.Pool // *zstd.Encoder
+	writeBufs sync.Pool // *[]byte of cap writeBuf
+)
+
+// release closes the encoder (after an error too) and keeps it for the
+// next Writer.
+func (w *Writer) release() error {
+	err := w.zw.Close()
+	encoders.Put(w.zw)
+	w.zw = nil
+	return err
 }
 
 // Commit completes the entry and renames it into place, or removes the
@@ -324,8 +360,8 @@ func (w *Writer) Commit() error {
 	}
 	w.done = true
 	w.finish()
-	if w.err == nil {
-		w.err = w.zw.Close()
+	if err := w.release(); w.err == nil {
+		w.err = err
 	}
 	if w.err == nil {
 		var s []byte
@@ -348,7 +384,7 @@ func (w *Writer) Abort() {
 	}
 	w.done = true
 	w.finish()
-	w.zw.Close()
+	w.release()
 	w.f.Abort()
 }
 
