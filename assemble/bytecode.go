@@ -18,6 +18,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+
+	"github.com/distroless-dev/distroless/internal/parallel"
 )
 
 // Python bytecode (Layer.PythonBytecode)
@@ -425,21 +428,38 @@ func (t *tree) writeRoot(dir string) error {
 		}
 		return 1
 	})
+	// The directories first, in order; then the files and links on every
+	// core (a file system's metadata work is most of the cost).
+	var rest []string
 	for _, p := range paths {
+		n := t.view[p]
+		if n.typ != tar.TypeDir {
+			rest = append(rest, p)
+			continue
+		}
+		if err := os.Mkdir(filepath.Join(dir, filepath.FromSlash(p)), 0o755); err != nil {
+			return err
+		}
+	}
+	var first atomic.Pointer[error]
+	parallel.All(rest, func(p string) bool {
 		n := t.view[p]
 		dst := filepath.Join(dir, filepath.FromSlash(p))
 		var err error
 		switch n.typ {
-		case tar.TypeDir:
-			err = os.Mkdir(dst, 0o755)
 		case tar.TypeSymlink:
 			err = os.Symlink(n.link, dst)
 		case tar.TypeReg:
 			err = writeContent(dst, n.c, os.FileMode(n.mode&0o755|0o644))
 		}
 		if err != nil {
-			return err
+			first.CompareAndSwap(nil, &err)
+			return false
 		}
+		return true
+	})
+	if err := first.Load(); err != nil {
+		return *err
 	}
 	return nil
 }
