@@ -50,8 +50,8 @@ func richBuilds() map[string]Build {
 			"just below e21": 999999999999999900000.0, "neg zero": math.Copysign(0, -1), "max": math.MaxFloat64,
 			"json.Number": json.Number("1.5e300"), "json.Number int": json.Number("12345678901234567890"),
 			"bytes": []byte("\x00\xffbinary"), "empty bytes": []byte{},
-			"list": []any{1, "two", 3.5, nil, []any{}, map[string]any{}, []any{map[string]any{"z": 1, "a": []any{true}}}},
-			"map": map[string]any{"b": 2, "a": map[string]any{"<": ">", "&": "\u2028"}, "": "empty key"},
+			"list":          []any{1, "two", 3.5, nil, []any{}, map[string]any{}, []any{map[string]any{"z": 1, "a": []any{true}}}},
+			"map":           map[string]any{"b": 2, "a": map[string]any{"<": ">", "&": "\u2028"}, "": "empty key"},
 			"html <&>":      "<a href=\"x\">&</a>",
 			"unicode é":     "漢字 😀 \u00a0 \ufeff",
 			"control":       "\x01\x7f\n\r\t",
@@ -135,9 +135,11 @@ func TestProvenanceRefusesAsProtobuf(t *testing.T) {
 		"year 10000":        {func(b *Build) { b.Created = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, true},
 		"year 0":            {func(b *Build) { b.Created = time.Date(0, 12, 31, 23, 59, 59, 0, time.UTC) }, true},
 		"short sha512":      {func(b *Build) { b.Apps = []Dependency{{URI: "u", Digest: map[string]string{"sha512": "abcd"}}} }, true},
-		"sha1 not hex":      {func(b *Build) { b.Apps = []Dependency{{URI: "u", Digest: map[string]string{"sha1": strings.Repeat("z", 40)}}} }, true},
-		"unknown alg":       {func(b *Build) { b.Apps = []Dependency{{URI: "u", Digest: map[string]string{"blake9": "zz"}}} }, false},
-		"empty kind":        {func(b *Build) { b.Inputs[0].Name = "" }, false},
+		"sha1 not hex": {func(b *Build) {
+			b.Apps = []Dependency{{URI: "u", Digest: map[string]string{"sha1": strings.Repeat("z", 40)}}}
+		}, true},
+		"unknown alg": {func(b *Build) { b.Apps = []Dependency{{URI: "u", Digest: map[string]string{"blake9": "zz"}}} }, false},
+		"empty kind":  {func(b *Build) { b.Inputs[0].Name = "" }, false},
 	} {
 		b := testBuild()
 		c.mod(&b)
@@ -275,7 +277,7 @@ func randomValue(r *rand.Rand, depth int) any {
 		case 1:
 			return r.NormFloat64() * math.Pow(10, float64(r.Intn(60)-30))
 		case 2:
-			return math.Float64frombits(r.Uint64() &^ (0x7ff << 52) | uint64(r.Intn(0x7fe)+1)<<52)
+			return math.Float64frombits(r.Uint64()&^(0x7ff<<52) | uint64(r.Intn(0x7fe)+1)<<52)
 		}
 		return float64(r.Intn(1000))
 	case 3, 4:

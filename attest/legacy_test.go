@@ -207,4 +207,3 @@ func legacyCanonical(m proto.Message) ([]byte, error) {
 	}
 	return json.Marshal(v)
 }
-
