@@ -22,7 +22,9 @@ type Verifier struct {
 }
 
 // LoadPublicKey reads a public key file in PEM (cosign.pub: PKIX
-// "PUBLIC KEY"), ECDSA P-256 as Signer's keys.
+// "PUBLIC KEY"; or PKCS #1 "RSA PUBLIC KEY"): ECDSA as Signer's keys, or
+// RSA (PKCS #1 v1.5) and Ed25519 as cosign verifies with them, each of the
+// SHA-256 but Ed25519.
 func LoadPublicKey(file string) (*Verifier, error) {
 	data, err := readKeyFile(file)
 	if err != nil {
