@@ -304,11 +304,7 @@ func TestLoadKey(t *testing.T) {
 			t.Errorf("%s: %v", p, err)
 			continue
 		}
-		pk, err := s.sv.PublicKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		pub, err := cryptoutils.MarshalPublicKeyToPEM(pk)
+		pub, err := cryptoutils.MarshalPublicKeyToPEM(s.key.Public())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,11 +17,19 @@
 // referrers tag schema index (tag sha256-HEX).
 //
 // Signer signs with a key file (an ECDSA P-256 PEM key, or a cosign key
-// file, encrypted with a password), through sigstore's signature
-// library: Sign gives the image's signature manifest (simple signing
-// payload, tag sha256-HEX.sig) and Attest the attestations manifest (one
-// DSSE envelope per in-toto statement, tag sha256-HEX.att), the formats
-// `cosign verify --key` and `cosign verify-attestation --key` read.
+// file, encrypted with a password; every form of key file cosign reads),
+// ECDSA of the SHA-256 with the standard library: Sign gives the image's
+// signature manifest (simple signing payload, tag sha256-HEX.sig) and
+// Attest the attestations manifest (one DSSE envelope per in-toto
+// statement, tag sha256-HEX.att), the formats `cosign verify --key` and
+// `cosign verify-attestation --key` read.
+//
+// The statements are plain structs written by encoding/json, byte for
+// byte what in-toto's protobuf types and protojson wrote (the tests
+// compare the two): keys sorted, no space, Struct numbers as float64,
+// timestamps in UTC with 0, 3, 6 or 9 fractional digits, empty fields
+// left out; a string that is not UTF-8, a predicate with a name twice in
+// an object and a value a protobuf Struct cannot hold are errors.
 // Nothing is uploaded to a transparency log, so cosign verifies them with
 // --insecure-ignore-tlog; keyless signing (a Fulcio certificate, a Rekor
 // entry) would be another Signer with the certificate and bundle

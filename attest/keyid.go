@@ -9,11 +9,7 @@ import (
 // KeyID names the signer's key: the SHA-256 of its public key (PKIX DER),
 // in hex. Two signers of one key have the same KeyID.
 func (s *Signer) KeyID() (string, error) {
-	pub, err := s.sv.PublicKey()
-	if err != nil {
-		return "", err
-	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	der, err := x509.MarshalPKIXPublicKey(s.key.Public())
 	if err != nil {
 		return "", err
 	}

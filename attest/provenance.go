@@ -3,20 +3,12 @@ package attest
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
-	intoto "github.com/in-toto/attestation/go/v1"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/structpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Predicate types and media types of the documents attached to images.
@@ -104,7 +96,7 @@ func Provenance(b Build) ([]byte, error) {
 		argv[i] = a
 	}
 	params["argv"] = argv
-	ext, err := structpb.NewStruct(params)
+	ext, err := structOf(params)
 	if err != nil {
 		return nil, fmt.Errorf("provenance: parameters: %w", err)
 	}
@@ -115,11 +107,11 @@ func Provenance(b Build) ([]byte, error) {
 	if !b.Created.IsZero() {
 		internal["sourceDateEpoch"] = fmt.Sprint(b.Created.Unix())
 	}
-	in, err := structpb.NewStruct(internal)
+	in, err := structOf(internal)
 	if err != nil {
 		return nil, fmt.Errorf("provenance: %w", err)
 	}
-	var deps []*intoto.ResourceDescriptor
+	var deps []resourceDescriptor
 	add := func(kind string, ds ...Dependency) error {
 		for _, d := range ds {
 			digest := map[string]string{"sha256": strings.ToLower(d.SHA256)}
@@ -130,8 +122,7 @@ func Provenance(b Build) ([]byte, error) {
 			if d.URI == "" || !ok {
 				return fmt.Errorf("provenance: %s dependency %q (%s): want a URI and a sha256", kind, d.Name, d.URI)
 			}
-			rd := &intoto.ResourceDescriptor{Name: d.Name, Uri: d.URI, Digest: digest}
-			ann := map[string]any{"kind": kind}
+			ann := map[string]string{"kind": kind}
 			if d.Layer != "" {
 				ann["layer"] = d.Layer
 			}
@@ -141,7 +132,10 @@ func Provenance(b Build) ([]byte, error) {
 			if d.Size > 0 {
 				ann["size"] = strconv.FormatInt(d.Size, 10) // every annotation a string
 			}
-			rd.Annotations, _ = structpb.NewStruct(ann)
+			rd := resourceDescriptor{Name: d.Name, URI: d.URI, Digest: digest, Annotations: ann}
+			if err := rd.validate(); err != nil {
+				return fmt.Errorf("provenance: %s dependency %q: %w", kind, d.Name, err)
+			}
 			deps = append(deps, rd)
 		}
 		return nil
@@ -163,40 +157,35 @@ func Provenance(b Build) ([]byte, error) {
 	if builder == "" {
 		builder = DefaultBuilderID
 	}
-	pred := &slsa.Provenance{
-		BuildDefinition: &slsa.BuildDefinition{
+	pred := &slsaProvenance{
+		BuildDefinition: slsaBuildDefinition{
 			BuildType:            BuildType,
 			ExternalParameters:   ext,
 			InternalParameters:   in,
 			ResolvedDependencies: deps,
 		},
-		RunDetails: &slsa.RunDetails{
-			Builder: &slsa.Builder{Id: builder, Version: map[string]string{"distroless": b.Version}},
+		RunDetails: slsaRunDetails{
+			Builder: slsaBuilder{ID: builder, Version: map[string]string{"distroless": b.Version}},
 		},
 	}
 	if !b.Created.IsZero() {
 		// The build's date, not the clock's: the same inputs give the
 		// same statement.
-		ts := timestamppb.New(b.Created.UTC())
-		pred.RunDetails.Metadata = &slsa.BuildMetadata{StartedOn: ts, FinishedOn: ts}
+		ts, err := timestamp(b.Created)
+		if err != nil {
+			return nil, fmt.Errorf("provenance: build date: %w", err)
+		}
+		pred.RunDetails.Metadata = &slsaBuildMetadata{StartedOn: ts, FinishedOn: ts}
 	}
-	if err := pred.Validate(); err != nil {
+	if err := checkUTF8(builder, b.Version); err != nil {
 		return nil, fmt.Errorf("provenance: %w", err)
 	}
-	predStruct, err := toStruct(pred)
-	if err != nil {
-		return nil, err
-	}
-	st := &intoto.Statement{
-		Type:          intoto.StatementTypeUri,
+	return canonical(&statement{
+		Type:          statementType,
 		Subject:       subjects,
 		PredicateType: SLSAProvenanceV1,
-		Predicate:     predStruct,
-	}
-	if err := st.Validate(); err != nil {
-		return nil, fmt.Errorf("provenance: %w", err)
-	}
-	return canonical(st)
+		Predicate:     pred,
+	})
 }
 
 // Predicate is a document to attest: its predicate type and its JSON.
@@ -214,67 +203,43 @@ func Statement(subject, predicateType string, predicate []byte, digests ...strin
 	if err != nil {
 		return nil, fmt.Errorf("statement: %w", err)
 	}
-	var p structpb.Struct
-	if err := protojson.Unmarshal(predicate, &p); err != nil {
-		return nil, fmt.Errorf("statement: the %s predicate is not a JSON object: %w", predicateType, err)
+	if predicateType == "" {
+		return nil, errors.New("statement: no predicate type")
 	}
-	st := &intoto.Statement{
-		Type:          intoto.StatementTypeUri,
-		Subject:       subjects,
-		PredicateType: predicateType,
-		Predicate:     &p,
-	}
-	if err := st.Validate(); err != nil {
+	if err := checkUTF8(predicateType); err != nil {
 		return nil, fmt.Errorf("statement: %w", err)
 	}
-	return canonical(st)
+	p, err := decodeObject(predicate)
+	if err != nil {
+		return nil, fmt.Errorf("statement: the %s predicate is not a JSON object: %w", predicateType, err)
+	}
+	return canonical(&statement{
+		Type:          statementType,
+		Subject:       subjects,
+		PredicateType: predicateType,
+		Predicate:     p,
+	})
 }
 
 // subjectsOf are a statement's subjects: name with each digest. cosign
 // verify-attestation accepts a statement whose subjects include the
 // digest verified.
-func subjectsOf(name string, digests []string) ([]*intoto.ResourceDescriptor, error) {
+func subjectsOf(name string, digests []string) ([]resourceDescriptor, error) {
 	if len(digests) == 0 {
 		return nil, errors.New("no subject digest")
 	}
-	var out []*intoto.ResourceDescriptor
+	if err := checkUTF8(name); err != nil {
+		return nil, err
+	}
+	var out []resourceDescriptor
 	for _, d := range digests {
 		alg, hexd, ok := strings.Cut(d, ":")
 		if !ok || alg != "sha256" || !isHex64(hexd) {
 			return nil, fmt.Errorf("subject digest %q is not sha256:HEX", d)
 		}
-		out = append(out, &intoto.ResourceDescriptor{Name: name, Digest: map[string]string{"sha256": hexd}})
+		out = append(out, resourceDescriptor{Name: name, Digest: map[string]string{"sha256": hexd}})
 	}
 	return out, nil
-}
-
-// toStruct converts a message into a structpb.Struct (a statement's
-// predicate) through its JSON form.
-func toStruct(m proto.Message) (*structpb.Struct, error) {
-	b, err := protojson.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	var s structpb.Struct
-	if err := protojson.Unmarshal(b, &s); err != nil {
-		return nil, err
-	}
-	return &s, nil
-}
-
-// canonical marshals a message as JSON with sorted keys and no
-// insignificant space: protojson's output is deliberately unstable in
-// its spacing, encoding/json's of a decoded value is not.
-func canonical(m proto.Message) ([]byte, error) {
-	b, err := protojson.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, err
-	}
-	return json.Marshal(v)
 }
 
 func sortedDeps(ds []Dependency) []Dependency {

@@ -2,7 +2,6 @@ package attest
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"encoding/base64"
@@ -20,10 +19,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
-	"github.com/sigstore/sigstore/pkg/signature/dsse"
-	"github.com/sigstore/sigstore/pkg/signature/payload"
 )
 
 // Media types and annotations of cosign's signature and attestation
@@ -39,13 +34,32 @@ const (
 	AttestationSuffix = ".att"
 )
 
+// cosignSignatureType is the critical.type of cosign's simple signing
+// payload.
+const cosignSignatureType = "cosign container image signature"
+
+// simpleSigning is cosign's simple signing payload (the signed layer of a
+// signature manifest), fields in cosign's order; optional is null.
+type simpleSigning struct {
+	Critical struct {
+		Identity struct {
+			DockerReference string `json:"docker-reference"`
+		} `json:"identity"`
+		Image struct {
+			DockerManifestDigest string `json:"docker-manifest-digest"`
+		} `json:"image"`
+		Type string `json:"type"`
+	} `json:"critical"`
+	Optional map[string]any `json:"optional"`
+}
+
 // PasswordEnv is the environment variable holding the password of an
 // encrypted key file, as for cosign.
 const PasswordEnv = "COSIGN_PASSWORD"
 
 // Signer signs images and attestations with one key.
 type Signer struct {
-	sv signature.SignerVerifier
+	key *ecdsa.PrivateKey
 }
 
 // LoadKey reads a signing key file: an ECDSA P-256 private key in PEM
@@ -63,8 +77,7 @@ func LoadKey(file string, password []byte) (*Signer, error) {
 	if password == nil {
 		password = []byte{} // a cosign key made with an empty password
 	}
-	pass := cryptoutils.StaticPasswordFunc(password)
-	priv, err := cryptoutils.UnmarshalPEMToPrivateKey(data, pass)
+	priv, err := parsePrivateKey(data, password)
 	if err != nil {
 		if bytes.Contains(data, []byte("ENCRYPTED")) && len(password) == 0 {
 			return nil, fmt.Errorf("signing key %s is encrypted: set %s to its password", file, PasswordEnv)
@@ -81,11 +94,7 @@ func LoadKey(file string, password []byte) (*Signer, error) {
 	if k.Curve != elliptic.P256() {
 		return nil, fmt.Errorf("signing key %s: an ECDSA key on %s, want P-256", file, k.Curve.Params().Name)
 	}
-	sv, err := signature.LoadECDSASignerVerifier(k, crypto.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("signing key %s: %w", file, err)
-	}
-	return &Signer{sv: sv}, nil
+	return &Signer{key: k}, nil
 }
 
 // maxKeyFile bounds what is read of a key file: a PEM key is a few
@@ -121,15 +130,19 @@ func (s *Signer) Sign(identity string, d v1.Hash) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing: image name %q: %w", identity, err)
 	}
-	p, err := json.Marshal(payload.Cosign{Image: repo.Digest(d.String()), ClaimedIdentity: identity})
+	var p simpleSigning
+	p.Critical.Identity.DockerReference = identity
+	p.Critical.Image.DockerManifestDigest = repo.Digest(d.String()).DigestStr()
+	p.Critical.Type = cosignSignatureType
+	pj, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
 	}
-	sig, err := s.sv.SignMessage(bytes.NewReader(p))
+	sig, err := signMessage(s.key, pj)
 	if err != nil {
 		return nil, fmt.Errorf("signing %s: %w", d, err)
 	}
-	return signatures(static.NewLayer(p, SimpleSigningMediaType), map[string]string{
+	return signatures(static.NewLayer(pj, SimpleSigningMediaType), map[string]string{
 		SignatureAnnotation: base64.StdEncoding.EncodeToString(sig),
 	})
 }
@@ -142,7 +155,6 @@ func (s *Signer) Attest(statements ...[]byte) (v1.Image, error) {
 	if len(statements) == 0 {
 		return nil, errors.New("attest: no statements")
 	}
-	w := dsse.WrapSigner(s.sv, InTotoMediaType)
 	img := v1.Image(nil)
 	for _, st := range statements {
 		var head struct {
@@ -151,7 +163,7 @@ func (s *Signer) Attest(statements ...[]byte) (v1.Image, error) {
 		if err := json.Unmarshal(st, &head); err != nil || head.PredicateType == "" {
 			return nil, fmt.Errorf("attest: not an in-toto statement with a predicate type (%v)", err)
 		}
-		env, err := w.SignMessage(bytes.NewReader(st))
+		env, err := signEnvelope(s.key, InTotoMediaType, st)
 		if err != nil {
 			return nil, fmt.Errorf("attest: signing the %s statement: %w", head.PredicateType, err)
 		}

@@ -1,8 +1,10 @@
 package attest
 
 import (
-	"bytes"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -10,35 +12,34 @@ import (
 	"io"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
-	"github.com/sigstore/sigstore/pkg/signature/dsse"
-	"github.com/sigstore/sigstore/pkg/signature/payload"
 )
 
 // Verifier checks what a Signer made (cosign's signatures and
 // attestations) with the public key.
 type Verifier struct {
-	v    signature.Verifier
+	pub  crypto.PublicKey
 	file string
 }
 
 // LoadPublicKey reads a public key file in PEM (cosign.pub: PKIX
-// "PUBLIC KEY"), ECDSA P-256 as Signer's keys.
+// "PUBLIC KEY"; or PKCS #1 "RSA PUBLIC KEY"): ECDSA as Signer's keys, or
+// RSA (PKCS #1 v1.5) and Ed25519 as cosign verifies with them, each of the
+// SHA-256 but Ed25519.
 func LoadPublicKey(file string) (*Verifier, error) {
 	data, err := readKeyFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("public key: %w", err)
 	}
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(data)
+	pub, err := parsePublicKey(data)
 	if err != nil {
 		return nil, fmt.Errorf("public key %s: %v (want a PEM public key, as cosign.pub)", file, err)
 	}
-	v, err := signature.LoadVerifier(pub, crypto.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("public key %s: %w", file, err)
+	switch pub.(type) {
+	case *ecdsa.PublicKey, *rsa.PublicKey, ed25519.PublicKey:
+	default:
+		return nil, fmt.Errorf("public key %s: unsupported public key type %T", file, pub)
 	}
-	return &Verifier{v: v, file: file}, nil
+	return &Verifier{pub: pub, file: file}, nil
 }
 
 // maxSigned bounds a signature or attestation layer read.
@@ -87,11 +88,11 @@ func (v *Verifier) VerifySignature(sigs v1.Image, d v1.Hash) error {
 			errs = append(errs, err)
 			continue
 		}
-		if err := v.v.VerifySignature(bytes.NewReader(sig), bytes.NewReader(data)); err != nil {
+		if err := verifyMessage(v.pub, data, sig); err != nil {
 			errs = append(errs, fmt.Errorf("signature %d: not made by the key of %s", i, v.file))
 			continue
 		}
-		var p payload.SimpleContainerImage
+		var p simpleSigning
 		if err := json.Unmarshal(data, &p); err != nil {
 			errs = append(errs, fmt.Errorf("signature %d: payload: %w", i, err))
 			continue
@@ -117,25 +118,15 @@ func (v *Verifier) VerifyAttestations(att v1.Image) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := dsse.WrapVerifier(v.v)
 	var out [][]byte
 	for i, l := range ls {
 		env, err := layerBytes(l)
 		if err != nil {
 			return nil, err
 		}
-		if err := w.VerifySignature(bytes.NewReader(env), nil); err != nil {
-			return nil, fmt.Errorf("attestation %d: not signed by the key of %s: %v", i, v.file, err)
-		}
-		var e struct {
-			Payload string `json:"payload"`
-		}
-		if err := json.Unmarshal(env, &e); err != nil {
-			return nil, fmt.Errorf("attestation %d: %w", i, err)
-		}
-		st, err := base64.StdEncoding.DecodeString(e.Payload)
+		st, err := openEnvelope(v.pub, env)
 		if err != nil {
-			return nil, fmt.Errorf("attestation %d: payload: %w", i, err)
+			return nil, fmt.Errorf("attestation %d: not signed by the key of %s: %v", i, v.file, err)
 		}
 		out = append(out, st)
 	}

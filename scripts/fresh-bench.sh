@@ -2,7 +2,10 @@
 # The README's first command on a fresh clone, taken apart: a clone of
 # the committed tree (REV, default HEAD) with an empty module cache and an
 # empty build cache, then
-#   1. go mod download           (module download time)
+#   1. go list -deps ./cmd/distroless (module download time: the modules
+#      of the packages the command imports, which is what go run
+#      fetches; go mod download would fetch every module of go.mod, test
+#      dependencies too)
 #   2. go build ./cmd/distroless (compile time, wall and CPU-seconds)
 #   3. distroless gen python3    (the first image, empty image cache)
 # and their sum, which is what `go run ./cmd/distroless gen python3 …`
@@ -39,7 +42,7 @@ step() {
 }
 
 echo "== fresh clone of $(git rev-parse --short HEAD) ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(go version | cut -d' ' -f3))"
-step "go mod download" go mod download
+step "module download (go list -deps)" go list -deps ./cmd/distroless
 graph=()
 [ -n "${BENCH_FRESH_GRAPH:-}" ] && graph=(-debug-actiongraph="$work/graph.json")
 step "go build (empty build cache)" go build "${graph[@]}" -o "$work/distroless" ./cmd/distroless

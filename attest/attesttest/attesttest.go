@@ -11,8 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
 
 // KeyPair writes a fresh ECDSA P-256 key pair into dir (made if need
@@ -28,10 +26,11 @@ func KeyPair(tb testing.TB, dir string) (priv, pub string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pubPEM, err := cryptoutils.MarshalPublicKeyToPEM(&k.PublicKey)
+	pubDER, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		tb.Fatal(err)
 	}
