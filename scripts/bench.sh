@@ -14,8 +14,8 @@
 # (trixie, BENCH_JAVA_RUNS, default 3) in the same run, medians of wall,
 # CPU (user + system) and peak memory with their ratios; then a warm
 # no-change gen of python3 (trixie, medians of BENCH_WARM_RUNS, default
-# 11) and the README's first command from an empty build cache
-# (BENCH_FRESH=0 leaves it out). Each figure is printed with the load
+# 11) and the README's first command on a fresh clone
+# (scripts/fresh-bench.sh; BENCH_FRESH=0 leaves it out). Each figure is printed with the load
 # average at the time. Peak memory is
 # measured with /usr/bin/time -v (gen java25) and, for hostile packages,
 # by the tests that assert it. Needs mmdebstrap and time (installed if
@@ -108,19 +108,12 @@ rm -rf "$work/warm-py3"
 "$dl" gen python3 --distro debian:trixie --cache-dir "$work/warm-py3" -o "oci:$work/out-py3:x" >/dev/null 2>&1
 RUNS=${BENCH_WARM_RUNS:-11} DISTROLESS_CACHE_DIR="$work/warm-py3" ./scripts/nochange.sh python3 debian:trixie "$dl"
 
-# The README's first command on a fresh clone: the modules downloaded
-# beforehand, an empty build cache and an empty image cache, one run.
-# BENCH_FRESH=0 leaves it out (it compiles every dependency).
+# The README's first command on a fresh clone: scripts/fresh-bench.sh
+# (a clone of HEAD, empty module and build caches: what `go run` downloads,
+# the compile, the first gen, and their sum). BENCH_FRESH=0 leaves it out
+# (it compiles every dependency).
 if [ "${BENCH_FRESH:-1}" = 1 ]; then
-  go mod download
-  s=$(date +%s.%N)
-  GOCACHE="$work/gocache" go build -o "$work/fresh" ./cmd/distroless
-  b=$(date +%s.%N)
-  "$work/fresh" gen python3 --cache-dir "$work/fresh-cache" -o "oci:$work/fresh-out:python3" >/dev/null 2>&1
-  e=$(date +%s.%N)
-  awk -v s="$s" -v b="$b" -v e="$e" -v l="$(cut -d' ' -f1 /proc/loadavg)" \
-    'BEGIN{printf "first image from a fresh clone (empty build cache, load %s): %.1f s (build %.1f s, gen %.1f s)\n", l, e-s, b-s, e-b}'
-  rm -rf "$work/gocache"
+  BENCH_FRESH_REBUILD=0 ./scripts/fresh-bench.sh
 fi
 
 echo "== peak memory (/usr/bin/time -v)"
