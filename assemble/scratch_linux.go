@@ -7,16 +7,15 @@ import (
 )
 
 // scratchDir is where the root filesystem the interpreter runs in is
-// written (bytecode.go): the system's temporary directory, or /dev/shm
-// when that directory is not a tmpfs and /dev/shm is one that may hold
+// written (bytecode.go): $TMPDIR when it is set; otherwise /tmp, or
+// /dev/shm when /tmp is not a tmpfs and /dev/shm is one that may hold
 // programs (not noexec) with room for need bytes twice over. Creating a
 // few thousand files on a disk's file system costs a cold build up to
 // half a second of system time (journalled metadata), on a tmpfs a
 // twentieth of that; the files live for the compile only and are
-// removed after it.
+// removed after it. "" means the system's temporary directory.
 func scratchDir(need int64) string {
-	tmp := os.TempDir()
-	if isTmpfs(tmp, 0) {
+	if os.Getenv("TMPDIR") != "" || isTmpfs(os.TempDir(), 0) {
 		return ""
 	}
 	if isTmpfs("/dev/shm", 2*need+64<<20) {

@@ -58,9 +58,21 @@ func TestIsTmpfs(t *testing.T) {
 	if err := unix.Statfs(dir, &st); err == nil && st.Type != unix.TMPFS_MAGIC && isTmpfs(dir, 0) {
 		t.Errorf("%s is not a tmpfs, but isTmpfs says it is", dir)
 	}
-	// With TMPDIR on a tmpfs, that is where the root goes.
-	t.Setenv("TMPDIR", plain)
-	if got := scratchDir(1 << 20); got != "" {
-		t.Errorf("scratchDir with TMPDIR on a tmpfs = %q, want the temporary directory", got)
+	// TMPDIR, when set, is where the root goes, tmpfs or not.
+	for _, d := range []string{plain, dir} {
+		t.Setenv("TMPDIR", d)
+		if got := scratchDir(1 << 20); got != "" {
+			t.Errorf("scratchDir with TMPDIR=%s = %q, want the temporary directory", d, got)
+		}
+	}
+	// Unset: /tmp, unless it is on a disk and /dev/shm is a tmpfs with room.
+	t.Setenv("TMPDIR", "")
+	os.Unsetenv("TMPDIR")
+	want := ""
+	if !isTmpfs("/tmp", 0) && isTmpfs("/dev/shm", 2<<20+64<<20) {
+		want = "/dev/shm"
+	}
+	if got := scratchDir(1 << 20); got != want {
+		t.Errorf("scratchDir without TMPDIR = %q, want %q", got, want)
 	}
 }
