@@ -74,20 +74,25 @@ func TestParsePyc(t *testing.T) {
 	}
 }
 
-// TestTrimEnd: the runs' outputs lose their last bytes across parts.
-func TestTrimEnd(t *testing.T) {
+// TestCutSuffix: a run's output loses its end marker across parts, and
+// one that does not end with it is told.
+func TestCutSuffix(t *testing.T) {
 	for _, c := range []struct {
 		in   []string
-		n    int
 		want string
-	}{{[]string{"abD", "\n"}, 2, "ab"}, {[]string{"abD\n"}, 2, "ab"}, {[]string{"a", "D", "\n"}, 2, "a"}, {[]string{"D\n"}, 2, ""}, {nil, 2, ""}} {
+		ok   bool
+	}{
+		{[]string{"abD", "\n"}, "ab", true}, {[]string{"abD\n"}, "ab", true}, {[]string{"a", "D", "\n"}, "a", true},
+		{[]string{"D\n"}, "", true}, {[]string{"a", "", "D\n", ""}, "a", true},
+		{nil, "", false}, {[]string{"\n"}, "", false}, {[]string{"abX", "\n"}, "", false}, {[]string{"aD"}, "", false},
+	} {
 		var in [][]byte
 		for _, s := range c.in {
 			in = append(in, []byte(s))
 		}
-		got := trimEnd(in, c.n)
-		if string(bytes.Join(got, nil)) != c.want || string(bytes.Join(in, nil)) != strings.Join(c.in, "") {
-			t.Errorf("trimEnd(%q, %d) = %q, want %q (input left as it was)", c.in, c.n, got, c.want)
+		got, ok := cutSuffix(in, "D\n")
+		if ok != c.ok || ok && string(bytes.Join(got, nil)) != c.want || string(bytes.Join(in, nil)) != strings.Join(c.in, "") {
+			t.Errorf("cutSuffix(%q) = %q, %v, want %q, %v (input left as it was)", c.in, got, ok, c.want, c.ok)
 		}
 	}
 }

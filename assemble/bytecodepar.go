@@ -106,29 +106,36 @@ func (t *tree) compilePyc(ctx context.Context, root, in string, srcs []string, l
 	// stream has one, at its end.
 	var all [][]byte
 	for i, o := range outs {
-		if !o.hasSuffix("D\n") {
+		body, ok := cutSuffix(o.bufs, "D\n")
+		if !ok {
 			return nil, errors.New("the compiler's output ends early")
 		}
-		bufs := o.bufs
-		if i < len(outs)-1 {
-			bufs = trimEnd(bufs, 2)
+		if i == len(outs)-1 {
+			body = o.bufs
 		}
-		all = append(all, bufs...)
+		all = append(all, body...)
 	}
 	return all, nil
 }
 
-// trimEnd returns bufs without their last n bytes.
-func trimEnd(bufs [][]byte, n int) [][]byte {
+// cutSuffix returns bufs (read one after the other) without suffix, and
+// whether they end with it; bufs is left as it is.
+func cutSuffix(bufs [][]byte, suffix string) ([][]byte, bool) {
 	bufs = slices.Clone(bufs)
-	for n > 0 && len(bufs) > 0 {
-		last := bufs[len(bufs)-1]
-		if len(last) > n {
-			bufs[len(bufs)-1] = last[:len(last)-n]
-			return bufs
+	for len(suffix) > 0 {
+		if len(bufs) == 0 {
+			return nil, false
 		}
-		n -= len(last)
-		bufs = bufs[:len(bufs)-1]
+		last := bufs[len(bufs)-1]
+		k := min(len(last), len(suffix))
+		if string(last[len(last)-k:]) != suffix[len(suffix)-k:] {
+			return nil, false
+		}
+		bufs[len(bufs)-1] = last[:len(last)-k]
+		suffix = suffix[:len(suffix)-k]
+		if len(bufs[len(bufs)-1]) == 0 {
+			bufs = bufs[:len(bufs)-1]
+		}
 	}
-	return bufs
+	return bufs, true
 }

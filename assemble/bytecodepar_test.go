@@ -184,15 +184,18 @@ func TestParts(t *testing.T) {
 			}
 			want = append(want, b...)
 		}
-		if got := p.join(nil); !bytes.Equal(got, want) || p.n != len(want) {
-			t.Fatalf("sizes %v: joined %d bytes (n %d), want %d", sizes, len(got), p.n, len(want))
+		if got := bytes.Join(p.bufs, nil); !bytes.Equal(got, want) {
+			t.Fatalf("sizes %v: read back %d bytes, want %d", sizes, len(got), len(want))
 		}
-		if got := p.join([]byte("x")); !bytes.Equal(got, append([]byte("x"), want...)) {
-			t.Fatalf("sizes %v: join after a prefix differs", sizes)
+		for i, b := range p.bufs {
+			if len(b) > partSize || i < len(p.bufs)-1 && len(b) != partSize {
+				t.Fatalf("sizes %v: buffer %d holds %d bytes", sizes, i, len(b))
+			}
 		}
 		for _, suf := range []string{"", "a", "ab", "ba", "bc", "cg"} {
-			if got, w := p.hasSuffix(suf), bytes.HasSuffix(want, []byte(suf)); got != w {
-				t.Errorf("sizes %v: hasSuffix(%q) = %v, want %v", sizes, suf, got, w)
+			body, got := cutSuffix(p.bufs, suf)
+			if w := bytes.HasSuffix(want, []byte(suf)); got != w || got && !bytes.Equal(bytes.Join(body, nil), want[:len(want)-len(suf)]) {
+				t.Errorf("sizes %v: cutSuffix(%q) = %v, want %v", sizes, suf, got, w)
 			}
 		}
 	}
@@ -200,7 +203,13 @@ func TestParts(t *testing.T) {
 	var p parts
 	p.Write(bytes.Repeat([]byte("x"), partSize-1))
 	p.Write([]byte("ab"))
-	if !p.hasSuffix("ab") || !p.hasSuffix("xab") || p.hasSuffix("yab") {
+	if _, ok := cutSuffix(p.bufs, "ab"); !ok {
+		t.Fatal("a suffix across two buffers is not found")
+	}
+	if _, ok := cutSuffix(p.bufs, "xab"); !ok {
+		t.Fatal("a suffix across two buffers is not found")
+	}
+	if _, ok := cutSuffix(p.bufs, "yab"); ok {
 		t.Fatal("a suffix across two buffers is not found")
 	}
 }

@@ -1,6 +1,7 @@
 package assemble
 
 import (
+	"bytes"
 	"io"
 	"sync"
 )
@@ -89,10 +90,6 @@ func keepPyc(cache DerivedCache, wg *sync.WaitGroup, key string, parts [][]byte)
 			})
 			return
 		}
-		var all []byte
-		for _, p := range parts {
-			all = append(all, p...)
-		}
-		_ = cache.Put(key, all)
+		_ = cache.Put(key, bytes.Join(parts, nil))
 	}()
 }

@@ -34,7 +34,7 @@ func runSandboxed(ctx context.Context, dir string, argv, env []string, stdin []b
 	if err != nil {
 		return nil, err
 	}
-	return out.join(nil), nil
+	return bytes.Join(out.bufs, nil), nil
 }
 
 // runSandboxedParts is runSandboxed with the output kept as the parts it
@@ -55,12 +55,10 @@ func runSandboxedParts(ctx context.Context, dir string, argv, env []string, stdi
 // partSize is the size of a parts buffer.
 const partSize = 1 << 20
 
-// parts is a program's output as written, in buffers of partSize bytes:
-// a compiler's megabytes are copied once, into the slice join makes,
-// rather than each time a growing buffer doubles.
+// parts is a program's output as written, in buffers of partSize bytes,
+// rather than one buffer copied again each time it doubles.
 type parts struct {
 	bufs [][]byte
-	n    int
 }
 
 func (p *parts) Write(b []byte) (int, error) {
@@ -74,34 +72,7 @@ func (p *parts) Write(b []byte) (int, error) {
 		*last = append(*last, b[:c]...)
 		b = b[c:]
 	}
-	p.n += k
 	return k, nil
-}
-
-// join appends the output to dst.
-func (p *parts) join(dst []byte) []byte {
-	if dst == nil {
-		dst = make([]byte, 0, p.n)
-	}
-	for _, b := range p.bufs {
-		dst = append(dst, b...)
-	}
-	return dst
-}
-
-// hasSuffix says whether the output ends with s (of at most partSize bytes).
-func (p *parts) hasSuffix(s string) bool {
-	if p.n < len(s) {
-		return false
-	}
-	// The last len(s) bytes, which may straddle buffers.
-	var tail []byte
-	for i := len(p.bufs) - 1; i >= 0 && len(tail) < len(s); i-- {
-		b := p.bufs[i]
-		b = b[max(0, len(b)-(len(s)-len(tail))):]
-		tail = append(append([]byte(nil), b...), tail...)
-	}
-	return bytes.HasSuffix(tail, []byte(s))
 }
 
 // pycOutputBound is the most output the compiler may write for srcs:

@@ -306,10 +306,10 @@ func (c content) sha256() ([32]byte, error) {
 	return [32]byte(h.Sum(nil)), nil
 }
 
-// writeContent writes the content to a new file.
 // copyBufs are writeContent's copy buffers.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
+// writeContent writes the content to a new file.
 func writeContent(dst string, c content, mode os.FileMode) error {
 	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
 	if err != nil {

@@ -165,6 +165,13 @@ func (p Payload) ControlFile(file, name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return controlMember(m, file, name)
+}
+
+// controlMember is the member name of file's control archive, from
+// controlFiles' m; one the package does not have is an error wrapping
+// fs.ErrNotExist.
+func controlMember(m map[string][]byte, file, name string) ([]byte, error) {
 	b, ok := m[name]
 	if !ok {
 		return nil, fmt.Errorf("%s: control member %s: %w", file, name, fs.ErrNotExist)

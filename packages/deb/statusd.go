@@ -2,7 +2,6 @@ package deb
 
 import (
 	"fmt"
-	"io/fs"
 	"strings"
 	"time"
 
@@ -45,9 +44,9 @@ func (p Payload) PackageDB(installed []packages.Installed, created time.Time) ([
 		if err != nil {
 			return nil, fmt.Errorf("reading the control archive of %s: %w", label, err)
 		}
-		control, ok := m["control"]
-		if !ok {
-			return nil, fmt.Errorf("reading the control file of %s: %s: control member control: %w", label, in.File, fs.ErrNotExist)
+		control, err := controlMember(m, in.File, "control")
+		if err != nil {
+			return nil, fmt.Errorf("reading the control file of %s: %w", label, err)
 		}
 		files := []packages.DBFile{{Path: StatusDir + "/" + name, Data: statusRecord(control)}}
 		md5sums := m["md5sums"]

@@ -230,7 +230,6 @@ type Writer struct {
 
 	buf     []byte
 	queue   chan []byte
-	free    chan []byte
 	stopped chan struct{}
 }
 
@@ -266,7 +265,7 @@ func Create(dst, key string) (*Writer, error) {
 		}
 	}
 	w := &Writer{f: f, zw: zw, sum: sum, key: key,
-		queue: make(chan []byte, writeQueue), free: make(chan []byte, writeQueue+2), stopped: make(chan struct{})}
+		queue: make(chan []byte, writeQueue), stopped: make(chan struct{})}
 	go w.compress()
 	return w, nil
 }
@@ -279,10 +278,8 @@ func (w *Writer) compress() {
 		if w.err == nil {
 			_, w.err = w.zw.Write(b)
 		}
-		select {
-		case w.free <- b[:0]:
-		default:
-		}
+		b = b[:0]
+		writeBufs.Put(&b)
 	}
 }
 
@@ -295,15 +292,7 @@ func (w *Writer) Write(b []byte) (int, error) {
 	}
 	for len(b) > 0 {
 		if w.buf == nil {
-			select {
-			case w.buf = <-w.free:
-			default:
-				if b, ok := writeBufs.Get().(*[]byte); ok {
-					w.buf = (*b)[:0]
-				} else {
-					w.buf = make([]byte, 0, writeBuf)
-				}
-			}
+			w.buf = *writeBufs.Get().(*[]byte)
 		}
 		k := copy(w.buf[len(w.buf):cap(w.buf)], b)
 		w.buf, b = w.buf[:len(w.buf)+k], b[k:]
@@ -323,23 +312,15 @@ func (w *Writer) finish() {
 	w.buf = nil
 	close(w.queue)
 	<-w.stopped
-	for {
-		select {
-		case b := <-w.free:
-			writeBufs.Put(&b)
-		default:
-			return
-		}
-	}
 }
 
-// encoders and writeBufs keep the encoders and buffers of finished
-// Writers for the next: a build writes an entry for each of its packages,
-// and a fresh encoder allocates its history and tables anew (a reset one
-// encodes exactly as a new one does).
+// encoders and writeBufs keep the encoders and the buffers (empty, of cap
+// writeBuf) of the Writers for the next: a build writes an entry for each
+// of its packages, and a fresh encoder allocates its history and tables
+// anew (a reset one encodes exactly as a new one does).
 var (
 	encoders  sync.Pool // *zstd.Encoder
-	writeBufs sync.Pool // *[]byte of cap writeBuf
+	writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, writeBuf); return &b }}
 )
 
 // release closes the encoder (after an error too) and keeps it for the
